@@ -1,0 +1,54 @@
+/**
+ * The statistics of one block of rows by a chosen method: the single-device path that every
+ * distributed result is held to.
+ */
+import type { ChannelLayout, FloatArray } from '../tensor/tensor.js';
+import {
+  type Accumulator,
+  type Moments,
+  centeredSumSq,
+  momentsFromSums,
+  momentsFromWelford,
+  sumStats,
+  welfordStats,
+} from './moments.js';
+
+/** How partial statistics are computed and merged. */
+export type StatsMethod = 'sums' | 'welford' | 'two-pass' | 'shifted-sums';
+export const STATS_METHODS: readonly StatsMethod[] = ['sums', 'welford', 'two-pass', 'shifted-sums'];
+
+export interface MomentsOptions {
+  /** Default 'sums'. */
+  readonly method?: StatsMethod;
+  /** Precision of the sums for 'sums' and 'shifted-sums'; default 'float64'. */
+  readonly accumulator?: Accumulator;
+}
+
+/** A shift every device can agree on without talking: the first element of each channel. */
+export function firstElementShift(x: FloatArray, layout: ChannelLayout): Float64Array {
+  const shift = new Float64Array(layout.channels);
+  if (layout.rows * layout.inner === 0) return shift;
+  for (let c = 0; c < layout.channels; c++) shift[c] = x[c * layout.inner];
+  return shift;
+}
+
+export function batchMoments(x: FloatArray, layout: ChannelLayout, options: MomentsOptions = {}): Moments {
+  const method = options.method ?? 'sums';
+  const accumulator = options.accumulator ?? 'float64';
+  switch (method) {
+    case 'sums':
+      return momentsFromSums(sumStats(x, layout, accumulator));
+    case 'shifted-sums': {
+      const shift = firstElementShift(x, layout);
+      return momentsFromSums(sumStats(x, layout, accumulator, shift), shift);
+    }
+    case 'welford':
+      return momentsFromWelford(welfordStats(x, layout));
+    case 'two-pass': {
+      const first = momentsFromSums(sumStats(x, layout, 'float64'));
+      const m2 = centeredSumSq(x, layout, first.mean);
+      const variance = m2.map((v) => v / first.count);
+      return { count: first.count, mean: first.mean, var: variance };
+    }
+  }
+}

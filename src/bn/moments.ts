@@ -1,0 +1,199 @@
+/**
+ * Per-channel partial statistics and how they merge. Three representations, one per method:
+ *
+ * - sums (count, S1 = sum(x - K), S2 = sum((x - K)^2)) for a shift K per channel (K = 0 for plain
+ *   sums). Merging adds; var = S2/n - (S1/n)^2 cancels badly when |mean - K| >> std.
+ * - Welford triples (count, mean, M2) merged with Chan's formula: stable, one round.
+ * - two-pass: count and S1 first (the global mean), then sum((x - mean)^2): stable, two rounds.
+ *
+ * Every function here is pure and works on one block of rows; the caller decides where the block
+ * comes from (a whole batch, one device's shard, one ghost chunk).
+ */
+import type { ChannelLayout, FloatArray } from '../tensor/tensor.js';
+
+/** Statistics a batch is normalized with: count n per channel, mean, and the biased variance. */
+export interface Moments {
+  readonly count: number;
+  readonly mean: Float64Array;
+  readonly var: Float64Array;
+}
+
+/** Precision of the running sums: float64 (default) or float32, which models a GPU's float sums. */
+export type Accumulator = 'float64' | 'float32';
+
+export interface SumStats {
+  readonly count: number;
+  readonly sum: Float64Array;
+  readonly sumSq: Float64Array;
+  readonly accumulator: Accumulator;
+}
+
+export interface WelfordStats {
+  readonly count: number;
+  readonly mean: Float64Array;
+  readonly m2: Float64Array;
+}
+
+const round32 = Math.fround;
+
+/** Elements per channel in `layout`. */
+function elements(layout: ChannelLayout): number {
+  return layout.rows * layout.inner;
+}
+
+/**
+ * Sums of (x - shift) and (x - shift)^2 per channel. Plane by plane, each (row, channel) plane is
+ * contiguous in NCHW, so the inner loop streams through memory.
+ */
+export function sumStats(
+  x: FloatArray,
+  layout: ChannelLayout,
+  accumulator: Accumulator = 'float64',
+  shift?: Float64Array,
+): SumStats {
+  const { rows, channels: C, inner } = layout;
+  const sum = new Float64Array(C);
+  const sumSq = new Float64Array(C);
+  for (let r = 0; r < rows; r++) {
+    for (let c = 0; c < C; c++) {
+      const k = shift ? shift[c] : 0;
+      const start = (r * C + c) * inner;
+      const end = start + inner;
+      let s = 0;
+      let s2 = 0;
+      if (accumulator === 'float64') {
+        for (let i = start; i < end; i++) {
+          const v = x[i] - k;
+          s += v;
+          s2 += v * v;
+        }
+        sum[c] += s;
+        sumSq[c] += s2;
+      } else {
+        // Every operation rounded to float32, in sequential order: a worst case for float sums.
+        const k32 = round32(k);
+        for (let i = start; i < end; i++) {
+          const v = round32(x[i] - k32);
+          s = round32(s + v);
+          s2 = round32(s2 + round32(v * v));
+        }
+        sum[c] = round32(sum[c] + s);
+        sumSq[c] = round32(sumSq[c] + s2);
+      }
+    }
+  }
+  return { count: elements(layout), sum, sumSq, accumulator };
+}
+
+/** Adds two sum triples (same shift). */
+export function mergeSums(a: SumStats, b: SumStats): SumStats {
+  const C = a.sum.length;
+  const sum = new Float64Array(C);
+  const sumSq = new Float64Array(C);
+  const f32 = a.accumulator === 'float32';
+  for (let c = 0; c < C; c++) {
+    sum[c] = f32 ? round32(a.sum[c] + b.sum[c]) : a.sum[c] + b.sum[c];
+    sumSq[c] = f32 ? round32(a.sumSq[c] + b.sumSq[c]) : a.sumSq[c] + b.sumSq[c];
+  }
+  return { count: a.count + b.count, sum, sumSq, accumulator: a.accumulator };
+}
+
+/**
+ * Mean and biased variance from sums. The variance may come out negative from cancellation; it is
+ * returned as computed so that experiments can see it (normalization clamps it at zero).
+ */
+export function momentsFromSums(s: SumStats, shift?: Float64Array): Moments {
+  const C = s.sum.length;
+  const mean = new Float64Array(C);
+  const variance = new Float64Array(C);
+  const n = s.count;
+  for (let c = 0; c < C; c++) {
+    if (n === 0) {
+      mean[c] = NaN;
+      variance[c] = NaN;
+      continue;
+    }
+    const k = shift ? shift[c] : 0;
+    if (s.accumulator === 'float32') {
+      const m = round32(s.sum[c] / n);
+      mean[c] = round32(k + m);
+      variance[c] = round32(round32(s.sumSq[c] / n) - round32(m * m));
+    } else {
+      const m = s.sum[c] / n;
+      mean[c] = k + m;
+      variance[c] = s.sumSq[c] / n - m * m;
+    }
+  }
+  return { count: n, mean, var: variance };
+}
+
+/** Welford's single-pass update, element by element, per channel. */
+export function welfordStats(x: FloatArray, layout: ChannelLayout): WelfordStats {
+  const { rows, channels: C, inner } = layout;
+  const mean = new Float64Array(C);
+  const m2 = new Float64Array(C);
+  for (let c = 0; c < C; c++) {
+    let n = 0;
+    let mu = 0;
+    let acc = 0;
+    for (let r = 0; r < rows; r++) {
+      const start = (r * C + c) * inner;
+      const end = start + inner;
+      for (let i = start; i < end; i++) {
+        const v = x[i];
+        n++;
+        const delta = v - mu;
+        mu += delta / n;
+        acc += delta * (v - mu);
+      }
+    }
+    mean[c] = mu;
+    m2[c] = acc;
+  }
+  return { count: elements(layout), mean, m2 };
+}
+
+/** Chan et al.'s pairwise merge of two Welford triples; an empty side leaves the other unchanged. */
+export function mergeWelford(a: WelfordStats, b: WelfordStats): WelfordStats {
+  if (b.count === 0) return a;
+  if (a.count === 0) return b;
+  const C = a.mean.length;
+  const n = a.count + b.count;
+  const mean = new Float64Array(C);
+  const m2 = new Float64Array(C);
+  const wb = b.count / n;
+  const cross = (a.count * b.count) / n;
+  for (let c = 0; c < C; c++) {
+    const delta = b.mean[c] - a.mean[c];
+    mean[c] = a.mean[c] + delta * wb;
+    m2[c] = a.m2[c] + b.m2[c] + delta * delta * cross;
+  }
+  return { count: n, mean, m2 };
+}
+
+export function momentsFromWelford(w: WelfordStats): Moments {
+  const C = w.mean.length;
+  const variance = new Float64Array(C);
+  for (let c = 0; c < C; c++) variance[c] = w.count === 0 ? NaN : w.m2[c] / w.count;
+  return { count: w.count, mean: w.count === 0 ? new Float64Array(C).fill(NaN) : w.mean.slice(), var: variance };
+}
+
+/** Second pass of the two-pass method: sum((x - mean)^2) per channel, the mean being global. */
+export function centeredSumSq(x: FloatArray, layout: ChannelLayout, mean: Float64Array): Float64Array {
+  const { rows, channels: C, inner } = layout;
+  const out = new Float64Array(C);
+  for (let r = 0; r < rows; r++) {
+    for (let c = 0; c < C; c++) {
+      const mu = mean[c];
+      const start = (r * C + c) * inner;
+      const end = start + inner;
+      let s = 0;
+      for (let i = start; i < end; i++) {
+        const d = x[i] - mu;
+        s += d * d;
+      }
+      out[c] += s;
+    }
+  }
+  return out;
+}

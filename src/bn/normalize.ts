@@ -1,0 +1,35 @@
+/**
+ * y = gamma * (x - mean) / sqrt(var + eps) + beta, per channel. The same kernel serves train mode
+ * (batch statistics) and eval mode (running statistics): only the statistics passed in differ.
+ */
+import type { ChannelLayout, FloatArray } from '../tensor/tensor.js';
+
+/** 1 / sqrt(var + eps) per channel; a variance that cancellation made negative counts as zero. */
+export function inverseStd(variance: ArrayLike<number>, eps: number): Float64Array {
+  const out = new Float64Array(variance.length);
+  for (let c = 0; c < variance.length; c++) out[c] = 1 / Math.sqrt(Math.max(variance[c], 0) + eps);
+  return out;
+}
+
+/** Writes the normalized, scaled and shifted x into `out` (same length and layout as x). */
+export function normalize(
+  x: FloatArray,
+  layout: ChannelLayout,
+  mean: ArrayLike<number>,
+  invStd: ArrayLike<number>,
+  weight: ArrayLike<number> | undefined,
+  bias: ArrayLike<number> | undefined,
+  out: FloatArray,
+): void {
+  const { rows, channels: C, inner } = layout;
+  for (let r = 0; r < rows; r++) {
+    for (let c = 0; c < C; c++) {
+      const mu = mean[c];
+      const scale = (weight ? weight[c] : 1) * invStd[c];
+      const shift = bias ? bias[c] : 0;
+      const start = (r * C + c) * inner;
+      const end = start + inner;
+      for (let i = start; i < end; i++) out[i] = (x[i] - mu) * scale + shift;
+    }
+  }
+}
