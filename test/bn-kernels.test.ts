@@ -102,7 +102,9 @@ describe('backward', () => {
     const weight = [1.5, -0.7];
     const loss = (v: Float64Array) => {
       const out = batchNorm({ data: v, shape: [4, 2, 1, 3] }, { weight }).output.data;
-      return out.reduce((s, y, i) => s + y * dy[i], 0);
+      let s = 0;
+      for (let i = 0; i < out.length; i++) s += out[i] * dy[i];
+      return s;
     };
     const m = batchMoments(x, layout);
     const invStd = inverseStd(m.var, 1e-5);
@@ -135,7 +137,10 @@ describe('running statistics', () => {
 });
 
 describe('operator input checks', () => {
-  const bad = (f: () => unknown, message: RegExp) => expect(f).toThrow(InputError) && expect(f).toThrow(message);
+  const bad = (f: () => unknown, message: RegExp) => {
+    expect(f).toThrow(InputError);
+    expect(f).toThrow(message);
+  };
   const t = { data: new Float32Array(6), shape: [3, 2] };
   it('refuses what PyTorch refuses and what would produce NaN', () => {
     bad(() => batchNorm({ data: new Float32Array(2), shape: [1, 2] }), /more than 1 value per channel/);

@@ -1,0 +1,41 @@
+/** The command-line program: commands are registered here; each lives in its own module. */
+import { Command, CommanderError } from 'commander';
+import { InputError } from '../errors.js';
+import { addRunCommand } from './run-command.js';
+
+/** Exit codes: 0 ok, 1 runtime failure, 2 bad usage or bad input. */
+export const EXIT_OK = 0;
+export const EXIT_FAILURE = 1;
+export const EXIT_USAGE = 2;
+
+export function buildProgram(): Command {
+  const program = new Command('syncbn-sim')
+    .description('Simulate synchronized batch normalization across many devices.')
+    .version('0.1.0')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride();
+  addRunCommand(program);
+  program.commands.forEach((c) => c.exitOverride());
+  return program;
+}
+
+/** Runs the CLI and returns the exit code; errors become one line on stderr, never a stack trace. */
+export async function main(argv: readonly string[]): Promise<number> {
+  try {
+    await buildProgram().parseAsync(argv as string[]);
+    return EXIT_OK;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // commander has printed its own message already; help and version exit 0.
+      return error.exitCode === 0 ? EXIT_OK : EXIT_USAGE;
+    }
+    if (error instanceof InputError) {
+      process.stderr.write(`syncbn-sim: error: ${error.message}\n`);
+      return EXIT_USAGE;
+    }
+    const message = error instanceof Error ? error.message : String(error);
+    process.stderr.write(`syncbn-sim: failed: ${message}\n`);
+    if (process.env.SYNCBN_DEBUG) process.stderr.write(`${(error as Error)?.stack ?? ''}\n`);
+    return EXIT_FAILURE;
+  }
+}

@@ -1,0 +1,121 @@
+/**
+ * The `run` job: batch norm on a user's own arrays, from .npy files to .npy files.
+ * Loading, computing and turning results into files are separate steps so that the library can
+ * call the middle one on arrays it already holds.
+ */
+import { type BatchNormOptions, type BatchNormResult, batchNorm } from '../bn/batch-norm.js';
+import { batchMoments } from '../bn/batch-moments.js';
+import type { Moments } from '../bn/moments.js';
+import { InputError } from '../errors.js';
+import type { OutputFile } from '../io/atomic-write.js';
+import { encodeNpy, readNpyFile } from '../tensor/npy.js';
+import { type Tensor, channelLayout, dtypeOf } from '../tensor/tensor.js';
+
+/** Paths of the .npy files a run reads; only `input` is required. */
+export interface RunInputPaths {
+  readonly input: string;
+  readonly gradOutput?: string;
+  readonly weight?: string;
+  readonly bias?: string;
+  readonly runningMean?: string;
+  readonly runningVar?: string;
+}
+
+export interface RunInputs {
+  readonly input: Tensor;
+  readonly gradOutput?: Tensor;
+  readonly weight?: Tensor;
+  readonly bias?: Tensor;
+  readonly runningMean?: Tensor;
+  readonly runningVar?: Tensor;
+}
+
+/** Loads every given file; per-channel files must be 1-D. Throws InputError naming the file. */
+export function loadRunInputs(paths: RunInputPaths): RunInputs {
+  const load = (path: string | undefined, what: string, oneDimensional: boolean): Tensor | undefined => {
+    if (path === undefined) return undefined;
+    const tensor = readNpyFile(path, what);
+    if (oneDimensional && tensor.shape.length !== 1) {
+      throw new InputError(`${what} ${path}: must be 1-D with one value per channel, got shape [${tensor.shape.join(',')}]`);
+    }
+    return tensor;
+  };
+  return {
+    input: load(paths.input, 'input', false)!,
+    gradOutput: load(paths.gradOutput, 'grad output', false),
+    weight: load(paths.weight, 'weight', true),
+    bias: load(paths.bias, 'bias', true),
+    runningMean: load(paths.runningMean, 'running mean', true),
+    runningVar: load(paths.runningVar, 'running var', true),
+  };
+}
+
+export type RunSettings = Omit<BatchNormOptions, 'weight' | 'bias' | 'runningMean' | 'runningVar' | 'gradOutput'>;
+
+export interface RunReport {
+  readonly result: BatchNormResult;
+  /** Statistics of the whole input batch (what train mode normalizes with). */
+  readonly global: Moments;
+  readonly inputs: RunInputs;
+  readonly settings: RunSettings;
+}
+
+/** Runs the operator on loaded arrays. */
+export function runBatchNorm(inputs: RunInputs, settings: RunSettings): RunReport {
+  const result = batchNorm(inputs.input, {
+    ...settings,
+    weight: inputs.weight?.data,
+    bias: inputs.bias?.data,
+    runningMean: inputs.runningMean?.data,
+    runningVar: inputs.runningVar?.data,
+    gradOutput: inputs.gradOutput,
+  });
+  const training = settings.training ?? true;
+  // In eval mode the output used the running statistics; the batch's own are still reported.
+  const global = training
+    ? result.stats
+    : batchMoments(inputs.input.data, channelLayout(inputs.input.shape), { method: 'two-pass' });
+  return { result, global, inputs, settings };
+}
+
+function momentsJson(m: Moments) {
+  return { count: m.count, mean: Array.from(m.mean), var: Array.from(m.var) };
+}
+
+/** The stats.json document of a run. */
+export function runStatsJson(report: RunReport) {
+  const { result, inputs, settings } = report;
+  const training = settings.training ?? true;
+  return {
+    input: { shape: [...inputs.input.shape], dtype: dtypeOf(inputs.input.data) },
+    mode: training ? 'train' : 'eval',
+    normalized_with: training ? 'batch statistics' : 'running statistics',
+    settings: {
+      momentum: settings.momentum ?? null,
+      eps: settings.eps ?? 1e-5,
+      stats: settings.stats ?? 'sums',
+      accumulator: settings.accumulator ?? 'float64',
+      convention: settings.convention ?? 'pytorch',
+    },
+    global: momentsJson(report.global),
+    running: { mean: Array.from(result.runningMean), var: Array.from(result.runningVar) },
+  };
+}
+
+/** Every file a run writes, in memory, ready for an all-or-nothing write. */
+export function runOutputFiles(report: RunReport): OutputFile[] {
+  const { result, settings } = report;
+  const vector = (data: Tensor['data']): Tensor => ({ data, shape: [data.length] });
+  const files: OutputFile[] = [{ name: 'output.npy', bytes: encodeNpy(result.output) }];
+  if (result.gradInput && result.gradWeight && result.gradBias) {
+    files.push({ name: 'grad_input.npy', bytes: encodeNpy(result.gradInput) });
+    files.push({ name: 'grad_weight.npy', bytes: encodeNpy(vector(result.gradWeight)) });
+    files.push({ name: 'grad_bias.npy', bytes: encodeNpy(vector(result.gradBias)) });
+  }
+  if (settings.training ?? true) {
+    files.push({ name: 'running_mean.npy', bytes: encodeNpy(vector(result.runningMean)) });
+    files.push({ name: 'running_var.npy', bytes: encodeNpy(vector(result.runningVar)) });
+  }
+  files.push({ name: 'stats.json', bytes: `${JSON.stringify(runStatsJson(report), null, 2)}\n` });
+  return files;
+}

@@ -1,0 +1,147 @@
+/** `syncbn-sim run` end to end: outputs, stats.json, and every kind of bad input. */
+import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { encodeNpy } from '../src/tensor/npy.js';
+import { readNpyFile } from '../src/tensor/npy.js';
+import { runCli, tempDir } from './helpers.js';
+
+/** A raw .npy v1.0 file with any descr, for dtypes the writer refuses to produce. */
+function rawNpy(descr: string, shape: number[], dataBytes: number, fortran = false): Uint8Array {
+  let header = `{'descr': '${descr}', 'fortran_order': ${fortran ? 'True' : 'False'}, 'shape': (${shape.join(', ')}${shape.length === 1 ? ',' : ''}), }`;
+  const total = 10 + header.length + 1;
+  header = header + ' '.repeat((64 - (total % 64)) % 64) + '\n';
+  const bytes = new Uint8Array(10 + header.length + dataBytes);
+  bytes.set([0x93, ...Buffer.from('NUMPY'), 1, 0, header.length & 0xff, header.length >> 8]);
+  bytes.set(Buffer.from(header, 'latin1'), 10);
+  return bytes;
+}
+
+let dir: string;
+const path = (name: string) => join(dir, name);
+const f32 = (shape: number[], fill: (i: number) => number = (i) => Math.sin(i)) => {
+  const n = shape.reduce((a, b) => a * b, 1);
+  return encodeNpy({ data: Float32Array.from({ length: n }, (_, i) => fill(i)), shape });
+};
+
+beforeAll(() => {
+  dir = tempDir('syncbn-cli-');
+  writeFileSync(path('x.npy'), f32([6, 3, 2, 2]));
+  writeFileSync(path('dy.npy'), f32([6, 3, 2, 2], (i) => Math.cos(i)));
+  writeFileSync(path('gamma3.npy'), f32([3], () => 2));
+  writeFileSync(path('gamma4.npy'), f32([4], () => 2));
+  writeFileSync(path('gamma2d.npy'), f32([3, 1], () => 2));
+  writeFileSync(path('dy-wrong.npy'), f32([6, 3, 4]));
+  writeFileSync(path('x3d.npy'), f32([6, 3, 4]));
+  writeFileSync(path('x-zero-c.npy'), f32([6, 0]));
+  writeFileSync(path('x-one-row.npy'), f32([1, 3]));
+  writeFileSync(path('x-nan.npy'), f32([4, 2], (i) => (i === 5 ? NaN : i)));
+  writeFileSync(path('x-inf.npy'), f32([4, 2], (i) => (i === 2 ? -Infinity : i)));
+  writeFileSync(path('x-int.npy'), rawNpy('<i4', [4, 2], 32));
+  writeFileSync(path('x-fortran.npy'), rawNpy('<f4', [4, 2], 32, true));
+  writeFileSync(path('not-npy.npy'), 'hello, this is text\n');
+  const whole = f32([6, 3]);
+  writeFileSync(path('truncated.npy'), whole.subarray(0, whole.length - 8));
+  writeFileSync(path('a-file'), 'x');
+  mkdirSync(path('a-dir'));
+});
+
+describe('run writes what it promises', () => {
+  it('train mode with gradients: arrays, running stats and stats.json', () => {
+    const out = path('out-train');
+    const r = runCli(['run', '--input', path('x.npy'), '--grad-output', path('dy.npy'), '--out', out]);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(readdirSync(out).sort()).toEqual(
+      ['grad_bias.npy', 'grad_input.npy', 'grad_weight.npy', 'output.npy', 'running_mean.npy', 'running_var.npy', 'stats.json'],
+    );
+    const stats = JSON.parse(readFileSync(join(out, 'stats.json'), 'utf8'));
+    expect(stats.global.count).toBe(24);
+    expect(stats.global.mean).toHaveLength(3);
+    // Normalized output has zero mean and unit (biased) variance up to eps, per channel.
+    const y = readNpyFile(join(out, 'output.npy'));
+    expect(y.shape).toEqual([6, 3, 2, 2]);
+    let s = 0;
+    for (let n = 0; n < 6; n++) for (let i = 0; i < 4; i++) s += y.data[n * 12 + i];
+    expect(Math.abs(s / 24)).toBeLessThan(1e-6);
+    const rm = readNpyFile(join(out, 'running_mean.npy')).data;
+    expect(rm[0]).toBeCloseTo(0.1 * stats.global.mean[0], 6);
+  });
+
+  it('eval mode writes no running statistics and normalizes with the given ones', () => {
+    const out = path('out-eval');
+    const r = runCli(['run', '--input', path('x.npy'), '--eval', '--weight', path('gamma3.npy'), '--out', out, '--json']);
+    expect(r.status).toBe(0);
+    expect(readdirSync(out).sort()).toEqual(['output.npy', 'stats.json']);
+    const printed = JSON.parse(r.stdout);
+    expect(printed.mode).toBe('eval');
+    const x = readNpyFile(path('x.npy')).data;
+    const y = readNpyFile(join(out, 'output.npy')).data;
+    expect(y[7]).toBeCloseTo((2 * x[7]) / Math.sqrt(1 + 1e-5), 6);
+  });
+
+  it('prints a readable table by default', () => {
+    const r = runCli(['run', '--input', path('x.npy'), '--out', path('out-table')]);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/batch mean/);
+    expect(r.stdout).toMatch(/wrote 4 files/);
+  });
+});
+
+describe('bad input: one clear line, exit code 2, no output files', () => {
+  const cases: [string, () => string[], RegExp][] = [
+    ['missing file', () => ['--input', path('nope.npy')], /nope\.npy.*(no such file|not found|does not exist)/i],
+    ['a directory as input', () => ['--input', path('a-dir')], /a-dir/],
+    ['not an .npy', () => ['--input', path('not-npy.npy')], /not-npy\.npy.*(magic|not a \.npy)/i],
+    ['truncated data', () => ['--input', path('truncated.npy')], /truncated/i],
+    ['unsupported dtype', () => ['--input', path('x-int.npy')], /dtype/i],
+    ['Fortran order', () => ['--input', path('x-fortran.npy')], /fortran/i],
+    ['3-D input', () => ['--input', path('x3d.npy')], /2-D \[N,C\] or 4-D/],
+    ['zero channels', () => ['--input', path('x-zero-c.npy')], /zero channels/],
+    ['one value per channel in train mode', () => ['--input', path('x-one-row.npy')], /more than 1 value per channel when training/],
+    ['weight of the wrong length', () => ['--input', path('x.npy'), '--weight', path('gamma4.npy')], /weight must have shape \[3\]/],
+    ['weight that is not 1-D', () => ['--input', path('x.npy'), '--weight', path('gamma2d.npy')], /weight.*1-D/],
+    ['bias of the wrong length', () => ['--input', path('x.npy'), '--bias', path('gamma4.npy')], /bias must have shape \[3\]/],
+    ['running mean of the wrong length', () => ['--input', path('x.npy'), '--running-mean', path('gamma4.npy')], /running mean must have shape \[3\]/],
+    ['running var of the wrong length', () => ['--input', path('x.npy'), '--running-var', path('gamma4.npy')], /running var must have shape \[3\]/],
+    ['grad output of another shape', () => ['--input', path('x.npy'), '--grad-output', path('dy-wrong.npy')], /grad output must have the input's shape/],
+    ['NaN in the input', () => ['--input', path('x-nan.npy')], /NaN/],
+    ['infinity in the input', () => ['--input', path('x-inf.npy')], /-Infinity/],
+    ['eps = 0', () => ['--input', path('x.npy'), '--eps', '0'], /eps must be a positive/],
+    ['eps < 0', () => ['--input', path('x.npy'), '--eps', '-1e-5'], /eps must be a positive/],
+    ['momentum > 1', () => ['--input', path('x.npy'), '--momentum', '1.5'], /momentum must lie in \[0, 1\]/],
+    ['momentum < 0', () => ['--input', path('x.npy'), '--momentum', '-0.1'], /momentum must lie in \[0, 1\]/],
+    ['momentum not a number', () => ['--input', path('x.npy'), '--momentum', 'fast'], /momentum.*not a finite number/],
+    ['unknown stats method', () => ['--input', path('x.npy'), '--stats', 'magic'], /stats.*magic/],
+  ];
+
+  it.each(cases)('%s', (_what, args, message) => {
+    const out = path(`out-bad-${Math.random().toString(36).slice(2)}`);
+    const r = runCli(['run', ...args(), '--out', out]);
+    expect(r.status).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(message);
+    expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
+    expect(r.stderr.trim().split('\n')[0]).toMatch(message);
+    let written: string[] = [];
+    try {
+      written = readdirSync(out);
+    } catch {
+      // the directory was never created: nothing written
+    }
+    expect(written).toEqual([]);
+  });
+
+  it('an output directory that cannot be written', () => {
+    const r = runCli(['run', '--input', path('x.npy'), '--out', join(path('a-file'), 'sub')]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/cannot create output directory/);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+  });
+
+  it('a missing required option', () => {
+    const r = runCli(['run', '--out', path('out-x')]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/--input/);
+  });
+});
