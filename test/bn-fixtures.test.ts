@@ -1,5 +1,5 @@
 /** The operator and the `run` command held to PyTorch's BatchNorm on the committed fixtures. */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { batchNorm } from '../src/bn/batch-norm.js';
@@ -74,6 +74,10 @@ describe.each(cases.map((c) => [c.name, c] as const))('operator vs PyTorch: %s',
     expect(result.stderr).toBe('');
     expect(result.status).toBe(0);
     const written = (name: string) => readNpyFile(join(out, name)).data;
+    const stats = JSON.parse(readFileSync(join(out, 'stats.json'), 'utf8'));
+    expect(stats.global.count).toBe(fixture.stats.count);
+    expect(relativeError(stats.global.mean, fixture.stats.mean)).toBeLessThan(1e-10);
+    expect(relativeError(stats.global.var, fixture.stats.var)).toBeLessThan(fixture.dtype === 'float64' ? 1e-10 : 1e-6);
     check(written('output.npy'), 'output.npy');
     if (fixture.has_grad) {
       check(written('grad_input.npy'), 'grad_input.npy');

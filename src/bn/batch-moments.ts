@@ -22,6 +22,11 @@ export interface MomentsOptions {
   readonly method?: StatsMethod;
   /** Precision of the sums for 'sums' and 'shifted-sums'; default 'float64'. */
   readonly accumulator?: Accumulator;
+  /**
+   * The shift K for 'shifted-sums', one per channel. Devices must agree on it without talking, so
+   * the operator and the cluster pass the running mean; without it, the block's first element.
+   */
+  readonly shift?: ArrayLike<number>;
 }
 
 /** A shift every device can agree on without talking: the first element of each channel. */
@@ -39,7 +44,7 @@ export function batchMoments(x: FloatArray, layout: ChannelLayout, options: Mome
     case 'sums':
       return momentsFromSums(sumStats(x, layout, accumulator));
     case 'shifted-sums': {
-      const shift = firstElementShift(x, layout);
+      const shift = options.shift ? Float64Array.from(options.shift) : firstElementShift(x, layout);
       return momentsFromSums(sumStats(x, layout, accumulator, shift), shift);
     }
     case 'welford':

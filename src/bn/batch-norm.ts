@@ -134,7 +134,7 @@ export function batchNorm(input: Tensor, options: BatchNormOptions = {}): BatchN
   const runningVar = options.runningVar ?? new Float64Array(C).fill(1);
 
   const stats: Moments = settings.training
-    ? batchMoments(x, layout, { method: settings.stats, accumulator: settings.accumulator })
+    ? batchMoments(x, layout, { method: settings.stats, accumulator: settings.accumulator, shift: runningMean })
     : { count: layout.rows * layout.inner, mean: Float64Array.from(runningMean), var: Float64Array.from(runningVar) };
   const invStd = inverseStd(stats.var, settings.eps);
   const output = allocLike(x, x.length);
