@@ -161,12 +161,12 @@ export function mergeWelford(a: WelfordStats, b: WelfordStats): WelfordStats {
   const n = a.count + b.count;
   const mean = new Float64Array(C);
   const m2 = new Float64Array(C);
-  const wb = b.count / n;
-  const cross = (a.count * b.count) / n;
+  const na = a.count;
+  const nb = b.count;
   for (let c = 0; c < C; c++) {
     const delta = b.mean[c] - a.mean[c];
-    mean[c] = a.mean[c] + delta * wb;
-    m2[c] = a.m2[c] + b.m2[c] + delta * delta * cross;
+    mean[c] = a.mean[c] + (delta * nb) / n;
+    m2[c] = a.m2[c] + b.m2[c] + (delta * delta * na * nb) / n;
   }
   return { count: n, mean, m2 };
 }

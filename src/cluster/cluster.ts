@@ -1,0 +1,499 @@
+/**
+ * The coordinator: starts W simulated devices as worker threads (one piscina thread each), keeps
+ * the batch, the gradients and every device's state in shared memory, and drives steps. It never
+ * reduces anything itself: the devices all-reduce among themselves.
+ *
+ * A step sends exactly one task to every device at once. Devices wait for each other inside the
+ * collectives, so all W tasks must run concurrently: the pool has exactly W threads and never
+ * more than W tasks in flight. Every wait inside a device has a deadline and polls a shared abort
+ * flag; the coordinator raises the flag as soon as one device fails, gives the rest a moment to
+ * notice, names the device at fault, and tears the pool down.
+ */
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Piscina } from 'piscina';
+import { checkBatchNormInputs, resolveSettings } from '../bn/batch-norm.js';
+import type { StatsMethod } from '../bn/batch-moments.js';
+import type { Accumulator, Moments } from '../bn/moments.js';
+import type { RunningConvention } from '../bn/running-stats.js';
+import { type AlgorithmName, ALGORITHM_NAMES, algorithmByName } from '../collectives/algorithms/index.js';
+import { type CommBuffer, allocateComm } from '../collectives/comm-buffer.js';
+import { InputError, requireInput } from '../errors.js';
+import { type DType, type FloatArray, type Tensor, allocLike, dtypeOf, sizeOf } from '../tensor/tensor.js';
+import { allocateControl, clearAbort, raiseAbort } from './control.js';
+import { diagnose } from './diagnose.js';
+import { ClusterClosedError, DeviceFailureError } from './errors.js';
+import { type BnMode, modeName, parseMode, syncMembers } from './modes.js';
+import type { DeviceOp, DeviceReply, DeviceTask, Fault, SharedBuffers, StepSettings } from './protocol.js';
+import { RankState, rankStateLayout } from './rank-state.js';
+import { ghostChunks, shardRows } from './sharding.js';
+
+/** Most devices a cluster may have: far beyond 64, still sane for threads on one machine. */
+export const MAX_DEVICES = 256;
+/** Time the other devices get to notice an abort before the silent ones are declared hung. */
+const ABORT_GRACE_MS = 1000;
+
+export interface ClusterOptions {
+  /** Number of simulated devices W (1 to MAX_DEVICES). */
+  readonly devices: number;
+  /** All-reduce algorithm; default 'ring'. */
+  readonly algorithm?: AlgorithmName;
+  /** Statistics method; default 'sums'. */
+  readonly stats?: StatsMethod;
+  /** Precision of sums; default 'float64'. */
+  readonly accumulator?: Accumulator;
+  /** How long any device may wait for a peer, in ms; default 30000. */
+  readonly timeoutMs?: number;
+  /** A fault to inject into one device (for tests and failure experiments). */
+  readonly fault?: Fault;
+}
+
+export interface ForwardOptions {
+  /** 'local', 'sync', 'group:K', 'ghost:G' or a parsed mode; default 'sync'. */
+  readonly mode?: string | BnMode;
+  /** Default true; eval mode normalizes with each device's running statistics and sends nothing. */
+  readonly training?: boolean;
+  readonly weight?: ArrayLike<number>;
+  readonly bias?: ArrayLike<number>;
+  readonly momentum?: number;
+  readonly eps?: number;
+  readonly convention?: RunningConvention;
+  /** Overrides the cluster's algorithm for this step. */
+  readonly algorithm?: AlgorithmName;
+}
+
+export interface Traffic {
+  readonly algorithm: AlgorithmName;
+  /** Messages and bytes all devices sent in this step. */
+  readonly messages: number;
+  readonly bytes: number;
+  readonly perRank: readonly { readonly messages: number; readonly bytes: number }[];
+}
+
+export interface DeviceStats {
+  readonly rank: number;
+  /** Rows [start, end) of the batch this device holds. */
+  readonly rows: readonly [number, number];
+  /** The shard's own statistics (count, mean, biased var). */
+  readonly local: Moments;
+  /** The statistics the device normalized with (for ghost: its last chunk's). */
+  readonly used: Moments;
+}
+
+export interface ForwardResult {
+  readonly output: Tensor;
+  readonly mode: string;
+  readonly devices: readonly DeviceStats[];
+  readonly comm: Traffic;
+}
+
+export interface BackwardResult {
+  readonly gradInput: Tensor;
+  /** Gradients of the one loss over the whole batch: the sum of every device's. */
+  readonly gradWeight: FloatArray;
+  readonly gradBias: FloatArray;
+  readonly devices: readonly { readonly rank: number; readonly gradWeight: Float64Array; readonly gradBias: Float64Array }[];
+  readonly comm: Traffic;
+}
+
+export interface RunningStatsOfRank {
+  readonly rank: number;
+  readonly mean: Float64Array;
+  readonly var: Float64Array;
+}
+
+/** Where the compiled worker entry lives, from this file in src/ (vitest) or dist/src/ (built). */
+function workerFile(): string {
+  const here = dirname(fileURLToPath(import.meta.url));
+  const root = here.split(/[\\/]/).includes('dist') ? resolve(here, '..', '..', '..') : resolve(here, '..', '..');
+  const file = join(root, 'dist', 'workers', 'device.js');
+  if (!existsSync(file)) throw new Error(`device worker not built (${file} missing): run npm run build`);
+  return file;
+}
+
+interface BatchBuffers {
+  readonly rows: number;
+  readonly inner: number;
+  readonly dtype: DType;
+  readonly x: SharedArrayBuffer;
+  readonly y: SharedArrayBuffer;
+  readonly dy: SharedArrayBuffer;
+  readonly dx: SharedArrayBuffer;
+}
+
+export class Cluster {
+  readonly devices: number;
+  readonly algorithm: AlgorithmName;
+  readonly stats: StatsMethod;
+  readonly accumulator: Accumulator;
+  readonly timeoutMs: number;
+  private readonly fault?: Fault;
+  private pool?: Piscina;
+  private readonly control: SharedArrayBuffer;
+  private channels?: number;
+  private state?: SharedArrayBuffer;
+  private params?: SharedArrayBuffer;
+  private batch?: BatchBuffers;
+  private readonly comms = new Map<AlgorithmName, CommBuffer>();
+  private last?: StepSettings;
+  private lastShape?: number[];
+  private closedBecause?: string;
+
+  private constructor(options: ClusterOptions) {
+    const { devices } = options;
+    requireInput(Number.isSafeInteger(devices) && devices >= 1 && devices <= MAX_DEVICES, () => `devices must be a whole number from 1 to ${MAX_DEVICES}, got ${devices}`);
+    this.devices = devices;
+    this.algorithm = options.algorithm ?? 'ring';
+    requireInput(ALGORITHM_NAMES.includes(this.algorithm), () => `unknown algorithm '${this.algorithm}' (${ALGORITHM_NAMES.join(', ')})`);
+    const settings = resolveSettings({ stats: options.stats, accumulator: options.accumulator });
+    this.stats = settings.stats;
+    this.accumulator = settings.accumulator;
+    this.timeoutMs = options.timeoutMs ?? 30_000;
+    requireInput(Number.isFinite(this.timeoutMs) && this.timeoutMs > 0, () => `timeout must be a positive number of ms, got ${this.timeoutMs}`);
+    if (options.fault) {
+      const { rank, kind } = options.fault;
+      requireInput(['crash', 'hang', 'skip'].includes(kind), () => `unknown fault '${kind}' (crash, hang or skip)`);
+      requireInput(Number.isSafeInteger(rank) && rank >= 0 && rank < devices, () => `fault rank ${rank} is not a rank of ${devices} devices (0 to ${devices - 1})`);
+    }
+    this.fault = options.fault;
+    this.control = allocateControl(devices);
+    this.pool = new Piscina({
+      filename: workerFile(),
+      minThreads: devices,
+      maxThreads: devices,
+      idleTimeout: Number.MAX_SAFE_INTEGER,
+      concurrentTasksPerWorker: 1,
+    });
+  }
+
+  /** Starts W device threads. Close the cluster when done, or its threads keep the process alive. */
+  static start(options: ClusterOptions): Cluster {
+    return new Cluster(options);
+  }
+
+  /** Waits until every device thread is up (a no-op step), so that timing excludes start-up. */
+  async ready(): Promise<void> {
+    const pool = this.livePool();
+    while (pool.threads.length < this.devices) await new Promise((r) => setTimeout(r, 5));
+  }
+
+  /** Forward pass of batch norm over the devices; with training, updates their running statistics. */
+  async forward(input: Tensor, options: ForwardOptions = {}): Promise<ForwardResult> {
+    this.livePool();
+    const mode = typeof options.mode === 'object' ? options.mode : parseMode(options.mode ?? 'sync', this.devices);
+    const resolved = resolveSettings({ ...options, stats: this.stats, accumulator: this.accumulator });
+    const layout = checkBatchNormInputs(input, { weight: options.weight, bias: options.bias }, false);
+    const algorithm = options.algorithm ?? this.algorithm;
+    requireInput(ALGORITHM_NAMES.includes(algorithm), () => `unknown algorithm '${algorithm}' (${ALGORITHM_NAMES.join(', ')})`);
+    if (resolved.training) this.checkTrainable(layout.rows, layout.inner, mode);
+    this.prepare(layout.channels, layout.rows, layout.inner, dtypeOf(input.data));
+    const C = layout.channels;
+    const params = new Float64Array(this.params!);
+    if (options.weight) params.set(Array.from(options.weight), 0);
+    if (options.bias) params.set(Array.from(options.bias), C);
+    floatView(this.batch!.x, this.batch!.dtype).set(input.data);
+    const settings: StepSettings = {
+      rows: layout.rows,
+      channels: C,
+      inner: layout.inner,
+      dtype: this.batch!.dtype,
+      mode,
+      algorithm,
+      stats: this.stats,
+      accumulator: this.accumulator,
+      training: resolved.training,
+      momentum: resolved.momentum,
+      eps: resolved.eps,
+      convention: resolved.convention,
+      hasWeight: options.weight !== undefined,
+      hasBias: options.bias !== undefined,
+      timeoutMs: this.timeoutMs,
+    };
+    const replies = await this.dispatch('forward', settings);
+    this.last = settings;
+    this.lastShape = [...input.shape];
+    const n = sizeOf(input.shape);
+    return {
+      output: { data: floatView(this.batch!.y, settings.dtype).slice(0, n), shape: [...input.shape] },
+      mode: modeName(mode),
+      devices: this.deviceStats(settings),
+      comm: traffic(algorithm, replies),
+    };
+  }
+
+  /** Backward pass for the last forward: dL/dx, and dL/dgamma, dL/dbeta summed over the devices. */
+  async backward(gradOutput: Tensor): Promise<BackwardResult> {
+    this.livePool();
+    const settings = this.last;
+    if (!settings || !this.batch) throw new InputError('backward needs a forward pass first');
+    const shape = this.lastShape!;
+    const n = sizeOf(shape);
+    const same = gradOutput.shape.length === shape.length && gradOutput.shape.every((d, i) => d === shape[i]);
+    requireInput(same && gradOutput.data.length === n, () => `grad output must have the input's shape [${shape.join(',')}], got [${gradOutput.shape.join(',')}]`);
+    for (let i = 0; i < gradOutput.data.length; i++) {
+      if (!Number.isFinite(gradOutput.data[i])) throw new InputError(`grad output contains ${gradOutput.data[i]} at flat index ${i}`);
+    }
+    floatView(this.batch.dy, settings.dtype).set(gradOutput.data);
+    const replies = await this.dispatch('backward', settings);
+    const C = settings.channels;
+    const layout = rankStateLayout(C);
+    const stateArray = new Float64Array(this.state!);
+    const devices = Array.from({ length: this.devices }, (_, rank) => {
+      const s = new RankState(stateArray, layout, rank);
+      return { rank, gradWeight: Float64Array.from(s.vector('sumDyXhat')), gradBias: Float64Array.from(s.vector('sumDy')) };
+    });
+    const like = floatView(this.batch.x, settings.dtype);
+    const gradWeight = allocLike(like, C);
+    const gradBias = allocLike(like, C);
+    for (let c = 0; c < C; c++) {
+      let w = 0;
+      let b = 0;
+      for (const d of devices) {
+        w += d.gradWeight[c];
+        b += d.gradBias[c];
+      }
+      gradWeight[c] = w;
+      gradBias[c] = b;
+    }
+    return {
+      gradInput: { data: floatView(this.batch.dx, settings.dtype).slice(0, n), shape: [...gradOutput.shape] },
+      gradWeight,
+      gradBias,
+      devices,
+      comm: traffic(settings.algorithm, replies),
+    };
+  }
+
+  /** Times `reps` all-reduces of `length` values among all devices; per-call microseconds on each rank. */
+  async benchmarkAllReduce(length: number, reps: number, algorithm: AlgorithmName = this.algorithm): Promise<number[][]> {
+    this.livePool();
+    const channels = this.channels ?? Math.max(1, Math.ceil(length / 3));
+    this.prepare(channels, this.batch?.rows ?? 0, this.batch?.inner ?? 1, this.batch?.dtype ?? 'float32');
+    const settings: StepSettings = {
+      ...(this.last ?? baseSettings(channels, this.timeoutMs)),
+      mode: { kind: 'sync' },
+      algorithm,
+    };
+    const replies = await this.dispatch('allreduce-bench', settings, { reps, length });
+    return replies.map((r) => (r.ok ? r.timingsUs ?? [] : []));
+  }
+
+  /** Every device's running statistics. */
+  runningStats(): RunningStatsOfRank[] {
+    if (!this.state || this.channels === undefined) return [];
+    const layout = rankStateLayout(this.channels);
+    const stateArray = new Float64Array(this.state);
+    return Array.from({ length: this.devices }, (_, rank) => {
+      const s = new RankState(stateArray, layout, rank);
+      return { rank, mean: Float64Array.from(s.vector('runningMean')), var: Float64Array.from(s.vector('runningVar')) };
+    });
+  }
+
+  /** Sets every device's running statistics (before the first forward they are 0 and 1). */
+  setRunningStats(mean: ArrayLike<number>, variance: ArrayLike<number>): void {
+    requireInput(mean.length === variance.length && mean.length > 0, 'running mean and var must have the same, non-zero length');
+    this.prepare(mean.length, this.batch?.rows ?? 0, this.batch?.inner ?? 1, this.batch?.dtype ?? 'float32');
+    const layout = rankStateLayout(mean.length);
+    const stateArray = new Float64Array(this.state!);
+    for (let rank = 0; rank < this.devices; rank++) {
+      const s = new RankState(stateArray, layout, rank);
+      s.vector('runningMean').set(Array.from(mean));
+      s.vector('runningVar').set(Array.from(variance));
+    }
+  }
+
+  /** Stops every device thread. Safe to call more than once. */
+  async close(): Promise<void> {
+    const pool = this.pool;
+    this.pool = undefined;
+    this.closedBecause ??= 'the cluster was closed';
+    if (pool) await pool.destroy();
+  }
+
+  get closed(): boolean {
+    return this.pool === undefined;
+  }
+
+  private livePool(): Piscina {
+    if (!this.pool) throw new ClusterClosedError(`cluster is closed: ${this.closedBecause}`);
+    return this.pool;
+  }
+
+  /** Refuses batches where some normalizing group would hold one value per channel (PyTorch does too). */
+  private checkTrainable(rows: number, inner: number, mode: BnMode): void {
+    const W = this.devices;
+    const fail = (what: string, count: number) => {
+      throw new InputError(`expected more than 1 value per channel when training: ${what} holds ${count} (mode ${modeName(mode)}, ${rows} rows over ${W} devices)`);
+    };
+    const shardCount = (rank: number) => {
+      const [s, e] = shardRows(rows, W, rank);
+      return (e - s) * inner;
+    };
+    if (mode.kind === 'sync') {
+      if (rows * inner <= 1) fail('the batch', rows * inner);
+      return;
+    }
+    for (let rank = 0; rank < W; rank++) {
+      if (mode.kind === 'local' && shardCount(rank) === 1) fail(`device ${rank}`, 1);
+      if (mode.kind === 'group' && rank % mode.size === 0) {
+        const members = syncMembers(mode, rank, W)!;
+        const count = members.reduce((a, r) => a + shardCount(r), 0);
+        if (count === 1) fail(`group of ranks ${members[0]}-${members[members.length - 1]}`, 1);
+      }
+      if (mode.kind === 'ghost') {
+        const [s, e] = shardRows(rows, W, rank);
+        for (const [a, b] of ghostChunks(e - s, mode.size)) if ((b - a) * inner === 1) fail(`a ghost chunk of device ${rank}`, 1);
+      }
+    }
+  }
+
+  /** Allocates shared buffers for this batch shape; state survives while C stays the same. */
+  private prepare(channels: number, rows: number, inner: number, dtype: DType): void {
+    if (this.channels === undefined) {
+      this.channels = channels;
+      const layout = rankStateLayout(channels);
+      this.state = new SharedArrayBuffer(layout.stride * this.devices * 8);
+      this.params = new SharedArrayBuffer(2 * channels * 8);
+      const stateArray = new Float64Array(this.state);
+      for (let rank = 0; rank < this.devices; rank++) new RankState(stateArray, layout, rank).vector('runningVar').fill(1);
+    }
+    requireInput(channels === this.channels, () => `this cluster holds state for ${this.channels} channels; the batch has ${channels} (start a new cluster)`);
+    const b = this.batch;
+    if (!b || b.rows * b.inner < rows * inner || b.dtype !== dtype || b.inner !== inner || b.rows !== rows) {
+      const bytes = Math.max(1, rows * channels * inner) * (dtype === 'float32' ? 4 : 8);
+      const keep = b && b.dtype === dtype && b.x.byteLength >= bytes;
+      this.batch = keep
+        ? { ...b, rows, inner }
+        : { rows, inner, dtype, x: new SharedArrayBuffer(bytes), y: new SharedArrayBuffer(bytes), dy: new SharedArrayBuffer(bytes), dx: new SharedArrayBuffer(bytes) };
+    }
+  }
+
+  private commFor(algorithm: AlgorithmName): CommBuffer {
+    let comm = this.comms.get(algorithm);
+    if (!comm) {
+      const C = this.channels!;
+      const impl = algorithmByName(algorithm);
+      // The longest vectors: Welford's 3C values in records of 3, and 2C+1 values in records of 1.
+      const a = impl.slots(this.devices, 3 * C, 3);
+      const b = impl.slots(this.devices, 2 * C + 1, 1);
+      comm = allocateComm({ devices: this.devices, tags: Math.max(a.tags, b.tags), slotValues: Math.max(a.slotValues, b.slotValues, 1) });
+      this.comms.set(algorithm, comm);
+    }
+    return comm;
+  }
+
+  /** Runs one task on every device at once and returns their replies, or throws the device failure. */
+  private async dispatch(op: DeviceOp, settings: StepSettings, extra: { reps?: number; length?: number } = {}): Promise<DeviceReply[]> {
+    const pool = this.livePool();
+    const control = new Int32Array(this.control);
+    clearAbort(control);
+    const buffers: SharedBuffers = {
+      control: this.control,
+      state: this.state!,
+      params: this.params!,
+      x: this.batch!.x,
+      y: this.batch!.y,
+      dy: this.batch!.dy,
+      dx: this.batch!.dx,
+      comm: this.commFor(settings.algorithm),
+    };
+    const replies: (DeviceReply | undefined)[] = new Array(this.devices).fill(undefined);
+    let failed = false;
+    let wake: () => void = () => {};
+    const onFailure = () => {
+      failed = true;
+      raiseAbort(control);
+      wake();
+    };
+    const tasks = Array.from({ length: this.devices }, (_, rank) => {
+      const task: DeviceTask = { op, rank, devices: this.devices, settings, buffers, fault: this.fault, ...extra };
+      return pool.run(task).then(
+        (reply: DeviceReply) => {
+          replies[rank] = reply;
+          if (!reply.ok) onFailure();
+        },
+        (error: unknown) => {
+          replies[rank] = { ok: false, rank, kind: 'crash', phase: 'idle', message: error instanceof Error ? error.message : String(error) };
+          onFailure();
+        },
+      );
+    });
+    const all = Promise.all(tasks);
+    const sleep = (ms: number) =>
+      new Promise<void>((resolveSleep) => {
+        const timer = setTimeout(resolveSleep, ms);
+        wake = () => {
+          clearTimeout(timer);
+          resolveSleep();
+        };
+      });
+    // Wait for every device, or for the deadline, or for the first failure plus a grace period.
+    await Promise.race([all, sleep(this.timeoutMs + ABORT_GRACE_MS)]);
+    if (failed && replies.includes(undefined)) {
+      raiseAbort(control);
+      await Promise.race([all, new Promise((r) => setTimeout(r, ABORT_GRACE_MS))]);
+    }
+    const error = diagnose(replies, control, this.timeoutMs);
+    if (error) {
+      await this.abandon(error);
+      throw error;
+    }
+    return replies as DeviceReply[];
+  }
+
+  private async abandon(error: DeviceFailureError): Promise<void> {
+    this.closedBecause = `a device failed (${error.message})`;
+    const pool = this.pool;
+    this.pool = undefined;
+    if (pool) await pool.destroy();
+  }
+
+  private deviceStats(settings: StepSettings): DeviceStats[] {
+    const layout = rankStateLayout(settings.channels);
+    const stateArray = new Float64Array(this.state!);
+    return Array.from({ length: this.devices }, (_, rank) => {
+      const s = new RankState(stateArray, layout, rank);
+      const moments = (prefix: 'local' | 'used'): Moments => ({
+        count: s.scalar(`${prefix}Count`),
+        mean: Float64Array.from(s.vector(`${prefix}Mean`)),
+        var: Float64Array.from(s.vector(`${prefix}Var`)),
+      });
+      return { rank, rows: shardRows(settings.rows, this.devices, rank), local: moments('local'), used: moments('used') };
+    });
+  }
+}
+
+function floatView(buffer: SharedArrayBuffer, dtype: DType): FloatArray {
+  return dtype === 'float32' ? new Float32Array(buffer) : new Float64Array(buffer);
+}
+
+function traffic(algorithm: AlgorithmName, replies: readonly DeviceReply[]): Traffic {
+  const perRank = replies.map((r) => (r.ok ? { messages: r.messages, bytes: r.bytes } : { messages: 0, bytes: 0 }));
+  return {
+    algorithm,
+    messages: perRank.reduce((a, r) => a + r.messages, 0),
+    bytes: perRank.reduce((a, r) => a + r.bytes, 0),
+    perRank,
+  };
+}
+
+function baseSettings(channels: number, timeoutMs: number): StepSettings {
+  return {
+    rows: 0,
+    channels,
+    inner: 1,
+    dtype: 'float32',
+    mode: { kind: 'sync' },
+    algorithm: 'ring',
+    stats: 'sums',
+    accumulator: 'float64',
+    training: true,
+    momentum: 0.1,
+    eps: 1e-5,
+    convention: 'pytorch',
+    hasWeight: false,
+    hasBias: false,
+    timeoutMs,
+  };
+}

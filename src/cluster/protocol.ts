@@ -1,0 +1,77 @@
+/**
+ * Messages between the coordinator and the device workers. A task carries handles to the shared
+ * buffers (shared, never copied) and the settings of one step; the reply carries only counts.
+ */
+import type { StatsMethod } from '../bn/batch-moments.js';
+import type { Accumulator } from '../bn/moments.js';
+import type { RunningConvention } from '../bn/running-stats.js';
+import type { AlgorithmName } from '../collectives/algorithms/index.js';
+import type { CommBuffer } from '../collectives/comm-buffer.js';
+import type { DType } from '../tensor/tensor.js';
+import type { Phase } from './control.js';
+import type { BnMode } from './modes.js';
+
+export interface SharedBuffers {
+  readonly control: SharedArrayBuffer;
+  /** Per-rank state blocks (see rank-state.ts). */
+  readonly state: SharedArrayBuffer;
+  /** weight [C] then bias [C], float64. */
+  readonly params: SharedArrayBuffer;
+  readonly x: SharedArrayBuffer;
+  readonly y: SharedArrayBuffer;
+  readonly dy: SharedArrayBuffer;
+  readonly dx: SharedArrayBuffer;
+  readonly comm: CommBuffer;
+}
+
+export interface StepSettings {
+  readonly rows: number;
+  readonly channels: number;
+  readonly inner: number;
+  readonly dtype: DType;
+  readonly mode: BnMode;
+  readonly algorithm: AlgorithmName;
+  readonly stats: StatsMethod;
+  readonly accumulator: Accumulator;
+  readonly training: boolean;
+  readonly momentum: number;
+  readonly eps: number;
+  readonly convention: RunningConvention;
+  readonly hasWeight: boolean;
+  readonly hasBias: boolean;
+  readonly timeoutMs: number;
+}
+
+/** A fault a test or experiment injects into one device. */
+export type FaultKind = 'crash' | 'hang' | 'skip';
+export interface Fault {
+  readonly kind: FaultKind;
+  readonly rank: number;
+}
+
+export type DeviceOp = 'forward' | 'backward' | 'allreduce-bench';
+
+export interface DeviceTask {
+  readonly op: DeviceOp;
+  readonly rank: number;
+  readonly devices: number;
+  readonly settings: StepSettings;
+  readonly buffers: SharedBuffers;
+  readonly fault?: Fault;
+  /** For 'allreduce-bench': repetitions and vector length. */
+  readonly reps?: number;
+  readonly length?: number;
+}
+
+export type FailureKind = 'crash' | 'timeout' | 'aborted';
+
+export type DeviceReply =
+  | { readonly ok: true; readonly rank: number; readonly messages: number; readonly bytes: number; readonly timingsUs?: number[] }
+  | {
+      readonly ok: false;
+      readonly rank: number;
+      readonly kind: FailureKind;
+      readonly phase: Phase;
+      readonly message: string;
+      readonly waitingFor?: number;
+    };

@@ -1,0 +1,28 @@
+/**
+ * Reduce to rank 0, which merges in rank order and broadcasts the result: the from-scratch
+ * multi-GPU recipe. Two rounds; rank 0 receives W-1 messages and sends W-1.
+ */
+import type { AllReduceAlgorithm } from './types.js';
+
+const GATHER = 0;
+const BROADCAST = 1;
+
+export const central: AllReduceAlgorithm = {
+  name: 'central',
+  slots: (_size, length) => ({ tags: 2, slotValues: length }),
+  run(t, data, reducer) {
+    if (t.size === 1) return;
+    const n = data.length;
+    if (t.rank !== 0) {
+      t.post(GATHER, data, 0, n, 1);
+      t.recv(0, BROADCAST, data, 0, n);
+      return;
+    }
+    const incoming = new Float64Array(n);
+    for (let r = 1; r < t.size; r++) {
+      t.recv(r, GATHER, incoming, 0, n);
+      reducer.combine(data, incoming, data, 0, n);
+    }
+    t.post(BROADCAST, data, 0, n, t.size - 1);
+  },
+};

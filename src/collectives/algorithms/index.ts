@@ -1,0 +1,24 @@
+/** The all-reduce algorithms by name. */
+import { allgather } from './allgather.js';
+import { central } from './central.js';
+import { recursiveDoubling } from './recursive-doubling.js';
+import { ring } from './ring.js';
+import { tree } from './tree.js';
+import type { AllReduceAlgorithm } from './types.js';
+
+export type AlgorithmName = 'ring' | 'tree' | 'recursive-doubling' | 'allgather' | 'central';
+export const ALGORITHM_NAMES: readonly AlgorithmName[] = ['ring', 'tree', 'recursive-doubling', 'allgather', 'central'];
+
+const BY_NAME: Readonly<Record<AlgorithmName, AllReduceAlgorithm>> = {
+  ring,
+  tree,
+  'recursive-doubling': recursiveDoubling,
+  allgather,
+  central,
+};
+
+export function algorithmByName(name: AlgorithmName): AllReduceAlgorithm {
+  return BY_NAME[name];
+}
+
+export type { AllReduceAlgorithm, SlotNeeds } from './types.js';

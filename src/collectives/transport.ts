@@ -1,0 +1,93 @@
+/**
+ * Point-to-point messages over shared memory, for one rank and one collective call.
+ *
+ * A communicator is a list of global ranks (all devices for sync BN, one group for group BN);
+ * algorithms speak in communicator ranks 0..size-1. `post` publishes a vector under a tag for a
+ * number of readers (one write, counted as that many messages, as a broadcast to k peers costs k
+ * sends); `recv` waits for a peer's post under a tag. Waits spin briefly, then sleep on the flag in
+ * short slices so that an abort or the deadline is noticed promptly.
+ */
+import { type CommViews, flagIndex, slotOffset } from './comm-buffer.js';
+import { CollectiveAbortedError, CollectiveTimeoutError } from './errors.js';
+
+/** Where the shared abort flag lives: a rank stops waiting once it is non-zero. */
+export interface AbortSignalView {
+  readonly array: Int32Array;
+  readonly index: number;
+}
+
+export interface Transport {
+  readonly rank: number;
+  readonly size: number;
+  post(tag: number, data: Float64Array, start: number, end: number, readers: number): void;
+  recv(from: number, tag: number, out: Float64Array, start: number, end: number): void;
+}
+
+export interface TrafficCount {
+  messages: number;
+  bytes: number;
+}
+
+const SPINS = 200;
+const SLICE_MS = 10;
+
+export class SharedMemoryTransport implements Transport {
+  readonly rank: number;
+  readonly size: number;
+  readonly traffic: TrafficCount = { messages: 0, bytes: 0 };
+  private readonly epoch: number;
+  private readonly parity: number;
+  private readonly deadline: number;
+
+  /**
+   * Starts one collective call for global rank `members[rank]`: takes the next epoch of that rank
+   * on this buffer. Every member must start the same number of collectives on the same buffer.
+   */
+  constructor(
+    private readonly comm: CommViews,
+    private readonly members: readonly number[],
+    rank: number,
+    private readonly bytesPerValue: number,
+    private readonly timeoutMs: number,
+    private readonly abort: AbortSignalView,
+  ) {
+    this.rank = rank;
+    this.size = members.length;
+    this.epoch = Atomics.add(comm.epochs, members[rank], 1) + 1;
+    this.parity = this.epoch & 1;
+    this.deadline = Date.now() + timeoutMs;
+  }
+
+  post(tag: number, data: Float64Array, start: number, end: number, readers: number): void {
+    const sender = this.members[this.rank];
+    const length = end - start;
+    if (length > this.comm.slotValues) throw new Error(`message of ${length} values exceeds the slot size ${this.comm.slotValues}`);
+    this.comm.slots.set(data.subarray(start, end), slotOffset(this.comm, this.parity, sender, tag));
+    const flag = flagIndex(this.comm, this.parity, sender, tag);
+    Atomics.store(this.comm.flags, flag, this.epoch);
+    Atomics.notify(this.comm.flags, flag);
+    this.traffic.messages += readers;
+    this.traffic.bytes += readers * length * this.bytesPerValue;
+  }
+
+  recv(from: number, tag: number, out: Float64Array, start: number, end: number): void {
+    const sender = this.members[from];
+    const flag = flagIndex(this.comm, this.parity, sender, tag);
+    this.waitFor(flag, from);
+    const offset = slotOffset(this.comm, this.parity, sender, tag);
+    out.set(this.comm.slots.subarray(offset, offset + (end - start)), start);
+  }
+
+  private waitFor(flag: number, from: number): void {
+    const flags = this.comm.flags;
+    for (let i = 0; i < SPINS; i++) if (Atomics.load(flags, flag) === this.epoch) return;
+    for (;;) {
+      const seen = Atomics.load(flags, flag);
+      if (seen === this.epoch) return;
+      if (Atomics.load(this.abort.array, this.abort.index) !== 0) throw new CollectiveAbortedError(this.members[this.rank]);
+      const left = this.deadline - Date.now();
+      if (left <= 0) throw new CollectiveTimeoutError(this.members[this.rank], this.members[from], this.timeoutMs);
+      Atomics.wait(flags, flag, seen, Math.min(left, SLICE_MS));
+    }
+  }
+}
