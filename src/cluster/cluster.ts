@@ -135,7 +135,8 @@ export class Cluster {
   private state?: SharedArrayBuffer;
   private params?: SharedArrayBuffer;
   private batch?: BatchBuffers;
-  private readonly comms = new Map<AlgorithmName, CommBuffer>();
+  /** One buffer per algorithm and communicator size, so that each has its own epochs. */
+  private readonly comms = new Map<string, CommBuffer>();
   private last?: StepSettings;
   private lastShape?: number[];
   private closedBecause?: string;
@@ -369,16 +370,18 @@ export class Cluster {
     }
   }
 
-  private commFor(algorithm: AlgorithmName): CommBuffer {
-    let comm = this.comms.get(algorithm);
+  private commFor(algorithm: AlgorithmName, mode: BnMode): CommBuffer {
+    const size = mode.kind === 'group' ? mode.size : this.devices;
+    const key = `${algorithm}/${size}`;
+    let comm = this.comms.get(key);
     if (!comm) {
       const C = this.channels!;
       const impl = algorithmByName(algorithm);
       // The longest vectors: Welford's 3C values in records of 3, and 2C+1 values in records of 1.
-      const a = impl.slots(this.devices, 3 * C, 3);
-      const b = impl.slots(this.devices, 2 * C + 1, 1);
+      const a = impl.slots(size, 3 * C, 3);
+      const b = impl.slots(size, 2 * C + 1, 1);
       comm = allocateComm({ devices: this.devices, tags: Math.max(a.tags, b.tags), slotValues: Math.max(a.slotValues, b.slotValues, 1) });
-      this.comms.set(algorithm, comm);
+      this.comms.set(key, comm);
     }
     return comm;
   }
@@ -396,7 +399,7 @@ export class Cluster {
       y: this.batch!.y,
       dy: this.batch!.dy,
       dx: this.batch!.dx,
-      comm: this.commFor(settings.algorithm),
+      comm: this.commFor(settings.algorithm, settings.mode),
     };
     const replies: (DeviceReply | undefined)[] = new Array(this.devices).fill(undefined);
     let failed = false;

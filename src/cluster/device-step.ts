@@ -85,13 +85,17 @@ function allReduceFor(ctx: DeviceContext): AllReduceFn | undefined {
   };
 }
 
-function enter(ctx: DeviceContext, phase: Phase): void {
+/**
+ * Marks the phase the device is in. With `strike`, an injected crash or hang happens here: the
+ * forward pass calls it where the device would first talk to its peers (or, with nothing to say,
+ * where it starts to normalize).
+ */
+function enter(ctx: DeviceContext, phase: Phase, strike = false): void {
   setPhase(ctx.control, ctx.task.rank, phase);
   const fault = ctx.task.fault;
-  if (!fault || fault.rank !== ctx.task.rank) return;
-  // Faults strike where a device would next talk to its peers.
-  if (phase === 'forward: all-reduce' && fault.kind === 'crash') throw new InjectedCrash(`injected fault: crash on rank ${fault.rank}`);
-  if (phase === 'forward: all-reduce' && fault.kind === 'hang') {
+  if (!strike || !fault || fault.rank !== ctx.task.rank) return;
+  if (fault.kind === 'crash') throw new InjectedCrash(`injected fault: crash on rank ${fault.rank}`);
+  if (fault.kind === 'hang') {
     const sleeper = new Int32Array(new SharedArrayBuffer(4));
     for (;;) Atomics.wait(sleeper, 0, 0, 50); // until the coordinator terminates this thread
   }
@@ -128,15 +132,14 @@ function forward(ctx: DeviceContext): void {
     storeMoments(state, 'local', deviceMoments(x, layout, s.stats, s.accumulator, shift, undefined).local);
     storeMoments(state, 'used', running);
     state.vector('usedInvStd').set(inverseStd(running.var, s.eps));
-    enter(ctx, 'forward: normalize');
+    enter(ctx, 'forward: normalize', true);
     normalize(x, layout, running.mean, state.vector('usedInvStd'), ctx.weight, ctx.bias, y);
     return;
   }
 
   if (s.mode.kind === 'ghost') {
     storeMoments(state, 'local', deviceMoments(x, layout, s.stats, s.accumulator, shift, undefined).local);
-    enter(ctx, 'forward: all-reduce'); // no communication; keeps fault injection uniform
-    enter(ctx, 'forward: normalize');
+    enter(ctx, 'forward: normalize', true);
     for (const [start, end] of ghostChunks(layout.rows, s.mode.size)) {
       const [xc, lc] = rowsOf(x, layout, start, end);
       const [yc] = rowsOf(y, layout, start, end);
@@ -149,7 +152,7 @@ function forward(ctx: DeviceContext): void {
   }
 
   const allReduce = allReduceFor(ctx);
-  enter(ctx, 'forward: all-reduce');
+  enter(ctx, allReduce ? 'forward: all-reduce' : 'forward: normalize', true);
   const { local, used } = deviceMoments(x, layout, s.stats, s.accumulator, shift, allReduce);
   storeMoments(state, 'local', local);
   storeMoments(state, 'used', used);
@@ -251,7 +254,9 @@ export function runDeviceTask(task: DeviceTask): DeviceReply {
     if (error instanceof CollectiveTimeoutError) {
       return { ok: false, rank: task.rank, kind: 'timeout', phase, message, waitingFor: error.waitingFor };
     }
-    if (error instanceof CollectiveAbortedError) return { ok: false, rank: task.rank, kind: 'aborted', phase, message };
+    if (error instanceof CollectiveAbortedError) {
+      return { ok: false, rank: task.rank, kind: 'aborted', phase, message, waitingFor: error.waitingFor };
+    }
     return { ok: false, rank: task.rank, kind: 'crash', phase, message };
   }
 }

@@ -35,12 +35,14 @@ export function diagnose(
     return new DeviceHangError('hang', silent[0], phase, `device ${list(silent)} stopped responding in phase '${phase}' (no reply within ${timeoutMs} ms); its thread was terminated`);
   }
   const timeouts = failures.filter((f) => f.kind === 'timeout');
+  const waiting = failures.filter((f) => f.waitingFor !== undefined);
   const finished = replies.flatMap((r, rank) => (r?.ok ? [rank] : []));
   const phase = timeouts[0]?.phase ?? failures[0].phase;
-  const waitedFor = [...new Set(timeouts.map((t) => t.waitingFor!))].sort((a, b) => a - b);
-  const missing = finished.filter((rank) => waitedFor.includes(rank));
+  // A device that finished while a peer still waited for it skipped a collective.
+  const missing = finished.filter((rank) => waiting.some((w) => w.waitingFor === rank));
   if (missing.length > 0) {
-    return new DeviceMissingError('missing', missing[0], phase, `device ${list(missing)} never joined the collective in phase '${phase}'; ${list(timeouts.map((t) => t.rank))} timed out after ${timeoutMs} ms waiting`);
+    const waiters = waiting.filter((w) => missing.includes(w.waitingFor!)).map((w) => w.rank);
+    return new DeviceMissingError('missing', missing[0], phase, `device ${list(missing)} never joined the collective in phase '${phase}'; ${list(waiters)} waited for it until the ${timeoutMs} ms timeout`);
   }
   const first = timeouts[0] ?? failures[0];
   return new CollectiveTimeout('timeout', first.rank, phase, `collective timed out in phase '${phase}': ${timeouts.map((t) => `rank ${t.rank} waited for rank ${t.waitingFor}`).join('; ') || first.message}`);

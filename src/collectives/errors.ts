@@ -15,7 +15,10 @@ export class CollectiveTimeoutError extends Error {
 /** The run was aborted (another rank failed) while this rank waited. */
 export class CollectiveAbortedError extends Error {
   override readonly name = 'CollectiveAbortedError';
-  constructor(readonly rank: number) {
-    super(`rank ${rank} stopped waiting: the run was aborted`);
+  constructor(
+    readonly rank: number,
+    readonly waitingFor: number,
+  ) {
+    super(`rank ${rank} stopped waiting for rank ${waitingFor}: the run was aborted`);
   }
 }

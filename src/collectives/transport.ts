@@ -84,7 +84,7 @@ export class SharedMemoryTransport implements Transport {
     for (;;) {
       const seen = Atomics.load(flags, flag);
       if (seen === this.epoch) return;
-      if (Atomics.load(this.abort.array, this.abort.index) !== 0) throw new CollectiveAbortedError(this.members[this.rank]);
+      if (Atomics.load(this.abort.array, this.abort.index) !== 0) throw new CollectiveAbortedError(this.members[this.rank], this.members[from]);
       const left = this.deadline - Date.now();
       if (left <= 0) throw new CollectiveTimeoutError(this.members[this.rank], this.members[from], this.timeoutMs);
       Atomics.wait(flags, flag, seen, Math.min(left, SLICE_MS));
