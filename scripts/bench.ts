@@ -1,18 +1,18 @@
 /**
- * `npm run bench`: speed of the single-device batch-norm kernels on a [64,64,32,32] float32 batch.
+ * `npm run bench`: speed of the single-device batch-norm kernels on a [64,64,32,32] float32 batch,
+ * then the cluster benchmark (sync vs local vs single-device BN on 8 worker-thread devices, the
+ * all-reduce of every algorithm, start-up of 64 devices; src/experiments/bench.ts) in the same run.
  * Prints figures only; nothing here is asserted. Every pass is reported as GB/s of the bytes it
  * must touch and as a ratio to a streaming-read probe timed in this same process, so that a noisy
  * shared machine moves both numbers together. PyTorch's CPU BatchNorm2d runs beside it when
  * Debian's python3-torch is installed.
  */
-import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { gradInputTrain, gradSums } from '../src/bn/backward.js';
 import { batchMoments } from '../src/bn/batch-moments.js';
 import { inverseStd, normalize } from '../src/bn/normalize.js';
 import { consume, gbPerSecond, streamingRead, timeIt } from '../src/bench/measure.js';
+import { benchTables } from '../src/cli/bench-command.js';
+import { type TorchPeer, benchmarkCluster, torchPeer as runTorchPeer } from '../src/experiments/bench.js';
 import { renderTable } from '../src/report/table.js';
 import { channelLayout } from '../src/tensor/tensor.js';
 
@@ -65,12 +65,9 @@ const totals = [
   { step: 'forward+backward', ms: fwdBwd.medianMs, bytes: 8 * bytes },
 ].map((s) => ({ ...s, gb_per_s: gbPerSecond(s.bytes, s.ms), ratio_to_probe: gbPerSecond(s.bytes, s.ms) / probeGBs }));
 
-function torchPeer(): { forward_ms: number; forward_backward_ms: number; threads: number } | string {
-  const script = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'scripts', 'bench_torch.py');
-  if (!existsSync('/usr/bin/python3') || !existsSync(script)) return 'not run (no /usr/bin/python3 or script)';
-  const r = spawnSync('/usr/bin/python3', [script, SHAPE.join(','), String(REPS)], { encoding: 'utf8', timeout: 300_000 });
-  if (r.status !== 0) return `not run (${(r.stderr || 'python failed').trim().split('\n').pop()})`;
-  return JSON.parse(r.stdout);
+function torchPeer(): TorchPeer | string {
+  const peer = runTorchPeer(SHAPE, REPS);
+  return 'reason' in peer ? `not run (${peer.reason})` : peer;
 }
 const torch = torchPeer();
 
@@ -84,8 +81,12 @@ const report = {
   pytorch: torch,
 };
 
+// The cluster benchmark, with the PyTorch figure just measured (not run twice when it ran).
+if (process.stderr.isTTY) console.error('cluster benchmark: 8 devices, then start-up of 64 (takes a few seconds)...');
+const cluster = await benchmarkCluster({ shape: SHAPE, devices: 8, ...(typeof torch === 'string' ? {} : { peer: torch }) });
+
 if (json) {
-  process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+  process.stdout.write(`${JSON.stringify({ ...report, cluster }, null, 2)}\n`);
 } else {
   const fmt = (v: number) => Number(v.toPrecision(3));
   console.log(`batch norm kernels, [${SHAPE.join(',')}] float32, median of ${REPS} (single thread)`);
@@ -99,4 +100,6 @@ if (json) {
     console.log(`PyTorch BatchNorm2d (CPU, ${torch.threads} threads): forward ${fmt(torch.forward_ms)} ms, forward+backward ${fmt(torch.forward_backward_ms)} ms`);
     console.log(`ours / PyTorch: forward ${fmt(fwd.medianMs / torch.forward_ms)}x, forward+backward ${fmt(fwdBwd.medianMs / torch.forward_backward_ms)}x`);
   }
+  console.log();
+  console.log(benchTables(cluster));
 }

@@ -33,6 +33,7 @@ beforeAll(() => {
   writeFileSync(path('gamma2d.npy'), f32([3, 1], () => 2));
   writeFileSync(path('dy-wrong.npy'), f32([6, 3, 4]));
   writeFileSync(path('x3d.npy'), f32([6, 3, 4]));
+  writeFileSync(path('x-2d.npy'), f32([6, 3]));
   writeFileSync(path('x-zero-c.npy'), f32([6, 0]));
   writeFileSync(path('x-one-row.npy'), f32([1, 3]));
   writeFileSync(path('x-nan.npy'), f32([4, 2], (i) => (i === 5 ? NaN : i)));
@@ -143,5 +144,64 @@ describe('bad input: one clear line, exit code 2, no output files', () => {
     const r = runCli(['run', '--out', path('out-x')]);
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/--input/);
+  });
+});
+
+describe('run on simulated devices', () => {
+  it('stats.json gains every device and the traffic', () => {
+    const out = path('out-devices');
+    const r = runCli(['run', '--input', path('x.npy'), '--grad-output', path('dy.npy'), '--devices', '4', '--mode', 'local', '--out', out, '--json']);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    const stats = JSON.parse(readFileSync(join(out, 'stats.json'), 'utf8'));
+    expect(stats.devices).toHaveLength(4);
+    expect(stats.devices.map((d: { rank: number }) => d.rank)).toEqual([0, 1, 2, 3]);
+    // 6 rows over 4 devices: 2, 2, 1, 1 rows of 4 values per channel.
+    expect(stats.devices.map((d: { count: number }) => d.count)).toEqual([8, 8, 4, 4]);
+    expect(stats.comm).toEqual({ algorithm: 'ring', messages: 0, bytes: 0 });
+    // Local mode: the .npy running statistics are rank 0's.
+    const rm = readNpyFile(join(out, 'running_mean.npy')).data;
+    expect(rm[1]).toBeCloseTo(stats.devices[0].running.mean[1], 6);
+    expect(stats.devices[0].running.mean[1]).not.toBeCloseTo(stats.devices[3].running.mean[1], 6);
+  });
+
+  it('sync mode reports its messages and bytes', () => {
+    const r = runCli(['run', '--input', path('x.npy'), '--devices', '4', '--algorithm', 'allgather', '--out', path('out-sync'), '--json']);
+    expect(r.status).toBe(0);
+    const stats = JSON.parse(r.stdout);
+    expect(stats.comm).toEqual({ algorithm: 'allgather', messages: 12, bytes: 12 * 7 * 8 });
+  });
+
+  it.each([
+    ['crash:1', /device rank 1 crashed in phase 'forward: all-reduce'/],
+    ['hang:2', /device rank 2 stopped responding in phase 'forward: all-reduce'/],
+    ['skip:3', /device rank 3 never joined the collective in phase 'forward: all-reduce'/],
+  ])('--inject-fault %s fails with exit 1, names rank and phase, writes nothing, leaves no thread', (fault, message) => {
+    const out = path(`out-fault-${fault.replace(':', '-')}`);
+    const r = runCli(['run', '--input', path('x.npy'), '--devices', '4', '--inject-fault', fault, '--timeout-ms', '300', '--out', out], { timeoutMs: 30_000 });
+    // spawnSync returning at all shows that no worker thread kept the process alive.
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(message);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(() => readdirSync(out)).toThrow();
+  });
+
+  it.each([
+    [['--devices', '4', '--mode', 'group:3'], /K = 3 must divide the number of devices \(4\)/],
+    [['--devices', '0'], /--devices.*not a whole number >= 1/],
+    [['--devices', '4', '--mode', 'sideways'], /unknown mode 'sideways'/],
+    [['--devices', '4', '--inject-fault', 'explode:1'], /not crash:RANK/],
+    [['--devices', '4', '--inject-fault', 'crash:4'], /fault rank 4 is not a rank of 4 devices/],
+    [['--devices', '4', '--mode', 'local', '--inject-fault', 'skip:1'], /needs a mode that communicates/],
+    [['--devices', '4', '--algorithm', 'gossip'], /gossip/],
+    [['--devices', '4', '--timeout-ms', '0'], /not a number > 0/],
+    [['--devices', '6', '--mode', 'local', '--input', 'x.npy'], /expected more than 1 value per channel/],
+  ])('bad device options %j exit 2', (args, message) => {
+    const input = args.includes('--input') ? [] : ['--input', path('x.npy')];
+    const fixed = args.map((a) => (a === 'x.npy' ? path('x-2d.npy') : a));
+    const r = runCli(['run', ...input, ...fixed, '--out', path('out-bad-devices')]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(message);
+    expect(() => readdirSync(path('out-bad-devices'))).toThrow();
   });
 });

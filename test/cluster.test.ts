@@ -209,6 +209,27 @@ describe('bad input to the cluster', () => {
     await cluster.close();
   });
 
+  it('NaN or infinity found by a device is bad input: nothing updated, the cluster stays usable', async () => {
+    const cluster = start({ devices: 3, timeoutMs: 10_000 });
+    const good = batch([12, 3], 1);
+    await cluster.forward(good);
+    const before = cluster.runningStats();
+    for (const mode of ['sync', 'local', 'ghost:2']) {
+      const bad = { data: good.data.slice(), shape: good.shape };
+      bad.data[20] = NaN;
+      await expect(cluster.forward(bad, { mode })).rejects.toThrow(/input contains NaN at flat index 20/);
+      bad.data[20] = -Infinity;
+      await expect(cluster.forward(bad, { mode, training: false })).rejects.toThrow(/input contains -Infinity at flat index 20/);
+    }
+    expect(cluster.runningStats()).toEqual(before);
+    await cluster.forward(good);
+    const dy = { data: good.data.slice(), shape: good.shape };
+    dy.data[4] = Infinity;
+    await expect(cluster.backward(dy)).rejects.toThrow(/grad output contains Infinity at flat index 4/);
+    expect(cluster.closed).toBe(false);
+    await cluster.close();
+  });
+
   it('refuses bad cluster options', () => {
     expect(() => Cluster.start({ devices: 0 })).toThrow(/devices must be a whole number/);
     expect(() => Cluster.start({ devices: 2, fault: { kind: 'crash', rank: 2 } })).toThrow(/fault rank 2/);

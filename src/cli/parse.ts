@@ -24,3 +24,27 @@ export function oneOf<T extends string>(choices: readonly T[]) {
     return value as T;
   };
 }
+
+/** `crash:RANK`, `hang:RANK` or `skip:RANK`. */
+export function parseFault(value: string): { kind: 'crash' | 'hang' | 'skip'; rank: number } {
+  const match = /^(crash|hang|skip):(\d+)$/.exec(value);
+  if (!match) throw new InvalidArgumentError(`'${value}' is not crash:RANK, hang:RANK or skip:RANK.`);
+  return { kind: match[1] as 'crash' | 'hang' | 'skip', rank: Number(match[2]) };
+}
+
+export function parsePositiveNumber(value: string): number {
+  const n = parseFiniteNumber(value);
+  if (n <= 0) throw new InvalidArgumentError(`'${value}' is not a number > 0.`);
+  return n;
+}
+
+/** A tensor shape such as `64,64,32,32`: comma-separated whole numbers >= 1. */
+export function parseShape(value: string): number[] {
+  const parts = value.split(',').map((p) => p.trim());
+  if (value.trim() === '' || parts.some((p) => !/^\d+$/.test(p))) {
+    throw new InvalidArgumentError(`'${value}' is not a shape (comma-separated whole numbers, e.g. 64,64,32,32).`);
+  }
+  const dims = parts.map(Number);
+  if (dims.some((d) => !Number.isSafeInteger(d) || d < 1)) throw new InvalidArgumentError(`'${value}' has a dimension below 1 or too large.`);
+  return dims;
+}

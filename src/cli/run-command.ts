@@ -3,10 +3,12 @@ import { type Command, Option } from 'commander';
 import { STATS_METHODS, type StatsMethod } from '../bn/batch-moments.js';
 import type { Accumulator } from '../bn/moments.js';
 import type { RunningConvention } from '../bn/running-stats.js';
-import { loadRunInputs, runBatchNorm, runOutputFiles, runStatsJson } from '../experiments/run.js';
+import { ALGORITHM_NAMES, type AlgorithmName } from '../collectives/algorithms/index.js';
+import type { Fault } from '../cluster/protocol.js';
+import { type RunReport, loadRunInputs, runBatchNorm, runOnCluster, runOutputFiles, runStatsJson } from '../experiments/run.js';
 import { writeFilesAtomically } from '../io/atomic-write.js';
 import { renderTable } from '../report/table.js';
-import { oneOf, parseFiniteNumber } from './parse.js';
+import { parseFault, parseFiniteNumber, parsePositiveInteger, parsePositiveNumber } from './parse.js';
 
 interface RunFlags {
   input: string;
@@ -23,6 +25,11 @@ interface RunFlags {
   convention: RunningConvention;
   out: string;
   json?: boolean;
+  devices?: number;
+  mode?: string;
+  algorithm?: AlgorithmName;
+  injectFault?: Fault;
+  timeoutMs: number;
 }
 
 /** How many channels the terminal summary lists before it elides the rest. */
@@ -44,18 +51,33 @@ export function addRunCommand(program: Command): void {
     .addOption(new Option('--stats <method>', 'how the batch statistics are computed').choices(STATS_METHODS).default('sums'))
     .addOption(new Option('--accumulator <precision>', 'precision of the sums').choices(['float64', 'float32']).default('float64'))
     .addOption(new Option('--convention <name>', 'running-statistics convention').choices(['pytorch', 'keras']).default('pytorch'))
+    .option('--devices <W>', 'simulated devices (worker threads) the batch is split over', parsePositiveInteger)
+    .option('--mode <mode>', 'BN across devices: local, sync, group:K or ghost:G (default sync)')
+    .addOption(new Option('--algorithm <name>', 'all-reduce algorithm (default ring)').choices(ALGORITHM_NAMES))
+    .option('--inject-fault <fault>', 'make one device fail: crash:RANK, hang:RANK or skip:RANK', parseFault)
+    .option('--timeout-ms <ms>', 'how long a device waits for a peer before the run fails', parsePositiveNumber, 30_000)
     .requiredOption('--out <dir>', 'output directory (created if missing)')
     .option('--json', 'print stats.json to stdout instead of a table')
-    .action((flags: RunFlags) => {
+    .action(async (flags: RunFlags) => {
       const inputs = loadRunInputs(flags);
-      const report = runBatchNorm(inputs, {
+      const settings = {
         training: !flags.eval,
         momentum: flags.momentum,
         eps: flags.eps,
         stats: flags.stats,
         accumulator: flags.accumulator,
         convention: flags.convention,
-      });
+      };
+      const onDevices = flags.devices !== undefined || flags.mode !== undefined || flags.algorithm !== undefined || flags.injectFault !== undefined;
+      const report: RunReport = onDevices
+        ? await runOnCluster(inputs, settings, {
+            devices: flags.devices ?? 1,
+            mode: flags.mode,
+            algorithm: flags.algorithm,
+            timeoutMs: flags.timeoutMs,
+            fault: flags.injectFault,
+          })
+        : runBatchNorm(inputs, settings);
       const files = runOutputFiles(report);
       const written = writeFilesAtomically(flags.out, files);
       const stats = runStatsJson(report);
@@ -66,9 +88,12 @@ export function addRunCommand(program: Command): void {
       const { global } = report;
       const shown = Math.min(global.mean.length, CHANNELS_SHOWN);
       const rows = Array.from({ length: shown }, (_, c) => [c, global.mean[c], global.var[c], stats.running.mean[c], stats.running.var[c]]);
+      const where = report.cluster
+        ? `, ${report.cluster.devices} devices, ${report.cluster.mode} BN, ${report.cluster.comm.algorithm}: ${report.cluster.comm.messages} messages, ${report.cluster.comm.bytes} bytes`
+        : '';
       const lines = [
-        `input [${stats.input.shape.join(',')}] ${stats.input.dtype}, ${stats.mode} mode, ${global.count} values per channel, stats: ${stats.settings.stats}`,
-        renderTable(['channel', 'batch mean', 'batch var (biased)', 'running mean', 'running var'], rows),
+        `input [${stats.input.shape.join(',')}] ${stats.input.dtype}, ${stats.mode} mode, ${global.count} values per channel, stats: ${stats.settings.stats}${where}`,
+        renderTable(['channel', 'batch mean', 'batch var (biased)', `running mean${report.cluster ? ' (rank 0)' : ''}`, `running var${report.cluster ? ' (rank 0)' : ''}`], rows),
       ];
       if (global.mean.length > shown) lines.push(`... ${global.mean.length - shown} more channels in stats.json`);
       lines.push(`wrote ${written.length} files to ${flags.out}: ${files.map((f) => f.name).join(', ')}`);

@@ -10,6 +10,7 @@
  * notice, names the device at fault, and tears the pool down.
  */
 import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
@@ -33,6 +34,8 @@ import { ghostChunks, shardRows } from './sharding.js';
 export const MAX_DEVICES = 256;
 /** Time the other devices get to notice an abort before the silent ones are declared hung. */
 const ABORT_GRACE_MS = 1000;
+/** Spins before sleeping when each device can have its own core (see spinFor). */
+const SPIN_WHEN_CORES_SUFFICE = 20_000;
 
 export interface ClusterOptions {
   /** Number of simulated devices W (1 to MAX_DEVICES). */
@@ -173,10 +176,10 @@ export class Cluster {
     return new Cluster(options);
   }
 
-  /** Waits until every device thread is up (a no-op step), so that timing excludes start-up. */
+  /** Waits until every device thread is up and answering (a no-op task each), so that timing excludes start-up. */
   async ready(): Promise<void> {
     const pool = this.livePool();
-    while (pool.threads.length < this.devices) await new Promise((r) => setTimeout(r, 5));
+    await Promise.all(Array.from({ length: this.devices }, () => pool.run({ op: 'ping' })));
   }
 
   /** Forward pass of batch norm over the devices; with training, updates their running statistics. */
@@ -184,7 +187,8 @@ export class Cluster {
     this.livePool();
     const mode = typeof options.mode === 'object' ? options.mode : parseMode(options.mode ?? 'sync', this.devices);
     const resolved = resolveSettings({ ...options, stats: this.stats, accumulator: this.accumulator });
-    const layout = checkBatchNormInputs(input, { weight: options.weight, bias: options.bias }, false);
+    // Non-finite values are looked for by the devices, each in its own shard, in parallel.
+    const layout = checkBatchNormInputs(input, { weight: options.weight, bias: options.bias }, false, { checkValues: false });
     const algorithm = options.algorithm ?? this.algorithm;
     requireInput(ALGORITHM_NAMES.includes(algorithm), () => `unknown algorithm '${algorithm}' (${ALGORITHM_NAMES.join(', ')})`);
     if (resolved.training) this.checkTrainable(layout.rows, layout.inner, mode);
@@ -194,6 +198,8 @@ export class Cluster {
     if (options.weight) params.set(Array.from(options.weight), 0);
     if (options.bias) params.set(Array.from(options.bias), C);
     floatView(this.batch!.x, this.batch!.dtype).set(input.data);
+    // A fresh output buffer each step: the result is handed out without a copy and stays valid.
+    this.batch = { ...this.batch!, y: new SharedArrayBuffer(this.batch!.y.byteLength) };
     const settings: StepSettings = {
       rows: layout.rows,
       channels: C,
@@ -216,7 +222,7 @@ export class Cluster {
     this.lastShape = [...input.shape];
     const n = sizeOf(input.shape);
     return {
-      output: { data: floatView(this.batch!.y, settings.dtype).slice(0, n), shape: [...input.shape] },
+      output: { data: floatView(this.batch!.y, settings.dtype, n), shape: [...input.shape] },
       mode: modeName(mode),
       devices: this.deviceStats(settings),
       comm: traffic(algorithm, replies),
@@ -232,10 +238,8 @@ export class Cluster {
     const n = sizeOf(shape);
     const same = gradOutput.shape.length === shape.length && gradOutput.shape.every((d, i) => d === shape[i]);
     requireInput(same && gradOutput.data.length === n, () => `grad output must have the input's shape [${shape.join(',')}], got [${gradOutput.shape.join(',')}]`);
-    for (let i = 0; i < gradOutput.data.length; i++) {
-      if (!Number.isFinite(gradOutput.data[i])) throw new InputError(`grad output contains ${gradOutput.data[i]} at flat index ${i}`);
-    }
     floatView(this.batch.dy, settings.dtype).set(gradOutput.data);
+    this.batch = { ...this.batch, dx: new SharedArrayBuffer(this.batch.dx.byteLength) };
     const replies = await this.dispatch('backward', settings);
     const C = settings.channels;
     const layout = rankStateLayout(C);
@@ -258,7 +262,7 @@ export class Cluster {
       gradBias[c] = b;
     }
     return {
-      gradInput: { data: floatView(this.batch.dx, settings.dtype).slice(0, n), shape: [...gradOutput.shape] },
+      gradInput: { data: floatView(this.batch.dx, settings.dtype, n), shape: [...gradOutput.shape] },
       gradWeight,
       gradBias,
       devices,
@@ -391,6 +395,7 @@ export class Cluster {
     const pool = this.livePool();
     const control = new Int32Array(this.control);
     clearAbort(control);
+    const runningBefore = this.runningStats();
     const buffers: SharedBuffers = {
       control: this.control,
       state: this.state!,
@@ -403,18 +408,19 @@ export class Cluster {
     };
     const replies: (DeviceReply | undefined)[] = new Array(this.devices).fill(undefined);
     let failed = false;
-    let wake: () => void = () => {};
+    let interrupt = () => {};
     const onFailure = () => {
       failed = true;
       raiseAbort(control);
-      wake();
+      interrupt();
     };
     const tasks = Array.from({ length: this.devices }, (_, rank) => {
-      const task: DeviceTask = { op, rank, devices: this.devices, settings, buffers, fault: this.fault, ...extra };
+      const task: DeviceTask = { op, rank, devices: this.devices, settings, buffers, fault: this.fault, spin: this.spinFor(settings.mode), ...extra };
       return pool.run(task).then(
         (reply: DeviceReply) => {
           replies[rank] = reply;
-          if (!reply.ok) onFailure();
+          // Bad input is found by a device that still completes its step: nobody is stuck.
+          if (!reply.ok && reply.kind !== 'bad-input') onFailure();
         },
         (error: unknown) => {
           replies[rank] = { ok: false, rank, kind: 'crash', phase: 'idle', message: error instanceof Error ? error.message : String(error) };
@@ -423,19 +429,16 @@ export class Cluster {
       );
     });
     const all = Promise.all(tasks);
-    const sleep = (ms: number) =>
-      new Promise<void>((resolveSleep) => {
-        const timer = setTimeout(resolveSleep, ms);
-        wake = () => {
-          clearTimeout(timer);
-          resolveSleep();
-        };
-      });
-    // Wait for every device, or for the deadline, or for the first failure plus a grace period.
-    await Promise.race([all, sleep(this.timeoutMs + ABORT_GRACE_MS)]);
+    // Every device answers, or the deadline passes, or one fails and the rest get a grace period.
+    await settleWithin(all, this.timeoutMs + ABORT_GRACE_MS, (wake) => (interrupt = wake));
     if (failed && replies.includes(undefined)) {
       raiseAbort(control);
-      await Promise.race([all, new Promise((r) => setTimeout(r, ABORT_GRACE_MS))]);
+      await settleWithin(all, ABORT_GRACE_MS);
+    }
+    const badInput = replies.find((r) => r !== undefined && !r.ok && r.kind === 'bad-input');
+    if (badInput && !badInput.ok && !failed) {
+      this.restoreRunning(runningBefore);
+      throw new InputError(badInput.message);
     }
     const error = diagnose(replies, control, this.timeoutMs);
     if (error) {
@@ -443,6 +446,27 @@ export class Cluster {
       throw error;
     }
     return replies as DeviceReply[];
+  }
+
+  /** Undoes a step's running-statistics updates (after bad input was found mid-step). */
+  private restoreRunning(before: readonly RunningStatsOfRank[]): void {
+    const layout = rankStateLayout(this.channels!);
+    const stateArray = new Float64Array(this.state!);
+    for (const r of before) {
+      const s = new RankState(stateArray, layout, r.rank);
+      s.vector('runningMean').set(r.mean);
+      s.vector('runningVar').set(r.var);
+    }
+  }
+
+  /**
+   * How long a device spins before it sleeps on a flag. When every member of a communicator can
+   * have a core, the message comes within microseconds and a sleep would cost more; when they
+   * outnumber the cores, spinning only steals the core the sender needs.
+   */
+  private spinFor(mode: BnMode): number {
+    const size = mode.kind === 'group' ? mode.size : this.devices;
+    return size <= availableParallelism() ? SPIN_WHEN_CORES_SUFFICE : 0;
   }
 
   private async abandon(error: DeviceFailureError): Promise<void> {
@@ -467,8 +491,25 @@ export class Cluster {
   }
 }
 
-function floatView(buffer: SharedArrayBuffer, dtype: DType): FloatArray {
-  return dtype === 'float32' ? new Float32Array(buffer) : new Float64Array(buffer);
+/**
+ * Resolves when `work` settles, after `ms`, or when the function handed to `onInterrupt` is
+ * called, whichever comes first; the timer never outlives it (a live timer would hold the
+ * process open).
+ */
+function settleWithin(work: Promise<unknown>, ms: number, onInterrupt?: (wake: () => void) => void): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    work.then(done, done);
+    onInterrupt?.(done);
+  });
+}
+
+function floatView(buffer: SharedArrayBuffer, dtype: DType, length?: number): FloatArray {
+  return dtype === 'float32' ? new Float32Array(buffer, 0, length) : new Float64Array(buffer, 0, length);
 }
 
 function traffic(algorithm: AlgorithmName, replies: readonly DeviceReply[]): Traffic {

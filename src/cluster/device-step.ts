@@ -17,7 +17,7 @@ import type { ChannelLayout, FloatArray } from '../tensor/tensor.js';
 import { ABORT_INDEX, type Phase, phaseOf, setPhase } from './control.js';
 import { type AllReduceFn, deviceMoments } from './device-moments.js';
 import { syncMembers } from './modes.js';
-import type { DeviceReply, DeviceTask } from './protocol.js';
+import type { DeviceReply, DeviceTask, PingTask } from './protocol.js';
 import { RankState, rankStateLayout } from './rank-state.js';
 import { ghostChunks, shardRows } from './sharding.js';
 
@@ -34,6 +34,8 @@ interface DeviceContext {
   readonly traffic: TrafficCount;
   readonly weight?: Float64Array;
   readonly bias?: Float64Array;
+  /** Set when the shard holds NaN or infinity: the step completes, then reports it. */
+  badInput?: string;
 }
 
 function floatView(buffer: SharedArrayBuffer, task: DeviceTask): FloatArray {
@@ -78,7 +80,7 @@ function allReduceFor(ctx: DeviceContext): AllReduceFn | undefined {
   const abort = { array: ctx.control, index: ABORT_INDEX };
   return (data, reducer) => {
     if (task.fault?.kind === 'skip' && task.fault.rank === task.rank) return; // never joins
-    const transport = new SharedMemoryTransport(comm, members, members.indexOf(task.rank), reducer.bytesPerValue, task.settings.timeoutMs, abort);
+    const transport = new SharedMemoryTransport(comm, members, members.indexOf(task.rank), reducer.bytesPerValue, task.settings.timeoutMs, abort, task.spin);
     algorithm.run(transport, data, reducer);
     ctx.traffic.messages += transport.traffic.messages;
     ctx.traffic.bytes += transport.traffic.bytes;
@@ -107,10 +109,24 @@ function storeMoments(state: RankState, prefix: 'local' | 'used', m: Moments): v
   state.vector(`${prefix}Var`).set(m.var);
 }
 
-/** Running statistics after one batch statistic (a no-op for an empty or eval batch). */
+/**
+ * Notes non-finite values in a shard. They show in its partial statistics (any NaN or infinity
+ * makes a sum non-finite), so the element scan runs only when those are already non-finite.
+ */
+function checkFinite(ctx: DeviceContext, data: FloatArray, partial: ArrayLike<number>, name: string): void {
+  if (ctx.badInput || Array.prototype.every.call(partial, Number.isFinite)) return;
+  for (let i = 0; i < data.length; i++) {
+    if (!Number.isFinite(data[i])) {
+      ctx.badInput = `${name} contains ${data[i]} at flat index ${ctx.offset + i}`;
+      return;
+    }
+  }
+}
+
+/** Running statistics after one batch statistic (a no-op for an empty or eval batch, or bad input). */
 function updateRunning(ctx: DeviceContext, m: Moments): void {
   const s = ctx.task.settings;
-  if (!s.training || m.count === 0) return;
+  if (!s.training || m.count === 0 || ctx.badInput) return;
   const running = { mean: ctx.state.vector('runningMean'), var: ctx.state.vector('runningVar') };
   const next = updateRunningStats(running, m, s.momentum, s.convention);
   running.mean.set(next.mean);
@@ -129,7 +145,9 @@ function forward(ctx: DeviceContext): void {
 
   if (!s.training) {
     const running: Moments = { count: layout.rows * layout.inner, mean: Float64Array.from(shift), var: Float64Array.from(state.vector('runningVar')) };
-    storeMoments(state, 'local', deviceMoments(x, layout, s.stats, s.accumulator, shift, undefined).local);
+    const local = deviceMoments(x, layout, s.stats, s.accumulator, shift, undefined).local;
+    checkFinite(ctx, x, local.mean, 'input');
+    storeMoments(state, 'local', local);
     storeMoments(state, 'used', running);
     state.vector('usedInvStd').set(inverseStd(running.var, s.eps));
     enter(ctx, 'forward: normalize', true);
@@ -138,7 +156,9 @@ function forward(ctx: DeviceContext): void {
   }
 
   if (s.mode.kind === 'ghost') {
-    storeMoments(state, 'local', deviceMoments(x, layout, s.stats, s.accumulator, shift, undefined).local);
+    const local = deviceMoments(x, layout, s.stats, s.accumulator, shift, undefined).local;
+    checkFinite(ctx, x, local.var, 'input');
+    storeMoments(state, 'local', local);
     enter(ctx, 'forward: normalize', true);
     for (const [start, end] of ghostChunks(layout.rows, s.mode.size)) {
       const [xc, lc] = rowsOf(x, layout, start, end);
@@ -154,6 +174,7 @@ function forward(ctx: DeviceContext): void {
   const allReduce = allReduceFor(ctx);
   enter(ctx, allReduce ? 'forward: all-reduce' : 'forward: normalize', true);
   const { local, used } = deviceMoments(x, layout, s.stats, s.accumulator, shift, allReduce);
+  if (layout.rows > 0) checkFinite(ctx, x, local.var, 'input');
   storeMoments(state, 'local', local);
   storeMoments(state, 'used', used);
   const invStd = inverseStd(used.var, s.eps);
@@ -184,6 +205,7 @@ function backward(ctx: DeviceContext): void {
       const m = deviceMoments(xc, lc, s.stats, s.accumulator, shift, undefined).used;
       const invStd = inverseStd(m.var, s.eps);
       const sums = gradSums(dyc, xc, lc, m.mean, invStd);
+      checkFinite(ctx, dyc, sums.sumDyXhat, 'grad output');
       gradInputTrain(dyc, xc, lc, m.mean, invStd, ctx.weight, sums, m.count, dxc);
       for (let c = 0; c < layout.channels; c++) {
         sumDy[c] += sums.sumDy[c];
@@ -196,6 +218,7 @@ function backward(ctx: DeviceContext): void {
   const mean = state.vector('usedMean');
   const invStd = state.vector('usedInvStd');
   const local = gradSums(dy, x, layout, mean, invStd);
+  checkFinite(ctx, dy, local.sumDyXhat, 'grad output');
   state.vector('sumDy').set(local.sumDy);
   state.vector('sumDyXhat').set(local.sumDyXhat);
   if (!training) {
@@ -238,7 +261,8 @@ function allreduceBench(ctx: DeviceContext): number[] {
 }
 
 /** Runs one task and describes any failure as data (errors lose their fields across threads). */
-export function runDeviceTask(task: DeviceTask): DeviceReply {
+export function runDeviceTask(task: DeviceTask | PingTask): DeviceReply {
+  if (task.op === 'ping') return { ok: true, rank: -1, messages: 0, bytes: 0 };
   let ctx: DeviceContext | undefined;
   try {
     ctx = setup(task);
@@ -247,6 +271,7 @@ export function runDeviceTask(task: DeviceTask): DeviceReply {
     else if (task.op === 'backward') backward(ctx);
     else timingsUs = allreduceBench(ctx);
     setPhase(ctx.control, task.rank, 'idle');
+    if (ctx.badInput) return { ok: false, rank: task.rank, kind: 'bad-input', phase: 'idle', message: ctx.badInput };
     return { ok: true, rank: task.rank, messages: ctx.traffic.messages, bytes: ctx.traffic.bytes, timingsUs };
   } catch (error) {
     const phase = ctx ? phaseOf(ctx.control, task.rank) : 'idle';

@@ -22,7 +22,8 @@ export function diagnose(
   control: Int32Array,
   timeoutMs: number,
 ): DeviceFailureError | undefined {
-  const failures = replies.filter((r): r is Extract<DeviceReply, { ok: false }> => r !== undefined && !r.ok);
+  // A device that reported bad input still completed its step.
+  const failures = replies.filter((r): r is Extract<DeviceReply, { ok: false }> => r !== undefined && !r.ok && r.kind !== 'bad-input');
   const silent = replies.flatMap((r, rank) => (r === undefined ? [rank] : []));
   if (failures.length === 0 && silent.length === 0) return undefined;
 
@@ -36,7 +37,7 @@ export function diagnose(
   }
   const timeouts = failures.filter((f) => f.kind === 'timeout');
   const waiting = failures.filter((f) => f.waitingFor !== undefined);
-  const finished = replies.flatMap((r, rank) => (r?.ok ? [rank] : []));
+  const finished = replies.flatMap((r, rank) => (r && (r.ok || r.kind === 'bad-input') ? [rank] : []));
   const phase = timeouts[0]?.phase ?? failures[0].phase;
   // A device that finished while a peer still waited for it skipped a collective.
   const missing = finished.filter((rank) => waiting.some((w) => w.waitingFor === rank));

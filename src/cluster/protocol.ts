@@ -51,6 +51,11 @@ export interface Fault {
 
 export type DeviceOp = 'forward' | 'backward' | 'allreduce-bench';
 
+/** A no-op a device answers at once: proves its thread is up. */
+export interface PingTask {
+  readonly op: 'ping';
+}
+
 export interface DeviceTask {
   readonly op: DeviceOp;
   readonly rank: number;
@@ -58,12 +63,15 @@ export interface DeviceTask {
   readonly settings: StepSettings;
   readonly buffers: SharedBuffers;
   readonly fault?: Fault;
+  /** Flag checks before a device sleeps while it waits for a peer. */
+  readonly spin: number;
   /** For 'allreduce-bench': repetitions and vector length. */
   readonly reps?: number;
   readonly length?: number;
 }
 
-export type FailureKind = 'crash' | 'timeout' | 'aborted';
+/** bad-input: the device found NaN or infinity in its shard (it still completed the step). */
+export type FailureKind = 'crash' | 'timeout' | 'aborted' | 'bad-input';
 
 export type DeviceReply =
   | { readonly ok: true; readonly rank: number; readonly messages: number; readonly bytes: number; readonly timingsUs?: number[] }

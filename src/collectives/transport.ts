@@ -4,7 +4,7 @@
  * A communicator is a list of global ranks (all devices for sync BN, one group for group BN);
  * algorithms speak in communicator ranks 0..size-1. `post` publishes a vector under a tag for a
  * number of readers (one write, counted as that many messages, as a broadcast to k peers costs k
- * sends); `recv` waits for a peer's post under a tag. Waits spin briefly, then sleep on the flag in
+ * sends); `recv` waits for a peer's post under a tag. Waits may spin first, then sleep on the flag in
  * short slices so that an abort or the deadline is noticed promptly.
  */
 import { type CommViews, flagIndex, slotOffset } from './comm-buffer.js';
@@ -28,7 +28,6 @@ export interface TrafficCount {
   bytes: number;
 }
 
-const SPINS = 200;
 const SLICE_MS = 10;
 
 export class SharedMemoryTransport implements Transport {
@@ -50,6 +49,8 @@ export class SharedMemoryTransport implements Transport {
     private readonly bytesPerValue: number,
     private readonly timeoutMs: number,
     private readonly abort: AbortSignalView,
+    /** Flag checks before sleeping: worth it only when the sender has a core of its own. */
+    private readonly spins = 0,
   ) {
     this.rank = rank;
     this.size = members.length;
@@ -80,7 +81,7 @@ export class SharedMemoryTransport implements Transport {
 
   private waitFor(flag: number, from: number): void {
     const flags = this.comm.flags;
-    for (let i = 0; i < SPINS; i++) if (Atomics.load(flags, flag) === this.epoch) return;
+    for (let i = 0; i < this.spins; i++) if (Atomics.load(flags, flag) === this.epoch) return;
     for (;;) {
       const seen = Atomics.load(flags, flag);
       if (seen === this.epoch) return;

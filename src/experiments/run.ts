@@ -4,6 +4,10 @@
  * call the middle one on arrays it already holds.
  */
 import { type BatchNormOptions, type BatchNormResult, batchNorm } from '../bn/batch-norm.js';
+import type { AlgorithmName } from '../collectives/algorithms/index.js';
+import { Cluster, type DeviceStats, type RunningStatsOfRank } from '../cluster/cluster.js';
+import { modeName, parseMode } from '../cluster/modes.js';
+import type { Fault } from '../cluster/protocol.js';
 import { batchMoments } from '../bn/batch-moments.js';
 import type { Moments } from '../bn/moments.js';
 import { InputError } from '../errors.js';
@@ -52,12 +56,34 @@ export function loadRunInputs(paths: RunInputPaths): RunInputs {
 
 export type RunSettings = Omit<BatchNormOptions, 'weight' | 'bias' | 'runningMean' | 'runningVar' | 'gradOutput'>;
 
+/** How a run is spread over simulated devices. */
+export interface ClusterRunSettings {
+  readonly devices: number;
+  /** 'local', 'sync', 'group:K' or 'ghost:G'; default 'sync'. */
+  readonly mode?: string;
+  readonly algorithm?: AlgorithmName;
+  readonly timeoutMs?: number;
+  readonly fault?: Fault;
+}
+
+/** What the devices did in a cluster run. */
+export interface ClusterRunDetails {
+  readonly devices: number;
+  readonly mode: string;
+  readonly perDevice: readonly DeviceStats[];
+  readonly running: readonly RunningStatsOfRank[];
+  /** Forward plus backward traffic. */
+  readonly comm: { readonly algorithm: AlgorithmName; readonly messages: number; readonly bytes: number };
+}
+
 export interface RunReport {
   readonly result: BatchNormResult;
-  /** Statistics of the whole input batch (what train mode normalizes with). */
+  /** Statistics of the whole input batch (what sync BN in train mode normalizes with). */
   readonly global: Moments;
   readonly inputs: RunInputs;
   readonly settings: RunSettings;
+  /** Present when the run went through simulated devices. */
+  readonly cluster?: ClusterRunDetails;
 }
 
 /** Runs the operator on loaded arrays. */
@@ -76,6 +102,86 @@ export function runBatchNorm(inputs: RunInputs, settings: RunSettings): RunRepor
     ? result.stats
     : batchMoments(inputs.input.data, channelLayout(inputs.input.shape), { method: 'two-pass' });
   return { result, global, inputs, settings };
+}
+
+/**
+ * Runs the operator over W simulated devices. Outputs and gradients are those of one loss over
+ * the whole batch; the running statistics returned in `result` are rank 0's (as DDP's
+ * broadcast_buffers would keep), and every rank's are in `cluster.running`.
+ */
+export async function runOnCluster(inputs: RunInputs, settings: RunSettings, spread: ClusterRunSettings): Promise<RunReport> {
+  const mode = parseMode(spread.mode ?? 'sync', spread.devices);
+  if (spread.fault?.kind === 'skip' && (mode.kind === 'local' || mode.kind === 'ghost')) {
+    throw new InputError(`fault skip:${spread.fault.rank} needs a mode that communicates (sync or group:K), not ${modeName(mode)}`);
+  }
+  const training = settings.training ?? true;
+  // Validate everything (shapes, values, options) before any thread starts.
+  const single = batchNorm(inputs.input, {
+    ...settings,
+    weight: inputs.weight?.data,
+    bias: inputs.bias?.data,
+    runningMean: inputs.runningMean?.data,
+    runningVar: inputs.runningVar?.data,
+    gradOutput: inputs.gradOutput,
+  });
+  const cluster = Cluster.start({
+    devices: spread.devices,
+    algorithm: spread.algorithm,
+    stats: settings.stats,
+    accumulator: settings.accumulator,
+    timeoutMs: spread.timeoutMs,
+    fault: spread.fault,
+  });
+  try {
+    const C = inputs.input.shape[1];
+    cluster.setRunningStats(inputs.runningMean?.data ?? new Float64Array(C), inputs.runningVar?.data ?? new Float64Array(C).fill(1));
+    const forward = await cluster.forward(inputs.input, {
+      mode,
+      training,
+      weight: inputs.weight?.data,
+      bias: inputs.bias?.data,
+      momentum: settings.momentum,
+      eps: settings.eps,
+      convention: settings.convention,
+    });
+    const backward = inputs.gradOutput ? await cluster.backward(inputs.gradOutput) : undefined;
+    const running = cluster.runningStats();
+    const like = inputs.input.data;
+    const toDtype = (v: ArrayLike<number>) => {
+      const out = like instanceof Float32Array ? new Float32Array(v.length) : new Float64Array(v.length);
+      out.set(Array.from(v));
+      return out;
+    };
+    const result: BatchNormResult = {
+      output: forward.output,
+      stats: single.stats,
+      runningMean: toDtype(running[0].mean),
+      runningVar: toDtype(running[0].var),
+      gradInput: backward?.gradInput,
+      gradWeight: backward?.gradWeight,
+      gradBias: backward?.gradBias,
+    };
+    const global = training ? single.stats : batchMoments(inputs.input.data, channelLayout(inputs.input.shape), { method: 'two-pass' });
+    return {
+      result,
+      global,
+      inputs,
+      settings,
+      cluster: {
+        devices: spread.devices,
+        mode: forward.mode,
+        perDevice: forward.devices,
+        running,
+        comm: {
+          algorithm: forward.comm.algorithm,
+          messages: forward.comm.messages + (backward?.comm.messages ?? 0),
+          bytes: forward.comm.bytes + (backward?.comm.bytes ?? 0),
+        },
+      },
+    };
+  } finally {
+    await cluster.close();
+  }
 }
 
 function momentsJson(m: Moments) {
@@ -99,6 +205,23 @@ export function runStatsJson(report: RunReport) {
     },
     global: momentsJson(report.global),
     running: { mean: Array.from(result.runningMean), var: Array.from(result.runningVar) },
+    ...(report.cluster ? clusterJson(report.cluster) : {}),
+  };
+}
+
+function clusterJson(c: ClusterRunDetails) {
+  return {
+    mode_across_devices: c.mode,
+    devices: c.perDevice.map((d) => ({
+      rank: d.rank,
+      rows: [...d.rows],
+      count: d.local.count,
+      mean: Array.from(d.local.mean),
+      var: Array.from(d.local.var),
+      normalized_with: momentsJson(d.used),
+      running: { mean: Array.from(c.running[d.rank].mean), var: Array.from(c.running[d.rank].var) },
+    })),
+    comm: c.comm,
   };
 }
 

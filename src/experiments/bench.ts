@@ -1,0 +1,412 @@
+/**
+ * The cluster benchmark: how fast synchronized batch norm runs on worker-thread devices, measured
+ * in one process run so that a noisy shared machine moves every figure together.
+ *
+ * On one float32 batch it times (medians over repetitions, after a warm-up):
+ *   - a sync BN training step (forward + backward) and a local BN step on the same cluster and the
+ *     same data, interleaved rep by rep, and single-threaded single-device BN on the whole batch
+ *     (the batchNorm operator, and its bare kernels into preallocated outputs);
+ *   - the all-reduce of 2C+1 float64 values (what sync BN sends) among the W devices, for every
+ *     algorithm, as timed by the devices themselves;
+ *   - starting and stopping a cluster of `startDevices` devices;
+ *   - optionally PyTorch's CPU BatchNorm on the same shape (scripts/bench_torch.py), the peer to beat.
+ * It returns plain data with the issue's goals and whether each is met; it never asserts a time.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { dirname, join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { gradInputTrain, gradSums } from '../bn/backward.js';
+import { batchMoments } from '../bn/batch-moments.js';
+import { batchNorm } from '../bn/batch-norm.js';
+import { inverseStd, normalize } from '../bn/normalize.js';
+import { consume, gbPerSecond, median, streamingRead, timeIt } from '../bench/measure.js';
+import { ALGORITHM_NAMES, type AlgorithmName } from '../collectives/algorithms/index.js';
+import { Cluster, MAX_DEVICES } from '../cluster/cluster.js';
+import { requireInput } from '../errors.js';
+import { type Tensor, channelLayout } from '../tensor/tensor.js';
+
+/** The issue's goals (figure <= goal is met). */
+export const BENCH_GOALS = {
+  /** Sync step time over local step time on the same cluster and data. */
+  syncOverLocal: 1.15,
+  /** Median all-reduce of 2C+1 values at W devices, in microseconds. */
+  allreduceUs: 50,
+  /** Sync step time over single-threaded single-device BN on the whole batch. */
+  syncOverSingle: 0.7,
+  /** Sync step time over PyTorch's CPU BatchNorm forward+backward: the peer to beat. */
+  syncOverPytorch: 1,
+} as const;
+
+export const BENCH_DEFAULTS = {
+  shape: [64, 64, 32, 32] as readonly number[],
+  devices: 8,
+  algorithm: 'ring' as AlgorithmName,
+  reps: 10,
+  allreduceReps: 200,
+  startDevices: 64,
+  startReps: 3,
+};
+
+/** Largest batch the benchmark accepts (elements): each of x, y, dy, dx is allocated twice or more. */
+export const MAX_BENCH_ELEMENTS = 2 ** 27;
+
+export interface ClusterBenchOptions {
+  /** [N,C] or [N,C,H,W]; default [64,64,32,32]. */
+  readonly shape?: readonly number[];
+  /** W, 1 to MAX_DEVICES; default 8. */
+  readonly devices?: number;
+  /** Algorithm of the sync steps and of `allreduce_us`; default 'ring'. All five are timed. */
+  readonly algorithm?: AlgorithmName;
+  /** Timed steps of each kind (sync, local, single); default 10, after 2 warm-up steps each. */
+  readonly reps?: number;
+  /** Timed all-reduces per algorithm on each device; default 200, after a warm-up of 20. */
+  readonly allreduceReps?: number;
+  /** Devices of the cluster whose start and stop are timed; default 64. */
+  readonly startDevices?: number;
+  /** Start/stop cycles timed; default 3, after one warm-up cycle. */
+  readonly startReps?: number;
+  /** Run PyTorch's peer (needs /usr/bin/python3 with torch); default true. */
+  readonly torch?: boolean;
+  /** A PyTorch measurement already made in this run (skips running it again). */
+  readonly peer?: TorchPeer;
+  /** Progress lines (the CLI sends them to stderr when it is a TTY). */
+  readonly onProgress?: (message: string) => void;
+}
+
+export interface AllReduceFigures {
+  readonly algorithm: AlgorithmName;
+  /** Median, 10th and 90th percentile of every (device, call) time, in microseconds. */
+  readonly median_us: number;
+  readonly p10_us: number;
+  readonly p90_us: number;
+  /** Median over calls of the slowest device's time: the latency of the whole collective. */
+  readonly slowest_device_median_us: number;
+  readonly samples: number;
+}
+
+export interface GoalCheck {
+  readonly name: string;
+  readonly figure: number;
+  readonly goal: number;
+  readonly unit: 'x' | 'us';
+  readonly met: boolean;
+}
+
+export interface TorchPeer {
+  readonly forward_ms: number;
+  readonly forward_backward_ms: number;
+  readonly threads: number;
+}
+
+export interface StartStopFigures {
+  readonly devices: number;
+  /** Cluster.start, ready(), close(): median ms. */
+  readonly start_ready_close_ms: number;
+  /** Cluster.start, ready(), one tiny sync forward (every thread up and loaded), close(): median ms. */
+  readonly start_first_step_close_ms: number;
+  readonly reps: number;
+}
+
+export interface ClusterBenchReport {
+  readonly shape: readonly number[];
+  readonly dtype: 'float32';
+  readonly devices: number;
+  readonly algorithm: AlgorithmName;
+  /** CPUs Node may use: with fewer CPUs than devices, threads share cores. */
+  readonly cpus: number;
+  readonly reps: { readonly steps: number; readonly allreduce: number; readonly start: number };
+  /** Streaming read of x in a JS loop, timed in this run: what one thread gets from memory. */
+  readonly probe_ms: number;
+  readonly probe_gb_per_s: number;
+  /** Medians of forward+backward training steps, in ms. */
+  readonly sync_step_ms: number;
+  readonly local_step_ms: number;
+  readonly single_step_ms: number;
+  /**
+   * The same step as bare single-thread kernels into preallocated outputs (no input checks, no
+   * allocation): what the arithmetic and memory traffic alone cost on one thread. No goal.
+   */
+  readonly single_kernels_step_ms: number;
+  readonly sync_over_local: number;
+  readonly sync_over_single: number;
+  readonly sync_over_single_kernels: number;
+  /** 2C+1: the values one sync all-reduce carries. */
+  readonly allreduce_values: number;
+  /** Median all-reduce of 2C+1 values with `algorithm`, in microseconds. */
+  readonly allreduce_us: number;
+  readonly allreduce: readonly AllReduceFigures[];
+  readonly start_stop: StartStopFigures;
+  /** PyTorch's CPU BatchNorm on the same shape, or why it did not run. */
+  readonly pytorch?: TorchPeer;
+  readonly pytorch_note?: string;
+  readonly sync_over_pytorch?: number;
+  readonly goals: readonly GoalCheck[];
+}
+
+/** Value at quantile q (0..1) of the values, interpolating between neighbours. */
+export function quantile(values: readonly number[], q: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  if (sorted.length === 0) return NaN;
+  const pos = (sorted.length - 1) * q;
+  const lo = Math.floor(pos);
+  const hi = Math.ceil(pos);
+  return sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo);
+}
+
+function checkWhole(value: number, name: string, min: number, max = Number.MAX_SAFE_INTEGER): void {
+  requireInput(Number.isSafeInteger(value) && value >= min && value <= max, () => `${name} must be a whole number from ${min} to ${max}, got ${value}`);
+}
+
+interface Resolved {
+  readonly shape: number[];
+  readonly devices: number;
+  readonly algorithm: AlgorithmName;
+  readonly reps: number;
+  readonly allreduceReps: number;
+  readonly startDevices: number;
+  readonly startReps: number;
+}
+
+/** Fills defaults and checks every option; throws InputError naming the bad one. */
+export function resolveBenchOptions(options: ClusterBenchOptions): Resolved {
+  const shape = [...(options.shape ?? BENCH_DEFAULTS.shape)];
+  requireInput(shape.length === 2 || shape.length === 4, () => `shape must be 2-D [N,C] or 4-D [N,C,H,W], got [${shape.join(',')}]`);
+  requireInput(shape.every((d) => Number.isSafeInteger(d) && d >= 1), () => `shape must hold whole numbers >= 1, got [${shape.join(',')}]`);
+  const elements = shape.reduce((a, b) => a * b, 1);
+  requireInput(elements <= MAX_BENCH_ELEMENTS, () => `shape [${shape.join(',')}] has ${elements} elements; the benchmark takes at most ${MAX_BENCH_ELEMENTS}`);
+  const perChannel = elements / shape[1];
+  requireInput(perChannel > 1, () => `shape [${shape.join(',')}] has 1 value per channel: training needs more`);
+  const devices = options.devices ?? BENCH_DEFAULTS.devices;
+  checkWhole(devices, 'devices', 1, MAX_DEVICES);
+  const algorithm = options.algorithm ?? BENCH_DEFAULTS.algorithm;
+  requireInput(ALGORITHM_NAMES.includes(algorithm), () => `unknown algorithm '${algorithm}' (${ALGORITHM_NAMES.join(', ')})`);
+  const reps = options.reps ?? BENCH_DEFAULTS.reps;
+  checkWhole(reps, 'reps', 1, 100_000);
+  const allreduceReps = options.allreduceReps ?? BENCH_DEFAULTS.allreduceReps;
+  checkWhole(allreduceReps, 'all-reduce reps', 1, 1_000_000);
+  const startDevices = options.startDevices ?? BENCH_DEFAULTS.startDevices;
+  checkWhole(startDevices, 'start devices', 1, MAX_DEVICES);
+  const startReps = options.startReps ?? BENCH_DEFAULTS.startReps;
+  checkWhole(startReps, 'start reps', 1, 1000);
+  return { shape, devices, algorithm, reps, allreduceReps, startDevices, startReps };
+}
+
+/** Deterministic float32 data with a different mean and scale per channel. */
+function syntheticBatch(shape: readonly number[], phase: number): Tensor<Float32Array> {
+  const n = shape.reduce((a, b) => a * b, 1);
+  const inner = n / shape[0] / shape[1];
+  const data = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    const c = Math.floor(i / inner) % shape[1];
+    data[i] = (1 + (c % 5)) * Math.sin(i * 0.001 + phase) + (c % 7) * 0.25;
+  }
+  return { data, shape };
+}
+
+/** The directory holding this package's package.json and scripts/, from src/ or dist/src/. */
+export function packageRoot(): string | undefined {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 6; i++) {
+    if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'scripts'))) return dir;
+    const up = dirname(dir);
+    if (up === dir) break;
+    dir = up;
+  }
+  return undefined;
+}
+
+export const TORCH_PYTHON = '/usr/bin/python3';
+
+/**
+ * PyTorch's CPU BatchNorm (2d for 4-D shapes, 1d for 2-D) on `shape`, median ms over `reps`, by
+ * running scripts/bench_torch.py with Debian's python. Returns a reason instead when it cannot run.
+ */
+export function torchPeer(shape: readonly number[], reps: number): TorchPeer | { readonly reason: string } {
+  const root = packageRoot();
+  const script = root && join(root, 'scripts', 'bench_torch.py');
+  if (!script || !existsSync(script)) return { reason: 'scripts/bench_torch.py not found beside the package' };
+  if (!existsSync(TORCH_PYTHON)) return { reason: `${TORCH_PYTHON} not found` };
+  const r = spawnSync(TORCH_PYTHON, [script, shape.join(','), String(reps)], { encoding: 'utf8', timeout: 300_000 });
+  if (r.error) return { reason: `${TORCH_PYTHON} failed: ${r.error.message}` };
+  if (r.status !== 0) {
+    const last = (r.stderr || '').trim().split('\n').pop() || `exit status ${r.status}`;
+    return { reason: /No module named .?torch/.test(r.stderr ?? '') ? 'torch is not installed for /usr/bin/python3' : last };
+  }
+  try {
+    const parsed = JSON.parse(r.stdout) as TorchPeer;
+    if ([parsed.forward_ms, parsed.forward_backward_ms, parsed.threads].every((v) => typeof v === 'number' && Number.isFinite(v))) return parsed;
+  } catch {
+    // fall through
+  }
+  return { reason: `unexpected output from bench_torch.py: ${r.stdout.trim().slice(0, 200)}` };
+}
+
+async function timeAsync(fn: () => Promise<unknown>): Promise<number> {
+  const t0 = performance.now();
+  await fn();
+  return performance.now() - t0;
+}
+
+function allReduceFigures(algorithm: AlgorithmName, perRank: number[][]): AllReduceFigures {
+  const pooled = perRank.flat();
+  const calls = Math.min(...perRank.map((r) => r.length));
+  const slowest = Array.from({ length: calls }, (_, i) => Math.max(...perRank.map((r) => r[i])));
+  return {
+    algorithm,
+    median_us: median(pooled),
+    p10_us: quantile(pooled, 0.1),
+    p90_us: quantile(pooled, 0.9),
+    slowest_device_median_us: median(slowest),
+    samples: pooled.length,
+  };
+}
+
+const WARMUP_STEPS = 2;
+const WARMUP_ALLREDUCES = 20;
+
+/** Runs the whole benchmark in this process. Throws InputError for bad options before starting anything. */
+export async function benchmarkCluster(options: ClusterBenchOptions = {}): Promise<ClusterBenchReport> {
+  const o = resolveBenchOptions(options);
+  const progress = options.onProgress ?? (() => {});
+  const x = syntheticBatch(o.shape, 0);
+  const dy = syntheticBatch(o.shape, 1.3);
+  const C = o.shape[1];
+
+  const probe = timeIt(() => consume(streamingRead(x.data)), Math.max(o.reps, 5));
+  const single = () => consume(batchNorm(x, { gradOutput: dy }).gradInput!.data[0]);
+  const layout = channelLayout(o.shape);
+  const y = new Float32Array(x.data.length);
+  const dx = new Float32Array(x.data.length);
+  const kernels = () => {
+    const m = batchMoments(x.data, layout);
+    const invStd = inverseStd(m.var, 1e-5);
+    normalize(x.data, layout, m.mean, invStd, undefined, undefined, y);
+    const sums = gradSums(dy.data, x.data, layout, m.mean, invStd);
+    gradInputTrain(dy.data, x.data, layout, m.mean, invStd, undefined, sums, m.count, dx);
+    consume(dx[0] + y[0]);
+  };
+
+  progress(`starting ${o.devices} devices`);
+  const cluster = Cluster.start({ devices: o.devices, algorithm: o.algorithm });
+  const sync: number[] = [];
+  const local: number[] = [];
+  const singles: number[] = [];
+  const bare: number[] = [];
+  const allreduce: AllReduceFigures[] = [];
+  try {
+    await cluster.ready();
+    const step = (mode: 'sync' | 'local') => async () => {
+      const f = await cluster.forward(x, { mode, training: true });
+      consume(f.output.data[0]);
+      const b = await cluster.backward(dy);
+      consume(b.gradInput.data[0]);
+    };
+    for (let i = 0; i < WARMUP_STEPS; i++) {
+      await step('sync')();
+      await step('local')();
+      single();
+      kernels();
+    }
+    progress(`timing ${o.reps} steps each of sync, local and single-device BN`);
+    // Interleaved, so that a slow spell of the machine hits all three alike.
+    for (let i = 0; i < o.reps; i++) {
+      sync.push(await timeAsync(step('sync')));
+      local.push(await timeAsync(step('local')));
+      singles.push(await timeAsync(async () => single()));
+      bare.push(await timeAsync(async () => kernels()));
+    }
+    for (const algorithm of ALGORITHM_NAMES) {
+      progress(`timing ${o.allreduceReps} all-reduces of ${2 * C + 1} values (${algorithm})`);
+      await cluster.benchmarkAllReduce(2 * C + 1, WARMUP_ALLREDUCES, algorithm);
+      allreduce.push(allReduceFigures(algorithm, await cluster.benchmarkAllReduce(2 * C + 1, o.allreduceReps, algorithm)));
+    }
+  } finally {
+    await cluster.close();
+  }
+
+  progress(`timing start and stop of ${o.startDevices} devices`);
+  const startStop = await timeStartStop(o.startDevices, o.startReps);
+
+  let pytorch: TorchPeer | undefined = options.peer;
+  let pytorchNote: string | undefined;
+  if (!pytorch && options.torch !== false) {
+    progress('running the PyTorch peer');
+    const peer = torchPeer(o.shape, o.reps);
+    if ('reason' in peer) pytorchNote = `not run: ${peer.reason}`;
+    else pytorch = peer;
+  } else if (!pytorch) {
+    pytorchNote = 'not run (disabled)';
+  }
+
+  const syncMs = median(sync);
+  const localMs = median(local);
+  const singleMs = median(singles);
+  const kernelsMs = median(bare);
+  const chosen = allreduce.find((a) => a.algorithm === o.algorithm)!;
+  const goal = (name: string, figure: number, limit: number, unit: GoalCheck['unit']): GoalCheck => ({ name, figure, goal: limit, unit, met: figure <= limit });
+  const goals: GoalCheck[] = [
+    goal('sync step / local step', syncMs / localMs, BENCH_GOALS.syncOverLocal, 'x'),
+    goal(`all-reduce of ${2 * C + 1} values at W=${o.devices} (${o.algorithm})`, chosen.median_us, BENCH_GOALS.allreduceUs, 'us'),
+    goal('sync step / single-thread BN', syncMs / singleMs, BENCH_GOALS.syncOverSingle, 'x'),
+  ];
+  if (pytorch) goals.push(goal('sync step / PyTorch BN', syncMs / pytorch.forward_backward_ms, BENCH_GOALS.syncOverPytorch, 'x'));
+
+  return {
+    shape: o.shape,
+    dtype: 'float32',
+    devices: o.devices,
+    algorithm: o.algorithm,
+    cpus: availableParallelism(),
+    reps: { steps: o.reps, allreduce: o.allreduceReps, start: o.startReps },
+    probe_ms: probe.medianMs,
+    probe_gb_per_s: gbPerSecond(x.data.byteLength, probe.medianMs),
+    sync_step_ms: syncMs,
+    local_step_ms: localMs,
+    single_step_ms: singleMs,
+    single_kernels_step_ms: kernelsMs,
+    sync_over_local: syncMs / localMs,
+    sync_over_single: syncMs / singleMs,
+    sync_over_single_kernels: syncMs / kernelsMs,
+    allreduce_values: 2 * C + 1,
+    allreduce_us: chosen.median_us,
+    allreduce,
+    start_stop: startStop,
+    ...(pytorch ? { pytorch, sync_over_pytorch: syncMs / pytorch.forward_backward_ms } : {}),
+    ...(pytorchNote ? { pytorch_note: pytorchNote } : {}),
+    goals,
+  };
+}
+
+/** Median ms of start + ready + close, and of start + ready + one tiny sync step + close. */
+async function timeStartStop(devices: number, reps: number): Promise<StartStopFigures> {
+  // Two rows per device and one channel: the smallest batch every device holds a part of.
+  const tiny: Tensor = { data: Float32Array.from({ length: 2 * devices }, (_, i) => i % 3), shape: [2 * devices, 1] };
+  const bare = async () => {
+    const c = Cluster.start({ devices });
+    try {
+      await c.ready();
+    } finally {
+      await c.close();
+    }
+  };
+  const withStep = async () => {
+    const c = Cluster.start({ devices });
+    try {
+      await c.ready();
+      await c.forward(tiny, { mode: 'sync' });
+    } finally {
+      await c.close();
+    }
+  };
+  await withStep(); // warm-up: file cache, JIT of the coordinator
+  const bareMs: number[] = [];
+  const stepMs: number[] = [];
+  for (let i = 0; i < reps; i++) {
+    bareMs.push(await timeAsync(bare));
+    stepMs.push(await timeAsync(withStep));
+  }
+  return { devices, start_ready_close_ms: median(bareMs), start_first_step_close_ms: median(stepMs), reps };
+}
