@@ -158,7 +158,7 @@ describe('run on simulated devices', () => {
     expect(stats.devices.map((d: { rank: number }) => d.rank)).toEqual([0, 1, 2, 3]);
     // 6 rows over 4 devices: 2, 2, 1, 1 rows of 4 values per channel.
     expect(stats.devices.map((d: { count: number }) => d.count)).toEqual([8, 8, 4, 4]);
-    expect(stats.comm).toEqual({ algorithm: 'ring', messages: 0, bytes: 0 });
+    expect(stats.comm).toEqual({ algorithm: 'allgather', messages: 0, bytes: 0 });
     // Local mode: the .npy running statistics are rank 0's.
     const rm = readNpyFile(join(out, 'running_mean.npy')).data;
     expect(rm[1]).toBeCloseTo(stats.devices[0].running.mean[1], 6);

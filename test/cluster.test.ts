@@ -199,6 +199,45 @@ describe('communication', () => {
   });
 });
 
+describe('shared-memory tensors', () => {
+  it('inputs in shared memory are read where they are, outputs go where asked, results equal the copying path', async () => {
+    const cluster = start({ devices: 3, timeoutMs: 10_000 });
+    const plain = batch([12, 3, 2, 2], 21);
+    const dyPlain = batch([12, 3, 2, 2], 22);
+    const copied = await cluster.forward(plain, { weight, bias });
+    const copiedBack = await cluster.backward(dyPlain);
+
+    const fresh = start({ devices: 3, timeoutMs: 10_000 });
+    const x = Cluster.sharedTensor(plain.shape, 'float64');
+    x.data.set(plain.data);
+    const dy = Cluster.sharedTensor(plain.shape, 'float64');
+    dy.data.set(dyPlain.data);
+    const out = Cluster.sharedTensor(plain.shape, 'float64');
+    const gradIn = Cluster.sharedTensor(plain.shape, 'float64');
+    const f = await fresh.forward(x, { weight, bias, output: out });
+    const b = await fresh.backward(dy, { gradInput: gradIn });
+    expect(f.output.data.buffer).toBe(out.data.buffer);
+    expect(b.gradInput.data.buffer).toBe(gradIn.data.buffer);
+    expect(Array.from(out.data)).toEqual(Array.from(copied.output.data));
+    expect(Array.from(gradIn.data)).toEqual(Array.from(copiedBack.gradInput.data));
+    // Results handed out without a caller's array stay valid after the next step.
+    const first = Array.from(copied.output.data);
+    await cluster.forward(batch([12, 3, 2, 2], 23));
+    expect(Array.from(copied.output.data)).toEqual(first);
+    await Promise.all([cluster.close(), fresh.close()]);
+  });
+
+  it('refuses output arrays that are not shared, of another size or dtype, or overlapping the input', async () => {
+    const cluster = start({ devices: 2, timeoutMs: 10_000 });
+    const x = Cluster.sharedTensor([8, 3], 'float64');
+    x.data.set(batch([8, 3], 1).data);
+    await expect(cluster.forward(x, { output: batch([8, 3], 1) })).rejects.toThrow(/must live in shared memory/);
+    await expect(cluster.forward(x, { output: Cluster.sharedTensor([8, 3], 'float32') })).rejects.toThrow(/must be float64 with 24 elements/);
+    await expect(cluster.forward(x, { output: x })).rejects.toThrow(/must not overlap the input/);
+    await cluster.close();
+  });
+});
+
 describe('bad input to the cluster', () => {
   it('refuses a group size that does not divide W, and training groups of one value', async () => {
     const cluster = start({ devices: 4, timeoutMs: 10_000 });

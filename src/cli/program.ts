@@ -1,6 +1,7 @@
 /** The command-line program: commands are registered here; each lives in its own module. */
 import { Command, CommanderError } from 'commander';
 import { InputError } from '../errors.js';
+import { addBenchCommand } from './bench-command.js';
 import { addRunCommand } from './run-command.js';
 
 /** Exit codes: 0 ok, 1 runtime failure, 2 bad usage or bad input. */
@@ -15,6 +16,7 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
   addRunCommand(program);
+  addBenchCommand(program);
   program.commands.forEach((c) => c.exitOverride());
   return program;
 }

@@ -3,7 +3,7 @@ import { type Command, Option } from 'commander';
 import { STATS_METHODS, type StatsMethod } from '../bn/batch-moments.js';
 import type { Accumulator } from '../bn/moments.js';
 import type { RunningConvention } from '../bn/running-stats.js';
-import { ALGORITHM_NAMES, type AlgorithmName } from '../collectives/algorithms/index.js';
+import { ALGORITHM_NAMES, type AlgorithmName, DEFAULT_ALGORITHM } from '../collectives/algorithms/index.js';
 import type { Fault } from '../cluster/protocol.js';
 import { type RunReport, loadRunInputs, runBatchNorm, runOnCluster, runOutputFiles, runStatsJson } from '../experiments/run.js';
 import { writeFilesAtomically } from '../io/atomic-write.js';
@@ -53,7 +53,7 @@ export function addRunCommand(program: Command): void {
     .addOption(new Option('--convention <name>', 'running-statistics convention').choices(['pytorch', 'keras']).default('pytorch'))
     .option('--devices <W>', 'simulated devices (worker threads) the batch is split over', parsePositiveInteger)
     .option('--mode <mode>', 'BN across devices: local, sync, group:K or ghost:G (default sync)')
-    .addOption(new Option('--algorithm <name>', 'all-reduce algorithm (default ring)').choices(ALGORITHM_NAMES))
+    .addOption(new Option('--algorithm <name>', `all-reduce algorithm (default ${DEFAULT_ALGORITHM})`).choices(ALGORITHM_NAMES))
     .option('--inject-fault <fault>', 'make one device fail: crash:RANK, hang:RANK or skip:RANK', parseFault)
     .option('--timeout-ms <ms>', 'how long a device waits for a peer before the run fails', parsePositiveNumber, 30_000)
     .requiredOption('--out <dir>', 'output directory (created if missing)')

@@ -18,7 +18,7 @@ import { checkBatchNormInputs, resolveSettings } from '../bn/batch-norm.js';
 import type { StatsMethod } from '../bn/batch-moments.js';
 import type { Accumulator, Moments } from '../bn/moments.js';
 import type { RunningConvention } from '../bn/running-stats.js';
-import { type AlgorithmName, ALGORITHM_NAMES, algorithmByName } from '../collectives/algorithms/index.js';
+import { type AlgorithmName, ALGORITHM_NAMES, DEFAULT_ALGORITHM, algorithmByName } from '../collectives/algorithms/index.js';
 import { type CommBuffer, allocateComm } from '../collectives/comm-buffer.js';
 import { InputError, requireInput } from '../errors.js';
 import { type DType, type FloatArray, type Tensor, allocLike, dtypeOf, sizeOf } from '../tensor/tensor.js';
@@ -26,7 +26,7 @@ import { allocateControl, clearAbort, raiseAbort } from './control.js';
 import { diagnose } from './diagnose.js';
 import { ClusterClosedError, DeviceFailureError } from './errors.js';
 import { type BnMode, modeName, parseMode, syncMembers } from './modes.js';
-import type { DeviceOp, DeviceReply, DeviceTask, Fault, SharedBuffers, StepSettings } from './protocol.js';
+import type { DeviceOp, DeviceReply, DeviceTask, Fault, SharedArrayRef, SharedBuffers, StepSettings } from './protocol.js';
 import { RankState, rankStateLayout } from './rank-state.js';
 import { ghostChunks, shardRows } from './sharding.js';
 
@@ -40,7 +40,7 @@ const SPIN_WHEN_CORES_SUFFICE = 20_000;
 export interface ClusterOptions {
   /** Number of simulated devices W (1 to MAX_DEVICES). */
   readonly devices: number;
-  /** All-reduce algorithm; default 'ring'. */
+  /** All-reduce algorithm; default DEFAULT_ALGORITHM ('allgather'). */
   readonly algorithm?: AlgorithmName;
   /** Statistics method; default 'sums'. */
   readonly stats?: StatsMethod;
@@ -64,6 +64,13 @@ export interface ForwardOptions {
   readonly convention?: RunningConvention;
   /** Overrides the cluster's algorithm for this step. */
   readonly algorithm?: AlgorithmName;
+  /** Where to write the output: a shared-memory array (Cluster.sharedTensor); default a fresh one. */
+  readonly output?: Tensor;
+}
+
+export interface BackwardOptions {
+  /** Where to write dL/dx: a shared-memory array (Cluster.sharedTensor); default a fresh one. */
+  readonly gradInput?: Tensor;
 }
 
 export interface Traffic {
@@ -115,14 +122,20 @@ function workerFile(): string {
   return file;
 }
 
-interface BatchBuffers {
-  readonly rows: number;
-  readonly inner: number;
-  readonly dtype: DType;
-  readonly x: SharedArrayBuffer;
-  readonly y: SharedArrayBuffer;
-  readonly dy: SharedArrayBuffer;
-  readonly dx: SharedArrayBuffer;
+/** The arrays of the last forward, which its backward needs. */
+interface StepArrays {
+  readonly settings: StepSettings;
+  readonly shape: readonly number[];
+  readonly x: SharedArrayRef;
+}
+
+/** A view of data in shared memory, or undefined when it lives in ordinary memory. */
+function sharedRef(data: FloatArray): SharedArrayRef | undefined {
+  return data.buffer instanceof SharedArrayBuffer ? { buffer: data.buffer, offset: data.byteOffset / data.BYTES_PER_ELEMENT } : undefined;
+}
+
+function bytesPerElement(dtype: DType): number {
+  return dtype === 'float32' ? 4 : 8;
 }
 
 export class Cluster {
@@ -137,18 +150,18 @@ export class Cluster {
   private channels?: number;
   private state?: SharedArrayBuffer;
   private params?: SharedArrayBuffer;
-  private batch?: BatchBuffers;
+  /** Where inputs held in ordinary memory are copied for the devices to read. */
+  private staging: { x?: SharedArrayBuffer; dy?: SharedArrayBuffer } = {};
+  private step?: StepArrays;
   /** One buffer per algorithm and communicator size, so that each has its own epochs. */
   private readonly comms = new Map<string, CommBuffer>();
-  private last?: StepSettings;
-  private lastShape?: number[];
   private closedBecause?: string;
 
   private constructor(options: ClusterOptions) {
     const { devices } = options;
     requireInput(Number.isSafeInteger(devices) && devices >= 1 && devices <= MAX_DEVICES, () => `devices must be a whole number from 1 to ${MAX_DEVICES}, got ${devices}`);
     this.devices = devices;
-    this.algorithm = options.algorithm ?? 'ring';
+    this.algorithm = options.algorithm ?? DEFAULT_ALGORITHM;
     requireInput(ALGORITHM_NAMES.includes(this.algorithm), () => `unknown algorithm '${this.algorithm}' (${ALGORITHM_NAMES.join(', ')})`);
     const settings = resolveSettings({ stats: options.stats, accumulator: options.accumulator });
     this.stats = settings.stats;
@@ -169,6 +182,16 @@ export class Cluster {
       idleTimeout: Number.MAX_SAFE_INTEGER,
       concurrentTasksPerWorker: 1,
     });
+  }
+
+  /**
+   * A zero-filled tensor in shared memory. Inputs held in one are read by the devices where they
+   * are (no copy); outputs written into one avoid a fresh allocation per step.
+   */
+  static sharedTensor(shape: readonly number[], dtype: DType = 'float32'): Tensor {
+    const n = sizeOf(shape);
+    const buffer = new SharedArrayBuffer(Math.max(n, 1) * bytesPerElement(dtype));
+    return { data: floatView({ buffer, offset: 0 }, dtype, n), shape: [...shape] };
   }
 
   /** Starts W device threads. Close the cluster when done, or its threads keep the process alive. */
@@ -192,19 +215,20 @@ export class Cluster {
     const algorithm = options.algorithm ?? this.algorithm;
     requireInput(ALGORITHM_NAMES.includes(algorithm), () => `unknown algorithm '${algorithm}' (${ALGORITHM_NAMES.join(', ')})`);
     if (resolved.training) this.checkTrainable(layout.rows, layout.inner, mode);
-    this.prepare(layout.channels, layout.rows, layout.inner, dtypeOf(input.data));
+    this.prepare(layout.channels);
     const C = layout.channels;
+    const dtype = dtypeOf(input.data);
+    const n = sizeOf(input.shape);
+    const x = sharedRef(input.data) ?? this.stage('x', input.data);
+    const y = this.outputRef(options.output, input, x, 'output');
     const params = new Float64Array(this.params!);
     if (options.weight) params.set(Array.from(options.weight), 0);
     if (options.bias) params.set(Array.from(options.bias), C);
-    floatView(this.batch!.x, this.batch!.dtype).set(input.data);
-    // A fresh output buffer each step: the result is handed out without a copy and stays valid.
-    this.batch = { ...this.batch!, y: new SharedArrayBuffer(this.batch!.y.byteLength) };
     const settings: StepSettings = {
       rows: layout.rows,
       channels: C,
       inner: layout.inner,
-      dtype: this.batch!.dtype,
+      dtype,
       mode,
       algorithm,
       stats: this.stats,
@@ -217,12 +241,10 @@ export class Cluster {
       hasBias: options.bias !== undefined,
       timeoutMs: this.timeoutMs,
     };
-    const replies = await this.dispatch('forward', settings);
-    this.last = settings;
-    this.lastShape = [...input.shape];
-    const n = sizeOf(input.shape);
+    const replies = await this.dispatch('forward', settings, { x, y });
+    this.step = { settings, shape: [...input.shape], x };
     return {
-      output: { data: floatView(this.batch!.y, settings.dtype, n), shape: [...input.shape] },
+      output: { data: floatView(y, dtype, n), shape: [...input.shape] },
       mode: modeName(mode),
       devices: this.deviceStats(settings),
       comm: traffic(algorithm, replies),
@@ -230,17 +252,17 @@ export class Cluster {
   }
 
   /** Backward pass for the last forward: dL/dx, and dL/dgamma, dL/dbeta summed over the devices. */
-  async backward(gradOutput: Tensor): Promise<BackwardResult> {
+  async backward(gradOutput: Tensor, options: BackwardOptions = {}): Promise<BackwardResult> {
     this.livePool();
-    const settings = this.last;
-    if (!settings || !this.batch) throw new InputError('backward needs a forward pass first');
-    const shape = this.lastShape!;
+    if (!this.step) throw new InputError('backward needs a forward pass first');
+    const { settings, shape, x } = this.step;
     const n = sizeOf(shape);
     const same = gradOutput.shape.length === shape.length && gradOutput.shape.every((d, i) => d === shape[i]);
     requireInput(same && gradOutput.data.length === n, () => `grad output must have the input's shape [${shape.join(',')}], got [${gradOutput.shape.join(',')}]`);
-    floatView(this.batch.dy, settings.dtype).set(gradOutput.data);
-    this.batch = { ...this.batch, dx: new SharedArrayBuffer(this.batch.dx.byteLength) };
-    const replies = await this.dispatch('backward', settings);
+    requireInput(dtypeOf(gradOutput.data) === settings.dtype, () => `grad output must be ${settings.dtype} like the input`);
+    const dy = sharedRef(gradOutput.data) ?? this.stage('dy', gradOutput.data);
+    const dx = this.outputRef(options.gradInput, { data: gradOutput.data, shape }, x, 'grad input');
+    const replies = await this.dispatch('backward', settings, { x, dy, dx });
     const C = settings.channels;
     const layout = rankStateLayout(C);
     const stateArray = new Float64Array(this.state!);
@@ -248,9 +270,8 @@ export class Cluster {
       const s = new RankState(stateArray, layout, rank);
       return { rank, gradWeight: Float64Array.from(s.vector('sumDyXhat')), gradBias: Float64Array.from(s.vector('sumDy')) };
     });
-    const like = floatView(this.batch.x, settings.dtype);
-    const gradWeight = allocLike(like, C);
-    const gradBias = allocLike(like, C);
+    const gradWeight = allocLike(gradOutput.data, C);
+    const gradBias = allocLike(gradOutput.data, C);
     for (let c = 0; c < C; c++) {
       let w = 0;
       let b = 0;
@@ -262,7 +283,7 @@ export class Cluster {
       gradBias[c] = b;
     }
     return {
-      gradInput: { data: floatView(this.batch.dx, settings.dtype, n), shape: [...gradOutput.shape] },
+      gradInput: { data: floatView(dx, settings.dtype, n), shape: [...shape] },
       gradWeight,
       gradBias,
       devices,
@@ -274,13 +295,13 @@ export class Cluster {
   async benchmarkAllReduce(length: number, reps: number, algorithm: AlgorithmName = this.algorithm): Promise<number[][]> {
     this.livePool();
     const channels = this.channels ?? Math.max(1, Math.ceil(length / 3));
-    this.prepare(channels, this.batch?.rows ?? 0, this.batch?.inner ?? 1, this.batch?.dtype ?? 'float32');
+    this.prepare(channels);
     const settings: StepSettings = {
-      ...(this.last ?? baseSettings(channels, this.timeoutMs)),
+      ...(this.step?.settings ?? baseSettings(channels, this.timeoutMs)),
       mode: { kind: 'sync' },
       algorithm,
     };
-    const replies = await this.dispatch('allreduce-bench', settings, { reps, length });
+    const replies = await this.dispatch('allreduce-bench', settings, {}, { reps, length });
     return replies.map((r) => (r.ok ? r.timingsUs ?? [] : []));
   }
 
@@ -298,7 +319,7 @@ export class Cluster {
   /** Sets every device's running statistics (before the first forward they are 0 and 1). */
   setRunningStats(mean: ArrayLike<number>, variance: ArrayLike<number>): void {
     requireInput(mean.length === variance.length && mean.length > 0, 'running mean and var must have the same, non-zero length');
-    this.prepare(mean.length, this.batch?.rows ?? 0, this.batch?.inner ?? 1, this.batch?.dtype ?? 'float32');
+    this.prepare(mean.length);
     const layout = rankStateLayout(mean.length);
     const stateArray = new Float64Array(this.state!);
     for (let rank = 0; rank < this.devices; rank++) {
@@ -353,8 +374,8 @@ export class Cluster {
     }
   }
 
-  /** Allocates shared buffers for this batch shape; state survives while C stays the same. */
-  private prepare(channels: number, rows: number, inner: number, dtype: DType): void {
+  /** Allocates the per-device state for C channels on first use; C cannot change afterwards. */
+  private prepare(channels: number): void {
     if (this.channels === undefined) {
       this.channels = channels;
       const layout = rankStateLayout(channels);
@@ -364,14 +385,34 @@ export class Cluster {
       for (let rank = 0; rank < this.devices; rank++) new RankState(stateArray, layout, rank).vector('runningVar').fill(1);
     }
     requireInput(channels === this.channels, () => `this cluster holds state for ${this.channels} channels; the batch has ${channels} (start a new cluster)`);
-    const b = this.batch;
-    if (!b || b.rows * b.inner < rows * inner || b.dtype !== dtype || b.inner !== inner || b.rows !== rows) {
-      const bytes = Math.max(1, rows * channels * inner) * (dtype === 'float32' ? 4 : 8);
-      const keep = b && b.dtype === dtype && b.x.byteLength >= bytes;
-      this.batch = keep
-        ? { ...b, rows, inner }
-        : { rows, inner, dtype, x: new SharedArrayBuffer(bytes), y: new SharedArrayBuffer(bytes), dy: new SharedArrayBuffer(bytes), dx: new SharedArrayBuffer(bytes) };
+  }
+
+  /** Copies an array held in ordinary memory into the staging buffer the devices read. */
+  private stage(which: 'x' | 'dy', data: FloatArray): SharedArrayRef {
+    const bytes = Math.max(data.byteLength, 8);
+    let buffer = this.staging[which];
+    if (!buffer || buffer.byteLength < bytes) {
+      buffer = new SharedArrayBuffer(bytes);
+      this.staging[which] = buffer;
     }
+    floatView({ buffer, offset: 0 }, dtypeOf(data), data.length).set(data);
+    return { buffer, offset: 0 };
+  }
+
+  /**
+   * Where the devices write a result: the caller's shared array when given (checked), else a
+   * fresh shared buffer, so that results are handed out without a copy and stay valid.
+   */
+  private outputRef(out: Tensor | undefined, like: Tensor, input: SharedArrayRef, what: string): SharedArrayRef {
+    const dtype = dtypeOf(like.data);
+    const n = like.data.length;
+    if (!out) return { buffer: new SharedArrayBuffer(Math.max(n, 1) * bytesPerElement(dtype)), offset: 0 };
+    const ref = sharedRef(out.data);
+    requireInput(ref !== undefined, () => `${what} array must live in shared memory (see Cluster.sharedTensor)`);
+    requireInput(dtypeOf(out.data) === dtype && out.data.length === n, () => `${what} array must be ${dtype} with ${n} elements`);
+    const overlaps = ref.buffer === input.buffer && ref.offset < input.offset + n && input.offset < ref.offset + n;
+    requireInput(!overlaps, () => `${what} array must not overlap the input`);
+    return ref;
   }
 
   private commFor(algorithm: AlgorithmName, mode: BnMode): CommBuffer {
@@ -391,7 +432,12 @@ export class Cluster {
   }
 
   /** Runs one task on every device at once and returns their replies, or throws the device failure. */
-  private async dispatch(op: DeviceOp, settings: StepSettings, extra: { reps?: number; length?: number } = {}): Promise<DeviceReply[]> {
+  private async dispatch(
+    op: DeviceOp,
+    settings: StepSettings,
+    arrays: Partial<Pick<SharedBuffers, 'x' | 'y' | 'dy' | 'dx'>>,
+    extra: { reps?: number; length?: number } = {},
+  ): Promise<DeviceReply[]> {
     const pool = this.livePool();
     const control = new Int32Array(this.control);
     clearAbort(control);
@@ -400,10 +446,7 @@ export class Cluster {
       control: this.control,
       state: this.state!,
       params: this.params!,
-      x: this.batch!.x,
-      y: this.batch!.y,
-      dy: this.batch!.dy,
-      dx: this.batch!.dx,
+      ...arrays,
       comm: this.commFor(settings.algorithm, settings.mode),
     };
     const replies: (DeviceReply | undefined)[] = new Array(this.devices).fill(undefined);
@@ -508,8 +551,8 @@ function settleWithin(work: Promise<unknown>, ms: number, onInterrupt?: (wake: (
   });
 }
 
-function floatView(buffer: SharedArrayBuffer, dtype: DType, length?: number): FloatArray {
-  return dtype === 'float32' ? new Float32Array(buffer, 0, length) : new Float64Array(buffer, 0, length);
+function floatView(ref: SharedArrayRef, dtype: DType, length: number): FloatArray {
+  return dtype === 'float32' ? new Float32Array(ref.buffer, ref.offset * 4, length) : new Float64Array(ref.buffer, ref.offset * 8, length);
 }
 
 function traffic(algorithm: AlgorithmName, replies: readonly DeviceReply[]): Traffic {

@@ -17,7 +17,7 @@ import type { ChannelLayout, FloatArray } from '../tensor/tensor.js';
 import { ABORT_INDEX, type Phase, phaseOf, setPhase } from './control.js';
 import { type AllReduceFn, deviceMoments } from './device-moments.js';
 import { syncMembers } from './modes.js';
-import type { DeviceReply, DeviceTask, PingTask } from './protocol.js';
+import type { DeviceReply, DeviceTask, PingTask, SharedArrayRef } from './protocol.js';
 import { RankState, rankStateLayout } from './rank-state.js';
 import { ghostChunks, shardRows } from './sharding.js';
 
@@ -38,13 +38,13 @@ interface DeviceContext {
   badInput?: string;
 }
 
-function floatView(buffer: SharedArrayBuffer, task: DeviceTask): FloatArray {
-  return task.settings.dtype === 'float32' ? new Float32Array(buffer) : new Float64Array(buffer);
-}
-
-function shard(buffer: SharedArrayBuffer, ctx: DeviceContext): FloatArray {
+/** This device's rows of a shared batch array. */
+function shard(ref: SharedArrayRef | undefined, ctx: DeviceContext): FloatArray {
+  if (!ref) throw new Error('a batch array this operation needs was not sent');
   const { rows, channels, inner } = ctx.layout;
-  return floatView(buffer, ctx.task).subarray(ctx.offset, ctx.offset + rows * channels * inner);
+  const length = rows * channels * inner;
+  const start = ref.offset + ctx.offset;
+  return ctx.task.settings.dtype === 'float32' ? new Float32Array(ref.buffer, start * 4, length) : new Float64Array(ref.buffer, start * 8, length);
 }
 
 /** Rows [start, end) of a block as its own layout and view. */

@@ -11,16 +11,23 @@ import type { DType } from '../tensor/tensor.js';
 import type { Phase } from './control.js';
 import type { BnMode } from './modes.js';
 
+/** A float array in shared memory: its buffer and the index of its first element. */
+export interface SharedArrayRef {
+  readonly buffer: SharedArrayBuffer;
+  readonly offset: number;
+}
+
 export interface SharedBuffers {
   readonly control: SharedArrayBuffer;
   /** Per-rank state blocks (see rank-state.ts). */
   readonly state: SharedArrayBuffer;
   /** weight [C] then bias [C], float64. */
   readonly params: SharedArrayBuffer;
-  readonly x: SharedArrayBuffer;
-  readonly y: SharedArrayBuffer;
-  readonly dy: SharedArrayBuffer;
-  readonly dx: SharedArrayBuffer;
+  /** The batch and the gradients (present as the operation needs them). */
+  readonly x?: SharedArrayRef;
+  readonly y?: SharedArrayRef;
+  readonly dy?: SharedArrayRef;
+  readonly dx?: SharedArrayRef;
   readonly comm: CommBuffer;
 }
 

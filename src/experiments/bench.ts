@@ -23,7 +23,7 @@ import { batchMoments } from '../bn/batch-moments.js';
 import { batchNorm } from '../bn/batch-norm.js';
 import { inverseStd, normalize } from '../bn/normalize.js';
 import { consume, gbPerSecond, median, streamingRead, timeIt } from '../bench/measure.js';
-import { ALGORITHM_NAMES, type AlgorithmName } from '../collectives/algorithms/index.js';
+import { ALGORITHM_NAMES, type AlgorithmName, DEFAULT_ALGORITHM } from '../collectives/algorithms/index.js';
 import { Cluster, MAX_DEVICES } from '../cluster/cluster.js';
 import { requireInput } from '../errors.js';
 import { type Tensor, channelLayout } from '../tensor/tensor.js';
@@ -43,7 +43,7 @@ export const BENCH_GOALS = {
 export const BENCH_DEFAULTS = {
   shape: [64, 64, 32, 32] as readonly number[],
   devices: 8,
-  algorithm: 'ring' as AlgorithmName,
+  algorithm: DEFAULT_ALGORITHM,
   reps: 10,
   allreduceReps: 200,
   startDevices: 64,
@@ -58,7 +58,7 @@ export interface ClusterBenchOptions {
   readonly shape?: readonly number[];
   /** W, 1 to MAX_DEVICES; default 8. */
   readonly devices?: number;
-  /** Algorithm of the sync steps and of `allreduce_us`; default 'ring'. All five are timed. */
+  /** Algorithm of the sync steps and of `allreduce_us`; default DEFAULT_ALGORITHM. All five are timed. */
   readonly algorithm?: AlgorithmName;
   /** Timed steps of each kind (sync, local, single); default 10, after 2 warm-up steps each. */
   readonly reps?: number;
@@ -195,10 +195,11 @@ export function resolveBenchOptions(options: ClusterBenchOptions): Resolved {
 }
 
 /** Deterministic float32 data with a different mean and scale per channel. */
+/** Synthetic data in shared memory: the devices read it where it is, as a tuned user's would. */
 function syntheticBatch(shape: readonly number[], phase: number): Tensor<Float32Array> {
   const n = shape.reduce((a, b) => a * b, 1);
   const inner = n / shape[0] / shape[1];
-  const data = new Float32Array(n);
+  const data = Cluster.sharedTensor(shape, 'float32').data as Float32Array;
   for (let i = 0; i < n; i++) {
     const c = Math.floor(i / inner) % shape[1];
     data[i] = (1 + (c % 5)) * Math.sin(i * 0.001 + phase) + (c % 7) * 0.25;
@@ -298,10 +299,13 @@ export async function benchmarkCluster(options: ClusterBenchOptions = {}): Promi
   const allreduce: AllReduceFigures[] = [];
   try {
     await cluster.ready();
+    // Outputs go to preallocated shared arrays, as the single-thread kernels write preallocated ones.
+    const out = Cluster.sharedTensor(o.shape, 'float32');
+    const gradIn = Cluster.sharedTensor(o.shape, 'float32');
     const step = (mode: 'sync' | 'local') => async () => {
-      const f = await cluster.forward(x, { mode, training: true });
+      const f = await cluster.forward(x, { mode, training: true, output: out });
       consume(f.output.data[0]);
-      const b = await cluster.backward(dy);
+      const b = await cluster.backward(dy, { gradInput: gradIn });
       consume(b.gradInput.data[0]);
     };
     for (let i = 0; i < WARMUP_STEPS; i++) {

@@ -9,6 +9,12 @@ import type { AllReduceAlgorithm } from './types.js';
 export type AlgorithmName = 'ring' | 'tree' | 'recursive-doubling' | 'allgather' | 'central';
 export const ALGORITHM_NAMES: readonly AlgorithmName[] = ['ring', 'tree', 'recursive-doubling', 'allgather', 'central'];
 
+/**
+ * The default: BN statistics are a few hundred values, so latency, not bandwidth, decides, and
+ * allgather needs one round where ring needs 2(W-1). PyTorch's SyncBatchNorm makes the same choice.
+ */
+export const DEFAULT_ALGORITHM: AlgorithmName = 'allgather';
+
 const BY_NAME: Readonly<Record<AlgorithmName, AllReduceAlgorithm>> = {
   ring,
   tree,
