@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { InputError } from '../errors.js';
 import { addBenchCommand } from './bench-command.js';
+import { addCompareCommand } from './compare-command.js';
 import { addRunCommand } from './run-command.js';
 
 /** Exit codes: 0 ok, 1 runtime failure, 2 bad usage or bad input. */
@@ -15,6 +16,7 @@ export function buildProgram(): Command {
     .version('0.1.0')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
+  addCompareCommand(program);
   addRunCommand(program);
   addBenchCommand(program);
   program.commands.forEach((c) => c.exitOverride());

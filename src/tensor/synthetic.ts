@@ -1,0 +1,40 @@
+/**
+ * The built-in synthetic batch: normal data whose channels differ in mean and spread, so that a
+ * channel mix-up or a wrong reduction axis cannot go unnoticed.
+ */
+import { SeededRandom } from './random.js';
+import { type DType, type Tensor, channelLayout, sizeOf } from './tensor.js';
+
+/** Channel c has mean c - (C-1)/2 and standard deviation 0.5 + 0.25 (c mod 8). */
+export function channelMean(c: number, channels: number): number {
+  return c - (channels - 1) / 2;
+}
+
+export function channelStd(c: number): number {
+  return 0.5 + 0.25 * (c % 8);
+}
+
+export function syntheticBatch(shape: readonly number[], seed = 0, dtype: DType = 'float32'): Tensor {
+  const { rows, channels, inner } = channelLayout(shape);
+  const rng = new SeededRandom(seed);
+  const n = sizeOf(shape);
+  const data = dtype === 'float32' ? new Float32Array(n) : new Float64Array(n);
+  for (let r = 0; r < rows; r++) {
+    for (let c = 0; c < channels; c++) {
+      const mean = channelMean(c, channels);
+      const std = channelStd(c);
+      const start = (r * channels + c) * inner;
+      for (let i = start; i < start + inner; i++) data[i] = mean + std * rng.normal();
+    }
+  }
+  return { data, shape: [...shape] };
+}
+
+/** Standard normal values of the same shape: an upstream gradient for backward passes. */
+export function syntheticGradient(shape: readonly number[], seed = 1, dtype: DType = 'float32'): Tensor {
+  const rng = new SeededRandom(seed);
+  const n = sizeOf(shape);
+  const data = dtype === 'float32' ? new Float32Array(n) : new Float64Array(n);
+  for (let i = 0; i < n; i++) data[i] = rng.normal();
+  return { data, shape: [...shape] };
+}
