@@ -45,4 +45,45 @@ export type { RunInputPaths, RunInputs, RunReport, RunSettings } from './experim
 export { writeFilesAtomically } from './io/atomic-write.js';
 export type { OutputFile } from './io/atomic-write.js';
 
+// Simulated devices: the cluster, its modes and all-reduce algorithms, and its typed failures.
+export { Cluster, MAX_DEVICES } from './cluster/cluster.js';
+export type {
+  BackwardOptions,
+  BackwardResult,
+  ClusterOptions,
+  DeviceStats,
+  ForwardOptions,
+  ForwardResult,
+  RunningStatsOfRank,
+  Traffic,
+} from './cluster/cluster.js';
+export { modeName, parseMode } from './cluster/modes.js';
+export type { BnMode } from './cluster/modes.js';
+export type { Fault, FaultKind } from './cluster/protocol.js';
+export { shardRows, ghostChunks } from './cluster/sharding.js';
+export {
+  ClusterClosedError,
+  CollectiveTimeout,
+  DeviceCrashError,
+  DeviceFailureError,
+  DeviceHangError,
+  DeviceMissingError,
+} from './cluster/errors.js';
+export { ALGORITHM_NAMES, DEFAULT_ALGORITHM, algorithmByName } from './collectives/algorithms/index.js';
+export type { AlgorithmName, AllReduceAlgorithm } from './collectives/algorithms/index.js';
+export { chanMerge, float32Sum, float64Sum } from './collectives/reducers.js';
+export type { Reducer } from './collectives/reducers.js';
+
+// Experiments.
+export { compareModes, defaultModes } from './experiments/compare.js';
+export type { CompareOptions, CompareReport } from './experiments/compare.js';
+export { runOnCluster } from './experiments/run.js';
+export type { ClusterRunDetails, ClusterRunSettings } from './experiments/run.js';
+export { benchmarkCluster } from './experiments/bench.js';
+export type { ClusterBenchOptions, ClusterBenchReport } from './experiments/bench.js';
+
+// Synthetic data.
+export { SeededRandom } from './tensor/random.js';
+export { syntheticBatch, syntheticGradient } from './tensor/synthetic.js';
+
 export { InputError } from './errors.js';
