@@ -114,16 +114,8 @@ export async function runOnCluster(inputs: RunInputs, settings: RunSettings, spr
   if (spread.fault?.kind === 'skip' && (mode.kind === 'local' || mode.kind === 'ghost')) {
     throw new InputError(`fault skip:${spread.fault.rank} needs a mode that communicates (sync or group:K), not ${modeName(mode)}`);
   }
-  const training = settings.training ?? true;
-  // Validate everything (shapes, values, options) before any thread starts.
-  const single = batchNorm(inputs.input, {
-    ...settings,
-    weight: inputs.weight?.data,
-    bias: inputs.bias?.data,
-    runningMean: inputs.runningMean?.data,
-    runningVar: inputs.runningVar?.data,
-    gradOutput: inputs.gradOutput,
-  });
+  // The single-device run validates everything (shapes, values, options) before any thread starts.
+  const reference = runBatchNorm(inputs, settings);
   const cluster = Cluster.start({
     devices: spread.devices,
     algorithm: spread.algorithm,
@@ -137,7 +129,7 @@ export async function runOnCluster(inputs: RunInputs, settings: RunSettings, spr
     cluster.setRunningStats(inputs.runningMean?.data ?? new Float64Array(C), inputs.runningVar?.data ?? new Float64Array(C).fill(1));
     const forward = await cluster.forward(inputs.input, {
       mode,
-      training,
+      training: settings.training ?? true,
       weight: inputs.weight?.data,
       bias: inputs.bias?.data,
       momentum: settings.momentum,
@@ -154,19 +146,16 @@ export async function runOnCluster(inputs: RunInputs, settings: RunSettings, spr
     };
     const result: BatchNormResult = {
       output: forward.output,
-      stats: single.stats,
+      stats: reference.result.stats,
       runningMean: toDtype(running[0].mean),
       runningVar: toDtype(running[0].var),
       gradInput: backward?.gradInput,
       gradWeight: backward?.gradWeight,
       gradBias: backward?.gradBias,
     };
-    const global = training ? single.stats : batchMoments(inputs.input.data, channelLayout(inputs.input.shape), { method: 'two-pass' });
     return {
+      ...reference,
       result,
-      global,
-      inputs,
-      settings,
       cluster: {
         devices: spread.devices,
         mode: forward.mode,
