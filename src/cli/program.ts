@@ -1,14 +1,17 @@
 /** The command-line program: commands are registered here; each lives in its own module. */
 import { Command, CommanderError } from 'commander';
 import { InputError } from '../errors.js';
+import { InterruptedError } from '../experiments/interrupt.js';
 import { addBenchCommand } from './bench-command.js';
 import { addCompareCommand } from './compare-command.js';
 import { addRunCommand } from './run-command.js';
 
-/** Exit codes: 0 ok, 1 runtime failure, 2 bad usage or bad input. */
+/** Exit codes: 0 ok, 1 runtime failure, 2 bad usage or bad input, 130 interrupted. */
 export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
 export const EXIT_USAGE = 2;
+/** Stopped by Ctrl-C (128 + SIGINT), as shells report it. */
+export const EXIT_INTERRUPTED = 130;
 
 export function buildProgram(): Command {
   const program = new Command('syncbn-sim')
@@ -32,6 +35,10 @@ export async function main(argv: readonly string[]): Promise<number> {
     if (error instanceof CommanderError) {
       // commander has printed its own message already; help and version exit 0.
       return error.exitCode === 0 ? EXIT_OK : EXIT_USAGE;
+    }
+    if (error instanceof InterruptedError) {
+      process.stderr.write(`syncbn-sim: ${error.message}\n`);
+      return EXIT_INTERRUPTED;
     }
     if (error instanceof InputError) {
       process.stderr.write(`syncbn-sim: error: ${error.message}\n`);

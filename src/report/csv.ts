@@ -1,0 +1,11 @@
+/** Rows of plain values as CSV (RFC 4180, via csv-stringify), one header line first. */
+import { stringify } from 'csv-stringify/sync';
+
+export function toCsv(rows: readonly Record<string, unknown>[]): string {
+  if (rows.length === 0) return '';
+  // Nested values (arrays of per-channel figures) are kept as JSON in one cell.
+  const flat = rows.map((row) =>
+    Object.fromEntries(Object.entries(row).map(([k, v]) => [k, typeof v === 'object' && v !== null ? JSON.stringify(v) : v])),
+  );
+  return stringify(flat, { header: true, columns: Object.keys(flat[0]) });
+}
