@@ -4,6 +4,7 @@ import { InputError } from '../errors.js';
 import { InterruptedError } from '../experiments/interrupt.js';
 import { addBenchCommand } from './bench-command.js';
 import { addCompareCommand } from './compare-command.js';
+import { addNoiseCommand } from './noise-command.js';
 import { addRunCommand } from './run-command.js';
 
 /** Exit codes: 0 ok, 1 runtime failure, 2 bad usage or bad input, 130 interrupted. */
@@ -21,6 +22,7 @@ export function buildProgram(): Command {
     .exitOverride();
   addCompareCommand(program);
   addRunCommand(program);
+  addNoiseCommand(program);
   addBenchCommand(program);
   program.commands.forEach((c) => c.exitOverride());
   return program;

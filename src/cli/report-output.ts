@@ -27,7 +27,7 @@ export function checkReportFlags(flags: ReportFlags): void {
 /** Prints the report in the chosen form, then writes the plot if asked. */
 export async function emitReport(
   flags: ReportFlags,
-  report: { rows: readonly Record<string, unknown>[] },
+  report: { rows: readonly object[] },
   table: () => string,
   plot: () => PlotSpec,
 ): Promise<void> {

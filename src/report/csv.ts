@@ -1,7 +1,7 @@
 /** Rows of plain values as CSV (RFC 4180, via csv-stringify), one header line first. */
 import { stringify } from 'csv-stringify/sync';
 
-export function toCsv(rows: readonly Record<string, unknown>[]): string {
+export function toCsv(rows: readonly object[]): string {
   if (rows.length === 0) return '';
   // Nested values (arrays of per-channel figures) are kept as JSON in one cell.
   const flat = rows.map((row) =>

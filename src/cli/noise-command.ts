@@ -1,0 +1,140 @@
+/** `syncbn-sim noise`: statistic noise against per-device batch size, beside the theory. */
+import type { Command } from 'commander';
+import { Option } from 'commander';
+import { STATS_METHODS, type StatsMethod } from '../bn/batch-moments.js';
+import { ALGORITHM_NAMES, type AlgorithmName, DEFAULT_ALGORITHM } from '../collectives/algorithms/index.js';
+import { InputError } from '../errors.js';
+import { type NoiseReport, noiseExperiment } from '../experiments/noise.js';
+import { type PlotSpec, VEGA_LITE_SCHEMA } from '../report/plot.js';
+import { formatNumber, renderTable } from '../report/table.js';
+import { DISTRIBUTION_NAMES, type DistributionName } from '../tensor/distributions.js';
+import { readNpyFile } from '../tensor/npy.js';
+import { parsePositiveInteger } from './parse.js';
+import { interruptSignal, progressBar } from './progress.js';
+import { type ReportFlags, addReportOptions, checkReportFlags, emitReport } from './report-output.js';
+
+interface NoiseFlags extends ReportFlags {
+  batchSizes: number[];
+  devices: number;
+  trials: number;
+  dist: DistributionName;
+  input?: string;
+  seed: number;
+  channels: number;
+  group?: number;
+  algorithm: AlgorithmName;
+  stats: StatsMethod;
+}
+
+/** Default number of trials: enough for the normal-data ratios to land within a few percent of 1. */
+export const DEFAULT_NOISE_TRIALS = 400;
+
+function parseSizeList(value: string): number[] {
+  const parts = value.split(',').map((p) => p.trim());
+  if (value.trim() === '') throw new InputError('--batch-sizes: the list is empty');
+  return parts.map((p) => {
+    if (!/^\d+$/.test(p) || Number(p) < 1) throw new InputError(`--batch-sizes: '${p}' is not a whole number >= 1`);
+    return Number(p);
+  });
+}
+
+function parseSeed(value: string): number {
+  if (!/^\d+$/.test(value)) throw new InputError(`--seed must be a whole number >= 0, got '${value}'`);
+  return Number(value);
+}
+
+export function addNoiseCommand(program: Command): void {
+  const command = program
+    .command('noise')
+    .description('how noisy per-device statistics are against per-device batch size, for local, group and sync BN, beside theory')
+    .option('--batch-sizes <list>', 'per-device batch sizes b', parseSizeList, [2, 4, 8, 16, 32])
+    .option('--devices <W>', 'simulated devices', parsePositiveInteger, 8)
+    .option('--trials <T>', 'batches drawn per batch size', parsePositiveInteger, DEFAULT_NOISE_TRIALS)
+    .addOption(new Option('--dist <name>', 'distribution of the synthetic data').choices(DISTRIBUTION_NAMES).default('normal'))
+    .option('--input <file>', 'draw batches (rows, with replacement) from your .npy instead')
+    .option('--seed <n>', 'random seed', parseSeed, 0)
+    .option('--channels <C>', 'channels of the synthetic data', parsePositiveInteger, 16)
+    .option('--group <K>', 'K of the group:K rows (default: the smallest factor of W below W)', parsePositiveInteger)
+    .addOption(new Option('--algorithm <name>', 'all-reduce algorithm').choices(ALGORITHM_NAMES).default(DEFAULT_ALGORITHM))
+    .addOption(new Option('--stats <method>', 'statistics method').choices(STATS_METHODS).default('sums'));
+  addReportOptions(command).action(async (flags: NoiseFlags) => {
+    checkReportFlags(flags);
+    const input = flags.input ? readNpyFile(flags.input, 'input') : undefined;
+    const progress = progressBar();
+    const interrupt = interruptSignal();
+    let report: NoiseReport;
+    try {
+      report = await noiseExperiment({
+        batchSizes: flags.batchSizes,
+        devices: flags.devices,
+        trials: flags.trials,
+        dist: flags.dist,
+        input,
+        seed: flags.seed,
+        channels: flags.channels,
+        group: flags.group,
+        algorithm: flags.algorithm,
+        stats: flags.stats,
+        signal: interrupt.signal,
+        onProgress: progress.update,
+      });
+    } finally {
+      progress.stop();
+      interrupt.dispose();
+    }
+    await emitReport(flags, report, () => noiseTable(report), () => noisePlot(report));
+  });
+}
+
+export function noiseTable(r: NoiseReport): string {
+  const source = r.source.kind === 'synthetic' ? `${r.source.dist} data (${r.source.description})` : `rows drawn from your [${r.source.shape.join(',')}] array`;
+  const lines = [
+    `noise: ${source}, ${r.devices} devices, ${r.trials} trials, ${r.channels} channels; ratio = measured / theory (1 means as i.i.d. theory predicts)`,
+    '',
+    renderTable(
+      ['b', 'mode', 'n', 'Var(mean)/s^2', 'theory 1/n', 'ratio', 'Var(var)/s^4', 'theory', 'ratio', 'vs batch mean: ratio', 'var/batch var: rms dev'],
+      r.rows.map((row) => [
+        row.batch,
+        row.mode,
+        row.values_per_unit,
+        formatNumber(row.mean_noise, 4),
+        formatNumber(row.mean_noise_theory, 4),
+        formatNumber(row.mean_ratio, 3),
+        formatNumber(row.var_noise, 4),
+        formatNumber(row.var_noise_theory, 4),
+        formatNumber(row.var_ratio, 3),
+        row.mean_vs_batch_ratio === null ? '-' : formatNumber(row.mean_vs_batch_ratio, 3),
+        formatNumber(row.var_vs_batch_rms, 3),
+      ]),
+    ),
+    '',
+    'b: rows per device; n: values per channel each normalizing unit holds (a device in local mode, a group, or the whole batch in sync mode).',
+    'Var(mean) and Var(var) are deviations from the population; "vs batch" compares each unit with the whole global batch.',
+  ];
+  return lines.join('\n');
+}
+
+/** Noise against per-device batch size, log-log: measured points on the theory lines. */
+export function noisePlot(r: NoiseReport): PlotSpec {
+  const values = r.rows.flatMap((row) => [
+    { b: row.batch, mode: row.mode, quantity: 'Var(mean) / s^2', measured: row.mean_noise, theory: row.mean_noise_theory },
+    { b: row.batch, mode: row.mode, quantity: 'Var(unbiased var) / s^4', measured: row.var_noise, theory: row.var_noise_theory },
+  ]);
+  const x = { field: 'b', type: 'quantitative', scale: { type: 'log', base: 2 }, title: 'per-device batch size b' } as const;
+  const color = { field: 'mode', type: 'nominal', title: 'BN mode' } as const;
+  return {
+    $schema: VEGA_LITE_SCHEMA,
+    title: `Statistic noise vs per-device batch (${r.devices} devices, ${r.trials} trials): points measured, lines theory`,
+    data: { values },
+    facet: { column: { field: 'quantity', type: 'nominal', title: null } },
+    resolve: { scale: { y: 'independent' } },
+    spec: {
+      width: 300,
+      height: 260,
+      layer: [
+        { mark: { type: 'line', strokeDash: [4, 3] }, encoding: { x, y: { field: 'theory', type: 'quantitative', scale: { type: 'log' }, title: 'variance' }, color } },
+        { mark: { type: 'point', filled: true, size: 50 }, encoding: { x, y: { field: 'measured', type: 'quantitative', scale: { type: 'log' } }, color } },
+      ],
+    },
+  } as PlotSpec;
+}

@@ -1,0 +1,265 @@
+/**
+ * `noise`: how far the statistics each device normalizes with fall from the population's and
+ * from the whole batch's, for local, group and sync BN, as the per-device batch shrinks, beside
+ * the theory for i.i.d. samples: Var(mean) = s^2/n, Var(unbiased variance) = mu4/n - s^4 (n-3)/(n(n-1))
+ * (2 s^4/(n-1) for normal data), and Var(unit mean - batch mean) = s^2 (1/n - 1/N), where n is the
+ * count the unit normalizes with and N the whole batch's.
+ */
+import { batchMoments } from '../bn/batch-moments.js';
+import type { StatsMethod } from '../bn/batch-moments.js';
+import type { AlgorithmName } from '../collectives/algorithms/index.js';
+import { Cluster } from '../cluster/cluster.js';
+import { parseMode, syncMembers } from '../cluster/modes.js';
+import { InputError, requireInput } from '../errors.js';
+import { type DistributionName, DISTRIBUTION_NAMES, distributionByName, varianceOfSampleVariance } from '../tensor/distributions.js';
+import { SeededRandom } from '../tensor/random.js';
+import { type Tensor, channelLayout } from '../tensor/tensor.js';
+import { type ProgressFn, throwIfInterrupted } from './interrupt.js';
+
+export interface NoiseOptions {
+  /** Per-device batch sizes b (rows per device). */
+  readonly batchSizes: readonly number[];
+  readonly devices?: number;
+  readonly trials?: number;
+  /** Synthetic population; ignored when `input` is given. Default 'normal'. */
+  readonly dist?: DistributionName;
+  /** A user's array whose rows are the population, drawn with replacement. */
+  readonly input?: Tensor;
+  readonly seed?: number;
+  /** Channels of the synthetic data. */
+  readonly channels?: number;
+  /** K of the group:K rows; default the smallest factor of W below W (none when W is prime). */
+  readonly group?: number;
+  readonly algorithm?: AlgorithmName;
+  readonly stats?: StatsMethod;
+  readonly signal?: AbortSignal;
+  readonly onProgress?: ProgressFn;
+}
+
+export interface NoiseRow {
+  readonly batch: number;
+  readonly mode: string;
+  /** Values per channel each normalizing unit holds (b x H x W x devices in the unit). */
+  readonly values_per_unit: number;
+  /** measured / theory of Var(unit mean - population mean). */
+  readonly mean_ratio: number;
+  /** measured / theory of Var(unbiased unit variance - population variance). */
+  readonly var_ratio: number;
+  /** Var(unit mean - population mean) in units of s^2: measured and theory (1/n). */
+  readonly mean_noise: number;
+  readonly mean_noise_theory: number;
+  /** Var(unbiased unit variance) in units of s^4: measured and theory. */
+  readonly var_noise: number;
+  readonly var_noise_theory: number;
+  /** measured / theory of Var(unit mean - whole-batch mean); null for sync, where both are 0. */
+  readonly mean_vs_batch_ratio: number | null;
+  /** Root mean square of (unit variance / whole-batch variance - 1). */
+  readonly var_vs_batch_rms: number;
+  /** Independent (unit, channel, trial) samples behind the figures. */
+  readonly samples: number;
+}
+
+export interface NoiseReport {
+  readonly source: { readonly kind: 'synthetic'; readonly dist: DistributionName; readonly description: string } | { readonly kind: 'input'; readonly shape: number[] };
+  readonly devices: number;
+  readonly trials: number;
+  readonly channels: number;
+  readonly seed: number;
+  readonly rows: NoiseRow[];
+}
+
+/** Where batches come from, and the moments of that population per channel. */
+interface Population {
+  readonly channels: number;
+  readonly inner: number;
+  readonly mean: Float64Array;
+  readonly variance: Float64Array;
+  readonly mu4: Float64Array;
+  draw(rows: number, rng: SeededRandom): Tensor;
+}
+
+/** Synthetic: channel c is offset by c and scaled by 1 + (c mod 4), so ratios must normalize per channel. */
+function syntheticPopulation(name: DistributionName, channels: number): Population {
+  const dist = distributionByName(name);
+  const scale = Float64Array.from({ length: channels }, (_, c) => 1 + (c % 4));
+  return {
+    channels,
+    inner: 1,
+    mean: Float64Array.from({ length: channels }, (_, c) => c + scale[c] * dist.mean),
+    variance: scale.map((s) => s * s * dist.variance),
+    mu4: scale.map((s) => s ** 4 * dist.mu4),
+    draw(rows, rng) {
+      const data = new Float64Array(rows * channels);
+      for (let i = 0; i < data.length; i++) {
+        const c = i % channels;
+        data[i] = c + scale[c] * dist.sample(rng);
+      }
+      return { data, shape: [rows, channels] };
+    },
+  };
+}
+
+/** A user's array: its rows are the population, drawn with replacement. */
+function filePopulation(input: Tensor): Population {
+  const { rows, channels, inner } = channelLayout(input.shape);
+  requireInput(rows >= 2, () => `input: need at least 2 rows to draw from, got ${rows}`);
+  const mean = new Float64Array(channels);
+  const variance = new Float64Array(channels);
+  const mu4 = new Float64Array(channels);
+  const n = rows * inner;
+  const forEach = (c: number, f: (v: number) => void) => {
+    for (let r = 0; r < rows; r++) for (let i = 0; i < inner; i++) f(input.data[(r * channels + c) * inner + i]);
+  };
+  for (let c = 0; c < channels; c++) {
+    let s = 0;
+    forEach(c, (v) => (s += v));
+    mean[c] = s / n;
+    let s2 = 0;
+    let s4 = 0;
+    forEach(c, (v) => {
+      const d = (v - mean[c]) ** 2;
+      s2 += d;
+      s4 += d * d;
+    });
+    variance[c] = s2 / n;
+    mu4[c] = s4 / n;
+    requireInput(variance[c] > 0, () => `input: channel ${c} is constant, so its noise cannot be measured`);
+  }
+  const rowSize = channels * inner;
+  return {
+    channels,
+    inner,
+    mean,
+    variance,
+    mu4,
+    draw(count, rng) {
+      const data = new Float64Array(count * rowSize);
+      for (let r = 0; r < count; r++) {
+        const from = Math.floor(rng.uniform() * rows) * rowSize;
+        for (let i = 0; i < rowSize; i++) data[r * rowSize + i] = input.data[from + i];
+      }
+      return { data, shape: [count, ...input.shape.slice(1)] };
+    },
+  };
+}
+
+function smallestFactorBelow(n: number): number | undefined {
+  for (let k = 2; k < n; k++) if (n % k === 0) return k;
+  return undefined;
+}
+
+interface Tally {
+  meanZ: number;
+  varZ: number;
+  meanNoise: number;
+  varNoise: number;
+  meanTheory: number;
+  varTheory: number;
+  batchZ: number;
+  batchVarSq: number;
+  samples: number;
+}
+
+export async function noiseExperiment(options: NoiseOptions): Promise<NoiseReport> {
+  const devices = options.devices ?? 8;
+  const trials = options.trials ?? 300;
+  const seed = options.seed ?? 0;
+  const dist = options.dist ?? 'normal';
+  requireInput(options.batchSizes.length > 0, '--batch-sizes: give at least one per-device batch size');
+  for (const b of options.batchSizes) requireInput(Number.isSafeInteger(b) && b >= 1, () => `per-device batch size must be a whole number >= 1, got ${b}`);
+  requireInput(Number.isSafeInteger(devices) && devices >= 1, () => `devices must be a whole number >= 1, got ${devices}`);
+  requireInput(Number.isSafeInteger(trials) && trials >= 1, () => `trials must be a whole number >= 1, got ${trials}`);
+  requireInput(DISTRIBUTION_NAMES.includes(dist), () => `unknown distribution '${dist}' (${DISTRIBUTION_NAMES.join(', ')})`);
+  const channels = options.channels ?? 16;
+  requireInput(Number.isSafeInteger(channels) && channels >= 1, () => `channels must be a whole number >= 1, got ${channels}`);
+  const population = options.input ? filePopulation(options.input) : syntheticPopulation(dist, channels);
+  const group = options.group ?? smallestFactorBelow(devices);
+  const modes = ['local', ...(group !== undefined && group > 1 && group < devices ? [`group:${group}`] : []), 'sync'];
+  if (options.group !== undefined) parseMode(`group:${options.group}`, devices);
+
+  const C = population.channels;
+  const rng = new SeededRandom(seed);
+  const tallies = new Map<string, Tally>();
+  const cluster = Cluster.start({ devices, algorithm: options.algorithm, stats: options.stats });
+  const total = trials * options.batchSizes.length;
+  let done = 0;
+  try {
+    for (const b of options.batchSizes) {
+      const N = b * devices;
+      for (let t = 0; t < trials; t++) {
+        throwIfInterrupted(options.signal);
+        const x = population.draw(N, rng);
+        const whole = batchMoments(x.data, channelLayout(x.shape), { method: 'two-pass' });
+        for (const mode of modes) {
+          const parsed = parseMode(mode, devices);
+          const unitDevices = parsed.kind === 'group' ? parsed.size : parsed.kind === 'sync' ? devices : 1;
+          const n = b * population.inner * unitDevices;
+          if (n < 2) continue; // one value per channel: no variance to normalize with
+          const f = await cluster.forward(x, { mode, momentum: 0 });
+          const key = `${b}/${mode}`;
+          const tally = tallies.get(key) ?? { meanZ: 0, varZ: 0, meanNoise: 0, varNoise: 0, meanTheory: 0, varTheory: 0, batchZ: 0, batchVarSq: 0, samples: 0 };
+          tallies.set(key, tally);
+          for (const d of f.devices) {
+            // One sample per normalizing unit: its first rank speaks for it.
+            const members = syncMembers(parsed, d.rank, devices);
+            if (members && members[0] !== d.rank) continue;
+            for (let c = 0; c < C; c++) {
+              const s2 = population.variance[c];
+              const meanTheory = s2 / n;
+              const varTheory = varianceOfSampleVariance(s2, population.mu4[c], n);
+              const dm = d.used.mean[c] - population.mean[c];
+              const unbiased = (d.used.var[c] * n) / (n - 1);
+              const dv = unbiased - s2;
+              tally.meanZ += (dm * dm) / meanTheory;
+              tally.varZ += (dv * dv) / varTheory;
+              tally.meanNoise += (dm * dm) / s2;
+              tally.varNoise += (dv * dv) / (s2 * s2);
+              tally.meanTheory += 1 / n;
+              tally.varTheory += varTheory / (s2 * s2);
+              const wholeN = whole.count;
+              if (n < wholeN) {
+                const dg = d.used.mean[c] - whole.mean[c];
+                tally.batchZ += (dg * dg) / (s2 * (1 / n - 1 / wholeN));
+              }
+              tally.batchVarSq += (d.used.var[c] / whole.var[c] - 1) ** 2;
+              tally.samples++;
+            }
+          }
+        }
+        options.onProgress?.(++done, total, `b = ${b}, trial ${t + 1} of ${trials}`);
+      }
+    }
+  } finally {
+    await cluster.close();
+  }
+
+  const rows: NoiseRow[] = [];
+  for (const b of options.batchSizes) {
+    for (const mode of modes) {
+      const tally = tallies.get(`${b}/${mode}`);
+      if (!tally) continue;
+      const k = tally.samples;
+      const parsed = parseMode(mode, devices);
+      const unitDevices = parsed.kind === 'group' ? parsed.size : parsed.kind === 'sync' ? devices : 1;
+      rows.push({
+        batch: b,
+        mode,
+        values_per_unit: b * population.inner * unitDevices,
+        mean_ratio: tally.meanZ / k,
+        var_ratio: tally.varZ / k,
+        mean_noise: tally.meanNoise / k,
+        mean_noise_theory: tally.meanTheory / k,
+        var_noise: tally.varNoise / k,
+        var_noise_theory: tally.varTheory / k,
+        mean_vs_batch_ratio: mode === 'sync' ? null : tally.batchZ / k,
+        var_vs_batch_rms: Math.sqrt(tally.batchVarSq / k),
+        samples: k,
+      });
+    }
+  }
+  if (rows.length === 0) throw new InputError('every normalizing unit would hold one value per channel: use larger batch sizes');
+  const source = options.input
+    ? { kind: 'input' as const, shape: [...options.input.shape] }
+    : { kind: 'synthetic' as const, dist, description: distributionByName(dist).description };
+  return { source, devices, trials, channels: C, seed, rows };
+}

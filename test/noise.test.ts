@@ -1,0 +1,132 @@
+/** `noise`: measured statistic noise against i.i.d. theory, and the command's outputs and failures. */
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { noiseExperiment } from '../src/experiments/noise.js';
+import { DISTRIBUTION_NAMES, distributionByName, varianceOfSampleVariance } from '../src/tensor/distributions.js';
+import { encodeNpy } from '../src/tensor/npy.js';
+import { SeededRandom } from '../src/tensor/random.js';
+import { syntheticBatch } from '../src/tensor/synthetic.js';
+import { CLI, runCli, tempDir } from './helpers.js';
+
+describe('distributions', () => {
+  it.each(DISTRIBUTION_NAMES)('%s: sampled moments match the stated mean, variance and mu4', (name) => {
+    const d = distributionByName(name);
+    const rng = new SeededRandom(7);
+    const n = 200_000;
+    const xs = Float64Array.from({ length: n }, () => d.sample(rng));
+    const mean = xs.reduce((a, v) => a + v, 0) / n;
+    const variance = xs.reduce((a, v) => a + (v - mean) ** 2, 0) / n;
+    const mu4 = xs.reduce((a, v) => a + (v - mean) ** 4, 0) / n;
+    expect(mean).toBeCloseTo(d.mean, 2);
+    expect(variance / d.variance).toBeCloseTo(1, 1);
+    expect(mu4 / d.mu4).toBeGreaterThan(0.9);
+    expect(mu4 / d.mu4).toBeLessThan(1.1);
+  });
+
+  it('the variance of a sample variance reduces to 2 s^4/(n-1) for normal data', () => {
+    for (const n of [2, 5, 40]) expect(varianceOfSampleVariance(4, 3 * 16, n)).toBeCloseTo((2 * 16) / (n - 1), 12);
+  });
+});
+
+describe('noiseExperiment', () => {
+  it('normal data: measured / theory close to 1 for local, group and sync, and noise falls as 1/n', async () => {
+    const r = await noiseExperiment({ batchSizes: [2, 8], devices: 4, trials: 120, seed: 1 });
+    expect(r.rows.map((row) => `${row.batch}/${row.mode}`)).toEqual(['2/local', '2/group:2', '2/sync', '8/local', '8/group:2', '8/sync']);
+    for (const row of r.rows) {
+      expect(row.mean_ratio, `${row.batch} ${row.mode} mean`).toBeGreaterThan(0.85);
+      expect(row.mean_ratio, `${row.batch} ${row.mode} mean`).toBeLessThan(1.15);
+      expect(row.var_ratio, `${row.batch} ${row.mode} var`).toBeGreaterThan(0.8);
+      expect(row.var_ratio, `${row.batch} ${row.mode} var`).toBeLessThan(1.2);
+      expect(row.mean_noise_theory).toBeCloseTo(1 / row.values_per_unit, 12);
+    }
+    const local2 = r.rows[0];
+    const sync2 = r.rows[2];
+    expect(local2.mean_noise / sync2.mean_noise).toBeGreaterThan(2.5); // 4x fewer values: about 4x the noise
+    expect(sync2.mean_vs_batch_ratio).toBeNull();
+    expect(sync2.var_vs_batch_rms).toBeLessThan(1e-10);
+  });
+
+  it('heavy tails: Laplace variance noise follows the fourth-moment theory, not the normal one', async () => {
+    const r = await noiseExperiment({ batchSizes: [8], devices: 4, trials: 150, dist: 'laplace', seed: 2 });
+    const local = r.rows.find((row) => row.mode === 'local')!;
+    const normalTheory = 2 / (local.values_per_unit - 1);
+    expect(local.var_noise_theory).toBeGreaterThan(1.5 * normalTheory);
+    expect(local.var_ratio).toBeGreaterThan(0.8);
+    expect(local.var_ratio).toBeLessThan(1.2);
+  });
+
+  it('draws from a user array, whose own moments are the population', async () => {
+    const x = syntheticBatch([500, 3], 3, 'float64');
+    const r = await noiseExperiment({ batchSizes: [4], devices: 2, trials: 200, input: x, seed: 3 });
+    expect(r.source).toEqual({ kind: 'input', shape: [500, 3] });
+    for (const row of r.rows) {
+      expect(row.mean_ratio).toBeGreaterThan(0.8);
+      expect(row.mean_ratio).toBeLessThan(1.2);
+    }
+  });
+
+  it('skips modes whose units hold one value per channel, and refuses bad options', async () => {
+    const r = await noiseExperiment({ batchSizes: [1], devices: 2, trials: 2 });
+    expect(r.rows.map((row) => row.mode)).toEqual(['sync']);
+    await expect(noiseExperiment({ batchSizes: [], devices: 2 })).rejects.toThrow(/at least one/);
+    await expect(noiseExperiment({ batchSizes: [0], devices: 2 })).rejects.toThrow(/>= 1/);
+    await expect(noiseExperiment({ batchSizes: [2], devices: 6, group: 4 })).rejects.toThrow(/must divide/);
+    await expect(noiseExperiment({ batchSizes: [1], devices: 1, trials: 1 })).rejects.toThrow(/one value per channel/);
+  });
+});
+
+describe('syncbn-sim noise', () => {
+  it('--json rows carry batch, mode, mean_ratio and var_ratio; --csv and --plot work', () => {
+    const dir = tempDir();
+    const plot = join(dir, 'noise.svg');
+    const r = runCli(['noise', '--batch-sizes', '2,4', '--devices', '2', '--trials', '5', '--json', '--plot', plot]);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    const report = JSON.parse(r.stdout);
+    expect(report.rows[0]).toMatchObject({ batch: 2, mode: 'local' });
+    expect(typeof report.rows[0].mean_ratio).toBe('number');
+    expect(typeof report.rows[0].var_ratio).toBe('number');
+    expect(readFileSync(plot, 'utf8')).toMatch(/^<svg/);
+    expect(JSON.parse(readFileSync(join(dir, 'noise.vl.json'), 'utf8')).$schema).toMatch(/vega-lite/);
+    const csv = runCli(['noise', '--batch-sizes', '2', '--devices', '2', '--trials', '3', '--csv']);
+    expect(csv.stdout.split('\n')[0]).toMatch(/^batch,mode,values_per_unit,mean_ratio,var_ratio/);
+  });
+
+  it.each([
+    [['--batch-sizes', ''], /empty/],
+    [['--batch-sizes', '2,0'], /'0' is not a whole number >= 1/],
+    [['--batch-sizes', '2,x'], /'x'/],
+    [['--devices', '6', '--group', '4'], /K = 4 must divide/],
+    [['--dist', 'cauchy'], /cauchy/],
+    [['--input', '/nonexistent.npy'], /cannot read file/],
+    [['--plot', 'out.png'], /\.svg/],
+  ])('bad input %j: one line, exit 2', (args, message) => {
+    const r = runCli(['noise', '--trials', '2', ...args]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(message);
+  });
+
+  it('a file that is not usable as a population', () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'const.npy'), encodeNpy({ data: new Float32Array(12).fill(1), shape: [6, 2] }));
+    const r = runCli(['noise', '--input', join(dir, 'const.npy'), '--trials', '2']);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/channel 0 is constant/);
+  });
+
+  it('Ctrl-C stops a long run cleanly: exit 130, workers ended, no plot written', async () => {
+    const dir = tempDir();
+    const plot = join(dir, 'never.svg');
+    const child = spawn(process.execPath, [CLI, 'noise', '--trials', '100000', '--plot', plot], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    await new Promise((r) => setTimeout(r, 1500));
+    child.kill('SIGINT');
+    const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+    expect(code).toBe(130);
+    expect(stderr).toMatch(/interrupted/);
+    expect(existsSync(plot)).toBe(false);
+  });
+});
