@@ -4,10 +4,8 @@
  * its peers through the shared-memory collective, writes its shard of the output and its own
  * block of state, and replies with the traffic it sent.
  */
-import { gradInputEval, gradInputTrain, gradSums } from '../bn/backward.js';
-import { inverseStd, normalize } from '../bn/normalize.js';
-import { updateRunningStats } from '../bn/running-stats.js';
 import type { Moments } from '../bn/moments.js';
+import { inverseStd } from '../bn/normalize.js';
 import { algorithmByName } from '../collectives/algorithms/index.js';
 import { commViews } from '../collectives/comm-buffer.js';
 import { CollectiveAbortedError, CollectiveTimeoutError } from '../collectives/errors.js';
@@ -15,11 +13,12 @@ import { float64Sum } from '../collectives/reducers.js';
 import { SharedMemoryTransport, type TrafficCount } from '../collectives/transport.js';
 import type { ChannelLayout, FloatArray } from '../tensor/tensor.js';
 import { ABORT_INDEX, type Phase, phaseOf, setPhase } from './control.js';
-import { type AllReduceFn, deviceMoments } from './device-moments.js';
+import { type DeviceBnSettings, type NormalizedBlock, deviceBnBackward, deviceBnForward, ghostBlocks } from './device-bn.js';
+import type { AllReduceFn } from './device-moments.js';
 import { syncMembers } from './modes.js';
 import type { DeviceReply, DeviceTask, PingTask, SharedArrayRef } from './protocol.js';
 import { RankState, rankStateLayout } from './rank-state.js';
-import { ghostChunks, shardRows } from './sharding.js';
+import { shardRows } from './sharding.js';
 
 /** Thrown by an injected crash. */
 class InjectedCrash extends Error {}
@@ -45,12 +44,6 @@ function shard(ref: SharedArrayRef | undefined, ctx: DeviceContext): FloatArray 
   const length = rows * channels * inner;
   const start = ref.offset + ctx.offset;
   return ctx.task.settings.dtype === 'float32' ? new Float32Array(ref.buffer, start * 4, length) : new Float64Array(ref.buffer, start * 8, length);
-}
-
-/** Rows [start, end) of a block as its own layout and view. */
-function rowsOf(data: FloatArray, layout: ChannelLayout, start: number, end: number): [FloatArray, ChannelLayout] {
-  const rowSize = layout.channels * layout.inner;
-  return [data.subarray(start * rowSize, end * rowSize), { ...layout, rows: end - start }];
 }
 
 function setup(task: DeviceTask): DeviceContext {
@@ -123,125 +116,55 @@ function checkFinite(ctx: DeviceContext, data: FloatArray, partial: ArrayLike<nu
   }
 }
 
-/** Running statistics after one batch statistic (a no-op for an empty or eval batch, or bad input). */
-function updateRunning(ctx: DeviceContext, m: Moments): void {
-  const s = ctx.task.settings;
-  if (!s.training || m.count === 0 || ctx.badInput) return;
-  const running = { mean: ctx.state.vector('runningMean'), var: ctx.state.vector('runningVar') };
-  const next = updateRunningStats(running, m, s.momentum, s.convention);
-  running.mean.set(next.mean);
-  running.var.set(next.var);
+/** The settings device-bn needs, from the task's. */
+function bnSettings(ctx: DeviceContext): DeviceBnSettings {
+  const { mode, stats, accumulator, training, momentum, eps, convention } = ctx.task.settings;
+  return { mode, stats, accumulator, training, momentum, eps, convention };
 }
 
 function forward(ctx: DeviceContext): void {
-  const s = ctx.task.settings;
   const { state, layout } = ctx;
+  const settings = bnSettings(ctx);
   const x = shard(ctx.task.buffers.x, ctx);
   const y = shard(ctx.task.buffers.y, ctx);
-  state.setScalar('usedTraining', s.training ? 1 : 0);
+  state.setScalar('usedTraining', settings.training ? 1 : 0);
   enter(ctx, 'forward: statistics');
   const shift = state.vector('shift');
   shift.set(state.vector('runningMean'));
-
-  if (!s.training) {
-    const running: Moments = { count: layout.rows * layout.inner, mean: Float64Array.from(shift), var: Float64Array.from(state.vector('runningVar')) };
-    const local = deviceMoments(x, layout, s.stats, s.accumulator, shift, undefined).local;
-    checkFinite(ctx, x, local.mean, 'input');
-    storeMoments(state, 'local', local);
-    storeMoments(state, 'used', running);
-    state.vector('usedInvStd').set(inverseStd(running.var, s.eps));
-    enter(ctx, 'forward: normalize', true);
-    normalize(x, layout, running.mean, state.vector('usedInvStd'), ctx.weight, ctx.bias, y);
-    return;
-  }
-
-  if (s.mode.kind === 'ghost') {
-    const local = deviceMoments(x, layout, s.stats, s.accumulator, shift, undefined).local;
-    checkFinite(ctx, x, local.var, 'input');
-    storeMoments(state, 'local', local);
-    enter(ctx, 'forward: normalize', true);
-    for (const [start, end] of ghostChunks(layout.rows, s.mode.size)) {
-      const [xc, lc] = rowsOf(x, layout, start, end);
-      const [yc] = rowsOf(y, layout, start, end);
-      const m = deviceMoments(xc, lc, s.stats, s.accumulator, shift, undefined).used;
-      normalize(xc, lc, m.mean, inverseStd(m.var, s.eps), ctx.weight, ctx.bias, yc);
-      updateRunning(ctx, m);
-      storeMoments(state, 'used', m); // the last chunk's, for reports
-    }
-    return;
-  }
-
-  const allReduce = allReduceFor(ctx);
-  enter(ctx, allReduce ? 'forward: all-reduce' : 'forward: normalize', true);
-  const { local, used } = deviceMoments(x, layout, s.stats, s.accumulator, shift, allReduce);
-  if (layout.rows > 0) checkFinite(ctx, x, local.var, 'input');
+  const running = { mean: state.vector('runningMean'), var: state.vector('runningVar') };
+  const allReduce = settings.training ? allReduceFor(ctx) : undefined;
+  let struck = false;
+  const onPhase = (phase: 'all-reduce' | 'normalize') => {
+    enter(ctx, phase === 'all-reduce' ? 'forward: all-reduce' : 'forward: normalize', !struck);
+    struck = true;
+  };
+  const result = deviceBnForward(x, layout, y, ctx.weight, ctx.bias, running, shift, settings, allReduce, { onPhase, localInEval: true });
+  const local = result.local!;
+  if (layout.rows > 0) checkFinite(ctx, x, settings.training ? local.var : local.mean, 'input');
   storeMoments(state, 'local', local);
-  storeMoments(state, 'used', used);
-  const invStd = inverseStd(used.var, s.eps);
-  state.vector('usedInvStd').set(invStd);
-  enter(ctx, 'forward: normalize');
-  if (layout.rows > 0) normalize(x, layout, used.mean, invStd, ctx.weight, ctx.bias, y);
-  updateRunning(ctx, used);
+  storeMoments(state, 'used', result.used);
+  state.vector('usedInvStd').set(result.blocks[result.blocks.length - 1]?.invStd ?? inverseStd(result.used.var, settings.eps));
 }
 
 function backward(ctx: DeviceContext): void {
-  const s = ctx.task.settings;
   const { state, layout } = ctx;
+  const settings = bnSettings(ctx);
   const x = shard(ctx.task.buffers.x, ctx);
   const dy = shard(ctx.task.buffers.dy, ctx);
   const dx = shard(ctx.task.buffers.dx, ctx);
   const training = state.scalar('usedTraining') === 1;
   enter(ctx, 'backward: reductions');
-
-  if (training && s.mode.kind === 'ghost') {
-    // Each chunk is its own batch norm; its statistics are recomputed exactly as forward did.
-    const sumDy = state.vector('sumDy').fill(0);
-    const sumDyXhat = state.vector('sumDyXhat').fill(0);
-    const shift = state.vector('shift');
-    for (const [start, end] of ghostChunks(layout.rows, s.mode.size)) {
-      const [xc, lc] = rowsOf(x, layout, start, end);
-      const [dyc] = rowsOf(dy, layout, start, end);
-      const [dxc] = rowsOf(dx, layout, start, end);
-      const m = deviceMoments(xc, lc, s.stats, s.accumulator, shift, undefined).used;
-      const invStd = inverseStd(m.var, s.eps);
-      const sums = gradSums(dyc, xc, lc, m.mean, invStd);
-      checkFinite(ctx, dyc, sums.sumDyXhat, 'grad output');
-      gradInputTrain(dyc, xc, lc, m.mean, invStd, ctx.weight, sums, m.count, dxc);
-      for (let c = 0; c < layout.channels; c++) {
-        sumDy[c] += sums.sumDy[c];
-        sumDyXhat[c] += sums.sumDyXhat[c];
-      }
-    }
-    return;
-  }
-
-  const mean = state.vector('usedMean');
-  const invStd = state.vector('usedInvStd');
-  const local = gradSums(dy, x, layout, mean, invStd);
-  checkFinite(ctx, dy, local.sumDyXhat, 'grad output');
-  state.vector('sumDy').set(local.sumDy);
-  state.vector('sumDyXhat').set(local.sumDyXhat);
-  if (!training) {
-    enter(ctx, 'backward: grad input');
-    gradInputEval(dy, layout, invStd, ctx.weight, dx);
-    return;
-  }
-  const allReduce = allReduceFor(ctx);
-  enter(ctx, 'backward: all-reduce');
-  let sums = local;
-  let count = layout.rows * layout.inner;
-  if (allReduce) {
-    const C = layout.channels;
-    const v = new Float64Array(1 + 2 * C);
-    v[0] = count;
-    v.set(local.sumDy, 1);
-    v.set(local.sumDyXhat, 1 + C);
-    allReduce(v, float64Sum);
-    count = v[0];
-    sums = { sumDy: v.slice(1, 1 + C), sumDyXhat: v.slice(1 + C) };
-  }
-  enter(ctx, 'backward: grad input');
-  if (layout.rows > 0) gradInputTrain(dy, x, layout, mean, invStd, ctx.weight, sums, count, dx);
+  // The forward ran in another task: its blocks are rebuilt from the state it left.
+  const blocks: NormalizedBlock[] =
+    training && settings.mode.kind === 'ghost'
+      ? ghostBlocks(x, layout, settings.mode.size, settings, state.vector('shift')).map((g) => g.block)
+      : [{ start: 0, end: layout.rows, count: state.scalar('usedCount'), mean: state.vector('usedMean'), invStd: state.vector('usedInvStd') }];
+  const allReduce = training ? allReduceFor(ctx) : undefined;
+  const onPhase = () => enter(ctx, 'backward: all-reduce');
+  const sums = deviceBnBackward(dy, x, layout, dx, ctx.weight, { blocks, training }, allReduce, onPhase);
+  checkFinite(ctx, dy, sums.sumDyXhat, 'grad output');
+  state.vector('sumDy').set(sums.sumDy);
+  state.vector('sumDyXhat').set(sums.sumDyXhat);
 }
 
 /** Times `reps` all-reduces of `length` values among all devices, in microseconds each. */

@@ -1,0 +1,173 @@
+/**
+ * Batch norm of one device's block of rows in any mode: the single implementation behind both the
+ * simulated devices of `run`/`compare` (src/cluster/device-step.ts) and the BN layers of the
+ * training experiments (src/nn). Pure apart from the all-reduce callback, which the caller wires
+ * to the device's peers (or leaves out for local and ghost BN).
+ */
+import { gradInputEval, gradInputTrain, gradSums, type GradSums } from '../bn/backward.js';
+import type { StatsMethod } from '../bn/batch-moments.js';
+import type { Accumulator, Moments } from '../bn/moments.js';
+import { inverseStd, normalize } from '../bn/normalize.js';
+import { type RunningConvention, updateRunningStats } from '../bn/running-stats.js';
+import { float64Sum } from '../collectives/reducers.js';
+import type { ChannelLayout, FloatArray } from '../tensor/tensor.js';
+import { type AllReduceFn, deviceMoments } from './device-moments.js';
+import type { BnMode } from './modes.js';
+import { ghostChunks } from './sharding.js';
+
+export interface DeviceBnSettings {
+  readonly mode: BnMode;
+  readonly stats: StatsMethod;
+  readonly accumulator: Accumulator;
+  readonly training: boolean;
+  readonly momentum: number;
+  readonly eps: number;
+  readonly convention: RunningConvention;
+}
+
+/** Rows [start, end) of the device's block normalized with one mean and 1/std. */
+export interface NormalizedBlock {
+  readonly start: number;
+  readonly end: number;
+  readonly count: number;
+  readonly mean: Float64Array;
+  readonly invStd: Float64Array;
+}
+
+export interface DeviceBnForward {
+  /** The block's own statistics (undefined in eval mode unless asked for). */
+  readonly local?: Moments;
+  /** What the device normalized with (for ghost BN, its last chunk's). */
+  readonly used: Moments;
+  readonly blocks: readonly NormalizedBlock[];
+  readonly training: boolean;
+}
+
+/** Where a device is in its step; a caller may mark phases or inject faults there. */
+export type PhaseHook = (phase: 'all-reduce' | 'normalize') => void;
+
+/** Rows [start, end) of a block as its own view and layout. */
+export function rowsOf(data: FloatArray, layout: ChannelLayout, start: number, end: number): [FloatArray, ChannelLayout] {
+  const rowSize = layout.channels * layout.inner;
+  return [data.subarray(start * rowSize, end * rowSize), { ...layout, rows: end - start }];
+}
+
+function allFinite(values: ArrayLike<number>): boolean {
+  for (let i = 0; i < values.length; i++) if (!Number.isFinite(values[i])) return false;
+  return true;
+}
+
+/** One running-statistics update in place; skipped for an empty batch or non-finite statistics. */
+function updateRunning(running: { mean: Float64Array; var: Float64Array }, m: Moments, s: DeviceBnSettings): void {
+  if (m.count === 0 || !allFinite(m.mean) || !allFinite(m.var)) return;
+  const next = updateRunningStats(running, m, s.momentum, s.convention);
+  running.mean.set(next.mean);
+  running.var.set(next.var);
+}
+
+/** The statistics of each ghost chunk, computed exactly as the forward pass computes them. */
+export function ghostBlocks(x: FloatArray, layout: ChannelLayout, size: number, s: DeviceBnSettings, shift: Float64Array): { block: NormalizedBlock; moments: Moments }[] {
+  return ghostChunks(layout.rows, size).map(([start, end]) => {
+    const [xc, lc] = rowsOf(x, layout, start, end);
+    const moments = deviceMoments(xc, lc, s.stats, s.accumulator, shift, undefined).used;
+    return { block: { start, end, count: moments.count, mean: moments.mean, invStd: inverseStd(moments.var, s.eps) }, moments };
+  });
+}
+
+/**
+ * Forward: normalizes x into y and, in training, updates `running` in place. `shift` is the
+ * shifted-sums shift (the running mean when the step began, the same on every synced device).
+ */
+export function deviceBnForward(
+  x: FloatArray,
+  layout: ChannelLayout,
+  y: FloatArray,
+  weight: ArrayLike<number> | undefined,
+  bias: ArrayLike<number> | undefined,
+  running: { mean: Float64Array; var: Float64Array },
+  shift: Float64Array,
+  s: DeviceBnSettings,
+  allReduce?: AllReduceFn,
+  options: { onPhase?: PhaseHook; localInEval?: boolean } = {},
+): DeviceBnForward {
+  const whole = { start: 0, end: layout.rows };
+  if (!s.training) {
+    const used: Moments = { count: layout.rows * layout.inner, mean: Float64Array.from(running.mean), var: Float64Array.from(running.var) };
+    const local = options.localInEval ? deviceMoments(x, layout, s.stats, s.accumulator, shift, undefined).local : undefined;
+    const invStd = inverseStd(used.var, s.eps);
+    options.onPhase?.('normalize');
+    normalize(x, layout, used.mean, invStd, weight, bias, y);
+    return { local, used, blocks: [{ ...whole, count: used.count, mean: used.mean, invStd }], training: false };
+  }
+  if (s.mode.kind === 'ghost') {
+    const local = deviceMoments(x, layout, s.stats, s.accumulator, shift, undefined).local;
+    options.onPhase?.('normalize');
+    const chunks = ghostBlocks(x, layout, s.mode.size, s, shift);
+    for (const { block, moments } of chunks) {
+      const [xc, lc] = rowsOf(x, layout, block.start, block.end);
+      const [yc] = rowsOf(y, layout, block.start, block.end);
+      normalize(xc, lc, block.mean, block.invStd, weight, bias, yc);
+      updateRunning(running, moments, s);
+    }
+    const used = chunks.length > 0 ? chunks[chunks.length - 1].moments : local;
+    return { local, used, blocks: chunks.map((c) => c.block), training: true };
+  }
+  options.onPhase?.(allReduce ? 'all-reduce' : 'normalize');
+  const { local, used } = deviceMoments(x, layout, s.stats, s.accumulator, shift, allReduce);
+  const invStd = inverseStd(used.var, s.eps);
+  if (allReduce) options.onPhase?.('normalize');
+  if (layout.rows > 0) normalize(x, layout, used.mean, invStd, weight, bias, y);
+  updateRunning(running, used, s);
+  return { local, used, blocks: [{ ...whole, count: used.count, mean: used.mean, invStd }], training: true };
+}
+
+/**
+ * Backward of `forward`: writes dL/dx into dx and returns this device's sum(dy) and sum(dy * xhat)
+ * (its share of dL/dbeta and dL/dgamma). With an all-reduce (sync and group BN) the count and both
+ * sums are all-reduced first, so dx is the gradient of the loss over the whole synced batch.
+ */
+export function deviceBnBackward(
+  dy: FloatArray,
+  x: FloatArray,
+  layout: ChannelLayout,
+  dx: FloatArray,
+  weight: ArrayLike<number> | undefined,
+  forward: Pick<DeviceBnForward, 'blocks' | 'training'>,
+  allReduce?: AllReduceFn,
+  onPhase?: PhaseHook,
+): GradSums {
+  const C = layout.channels;
+  if (!forward.training) {
+    const { mean, invStd } = forward.blocks[0];
+    gradInputEval(dy, layout, invStd, weight, dx);
+    return gradSums(dy, x, layout, mean, invStd);
+  }
+  if (allReduce) {
+    const { mean, invStd } = forward.blocks[0];
+    const local = gradSums(dy, x, layout, mean, invStd);
+    const v = new Float64Array(1 + 2 * C);
+    v[0] = layout.rows * layout.inner;
+    v.set(local.sumDy, 1);
+    v.set(local.sumDyXhat, 1 + C);
+    onPhase?.('all-reduce');
+    allReduce(v, float64Sum);
+    const global = { sumDy: v.subarray(1, 1 + C), sumDyXhat: v.subarray(1 + C) };
+    if (layout.rows > 0) gradInputTrain(dy, x, layout, mean, invStd, weight, global, v[0], dx);
+    return local;
+  }
+  const sumDy = new Float64Array(C);
+  const sumDyXhat = new Float64Array(C);
+  for (const block of forward.blocks) {
+    if (block.count === 0) continue;
+    const [xc, lc] = rowsOf(x, layout, block.start, block.end);
+    const [dyc] = rowsOf(dy, layout, block.start, block.end);
+    const [dxc] = rowsOf(dx, layout, block.start, block.end);
+    const sums = gradSums(dyc, xc, lc, block.mean, block.invStd);
+    gradInputTrain(dyc, xc, lc, block.mean, block.invStd, weight, sums, block.count, dxc);
+    for (let c = 0; c < C; c++) {
+      sumDy[c] += sums.sumDy[c];
+      sumDyXhat[c] += sums.sumDyXhat[c];
+    }
+  }
+  return { sumDy, sumDyXhat };
+}
