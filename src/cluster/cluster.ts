@@ -1,19 +1,8 @@
 /**
- * The coordinator: starts W simulated devices as worker threads (one piscina thread each), keeps
- * the batch, the gradients and every device's state in shared memory, and drives steps. It never
- * reduces anything itself: the devices all-reduce among themselves.
- *
- * A step sends exactly one task to every device at once. Devices wait for each other inside the
- * collectives, so all W tasks must run concurrently: the pool has exactly W threads and never
- * more than W tasks in flight. Every wait inside a device has a deadline and polls a shared abort
- * flag; the coordinator raises the flag as soon as one device fails, gives the rest a moment to
- * notice, names the device at fault, and tears the pool down.
+ * The coordinator of batch-norm steps: starts W simulated devices (a DevicePool), keeps the
+ * batch, the gradients and every device's state in shared memory, and drives forward and backward
+ * steps. It never reduces anything itself: the devices all-reduce among themselves.
  */
-import { existsSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { Piscina } from 'piscina';
 import { checkBatchNormInputs, resolveSettings } from '../bn/batch-norm.js';
 import type { StatsMethod } from '../bn/batch-moments.js';
 import type { Accumulator, Moments } from '../bn/moments.js';
@@ -22,9 +11,8 @@ import { type AlgorithmName, ALGORITHM_NAMES, DEFAULT_ALGORITHM, algorithmByName
 import { type CommBuffer, allocateComm } from '../collectives/comm-buffer.js';
 import { InputError, requireInput } from '../errors.js';
 import { type DType, type FloatArray, type Tensor, allocLike, dtypeOf, sizeOf } from '../tensor/tensor.js';
-import { allocateControl, clearAbort, raiseAbort } from './control.js';
-import { diagnose } from './diagnose.js';
-import { ClusterClosedError, DeviceFailureError } from './errors.js';
+import { DevicePool, spinFor } from './device-pool.js';
+import { ClusterClosedError } from './errors.js';
 import { type BnMode, modeName, parseMode, syncMembers } from './modes.js';
 import type { DeviceOp, DeviceReply, DeviceTask, Fault, SharedArrayRef, SharedBuffers, StepSettings } from './protocol.js';
 import { RankState, rankStateLayout } from './rank-state.js';
@@ -32,11 +20,6 @@ import { ghostChunks, shardRows } from './sharding.js';
 
 /** Most devices a cluster may have: far beyond 64, still sane for threads on one machine. */
 export const MAX_DEVICES = 256;
-/** Time the other devices get to notice an abort before the silent ones are declared hung. */
-const ABORT_GRACE_MS = 1000;
-/** Spins before sleeping when each device can have its own core (see spinFor). */
-const SPIN_WHEN_CORES_SUFFICE = 20_000;
-
 export interface ClusterOptions {
   /** Number of simulated devices W (1 to MAX_DEVICES). */
   readonly devices: number;
@@ -113,15 +96,6 @@ export interface RunningStatsOfRank {
   readonly var: Float64Array;
 }
 
-/** Where the compiled worker entry lives, from this file in src/ (vitest) or dist/src/ (built). */
-function workerFile(): string {
-  const here = dirname(fileURLToPath(import.meta.url));
-  const root = here.split(/[\\/]/).includes('dist') ? resolve(here, '..', '..', '..') : resolve(here, '..', '..');
-  const file = join(root, 'dist', 'workers', 'device.js');
-  if (!existsSync(file)) throw new Error(`device worker not built (${file} missing): run npm run build`);
-  return file;
-}
-
 /** The arrays of the last forward, which its backward needs. */
 interface StepArrays {
   readonly settings: StepSettings;
@@ -145,8 +119,7 @@ export class Cluster {
   readonly accumulator: Accumulator;
   readonly timeoutMs: number;
   private readonly fault?: Fault;
-  private pool?: Piscina;
-  private readonly control: SharedArrayBuffer;
+  private readonly pool: DevicePool;
   private channels?: number;
   private state?: SharedArrayBuffer;
   private params?: SharedArrayBuffer;
@@ -155,7 +128,6 @@ export class Cluster {
   private step?: StepArrays;
   /** One buffer per algorithm and communicator size, so that each has its own epochs. */
   private readonly comms = new Map<string, CommBuffer>();
-  private closedBecause?: string;
 
   private constructor(options: ClusterOptions) {
     const { devices } = options;
@@ -174,14 +146,7 @@ export class Cluster {
       requireInput(Number.isSafeInteger(rank) && rank >= 0 && rank < devices, () => `fault rank ${rank} is not a rank of ${devices} devices (0 to ${devices - 1})`);
     }
     this.fault = options.fault;
-    this.control = allocateControl(devices);
-    this.pool = new Piscina({
-      filename: workerFile(),
-      minThreads: devices,
-      maxThreads: devices,
-      idleTimeout: Number.MAX_SAFE_INTEGER,
-      concurrentTasksPerWorker: 1,
-    });
+    this.pool = new DevicePool(devices, this.timeoutMs);
   }
 
   /**
@@ -201,8 +166,7 @@ export class Cluster {
 
   /** Waits until every device thread is up and answering (a no-op task each), so that timing excludes start-up. */
   async ready(): Promise<void> {
-    const pool = this.livePool();
-    await Promise.all(Array.from({ length: this.devices }, () => pool.run({ op: 'ping' })));
+    await this.pool.ready();
   }
 
   /** Forward pass of batch norm over the devices; with training, updates their running statistics. */
@@ -331,19 +295,16 @@ export class Cluster {
 
   /** Stops every device thread. Safe to call more than once. */
   async close(): Promise<void> {
-    const pool = this.pool;
-    this.pool = undefined;
-    this.closedBecause ??= 'the cluster was closed';
-    if (pool) await pool.destroy();
+    await this.pool.close();
   }
 
   get closed(): boolean {
-    return this.pool === undefined;
+    return this.pool.closed;
   }
 
-  private livePool(): Piscina {
-    if (!this.pool) throw new ClusterClosedError(`cluster is closed: ${this.closedBecause}`);
-    return this.pool;
+  /** Refuses calls on a closed cluster before anything is allocated or copied. */
+  private livePool(): void {
+    if (this.pool.closed) throw new ClusterClosedError('cluster is closed: it was closed, or a device failed');
   }
 
   /** Refuses batches where some normalizing group would hold one value per channel (PyTorch does too). */
@@ -438,57 +399,24 @@ export class Cluster {
     arrays: Partial<Pick<SharedBuffers, 'x' | 'y' | 'dy' | 'dx'>>,
     extra: { reps?: number; length?: number } = {},
   ): Promise<DeviceReply[]> {
-    const pool = this.livePool();
-    const control = new Int32Array(this.control);
-    clearAbort(control);
     const runningBefore = this.runningStats();
     const buffers: SharedBuffers = {
-      control: this.control,
+      control: this.pool.control,
       state: this.state!,
       params: this.params!,
       ...arrays,
       comm: this.commFor(settings.algorithm, settings.mode),
     };
-    const replies: (DeviceReply | undefined)[] = new Array(this.devices).fill(undefined);
-    let failed = false;
-    let interrupt = () => {};
-    const onFailure = () => {
-      failed = true;
-      raiseAbort(control);
-      interrupt();
-    };
-    const tasks = Array.from({ length: this.devices }, (_, rank) => {
-      const task: DeviceTask = { op, rank, devices: this.devices, settings, buffers, fault: this.fault, spin: this.spinFor(settings.mode), ...extra };
-      return pool.run(task).then(
-        (reply: DeviceReply) => {
-          replies[rank] = reply;
-          // Bad input is found by a device that still completes its step: nobody is stuck.
-          if (!reply.ok && reply.kind !== 'bad-input') onFailure();
-        },
-        (error: unknown) => {
-          replies[rank] = { ok: false, rank, kind: 'crash', phase: 'idle', message: error instanceof Error ? error.message : String(error) };
-          onFailure();
-        },
-      );
-    });
-    const all = Promise.all(tasks);
-    // Every device answers, or the deadline passes, or one fails and the rest get a grace period.
-    await settleWithin(all, this.timeoutMs + ABORT_GRACE_MS, (wake) => (interrupt = wake));
-    if (failed && replies.includes(undefined)) {
-      raiseAbort(control);
-      await settleWithin(all, ABORT_GRACE_MS);
-    }
-    const badInput = replies.find((r) => r !== undefined && !r.ok && r.kind === 'bad-input');
-    if (badInput && !badInput.ok && !failed) {
+    const size = settings.mode.kind === 'group' ? settings.mode.size : this.devices;
+    const replies = await this.pool.runOnAll<DeviceReply>(
+      (rank): DeviceTask => ({ op, rank, devices: this.devices, settings, buffers, fault: this.fault, spin: spinFor(size), ...extra }),
+    );
+    const badInput = replies.find((r) => !r.ok && r.kind === 'bad-input');
+    if (badInput && !badInput.ok) {
       this.restoreRunning(runningBefore);
       throw new InputError(badInput.message);
     }
-    const error = diagnose(replies, control, this.timeoutMs);
-    if (error) {
-      await this.abandon(error);
-      throw error;
-    }
-    return replies as DeviceReply[];
+    return replies;
   }
 
   /** Undoes a step's running-statistics updates (after bad input was found mid-step). */
@@ -500,23 +428,6 @@ export class Cluster {
       s.vector('runningMean').set(r.mean);
       s.vector('runningVar').set(r.var);
     }
-  }
-
-  /**
-   * How long a device spins before it sleeps on a flag. When every member of a communicator can
-   * have a core, the message comes within microseconds and a sleep would cost more; when they
-   * outnumber the cores, spinning only steals the core the sender needs.
-   */
-  private spinFor(mode: BnMode): number {
-    const size = mode.kind === 'group' ? mode.size : this.devices;
-    return size <= availableParallelism() ? SPIN_WHEN_CORES_SUFFICE : 0;
-  }
-
-  private async abandon(error: DeviceFailureError): Promise<void> {
-    this.closedBecause = `a device failed (${error.message})`;
-    const pool = this.pool;
-    this.pool = undefined;
-    if (pool) await pool.destroy();
   }
 
   private deviceStats(settings: StepSettings): DeviceStats[] {
@@ -532,23 +443,6 @@ export class Cluster {
       return { rank, rows: shardRows(settings.rows, this.devices, rank), local: moments('local'), used: moments('used') };
     });
   }
-}
-
-/**
- * Resolves when `work` settles, after `ms`, or when the function handed to `onInterrupt` is
- * called, whichever comes first; the timer never outlives it (a live timer would hold the
- * process open).
- */
-function settleWithin(work: Promise<unknown>, ms: number, onInterrupt?: (wake: () => void) => void): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    work.then(done, done);
-    onInterrupt?.(done);
-  });
 }
 
 function floatView(ref: SharedArrayRef, dtype: DType, length: number): FloatArray {
