@@ -4,6 +4,7 @@ import { InputError } from '../errors.js';
 import { InterruptedError } from '../experiments/interrupt.js';
 import { addBenchCommand } from './bench-command.js';
 import { addCompareCommand } from './compare-command.js';
+import { addCostCommand } from './cost-command.js';
 import { addNoiseCommand } from './noise-command.js';
 import { addRunCommand } from './run-command.js';
 
@@ -23,6 +24,7 @@ export function buildProgram(): Command {
   addCompareCommand(program);
   addRunCommand(program);
   addNoiseCommand(program);
+  addCostCommand(program);
   addBenchCommand(program);
   program.commands.forEach((c) => c.exitOverride());
   return program;

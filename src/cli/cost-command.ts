@@ -1,0 +1,258 @@
+/**
+ * `syncbn-sim cost`: the alpha-beta-gamma model of sync BN's communication per training iteration
+ * (src/experiments/cost.ts) for W devices, every all-reduce algorithm, a link preset or your own
+ * alpha, beta and gamma, and the BN layers of ResNet-50 or any list of channels.
+ */
+import { type Command, Option } from 'commander';
+import { STATS_METHODS, type StatsMethod } from '../bn/batch-moments.js';
+import { ALGORITHM_NAMES, type AlgorithmName } from '../collectives/algorithms/index.js';
+import { DEFAULT_LINK, LINK_NAMES, type LinkPresetName, linkPreset } from '../collectives/link-presets.js';
+import { InputError } from '../errors.js';
+import {
+  type CostReport,
+  DEFAULT_COST_DEVICES,
+  MAX_COST_DEVICES,
+  MAX_LAYER_CHANNELS,
+  NETWORK_NAMES,
+  type NetworkName,
+  costModel,
+} from '../experiments/cost.js';
+import { type PlotSpec, VEGA_LITE_SCHEMA } from '../report/plot.js';
+import { type Cell, formatNumber, renderTable } from '../report/table.js';
+import { type ReportFlags, addReportOptions, checkReportFlags, emitReport } from './report-output.js';
+
+interface CostFlags extends ReportFlags {
+  devices: number[];
+  link: LinkPresetName;
+  alpha?: number;
+  beta?: number;
+  gamma?: number;
+  network?: NetworkName;
+  channels?: number[];
+  stats: StatsMethod;
+  bytesPerValue: 4 | 8;
+  algorithms: AlgorithmName[];
+}
+
+/** Comma-separated whole numbers from `min` to `max`; every refusal names the flag. */
+function wholeNumberList(flag: string, min: number, max: number) {
+  return (value: string): number[] => {
+    if (value.trim() === '') throw new InputError(`${flag}: empty list`);
+    return value.split(',').map((part) => {
+      const p = part.trim();
+      if (p === '') throw new InputError(`${flag}: empty item in '${value}'`);
+      if (!/^\d+$/.test(p)) throw new InputError(`${flag}: '${p}' is not a whole number`);
+      const n = Number(p);
+      if (!Number.isSafeInteger(n) || n < min || n > max) throw new InputError(`${flag}: ${p} is out of range (${min} to ${max})`);
+      return n;
+    });
+  };
+}
+
+function nonNegativeSeconds(flag: string, unit: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (value.trim() === '' || !Number.isFinite(n) || n < 0) throw new InputError(`${flag} must be a number >= 0 (${unit}), got '${value}'`);
+    return n;
+  };
+}
+
+function oneOfFlag<T extends string>(flag: string, choices: readonly T[]) {
+  return (value: string): T => {
+    if (!(choices as readonly string[]).includes(value)) throw new InputError(`${flag}: unknown value '${value}' (${choices.join(', ')})`);
+    return value as T;
+  };
+}
+
+function parseLink(value: string): LinkPresetName {
+  try {
+    return linkPreset(value).name;
+  } catch (error) {
+    throw error instanceof InputError ? new InputError(`--link: ${error.message}`) : error;
+  }
+}
+
+function parseAlgorithms(value: string): AlgorithmName[] {
+  if (value.trim() === '') throw new InputError('--algorithms: empty list');
+  const parse = oneOfFlag('--algorithms', ALGORITHM_NAMES);
+  return value.split(',').map((a) => parse(a.trim()));
+}
+
+function parseBytesPerValue(value: string): 4 | 8 {
+  if (value !== '4' && value !== '8') throw new InputError(`--bytes-per-value must be 4 (float32) or 8 (float64), got '${value}'`);
+  return Number(value) as 4 | 8;
+}
+
+export function addCostCommand(program: Command): void {
+  const command = program
+    .command('cost')
+    .description('project sync-BN communication per training iteration for W devices with an alpha-beta-gamma model of each all-reduce')
+    .addOption(
+      new Option('--devices <list>', `device counts W, comma-separated (1 to ${MAX_COST_DEVICES})`)
+        .argParser(wholeNumberList('--devices', 1, MAX_COST_DEVICES))
+        .default([...DEFAULT_COST_DEVICES], '2,4,8,...,4096'),
+    )
+    .option('--link <name>', `link preset: ${LINK_NAMES.join(', ')}`, parseLink, DEFAULT_LINK)
+    .option('--alpha <seconds>', "latency per message, overrides the preset's", nonNegativeSeconds('--alpha', 'seconds'))
+    .option('--beta <seconds-per-byte>', "transfer time per byte (1/bandwidth), overrides the preset's", nonNegativeSeconds('--beta', 'seconds per byte'))
+    .option('--gamma <seconds-per-byte>', "reduction time per byte, overrides the preset's", nonNegativeSeconds('--gamma', 'seconds per byte'))
+    .option('--network <name>', `built-in network whose BN layers are modelled: ${NETWORK_NAMES.join(', ')} (default: resnet50)`, oneOfFlag('--network', NETWORK_NAMES))
+    .option('--channels <list>', 'channels of each BN layer of your own network, comma-separated (instead of --network)', wholeNumberList('--channels', 1, MAX_LAYER_CHANNELS))
+    .option('--stats <method>', `statistics sent: ${STATS_METHODS.join(', ')}`, oneOfFlag('--stats', STATS_METHODS), 'sums')
+    .option('--bytes-per-value <n>', 'bytes of one value on the wire: 4 (float32, what GPUs send) or 8', parseBytesPerValue, 4)
+    .addOption(
+      new Option('--algorithms <list>', `all-reduce algorithms, comma-separated: ${ALGORITHM_NAMES.join(', ')}`)
+        .argParser(parseAlgorithms)
+        .default([...ALGORITHM_NAMES], 'all five'),
+    );
+  addReportOptions(command).action(async (flags: CostFlags) => {
+    checkReportFlags(flags);
+    if (flags.network !== undefined && flags.channels !== undefined) throw new InputError('--network and --channels exclude each other: give one');
+    const report = costModel({
+      devices: flags.devices,
+      link: flags.link,
+      alpha: flags.alpha,
+      beta: flags.beta,
+      gamma: flags.gamma,
+      network: flags.network,
+      channels: flags.channels,
+      stats: flags.stats,
+      bytesPerValue: flags.bytesPerValue,
+      algorithms: flags.algorithms,
+    });
+    await emitReport(flags, report, () => costTables(report), () => costPlotSpec(report));
+  });
+}
+
+/** Bytes in decimal units, 3 significant digits. */
+export function formatBytes(bytes: number): string {
+  const units = ['B', 'kB', 'MB', 'GB', 'TB', 'PB', 'EB'];
+  let v = bytes;
+  let i = 0;
+  while (Math.abs(v) >= 1000 && i < units.length - 1) {
+    v /= 1000;
+    i++;
+  }
+  return `${i === 0 ? formatNumber(Math.round(v)) : formatNumber(v, 3)} ${units[i]}`;
+}
+
+/** A count, exact up to a million, then in 3 significant digits. */
+function formatCount(n: number): string {
+  return n < 1e6 ? String(n) : n.toExponential(2).replace(/\.?0*e\+?/, 'e');
+}
+
+/** Seconds in the unit that suits them. */
+function formatSeconds(s: number): string {
+  if (s === 0) return '0';
+  if (s < 1e-3) return `${formatNumber(s * 1e6, 3)} us`;
+  if (s < 1) return `${formatNumber(s * 1e3, 3)} ms`;
+  return `${formatNumber(s, 3)} s`;
+}
+
+/** Runs of consecutive device counts with the same value, as "2-8 x, 16 y". */
+function runsOf(devices: readonly number[], labels: readonly string[]): string {
+  const parts: string[] = [];
+  for (let i = 0; i < devices.length; ) {
+    let j = i;
+    while (j + 1 < devices.length && labels[j + 1] === labels[i]) j++;
+    parts.push(`${i === j ? devices[i] : `${devices[i]}-${devices[j]}`}: ${labels[i]}`);
+    i = j + 1;
+  }
+  return parts.join('; ');
+}
+
+/** The report as terminal text. */
+export function costTables(r: CostReport): string {
+  const net = r.network;
+  const link = r.link;
+  const sizes = net.message_sizes;
+  const out: string[] = [];
+  const netName = net.name === 'custom' ? 'your network' : net.name;
+  out.push(
+    `Sync-BN communication per training iteration: ${netName}, ${net.layers} BN layers, ${net.channels_total} channels; ` +
+      `statistics by ${r.settings.stats}, ${r.settings.bytes_per_value} bytes a value.`,
+  );
+  out.push(
+    `${net.all_reduces_per_iteration} all-reduces per iteration (forward and backward) of ${formatBytes(sizes[0].bytes)} to ` +
+      `${formatBytes(sizes[sizes.length - 1].bytes)}, ${formatBytes(net.values_per_iteration * r.settings.bytes_per_value)} in all per device.`,
+  );
+  out.push(
+    `Link: ${link.name} (${link.description}): alpha ${formatSeconds(link.alpha)}, beta ${formatNumber(link.beta, 3)} s/B` +
+      `${link.beta > 0 ? ` (${formatBytes(1 / link.beta)}/s)` : ''}, gamma ${formatNumber(link.gamma, 3)} s/B. Nominal figures, not measured here.`,
+  );
+  out.push(`Model: ${r.model}.`);
+  out.push('');
+  const ms = (s: number) => Number((s * 1e3).toPrecision(3));
+  const rows: Cell[][] = r.rows.map((row) => [
+    row.devices,
+    row.algorithm,
+    ms(row.seconds),
+    ms(row.seconds_fused),
+    Math.round(row.latency_fraction * 100),
+    formatCount(row.messages).padStart(8),
+    formatBytes(row.bytes).padStart(8),
+  ]);
+  out.push(renderTable(['W', 'algorithm', 'ms/iteration', 'fused ms (bound)', 'latency %', 'messages', 'bytes (all devices)'], rows));
+  out.push('');
+  out.push('Fastest algorithm by message size (the crossovers; all pairwise crossovers are in --json):');
+  const bySize: Cell[][] = r.fastest_by_size.map((f) => {
+    const text = f.segments
+      .map((s, i) => {
+        const names = s.algorithms.join(' = ');
+        if (s.to_bytes === null) return i === 0 ? `${names} at every size` : names;
+        return `${names} up to ${formatBytes(s.to_bytes)}`;
+      })
+      .join(', then ');
+    return [f.devices, text];
+  });
+  out.push(renderTable(['W', 'fastest'], bySize));
+  out.push('');
+  const devices = r.fastest.map((f) => f.devices);
+  out.push(`Fastest for ${netName}, one all-reduce per layer (W: algorithm): ${runsOf(devices, r.fastest.map((f) => f.algorithms.join(' = ')))}.`);
+  out.push(`Fastest with fused all-reduces (a lower bound): ${runsOf(devices, r.fastest.map((f) => f.algorithms_fused.join(' = ')))}.`);
+  return out.join('\n');
+}
+
+/** Seconds per iteration against W, log-log, one line per algorithm; dashed: fused (lower bound). */
+export function costPlotSpec(r: CostReport): PlotSpec {
+  const values: Record<string, unknown>[] = [];
+  for (const row of r.rows) {
+    if (row.seconds > 0) values.push({ devices: row.devices, algorithm: row.algorithm, seconds: row.seconds, all_reduces: 'one per layer' });
+    if (row.seconds_fused > 0) values.push({ devices: row.devices, algorithm: row.algorithm, seconds: row.seconds_fused, all_reduces: 'fused (lower bound)' });
+  }
+  return {
+    $schema: VEGA_LITE_SCHEMA,
+    title: {
+      text: `Sync-BN communication per training iteration (${r.network.name}, ${r.link.name})`,
+      subtitle: `${r.network.layers} BN layers, statistics by ${r.settings.stats}, ${r.settings.bytes_per_value} bytes a value; alpha-beta-gamma model`,
+    },
+    width: 520,
+    height: 340,
+    data: { values },
+    mark: { type: 'line', point: true },
+    encoding: {
+      x: {
+        field: 'devices',
+        type: 'quantitative',
+        title: 'devices W',
+        scale: { type: 'log', base: 2, nice: false },
+        axis: { values: [...r.settings.devices], format: 'd', labelOverlap: true },
+      },
+      y: { field: 'seconds', type: 'quantitative', title: 'seconds per iteration', scale: { type: 'log' } },
+      color: { field: 'algorithm', type: 'nominal', title: 'all-reduce' },
+      strokeDash: {
+        field: 'all_reduces',
+        type: 'nominal',
+        title: 'all-reduces',
+        scale: { domain: ['one per layer', 'fused (lower bound)'], range: [[1, 0], [6, 4]] },
+        legend: { symbolType: 'stroke', symbolStrokeColor: 'black', symbolStrokeWidth: 2, symbolSize: 400, symbolFillColor: 'transparent' },
+      },
+      tooltip: [
+        { field: 'devices', type: 'quantitative' },
+        { field: 'algorithm', type: 'nominal' },
+        { field: 'all_reduces', type: 'nominal' },
+        { field: 'seconds', type: 'quantitative', format: '.3g' },
+      ],
+    },
+  };
+}
