@@ -6,6 +6,7 @@ import { addBenchCommand } from './bench-command.js';
 import { addCompareCommand } from './compare-command.js';
 import { addCostCommand } from './cost-command.js';
 import { addNoiseCommand } from './noise-command.js';
+import { addPrecisionCommand } from './precision-command.js';
 import { addRunCommand } from './run-command.js';
 
 /** Exit codes: 0 ok, 1 runtime failure, 2 bad usage or bad input, 130 interrupted. */
@@ -24,6 +25,7 @@ export function buildProgram(): Command {
   addCompareCommand(program);
   addRunCommand(program);
   addNoiseCommand(program);
+  addPrecisionCommand(program);
   addCostCommand(program);
   addBenchCommand(program);
   program.commands.forEach((c) => c.exitOverride());

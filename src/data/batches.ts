@@ -1,0 +1,149 @@
+/**
+ * Epochs of global batches for data-parallel training.
+ *
+ * Each epoch visits every example once, in an order shuffled with Fisher-Yates from a SeededRandom
+ * whose seed is derived from (seed, epoch): the same seed and epoch give the same order on every
+ * run and machine, epochs differ from each other, and epoch e can be planned without replaying
+ * epochs 0..e-1 (a resumed or partial run sees the same batches). The order is cut into global
+ * batches of B examples, which the coordinator splits over the W devices (numpy.array_split).
+ *
+ * The final partial batch (count mod B examples) is kept only when it can give every device at
+ * least two examples, that is when it holds at least 2W: with one example a device's batch
+ * statistics are degenerate (zero variance: PyTorch refuses to train BatchNorm1d on a batch of
+ * one, and local BN would normalize everything to beta). Otherwise its examples are dropped for
+ * this epoch (they are others each epoch, since the order changes) and `dropped` counts them, for
+ * the report. Full batches are never dropped, even when B < 2W: that choice is the caller's to
+ * refuse.
+ */
+import { requireInput } from '../errors.js';
+import { SeededRandom } from '../tensor/random.js';
+import { type Dataset, exampleSize } from './dataset.js';
+import { SEED_STREAMS, deriveSeed } from './seeds.js';
+
+/** How an epoch of `examples` splits into batches; the same for every epoch. */
+export interface BatchLayout {
+  readonly examples: number;
+  readonly batchSize: number;
+  readonly devices: number;
+  /** Smallest final partial batch that is kept: 2 * devices. */
+  readonly minLastBatch: number;
+  /** Number of batches of exactly batchSize examples. */
+  readonly fullBatches: number;
+  /** Size of the final partial batch that is kept, 0 when there is none (none left over, or dropped). */
+  readonly lastBatch: number;
+  /** Examples left out of every epoch: the final partial batch when it is smaller than minLastBatch, else 0. */
+  readonly dropped: number;
+  /** Batches (training steps) per epoch: fullBatches, plus one when lastBatch > 0. */
+  readonly steps: number;
+}
+
+/** One epoch's batches: views into `order`, the shuffled example indices. */
+export interface EpochBatches extends BatchLayout {
+  readonly epoch: number;
+  /** The whole epoch's order; the dropped examples, if any, are its last `dropped` entries. */
+  readonly order: Uint32Array;
+  /** `steps` index arrays (subarrays of order), each a global batch. */
+  readonly batches: readonly Uint32Array[];
+}
+
+export interface EpochOptions {
+  /** Global batch size B (split over the devices). */
+  readonly batchSize: number;
+  /** Number of devices W the batches are split over (for the drop rule). */
+  readonly devices: number;
+  /** Seed of the shuffles. */
+  readonly seed: number;
+  /** Epoch number, counted from 0: each epoch has its own order. */
+  readonly epoch: number;
+  /** Shuffle (default true); false keeps the dataset order, e.g. for evaluation. */
+  readonly shuffle?: boolean;
+}
+
+/** The batch layout of an epoch of `examples` examples in global batches of `batchSize` over `devices` devices. */
+export function batchLayout(examples: number, batchSize: number, devices: number): BatchLayout {
+  requireInput(Number.isInteger(examples) && examples >= 0 && examples < 2 ** 32, () => `number of examples must be a non-negative integer, got ${examples}`);
+  requireInput(Number.isInteger(batchSize) && batchSize >= 1, () => `batch size must be a positive integer, got ${batchSize}`);
+  requireInput(Number.isInteger(devices) && devices >= 1, () => `number of devices must be a positive integer, got ${devices}`);
+  const fullBatches = Math.floor(examples / batchSize);
+  const remainder = examples - fullBatches * batchSize;
+  const minLastBatch = 2 * devices;
+  const keep = remainder >= minLastBatch;
+  return {
+    examples,
+    batchSize,
+    devices,
+    minLastBatch,
+    fullBatches,
+    lastBatch: keep ? remainder : 0,
+    dropped: keep ? 0 : remainder,
+    steps: fullBatches + (keep && remainder > 0 ? 1 : 0),
+  };
+}
+
+/** The seed epoch `epoch` is shuffled with, for a run seeded with `seed`. */
+export function epochSeed(seed: number, epoch: number): number {
+  return deriveSeed(deriveSeed(seed, SEED_STREAMS.shuffle), epoch);
+}
+
+/** Shuffles `array` in place with Fisher-Yates (Durstenfeld's form), drawing from `rng`; returns it. */
+export function shuffleInPlace<T extends { length: number; [i: number]: number }>(array: T, rng: SeededRandom): T {
+  for (let i = array.length - 1; i > 0; i--) {
+    const j = Math.floor(rng.uniform() * (i + 1));
+    const t = array[i];
+    array[i] = array[j];
+    array[j] = t;
+  }
+  return array;
+}
+
+/** 0..count-1 in the order of epoch `epoch` of a run seeded with `seed`. */
+export function epochOrder(count: number, seed: number, epoch: number): Uint32Array {
+  const order = identity(count);
+  return shuffleInPlace(order, new SeededRandom(epochSeed(seed, epoch)));
+}
+
+/** The batches of one epoch over `count` examples (see the module comment for the order and the drop rule). */
+export function epochBatches(count: number, options: EpochOptions): EpochBatches {
+  const layout = batchLayout(count, options.batchSize, options.devices);
+  requireInput(Number.isInteger(options.epoch) && options.epoch >= 0, () => `epoch must be a non-negative integer, got ${options.epoch}`);
+  const order = options.shuffle === false ? identity(count) : epochOrder(count, options.seed, options.epoch);
+  const batches: Uint32Array[] = [];
+  for (let b = 0; b < layout.steps; b++) {
+    const start = b * layout.batchSize;
+    batches.push(order.subarray(start, Math.min(start + layout.batchSize, count)));
+  }
+  return { ...layout, epoch: options.epoch, order, batches };
+}
+
+/**
+ * Copies the examples at `indices` into caller-provided buffers (e.g. views of shared memory):
+ * example k of the batch goes to images[(at + k) * size ...] and labels[at + k], where size is the
+ * values per example. Returns the number of examples written.
+ */
+export function gatherBatch(
+  ds: Dataset,
+  indices: ArrayLike<number>,
+  images: Float32Array,
+  labels: Uint8Array | Int32Array,
+  at = 0,
+): number {
+  const size = exampleSize(ds);
+  const n = indices.length;
+  requireInput(Number.isInteger(at) && at >= 0, () => `gatherBatch: offset must be a non-negative integer, got ${at}`);
+  requireInput(images.length >= (at + n) * size, () => `gatherBatch: the images buffer holds ${images.length} values, ${at + n} examples of ${size} need ${(at + n) * size}`);
+  requireInput(labels.length >= at + n, () => `gatherBatch: the labels buffer holds ${labels.length} values, ${at + n} needed`);
+  const source = ds.images;
+  for (let k = 0; k < n; k++) {
+    const i = indices[k];
+    requireInput(Number.isInteger(i) && i >= 0 && i < ds.count, () => `gatherBatch: example index ${i} out of range for ${ds.name} (${ds.count} examples)`);
+    images.set(source.subarray(i * size, (i + 1) * size), (at + k) * size);
+    labels[at + k] = ds.labels[i];
+  }
+  return n;
+}
+
+function identity(count: number): Uint32Array {
+  const order = new Uint32Array(count);
+  for (let i = 0; i < count; i++) order[i] = i;
+  return order;
+}

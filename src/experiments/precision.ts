@@ -1,0 +1,450 @@
+/**
+ * `precision`: how exact each statistics method's variance is when |mean| >> std, on the real
+ * cluster (worker-thread devices, allgather all-reduce), and what it costs to communicate.
+ *
+ * For every (|mean|/std ratio, dtype, method) the same seeded batches are normalized in sync mode
+ * over W devices; each device's variance is compared with the exact variance of the batch as
+ * stored (float32 data read exactly as float64), computed by a compensated two-pass. Methods:
+ *
+ *   sums-float32, sums-float64  [count, sum x, sum x^2], var = E[x^2] - E[x]^2   1 round, 2C+1 values
+ *   welford                     (n, mean, M2) per channel, Chan's merge            1 round, 3C values
+ *   two-pass                    [count, sum x], then sum (x - mean)^2              2 rounds, C+1 then C
+ *   shifted-sums                sums of x - K, K = the running mean (float64 sums)  1 round, 2C+1 values
+ *   pytorch-roundtrip           PyTorch's (mean, invstd, count) all-gather and
+ *                               batch_norm_gather_stats_with_counts (pure, no threads)  1 round, 2C+1
+ *
+ * Shifted sums are as good as their shift: before each step the devices' running mean is set to
+ * the mean of a separate warm-up batch from the same distribution, as it would be after some
+ * training (the shift then misses the batch mean by about std / sqrt(N)).
+ *
+ * Returns plain data; src/cli/precision-command.ts prints it.
+ */
+import { pytorchRoundTrip, torchNormalize } from '../bn/pytorch-roundtrip.js';
+import type { StatsMethod } from '../bn/batch-moments.js';
+import type { Accumulator } from '../bn/moments.js';
+import { Cluster, MAX_DEVICES } from '../cluster/cluster.js';
+import { shardRows } from '../cluster/sharding.js';
+import { requireInput } from '../errors.js';
+import { SeededRandom } from '../tensor/random.js';
+import type { ChannelLayout, DType, FloatArray } from '../tensor/tensor.js';
+import { type ProgressFn, throwIfInterrupted } from './interrupt.js';
+
+export const PRECISION_METHODS = ['sums-float32', 'sums-float64', 'welford', 'two-pass', 'shifted-sums', 'pytorch-roundtrip'] as const;
+export type PrecisionMethod = (typeof PRECISION_METHODS)[number];
+export const PRECISION_DTYPES: readonly DType[] = ['float32', 'float64'];
+/** |mean| / std of the default sweep. */
+export const DEFAULT_RATIOS: readonly number[] = [1, 1e2, 1e4, 1e6, 1e8];
+
+export const PRECISION_DEFAULTS = {
+  rows: 256,
+  channels: 8,
+  devices: 8,
+  trials: 5,
+  seed: 0,
+  scale: 1,
+  eps: 1e-5,
+} as const;
+
+/** Largest batch, rows x channels. */
+const MAX_ELEMENTS = 2 ** 24;
+/** The all-reduce every cluster method uses (PyTorch's choice, one round per all-reduce). */
+const ALGORITHM = 'allgather';
+
+export interface PrecisionOptions {
+  /** The data's mean; without it, a sweep with offset = ratio x scale for each DEFAULT_RATIOS. */
+  readonly offset?: number;
+  /** The data's standard deviation, > 0; default 1. */
+  readonly scale?: number;
+  /** Data types to run; default both. */
+  readonly dtypes?: readonly DType[];
+  readonly rows?: number;
+  readonly channels?: number;
+  readonly devices?: number;
+  /** Batches per case (seeds seed, seed+1, ...); errors are the worst and counts the sum over trials. */
+  readonly trials?: number;
+  readonly seed?: number;
+  readonly methods?: readonly string[];
+  readonly eps?: number;
+  readonly timeoutMs?: number;
+  /** Checked between units of work; an abort throws InterruptedError. */
+  readonly signal?: AbortSignal;
+  readonly onProgress?: ProgressFn;
+}
+
+export interface PrecisionRow {
+  readonly method: PrecisionMethod;
+  readonly dtype: DType;
+  /** |mean| / std of the distribution the data was drawn from (|offset| / scale). */
+  readonly ratio: number;
+  readonly offset: number;
+  readonly scale: number;
+  /**
+   * Worst over channels and trials of |var - ref| / ref, ref the exact variance of the stored
+   * data. Where a stored channel is constant (ref = 0, float32 at ratio 1e8), scale^2 stands in
+   * for ref. NaN variances are left out here and counted in nan_count.
+   */
+  readonly rel_error: number;
+  /** Median of the same over channels and trials. */
+  readonly median_rel_error: number;
+  /** Channel-trials whose variance came out negative. */
+  readonly negative_count: number;
+  /** Channel-trials whose variance or normalized output held NaN. */
+  readonly nan_count: number;
+  /** Channels times trials: what the counts are out of. */
+  readonly channel_trials: number;
+  /** Channel-trials whose stored values are all equal (the dtype could not hold the spread). */
+  readonly constant_channels: number;
+  /** max |y - y_exact| over the batch, y_exact normalized with the exact statistics (same eps). */
+  readonly output_max_abs_error: number;
+  /** All-reduces per step (sequential rounds of communication). */
+  readonly rounds: number;
+  /** Values per device in each all-reduce. */
+  readonly values_per_allreduce: number[];
+  /** The same in terms of C: '2C+1', '3C', 'C+1, C'. */
+  readonly values_formula: string;
+  /** Bytes one device sends for the statistics of one forward step (measured on the cluster). */
+  readonly bytes_per_device: number;
+}
+
+export interface PrecisionReport {
+  readonly settings: {
+    readonly rows: number;
+    readonly channels: number;
+    readonly devices: number;
+    readonly trials: number;
+    readonly seed: number;
+    readonly eps: number;
+    readonly scale: number;
+    readonly offset: number | null;
+    readonly ratios: number[];
+    readonly dtypes: DType[];
+    readonly methods: PrecisionMethod[];
+    readonly algorithm: string;
+  };
+  readonly rows: PrecisionRow[];
+}
+
+interface ResolvedOptions {
+  readonly rows: number;
+  readonly channels: number;
+  readonly devices: number;
+  readonly trials: number;
+  readonly seed: number;
+  readonly scale: number;
+  readonly eps: number;
+  readonly offsets: number[];
+  readonly dtypes: DType[];
+  readonly methods: PrecisionMethod[];
+  readonly timeoutMs?: number;
+}
+
+const isWhole = (v: unknown, min: number): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= min;
+
+/** Checks every option and fills defaults; throws InputError naming the bad one. */
+export function resolvePrecisionOptions(options: PrecisionOptions): ResolvedOptions {
+  const d = PRECISION_DEFAULTS;
+  const rows = options.rows ?? d.rows;
+  const channels = options.channels ?? d.channels;
+  const devices = options.devices ?? d.devices;
+  const trials = options.trials ?? d.trials;
+  const seed = options.seed ?? d.seed;
+  const scale = options.scale ?? d.scale;
+  const eps = options.eps ?? d.eps;
+  requireInput(isWhole(rows, 2), () => `rows must be a whole number >= 2, got ${rows}`);
+  requireInput(isWhole(channels, 1), () => `channels must be a whole number >= 1, got ${channels}`);
+  requireInput(rows * channels <= MAX_ELEMENTS, () => `rows x channels is ${rows * channels}; at most ${MAX_ELEMENTS}`);
+  requireInput(isWhole(devices, 1) && devices <= MAX_DEVICES, () => `devices must be a whole number from 1 to ${MAX_DEVICES}, got ${devices}`);
+  requireInput(isWhole(trials, 1), () => `trials must be a whole number >= 1, got ${trials}`);
+  requireInput(isWhole(seed, 0), () => `seed must be a whole number >= 0, got ${seed}`);
+  requireInput(Number.isFinite(scale) && scale > 0, () => `scale must be a finite number > 0, got ${scale}`);
+  requireInput(Number.isFinite(eps) && eps > 0, () => `eps must be a finite number > 0, got ${eps}`);
+  if (options.offset !== undefined) requireInput(Number.isFinite(options.offset), () => `offset must be a finite number, got ${options.offset}`);
+  const dtypes = [...(options.dtypes ?? PRECISION_DTYPES)];
+  requireInput(dtypes.length > 0, 'give at least one dtype');
+  for (const t of dtypes) requireInput(PRECISION_DTYPES.includes(t), () => `unknown dtype '${t}' (float32 or float64)`);
+  const methods = [...(options.methods ?? PRECISION_METHODS)];
+  requireInput(methods.length > 0, 'give at least one method');
+  for (const m of methods) {
+    requireInput((PRECISION_METHODS as readonly string[]).includes(m), () => `unknown method '${m}' (${PRECISION_METHODS.join(', ')})`);
+  }
+  const offsets = options.offset !== undefined ? [options.offset] : DEFAULT_RATIOS.map((r) => r * scale);
+  for (const offset of offsets) {
+    // Data up to 40 std from the mean must stay finite in every dtype asked for, squares included in float64.
+    const top = Math.abs(offset) + 40 * scale;
+    requireInput(Number.isFinite(top) && (!dtypes.includes('float32') || Number.isFinite(Math.fround(top))), () =>
+      dtypes.includes('float32') && Number.isFinite(top) ? `offset ${offset} with scale ${scale} does not fit float32 (try --dtype float64)` : `offset ${offset} with scale ${scale} does not fit float64`,
+    );
+  }
+  return {
+    rows,
+    channels,
+    devices,
+    trials,
+    seed,
+    scale,
+    eps,
+    offsets: [...new Set(offsets)],
+    dtypes: [...new Set(dtypes)],
+    methods: PRECISION_METHODS.filter((m) => methods.includes(m)),
+    timeoutMs: options.timeoutMs,
+  };
+}
+
+/** How each method is run and what it sends. */
+interface MethodPlan {
+  readonly cluster?: { readonly stats: StatsMethod; readonly accumulator: Accumulator };
+  readonly rounds: number;
+  readonly values: (C: number) => number[];
+  readonly formula: string;
+}
+
+const PLANS: Record<PrecisionMethod, MethodPlan> = {
+  'sums-float32': { cluster: { stats: 'sums', accumulator: 'float32' }, rounds: 1, values: (C) => [2 * C + 1], formula: '2C+1' },
+  'sums-float64': { cluster: { stats: 'sums', accumulator: 'float64' }, rounds: 1, values: (C) => [2 * C + 1], formula: '2C+1' },
+  welford: { cluster: { stats: 'welford', accumulator: 'float64' }, rounds: 1, values: (C) => [3 * C], formula: '3C' },
+  'two-pass': { cluster: { stats: 'two-pass', accumulator: 'float64' }, rounds: 2, values: (C) => [C + 1, C], formula: 'C+1, C' },
+  'shifted-sums': { cluster: { stats: 'shifted-sums', accumulator: 'float64' }, rounds: 1, values: (C) => [2 * C + 1], formula: '2C+1' },
+  'pytorch-roundtrip': { rounds: 1, values: (C) => [2 * C + 1], formula: '2C+1' },
+};
+
+// ---------------------------------------------------------------------------------------------
+// The exact reference
+
+/** Neumaier's compensated sum of f(i) for i in the channel's elements. */
+function compensatedSum(x: FloatArray, layout: ChannelLayout, c: number, f: (v: number) => number): number {
+  let sum = 0;
+  let comp = 0;
+  const { rows, channels: C, inner } = layout;
+  for (let r = 0; r < rows; r++) {
+    const start = (r * C + c) * inner;
+    for (let i = start; i < start + inner; i++) {
+      const v = f(x[i]);
+      const t = sum + v;
+      comp += Math.abs(sum) >= Math.abs(v) ? sum - t + v : v - t + sum;
+      sum = t;
+    }
+  }
+  return sum + comp;
+}
+
+/**
+ * The mean and biased variance of the stored values, per channel, to about float64 precision:
+ * a compensated mean, then the corrected two-pass sum((x - mean)^2) - (sum(x - mean))^2 / n, both
+ * sums compensated. x - mean is exact (Sterbenz) whenever |mean| >> std.
+ */
+export function exactMoments(x: FloatArray, layout: ChannelLayout): { mean: Float64Array; var: Float64Array } {
+  const C = layout.channels;
+  const n = layout.rows * layout.inner;
+  const mean = new Float64Array(C);
+  const variance = new Float64Array(C);
+  for (let c = 0; c < C; c++) {
+    const mu = compensatedSum(x, layout, c, (v) => v) / n;
+    const s1 = compensatedSum(x, layout, c, (v) => v - mu);
+    const s2 = compensatedSum(x, layout, c, (v) => (v - mu) * (v - mu));
+    mean[c] = mu + s1 / n;
+    variance[c] = Math.max(0, (s2 - (s1 * s1) / n) / n);
+  }
+  return { mean, var: variance };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Data
+
+interface Trial {
+  /** Standard normal draws for the batch and for the warm-up batch, [N, C] each. */
+  readonly z: Float64Array;
+  readonly warmZ: Float64Array;
+}
+
+function drawTrial(seed: number, n: number): Trial {
+  const rng = new SeededRandom(seed);
+  const z = new Float64Array(n);
+  const warmZ = new Float64Array(n);
+  for (let i = 0; i < n; i++) z[i] = rng.normal();
+  for (let i = 0; i < n; i++) warmZ[i] = rng.normal();
+  return { z, warmZ };
+}
+
+function materialize(z: Float64Array, offset: number, scale: number, dtype: DType): FloatArray {
+  const out = dtype === 'float32' ? new Float32Array(z.length) : new Float64Array(z.length);
+  for (let i = 0; i < z.length; i++) out[i] = offset + scale * z[i];
+  return out;
+}
+
+/** One case: a batch as stored, its exact statistics, the exact output, and the warm-up mean. */
+interface Case {
+  readonly x: FloatArray;
+  readonly refMean: Float64Array;
+  readonly refVar: Float64Array;
+  readonly yRef: Float64Array;
+  readonly warmMean: Float64Array;
+}
+
+function buildCase(trial: Trial, offset: number, scale: number, dtype: DType, layout: ChannelLayout, eps: number): Case {
+  const x = materialize(trial.z, offset, scale, dtype);
+  const ref = exactMoments(x, layout);
+  const warm = exactMoments(materialize(trial.warmZ, offset, scale, dtype), layout);
+  const yRef = new Float64Array(x.length);
+  const C = layout.channels;
+  for (let i = 0; i < x.length; i++) {
+    const c = i % C;
+    yRef[i] = (x[i] - ref.mean[c]) / Math.sqrt(ref.var[c] + eps);
+  }
+  return { x, refMean: ref.mean, refVar: ref.var, yRef, warmMean: warm.mean };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Aggregation
+
+interface Accumulated {
+  errors: number[];
+  negative: number;
+  nan: number;
+  constant: number;
+  outputMax: number;
+  bytes: number;
+}
+
+function emptyAccumulated(): Accumulated {
+  return { errors: [], negative: 0, nan: 0, constant: 0, outputMax: 0, bytes: 0 };
+}
+
+function record(acc: Accumulated, cs: Case, variance: ArrayLike<number>, y: ArrayLike<number>, scale: number, C: number): void {
+  const nanChannel = new Array<boolean>(C).fill(false);
+  for (let i = 0; i < y.length; i++) {
+    const d = Math.abs(y[i] - cs.yRef[i]);
+    if (Number.isNaN(d)) nanChannel[i % C] = true;
+    else if (d > acc.outputMax) acc.outputMax = d;
+  }
+  for (let c = 0; c < C; c++) {
+    const v = variance[c];
+    const ref = cs.refVar[c];
+    if (ref === 0) acc.constant++;
+    if (Number.isNaN(v) || nanChannel[c]) acc.nan++;
+    if (v < 0) acc.negative++;
+    if (!Number.isNaN(v)) acc.errors.push(Math.abs(v - ref) / (ref > 0 ? ref : scale * scale));
+  }
+}
+
+function median(values: readonly number[]): number {
+  if (values.length === 0) return NaN;
+  const s = [...values].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 === 1 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
+}
+
+function maxOf(values: readonly number[]): number {
+  let m = values.length === 0 ? NaN : 0;
+  for (const v of values) if (v > m || Number.isNaN(m)) m = v;
+  return m;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+/** Runs the whole sweep. Starts one cluster of W devices per cluster method, one at a time. */
+export async function precisionExperiment(options: PrecisionOptions = {}): Promise<PrecisionReport> {
+  const o = resolvePrecisionOptions(options);
+  const { rows: N, channels: C, devices: W, trials: T, scale, eps } = o;
+  const layout: ChannelLayout = { rows: N, channels: C, inner: 1 };
+  const shards = Array.from({ length: W }, (_, r) => shardRows(N, W, r));
+  const signal = options.signal;
+  throwIfInterrupted(signal);
+
+  const caseKeys = o.offsets.flatMap((offset) => o.dtypes.map((dtype) => ({ offset, dtype })));
+
+  const total = o.methods.length * caseKeys.length * T;
+  let done = 0;
+  const progress = (label: string) => options.onProgress?.(done, total, label);
+  const results = new Map<string, Accumulated>();
+  const resultKey = (method: PrecisionMethod, offset: number, dtype: DType) => `${method}/${offset}/${dtype}`;
+
+  for (const method of o.methods) {
+    const plan = PLANS[method];
+    throwIfInterrupted(signal);
+    progress(`${method}: starting`);
+    const cluster = plan.cluster ? Cluster.start({ devices: W, algorithm: ALGORITHM, stats: plan.cluster.stats, accumulator: plan.cluster.accumulator, timeoutMs: o.timeoutMs }) : undefined;
+    try {
+      for (const { offset, dtype } of caseKeys) {
+        const acc = emptyAccumulated();
+        results.set(resultKey(method, offset, dtype), acc);
+        for (let t = 0; t < T; t++) {
+          throwIfInterrupted(signal);
+          // Drawn again for each method (same seed, same batch): memory stays at one batch.
+          const cs = buildCase(drawTrial(o.seed + t, N * C), offset, scale, dtype, layout, eps);
+          if (cluster) {
+            if (method === 'shifted-sums') cluster.setRunningStats(cs.warmMean, new Float64Array(C).fill(scale * scale));
+            const f = await cluster.forward({ data: cs.x, shape: [N, C] }, { mode: 'sync', training: true, eps });
+            // Every device normalizes with bitwise the same statistics; rank 0's stand for all.
+            record(acc, cs, f.devices[0].used.var, f.output.data, scale, C);
+            acc.bytes = Math.max(acc.bytes, ...f.comm.perRank.map((p) => p.bytes));
+          } else {
+            const rt = pytorchRoundTrip(cs.x, layout, shards, eps);
+            const y = cs.x instanceof Float32Array ? new Float32Array(cs.x.length) : new Float64Array(cs.x.length);
+            torchNormalize(cs.x, layout, rt.mean, rt.invstd, y);
+            record(acc, cs, rt.var, y, scale, C);
+            const live = shards.filter(([s, e]) => e > s).length;
+            acc.bytes = (live - 1) * (2 * C + 1) * (dtype === 'float32' ? 4 : 8);
+          }
+          done++;
+          progress(`${method} ${dtype} |mean|/std ${formatRatio(Math.abs(offset) / scale)} trial ${t + 1}/${T}`);
+        }
+      }
+    } finally {
+      await cluster?.close();
+    }
+  }
+
+  const rows: PrecisionRow[] = [];
+  for (const dtype of o.dtypes) {
+    for (const method of o.methods) {
+      const plan = PLANS[method];
+      for (const offset of o.offsets) {
+        const acc = results.get(resultKey(method, offset, dtype))!;
+        rows.push({
+          method,
+          dtype,
+          ratio: Math.abs(offset) / scale,
+          offset,
+          scale,
+          rel_error: maxOf(acc.errors),
+          median_rel_error: median(acc.errors),
+          negative_count: acc.negative,
+          nan_count: acc.nan,
+          channel_trials: C * T,
+          constant_channels: acc.constant,
+          output_max_abs_error: acc.outputMax,
+          rounds: plan.rounds,
+          values_per_allreduce: plan.values(C),
+          values_formula: plan.formula,
+          bytes_per_device: acc.bytes,
+        });
+      }
+    }
+  }
+  return {
+    settings: {
+      rows: N,
+      channels: C,
+      devices: W,
+      trials: T,
+      seed: o.seed,
+      eps,
+      scale,
+      offset: options.offset ?? null,
+      ratios: o.offsets.map((off) => Math.abs(off) / scale),
+      dtypes: o.dtypes,
+      methods: o.methods,
+      algorithm: ALGORITHM,
+    },
+    rows,
+  };
+}
+
+/** 1e+8 as '1e8', 100 as '1e2', 1 as '1', 3.5 as '3.5'. */
+export function formatRatio(ratio: number): string {
+  if (ratio === 0) return '0';
+  const exp = Math.round(Math.log10(ratio));
+  if (exp !== 0 && 10 ** exp === ratio) return `1e${exp}`;
+  if (ratio >= 1e3 || ratio < 1e-2) return ratio.toExponential(2).replace(/\.?0+e/, 'e').replace('e+', 'e');
+  return String(Number(ratio.toPrecision(4)));
+}
