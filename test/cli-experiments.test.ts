@@ -41,3 +41,30 @@ describe('syncbn-sim cost', () => {
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
   });
 });
+
+describe('syncbn-sim precision', () => {
+  it('--offset --scale --dtype --json prints rows of method, rel_error and negative_count', () => {
+    const r = runCli(['precision', '--offset', '1e6', '--scale', '1', '--dtype', 'float32', '--devices', '4', '--trials', '1', '--json']);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    const rows = JSON.parse(r.stdout).rows as { method: string; rel_error: number; negative_count: number }[];
+    expect(rows.map((row) => row.method).sort()).toEqual(['pytorch-roundtrip', 'shifted-sums', 'sums-float32', 'sums-float64', 'two-pass', 'welford']);
+    const byMethod = Object.fromEntries(rows.map((row) => [row.method, row]));
+    // Where E[x^2] - E[x]^2 breaks and where the stable methods stay exact.
+    expect(byMethod['sums-float32'].rel_error).toBeGreaterThan(1);
+    expect(byMethod['two-pass'].rel_error).toBeLessThan(1e-6);
+    expect(byMethod.welford.rel_error).toBeLessThan(1e-6);
+    expect(typeof byMethod['sums-float32'].negative_count).toBe('number');
+  });
+
+  it.each([
+    [['--scale', '0'], /--scale must be a number > 0/],
+    [['--rows', '1'], /rows/],
+    [['--methods', 'welford,magic'], /unknown method 'magic'/],
+    [['--dtype', 'float16'], /float16/],
+  ])('bad input %j: one line, exit 2', (args, message) => {
+    const r = runCli(['precision', ...args]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(message);
+  });
+});
