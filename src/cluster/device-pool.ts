@@ -16,7 +16,7 @@ import { Piscina } from 'piscina';
 import { allocateControl, clearAbort, raiseAbort } from './control.js';
 import { diagnose } from './diagnose.js';
 import { ClusterClosedError, type DeviceFailureError } from './errors.js';
-import type { DeviceReply } from './protocol.js';
+import type { BaseReply } from './protocol.js';
 
 /** Time the other devices get to notice an abort before the silent ones are declared hung. */
 const ABORT_GRACE_MS = 1000;
@@ -93,7 +93,7 @@ export class DevicePool {
    * included: those devices completed their step), or throws the failure naming the device at
    * fault, after terminating the pool.
    */
-  async runOnAll<R extends DeviceReply>(taskFor: (rank: number) => object): Promise<R[]> {
+  async runOnAll<R extends BaseReply>(taskFor: (rank: number) => object): Promise<R[]> {
     const pool = this.live();
     const control = new Int32Array(this.control);
     clearAbort(control);

@@ -11,19 +11,19 @@ import {
   DeviceHangError,
   DeviceMissingError,
 } from './errors.js';
-import type { DeviceReply } from './protocol.js';
+import type { BaseReply } from './protocol.js';
 
 function list(ranks: number[]): string {
   return ranks.length === 1 ? `rank ${ranks[0]}` : `ranks ${ranks.join(', ')}`;
 }
 
 export function diagnose(
-  replies: readonly (DeviceReply | undefined)[],
+  replies: readonly (BaseReply | undefined)[],
   control: Int32Array,
   timeoutMs: number,
 ): DeviceFailureError | undefined {
   // A device that reported bad input still completed its step.
-  const failures = replies.filter((r): r is Extract<DeviceReply, { ok: false }> => r !== undefined && !r.ok && r.kind !== 'bad-input');
+  const failures = replies.filter((r): r is Extract<BaseReply, { ok: false }> => r !== undefined && !r.ok && r.kind !== 'bad-input');
   const silent = replies.flatMap((r, rank) => (r === undefined ? [rank] : []));
   if (failures.length === 0 && silent.length === 0) return undefined;
 

@@ -80,6 +80,18 @@ export interface DeviceTask {
 /** bad-input: the device found NaN or infinity in its shard (it still completed the step). */
 export type FailureKind = 'crash' | 'timeout' | 'aborted' | 'bad-input';
 
+/** What the pool needs of any reply: success, or a failure it can diagnose. */
+export type BaseReply =
+  | { readonly ok: true; readonly rank: number }
+  | {
+      readonly ok: false;
+      readonly rank: number;
+      readonly kind: FailureKind;
+      readonly phase: Phase;
+      readonly message: string;
+      readonly waitingFor?: number;
+    };
+
 export type DeviceReply =
   | { readonly ok: true; readonly rank: number; readonly messages: number; readonly bytes: number; readonly timingsUs?: number[] }
   | {

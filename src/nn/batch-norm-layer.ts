@@ -1,0 +1,98 @@
+/**
+ * BatchNorm1d / BatchNorm2d layers that normalize with the simulator's own BN in any mode (local,
+ * sync, group:K, ghost:G). gamma and beta live in the model's flat parameter vector; the running
+ * statistics and the way to reach this device's peers come from a context the device sets before
+ * each task, since any worker thread may run any rank.
+ */
+import type { Moments } from '../bn/moments.js';
+import { type DeviceBnForward, type DeviceBnSettings, deviceBnBackward, deviceBnForward } from '../cluster/device-bn.js';
+import type { AllReduceFn } from '../cluster/device-moments.js';
+import type { ChannelLayout } from '../tensor/tensor.js';
+import type { SeededRandom } from '../tensor/random.js';
+import type { Layer } from './layer.js';
+
+/** What the BN layers of one model need from the device running them, set per task. */
+export interface BnContext {
+  /** Mode, statistics method, momentum, eps, convention; `training` is overridden per forward. */
+  readonly settings: DeviceBnSettings;
+  /** The all-reduce among this device's sync group (sync and group modes), else undefined. */
+  readonly allReduce?: AllReduceFn;
+  /** This device's running statistics of BN layer `index` (updated in place in training). */
+  running(index: number): { mean: Float64Array; var: Float64Array };
+  /** Called with the statistics each BN layer normalized with (precise BN collects them). */
+  readonly record?: (index: number, used: Moments) => void;
+}
+
+/** A mutable holder: the device swaps the context in, every BN layer of the model reads it. */
+export interface BnContextHolder {
+  current?: BnContext;
+}
+
+export class BatchNormLayer implements Layer {
+  readonly name: string;
+  readonly paramCount: number;
+  private gamma: Float32Array = new Float32Array(0);
+  private beta: Float32Array = new Float32Array(0);
+  private gradGamma: Float32Array = new Float32Array(0);
+  private gradBeta: Float32Array = new Float32Array(0);
+  private y = new Float32Array(0);
+  private dx = new Float32Array(0);
+  private cache?: { x: Float32Array; layout: ChannelLayout; forward: DeviceBnForward; allReduce?: AllReduceFn };
+
+  /** `index` numbers the BN layers of a model from 0, to find their running statistics. */
+  constructor(
+    readonly channels: number,
+    readonly index: number,
+    private readonly holder: BnContextHolder,
+  ) {
+    this.name = `BatchNorm(${channels})`;
+    this.paramCount = 2 * channels;
+  }
+
+  outputShape(input: readonly number[]): number[] {
+    if (input[0] !== this.channels) throw new Error(`${this.name} got ${input[0]} channels`);
+    return [...input];
+  }
+
+  bind(params: Float32Array, grads: Float32Array): void {
+    const C = this.channels;
+    this.gamma = params.subarray(0, C);
+    this.beta = params.subarray(C, 2 * C);
+    this.gradGamma = grads.subarray(0, C);
+    this.gradBeta = grads.subarray(C, 2 * C);
+  }
+
+  init(_rng: SeededRandom): void {
+    this.gamma.fill(1);
+    this.beta.fill(0);
+  }
+
+  forward(x: Float32Array, batch: number, inputShape: readonly number[], training: boolean): Float32Array {
+    const ctx = this.holder.current;
+    if (!ctx) throw new Error('BatchNormLayer used without a device context');
+    const layout: ChannelLayout = { rows: batch, channels: this.channels, inner: inputShape.length > 1 ? inputShape[1] * inputShape[2] : 1 };
+    if (this.y.length < x.length) this.y = new Float32Array(x.length);
+    const y = this.y.subarray(0, x.length);
+    const running = ctx.running(this.index);
+    const shift = Float64Array.from(running.mean);
+    const settings = { ...ctx.settings, training };
+    const allReduce = training ? ctx.allReduce : undefined;
+    const forward = deviceBnForward(x, layout, y, this.gamma, this.beta, running, shift, settings, allReduce);
+    ctx.record?.(this.index, forward.used);
+    this.cache = training ? { x, layout, forward, allReduce } : undefined;
+    return y;
+  }
+
+  backward(dy: Float32Array): Float32Array {
+    const cache = this.cache;
+    if (!cache) throw new Error(`${this.name}: backward without a training forward`);
+    if (this.dx.length < dy.length) this.dx = new Float32Array(dy.length);
+    const dx = this.dx.subarray(0, dy.length);
+    const sums = deviceBnBackward(dy, cache.x, cache.layout, dx, this.gamma, cache.forward, cache.allReduce);
+    for (let c = 0; c < this.channels; c++) {
+      this.gradGamma[c] += sums.sumDyXhat[c];
+      this.gradBeta[c] += sums.sumDy[c];
+    }
+    return dx;
+  }
+}

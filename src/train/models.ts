@@ -1,0 +1,92 @@
+/**
+ * The two networks of the training experiments, built from src/nn with BN layers that use the
+ * simulator's own batch norm in whatever mode the run asks for.
+ *   lenet-bn: the lecture's BN-LeNet (conv 5x5 -> 6, BN, sigmoid, avgpool 2; conv 5x5 -> 16, BN,
+ *             sigmoid, avgpool 2; flatten; linear 256 -> 120, BN, sigmoid; 120 -> 84, BN, sigmoid; 84 -> 10)
+ *   mlp:      flatten; linear -> 256, BN, ReLU; 256 -> 128, BN, ReLU; 128 -> classes
+ */
+import { ReLU, Sigmoid } from '../nn/activations.js';
+import { BatchNormLayer, type BnContextHolder } from '../nn/batch-norm-layer.js';
+import { Conv2d } from '../nn/conv2d.js';
+import { Flatten } from '../nn/flatten.js';
+import type { Layer } from '../nn/layer.js';
+import { Linear } from '../nn/linear.js';
+import { AvgPool2d } from '../nn/pooling.js';
+import { Sequential } from '../nn/sequential.js';
+import { InputError } from '../errors.js';
+import type { ModelSpec } from './protocol.js';
+
+export interface BuiltModel {
+  readonly model: Sequential;
+  /** Channels of each BN layer, in order: where each finds its running statistics. */
+  readonly bnChannels: readonly number[];
+}
+
+export function buildModel(spec: ModelSpec, holder: BnContextHolder): BuiltModel {
+  const bnChannels: number[] = [];
+  const bn = (channels: number): Layer => {
+    const layer = new BatchNormLayer(channels, bnChannels.length, holder);
+    bnChannels.push(channels);
+    return layer;
+  };
+  const [channels, height, width] = spec.inputShape;
+  let layers: Layer[];
+  if (spec.name === 'lenet-bn') {
+    if (height !== 28 || width !== 28) throw new InputError(`lenet-bn needs 28x28 images, got ${height}x${width}`);
+    layers = [
+      new Conv2d(channels, 6, 5),
+      bn(6),
+      new Sigmoid(),
+      new AvgPool2d(2),
+      new Conv2d(6, 16, 5),
+      bn(16),
+      new Sigmoid(),
+      new AvgPool2d(2),
+      new Flatten(),
+      new Linear(256, 120),
+      bn(120),
+      new Sigmoid(),
+      new Linear(120, 84),
+      bn(84),
+      new Sigmoid(),
+      new Linear(84, spec.classes),
+    ];
+  } else {
+    layers = [
+      new Flatten(),
+      new Linear(channels * height * width, 256),
+      bn(256),
+      new ReLU(),
+      new Linear(256, 128),
+      bn(128),
+      new ReLU(),
+      new Linear(128, spec.classes),
+    ];
+  }
+  return { model: new Sequential(layers, spec.inputShape), bnChannels };
+}
+
+/** Where each BN layer's running mean and variance sit in one replica's block of BN state. */
+export interface BnStateLayout {
+  readonly offsets: readonly number[];
+  readonly channels: readonly number[];
+  /** Float64 values per replica. */
+  readonly stride: number;
+}
+
+export function bnStateLayout(bnChannels: readonly number[]): BnStateLayout {
+  const offsets: number[] = [];
+  let at = 0;
+  for (const c of bnChannels) {
+    offsets.push(at);
+    at += 2 * c;
+  }
+  return { offsets, channels: bnChannels, stride: at };
+}
+
+/** Layer `index`'s running statistics inside one replica's block. */
+export function bnStateOf(block: Float64Array, layout: BnStateLayout, index: number): { mean: Float64Array; var: Float64Array } {
+  const at = layout.offsets[index];
+  const c = layout.channels[index];
+  return { mean: block.subarray(at, at + c), var: block.subarray(at + c, at + 2 * c) };
+}

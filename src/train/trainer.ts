@@ -1,0 +1,261 @@
+/**
+ * The coordinator of data-parallel training: W replicas on W device threads, their parameters,
+ * momentum buffers and BN statistics in shared memory, a global batch per step split over them
+ * as numpy.array_split does. It starts every replica from the same initial parameters, so that
+ * with identical averaged gradients they stay bitwise identical.
+ */
+import type { StatsMethod } from '../bn/batch-moments.js';
+import { type AlgorithmName, DEFAULT_ALGORITHM, algorithmByName } from '../collectives/algorithms/index.js';
+import { type CommBuffer, allocateComm } from '../collectives/comm-buffer.js';
+import { DevicePool, spinFor } from '../cluster/device-pool.js';
+import { type BnMode, parseMode } from '../cluster/modes.js';
+import { requireInput } from '../errors.js';
+import type { BnContextHolder } from '../nn/batch-norm-layer.js';
+import { SeededRandom } from '../tensor/random.js';
+import { type BnStateLayout, bnStateLayout, buildModel } from './models.js';
+import type { EvalTask, ModelSpec, OptimizerSettings, TrainBuffers, TrainReply, TrainStepTask } from './protocol.js';
+
+export interface TrainerOptions {
+  readonly model: ModelSpec;
+  readonly devices: number;
+  /** BN mode across devices: local, sync, group:K or ghost:G. */
+  readonly bn: string;
+  readonly optimizer: OptimizerSettings;
+  /** Largest global batch a step will get. */
+  readonly maxBatch: number;
+  readonly seed: number;
+  readonly stats?: StatsMethod;
+  /** All-reduce of the BN statistics; default allgather. */
+  readonly algorithm?: AlgorithmName;
+  /** All-reduce of the gradients (a long vector: ring suits it); default ring. */
+  readonly gradAlgorithm?: AlgorithmName;
+  /** BN running-statistics momentum (PyTorch convention); default 0.1. */
+  readonly bnMomentum?: number;
+  readonly eps?: number;
+  readonly timeoutMs?: number;
+}
+
+export interface StepResult {
+  readonly lossSum: number;
+  readonly correct: number;
+  readonly count: number;
+  readonly messages: number;
+  readonly bytes: number;
+}
+
+export interface EvalResult {
+  readonly loss: number;
+  readonly accuracy: number;
+  readonly count: number;
+}
+
+/** A set of examples in shared memory that devices evaluate without copies. */
+export interface SharedSet {
+  readonly images: SharedArrayBuffer;
+  readonly labels: SharedArrayBuffer;
+  readonly count: number;
+}
+
+export function sharedSet(images: Float32Array, labels: ArrayLike<number>, count: number): SharedSet {
+  const imageBuffer = new SharedArrayBuffer(Math.max(images.byteLength, 4));
+  new Float32Array(imageBuffer).set(images);
+  const labelBuffer = new SharedArrayBuffer(Math.max(count * 4, 4));
+  new Int32Array(labelBuffer).set(Array.from({ length: count }, (_, i) => labels[i]));
+  return { images: imageBuffer, labels: labelBuffer, count };
+}
+
+export class Trainer {
+  readonly devices: number;
+  readonly mode: BnMode;
+  readonly paramCount: number;
+  readonly bnLayout: BnStateLayout;
+  private readonly pool: DevicePool;
+  private readonly buffers: Omit<TrainBuffers, 'images' | 'labels'>;
+  /** Where the coordinator writes each global batch. */
+  readonly batchImages: Float32Array;
+  readonly batchLabels: Int32Array;
+  private readonly batchBuffers: { images: SharedArrayBuffer; labels: SharedArrayBuffer };
+  private steps = 0;
+
+  constructor(private readonly options: TrainerOptions) {
+    const { devices, model } = options;
+    requireInput(Number.isSafeInteger(devices) && devices >= 1, () => `devices must be a whole number >= 1, got ${devices}`);
+    requireInput(options.maxBatch >= 2 * devices, () => `the global batch (${options.maxBatch}) must give each of the ${devices} devices at least 2 examples`);
+    requireInput(options.optimizer.lr > 0 && Number.isFinite(options.optimizer.lr), () => `learning rate must be > 0, got ${options.optimizer.lr}`);
+    this.devices = devices;
+    this.mode = parseMode(options.bn, devices);
+    // The coordinator's own copy of the model: only to initialise the parameters once.
+    const holder: BnContextHolder = {};
+    const { model: net, bnChannels } = buildModel(model, holder);
+    this.paramCount = net.paramCount;
+    this.bnLayout = bnStateLayout(bnChannels);
+    const P = this.paramCount;
+    const params = new SharedArrayBuffer(devices * P * 4);
+    const initial = new Float32Array(P);
+    net.bindTo(initial, new Float32Array(P));
+    net.init(new SeededRandom(options.seed));
+    for (let r = 0; r < devices; r++) new Float32Array(params, r * P * 4, P).set(initial);
+    const S = this.bnLayout.stride;
+    const bnState = new SharedArrayBuffer(Math.max(devices * S * 8, 8));
+    const states = new Float64Array(bnState);
+    for (let r = 0; r < devices; r++) {
+      for (let i = 0; i < bnChannels.length; i++) {
+        const at = r * S + this.bnLayout.offsets[i];
+        states.fill(1, at + bnChannels[i], at + 2 * bnChannels[i]); // running var starts at 1
+      }
+    }
+    this.pool = new DevicePool(devices, options.timeoutMs ?? 60_000);
+    this.buffers = {
+      control: this.pool.control,
+      params,
+      momentum: new SharedArrayBuffer(devices * P * 4),
+      bnState,
+      collected: new SharedArrayBuffer(Math.max(devices * S * 8, 8)),
+      bnComm: this.commFor(options.algorithm ?? DEFAULT_ALGORITHM, this.mode.kind === 'group' ? this.mode.size : devices, Math.max(1, ...bnChannels)),
+      gradComm: this.commForGradients(options.gradAlgorithm ?? 'ring', P),
+    };
+    const size = model.inputShape.reduce((a, b) => a * b, 1);
+    this.batchBuffers = { images: new SharedArrayBuffer(options.maxBatch * size * 4), labels: new SharedArrayBuffer(options.maxBatch * 4) };
+    this.batchImages = new Float32Array(this.batchBuffers.images);
+    this.batchLabels = new Int32Array(this.batchBuffers.labels);
+  }
+
+  private commFor(algorithm: AlgorithmName, size: number, channels: number): CommBuffer {
+    const impl = algorithmByName(algorithm);
+    const a = impl.slots(size, 3 * channels, 3);
+    const b = impl.slots(size, 2 * channels + 1, 1);
+    return allocateComm({ devices: this.options.devices, tags: Math.max(a.tags, b.tags), slotValues: Math.max(a.slotValues, b.slotValues, 1) });
+  }
+
+  private commForGradients(algorithm: AlgorithmName, length: number): CommBuffer {
+    const need = algorithmByName(algorithm).slots(this.options.devices, length, 1);
+    return allocateComm({ devices: this.options.devices, tags: need.tags, slotValues: Math.max(need.slotValues, 1) });
+  }
+
+  /** One DDP step on the `batch` examples written into batchImages / batchLabels. */
+  async step(batch: number): Promise<StepResult> {
+    requireInput(batch >= 2 * this.devices && batch <= this.options.maxBatch, () => `a step needs from ${2 * this.devices} (2 per device) to ${this.options.maxBatch} examples, got ${batch}`);
+    const o = this.options;
+    const spin = spinFor(this.devices);
+    const firstStep = this.steps === 0;
+    const replies = await this.pool.runOnAll<TrainReply>(
+      (rank): TrainStepTask => ({
+        op: 'train-step',
+        rank,
+        devices: this.devices,
+        model: o.model,
+        mode: this.mode,
+        stats: o.stats ?? 'sums',
+        bnMomentum: o.bnMomentum ?? 0.1,
+        eps: o.eps ?? 1e-5,
+        algorithm: o.algorithm ?? DEFAULT_ALGORITHM,
+        gradAlgorithm: o.gradAlgorithm ?? 'ring',
+        optimizer: o.optimizer,
+        firstStep,
+        batch,
+        timeoutMs: this.pool.timeoutMs,
+        spin,
+        buffers: { ...this.buffers, ...this.batchBuffers },
+      }),
+    );
+    this.steps++;
+    return sumReplies(replies);
+  }
+
+  /**
+   * Accuracy on a set. 'running': BN with the running statistics of `statsRank` (replicas are
+   * identical but local BN gives each device its own statistics; DDP evaluates with rank 0's),
+   * or with `stats` given explicitly (averaged or precise). 'batch': BN with the statistics of each
+   * chunk of `chunk` examples, as training normalizes a per-device batch.
+   */
+  async evaluate(set: SharedSet, how: 'running' | 'batch', options: { chunk: number; statsRank?: number; stats?: Float64Array }): Promise<EvalResult> {
+    let statsRank = options.statsRank ?? 0;
+    if (options.stats) {
+      new Float64Array(this.buffers.collected, 0, this.bnLayout.stride).set(options.stats);
+      statsRank = -1;
+    }
+    const replies = await this.runEval(set, how, options.chunk, statsRank);
+    const total = sumReplies(replies);
+    return { loss: total.lossSum / Math.max(total.count, 1), accuracy: total.correct / Math.max(total.count, 1), count: total.count };
+  }
+
+  /**
+   * Precise BN: population statistics recomputed with the weights frozen, from training-mode
+   * forwards over whole batches of `batch` examples of `set` (each batch on one device): the
+   * average of the batch means and of the (unbiased) batch variances, layer by layer.
+   */
+  async preciseStatistics(set: SharedSet, batch: number): Promise<Float64Array> {
+    const S = this.bnLayout.stride;
+    new Float64Array(this.buffers.collected).fill(0);
+    const replies = await this.runEval(set, 'collect', batch, 0);
+    const batches = replies.reduce((a, r) => a + (r.ok ? r.values[3] : 0), 0);
+    const collected = new Float64Array(this.buffers.collected);
+    const result = new Float64Array(S);
+    for (let r = 0; r < this.devices; r++) for (let i = 0; i < S; i++) result[i] += collected[r * S + i];
+    return result.map((v) => v / Math.max(batches, 1));
+  }
+
+  private async runEval(set: SharedSet, how: EvalTask['how'], chunk: number, statsRank: number): Promise<TrainReply[]> {
+    const o = this.options;
+    return this.pool.runOnAll<TrainReply>(
+      (rank): EvalTask => ({
+        op: 'train-eval',
+        how,
+        rank,
+        devices: this.devices,
+        model: o.model,
+        stats: o.stats ?? 'sums',
+        eps: o.eps ?? 1e-5,
+        paramsRank: 0,
+        statsRank,
+        count: set.count,
+        chunk,
+        buffers: { ...this.buffers, images: set.images, labels: set.labels },
+      }),
+    );
+  }
+
+  /** A copy of replica `rank`'s parameters. */
+  params(rank: number): Float32Array {
+    const P = this.paramCount;
+    return new Float32Array(this.buffers.params, rank * P * 4, P).slice();
+  }
+
+  /** A copy of replica `rank`'s BN running statistics (layer by layer, mean then var). */
+  bnStatistics(rank: number): Float64Array {
+    const S = this.bnLayout.stride;
+    return new Float64Array(this.buffers.bnState, rank * S * 8, S).slice();
+  }
+
+  /** The mean over replicas of their BN running statistics. */
+  averagedBnStatistics(): Float64Array {
+    const S = this.bnLayout.stride;
+    const out = new Float64Array(S);
+    for (let r = 0; r < this.devices; r++) {
+      const block = this.bnStatistics(r);
+      for (let i = 0; i < S; i++) out[i] += block[i] / this.devices;
+    }
+    return out;
+  }
+
+  async close(): Promise<void> {
+    await this.pool.close();
+  }
+}
+
+function sumReplies(replies: readonly TrainReply[]): StepResult {
+  let lossSum = 0;
+  let correct = 0;
+  let count = 0;
+  let messages = 0;
+  let bytes = 0;
+  for (const r of replies) {
+    if (!r.ok) continue;
+    lossSum += r.values[0];
+    correct += r.values[1];
+    count += r.values[2];
+    messages += r.messages;
+    bytes += r.bytes;
+  }
+  return { lossSum, correct, count, messages, bytes };
+}
