@@ -8,6 +8,7 @@ import { addCostCommand } from './cost-command.js';
 import { addNoiseCommand } from './noise-command.js';
 import { addPrecisionCommand } from './precision-command.js';
 import { addRunCommand } from './run-command.js';
+import { addTrainCommand } from './train-command.js';
 
 /** Exit codes: 0 ok, 1 runtime failure, 2 bad usage or bad input, 130 interrupted. */
 export const EXIT_OK = 0;
@@ -27,6 +28,7 @@ export function buildProgram(): Command {
   addNoiseCommand(program);
   addPrecisionCommand(program);
   addCostCommand(program);
+  addTrainCommand(program);
   addBenchCommand(program);
   program.commands.forEach((c) => c.exitOverride());
   return program;

@@ -1,0 +1,194 @@
+/** `syncbn-sim train`: data-parallel training with local, sync, group and ghost BN, side by side. */
+import { type Command, Option } from 'commander';
+import { STATS_METHODS, type StatsMethod } from '../bn/batch-moments.js';
+import { ALGORITHM_NAMES, type AlgorithmName, DEFAULT_ALGORITHM } from '../collectives/algorithms/index.js';
+import { InputError } from '../errors.js';
+import { DATASET_NAMES, type DatasetName, type EpochRow, type RunHeader, type TrainReport, trainExperiment } from '../experiments/train.js';
+import { type PlotSpec, VEGA_LITE_SCHEMA } from '../report/plot.js';
+import { formatNumber, renderTable } from '../report/table.js';
+import { MODEL_NAMES, type ModelName } from '../train/protocol.js';
+import { parseFiniteNumber, parsePositiveInteger } from './parse.js';
+import { interruptSignal, progressBar } from './progress.js';
+import { type ReportFlags, addReportOptions, checkReportFlags, emitReport } from './report-output.js';
+
+interface TrainFlags extends ReportFlags {
+  model: ModelName;
+  dataset: DatasetName;
+  dataDir?: string;
+  subset?: number;
+  devices: number;
+  batch?: number;
+  perDeviceBatch?: number[];
+  bn: string[];
+  epochs: number;
+  lr: number;
+  lrScaling: 'none' | 'linear';
+  momentum: number;
+  weightDecay: number;
+  seed: number;
+  stats: StatsMethod;
+  algorithm: AlgorithmName;
+  evalStats: 'rank0' | 'average';
+  preciseBatches: number;
+  timeoutMs: number;
+}
+
+function parseList(flag: string, parse: (v: string) => string | number) {
+  return (value: string) => {
+    if (value.trim() === '') throw new InputError(`${flag}: the list is empty`);
+    return value.split(',').map((v) => parse(v.trim()));
+  };
+}
+
+function wholeNumber(flag: string) {
+  return (v: string): number => {
+    if (!/^\d+$/.test(v) || Number(v) < 1) throw new InputError(`${flag}: '${v}' is not a whole number >= 1`);
+    return Number(v);
+  };
+}
+
+function nonNegative(flag: string) {
+  return (v: string): number => {
+    const n = parseFiniteNumber(v);
+    if (n < 0) throw new InputError(`${flag} must be >= 0, got ${v}`);
+    return n;
+  };
+}
+
+export function addTrainCommand(program: Command): void {
+  const command = program
+    .command('train')
+    .description('data-parallel training of a real network with local, sync, group and ghost BN on the simulated devices')
+    .addOption(new Option('--model <name>', 'network').choices(MODEL_NAMES).default('lenet-bn'))
+    .addOption(new Option('--dataset <name>', 'data').choices(DATASET_NAMES).default('synthetic'))
+    .option('--data-dir <dir>', 'folder with the Fashion-MNIST IDX .gz files (default /usr/share/datasets/fashion-mnist)')
+    .option('--subset <n>', 'use only n training examples (and at most n test examples)', wholeNumber('--subset'))
+    .option('--devices <W>', 'simulated devices', parsePositiveInteger, 8)
+    .option('--batch <B>', 'global batch, split over the devices (default 256)', wholeNumber('--batch'))
+    .option('--per-device-batch <list>', 'per-device batch sizes instead (global = b x W); a list runs a grid', parseList('--per-device-batch', wholeNumber('--per-device-batch')))
+    .option('--bn <modes>', 'BN modes to train with: local, sync, group:K, ghost:G', parseList('--bn', (v) => v), ['local', 'sync'])
+    .option('--epochs <E>', 'epochs per run', parsePositiveInteger, 5)
+    .option('--lr <rate>', 'learning rate (plain SGD by default)', parseFiniteNumber, 1.0)
+    .addOption(new Option('--lr-scaling <rule>', 'linear: lr x global batch / 256 for each run').choices(['none', 'linear']).default('none'))
+    .option('--momentum <m>', 'SGD momentum', nonNegative('--momentum'), 0)
+    .option('--weight-decay <wd>', 'SGD weight decay', nonNegative('--weight-decay'), 0)
+    .option('--seed <n>', 'seed of initialisation, shuffling and synthetic data', (v) => {
+      if (!/^\d+$/.test(v)) throw new InputError(`--seed must be a whole number >= 0, got '${v}'`);
+      return Number(v);
+    }, 0)
+    .addOption(new Option('--stats <method>', 'BN statistics method').choices(STATS_METHODS).default('sums'))
+    .addOption(new Option('--algorithm <name>', 'all-reduce of the BN statistics (gradients use ring)').choices(ALGORITHM_NAMES).default(DEFAULT_ALGORITHM))
+    .addOption(new Option('--eval-stats <whose>', "running statistics test_acc uses in local mode: rank 0's (as DDP) or their mean over ranks").choices(['rank0', 'average']).default('rank0'))
+    .option('--precise-batches <K>', 'training batches precise BN recomputes the statistics over', parsePositiveInteger, 10)
+    .option('--timeout-ms <ms>', 'how long a device waits for a peer', parsePositiveInteger, 60_000);
+  addReportOptions(command).action(async (flags: TrainFlags) => {
+    checkReportFlags(flags);
+    if (flags.batch !== undefined && flags.perDeviceBatch !== undefined) throw new InputError('give --batch or --per-device-batch, not both');
+    const progress = progressBar();
+    const interrupt = interruptSignal();
+    const printing = !flags.json && !flags.csv;
+    if (printing) process.stdout.write(`${epochCells(EPOCH_HEADER)}\n`);
+    let report: TrainReport;
+    try {
+      report = await trainExperiment({
+        model: flags.model,
+        dataset: flags.dataset,
+        dataDir: flags.dataDir,
+        subset: flags.subset,
+        devices: flags.devices,
+        batch: flags.batch,
+        perDeviceBatches: flags.perDeviceBatch,
+        bn: flags.bn,
+        epochs: flags.epochs,
+        lr: flags.lr,
+        lrScaling: flags.lrScaling,
+        momentum: flags.momentum,
+        weightDecay: flags.weightDecay,
+        seed: flags.seed,
+        stats: flags.stats,
+        algorithm: flags.algorithm,
+        evalStats: flags.evalStats,
+        preciseBatches: flags.preciseBatches,
+        timeoutMs: flags.timeoutMs,
+        signal: interrupt.signal,
+        onProgress: progress.update,
+        onEpoch: printing
+          ? (run, epoch) => {
+              progress.stop();
+              process.stdout.write(`${epochLine(run, epoch)}\n`);
+            }
+          : undefined,
+      });
+    } finally {
+      progress.stop();
+      interrupt.dispose();
+    }
+    const rows = report.runs.flatMap((run) => run.epochs.map((e) => ({ bn: run.bn, devices: run.devices, per_device_batch: run.per_device_batch, global_batch: run.global_batch, lr: run.lr, ...e })));
+    await emitReport(flags, { ...report, rows }, () => trainSummary(report), () => trainPlot(report));
+  });
+}
+
+const EPOCH_HEADER = ['run', 'epoch', 'train loss', 'train acc', 'test acc (running)', 'test acc (precise BN)', 'test acc (batch stats)', 'seconds'];
+
+function runName(run: RunHeader): string {
+  return `${run.bn} W=${run.devices} b=${run.per_device_batch} lr=${formatNumber(run.lr, 3)}`;
+}
+
+/** Widths of the per-epoch lines, printed one by one as epochs finish. */
+const EPOCH_WIDTHS = [32, 5, 10, 9, 18, 21, 22, 7];
+
+function epochCells(cells: readonly (string | number)[]): string {
+  return cells.map((c, i) => (i === 0 ? String(c).padEnd(EPOCH_WIDTHS[i]) : String(c).padStart(EPOCH_WIDTHS[i]))).join('  ');
+}
+
+function epochLine(run: RunHeader, e: EpochRow): string {
+  const f = (v: number) => v.toFixed(4);
+  return epochCells([runName(run), e.epoch, f(e.train_loss), f(e.train_acc), f(e.test_acc), f(e.test_acc_precise), f(e.test_acc_batch), e.seconds.toFixed(1)]);
+}
+
+export function trainSummary(r: TrainReport): string {
+  const lines = [
+    '',
+    `Final epoch of every run (${r.model} on ${r.dataset.name}: ${r.dataset.train} training and ${r.dataset.test} test examples; momentum ${r.settings.momentum}, weight decay ${r.settings.weight_decay}, seed ${r.settings.seed}):`,
+    renderTable(
+      ['BN', 'devices', 'per-device batch', 'global batch', 'lr', 'train loss', 'train acc', 'test acc', 'precise BN', 'batch stats', 'examples/s'],
+      r.runs.map((run) => {
+        const e = run.epochs[run.epochs.length - 1];
+        return [run.bn, run.devices, run.per_device_batch, run.global_batch, run.lr, formatNumber(e.train_loss, 4), formatNumber(e.train_acc, 4), formatNumber(e.test_acc, 4), formatNumber(e.test_acc_precise, 4), formatNumber(e.test_acc_batch, 4), Math.round(run.examples_per_second)];
+      }),
+    ),
+  ];
+  const dropped = r.runs.filter((run) => run.dropped_per_epoch > 0);
+  for (const run of dropped) lines.push(`${runName(run)}: the last ${run.dropped_per_epoch} examples of every epoch were dropped (fewer than 2 per device).`);
+  lines.push(`test acc uses ${r.settings.eval_stats === 'average' ? 'the running statistics averaged over ranks (local BN)' : "rank 0's running statistics"}; precise BN recomputes them over ${r.settings.precise_batches} training batches; batch stats normalizes each test chunk of the per-device batch size with its own statistics.`);
+  return lines.join('\n');
+}
+
+export function trainPlot(r: TrainReport): PlotSpec {
+  const values = r.runs.flatMap((run) =>
+    run.epochs.flatMap((e) => [
+      { run: runName(run), epoch: e.epoch, measure: 'train loss', value: e.train_loss },
+      { run: runName(run), epoch: e.epoch, measure: 'train acc', value: e.train_acc },
+      { run: runName(run), epoch: e.epoch, measure: 'test acc (running)', value: e.test_acc },
+      { run: runName(run), epoch: e.epoch, measure: 'test acc (precise BN)', value: e.test_acc_precise },
+      { run: runName(run), epoch: e.epoch, measure: 'test acc (batch stats)', value: e.test_acc_batch },
+    ]),
+  );
+  return {
+    $schema: VEGA_LITE_SCHEMA,
+    title: `${r.model} on ${r.dataset.name}: training curves`,
+    data: { values },
+    facet: { column: { field: 'measure', type: 'nominal', title: null, sort: ['train loss', 'train acc', 'test acc (running)', 'test acc (precise BN)', 'test acc (batch stats)'] } },
+    resolve: { scale: { y: 'independent' } },
+    spec: {
+      width: 220,
+      height: 200,
+      mark: { type: 'line', point: true },
+      encoding: {
+        x: { field: 'epoch', type: 'quantitative', axis: { tickMinStep: 1 } },
+        y: { field: 'value', type: 'quantitative', scale: { zero: false } },
+        color: { field: 'run', type: 'nominal' },
+      },
+    },
+  } as PlotSpec;
+}

@@ -1,0 +1,210 @@
+/**
+ * `train`: data-parallel training of a real network on real data across the simulated devices,
+ * once per BN mode (and per-device batch size) asked for, each run from the same initial
+ * parameters and the same example order. Every epoch is evaluated three ways: with the running
+ * statistics, with precise BN (population statistics recomputed over K training batches with the
+ * weights frozen), and with batch statistics at the training per-device batch size.
+ */
+import type { StatsMethod } from '../bn/batch-moments.js';
+import type { AlgorithmName } from '../collectives/algorithms/index.js';
+import { modeName, parseMode } from '../cluster/modes.js';
+import { epochBatches, gatherBatch } from '../data/batches.js';
+import type { Dataset } from '../data/dataset.js';
+import { loadFashionMnist } from '../data/fashion-mnist.js';
+import { loadSynthetic } from '../data/synthetic.js';
+import { requireInput } from '../errors.js';
+import { type ModelName, MODEL_NAMES } from '../train/protocol.js';
+import { type SharedSet, Trainer, sharedSet } from '../train/trainer.js';
+import { type ProgressFn, throwIfInterrupted } from './interrupt.js';
+
+export type DatasetName = 'synthetic' | 'fashion-mnist';
+export const DATASET_NAMES: readonly DatasetName[] = ['synthetic', 'fashion-mnist'];
+
+/** The batch the learning rate is given for, when `lrScaling` is 'linear' (Goyal et al.'s rule). */
+export const LR_REFERENCE_BATCH = 256;
+
+export interface TrainOptions {
+  readonly model?: ModelName;
+  readonly dataset?: DatasetName;
+  readonly dataDir?: string;
+  readonly subset?: number;
+  readonly devices?: number;
+  /** Global batch sizes (split over the devices); alternative to perDeviceBatches. */
+  readonly batch?: number;
+  /** Per-device batch sizes: each gives a run with global batch b x W. */
+  readonly perDeviceBatches?: readonly number[];
+  readonly bn?: readonly string[];
+  readonly epochs?: number;
+  readonly lr?: number;
+  readonly lrScaling?: 'none' | 'linear';
+  readonly momentum?: number;
+  readonly weightDecay?: number;
+  readonly seed?: number;
+  readonly stats?: StatsMethod;
+  readonly algorithm?: AlgorithmName;
+  /** Whose running statistics test_acc uses in local mode: rank 0's (DDP) or the mean over ranks. */
+  readonly evalStats?: 'rank0' | 'average';
+  /** Training batches precise BN recomputes the statistics over. */
+  readonly preciseBatches?: number;
+  readonly timeoutMs?: number;
+  readonly signal?: AbortSignal;
+  readonly onProgress?: ProgressFn;
+  /** Called after every epoch of every run (the CLI prints it as it comes). */
+  readonly onEpoch?: (run: RunHeader, epoch: EpochRow) => void;
+}
+
+export interface EpochRow {
+  readonly epoch: number;
+  readonly train_loss: number;
+  readonly train_acc: number;
+  /** With the running statistics (rank 0's, or averaged over ranks when asked). */
+  readonly test_acc: number;
+  readonly test_acc_precise: number;
+  readonly test_acc_batch: number;
+  readonly seconds: number;
+}
+
+export interface RunHeader {
+  readonly bn: string;
+  readonly devices: number;
+  readonly per_device_batch: number;
+  readonly global_batch: number;
+  readonly lr: number;
+}
+
+export interface RunReport extends RunHeader {
+  readonly epochs: EpochRow[];
+  /** Examples dropped per epoch: a final partial batch too small to give every device two. */
+  readonly dropped_per_epoch: number;
+  readonly steps_per_epoch: number;
+  readonly examples_per_second: number;
+}
+
+export interface TrainReport {
+  readonly model: ModelName;
+  readonly dataset: { readonly name: DatasetName; readonly train: number; readonly test: number };
+  readonly settings: { readonly epochs: number; readonly momentum: number; readonly weight_decay: number; readonly seed: number; readonly eval_stats: string; readonly precise_batches: number; readonly lr_scaling: string };
+  readonly runs: RunReport[];
+}
+
+export function loadDataset(name: DatasetName, options: { dataDir?: string; subset?: number; seed?: number }): { train: Dataset; test: Dataset } {
+  requireInput(DATASET_NAMES.includes(name), () => `unknown dataset '${name}' (${DATASET_NAMES.join(', ')})`);
+  return name === 'fashion-mnist' ? loadFashionMnist({ dataDir: options.dataDir, subset: options.subset }) : loadSynthetic({ subset: options.subset, seed: options.seed });
+}
+
+export async function trainExperiment(options: TrainOptions = {}): Promise<TrainReport> {
+  const model = options.model ?? 'lenet-bn';
+  const devices = options.devices ?? 8;
+  const epochs = options.epochs ?? 5;
+  const seed = options.seed ?? 0;
+  const modes = options.bn ?? ['local', 'sync'];
+  const lrBase = options.lr ?? 1.0;
+  const preciseBatches = options.preciseBatches ?? 10;
+  requireInput(MODEL_NAMES.includes(model), () => `unknown model '${model}' (${MODEL_NAMES.join(', ')})`);
+  requireInput(Number.isSafeInteger(epochs) && epochs >= 1, () => `epochs must be a whole number >= 1, got ${epochs}`);
+  requireInput(modes.length > 0, '--bn: give at least one mode');
+  for (const m of modes) parseMode(m, devices);
+  requireInput(Number.isFinite(lrBase) && lrBase > 0, () => `learning rate must be > 0, got ${lrBase}`);
+  requireInput(Number.isSafeInteger(preciseBatches) && preciseBatches >= 1, () => `precise-BN batches must be a whole number >= 1, got ${preciseBatches}`);
+  const grid: { perDevice: number; global: number }[] = options.perDeviceBatches
+    ? options.perDeviceBatches.map((b) => ({ perDevice: b, global: b * devices }))
+    : [{ perDevice: Math.ceil((options.batch ?? 256) / devices), global: options.batch ?? 256 }];
+  for (const g of grid) {
+    requireInput(g.global >= 2 * devices, () => `a global batch of ${g.global} cannot give each of ${devices} devices two examples`);
+  }
+
+  const { train, test } = loadDataset(options.dataset ?? 'synthetic', { dataDir: options.dataDir, subset: options.subset, seed });
+  for (const g of grid) requireInput(g.global <= train.count, () => `the global batch (${g.global}) is larger than the training set (${train.count} examples)`);
+  const spec = { name: model, inputShape: [...train.shape], classes: train.classes };
+  const testSet = sharedSet(test.images, test.labels, test.count);
+  const trainSet = sharedSet(train.images, train.labels, train.count);
+  const runs: RunReport[] = [];
+  const totalSteps = grid.reduce((a, g) => a + Math.floor(train.count / g.global) + 1, 0) * modes.length * epochs;
+  let stepsDone = 0;
+
+  for (const g of grid) {
+    for (const mode of modes) {
+      const lr = options.lrScaling === 'linear' ? (lrBase * g.global) / LR_REFERENCE_BATCH : lrBase;
+      const header: RunHeader = { bn: modeName(parseMode(mode, devices)), devices, per_device_batch: g.perDevice, global_batch: g.global, lr };
+      const trainer = new Trainer({
+        model: spec,
+        devices,
+        bn: mode,
+        optimizer: { lr, momentum: options.momentum ?? 0, weightDecay: options.weightDecay ?? 0 },
+        maxBatch: g.global,
+        seed,
+        stats: options.stats,
+        algorithm: options.algorithm,
+        timeoutMs: options.timeoutMs,
+      });
+      const rows: EpochRow[] = [];
+      let dropped = 0;
+      let steps = 0;
+      let trainSeconds = 0;
+      let examples = 0;
+      try {
+        for (let epoch = 0; epoch < epochs; epoch++) {
+          const t0 = performance.now();
+          const plan = epochBatches(train.count, { batchSize: g.global, devices, seed, epoch });
+          dropped = plan.dropped;
+          steps = plan.steps;
+          let lossSum = 0;
+          let correct = 0;
+          let count = 0;
+          for (const indices of plan.batches) {
+            throwIfInterrupted(options.signal);
+            gatherBatch(train, indices, trainer.batchImages, trainer.batchLabels);
+            const r = await trainer.step(indices.length);
+            lossSum += r.lossSum;
+            correct += r.correct;
+            count += r.count;
+            options.onProgress?.(++stepsDone, totalSteps, `${header.bn}, b = ${g.perDevice}, epoch ${epoch + 1}/${epochs}`);
+          }
+          const stepSeconds = (performance.now() - t0) / 1000;
+          trainSeconds += stepSeconds;
+          examples += count;
+          throwIfInterrupted(options.signal);
+          const row = await evaluateThreeWays(trainer, testSet, trainSet, g, mode, options.evalStats ?? 'rank0', preciseBatches);
+          const epochRow: EpochRow = { epoch: epoch + 1, train_loss: lossSum / count, train_acc: correct / count, ...row, seconds: stepSeconds };
+          rows.push(epochRow);
+          options.onEpoch?.(header, epochRow);
+        }
+      } finally {
+        await trainer.close();
+      }
+      runs.push({ ...header, epochs: rows, dropped_per_epoch: dropped, steps_per_epoch: steps, examples_per_second: examples / trainSeconds });
+    }
+  }
+  return {
+    model,
+    dataset: { name: options.dataset ?? 'synthetic', train: train.count, test: test.count },
+    settings: {
+      epochs,
+      momentum: options.momentum ?? 0,
+      weight_decay: options.weightDecay ?? 0,
+      seed,
+      eval_stats: options.evalStats ?? 'rank0',
+      precise_batches: preciseBatches,
+      lr_scaling: options.lrScaling ?? 'none',
+    },
+    runs,
+  };
+}
+
+async function evaluateThreeWays(
+  trainer: Trainer,
+  testSet: SharedSet,
+  trainSet: SharedSet,
+  grid: { perDevice: number; global: number },
+  mode: string,
+  evalStats: 'rank0' | 'average',
+  preciseBatches: number,
+): Promise<Pick<EpochRow, 'test_acc' | 'test_acc_precise' | 'test_acc_batch'>> {
+  const averaged = evalStats === 'average' && mode === 'local' ? trainer.averagedBnStatistics() : undefined;
+  const running = await trainer.evaluate(testSet, 'running', { chunk: 500, stats: averaged });
+  // Precise BN over the first K global batches of the (unshuffled) training set.
+  const preciseSet: SharedSet = { ...trainSet, count: Math.min(trainSet.count, preciseBatches * grid.global) };
+  const precise = await trainer.evaluate(testSet, 'running', { chunk: 500, stats: await trainer.preciseStatistics(preciseSet, grid.global) });
+  const batch = await trainer.evaluate(testSet, 'batch', { chunk: grid.perDevice });
+  return { test_acc: running.accuracy, test_acc_precise: precise.accuracy, test_acc_batch: batch.accuracy };
+}
