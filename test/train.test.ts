@@ -1,0 +1,149 @@
+/**
+ * Data-parallel training with real worker threads: replicas stay bitwise identical, W devices
+ * with sync BN follow one device with the whole batch, and the command reports what it promises.
+ */
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { gatherBatch } from '../src/data/batches.js';
+import { loadSynthetic } from '../src/data/synthetic.js';
+import { trainExperiment } from '../src/experiments/train.js';
+import type { ModelName } from '../src/train/protocol.js';
+import { Trainer, sharedSet } from '../src/train/trainer.js';
+import { relativeError, runCli, tempDir } from './helpers.js';
+
+const { train, test } = loadSynthetic({ train: 256, test: 128, seed: 5 });
+const open: Trainer[] = [];
+afterAll(async () => {
+  await Promise.all(open.map((t) => t.close()));
+});
+
+function trainer(devices: number, bn: string, model: ModelName = 'lenet-bn', batch = 32): Trainer {
+  const t = new Trainer({
+    model: { name: model, inputShape: [...train.shape], classes: train.classes },
+    devices,
+    bn,
+    optimizer: { lr: 0.3, momentum: 0.9, weightDecay: 1e-4 },
+    maxBatch: batch,
+    seed: 11,
+  });
+  open.push(t);
+  return t;
+}
+
+/** k steps over the same consecutive batches of the training set. */
+async function steps(t: Trainer, k: number, batch = 32): Promise<void> {
+  for (let s = 0; s < k; s++) {
+    const indices = Array.from({ length: batch }, (_, i) => (s * batch + i) % train.count);
+    gatherBatch(train, indices, t.batchImages, t.batchLabels);
+    await t.step(batch);
+  }
+}
+
+describe('data-parallel semantics (as PyTorch DDP)', () => {
+  it.each(['local', 'sync', 'group:2', 'ghost:2'])('every replica stays bitwise identical (%s BN, 4 devices)', async (bn) => {
+    const t = trainer(4, bn);
+    await steps(t, 3);
+    const p0 = t.params(0);
+    for (let r = 1; r < 4; r++) expect(Array.from(t.params(r))).toEqual(Array.from(p0));
+    // The parameters moved: a test that compared untouched copies would prove nothing.
+    const fresh = trainer(4, bn);
+    expect(relativeError(p0, fresh.params(0))).toBeGreaterThan(1e-3);
+    await Promise.all([t.close(), fresh.close()]);
+  });
+
+  it.each<ModelName>(['lenet-bn', 'mlp'])('%s: W = 4 with sync BN reaches the parameters of one device with the whole batch', async (model) => {
+    const one = trainer(1, 'sync', model);
+    const four = trainer(4, 'sync', model);
+    await steps(one, 4);
+    await steps(four, 4);
+    expect(relativeError(four.params(0), one.params(0))).toBeLessThan(1e-5);
+    expect(relativeError(four.bnStatistics(2), one.bnStatistics(0))).toBeLessThan(1e-5);
+    // Local BN on 4 devices is a different computation: it must not match.
+    const local = trainer(4, 'local', model);
+    await steps(local, 4);
+    expect(relativeError(local.params(0), one.params(0))).toBeGreaterThan(1e-4);
+    await Promise.all([one.close(), four.close(), local.close()]);
+  });
+
+  it('local BN with W = 1 is single-device training, bit for bit', async () => {
+    const sync = trainer(1, 'sync');
+    const local = trainer(1, 'local');
+    await steps(sync, 3);
+    await steps(local, 3);
+    expect(Array.from(local.params(0))).toEqual(Array.from(sync.params(0)));
+    await Promise.all([sync.close(), local.close()]);
+  });
+
+  it('evaluates with running statistics, precise BN and batch statistics', async () => {
+    const t = trainer(2, 'local');
+    await steps(t, 6);
+    const set = sharedSet(test.images, test.labels, test.count);
+    const running = await t.evaluate(set, 'running', { chunk: 50 });
+    const average = await t.evaluate(set, 'running', { chunk: 50, stats: t.averagedBnStatistics() });
+    const precise = await t.preciseStatistics(sharedSet(train.images, train.labels, train.count), 32);
+    const withPrecise = await t.evaluate(set, 'running', { chunk: 50, stats: precise });
+    const batch = await t.evaluate(set, 'batch', { chunk: 16 });
+    for (const r of [running, average, withPrecise, batch]) {
+      expect(r.count).toBe(128);
+      expect(r.accuracy).toBeGreaterThanOrEqual(0);
+      expect(r.accuracy).toBeLessThanOrEqual(1);
+    }
+    // Local BN: the two replicas' running statistics differ, and their mean is a third set.
+    expect(relativeError(t.bnStatistics(0), t.bnStatistics(1))).toBeGreaterThan(1e-6);
+    expect(relativeError(precise, t.bnStatistics(0))).toBeGreaterThan(1e-6);
+    // Evaluation changes no replica's statistics.
+    const before = t.bnStatistics(0);
+    await t.evaluate(set, 'batch', { chunk: 16 });
+    expect(Array.from(t.bnStatistics(0))).toEqual(Array.from(before));
+    await t.close();
+  });
+});
+
+describe('trainExperiment', () => {
+  it('learns the synthetic set, and reports every epoch three ways', async () => {
+    const r = await trainExperiment({ model: 'mlp', devices: 2, batch: 32, bn: ['sync'], epochs: 3, lr: 0.5, subset: 600 });
+    const epochs = r.runs[0].epochs;
+    expect(epochs).toHaveLength(3);
+    expect(epochs[2].train_loss).toBeLessThan(epochs[0].train_loss);
+    expect(epochs[2].train_acc).toBeGreaterThan(0.3);
+    for (const e of epochs) for (const k of ['test_acc', 'test_acc_precise', 'test_acc_batch'] as const) expect(e[k]).toBeGreaterThan(0);
+  });
+
+  it('drops a final batch too small to give every device two examples, and says so', async () => {
+    // 600 = 9 x 64 + 24 over 8 devices: 24 >= 16 is kept. 600 = 6 x 98 + 12: 12 < 16 is dropped.
+    const kept = await trainExperiment({ model: 'mlp', devices: 8, batch: 64, bn: ['local'], epochs: 1, subset: 600 });
+    expect(kept.runs[0].dropped_per_epoch).toBe(0);
+    expect(kept.runs[0].steps_per_epoch).toBe(10);
+    const small = await trainExperiment({ model: 'mlp', devices: 8, batch: 98, bn: ['local'], epochs: 1, subset: 600 });
+    expect(small.runs[0].steps_per_epoch).toBe(6);
+    expect(small.runs[0].dropped_per_epoch).toBe(12);
+  });
+});
+
+describe('syncbn-sim train', () => {
+  it('--json prints runs with per-epoch train loss and the three test accuracies; a grid scales the learning rate', () => {
+    const dir = tempDir();
+    const r = runCli(['train', '--model', 'mlp', '--devices', '2', '--per-device-batch', '8,16', '--bn', 'local,sync', '--epochs', '1', '--subset', '300', '--lr', '0.5', '--lr-scaling', 'linear', '--json', '--plot', join(dir, 'curves.svg')]);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    const report = JSON.parse(r.stdout);
+    expect(report.runs.map((run: { bn: string; per_device_batch: number }) => `${run.bn}/${run.per_device_batch}`)).toEqual(['local/8', 'sync/8', 'local/16', 'sync/16']);
+    expect(report.runs[0].lr).toBeCloseTo((0.5 * 16) / 256, 12);
+    const e = report.runs[0].epochs[0];
+    for (const k of ['epoch', 'train_loss', 'train_acc', 'test_acc', 'test_acc_precise', 'test_acc_batch']) expect(typeof e[k]).toBe('number');
+  });
+
+  it.each([
+    [['--model', 'resnet'], /resnet/],
+    [['--dataset', 'fashion-mnist', '--data-dir', '/nonexistent'], /dataset-fashion-mnist.*--data-dir|--data-dir.*dataset-fashion-mnist/],
+    [['--batch', '64', '--per-device-batch', '4'], /not both/],
+    [['--devices', '8', '--batch', '8'], /two examples/],
+    [['--bn', 'group:3', '--devices', '4'], /must divide/],
+    [['--per-device-batch', ''], /empty/],
+    [['--lr', '0'], /learning rate/],
+  ])('bad input %j: one line, exit 2', (args, message) => {
+    const r = runCli(['train', '--epochs', '1', '--subset', '100', ...args]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(message);
+  });
+});
