@@ -14,6 +14,7 @@ import { consume, gbPerSecond, streamingRead, timeIt } from '../src/bench/measur
 import { benchTables } from '../src/cli/bench-command.js';
 import { type TorchPeer, benchmarkCluster, torchPeer as runTorchPeer } from '../src/experiments/bench.js';
 import { renderTable } from '../src/report/table.js';
+import { benchmarkTraining } from '../src/experiments/train-bench.js';
 import { channelLayout } from '../src/tensor/tensor.js';
 
 const SHAPE = [64, 64, 32, 32];
@@ -85,8 +86,12 @@ const report = {
 if (process.stderr.isTTY) console.error('cluster benchmark: 8 devices, then start-up of 64 (takes a few seconds)...');
 const cluster = await benchmarkCluster({ shape: SHAPE, devices: 8, ...(typeof torch === 'string' ? {} : { peer: torch }) });
 
+// Training speed: BN-LeNet, batch 256 on 8 devices, beside PyTorch on the same network.
+if (process.stderr.isTTY) console.error('training benchmark: BN-LeNet, batch 256, 8 devices...');
+const training = await benchmarkTraining({ devices: 8, batch: 256 });
+
 if (json) {
-  process.stdout.write(`${JSON.stringify({ ...report, cluster }, null, 2)}\n`);
+  process.stdout.write(`${JSON.stringify({ ...report, cluster, training }, null, 2)}\n`);
 } else {
   const fmt = (v: number) => Number(v.toPrecision(3));
   console.log(`batch norm kernels, [${SHAPE.join(',')}] float32, median of ${REPS} (single thread)`);
@@ -102,4 +107,12 @@ if (json) {
   }
   console.log();
   console.log(benchTables(cluster));
+  console.log();
+  const t = training;
+  console.log(`training: BN-LeNet (${t.bn} BN) on ${t.data}, global batch ${t.batch} over ${t.devices} devices, ${t.steps} steps`);
+  console.log(`  ${Math.round(t.examples_per_second)} examples/s, ${fmt(t.seconds_per_60k_epoch)} s per epoch of 60,000 images`);
+  if (t.pytorch) {
+    console.log(`  PyTorch CPU (${t.pytorch.threads} thread(s)), same network and batch: ${Math.round(t.pytorch.examples_per_second)} examples/s, ${fmt(t.pytorch.seconds_per_60k_epoch)} s per epoch`);
+    console.log(`  ours / PyTorch epoch time: ${fmt(t.ratio_to_pytorch!)}x (goal: 2x or less)`);
+  } else console.log(`  PyTorch: ${t.pytorch_note}`);
 }

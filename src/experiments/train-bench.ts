@@ -1,0 +1,78 @@
+/**
+ * Training speed: examples per second of data-parallel BN-LeNet steps (forward, backward, BN
+ * all-reduces, gradient all-reduce, SGD) at a global batch over W devices, and what that means for
+ * an epoch of 60,000 images; PyTorch's CPU build on the same network and batch beside it.
+ * A benchmark prints figures; nothing here is asserted in tests.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { gatherBatch } from '../data/batches.js';
+import { loadFashionMnist } from '../data/fashion-mnist.js';
+import { loadSynthetic } from '../data/synthetic.js';
+import { Trainer } from '../train/trainer.js';
+import { TORCH_PYTHON, packageRoot } from './bench.js';
+
+export interface TrainBenchReport {
+  readonly data: 'fashion-mnist' | 'synthetic';
+  readonly devices: number;
+  readonly batch: number;
+  readonly bn: string;
+  readonly steps: number;
+  readonly examples_per_second: number;
+  readonly seconds_per_60k_epoch: number;
+  readonly pytorch?: { readonly examples_per_second: number; readonly seconds_per_60k_epoch: number; readonly threads: number };
+  readonly pytorch_note?: string;
+  /** Ours against the goal of at most twice PyTorch's epoch time. */
+  readonly ratio_to_pytorch?: number;
+}
+
+export async function benchmarkTraining(options: { devices?: number; batch?: number; steps?: number; bn?: string; torch?: boolean } = {}): Promise<TrainBenchReport> {
+  const devices = options.devices ?? 8;
+  const batch = options.batch ?? 256;
+  const steps = options.steps ?? 40;
+  const bn = options.bn ?? 'sync';
+  let data: TrainBenchReport['data'] = 'fashion-mnist';
+  let train;
+  try {
+    train = loadFashionMnist().train;
+  } catch {
+    data = 'synthetic';
+    train = loadSynthetic({ train: batch * 8 }).train;
+  }
+  const trainer = new Trainer({ model: { name: 'lenet-bn', inputShape: [...train.shape], classes: train.classes }, devices, bn, optimizer: { lr: 1, momentum: 0, weightDecay: 0 }, maxBatch: batch, seed: 0 });
+  let seconds = 0;
+  try {
+    const warmup = 5;
+    for (let s = 0; s < warmup + steps; s++) {
+      const indices = Array.from({ length: batch }, (_, i) => (s * batch + i) % train.count);
+      gatherBatch(train, indices, trainer.batchImages, trainer.batchLabels);
+      const t0 = performance.now();
+      await trainer.step(batch);
+      if (s >= warmup) seconds += (performance.now() - t0) / 1000;
+    }
+  } finally {
+    await trainer.close();
+  }
+  const examplesPerSecond = (steps * batch) / seconds;
+  const report: TrainBenchReport = { data, devices, batch, bn, steps, examples_per_second: examplesPerSecond, seconds_per_60k_epoch: 60_000 / examplesPerSecond };
+  if (options.torch === false) return { ...report, pytorch_note: 'not run (--no-torch)' };
+  const peer = torchLenet(steps);
+  if ('reason' in peer) return { ...report, pytorch_note: `not run (${peer.reason})` };
+  const torch = { ...peer, seconds_per_60k_epoch: 60_000 / peer.examples_per_second };
+  return { ...report, pytorch: torch, ratio_to_pytorch: report.seconds_per_60k_epoch / torch.seconds_per_60k_epoch };
+}
+
+function torchLenet(steps: number): { examples_per_second: number; threads: number } | { reason: string } {
+  const root = packageRoot();
+  const script = root ? join(root, 'scripts', 'bench_torch_lenet.py') : undefined;
+  if (!script || !existsSync(script)) return { reason: 'scripts/bench_torch_lenet.py not found' };
+  if (!existsSync(TORCH_PYTHON)) return { reason: `${TORCH_PYTHON} not found` };
+  const r = spawnSync(TORCH_PYTHON, [script, String(steps)], { encoding: 'utf8', timeout: 300_000 });
+  if (r.status !== 0) return { reason: (r.stderr || 'python failed').trim().split('\n').pop() ?? 'python failed' };
+  try {
+    return JSON.parse(r.stdout);
+  } catch {
+    return { reason: 'unexpected output from bench_torch_lenet.py' };
+  }
+}
