@@ -1,0 +1,37 @@
+/**
+ * Buffer reuse for layers: a layer keeps one output buffer for training passes and another for
+ * evaluation passes, so that an evaluation forward between a training forward and its backward
+ * never overwrites what the backward needs. A buffer is reallocated only when the batch changes.
+ */
+import { requireInput } from '../errors.js';
+
+/** `buf` if it has exactly `length` elements, else a new zeroed array. */
+export function reuse(buf: Float32Array | undefined, length: number): Float32Array {
+  return buf !== undefined && buf.length === length ? buf : new Float32Array(length);
+}
+
+/** Output buffers of one layer, one per mode. */
+export class ModeBuffers {
+  private train: Float32Array | undefined;
+  private evaluate: Float32Array | undefined;
+
+  get(training: boolean, length: number): Float32Array {
+    if (training) return (this.train = reuse(this.train, length));
+    return (this.evaluate = reuse(this.evaluate, length));
+  }
+}
+
+/** Checks that `x` holds `batch` examples of `perExample` values. */
+export function checkInput(layer: string, x: Float32Array, batch: number, perExample: number): void {
+  requireInput(
+    Number.isInteger(batch) && batch >= 0 && x.length === batch * perExample,
+    () => `${layer}: input has ${x.length} values, expected batch ${batch} x ${perExample}`,
+  );
+}
+
+/** Checks that a backward pass has a training forward to go with and a gradient of the right size. */
+export function checkBackward(layer: string, forwardLength: number | undefined, dy: Float32Array): number {
+  if (forwardLength === undefined) throw new Error(`${layer}: backward called without a training forward`);
+  requireInput(dy.length === forwardLength, () => `${layer}: gradient has ${dy.length} values, the forward output had ${forwardLength}`);
+  return forwardLength;
+}

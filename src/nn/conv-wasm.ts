@@ -1,0 +1,114 @@
+/**
+ * Conv2d (stride 1) with everything in the WebAssembly runtime's memory: the input and the weight
+ * are copied in, im2col runs there, the products read their operands where they lie, col2im runs
+ * there, and only the outputs come back. Compared with im2col in JavaScript plus the general
+ * `gemm` (which copies col in and the product out), this saves the JavaScript im2col/col2im loops
+ * and two large copies per product; the column matrix is rebuilt in the backward pass rather than
+ * kept, which in wasm costs less than copying it out and back.
+ *
+ *   forward   Y [out, batch*P] = W [out, in*k*k] · col [in*k*k, batch*P], permuted to NCHW + bias
+ *   backward  dW^T [in*k*k, out] = col · dyT [batch*P, out]   (dyT: dY transposed, channels last)
+ *             dcol [in*k*k, batch*P] = W^T · dY [out, batch*P];  dx = col2im(dcol)
+ * Memory is laid out from address 0 for the duration of one call (see src/nn/wasm-runtime.ts).
+ */
+import { WASM_MR, WASM_NR, residentProduct, roundUp } from './gemm-wasm.js';
+import type { WasmRuntime } from './wasm-runtime.js';
+
+export interface ConvGeometry {
+  readonly C: number;
+  readonly H: number;
+  readonly W: number;
+  readonly outH: number;
+  readonly outW: number;
+}
+
+const align = (n: number) => (n + 15) & ~15;
+
+/** Float offsets of the regions for one call. */
+function layout(batch: number, g: ConvGeometry, k: number, O: number) {
+  const Kc = g.C * k * k;
+  const P = g.outH * g.outW;
+  const NP = batch * P;
+  const NPp = roundUp(NP, WASM_NR);
+  const Op8 = roundUp(O, WASM_NR);
+  const Kcp = roundUp(Kc, WASM_MR);
+  const xSize = batch * g.C * g.H * g.W;
+  const wAt = 0;
+  const xAt = align(wAt + roundUp(O, WASM_MR) * Kc + 16);
+  const colAt = align(xAt + xSize + 16);
+  const end = align(colAt + Kcp * NPp + 16);
+  return { Kc, P, NP, NPp, Op8, Kcp, xSize, wAt, xAt, colAt, end };
+}
+
+/** Copies W and x in and builds col [Kc, NP] (row stride NPp) in the runtime's memory. */
+function stage(rt: WasmRuntime, L: ReturnType<typeof layout>, heap: Float32Array, x: Float32Array, weight: Float32Array, batch: number, g: ConvGeometry, k: number, pad: number): void {
+  heap.set(weight, L.wAt);
+  heap.set(x, L.xAt);
+  rt.im2col(L.xAt * 4, batch, g.C, g.H, g.W, k, pad, g.outH, g.outW, L.colAt * 4, L.NPp * 4);
+}
+
+/** y [batch, O, outH, outW] = conv(x) + bias (bias may be empty). */
+export function convForwardWasm(
+  rt: WasmRuntime, x: Float32Array, batch: number, g: ConvGeometry, k: number, pad: number,
+  weight: Float32Array, bias: Float32Array, O: number, y: Float32Array,
+): void {
+  const L = layout(batch, g, k, O);
+  const yAt = L.end;
+  const heap = rt.reserve(yAt + roundUp(O, WASM_MR) * L.NPp + 16);
+  stage(rt, L, heap, x, weight, batch, g, k, pad);
+  residentProduct(rt, false, O, L.NP, L.Kc, L.wAt, L.Kc, L.colAt, L.NPp, yAt, L.NPp, false);
+  const { P, NPp } = L;
+  for (let b = 0; b < batch; b++) {
+    for (let o = 0; o < O; o++) {
+      const src = yAt + o * NPp + b * P;
+      const dst = (b * O + o) * P;
+      const bo = bias.length > 0 ? bias[o] : 0;
+      for (let p = 0; p < P; p++) y[dst + p] = heap[src + p] + bo;
+    }
+  }
+}
+
+/**
+ * Adds dL/dW into gradWeight and dL/db into gradBias (when not empty); writes dL/dx into dx
+ * unless dx is undefined.
+ */
+export function convBackwardWasm(
+  rt: WasmRuntime, x: Float32Array, batch: number, g: ConvGeometry, k: number, pad: number,
+  weight: Float32Array, O: number, dy: Float32Array, gradWeight: Float32Array, gradBias: Float32Array, dx: Float32Array | undefined,
+): void {
+  const L = layout(batch, g, k, O);
+  const { Kc, P, NP, NPp, Op8, Kcp } = L;
+  const dyLastAt = L.end; // [NP, Op8]: dy with channels last
+  const dwAt = align(dyLastAt + NP * Op8 + 16); // [Kcp, Op8]: dW^T
+  const dyAt = align(dwAt + Kcp * Op8 + 16); // [O, NPp]: dy channel-major (4-row padding)
+  const dcolAt = align(dyAt + roundUp(O, 4) * NPp + 16); // [Kcp, NPp]
+  const dxAt = align(dcolAt + Kcp * NPp + 16);
+  const heap = rt.reserve(dx ? dxAt + L.xSize + 16 : dcolAt);
+  stage(rt, L, heap, x, weight, batch, g, k, pad);
+  // dY [O, NPp]: one memcpy per (example, channel) plane; channels last = its transpose, by the wasm routine
+  // (which reads rows in fours: the rows past O are in the padding that follows)
+  for (let b = 0; b < batch; b++) {
+    for (let o = 0; o < O; o++) heap.set(dy.subarray((b * O + o) * P, (b * O + o + 1) * P), dyAt + o * NPp + b * P);
+  }
+  rt.transpose(dyAt * 4, O, NP, NPp * 4, dyLastAt * 4, Op8 * 4);
+  if (gradBias.length > 0) {
+    for (let o = 0; o < O; o++) {
+      let sum = 0;
+      for (let b = 0; b < batch; b++) {
+        const src = (b * O + o) * P;
+        for (let p = 0; p < P; p++) sum += dy[src + p];
+      }
+      gradBias[o] += sum;
+    }
+  }
+  residentProduct(rt, false, Kc, O, NP, L.colAt, NPp, dyLastAt, Op8, dwAt, Op8, false);
+  for (let o = 0; o < O; o++) {
+    const row = o * Kc;
+    for (let r = 0; r < Kc; r++) gradWeight[row + r] += heap[dwAt + r * Op8 + o];
+  }
+  if (!dx) return;
+  residentProduct(rt, true, Kc, NP, O, L.wAt, Kc, dyAt, NPp, dcolAt, NPp, false);
+  heap.fill(0, dxAt, dxAt + L.xSize);
+  rt.col2im(dxAt * 4, batch, g.C, g.H, g.W, k, pad, g.outH, g.outW, dcolAt * 4, NPp * 4);
+  dx.set(heap.subarray(dxAt, dxAt + L.xSize));
+}

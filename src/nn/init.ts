@@ -1,0 +1,86 @@
+/**
+ * Weight initialisation from the seeded RNG (src/tensor/random.ts), as torch.nn.init does it:
+ *
+ * | scheme            | distribution                                   |
+ * |-------------------|------------------------------------------------|
+ * | `xavier-uniform`  | U(-b, b), b = gain * sqrt(6 / (fanIn + fanOut)) |
+ * | `xavier-normal`   | N(0, std), std = gain * sqrt(2 / (fanIn + fanOut)) |
+ * | `kaiming-uniform` | U(-b, b), b = gain * sqrt(3 / fanIn), gain = sqrt(2) (ReLU) |
+ * | `kaiming-normal`  | N(0, std), std = gain / sqrt(fanIn), gain = sqrt(2) (ReLU) |
+ * | `pytorch`         | PyTorch's own default for Linear and Conv2d: kaiming_uniform_(a = sqrt(5)), i.e. U(-1/sqrt(fanIn), 1/sqrt(fanIn)) |
+ *
+ * fanIn = inputs x receptive field (k*k for a conv), fanOut = outputs x receptive field.
+ * The default for Linear and Conv2d here is `xavier-uniform`: the lecture's d2l code applies
+ * nn.init.xavier_uniform_ to every Linear and Conv2d weight, and its networks use sigmoid; choose
+ * `kaiming-normal` (or `kaiming-uniform`) for ReLU networks. Biases start at zero (`bias: 'zero'`),
+ * or, with `bias: 'pytorch'`, at PyTorch's default U(-1/sqrt(fanIn), 1/sqrt(fanIn)), which is what
+ * the d2l code leaves them at (it re-initialises weights only).
+ */
+import type { SeededRandom } from '../tensor/random.js';
+
+export type InitScheme = 'xavier-uniform' | 'xavier-normal' | 'kaiming-uniform' | 'kaiming-normal' | 'pytorch';
+export type BiasInit = 'zero' | 'pytorch';
+
+export const DEFAULT_INIT: InitScheme = 'xavier-uniform';
+export const DEFAULT_BIAS_INIT: BiasInit = 'zero';
+
+export interface Fans {
+  readonly fanIn: number;
+  readonly fanOut: number;
+}
+
+/** Fans of a weight of shape [out, in, ...kernel] (torch.nn.init._calculate_fan_in_and_fan_out). */
+export function fansOf(shape: readonly number[]): Fans {
+  if (shape.length < 2) throw new RangeError(`fans need a weight of at least 2 dimensions, got [${shape.join(',')}]`);
+  let receptive = 1;
+  for (let i = 2; i < shape.length; i++) receptive *= shape[i];
+  return { fanIn: shape[1] * receptive, fanOut: shape[0] * receptive };
+}
+
+export function fillUniform(target: Float32Array, bound: number, rng: SeededRandom): void {
+  for (let i = 0; i < target.length; i++) target[i] = (2 * rng.uniform() - 1) * bound;
+}
+
+export function fillNormal(target: Float32Array, std: number, rng: SeededRandom): void {
+  for (let i = 0; i < target.length; i++) target[i] = rng.normal() * std;
+}
+
+export function xavierUniform(target: Float32Array, fans: Fans, rng: SeededRandom, gain = 1): void {
+  fillUniform(target, gain * Math.sqrt(6 / (fans.fanIn + fans.fanOut)), rng);
+}
+
+export function xavierNormal(target: Float32Array, fans: Fans, rng: SeededRandom, gain = 1): void {
+  fillNormal(target, gain * Math.sqrt(2 / (fans.fanIn + fans.fanOut)), rng);
+}
+
+export function kaimingUniform(target: Float32Array, fans: Fans, rng: SeededRandom, gain = Math.SQRT2): void {
+  fillUniform(target, gain * Math.sqrt(3 / fans.fanIn), rng);
+}
+
+export function kaimingNormal(target: Float32Array, fans: Fans, rng: SeededRandom, gain = Math.SQRT2): void {
+  fillNormal(target, gain / Math.sqrt(fans.fanIn), rng);
+}
+
+/** Fills a weight with the scheme's distribution. */
+export function initWeight(target: Float32Array, scheme: InitScheme, fans: Fans, rng: SeededRandom): void {
+  switch (scheme) {
+    case 'xavier-uniform':
+      return xavierUniform(target, fans, rng);
+    case 'xavier-normal':
+      return xavierNormal(target, fans, rng);
+    case 'kaiming-uniform':
+      return kaimingUniform(target, fans, rng);
+    case 'kaiming-normal':
+      return kaimingNormal(target, fans, rng);
+    case 'pytorch':
+      return fillUniform(target, 1 / Math.sqrt(fans.fanIn), rng);
+    default:
+      throw new RangeError(`unknown init scheme '${scheme as string}'`);
+  }
+}
+
+/** Fills a bias: zeros, or PyTorch's default U(-1/sqrt(fanIn), 1/sqrt(fanIn)). */
+export function initBias(target: Float32Array, scheme: BiasInit, fans: Fans, rng: SeededRandom): void {
+  if (scheme === 'zero') target.fill(0);
+  else fillUniform(target, fans.fanIn > 0 ? 1 / Math.sqrt(fans.fanIn) : 0, rng);
+}
