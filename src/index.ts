@@ -76,11 +76,39 @@ export type { Reducer } from './collectives/reducers.js';
 
 // Experiments.
 export { compareModes, defaultModes } from './experiments/compare.js';
+export { noiseExperiment } from './experiments/noise.js';
+export type { NoiseOptions, NoiseReport, NoiseRow } from './experiments/noise.js';
+export { precisionExperiment } from './experiments/precision.js';
+export { costModel } from './experiments/cost.js';
 export type { CompareOptions, CompareReport } from './experiments/compare.js';
 export { runOnCluster } from './experiments/run.js';
 export type { ClusterRunDetails, ClusterRunSettings } from './experiments/run.js';
 export { benchmarkCluster } from './experiments/bench.js';
 export type { ClusterBenchOptions, ClusterBenchReport } from './experiments/bench.js';
+
+// Data-parallel training: layers, models, data, the trainer and the experiment.
+export { BatchNormLayer } from './nn/batch-norm-layer.js';
+export type { BnContext, BnContextHolder } from './nn/batch-norm-layer.js';
+export { Linear } from './nn/linear.js';
+export { Conv2d } from './nn/conv2d.js';
+export { AvgPool2d, MaxPool2d } from './nn/pooling.js';
+export { ReLU, Sigmoid } from './nn/activations.js';
+export { Flatten } from './nn/flatten.js';
+export { Sequential } from './nn/sequential.js';
+export type { Layer } from './nn/layer.js';
+export { softmaxCrossEntropy } from './nn/loss.js';
+export { sgdStep } from './nn/sgd.js';
+export { buildModel } from './train/models.js';
+export { MODEL_NAMES } from './train/protocol.js';
+export type { ModelName, ModelSpec, OptimizerSettings } from './train/protocol.js';
+export { Trainer, sharedSet } from './train/trainer.js';
+export type { EvalResult, SharedSet, StepResult, TrainerOptions } from './train/trainer.js';
+export { trainExperiment } from './experiments/train.js';
+export type { EpochRow, RunReport, TrainOptions, TrainReport } from './experiments/train.js';
+export { loadFashionMnist } from './data/fashion-mnist.js';
+export { loadSynthetic } from './data/synthetic.js';
+export { epochBatches, gatherBatch } from './data/batches.js';
+export type { Dataset } from './data/dataset.js';
 
 // Synthetic data.
 export { SeededRandom } from './tensor/random.js';

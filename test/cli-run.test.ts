@@ -178,7 +178,7 @@ describe('run on simulated devices', () => {
     ['skip:3', /device rank 3 never joined the collective in phase 'forward: all-reduce'/],
   ])('--inject-fault %s fails with exit 1, names rank and phase, writes nothing, leaves no thread', (fault, message) => {
     const out = path(`out-fault-${fault.replace(':', '-')}`);
-    const r = runCli(['run', '--input', path('x.npy'), '--devices', '4', '--inject-fault', fault, '--timeout-ms', '300', '--out', out], { timeoutMs: 30_000 });
+    const r = runCli(['run', '--input', path('x.npy'), '--devices', '4', '--inject-fault', fault, '--timeout-ms', '1000', '--out', out], { timeoutMs: 30_000 });
     // spawnSync returning at all shows that no worker thread kept the process alive.
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(message);

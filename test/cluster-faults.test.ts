@@ -16,7 +16,7 @@ import type { FaultKind } from '../src/cluster/protocol.js';
 const x = { data: Float32Array.from({ length: 16 * 3 }, (_, i) => Math.sin(i)), shape: [16, 3] };
 
 async function failure(kind: FaultKind, rank: number, mode: string, algorithm: 'ring' | 'tree' = 'ring') {
-  const cluster = Cluster.start({ devices: 4, algorithm, timeoutMs: 400, fault: { kind, rank } });
+  const cluster = Cluster.start({ devices: 4, algorithm, timeoutMs: 1000, fault: { kind, rank } });
   let caught: unknown;
   try {
     await cluster.forward(x, { mode });
