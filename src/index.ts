@@ -104,7 +104,7 @@ export type { ModelName, ModelSpec, OptimizerSettings } from './train/protocol.j
 export { Trainer, sharedSet } from './train/trainer.js';
 export type { EvalResult, SharedSet, StepResult, TrainerOptions } from './train/trainer.js';
 export { trainExperiment } from './experiments/train.js';
-export type { EpochRow, RunReport, TrainOptions, TrainReport } from './experiments/train.js';
+export type { EpochRow, RunReport as TrainRunReport, TrainOptions, TrainReport } from './experiments/train.js';
 export { loadFashionMnist } from './data/fashion-mnist.js';
 export { loadSynthetic } from './data/synthetic.js';
 export { epochBatches, gatherBatch } from './data/batches.js';
