@@ -8,13 +8,13 @@ import type { Moments } from '../bn/moments.js';
 import { inverseStd } from '../bn/normalize.js';
 import { algorithmByName } from '../collectives/algorithms/index.js';
 import { commViews } from '../collectives/comm-buffer.js';
-import { CollectiveAbortedError, CollectiveTimeoutError } from '../collectives/errors.js';
 import { float64Sum } from '../collectives/reducers.js';
 import { SharedMemoryTransport, type TrafficCount } from '../collectives/transport.js';
 import type { ChannelLayout, FloatArray } from '../tensor/tensor.js';
 import { ABORT_INDEX, type Phase, phaseOf, setPhase } from './control.js';
 import { type DeviceBnSettings, type NormalizedBlock, deviceBnBackward, deviceBnForward, ghostBlocks } from './device-bn.js';
 import type { AllReduceFn } from './device-moments.js';
+import { failureReply } from './failure.js';
 import { syncMembers } from './modes.js';
 import type { DeviceReply, DeviceTask, PingTask, SharedArrayRef } from './protocol.js';
 import { RankState, rankStateLayout } from './rank-state.js';
@@ -197,14 +197,6 @@ export function runDeviceTask(task: DeviceTask | PingTask): DeviceReply {
     if (ctx.badInput) return { ok: false, rank: task.rank, kind: 'bad-input', phase: 'idle', message: ctx.badInput };
     return { ok: true, rank: task.rank, messages: ctx.traffic.messages, bytes: ctx.traffic.bytes, timingsUs };
   } catch (error) {
-    const phase = ctx ? phaseOf(ctx.control, task.rank) : 'idle';
-    const message = error instanceof Error ? error.message : String(error);
-    if (error instanceof CollectiveTimeoutError) {
-      return { ok: false, rank: task.rank, kind: 'timeout', phase, message, waitingFor: error.waitingFor };
-    }
-    if (error instanceof CollectiveAbortedError) {
-      return { ok: false, rank: task.rank, kind: 'aborted', phase, message, waitingFor: error.waitingFor };
-    }
-    return { ok: false, rank: task.rank, kind: 'crash', phase, message };
+    return failureReply(task.rank, ctx ? phaseOf(ctx.control, task.rank) : 'idle', error);
   }
 }

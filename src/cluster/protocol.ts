@@ -92,13 +92,8 @@ export type BaseReply =
       readonly waitingFor?: number;
     };
 
+export type FailureReply = Extract<BaseReply, { ok: false }>;
+
 export type DeviceReply =
   | { readonly ok: true; readonly rank: number; readonly messages: number; readonly bytes: number; readonly timingsUs?: number[] }
-  | {
-      readonly ok: false;
-      readonly rank: number;
-      readonly kind: FailureKind;
-      readonly phase: Phase;
-      readonly message: string;
-      readonly waitingFor?: number;
-    };
+  | FailureReply;

@@ -22,6 +22,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { InputError, requireInput } from '../errors.js';
+import { describeFsError } from '../io/fs-errors.js';
 
 /** Largest IDX content (after decompression) the reader accepts: 1 GiB, 20 times Fashion-MNIST's largest file. */
 export const MAX_IDX_BYTES = 1 << 30;
@@ -164,16 +165,3 @@ function hex2(n: number): string {
   return n.toString(16).padStart(2, '0');
 }
 
-function describeFsError(err: unknown): string {
-  const code = (err as { code?: unknown } | null)?.code;
-  switch (code) {
-    case 'ENOENT': return 'no such file';
-    case 'ENOTDIR': return 'no such file (a parent is not a directory)';
-    case 'EACCES':
-    case 'EPERM': return 'permission denied';
-    case 'EISDIR': return 'is a directory';
-    case 'ELOOP': return 'too many levels of symbolic links';
-    case 'ERR_FS_FILE_TOO_LARGE': return 'too large';
-    default: return typeof code === 'string' ? code : err instanceof Error ? err.message : String(err);
-  }
-}

@@ -27,6 +27,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { InputError, requireInput } from '../errors.js';
 import { sizeOf, type DType, type FloatArray, type Tensor } from './tensor.js';
+import { describeFsError } from '../io/fs-errors.js';
 
 /** Largest header (the dict text, padding and newline) the reader accepts: far above any real one. */
 export const MAX_NPY_HEADER_BYTES = 1 << 20;
@@ -91,19 +92,6 @@ export function readNpyFile(path: string, label: string = path): Tensor {
   return parseNpy(bytes, where);
 }
 
-function describeFsError(err: unknown): string {
-  const code = (err as { code?: unknown } | null)?.code;
-  switch (code) {
-    case 'ENOENT': return 'no such file';
-    case 'ENOTDIR': return 'no such file (a parent is not a directory)';
-    case 'EACCES':
-    case 'EPERM': return 'permission denied';
-    case 'EISDIR': return 'is a directory';
-    case 'ELOOP': return 'too many levels of symbolic links';
-    case 'ERR_FS_FILE_TOO_LARGE': return 'too large';
-    default: return typeof code === 'string' ? code : err instanceof Error ? err.message : String(err);
-  }
-}
 
 interface Preamble {
   readonly version: 1 | 2 | 3;

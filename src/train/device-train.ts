@@ -7,11 +7,11 @@
  */
 import { algorithmByName } from '../collectives/algorithms/index.js';
 import { commViews, type CommBuffer } from '../collectives/comm-buffer.js';
-import { CollectiveAbortedError, CollectiveTimeoutError } from '../collectives/errors.js';
 import { type Reducer, float64Sum } from '../collectives/reducers.js';
 import { SharedMemoryTransport } from '../collectives/transport.js';
 import { ABORT_INDEX } from '../cluster/control.js';
 import type { AllReduceFn } from '../cluster/device-moments.js';
+import { failureReply } from '../cluster/failure.js';
 import { syncMembers } from '../cluster/modes.js';
 import { shardRows } from '../cluster/sharding.js';
 import type { BnContextHolder } from '../nn/batch-norm-layer.js';
@@ -159,9 +159,6 @@ export function runTrainTask(task: TrainStepTask | EvalTask): TrainReply {
     const values = task.op === 'train-step' ? trainStep(task, traffic) : evaluate(task);
     return { ok: true, rank: task.rank, messages: traffic.messages, bytes: traffic.bytes, values };
   } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    if (error instanceof CollectiveTimeoutError) return { ok: false, rank: task.rank, kind: 'timeout', phase: 'idle', message, waitingFor: error.waitingFor };
-    if (error instanceof CollectiveAbortedError) return { ok: false, rank: task.rank, kind: 'aborted', phase: 'idle', message, waitingFor: error.waitingFor };
-    return { ok: false, rank: task.rank, kind: 'crash', phase: 'idle', message };
+    return failureReply(task.rank, 'idle', error);
   }
 }

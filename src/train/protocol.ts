@@ -8,6 +8,7 @@ import type { StatsMethod } from '../bn/batch-moments.js';
 import type { AlgorithmName } from '../collectives/algorithms/index.js';
 import type { CommBuffer } from '../collectives/comm-buffer.js';
 import type { BnMode } from '../cluster/modes.js';
+import type { FailureReply } from '../cluster/protocol.js';
 
 export type ModelName = 'mlp' | 'lenet-bn';
 export const MODEL_NAMES: readonly ModelName[] = ['mlp', 'lenet-bn'];
@@ -88,6 +89,4 @@ export interface EvalTask {
   readonly buffers: TrainBuffers;
 }
 
-export type TrainReply =
-  | { readonly ok: true; readonly rank: number; readonly messages: number; readonly bytes: number; readonly values: number[] }
-  | { readonly ok: false; readonly rank: number; readonly kind: 'crash' | 'timeout' | 'aborted' | 'bad-input'; readonly phase: 'idle'; readonly message: string; readonly waitingFor?: number };
+export type TrainReply = { readonly ok: true; readonly rank: number; readonly messages: number; readonly bytes: number; readonly values: number[] } | FailureReply;
