@@ -2,6 +2,8 @@
  * Data-parallel training with real worker threads: replicas stay bitwise identical, W devices
  * with sync BN follow one device with the whole batch, and the command reports what it promises.
  */
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { gatherBatch } from '../src/data/batches.js';
@@ -9,7 +11,7 @@ import { loadSynthetic } from '../src/data/synthetic.js';
 import { trainExperiment } from '../src/experiments/train.js';
 import type { ModelName } from '../src/train/protocol.js';
 import { Trainer, sharedSet } from '../src/train/trainer.js';
-import { relativeError, runCli, tempDir } from './helpers.js';
+import { CLI, relativeError, runCli, tempDir } from './helpers.js';
 
 const { train, test } = loadSynthetic({ train: 256, test: 128, seed: 5 });
 const open: Trainer[] = [];
@@ -145,5 +147,20 @@ describe('syncbn-sim train', () => {
     const r = runCli(['train', '--epochs', '1', '--subset', '100', ...args]);
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(message);
+  });
+});
+
+describe('syncbn-sim train, interrupted', () => {
+  it('Ctrl-C stops training cleanly: exit 130, device threads ended, no plot written', async () => {
+    const plot = join(tempDir(), 'never.svg');
+    const child = spawn(process.execPath, [CLI, 'train', '--model', 'mlp', '--epochs', '1000', '--devices', '2', '--batch', '16', '--plot', plot], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    await new Promise((r) => setTimeout(r, 2000));
+    child.kill('SIGINT');
+    const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+    expect(code).toBe(130);
+    expect(stderr).toMatch(/interrupted/);
+    expect(existsSync(plot)).toBe(false);
   });
 });
