@@ -90,6 +90,14 @@ describe('sync BN equals single-device BN on the whole batch', () => {
     }
   });
 
+  it('groups whose devices all hold empty shards contribute nothing and produce no NaN', async () => {
+    const cluster = start({ devices: 8, timeoutMs: 10_000 });
+    await expectMatchesReference(cluster, 'group:2', batch([3, 3, 2, 2], 13), 2);
+    const b = await cluster.backward(batch([3, 3, 2, 2], 14));
+    for (const v of b.gradWeight) expect(Number.isFinite(v)).toBe(true);
+    await cluster.close();
+  });
+
   it('float32 batches match to float32 rounding', async () => {
     const cluster = start({ devices: 4, timeoutMs: 10_000 });
     await expectMatchesReference(cluster, 'sync', batch([10, 3, 3, 3], 4, 'float32'), 2, 1e-6);

@@ -42,7 +42,9 @@ export function gradSums(
     }
   }
   // sum(dy * xhat) = invStd * sum(dy * (x - mean)): one multiply per channel, not per element.
-  const sumDyXhat = sumDyXc.map((v, c) => v * invStd[c]);
+  // An empty block sums to zero, whatever its (undefined) statistics.
+  const empty = rows * inner === 0;
+  const sumDyXhat = sumDyXc.map((v, c) => (empty ? 0 : v * invStd[c]));
   return { sumDy, sumDyXhat };
 }
 
