@@ -51,7 +51,7 @@ export interface NoiseRow {
   /** Var(unbiased unit variance) in units of s^4: measured and theory. */
   readonly var_noise: number;
   readonly var_noise_theory: number;
-  /** measured / theory of Var(unit mean - whole-batch mean); null for sync, where both are 0. */
+  /** measured / theory of Var(unit mean - whole-batch mean); null when the unit is the whole batch (both are 0). */
   readonly mean_vs_batch_ratio: number | null;
   /** Root mean square of (unit variance / whole-batch variance - 1). */
   readonly var_vs_batch_rms: number;
@@ -156,6 +156,8 @@ interface Tally {
   meanTheory: number;
   varTheory: number;
   batchZ: number;
+  /** Samples behind batchZ: units smaller than the whole batch. */
+  batchSamples: number;
   batchVarSq: number;
   samples: number;
 }
@@ -197,7 +199,7 @@ export async function noiseExperiment(options: NoiseOptions): Promise<NoiseRepor
           if (n < 2) continue; // one value per channel: no variance to normalize with
           const f = await cluster.forward(x, { mode, momentum: 0 });
           const key = `${b}/${mode}`;
-          const tally = tallies.get(key) ?? { meanZ: 0, varZ: 0, meanNoise: 0, varNoise: 0, meanTheory: 0, varTheory: 0, batchZ: 0, batchVarSq: 0, samples: 0 };
+          const tally = tallies.get(key) ?? { meanZ: 0, varZ: 0, meanNoise: 0, varNoise: 0, meanTheory: 0, varTheory: 0, batchZ: 0, batchSamples: 0, batchVarSq: 0, samples: 0 };
           tallies.set(key, tally);
           for (const d of f.devices) {
             // One sample per normalizing unit: its first rank speaks for it.
@@ -220,6 +222,7 @@ export async function noiseExperiment(options: NoiseOptions): Promise<NoiseRepor
               if (n < wholeN) {
                 const dg = d.used.mean[c] - whole.mean[c];
                 tally.batchZ += (dg * dg) / (s2 * (1 / n - 1 / wholeN));
+                tally.batchSamples++;
               }
               tally.batchVarSq += (d.used.var[c] / whole.var[c] - 1) ** 2;
               tally.samples++;
@@ -251,7 +254,7 @@ export async function noiseExperiment(options: NoiseOptions): Promise<NoiseRepor
         mean_noise_theory: tally.meanTheory / k,
         var_noise: tally.varNoise / k,
         var_noise_theory: tally.varTheory / k,
-        mean_vs_batch_ratio: mode === 'sync' ? null : tally.batchZ / k,
+        mean_vs_batch_ratio: tally.batchSamples === 0 ? null : tally.batchZ / tally.batchSamples,
         var_vs_batch_rms: Math.sqrt(tally.batchVarSq / k),
         samples: k,
       });
