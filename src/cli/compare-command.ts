@@ -9,7 +9,7 @@ import { ALGORITHM_NAMES, type AlgorithmName, DEFAULT_ALGORITHM } from '../colle
 import { parseMode } from '../cluster/modes.js';
 import { InputError } from '../errors.js';
 import { type CompareReport, DEFAULT_COMPARE_DEVICES, DEFAULT_COMPARE_SHAPE, compareModes, shardSizes } from '../experiments/compare.js';
-import { formatNumber, renderTable } from '../report/table.js';
+import { count, formatNumber, renderTable } from '../report/table.js';
 import { readNpyFile } from '../tensor/npy.js';
 import { channelLayout, sizeOf } from '../tensor/tensor.js';
 import { parsePositiveInteger, parsePositiveNumber, parseShape } from './parse.js';
@@ -85,13 +85,13 @@ function describeMode(mode: string, report: CompareReport): string {
   const [kind, size] = mode.split(':');
   switch (kind) {
     case 'local':
-      return `each device's own shard (${perDevice === rows / W ? perDevice : `up to ${perDevice}`} rows)`;
+      return `each device's own shard (${perDevice === rows / W ? count(perDevice, 'row') : `up to ${count(perDevice, 'row')}`})`;
     case 'sync':
-      return `the whole batch (${rows} rows)`;
+      return `the whole batch (${count(rows, 'row')})`;
     case 'group':
-      return `groups of ${size} devices (about ${Math.round((rows / W) * Number(size))} rows)`;
+      return `groups of ${count(Number(size), 'device')} (about ${count(Math.round((rows / W) * Number(size)), 'row')})`;
     default:
-      return `chunks of ${size} rows within each shard`;
+      return `chunks of ${count(Number(size), 'row')} within each shard`;
   }
 }
 
@@ -104,7 +104,7 @@ export function compareTables(r: CompareReport, channelsShown: number, algorithm
   const source = r.batch.source === 'synthetic' ? `synthetic batch (seed ${r.batch.seed})` : 'your batch';
   const out: string[] = [];
   out.push(
-    `${source} [${r.batch.shape.join(',')}] ${r.batch.dtype} over ${r.devices} devices, ${uneven ? `${Math.min(...sizes)} to ${Math.max(...sizes)}` : sizes[0]} rows each; statistics by ${r.stats}`,
+    `${source} [${r.batch.shape.join(',')}] ${r.batch.dtype} over ${count(r.devices, 'device')}, ${uneven ? `${Math.min(...sizes)} to ${Math.max(...sizes)} rows` : count(sizes[0], 'row')} each; statistics by ${r.stats}`,
   );
   out.push('');
   out.push(`Statistics each device sees of its own shard (channels 0-${shown - 1} of ${C}; var is biased):`);

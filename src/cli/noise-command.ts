@@ -6,7 +6,7 @@ import { ALGORITHM_NAMES, type AlgorithmName, DEFAULT_ALGORITHM } from '../colle
 import { InputError } from '../errors.js';
 import { type NoiseReport, noiseExperiment } from '../experiments/noise.js';
 import { type PlotSpec, VEGA_LITE_SCHEMA } from '../report/plot.js';
-import { formatNumber, renderTable } from '../report/table.js';
+import { count, formatNumber, renderTable } from '../report/table.js';
 import { DISTRIBUTION_NAMES, type DistributionName } from '../tensor/distributions.js';
 import { readNpyFile } from '../tensor/npy.js';
 import { parsePositiveInteger } from './parse.js';
@@ -89,7 +89,7 @@ export function addNoiseCommand(program: Command): void {
 export function noiseTable(r: NoiseReport): string {
   const source = r.source.kind === 'synthetic' ? `${r.source.dist} data (${r.source.description})` : `rows drawn from your [${r.source.shape.join(',')}] array`;
   const lines = [
-    `noise: ${source}, ${r.devices} devices, ${r.trials} trials, ${r.channels} channels; ratio = measured / theory (1 means as i.i.d. theory predicts)`,
+    `noise: ${source}, ${count(r.devices, 'device')}, ${count(r.trials, 'trial')}, ${count(r.channels, 'channel')}; ratio = measured / theory (1 means as i.i.d. theory predicts)`,
     '',
     renderTable(
       ['b', 'mode', 'n', 'Var(mean)/s^2', 'theory 1/n', 'ratio', 'Var(var)/s^4', 'theory', 'ratio', 'vs batch mean: ratio', 'var/batch var: rms dev'],

@@ -7,7 +7,7 @@ import { ALGORITHM_NAMES, type AlgorithmName, DEFAULT_ALGORITHM } from '../colle
 import type { Fault } from '../cluster/protocol.js';
 import { type RunReport, loadRunInputs, runBatchNorm, runOnCluster, runOutputFiles, runStatsJson } from '../experiments/run.js';
 import { writeFilesAtomically } from '../io/atomic-write.js';
-import { renderTable } from '../report/table.js';
+import { count, renderTable } from '../report/table.js';
 import { parseFault, parseFiniteNumber, parsePositiveInteger, parsePositiveNumber } from './parse.js';
 
 interface RunFlags {
@@ -89,7 +89,7 @@ export function addRunCommand(program: Command): void {
       const shown = Math.min(global.mean.length, CHANNELS_SHOWN);
       const rows = Array.from({ length: shown }, (_, c) => [c, global.mean[c], global.var[c], stats.running.mean[c], stats.running.var[c]]);
       const where = report.cluster
-        ? `, ${report.cluster.devices} devices, ${report.cluster.mode} BN, ${report.cluster.comm.algorithm}: ${report.cluster.comm.messages} messages, ${report.cluster.comm.bytes} bytes`
+        ? `, ${count(report.cluster.devices, 'device')}, ${report.cluster.mode} BN, ${report.cluster.comm.algorithm}: ${report.cluster.comm.messages} messages, ${report.cluster.comm.bytes} bytes`
         : '';
       const lines = [
         `input [${stats.input.shape.join(',')}] ${stats.input.dtype}, ${stats.mode} mode, ${global.count} values per channel, stats: ${stats.settings.stats}${where}`,
