@@ -137,6 +137,7 @@ function evaluate(task: EvalTask): number[] {
   let lossSum = 0;
   let correct = 0;
   let seen = 0;
+  let chunksUsed = 0;
   for (let k = first; k < last; k++) {
     const start = k * task.chunk;
     const count = Math.min(task.chunk, task.count - start);
@@ -148,8 +149,9 @@ function evaluate(task: EvalTask): number[] {
     lossSum += r.loss * count;
     correct += r.correct;
     seen += count;
+    chunksUsed++;
   }
-  return [lossSum, correct, seen, last - first];
+  return [lossSum, correct, seen, chunksUsed];
 }
 
 /** Runs one training task; failures become data, as in src/cluster/device-step.ts. */
