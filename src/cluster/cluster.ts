@@ -20,6 +20,7 @@ import { ghostChunks, shardRows } from './sharding.js';
 
 /** Most devices a cluster may have: far beyond 64, still sane for threads on one machine. */
 export const MAX_DEVICES = 256;
+const NO_STATE = new SharedArrayBuffer(8);
 export interface ClusterOptions {
   /** Number of simulated devices W (1 to MAX_DEVICES). */
   readonly devices: number;
@@ -225,7 +226,7 @@ export class Cluster {
     requireInput(same && gradOutput.data.length === n, () => `grad output must have the input's shape [${shape.join(',')}], got [${gradOutput.shape.join(',')}]`);
     requireInput(dtypeOf(gradOutput.data) === settings.dtype, () => `grad output must be ${settings.dtype} like the input`);
     const dy = sharedRef(gradOutput.data) ?? this.stage('dy', gradOutput.data);
-    const dx = this.outputRef(options.gradInput, { data: gradOutput.data, shape }, x, 'grad input');
+    const dx = this.outputRef(options.gradInput, { data: gradOutput.data, shape }, x, 'grad input', dy);
     const replies = await this.dispatch('backward', settings, { x, dy, dx });
     const C = settings.channels;
     const layout = rankStateLayout(C);
@@ -258,13 +259,13 @@ export class Cluster {
   /** Times `reps` all-reduces of `length` values among all devices; per-call microseconds on each rank. */
   async benchmarkAllReduce(length: number, reps: number, algorithm: AlgorithmName = this.algorithm): Promise<number[][]> {
     this.livePool();
-    const channels = this.channels ?? Math.max(1, Math.ceil(length / 3));
-    this.prepare(channels);
+    requireInput(Number.isSafeInteger(length) && length >= 1, () => `all-reduce length must be a whole number >= 1, got ${length}`);
     const settings: StepSettings = {
-      ...(this.step?.settings ?? baseSettings(channels, this.timeoutMs)),
+      ...(this.step?.settings ?? baseSettings(1, this.timeoutMs)),
       mode: { kind: 'sync' },
       algorithm,
     };
+    // A buffer of its own, sized for `length`: the benchmark never touches the BN state.
     const replies = await this.dispatch('allreduce-bench', settings, {}, { reps, length });
     return replies.map((r) => (r.ok ? r.timingsUs ?? [] : []));
   }
@@ -364,28 +365,31 @@ export class Cluster {
    * Where the devices write a result: the caller's shared array when given (checked), else a
    * fresh shared buffer, so that results are handed out without a copy and stay valid.
    */
-  private outputRef(out: Tensor | undefined, like: Tensor, input: SharedArrayRef, what: string): SharedArrayRef {
+  private outputRef(out: Tensor | undefined, like: Tensor, input: SharedArrayRef, what: string, alsoRead?: SharedArrayRef): SharedArrayRef {
     const dtype = dtypeOf(like.data);
     const n = like.data.length;
     if (!out) return { buffer: new SharedArrayBuffer(Math.max(n, 1) * bytesPerElement(dtype)), offset: 0 };
     const ref = sharedRef(out.data);
     requireInput(ref !== undefined, () => `${what} array must live in shared memory (see Cluster.sharedTensor)`);
     requireInput(dtypeOf(out.data) === dtype && out.data.length === n, () => `${what} array must be ${dtype} with ${n} elements`);
-    const overlaps = ref.buffer === input.buffer && ref.offset < input.offset + n && input.offset < ref.offset + n;
-    requireInput(!overlaps, () => `${what} array must not overlap the input`);
+    const overlaps = (other: SharedArrayRef) => ref.buffer === other.buffer && ref.offset < other.offset + n && other.offset < ref.offset + n;
+    requireInput(!overlaps(input), () => `${what} array must not overlap the input`);
+    // Writing over the gradient being read is safe element by element, never shifted.
+    requireInput(!alsoRead || !overlaps(alsoRead) || alsoRead.offset === ref.offset, () => `${what} array must not partly overlap the grad output`);
     return ref;
   }
 
-  private commFor(algorithm: AlgorithmName, mode: BnMode): CommBuffer {
+  /** The comm buffer of an algorithm and communicator size; `length` sizes a benchmark's own. */
+  private commFor(algorithm: AlgorithmName, mode: BnMode, length?: number): CommBuffer {
     const size = mode.kind === 'group' ? mode.size : this.devices;
-    const key = `${algorithm}/${size}`;
+    const key = length === undefined ? `${algorithm}/${size}` : `bench/${algorithm}/${size}/${length}`;
     let comm = this.comms.get(key);
     if (!comm) {
-      const C = this.channels!;
+      const C = this.channels ?? 1;
       const impl = algorithmByName(algorithm);
       // The longest vectors: Welford's 3C values in records of 3, and 2C+1 values in records of 1.
-      const a = impl.slots(size, 3 * C, 3);
-      const b = impl.slots(size, 2 * C + 1, 1);
+      const a = length === undefined ? impl.slots(size, 3 * C, 3) : impl.slots(size, length, 1);
+      const b = impl.slots(size, length ?? 2 * C + 1, 1);
       comm = allocateComm({ devices: this.devices, tags: Math.max(a.tags, b.tags), slotValues: Math.max(a.slotValues, b.slotValues, 1) });
       this.comms.set(key, comm);
     }
@@ -402,10 +406,11 @@ export class Cluster {
     const runningBefore = this.runningStats();
     const buffers: SharedBuffers = {
       control: this.pool.control,
-      state: this.state!,
-      params: this.params!,
+      // Before the first forward there is no state yet; only the all-reduce benchmark runs then.
+      state: this.state ?? NO_STATE,
+      params: this.params ?? NO_STATE,
       ...arrays,
-      comm: this.commFor(settings.algorithm, settings.mode),
+      comm: this.commFor(settings.algorithm, settings.mode, op === 'allreduce-bench' ? extra.length : undefined),
     };
     const size = settings.mode.kind === 'group' ? settings.mode.size : this.devices;
     const replies = await this.pool.runOnAll<DeviceReply>(
