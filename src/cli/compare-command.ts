@@ -12,7 +12,7 @@ import { type CompareReport, DEFAULT_COMPARE_DEVICES, DEFAULT_COMPARE_SHAPE, com
 import { count, formatNumber, renderTable } from '../report/table.js';
 import { readNpyFile } from '../tensor/npy.js';
 import { channelLayout, sizeOf } from '../tensor/tensor.js';
-import { parsePositiveInteger, parsePositiveNumber, parseShape } from './parse.js';
+import { parsePositiveInteger, parsePositiveNumber, parseSeed, parseShape } from './parse.js';
 
 interface CompareFlags {
   input?: string;
@@ -33,10 +33,6 @@ const MAX_SYNTHETIC_ELEMENTS = 2 ** 27;
 /** Devices listed one by one before the table elides the rest. */
 const DEVICES_SHOWN = 16;
 
-function parseSeed(value: string): number {
-  if (!/^\d+$/.test(value) || !Number.isSafeInteger(Number(value))) throw new InputError(`--seed must be a whole number >= 0, got '${value}'`);
-  return Number(value);
-}
 
 export function addCompareCommand(program: Command): void {
   program

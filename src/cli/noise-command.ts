@@ -3,14 +3,13 @@ import type { Command } from 'commander';
 import { Option } from 'commander';
 import { STATS_METHODS, type StatsMethod } from '../bn/batch-moments.js';
 import { ALGORITHM_NAMES, type AlgorithmName, DEFAULT_ALGORITHM } from '../collectives/algorithms/index.js';
-import { InputError } from '../errors.js';
 import { type NoiseReport, noiseExperiment } from '../experiments/noise.js';
 import { type PlotSpec, VEGA_LITE_SCHEMA } from '../report/plot.js';
 import { count, formatNumber, renderTable } from '../report/table.js';
 import { DISTRIBUTION_NAMES, type DistributionName } from '../tensor/distributions.js';
 import { readNpyFile } from '../tensor/npy.js';
-import { parsePositiveInteger } from './parse.js';
-import { interruptSignal, progressBar } from './progress.js';
+import { listOf, parsePositiveInteger, parseSeed, wholeNumber } from './parse.js';
+import { withProgress } from './progress.js';
 import { type ReportFlags, addReportOptions, checkReportFlags, emitReport } from './report-output.js';
 
 interface NoiseFlags extends ReportFlags {
@@ -29,25 +28,13 @@ interface NoiseFlags extends ReportFlags {
 /** Default number of trials: enough for the normal-data ratios to land within a few percent of 1. */
 export const DEFAULT_NOISE_TRIALS = 400;
 
-function parseSizeList(value: string): number[] {
-  const parts = value.split(',').map((p) => p.trim());
-  if (value.trim() === '') throw new InputError('--batch-sizes: the list is empty');
-  return parts.map((p) => {
-    if (!/^\d+$/.test(p) || Number(p) < 1) throw new InputError(`--batch-sizes: '${p}' is not a whole number >= 1`);
-    return Number(p);
-  });
-}
 
-function parseSeed(value: string): number {
-  if (!/^\d+$/.test(value)) throw new InputError(`--seed must be a whole number >= 0, got '${value}'`);
-  return Number(value);
-}
 
 export function addNoiseCommand(program: Command): void {
   const command = program
     .command('noise')
     .description('how noisy per-device statistics are against per-device batch size, for local, group and sync BN, beside theory')
-    .option('--batch-sizes <list>', 'per-device batch sizes b', parseSizeList, [2, 4, 8, 16, 32])
+    .option('--batch-sizes <list>', 'per-device batch sizes b', listOf('--batch-sizes', wholeNumber('--batch-sizes')), [2, 4, 8, 16, 32])
     .option('--devices <W>', 'simulated devices', parsePositiveInteger, 8)
     .option('--trials <T>', 'batches drawn per batch size', parsePositiveInteger, DEFAULT_NOISE_TRIALS)
     .addOption(new Option('--dist <name>', 'distribution of the synthetic data').choices(DISTRIBUTION_NAMES).default('normal'))
@@ -60,11 +47,8 @@ export function addNoiseCommand(program: Command): void {
   addReportOptions(command).action(async (flags: NoiseFlags) => {
     checkReportFlags(flags);
     const input = flags.input ? readNpyFile(flags.input, 'input') : undefined;
-    const progress = progressBar();
-    const interrupt = interruptSignal();
-    let report: NoiseReport;
-    try {
-      report = await noiseExperiment({
+    const report = await withProgress(({ signal, onProgress }) =>
+      noiseExperiment({
         batchSizes: flags.batchSizes,
         devices: flags.devices,
         trials: flags.trials,
@@ -75,13 +59,10 @@ export function addNoiseCommand(program: Command): void {
         group: flags.group,
         algorithm: flags.algorithm,
         stats: flags.stats,
-        signal: interrupt.signal,
-        onProgress: progress.update,
-      });
-    } finally {
-      progress.stop();
-      interrupt.dispose();
-    }
+        signal,
+        onProgress,
+      }),
+    );
     await emitReport(flags, report, () => noiseTable(report), () => noisePlot(report));
   });
 }

@@ -1,5 +1,6 @@
 /** Option-value parsers for commander: each refuses a bad value with a message naming the flag. */
 import { InvalidArgumentError } from 'commander';
+import { InputError } from '../errors.js';
 
 export function parseFiniteNumber(value: string): number {
   const n = Number(value);
@@ -47,4 +48,26 @@ export function parseShape(value: string): number[] {
   const dims = parts.map(Number);
   if (dims.some((d) => !Number.isSafeInteger(d) || d < 1)) throw new InvalidArgumentError(`'${value}' has a dimension below 1 or too large.`);
   return dims;
+}
+
+/** A seed: a whole number >= 0. */
+export function parseSeed(value: string): number {
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(Number(value))) throw new InputError(`--seed must be a whole number >= 0, got '${value}'`);
+  return Number(value);
+}
+
+/** A whole number >= 1 for `flag`, refused with a message naming the flag. */
+export function wholeNumber(flag: string) {
+  return (value: string): number => {
+    if (!/^\d+$/.test(value) || Number(value) < 1) throw new InputError(`${flag}: '${value}' is not a whole number >= 1`);
+    return Number(value);
+  };
+}
+
+/** A comma-separated, non-empty list for `flag`, each item parsed by `item`. */
+export function listOf<T>(flag: string, item: (value: string) => T) {
+  return (value: string): T[] => {
+    if (value.trim() === '') throw new InputError(`${flag}: the list is empty`);
+    return value.split(',').map((v) => item(v.trim()));
+  };
 }

@@ -18,7 +18,7 @@ import {
 import { type PlotSpec, VEGA_LITE_SCHEMA } from '../report/plot.js';
 import { type Cell, renderTable } from '../report/table.js';
 import type { DType } from '../tensor/tensor.js';
-import { interruptSignal, progressBar } from './progress.js';
+import { withProgress } from './progress.js';
 import { type ReportFlags, addReportOptions, checkReportFlags, emitReport } from './report-output.js';
 
 interface PrecisionFlags extends ReportFlags {
@@ -111,15 +111,7 @@ export function addPrecisionCommand(program: Command): void {
       eps: flags.eps,
     };
     resolvePrecisionOptions(options); // bad input fails before any bar or thread starts
-    const progress = progressBar();
-    const interrupt = interruptSignal();
-    let report: PrecisionReport;
-    try {
-      report = await precisionExperiment({ ...options, signal: interrupt.signal, onProgress: progress.update });
-    } finally {
-      progress.stop();
-      interrupt.dispose();
-    }
+    const report = await withProgress(({ signal, onProgress }) => precisionExperiment({ ...options, signal, onProgress }));
     await emitReport(flags, report, () => precisionTable(report), () => precisionPlot(report));
   });
 }

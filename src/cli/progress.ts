@@ -36,6 +36,7 @@ export function progressBar(stream: NodeJS.WriteStream = process.stderr): Progre
     },
     stop() {
       if (started) bar.stop();
+      started = false; // the next update starts it again
     },
   };
 }
@@ -46,4 +47,23 @@ export function interruptSignal(): { signal: AbortSignal; dispose(): void } {
   const onSigint = () => controller.abort();
   process.once('SIGINT', onSigint);
   return { signal: controller.signal, dispose: () => process.off('SIGINT', onSigint) };
+}
+
+export interface ProgressHooks {
+  readonly signal: AbortSignal;
+  readonly onProgress: ProgressFn;
+  /** Clears the bar, so that a line can be printed; the next update draws it again. */
+  readonly pause: () => void;
+}
+
+/** Runs a long experiment with a progress bar and Ctrl-C wired in; both are released afterwards. */
+export async function withProgress<T>(run: (hooks: ProgressHooks) => Promise<T>): Promise<T> {
+  const progress = progressBar();
+  const interrupt = interruptSignal();
+  try {
+    return await run({ signal: interrupt.signal, onProgress: progress.update, pause: () => progress.stop() });
+  } finally {
+    progress.stop();
+    interrupt.dispose();
+  }
 }

@@ -7,8 +7,8 @@ import { DATASET_NAMES, type DatasetName, type EpochRow, type RunHeader, type Tr
 import { type PlotSpec, VEGA_LITE_SCHEMA } from '../report/plot.js';
 import { formatNumber, renderTable } from '../report/table.js';
 import { MODEL_NAMES, type ModelName } from '../train/protocol.js';
-import { parseFiniteNumber, parsePositiveInteger } from './parse.js';
-import { interruptSignal, progressBar } from './progress.js';
+import { listOf, parseFiniteNumber, parsePositiveInteger, parseSeed, wholeNumber } from './parse.js';
+import { withProgress } from './progress.js';
 import { type ReportFlags, addReportOptions, checkReportFlags, emitReport } from './report-output.js';
 
 interface TrainFlags extends ReportFlags {
@@ -33,19 +33,7 @@ interface TrainFlags extends ReportFlags {
   timeoutMs: number;
 }
 
-function parseList(flag: string, parse: (v: string) => string | number) {
-  return (value: string) => {
-    if (value.trim() === '') throw new InputError(`${flag}: the list is empty`);
-    return value.split(',').map((v) => parse(v.trim()));
-  };
-}
 
-function wholeNumber(flag: string) {
-  return (v: string): number => {
-    if (!/^\d+$/.test(v) || Number(v) < 1) throw new InputError(`${flag}: '${v}' is not a whole number >= 1`);
-    return Number(v);
-  };
-}
 
 function nonNegative(flag: string) {
   return (v: string): number => {
@@ -65,17 +53,14 @@ export function addTrainCommand(program: Command): void {
     .option('--subset <n>', 'use only n training examples (and at most n test examples)', wholeNumber('--subset'))
     .option('--devices <W>', 'simulated devices', parsePositiveInteger, 8)
     .option('--batch <B>', 'global batch, split over the devices (default 256)', wholeNumber('--batch'))
-    .option('--per-device-batch <list>', 'per-device batch sizes instead (global = b x W); a list runs a grid', parseList('--per-device-batch', wholeNumber('--per-device-batch')))
-    .option('--bn <modes>', 'BN modes to train with: local, sync, group:K, ghost:G', parseList('--bn', (v) => v), ['local', 'sync'])
+    .option('--per-device-batch <list>', 'per-device batch sizes instead (global = b x W); a list runs a grid', listOf('--per-device-batch', wholeNumber('--per-device-batch')))
+    .option('--bn <modes>', 'BN modes to train with: local, sync, group:K, ghost:G', listOf('--bn', (v) => v), ['local', 'sync'])
     .option('--epochs <E>', 'epochs per run', parsePositiveInteger, 5)
     .option('--lr <rate>', 'learning rate (plain SGD by default)', parseFiniteNumber, 1.0)
     .addOption(new Option('--lr-scaling <rule>', 'linear: lr x global batch / 256 for each run').choices(['none', 'linear']).default('none'))
     .option('--momentum <m>', 'SGD momentum', nonNegative('--momentum'), 0)
     .option('--weight-decay <wd>', 'SGD weight decay', nonNegative('--weight-decay'), 0)
-    .option('--seed <n>', 'seed of initialisation, shuffling and synthetic data', (v) => {
-      if (!/^\d+$/.test(v)) throw new InputError(`--seed must be a whole number >= 0, got '${v}'`);
-      return Number(v);
-    }, 0)
+    .option('--seed <n>', 'seed of initialisation, shuffling and synthetic data', parseSeed, 0)
     .addOption(new Option('--stats <method>', 'BN statistics method').choices(STATS_METHODS).default('sums'))
     .addOption(new Option('--algorithm <name>', 'all-reduce of the BN statistics (gradients use ring)').choices(ALGORITHM_NAMES).default(DEFAULT_ALGORITHM))
     .addOption(new Option('--eval-stats <whose>', "running statistics test_acc uses in local mode: rank 0's (as DDP) or their mean over ranks").choices(['rank0', 'average']).default('rank0'))
@@ -84,13 +69,10 @@ export function addTrainCommand(program: Command): void {
   addReportOptions(command).action(async (flags: TrainFlags) => {
     checkReportFlags(flags);
     if (flags.batch !== undefined && flags.perDeviceBatch !== undefined) throw new InputError('give --batch or --per-device-batch, not both');
-    const progress = progressBar();
-    const interrupt = interruptSignal();
     const printing = !flags.json && !flags.csv;
     if (printing) process.stdout.write(`${epochCells(EPOCH_HEADER)}\n`);
-    let report: TrainReport;
-    try {
-      report = await trainExperiment({
+    const report = await withProgress(({ signal, onProgress, pause }) =>
+      trainExperiment({
         model: flags.model,
         dataset: flags.dataset,
         dataDir: flags.dataDir,
@@ -110,19 +92,16 @@ export function addTrainCommand(program: Command): void {
         evalStats: flags.evalStats,
         preciseBatches: flags.preciseBatches,
         timeoutMs: flags.timeoutMs,
-        signal: interrupt.signal,
-        onProgress: progress.update,
+        signal,
+        onProgress,
         onEpoch: printing
           ? (run, epoch) => {
-              progress.stop();
+              pause();
               process.stdout.write(`${epochLine(run, epoch)}\n`);
             }
           : undefined,
-      });
-    } finally {
-      progress.stop();
-      interrupt.dispose();
-    }
+      }),
+    );
     const rows = report.runs.flatMap((run) => run.epochs.map((e) => ({ bn: run.bn, devices: run.devices, per_device_batch: run.per_device_batch, global_batch: run.global_batch, lr: run.lr, ...e })));
     await emitReport(flags, { ...report, rows }, () => trainSummary(report), () => trainPlot(report));
   });
