@@ -167,22 +167,5 @@ export function useGemmBackend(which: GemmBackend): void {
  * C (+)= op(A) · op(B). `accumulate` adds into C instead of overwriting it; offsets locate the
  * matrices inside larger arrays. The arrays must not overlap C.
  */
-export function gemm(
-  transA: boolean,
-  transB: boolean,
-  M: number,
-  N: number,
-  K: number,
-  A: Float32Array,
-  lda: number,
-  B: Float32Array,
-  ldb: number,
-  C: Float32Array,
-  ldc: number,
-  accumulate = false,
-  offsetA = 0,
-  offsetB = 0,
-  offsetC = 0,
-): void {
+export const gemm: GemmFunction = (transA, transB, M, N, K, A, lda, B, ldb, C, ldc, accumulate = false, offsetA = 0, offsetB = 0, offsetC = 0) =>
   active(transA, transB, M, N, K, A, lda, B, ldb, C, ldc, accumulate, offsetA, offsetB, offsetC);
-}
