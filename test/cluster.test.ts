@@ -250,10 +250,11 @@ describe('all-reduce benchmark', () => {
   it('times vectors of any length without touching the BN state, before or after a forward', async () => {
     const cluster = start({ devices: 2, timeoutMs: 10_000 });
     const fresh = await cluster.benchmarkAllReduce(100, 3);
-    expect(fresh.map((r) => r.length)).toEqual([3, 3]);
+    expect(fresh).toHaveLength(3);
+    for (const us of fresh) expect(us).toBeGreaterThan(0);
     await cluster.forward(batch([8, 2], 1));
     const after = await cluster.benchmarkAllReduce(1000, 2, 'ring');
-    expect(after.map((r) => r.length)).toEqual([2, 2]);
+    expect(after).toHaveLength(2);
     const f = await cluster.forward(batch([8, 2], 2));
     expect(f.output.data.length).toBe(16);
     await cluster.close();

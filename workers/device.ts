@@ -8,6 +8,6 @@ import type { DeviceReply, DeviceTask, PingTask } from '../src/cluster/protocol.
 import { runTrainTask } from '../src/train/device-train.js';
 import type { EvalTask, TrainReply, TrainStepTask } from '../src/train/protocol.js';
 
-export default function runTask(task: DeviceTask | PingTask | TrainStepTask | EvalTask): DeviceReply | TrainReply {
+export default function runTask(task: DeviceTask | PingTask | TrainStepTask | EvalTask): DeviceReply | TrainReply | { ok: true; pong: true } {
   return task.op === 'train-step' || task.op === 'train-eval' ? runTrainTask(task) : runDeviceTask(task);
 }

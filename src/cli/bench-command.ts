@@ -78,8 +78,8 @@ export function benchTables(r: ClusterBenchReport): string {
     renderTable(['figure', 'value', 'goal', 'met'], rows),
     '',
     renderTable(
-      ['all-reduce', 'median us', 'p10 us', 'p90 us', 'slowest device median us'],
-      r.allreduce.map((a) => [a.algorithm, fmt(a.median_us), fmt(a.p10_us), fmt(a.p90_us), fmt(a.slowest_device_median_us)]),
+      ['all-reduce', 'median us', 'p10 us', 'p90 us'],
+      r.allreduce.map((a) => [a.algorithm, fmt(a.median_us), fmt(a.p10_us), fmt(a.p90_us)]),
     ),
   ];
   if (r.pytorch_note) lines.push('', `PyTorch peer: ${r.pytorch_note}`);

@@ -8,22 +8,29 @@ import type { StatsMethod } from '../bn/batch-moments.js';
 import type { Accumulator, Moments } from '../bn/moments.js';
 import type { RunningConvention } from '../bn/running-stats.js';
 import { type AlgorithmName, ALGORITHM_NAMES, DEFAULT_ALGORITHM, algorithmByName } from '../collectives/algorithms/index.js';
-import { type CommBuffer, allocateComm } from '../collectives/comm-buffer.js';
+import { bnOutboxGeometry, vectorOutboxGeometry } from '../collectives/all-reduce.js';
+import { type OutboxBuffer, allocateOutbox, outboxViews } from '../collectives/outbox.js';
 import { InputError, requireInput } from '../errors.js';
 import { type DType, type FloatArray, type Tensor, allocLike, dtypeOf, sizeOf } from '../tensor/tensor.js';
-import { DevicePool, spinFor } from './device-pool.js';
+import { DevicePool } from './device-pool.js';
 import { ClusterClosedError } from './errors.js';
 import { type BnMode, modeName, parseMode, syncMembers } from './modes.js';
-import type { DeviceOp, DeviceReply, DeviceTask, Fault, SharedArrayRef, SharedBuffers, StepSettings } from './protocol.js';
+import { defaultThreads } from './placement.js';
+import type { DeviceOp, DeviceTask, Fault, SharedArrayRef, SharedBuffers, StepSettings, SuccessReply } from './protocol.js';
 import { RankState, rankStateLayout } from './rank-state.js';
 import { ghostChunks, shardRows } from './sharding.js';
 
-/** Most devices a cluster may have: far beyond 64, still sane for threads on one machine. */
-export const MAX_DEVICES = 256;
+/** Most devices a cluster may have: as many as the largest published sync-BN runs use. */
+export const MAX_DEVICES = 4096;
 const NO_STATE = new SharedArrayBuffer(8);
 export interface ClusterOptions {
   /** Number of simulated devices W (1 to MAX_DEVICES). */
   readonly devices: number;
+  /**
+   * Worker threads T hosting them (1 to W), each a run of consecutive ranks; default
+   * min(W, cores). Results are bitwise the same for every T.
+   */
+  readonly threads?: number;
   /** All-reduce algorithm; default DEFAULT_ALGORITHM ('allgather'). */
   readonly algorithm?: AlgorithmName;
   /** Statistics method; default 'sums'. */
@@ -115,6 +122,7 @@ function bytesPerElement(dtype: DType): number {
 
 export class Cluster {
   readonly devices: number;
+  readonly threads: number;
   readonly algorithm: AlgorithmName;
   readonly stats: StatsMethod;
   readonly accumulator: Accumulator;
@@ -127,8 +135,8 @@ export class Cluster {
   /** Where inputs held in ordinary memory are copied for the devices to read. */
   private staging: { x?: SharedArrayBuffer; dy?: SharedArrayBuffer } = {};
   private step?: StepArrays;
-  /** One buffer per algorithm and communicator size, so that each has its own epochs. */
-  private readonly comms = new Map<string, CommBuffer>();
+  /** One outbox per algorithm and communicator size, so that each has its own epochs. */
+  private readonly outboxes = new Map<string, OutboxBuffer>();
 
   private constructor(options: ClusterOptions) {
     const { devices } = options;
@@ -147,7 +155,9 @@ export class Cluster {
       requireInput(Number.isSafeInteger(rank) && rank >= 0 && rank < devices, () => `fault rank ${rank} is not a rank of ${devices} devices (0 to ${devices - 1})`);
     }
     this.fault = options.fault;
-    this.pool = new DevicePool(devices, this.timeoutMs);
+    this.threads = options.threads ?? defaultThreads(devices);
+    requireInput(Number.isSafeInteger(this.threads) && this.threads >= 1 && this.threads <= devices, () => `threads must be a whole number from 1 to the ${devices} devices, got ${options.threads}`);
+    this.pool = new DevicePool(devices, this.threads, this.timeoutMs);
   }
 
   /**
@@ -256,8 +266,11 @@ export class Cluster {
     };
   }
 
-  /** Times `reps` all-reduces of `length` values among all devices; per-call microseconds on each rank. */
-  async benchmarkAllReduce(length: number, reps: number, algorithm: AlgorithmName = this.algorithm): Promise<number[][]> {
+  /**
+   * Times `reps` back-to-back all-reduces of `length` values among all devices: the microseconds
+   * between the ends of successive repetitions on the slowest thread (the first is from the start).
+   */
+  async benchmarkAllReduce(length: number, reps: number, algorithm: AlgorithmName = this.algorithm): Promise<number[]> {
     this.livePool();
     requireInput(Number.isSafeInteger(length) && length >= 1, () => `all-reduce length must be a whole number >= 1, got ${length}`);
     const settings: StepSettings = {
@@ -265,9 +278,11 @@ export class Cluster {
       mode: { kind: 'sync' },
       algorithm,
     };
-    // A buffer of its own, sized for `length`: the benchmark never touches the BN state.
+    // An outbox of its own, sized for `length`: the benchmark never touches the BN state.
+    const start = performance.timeOrigin + performance.now();
     const replies = await this.dispatch('allreduce-bench', settings, {}, { reps, length });
-    return replies.map((r) => (r.ok ? r.timingsUs ?? [] : []));
+    const ends = Array.from({ length: reps }, (_, i) => Math.max(...replies.map((r) => r.finishedAt?.[i] ?? 0)));
+    return ends.map((end, i) => (end - (i === 0 ? start : ends[i - 1])) * 1000);
   }
 
   /** Every device's running statistics. */
@@ -379,21 +394,18 @@ export class Cluster {
     return ref;
   }
 
-  /** The comm buffer of an algorithm and communicator size; `length` sizes a benchmark's own. */
-  private commFor(algorithm: AlgorithmName, mode: BnMode, length?: number): CommBuffer {
+  /** The outbox of an algorithm and communicator size; `length` sizes a benchmark's own. */
+  private outboxFor(algorithm: AlgorithmName, mode: BnMode, length?: number): OutboxBuffer {
     const size = mode.kind === 'group' ? mode.size : this.devices;
     const key = length === undefined ? `${algorithm}/${size}` : `bench/${algorithm}/${size}/${length}`;
-    let comm = this.comms.get(key);
-    if (!comm) {
-      const C = this.channels ?? 1;
+    let outbox = this.outboxes.get(key);
+    if (!outbox) {
       const impl = algorithmByName(algorithm);
-      // The longest vectors: Welford's 3C values in records of 3, and 2C+1 values in records of 1.
-      const a = length === undefined ? impl.slots(size, 3 * C, 3) : impl.slots(size, length, 1);
-      const b = impl.slots(size, length ?? 2 * C + 1, 1);
-      comm = allocateComm({ devices: this.devices, tags: Math.max(a.tags, b.tags), slotValues: Math.max(a.slotValues, b.slotValues, 1) });
-      this.comms.set(key, comm);
+      const geometry = length === undefined ? bnOutboxGeometry(impl, this.devices, size, this.channels ?? 1) : vectorOutboxGeometry(impl, this.devices, size, length);
+      outbox = allocateOutbox(geometry);
+      this.outboxes.set(key, outbox);
     }
-    return comm;
+    return outbox;
   }
 
   /** Runs one task on every device at once and returns their replies, or throws the device failure. */
@@ -402,24 +414,25 @@ export class Cluster {
     settings: StepSettings,
     arrays: Partial<Pick<SharedBuffers, 'x' | 'y' | 'dy' | 'dx'>>,
     extra: { reps?: number; length?: number } = {},
-  ): Promise<DeviceReply[]> {
+  ): Promise<SuccessReply[]> {
     const runningBefore = this.runningStats();
+    const outbox = this.outboxFor(settings.algorithm, settings.mode, op === 'allreduce-bench' ? extra.length : undefined);
     const buffers: SharedBuffers = {
-      control: this.pool.control,
       // Before the first forward there is no state yet; only the all-reduce benchmark runs then.
       state: this.state ?? NO_STATE,
       params: this.params ?? NO_STATE,
       ...arrays,
-      comm: this.commFor(settings.algorithm, settings.mode, op === 'allreduce-bench' ? extra.length : undefined),
+      outbox,
     };
-    const size = settings.mode.kind === 'group' ? settings.mode.size : this.devices;
-    const replies = await this.pool.runOnAll<DeviceReply>(
-      (rank): DeviceTask => ({ op, rank, devices: this.devices, settings, buffers, fault: this.fault, spin: spinFor(size), ...extra }),
+    const links = this.pool.links;
+    const replies = await this.pool.runOnAll<SuccessReply>(
+      (hosting): DeviceTask => ({ op, hosting, links, settings, buffers, fault: this.fault, ...extra }),
+      () => outboxViews(outbox).epochs,
     );
-    const badInput = replies.find((r) => !r.ok && r.kind === 'bad-input');
-    if (badInput && !badInput.ok) {
+    const badInput = replies.find((r) => r.badInput !== undefined);
+    if (badInput) {
       this.restoreRunning(runningBefore);
-      throw new InputError(badInput.message);
+      throw new InputError(badInput.badInput!);
     }
     return replies;
   }
@@ -454,8 +467,8 @@ function floatView(ref: SharedArrayRef, dtype: DType, length: number): FloatArra
   return dtype === 'float32' ? new Float32Array(ref.buffer, ref.offset * 4, length) : new Float64Array(ref.buffer, ref.offset * 8, length);
 }
 
-function traffic(algorithm: AlgorithmName, replies: readonly DeviceReply[]): Traffic {
-  const perRank = replies.map((r) => (r.ok ? { messages: r.messages, bytes: r.bytes } : { messages: 0, bytes: 0 }));
+function traffic(algorithm: AlgorithmName, replies: readonly SuccessReply[]): Traffic {
+  const perRank = replies.flatMap((r) => r.messages.map((messages, i) => ({ messages, bytes: r.bytes[i] })));
   return {
     algorithm,
     messages: perRank.reduce((a, r) => a + r.messages, 0),

@@ -1,6 +1,14 @@
 /**
- * The cluster-wide control block: an abort flag every waiting rank polls, and the phase each rank
- * is in, so that the coordinator can say where a device failed. Offsets are named here only.
+ * The cluster-wide control block, in shared memory: an abort flag every waiting device polls, and
+ * what each device and thread is doing, so that the coordinator can say which device failed and
+ * where from facts the devices recorded, never from which reply happened to arrive first.
+ *
+ * Layout (Int32):
+ *   [0]                     abort flag
+ *   [1, 1+W)                phase of each rank (index into PHASES)
+ *   [1+W, 1+2W)             peer each rank waits for, plus one (0: not waiting)
+ *   [1+2W, 1+2W+T)          rank each thread is running, plus one (0: none)
+ *   [1+2W+T, 1+2W+2T)       heartbeat of each thread: bumped whenever it runs a device or wakes
  */
 
 export const ABORT_INDEX = 0;
@@ -16,29 +24,90 @@ export const PHASES = [
   'backward: all-reduce',
   'backward: grad input',
   'benchmark: all-reduce',
+  'train: forward',
+  'train: backward',
+  'train: gradient all-reduce',
+  'train: update',
+  'evaluate',
 ] as const;
 export type Phase = (typeof PHASES)[number];
 
-export function allocateControl(devices: number): SharedArrayBuffer {
-  return new SharedArrayBuffer((PHASES_OFFSET + devices) * 4);
+/** The geometry of a control block: the devices and the threads hosting them. */
+export interface ControlGeometry {
+  readonly devices: number;
+  readonly threads: number;
 }
 
-export function setPhase(control: Int32Array, rank: number, phase: Phase): void {
-  Atomics.store(control, PHASES_OFFSET + rank, PHASES.indexOf(phase));
+/** A control block and its geometry. */
+export interface ControlBlock extends ControlGeometry {
+  readonly buffer: SharedArrayBuffer;
 }
 
-export function phaseOf(control: Int32Array, rank: number): Phase {
-  return PHASES[Atomics.load(control, PHASES_OFFSET + rank)] ?? 'idle';
+export function allocateControl(geometry: ControlGeometry): ControlBlock {
+  return { ...geometry, buffer: new SharedArrayBuffer((PHASES_OFFSET + 2 * geometry.devices + 2 * geometry.threads) * 4) };
 }
 
-export function isAborted(control: Int32Array): boolean {
-  return Atomics.load(control, ABORT_INDEX) !== 0;
-}
+/** Typed access to a control block, from the coordinator or a device thread. */
+export class Control {
+  readonly array: Int32Array;
+  private readonly waitingOffset: number;
+  private readonly runningOffset: number;
+  private readonly heartbeatOffset: number;
 
-export function raiseAbort(control: Int32Array): void {
-  Atomics.store(control, ABORT_INDEX, 1);
-}
+  constructor(readonly block: ControlBlock) {
+    this.array = new Int32Array(block.buffer);
+    this.waitingOffset = PHASES_OFFSET + block.devices;
+    this.runningOffset = this.waitingOffset + block.devices;
+    this.heartbeatOffset = this.runningOffset + block.threads;
+  }
 
-export function clearAbort(control: Int32Array): void {
-  Atomics.store(control, ABORT_INDEX, 0);
+  setPhase(rank: number, phase: Phase): void {
+    Atomics.store(this.array, PHASES_OFFSET + rank, PHASES.indexOf(phase));
+  }
+
+  phaseOf(rank: number): Phase {
+    return PHASES[Atomics.load(this.array, PHASES_OFFSET + rank)] ?? 'idle';
+  }
+
+  /** Records the peer `rank` waits for (undefined: it is not waiting). */
+  setWaitingFor(rank: number, peer: number | undefined): void {
+    Atomics.store(this.array, this.waitingOffset + rank, peer === undefined ? 0 : peer + 1);
+  }
+
+  waitingFor(rank: number): number | undefined {
+    const v = Atomics.load(this.array, this.waitingOffset + rank);
+    return v === 0 ? undefined : v - 1;
+  }
+
+  /** Records the rank `thread` is running (undefined: none). */
+  setRunning(thread: number, rank: number | undefined): void {
+    Atomics.store(this.array, this.runningOffset + thread, rank === undefined ? 0 : rank + 1);
+  }
+
+  running(thread: number): number | undefined {
+    const v = Atomics.load(this.array, this.runningOffset + thread);
+    return v === 0 ? undefined : v - 1;
+  }
+
+  /** Says that `thread` is alive and making progress. */
+  beat(thread: number): void {
+    Atomics.add(this.array, this.heartbeatOffset + thread, 1);
+  }
+
+  heartbeat(thread: number): number {
+    return Atomics.load(this.array, this.heartbeatOffset + thread);
+  }
+
+  isAborted(): boolean {
+    return Atomics.load(this.array, ABORT_INDEX) !== 0;
+  }
+
+  raiseAbort(): void {
+    Atomics.store(this.array, ABORT_INDEX, 1);
+  }
+
+  /** Clears the abort flag and every record, before a step. */
+  reset(): void {
+    this.array.fill(0);
+  }
 }

@@ -9,9 +9,10 @@ import type { StatsMethod } from '../bn/batch-moments.js';
 import type { Accumulator, Moments } from '../bn/moments.js';
 import { inverseStd, normalize } from '../bn/normalize.js';
 import { type RunningConvention, updateRunningStats } from '../bn/running-stats.js';
+import { type Program, runWithoutPeers } from '../collectives/endpoint.js';
 import { float64Sum } from '../collectives/reducers.js';
 import type { ChannelLayout, FloatArray } from '../tensor/tensor.js';
-import { type AllReduceFn, deviceMoments } from './device-moments.js';
+import { type AllReduceFn, type DeviceMoments, deviceMoments } from './device-moments.js';
 import type { BnMode } from './modes.js';
 import { ghostChunks } from './sharding.js';
 
@@ -52,6 +53,11 @@ export function rowsOf(data: FloatArray, layout: ChannelLayout, start: number, e
   return [data.subarray(start * rowSize, end * rowSize), { ...layout, rows: end - start }];
 }
 
+/** The statistics of a block with no all-reduce: a program that never pauses. */
+function localMoments(program: Program<DeviceMoments>): DeviceMoments {
+  return runWithoutPeers(program, 'local statistics');
+}
+
 function allFinite(values: ArrayLike<number>): boolean {
   for (let i = 0; i < values.length; i++) if (!Number.isFinite(values[i])) return false;
   return true;
@@ -69,7 +75,7 @@ function updateRunning(running: { mean: Float64Array; var: Float64Array }, m: Mo
 export function ghostBlocks(x: FloatArray, layout: ChannelLayout, size: number, s: DeviceBnSettings, shift: Float64Array): { block: NormalizedBlock; moments: Moments }[] {
   return ghostChunks(layout.rows, size).map(([start, end]) => {
     const [xc, lc] = rowsOf(x, layout, start, end);
-    const moments = deviceMoments(xc, lc, s.stats, s.accumulator, shift, undefined).used;
+    const moments = localMoments(deviceMoments(xc, lc, s.stats, s.accumulator, shift, undefined)).used;
     return { block: { start, end, count: moments.count, mean: moments.mean, invStd: inverseStd(moments.var, s.eps) }, moments };
   });
 }
@@ -78,7 +84,7 @@ export function ghostBlocks(x: FloatArray, layout: ChannelLayout, size: number, 
  * Forward: normalizes x into y and, in training, updates `running` in place. `shift` is the
  * shifted-sums shift (the running mean when the step began, the same on every synced device).
  */
-export function deviceBnForward(
+export function* deviceBnForward(
   x: FloatArray,
   layout: ChannelLayout,
   y: FloatArray,
@@ -89,18 +95,18 @@ export function deviceBnForward(
   s: DeviceBnSettings,
   allReduce?: AllReduceFn,
   options: { onPhase?: PhaseHook; localInEval?: boolean } = {},
-): DeviceBnForward {
+): Program<DeviceBnForward> {
   const whole = { start: 0, end: layout.rows };
   if (!s.training) {
     const used: Moments = { count: layout.rows * layout.inner, mean: Float64Array.from(running.mean), var: Float64Array.from(running.var) };
-    const local = options.localInEval ? deviceMoments(x, layout, s.stats, s.accumulator, shift, undefined).local : undefined;
+    const local = options.localInEval ? localMoments(deviceMoments(x, layout, s.stats, s.accumulator, shift, undefined)).local : undefined;
     const invStd = inverseStd(used.var, s.eps);
     options.onPhase?.('normalize');
     normalize(x, layout, used.mean, invStd, weight, bias, y);
     return { local, used, blocks: [{ ...whole, count: used.count, mean: used.mean, invStd }], training: false };
   }
   if (s.mode.kind === 'ghost') {
-    const local = deviceMoments(x, layout, s.stats, s.accumulator, shift, undefined).local;
+    const local = localMoments(deviceMoments(x, layout, s.stats, s.accumulator, shift, undefined)).local;
     options.onPhase?.('normalize');
     const chunks = ghostBlocks(x, layout, s.mode.size, s, shift);
     for (const { block, moments } of chunks) {
@@ -113,7 +119,7 @@ export function deviceBnForward(
     return { local, used, blocks: chunks.map((c) => c.block), training: true };
   }
   options.onPhase?.(allReduce ? 'all-reduce' : 'normalize');
-  const { local, used } = deviceMoments(x, layout, s.stats, s.accumulator, shift, allReduce);
+  const { local, used } = yield* deviceMoments(x, layout, s.stats, s.accumulator, shift, allReduce);
   const invStd = inverseStd(used.var, s.eps);
   if (allReduce) options.onPhase?.('normalize');
   if (layout.rows > 0) normalize(x, layout, used.mean, invStd, weight, bias, y);
@@ -126,7 +132,7 @@ export function deviceBnForward(
  * (its share of dL/dbeta and dL/dgamma). With an all-reduce (sync and group BN) the count and both
  * sums are all-reduced first, so dx is the gradient of the loss over the whole synced batch.
  */
-export function deviceBnBackward(
+export function* deviceBnBackward(
   dy: FloatArray,
   x: FloatArray,
   layout: ChannelLayout,
@@ -135,7 +141,7 @@ export function deviceBnBackward(
   forward: Pick<DeviceBnForward, 'blocks' | 'training'>,
   allReduce?: AllReduceFn,
   onPhase?: PhaseHook,
-): GradSums {
+): Program<GradSums> {
   const C = layout.channels;
   if (!forward.training) {
     const { mean, invStd } = forward.blocks[0];
@@ -150,7 +156,7 @@ export function deviceBnBackward(
     v.set(local.sumDy, 1);
     v.set(local.sumDyXhat, 1 + C);
     onPhase?.('all-reduce');
-    allReduce(v, float64Sum);
+    yield* allReduce(v, float64Sum);
     const global = { sumDy: v.subarray(1, 1 + C), sumDyXhat: v.subarray(1 + C) };
     if (layout.rows > 0) gradInputTrain(dy, x, layout, mean, invStd, weight, global, v[0], dx);
     return local;

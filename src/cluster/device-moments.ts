@@ -14,11 +14,12 @@ import {
   welfordStats,
 } from '../bn/moments.js';
 import { packSums, packWelford, unpackSums, unpackWelford } from '../bn/packed.js';
+import type { AllReduceFn } from '../collectives/all-reduce.js';
+import type { Program } from '../collectives/endpoint.js';
 import { type Reducer, chanMerge, float32Sum, float64Sum } from '../collectives/reducers.js';
 import type { ChannelLayout, FloatArray } from '../tensor/tensor.js';
 
-/** Combines `data` in place with the same call on every peer. */
-export type AllReduceFn = (data: Float64Array, reducer: Reducer) => void;
+export type { AllReduceFn };
 
 export interface DeviceMoments {
   /** The shard's own statistics. */
@@ -31,14 +32,14 @@ export function sumReducer(accumulator: Accumulator): Reducer {
   return accumulator === 'float32' ? float32Sum : float64Sum;
 }
 
-export function deviceMoments(
+export function* deviceMoments(
   x: FloatArray,
   layout: ChannelLayout,
   method: StatsMethod,
   accumulator: Accumulator,
   shift: Float64Array,
   allReduce: AllReduceFn | undefined,
-): DeviceMoments {
+): Program<DeviceMoments> {
   switch (method) {
     case 'sums':
     case 'shifted-sums': {
@@ -47,7 +48,7 @@ export function deviceMoments(
       const local = momentsFromSums(partial, k);
       if (!allReduce) return { local, used: local };
       const v = packSums(partial);
-      allReduce(v, sumReducer(accumulator));
+      yield* allReduce(v, sumReducer(accumulator));
       return { local, used: momentsFromSums(unpackSums(v, accumulator), k) };
     }
     case 'welford': {
@@ -55,15 +56,15 @@ export function deviceMoments(
       const local = momentsFromWelford(partial);
       if (!allReduce) return { local, used: local };
       const v = packWelford(partial);
-      allReduce(v, chanMerge);
+      yield* allReduce(v, chanMerge);
       return { local, used: momentsFromWelford(unpackWelford(v)) };
     }
     case 'two-pass':
-      return twoPass(x, layout, allReduce);
+      return yield* twoPass(x, layout, allReduce);
   }
 }
 
-function twoPass(x: FloatArray, layout: ChannelLayout, allReduce: AllReduceFn | undefined): DeviceMoments {
+function* twoPass(x: FloatArray, layout: ChannelLayout, allReduce: AllReduceFn | undefined): Program<DeviceMoments> {
   const C = layout.channels;
   const sums = sumStats(x, layout, 'float64');
   const localMean = momentsFromSums(sums).mean;
@@ -73,7 +74,7 @@ function twoPass(x: FloatArray, layout: ChannelLayout, allReduce: AllReduceFn | 
     const round1 = new Float64Array(1 + C);
     round1[0] = sums.count;
     round1.set(sums.sum, 1);
-    allReduce(round1, float64Sum);
+    yield* allReduce(round1, float64Sum);
     count = round1[0];
     mean = round1.subarray(1).map((s) => s / count);
   }
@@ -83,6 +84,6 @@ function twoPass(x: FloatArray, layout: ChannelLayout, allReduce: AllReduceFn | 
   const localVar = m2.map((v, c) => (n === 0 ? NaN : v / n - (localMean[c] - mean[c]) ** 2));
   const local: Moments = { count: n, mean: localMean, var: localVar };
   if (!allReduce) return { local, used: local };
-  allReduce(m2, float64Sum);
+  yield* allReduce(m2, float64Sum);
   return { local, used: { count, mean, var: m2.map((v) => v / count) } };
 }

@@ -1,27 +1,31 @@
 /**
- * W device threads and the one operation every job needs from them: run one task on every
- * device at once, and either return all replies or name the device that failed.
+ * The device threads, and the one operation every job needs from them: run one task on every
+ * thread at once (each hosting its run of devices), and either return all replies or name the
+ * device that failed.
  *
- * Devices wait for each other inside collectives, so all W tasks must run concurrently: the
- * piscina pool has exactly W threads and never more than W tasks in flight. Every wait inside a
- * device has a deadline and polls the shared abort flag; when one device fails the pool raises
- * the flag, gives the rest a moment to notice, names the device at fault and terminates every
- * thread (a hung one included).
+ * Devices wait for each other inside collectives, so every thread's task must run at the same
+ * time: the piscina pool has exactly T threads and never more than T tasks in flight. Every wait
+ * inside a thread has a deadline and polls the shared abort flag. When a thread fails, or the
+ * coordinator's own deadline passes, the pool raises the flag, gives the threads a grace period to
+ * say where their devices stood, names the device at fault (see diagnose.ts) and terminates every
+ * thread, a hung one included.
  */
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
-import { allocateControl, clearAbort, raiseAbort } from './control.js';
+import { allocateDoorbells } from '../collectives/doorbells.js';
+import { Control, allocateControl } from './control.js';
 import { diagnose } from './diagnose.js';
 import { ClusterClosedError, type DeviceFailureError } from './errors.js';
-import type { BaseReply } from './protocol.js';
+import { hostedRanks } from './placement.js';
+import type { FailureReply, Hosting, SuccessReply, ThreadLinks } from './protocol.js';
 
-/** Time the other devices get to notice an abort before the silent ones are declared hung. */
+/** Time the threads get to answer after an abort before the silent ones are declared hung. */
 const ABORT_GRACE_MS = 1000;
-/** Flag checks before a device sleeps, when each device can have its own core. */
-const SPIN_WHEN_CORES_SUFFICE = 20_000;
+/** Bell reads before a thread sleeps, when each thread can have its own core. */
+const SPINS_WHEN_CORES_SUFFICE = 20_000;
 
 /** Where the compiled worker entry lives, from this file in src/ (vitest) or dist/src/ (built). */
 function workerFile(): string {
@@ -32,12 +36,11 @@ function workerFile(): string {
   return file;
 }
 
-/**
- * Resolves when `work` settles, after `ms`, or when the function handed to `onInterrupt` is
- * called, whichever comes first; the timer never outlives it (a live timer would hold the
- * process open).
- */
-function settleWithin(work: Promise<unknown>, ms: number, onInterrupt?: (wake: () => void) => void): Promise<void> {
+/** How often the coordinator looks at the threads' heartbeats while a step runs. */
+const WATCH_EVERY_MS = 50;
+
+/** Resolves when `work` settles or after `ms`; the timer never outlives it (it would hold the process open). */
+function settleWithin(work: Promise<unknown>, ms: number): Promise<void> {
   return new Promise((resolvePromise) => {
     const done = () => {
       clearTimeout(timer);
@@ -45,34 +48,56 @@ function settleWithin(work: Promise<unknown>, ms: number, onInterrupt?: (wake: (
     };
     const timer = setTimeout(done, ms);
     work.then(done, done);
-    onInterrupt?.(done);
   });
 }
 
 /**
- * How long a device spins before it sleeps on a flag. When every member of a communicator can
- * have a core, a message comes within microseconds and a sleep would cost more; when they
- * outnumber the cores, spinning only steals the core the sender needs.
+ * Resolves when `work` settles, when `stop()` is called, or when some thread of `unfinished` has
+ * shown no heartbeat for `silenceMs`. A thread is silent only if it neither runs a device nor
+ * wakes from a wait: a long but healthy step never trips it, a hung thread always does.
  */
-export function spinFor(communicatorSize: number): number {
-  return communicatorSize <= availableParallelism() ? SPIN_WHEN_CORES_SUFFICE : 0;
+function watchHeartbeats(work: Promise<unknown>, control: Control, unfinished: () => number[], silenceMs: number, onStop: (stop: () => void) => void): Promise<void> {
+  return new Promise((resolvePromise) => {
+    const seen = new Map<number, { beat: number; since: number }>();
+    const done = () => {
+      clearInterval(timer);
+      resolvePromise();
+    };
+    const timer = setInterval(() => {
+      const now = Date.now();
+      for (const thread of unfinished()) {
+        const beat = control.heartbeat(thread);
+        const last = seen.get(thread);
+        if (!last || last.beat !== beat) seen.set(thread, { beat, since: now });
+        else if (now - last.since >= silenceMs) return done();
+      }
+    }, WATCH_EVERY_MS);
+    work.then(done, done);
+    onStop(done);
+  });
 }
 
+
 export class DevicePool {
-  /** The abort flag and per-rank phases (see control.ts), shared with every task. */
-  readonly control: SharedArrayBuffer;
+  /** The abort flag and what every device and thread is doing (see control.ts). */
+  readonly control: Control;
+  readonly links: ThreadLinks;
   private pool?: Piscina;
   private closedBecause = 'the cluster was closed';
 
   constructor(
     readonly devices: number,
+    readonly threads: number,
     readonly timeoutMs: number,
   ) {
-    this.control = allocateControl(devices);
+    this.control = new Control(allocateControl({ devices, threads }));
+    // Spinning pays only when every thread can have a core; otherwise it steals the core a peer needs.
+    const spins = threads <= availableParallelism() ? SPINS_WHEN_CORES_SUFFICE : 0;
+    this.links = { control: this.control.block, doorbells: allocateDoorbells(threads), spins };
     this.pool = new Piscina({
       filename: workerFile(),
-      minThreads: devices,
-      maxThreads: devices,
+      minThreads: threads,
+      maxThreads: threads,
       idleTimeout: Number.MAX_SAFE_INTEGER,
       concurrentTasksPerWorker: 1,
     });
@@ -82,56 +107,64 @@ export class DevicePool {
     return this.pool === undefined;
   }
 
+  /** The devices thread `thread` hosts. */
+  hosting(thread: number): Hosting {
+    const [first, end] = hostedRanks(this.devices, this.threads, thread);
+    return { thread, threads: this.threads, devices: this.devices, first, end };
+  }
+
   /** Waits until every thread is up and answering (a no-op task each). */
   async ready(): Promise<void> {
     const pool = this.live();
-    await Promise.all(Array.from({ length: this.devices }, () => pool.run({ op: 'ping' })));
+    await Promise.all(Array.from({ length: this.threads }, () => pool.run({ op: 'ping' })));
   }
 
   /**
-   * Runs `taskFor(rank)` on every device at once. Returns every reply (bad-input replies
-   * included: those devices completed their step), or throws the failure naming the device at
-   * fault, after terminating the pool.
+   * Runs `taskFor(hosting)` on every thread at once. Returns every reply, or throws the failure
+   * naming the device at fault, after terminating the pool. `epochs` (read after the step) are the
+   * collectives each rank started on the step's outbox, which tell a skipped collective from a
+   * slow one.
    */
-  async runOnAll<R extends BaseReply>(taskFor: (rank: number) => object): Promise<R[]> {
+  async runOnAll<R extends SuccessReply>(taskFor: (hosting: Hosting) => object, epochs?: () => Int32Array): Promise<R[]> {
     const pool = this.live();
-    const control = new Int32Array(this.control);
-    clearAbort(control);
-    const replies: (R | undefined)[] = new Array(this.devices).fill(undefined);
+    const control = this.control;
+    control.reset();
+    const replies: (R | FailureReply | undefined)[] = new Array(this.threads).fill(undefined);
     let failed = false;
     let interrupt = () => {};
     const onFailure = () => {
       failed = true;
-      raiseAbort(control);
+      control.raiseAbort();
       interrupt();
     };
-    const tasks = Array.from({ length: this.devices }, (_, rank) =>
-      pool.run(taskFor(rank)).then(
-        (reply: R) => {
-          replies[rank] = reply;
-          // Bad input is found by a device that still completes its step: nobody is stuck.
-          if (!reply.ok && reply.kind !== 'bad-input') onFailure();
+    const tasks = Array.from({ length: this.threads }, (_, thread) =>
+      pool.run(taskFor(this.hosting(thread))).then(
+        (reply: R | FailureReply) => {
+          replies[thread] = reply;
+          if (!reply.ok) onFailure();
         },
         (error: unknown) => {
           const message = error instanceof Error ? error.message : String(error);
-          replies[rank] = { ok: false, rank, kind: 'crash', phase: 'idle', message } as R;
+          const rank = control.running(thread) ?? this.hosting(thread).first;
+          replies[thread] = { ok: false, thread, kind: 'crash', rank, phase: control.phaseOf(rank), message, finished: [], waiting: [] };
           onFailure();
         },
       ),
     );
     const all = Promise.all(tasks);
-    // Every device answers, or the deadline passes, or one fails and the rest get a grace period.
-    await settleWithin(all, this.timeoutMs + ABORT_GRACE_MS, (wake) => (interrupt = wake));
-    if (failed && replies.includes(undefined)) {
-      raiseAbort(control);
+    const unfinished = () => replies.flatMap((r, thread) => (r === undefined ? [thread] : []));
+    // Every thread answers, or one fails, or one goes silent: then the rest get a grace period.
+    await watchHeartbeats(all, control, unfinished, this.timeoutMs, (stop) => (interrupt = stop));
+    if (replies.includes(undefined)) {
+      failed = true;
+      control.raiseAbort();
       await settleWithin(all, ABORT_GRACE_MS);
     }
-    const error = diagnose(replies, control, this.timeoutMs);
-    if (error) {
-      await this.abandon(error);
-      throw error;
-    }
-    return replies as R[];
+    if (!failed) return replies as R[];
+    const error = diagnose(replies, { control, epochs: epochs?.(), timeoutMs: this.timeoutMs });
+    if (!error) return replies as R[];
+    await this.abandon(error);
+    throw error;
   }
 
   /** Stops every device thread. Safe to call more than once. */

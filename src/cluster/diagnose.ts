@@ -1,9 +1,12 @@
 /**
- * Turns the replies of one step (undefined where a device never answered) into the error that
- * names the device at fault: a crash first, then a device that stopped answering, then one that
- * finished while its peers waited for it, and only then a bare timeout.
+ * Turns the replies of one step's threads (undefined where a thread never answered) into the
+ * error that names the device at fault, from facts the devices recorded rather than from which
+ * reply came first: a crash; then a thread that stopped answering (the device it was running);
+ * then a device that ended its step without starting a collective its peers waited in (it has
+ * started fewer collectives on the step's outbox than they have); and only then a bare timeout,
+ * which means no device failed and the timeout is shorter than a step takes.
  */
-import { type Phase, phaseOf } from './control.js';
+import type { Control } from './control.js';
 import {
   CollectiveTimeout,
   DeviceCrashError,
@@ -11,20 +14,25 @@ import {
   DeviceHangError,
   DeviceMissingError,
 } from './errors.js';
-import type { BaseReply } from './protocol.js';
+import { hostedRanks } from './placement.js';
+import type { FailureReply, SuccessReply } from './protocol.js';
 
-function list(ranks: number[]): string {
+/** The facts a diagnosis reads besides the replies. */
+export interface StepFacts {
+  readonly control: Control;
+  /** Collectives each rank has started on the step's outbox. */
+  readonly epochs?: Int32Array;
+  readonly timeoutMs: number;
+}
+
+function list(ranks: readonly number[]): string {
   return ranks.length === 1 ? `rank ${ranks[0]}` : `ranks ${ranks.join(', ')}`;
 }
 
-export function diagnose(
-  replies: readonly (BaseReply | undefined)[],
-  control: Int32Array,
-  timeoutMs: number,
-): DeviceFailureError | undefined {
-  // A device that reported bad input still completed its step.
-  const failures = replies.filter((r): r is Extract<BaseReply, { ok: false }> => r !== undefined && !r.ok && r.kind !== 'bad-input');
-  const silent = replies.flatMap((r, rank) => (r === undefined ? [rank] : []));
+export function diagnose(replies: readonly (SuccessReply | FailureReply | undefined)[], facts: StepFacts): DeviceFailureError | undefined {
+  const { control, epochs, timeoutMs } = facts;
+  const failures = replies.filter((r): r is FailureReply => r !== undefined && !r.ok);
+  const silent = replies.flatMap((r, thread) => (r === undefined ? [thread] : []));
   if (failures.length === 0 && silent.length === 0) return undefined;
 
   const crash = failures.find((f) => f.kind === 'crash');
@@ -32,19 +40,34 @@ export function diagnose(
     return new DeviceCrashError('crash', crash.rank, crash.phase, `device rank ${crash.rank} crashed in phase '${crash.phase}': ${crash.message}`);
   }
   if (silent.length > 0) {
-    const phase: Phase = phaseOf(control, silent[0]);
-    return new DeviceHangError('hang', silent[0], phase, `device ${list(silent)} stopped responding in phase '${phase}' (no reply within ${timeoutMs} ms); its thread was terminated`);
+    const hung = silent.map((thread) => control.running(thread) ?? -1).filter((rank) => rank >= 0);
+    const rank = hung[0] ?? -1;
+    const phase = rank >= 0 ? control.phaseOf(rank) : 'idle';
+    const who = hung.length > 0 ? `device ${list(hung)}` : `device thread ${silent.join(', ')}`;
+    return new DeviceHangError('hang', rank, phase, `${who} stopped responding in phase '${phase}' (no reply within ${timeoutMs} ms); its thread was terminated`);
   }
-  const timeouts = failures.filter((f) => f.kind === 'timeout');
-  const waiting = failures.filter((f) => f.waitingFor !== undefined);
-  const finished = replies.flatMap((r, rank) => (r && (r.ok || r.kind === 'bad-input') ? [rank] : []));
-  const phase = timeouts[0]?.phase ?? failures[0].phase;
-  // A device that finished while a peer still waited for it skipped a collective.
-  const missing = finished.filter((rank) => waiting.some((w) => w.waitingFor === rank));
+  const finished = new Set(failures.flatMap((f) => f.finished));
+  for (const r of replies) {
+    if (!r?.ok) continue;
+    const [first, end] = hostedRanks(control.block.devices, control.block.threads, r.thread);
+    for (let rank = first; rank < end; rank++) finished.add(rank);
+  }
+  const waiting = failures.flatMap((f) => f.waiting);
+  const started = (rank: number) => (epochs ? epochs[rank] : 0);
+  // A device that ended its step having started fewer collectives than a peer waiting for it skipped one.
+  const missing = [...new Set(waiting.filter((w) => finished.has(w.peer) && started(w.peer) < started(w.rank)).map((w) => w.peer))].sort((a, b) => a - b);
+  const first = failures.find((f) => f.kind === 'timeout') ?? failures[0];
+  const phase = first.phase;
   if (missing.length > 0) {
-    const waiters = waiting.filter((w) => missing.includes(w.waitingFor!)).map((w) => w.rank);
+    const waiters = [...new Set(waiting.filter((w) => missing.includes(w.peer)).map((w) => w.rank))].sort((a, b) => a - b);
     return new DeviceMissingError('missing', missing[0], phase, `device ${list(missing)} never joined the collective in phase '${phase}'; ${list(waiters)} waited for it until the ${timeoutMs} ms timeout`);
   }
-  const first = timeouts[0] ?? failures[0];
-  return new CollectiveTimeout('timeout', first.rank, phase, `collective timed out in phase '${phase}': ${timeouts.map((t) => `rank ${t.rank} waited for rank ${t.waitingFor}`).join('; ') || first.message}`);
+  const example = waiting.find((w) => w.rank === first.rank) ?? waiting[0];
+  const detail = example ? `rank ${example.rank} waited for rank ${example.peer}, which had not reached it` : first.message;
+  return new CollectiveTimeout(
+    'timeout',
+    first.rank,
+    phase,
+    `collective timed out after ${timeoutMs} ms in phase '${phase}' with no device at fault (${detail}): the timeout is shorter than a step takes here; raise it`,
+  );
 }

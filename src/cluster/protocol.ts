@@ -1,14 +1,16 @@
 /**
- * Messages between the coordinator and the device workers. A task carries handles to the shared
- * buffers (shared, never copied) and the settings of one step; the reply carries only counts.
+ * Messages between the coordinator and the device threads. A task goes to one thread and covers
+ * every device it hosts; it carries handles to the shared buffers (shared, never copied) and the
+ * settings of one step. The reply carries counts per device, or what went wrong and where every
+ * device stood, so that the coordinator can name the device at fault.
  */
 import type { StatsMethod } from '../bn/batch-moments.js';
 import type { Accumulator } from '../bn/moments.js';
 import type { RunningConvention } from '../bn/running-stats.js';
 import type { AlgorithmName } from '../collectives/algorithms/index.js';
-import type { CommBuffer } from '../collectives/comm-buffer.js';
+import type { OutboxBuffer } from '../collectives/outbox.js';
 import type { DType } from '../tensor/tensor.js';
-import type { Phase } from './control.js';
+import type { ControlBlock, Phase } from './control.js';
 import type { BnMode } from './modes.js';
 
 /** A float array in shared memory: its buffer and the index of its first element. */
@@ -17,8 +19,15 @@ export interface SharedArrayRef {
   readonly offset: number;
 }
 
+/** Where a thread's devices meet: the control block and the doorbells of every thread. */
+export interface ThreadLinks {
+  readonly control: ControlBlock;
+  readonly doorbells: SharedArrayBuffer;
+  /** Bell reads before a thread sleeps: worth it only when every thread has a core. */
+  readonly spins: number;
+}
+
 export interface SharedBuffers {
-  readonly control: SharedArrayBuffer;
   /** Per-rank state blocks (see rank-state.ts). */
   readonly state: SharedArrayBuffer;
   /** weight [C] then bias [C], float64. */
@@ -28,7 +37,7 @@ export interface SharedBuffers {
   readonly y?: SharedArrayRef;
   readonly dy?: SharedArrayRef;
   readonly dx?: SharedArrayRef;
-  readonly comm: CommBuffer;
+  readonly outbox: OutboxBuffer;
 }
 
 export interface StepSettings {
@@ -51,6 +60,7 @@ export interface StepSettings {
 
 /** A fault a test or experiment injects into one device. */
 export type FaultKind = 'crash' | 'hang' | 'skip';
+export const FAULT_KINDS: readonly FaultKind[] = ['crash', 'hang', 'skip'];
 export interface Fault {
   readonly kind: FaultKind;
   readonly rank: number;
@@ -58,42 +68,60 @@ export interface Fault {
 
 export type DeviceOp = 'forward' | 'backward' | 'allreduce-bench';
 
-/** A no-op a device answers at once: proves its thread is up. */
+/** A no-op a thread answers at once: proves it is up. */
 export interface PingTask {
   readonly op: 'ping';
 }
 
+/** Which devices a thread hosts: global ranks [first, end) of `devices`, on thread `thread` of `threads`. */
+export interface Hosting {
+  readonly thread: number;
+  readonly threads: number;
+  readonly devices: number;
+  readonly first: number;
+  readonly end: number;
+}
+
 export interface DeviceTask {
   readonly op: DeviceOp;
-  readonly rank: number;
-  readonly devices: number;
+  readonly hosting: Hosting;
+  readonly links: ThreadLinks;
   readonly settings: StepSettings;
   readonly buffers: SharedBuffers;
   readonly fault?: Fault;
-  /** Flag checks before a device sleeps while it waits for a peer. */
-  readonly spin: number;
   /** For 'allreduce-bench': repetitions and vector length. */
   readonly reps?: number;
   readonly length?: number;
 }
 
-/** bad-input: the device found NaN or infinity in its shard (it still completed the step). */
-export type FailureKind = 'crash' | 'timeout' | 'aborted' | 'bad-input';
+/** How a thread's step failed: the kind, the device at the root of it, and its phase. */
+export type FailureKind = 'crash' | 'timeout' | 'aborted';
 
-/** What the pool needs of any reply: success, or a failure it can diagnose. */
-export type BaseReply =
-  | { readonly ok: true; readonly rank: number }
-  | {
-      readonly ok: false;
-      readonly rank: number;
-      readonly kind: FailureKind;
-      readonly phase: Phase;
-      readonly message: string;
-      readonly waitingFor?: number;
-    };
+/** What a thread says when its step failed, with where every device it hosts stood. */
+export interface FailureReply {
+  readonly ok: false;
+  readonly thread: number;
+  readonly kind: FailureKind;
+  /** The device that crashed, or the one whose wait timed out or was aborted. */
+  readonly rank: number;
+  readonly phase: Phase;
+  readonly message: string;
+  /** Devices whose program had ended. */
+  readonly finished: readonly number[];
+  /** Devices paused on a message, and from whom. */
+  readonly waiting: readonly { readonly rank: number; readonly peer: number }[];
+}
 
-export type FailureReply = Extract<BaseReply, { ok: false }>;
+/** Traffic and, for benchmarks, finish times of the devices of one thread, in rank order. */
+export interface SuccessReply {
+  readonly ok: true;
+  readonly thread: number;
+  readonly messages: readonly number[];
+  readonly bytes: readonly number[];
+  /** Bad input a device found (NaN or infinity in its shard): it still completed its step. */
+  readonly badInput?: string;
+  /** For benchmarks: when each repetition ended on this thread (ms since the epoch). */
+  readonly finishedAt?: readonly number[];
+}
 
-export type DeviceReply =
-  | { readonly ok: true; readonly rank: number; readonly messages: number; readonly bytes: number; readonly timingsUs?: number[] }
-  | FailureReply;
+export type DeviceReply = SuccessReply | FailureReply;

@@ -58,7 +58,7 @@
  */
 import { requireInput } from '../errors.js';
 import { ALGORITHM_NAMES, type AlgorithmName } from './algorithms/index.js';
-import type { TrafficCount } from './transport.js';
+import type { TrafficCount } from './endpoint.js';
 
 /** Parameters of a link in the alpha-beta-gamma model. */
 export interface LinkParameters {

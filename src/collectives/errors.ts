@@ -22,3 +22,14 @@ export class CollectiveAbortedError extends Error {
     super(`rank ${rank} stopped waiting for rank ${waitingFor}: the run was aborted`);
   }
 }
+
+/** A device's program threw: names the device, keeps what it threw. */
+export class DeviceProgramError extends Error {
+  override readonly name = 'DeviceProgramError';
+  constructor(
+    readonly rank: number,
+    override readonly cause: unknown,
+  ) {
+    super(cause instanceof Error ? cause.message : String(cause));
+  }
+}

@@ -78,12 +78,13 @@ export interface ClusterBenchOptions {
 
 export interface AllReduceFigures {
   readonly algorithm: AlgorithmName;
-  /** Median, 10th and 90th percentile of every (device, call) time, in microseconds. */
+  /**
+   * Median, 10th and 90th percentile over calls of the whole collective's time (from the end of
+   * the call before on the slowest thread to the end of this one there), in microseconds.
+   */
   readonly median_us: number;
   readonly p10_us: number;
   readonly p90_us: number;
-  /** Median over calls of the slowest device's time: the latency of the whole collective. */
-  readonly slowest_device_median_us: number;
   readonly samples: number;
 }
 
@@ -251,18 +252,8 @@ async function timeAsync(fn: () => Promise<unknown>): Promise<number> {
   return performance.now() - t0;
 }
 
-function allReduceFigures(algorithm: AlgorithmName, perRank: number[][]): AllReduceFigures {
-  const pooled = perRank.flat();
-  const calls = Math.min(...perRank.map((r) => r.length));
-  const slowest = Array.from({ length: calls }, (_, i) => Math.max(...perRank.map((r) => r[i])));
-  return {
-    algorithm,
-    median_us: median(pooled),
-    p10_us: quantile(pooled, 0.1),
-    p90_us: quantile(pooled, 0.9),
-    slowest_device_median_us: median(slowest),
-    samples: pooled.length,
-  };
+function allReduceFigures(algorithm: AlgorithmName, calls: number[]): AllReduceFigures {
+  return { algorithm, median_us: median(calls), p10_us: quantile(calls, 0.1), p90_us: quantile(calls, 0.9), samples: calls.length };
 }
 
 const WARMUP_STEPS = 2;

@@ -9,7 +9,8 @@ import { type DeviceBnForward, type DeviceBnSettings, deviceBnBackward, deviceBn
 import type { AllReduceFn } from '../cluster/device-moments.js';
 import type { ChannelLayout } from '../tensor/tensor.js';
 import type { SeededRandom } from '../tensor/random.js';
-import type { Layer } from './layer.js';
+import { type Program, runWithoutPeers } from '../collectives/endpoint.js';
+import type { CommunicatingLayer } from './layer.js';
 
 /** What the BN layers of one model need from the device running them, set per task. */
 export interface BnContext {
@@ -28,7 +29,7 @@ export interface BnContextHolder {
   current?: BnContext;
 }
 
-export class BatchNormLayer implements Layer {
+export class BatchNormLayer implements CommunicatingLayer {
   readonly name: string;
   readonly paramCount: number;
   private gamma: Float32Array = new Float32Array(0);
@@ -68,6 +69,14 @@ export class BatchNormLayer implements Layer {
   }
 
   forward(x: Float32Array, batch: number, inputShape: readonly number[], training: boolean): Float32Array {
+    return runWithoutPeers(this.forwardProgram(x, batch, inputShape, training), this.name);
+  }
+
+  backward(dy: Float32Array): Float32Array {
+    return runWithoutPeers(this.backwardProgram(dy), this.name);
+  }
+
+  *forwardProgram(x: Float32Array, batch: number, inputShape: readonly number[], training: boolean): Program<Float32Array> {
     const ctx = this.holder.current;
     if (!ctx) throw new Error('BatchNormLayer used without a device context');
     const layout: ChannelLayout = { rows: batch, channels: this.channels, inner: inputShape.length > 1 ? inputShape[1] * inputShape[2] : 1 };
@@ -77,18 +86,18 @@ export class BatchNormLayer implements Layer {
     const shift = Float64Array.from(running.mean);
     const settings = { ...ctx.settings, training };
     const allReduce = training ? ctx.allReduce : undefined;
-    const forward = deviceBnForward(x, layout, y, this.gamma, this.beta, running, shift, settings, allReduce);
+    const forward = yield* deviceBnForward(x, layout, y, this.gamma, this.beta, running, shift, settings, allReduce);
     ctx.record?.(this.index, forward.used);
     this.cache = training ? { x, layout, forward, allReduce } : undefined;
     return y;
   }
 
-  backward(dy: Float32Array): Float32Array {
+  *backwardProgram(dy: Float32Array): Program<Float32Array> {
     const cache = this.cache;
     if (!cache) throw new Error(`${this.name}: backward without a training forward`);
     if (this.dx.length < dy.length) this.dx = new Float32Array(dy.length);
     const dx = this.dx.subarray(0, dy.length);
-    const sums = deviceBnBackward(dy, cache.x, cache.layout, dx, this.gamma, cache.forward, cache.allReduce);
+    const sums = yield* deviceBnBackward(dy, cache.x, cache.layout, dx, this.gamma, cache.forward, cache.allReduce);
     for (let c = 0; c < this.channels; c++) {
       this.gradGamma[c] += sums.sumDyXhat[c];
       this.gradBeta[c] += sums.sumDy[c];

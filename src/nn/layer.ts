@@ -4,6 +4,7 @@
  * vector (so that data-parallel training all-reduces a single array); each layer is bound to its
  * slice of both. Layers run inside a device's worker thread and are synchronous.
  */
+import type { Program } from '../collectives/endpoint.js';
 import type { SeededRandom } from '../tensor/random.js';
 
 export interface Layer {
@@ -23,4 +24,20 @@ export interface Layer {
   forward(x: Float32Array, batch: number, inputShape: readonly number[], training: boolean): Float32Array;
   /** Backward pass of the last training forward: adds parameter gradients into the bound slice, returns dL/dx. */
   backward(dy: Float32Array): Float32Array;
+}
+
+/**
+ * A layer whose passes talk to the device's peers (a synchronized BN): each pass is also a
+ * program that pauses while it waits, so that one thread can run many devices' models.
+ */
+export interface CommunicatingLayer extends Layer {
+  /** `forward` as a program; `forward` itself runs it and refuses to wait. */
+  forwardProgram(x: Float32Array, batch: number, inputShape: readonly number[], training: boolean): Program<Float32Array>;
+  /** `backward` as a program; `backward` itself runs it and refuses to wait. */
+  backwardProgram(dy: Float32Array): Program<Float32Array>;
+}
+
+/** Whether a layer's passes may talk to peers. */
+export function isCommunicating(layer: Layer): layer is CommunicatingLayer {
+  return typeof (layer as Partial<CommunicatingLayer>).forwardProgram === 'function';
 }

@@ -11,7 +11,8 @@
 import { requireInput } from '../errors.js';
 import type { SeededRandom } from '../tensor/random.js';
 import { checkInput } from './buffers.js';
-import type { Layer } from './layer.js';
+import { type Program, runWithoutPeers } from '../collectives/endpoint.js';
+import { type Layer, isCommunicating } from './layer.js';
 
 /** Layers that can skip computing dL/dx (Linear, Conv2d): Sequential turns it off for the first layer. */
 export interface InputGradSwitch {
@@ -110,9 +111,17 @@ export class Sequential {
    * so one may run in between.
    */
   forward(x: Float32Array, batch: number, training: boolean): Float32Array {
+    return runWithoutPeers(this.forwardProgram(x, batch, training), 'the model');
+  }
+
+  /** `forward` as a program that pauses wherever a layer waits for the device's peers. */
+  *forwardProgram(x: Float32Array, batch: number, training: boolean): Program<Float32Array> {
     checkInput('model', x, batch, this.shapes[0].reduce((a, b) => a * b, 1));
     let h = x;
-    for (let i = 0; i < this.layers.length; i++) h = this.layers[i].forward(h, batch, this.shapes[i], training);
+    for (let i = 0; i < this.layers.length; i++) {
+      const layer = this.layers[i];
+      h = isCommunicating(layer) ? yield* layer.forwardProgram(h, batch, this.shapes[i], training) : layer.forward(h, batch, this.shapes[i], training);
+    }
     if (training) this.trainedBatch = batch;
     return h;
   }
@@ -123,9 +132,17 @@ export class Sequential {
    * the model was built with `inputGrad: true` or the first layer cannot skip it).
    */
   backward(dy: Float32Array): Float32Array {
+    return runWithoutPeers(this.backwardProgram(dy), 'the model');
+  }
+
+  /** `backward` as a program that pauses wherever a layer waits for the device's peers. */
+  *backwardProgram(dy: Float32Array): Program<Float32Array> {
     if (this.trainedBatch === undefined) throw new Error('backward called without a training forward');
     let g = dy;
-    for (let i = this.layers.length - 1; i >= 0; i--) g = this.layers[i].backward(g);
+    for (let i = this.layers.length - 1; i >= 0; i--) {
+      const layer = this.layers[i];
+      g = isCommunicating(layer) ? yield* layer.backwardProgram(g) : layer.backward(g);
+    }
     return g;
   }
 

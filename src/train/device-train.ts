@@ -1,19 +1,20 @@
 /**
- * What one device does in data-parallel training, inside its worker thread: a DDP step (forward
- * and backward on its shard, BN synced as the mode says, gradients averaged over every replica
- * with the simulator's all-reduce, the same SGD update everywhere), and evaluation of its share of
- * a set. Glue only: layers are in src/nn, BN in src/cluster/device-bn.ts, collectives in
- * src/collectives.
+ * What the devices of one thread do in data-parallel training: each runs a DDP step as a program
+ * (forward and backward on its shard, BN synced as the mode says, gradients averaged over every
+ * replica with the simulator's all-reduce, the same SGD update everywhere), pausing wherever it
+ * waits for a peer, so that one thread runs many replicas; or evaluates its share of a set.
+ * Glue only: layers are in src/nn, BN in src/cluster/device-bn.ts, collectives in src/collectives.
  */
+import { allReduceAmong } from '../collectives/all-reduce.js';
 import { algorithmByName } from '../collectives/algorithms/index.js';
-import { commViews, type CommBuffer } from '../collectives/comm-buffer.js';
-import { type Reducer, float64Sum } from '../collectives/reducers.js';
-import { SharedMemoryTransport } from '../collectives/transport.js';
-import { ABORT_INDEX } from '../cluster/control.js';
-import type { AllReduceFn } from '../cluster/device-moments.js';
-import { failureReply } from '../cluster/failure.js';
+import { type Program, type TrafficCount, runWithoutPeers } from '../collectives/endpoint.js';
+import { outboxViews } from '../collectives/outbox.js';
+import { float64Sum } from '../collectives/reducers.js';
+import type { Control } from '../cluster/control.js';
+import { hostDevices } from '../cluster/device-host.js';
 import { syncMembers } from '../cluster/modes.js';
 import { shardRows } from '../cluster/sharding.js';
+import type { WakeRouter } from '../collectives/outbox-endpoint.js';
 import type { BnContextHolder } from '../nn/batch-norm-layer.js';
 import { softmaxCrossEntropy } from '../nn/loss.js';
 import type { Sequential } from '../nn/sequential.js';
@@ -28,11 +29,14 @@ interface DeviceModel {
   readonly bn: BnStateLayout;
 }
 
-/** Models built by this thread, by spec: layers keep their buffers between tasks. */
+/**
+ * Models built by this thread, by spec and rank: layers keep their buffers between tasks, and
+ * each device has its own, since a device paused mid-forward keeps its activations.
+ */
 const models = new Map<string, DeviceModel>();
 
-function modelFor(spec: ModelSpec): DeviceModel {
-  const key = `${spec.name}/${spec.inputShape.join('x')}/${spec.classes}`;
+function modelFor(spec: ModelSpec, rank: number): DeviceModel {
+  const key = `${spec.name}/${spec.inputShape.join('x')}/${spec.classes}/${rank}`;
   let entry = models.get(key);
   if (!entry) {
     const holder: BnContextHolder = {};
@@ -47,31 +51,10 @@ function exampleSize(spec: ModelSpec): number {
   return spec.inputShape.reduce((a, b) => a * b, 1);
 }
 
-/** An all-reduce among `members` (global ranks) over one comm buffer, counting traffic. */
-function allReduceAmong(
-  comm: CommBuffer,
-  members: readonly number[],
-  rank: number,
-  algorithm: TrainStepTask['algorithm'],
-  control: Int32Array,
-  timeoutMs: number,
-  spin: number,
-  traffic: { messages: number; bytes: number },
-): AllReduceFn {
-  const views = commViews(comm);
-  const impl = algorithmByName(algorithm);
-  const abort = { array: control, index: ABORT_INDEX };
-  return (data: Float64Array, reducer: Reducer) => {
-    const transport = new SharedMemoryTransport(views, members, members.indexOf(rank), reducer.bytesPerValue, timeoutMs, abort, spin);
-    impl.run(transport, data, reducer);
-    traffic.messages += transport.traffic.messages;
-    traffic.bytes += transport.traffic.bytes;
-  };
-}
-
-function trainStep(task: TrainStepTask, traffic: { messages: number; bytes: number }): number[] {
-  const { rank, devices, buffers, model: spec } = task;
-  const { model, holder, grads, bn } = modelFor(spec);
+function* trainStep(task: TrainStepTask, rank: number, control: Control, router: WakeRouter, traffic: TrafficCount): Program<number[]> {
+  const { buffers, model: spec } = task;
+  const devices = task.hosting.devices;
+  const { model, holder, grads, bn } = modelFor(spec, rank);
   const P = model.paramCount;
   const params = new Float32Array(buffers.params, rank * P * 4, P);
   const momentum = new Float32Array(buffers.momentum, rank * P * 4, P);
@@ -83,30 +66,37 @@ function trainStep(task: TrainStepTask, traffic: { messages: number; bytes: numb
   const size = exampleSize(spec);
   const x = new Float32Array(buffers.images, start * size * 4, b * size);
   const labels = new Int32Array(buffers.labels, start * 4, b);
-  const control = new Int32Array(buffers.control);
   const members = syncMembers(task.mode, rank, devices);
+  const bnNetwork = { outbox: outboxViews(buffers.bnOutbox), router };
   holder.current = {
     settings: { mode: task.mode, stats: task.stats, accumulator: 'float64', training: true, momentum: task.bnMomentum, eps: task.eps, convention: 'pytorch' },
-    allReduce: members ? allReduceAmong(buffers.bnComm, members, rank, task.algorithm, control, task.timeoutMs, task.spin, traffic) : undefined,
+    allReduce: members ? allReduceAmong(bnNetwork, members, rank, algorithmByName(task.algorithm), traffic) : undefined,
     running: (index) => bnStateOf(state, bn, index),
   };
-  const logits = model.forward(x, b, true);
+  control.setPhase(rank, 'train: forward');
+  const logits = yield* model.forwardProgram(x, b, true);
   const { loss, correct, grad } = softmaxCrossEntropy(logits, labels, b, spec.classes);
-  model.backward(grad);
+  control.setPhase(rank, 'train: backward');
+  yield* model.backwardProgram(grad);
   if (devices > 1) {
     // DDP: every replica ends with the mean of all replicas' gradients (identical bits everywhere).
+    control.setPhase(rank, 'train: gradient all-reduce');
     const everyone = Array.from({ length: devices }, (_, r) => r);
     const sum = Float64Array.from(grads);
-    allReduceAmong(buffers.gradComm, everyone, rank, task.gradAlgorithm, control, task.timeoutMs, task.spin, traffic)(sum, float64Sum);
+    const gradNetwork = { outbox: outboxViews(buffers.gradOutbox), router };
+    yield* allReduceAmong(gradNetwork, everyone, rank, algorithmByName(task.gradAlgorithm), traffic)(sum, float64Sum);
     for (let i = 0; i < P; i++) grads[i] = sum[i] / devices;
   }
+  control.setPhase(rank, 'train: update');
   sgdStep(params, grads, momentum, task.optimizer, task.firstStep);
+  control.setPhase(rank, 'idle');
   return [loss * b, correct, b];
 }
 
-function evaluate(task: EvalTask): number[] {
-  const { rank, devices, buffers, model: spec } = task;
-  const { model, holder, grads, bn } = modelFor(spec);
+function evaluate(task: EvalTask, rank: number): number[] {
+  const { buffers, model: spec } = task;
+  const devices = task.hosting.devices;
+  const { model, holder, grads, bn } = modelFor(spec, rank);
   const P = model.paramCount;
   model.bindTo(new Float32Array(buffers.params, task.paramsRank * P * 4, P), grads);
   const size = exampleSize(spec);
@@ -144,7 +134,7 @@ function evaluate(task: EvalTask): number[] {
     if (task.how !== 'running' && count < 2) continue; // no batch statistics from one example
     const x = new Float32Array(buffers.images, start * size * 4, count * size);
     const labels = new Int32Array(buffers.labels, start * 4, count);
-    const logits = model.forward(x, count, training);
+    const logits = runWithoutPeers(model.forwardProgram(x, count, training), 'evaluation');
     const r = softmaxCrossEntropy(logits, labels, count, spec.classes);
     lossSum += r.loss * count;
     correct += r.correct;
@@ -154,13 +144,21 @@ function evaluate(task: EvalTask): number[] {
   return [lossSum, correct, seen, chunksUsed];
 }
 
-/** Runs one training task; failures become data, as in src/cluster/device-step.ts. */
+/** Runs one training task on this thread's devices; failures become data, as for BN steps. */
 export function runTrainTask(task: TrainStepTask | EvalTask): TrainReply {
-  const traffic = { messages: 0, bytes: 0 };
-  try {
-    const values = task.op === 'train-step' ? trainStep(task, traffic) : evaluate(task);
-    return { ok: true, rank: task.rank, messages: traffic.messages, bytes: traffic.bytes, values };
-  } catch (error) {
-    return failureReply(task.rank, 'idle', error);
-  }
+  const traffic = new Map<number, TrafficCount>();
+  const outcome = hostDevices<number[]>(task.hosting, task.links, task.timeoutMs, (rank, control, router) => {
+    const count = { messages: 0, bytes: 0 };
+    traffic.set(rank, count);
+    if (task.op === 'train-step') return trainStep(task, rank, control, router, count);
+    return (function* (): Program<number[]> {
+      control.setPhase(rank, 'evaluate');
+      const values = evaluate(task, rank);
+      control.setPhase(rank, 'idle');
+      return values;
+    })();
+  });
+  if (!outcome.ok) return outcome;
+  const counts = [...traffic.values()];
+  return { ok: true, thread: task.hosting.thread, messages: counts.map((c) => c.messages), bytes: counts.map((c) => c.bytes), values: outcome.results };
 }

@@ -6,9 +6,9 @@
  */
 import type { StatsMethod } from '../bn/batch-moments.js';
 import type { AlgorithmName } from '../collectives/algorithms/index.js';
-import type { CommBuffer } from '../collectives/comm-buffer.js';
+import type { OutboxBuffer } from '../collectives/outbox.js';
 import type { BnMode } from '../cluster/modes.js';
-import type { FailureReply } from '../cluster/protocol.js';
+import type { FailureReply, Hosting, SuccessReply, ThreadLinks } from '../cluster/protocol.js';
 
 export type ModelName = 'mlp' | 'lenet-bn';
 export const MODEL_NAMES: readonly ModelName[] = ['mlp', 'lenet-bn'];
@@ -21,7 +21,6 @@ export interface ModelSpec {
 }
 
 export interface TrainBuffers {
-  readonly control: SharedArrayBuffer;
   /** Float32 [W][P]: every replica's parameters. */
   readonly params: SharedArrayBuffer;
   /** Float32 [W][P]: every replica's SGD momentum buffer. */
@@ -34,8 +33,8 @@ export interface TrainBuffers {
   /** Float64 [W][S]: sums of the statistics each BN layer normalized with (precise BN). */
   readonly collected: SharedArrayBuffer;
   /** BN all-reduces (sized for the widest BN layer and the sync group) and the gradient all-reduce. */
-  readonly bnComm: CommBuffer;
-  readonly gradComm: CommBuffer;
+  readonly bnOutbox: OutboxBuffer;
+  readonly gradOutbox: OutboxBuffer;
 }
 
 export interface OptimizerSettings {
@@ -46,8 +45,8 @@ export interface OptimizerSettings {
 
 export interface TrainStepTask {
   readonly op: 'train-step';
-  readonly rank: number;
-  readonly devices: number;
+  readonly hosting: Hosting;
+  readonly links: ThreadLinks;
   readonly model: ModelSpec;
   readonly mode: BnMode;
   readonly stats: StatsMethod;
@@ -61,7 +60,6 @@ export interface TrainStepTask {
   /** Examples in the global batch held in `images`. */
   readonly batch: number;
   readonly timeoutMs: number;
-  readonly spin: number;
   readonly buffers: TrainBuffers;
 }
 
@@ -75,8 +73,9 @@ export interface TrainStepTask {
 export interface EvalTask {
   readonly op: 'train-eval';
   readonly how: 'running' | 'batch' | 'collect';
-  readonly rank: number;
-  readonly devices: number;
+  readonly hosting: Hosting;
+  readonly links: ThreadLinks;
+  readonly timeoutMs: number;
   readonly model: ModelSpec;
   readonly stats: StatsMethod;
   readonly eps: number;
@@ -89,4 +88,10 @@ export interface EvalTask {
   readonly buffers: TrainBuffers;
 }
 
-export type TrainReply = { readonly ok: true; readonly rank: number; readonly messages: number; readonly bytes: number; readonly values: number[] } | FailureReply;
+/** A thread's reply: each device's traffic and figures, in rank order. */
+export interface TrainSuccess extends SuccessReply {
+  /** Per device; train-step: [loss x examples, correct, examples]; train-eval: [loss x examples, correct, examples, chunks]. */
+  readonly values: number[][];
+}
+
+export type TrainReply = TrainSuccess | FailureReply;

@@ -6,18 +6,22 @@
  */
 import type { StatsMethod } from '../bn/batch-moments.js';
 import { type AlgorithmName, DEFAULT_ALGORITHM, algorithmByName } from '../collectives/algorithms/index.js';
-import { type CommBuffer, allocateComm } from '../collectives/comm-buffer.js';
-import { DevicePool, spinFor } from '../cluster/device-pool.js';
+import { bnOutboxGeometry, vectorOutboxGeometry } from '../collectives/all-reduce.js';
+import { allocateOutbox } from '../collectives/outbox.js';
+import { DevicePool } from '../cluster/device-pool.js';
+import { defaultThreads } from '../cluster/placement.js';
 import { type BnMode, parseMode } from '../cluster/modes.js';
 import { requireInput } from '../errors.js';
 import type { BnContextHolder } from '../nn/batch-norm-layer.js';
 import { SeededRandom } from '../tensor/random.js';
 import { type BnStateLayout, bnStateLayout, buildModel } from './models.js';
-import type { EvalTask, ModelSpec, OptimizerSettings, TrainBuffers, TrainReply, TrainStepTask } from './protocol.js';
+import type { EvalTask, ModelSpec, OptimizerSettings, TrainBuffers, TrainStepTask, TrainSuccess } from './protocol.js';
 
 export interface TrainerOptions {
   readonly model: ModelSpec;
   readonly devices: number;
+  /** Worker threads hosting the devices (1 to W); default min(W, cores). Weights are bitwise the same for every T. */
+  readonly threads?: number;
   /** BN mode across devices: local, sync, group:K or ghost:G. */
   readonly bn: string;
   readonly optimizer: OptimizerSettings;
@@ -104,15 +108,16 @@ export class Trainer {
         states.fill(1, at + bnChannels[i], at + 2 * bnChannels[i]); // running var starts at 1
       }
     }
-    this.pool = new DevicePool(devices, options.timeoutMs ?? 60_000);
+    const threads = options.threads ?? defaultThreads(devices);
+    requireInput(Number.isSafeInteger(threads) && threads >= 1 && threads <= devices, () => `threads must be a whole number from 1 to the ${devices} devices, got ${options.threads}`);
+    this.pool = new DevicePool(devices, threads, options.timeoutMs ?? 60_000);
     this.buffers = {
-      control: this.pool.control,
       params,
       momentum: new SharedArrayBuffer(devices * P * 4),
       bnState,
       collected: new SharedArrayBuffer(Math.max(devices * S * 8, 8)),
-      bnComm: this.commFor(options.algorithm ?? DEFAULT_ALGORITHM, this.mode.kind === 'group' ? this.mode.size : devices, Math.max(1, ...bnChannels)),
-      gradComm: this.commForGradients(options.gradAlgorithm ?? 'ring', P),
+      bnOutbox: allocateOutbox(bnOutboxGeometry(algorithmByName(options.algorithm ?? DEFAULT_ALGORITHM), devices, this.mode.kind === 'group' ? this.mode.size : devices, Math.max(1, ...bnChannels))),
+      gradOutbox: allocateOutbox(vectorOutboxGeometry(algorithmByName(options.gradAlgorithm ?? 'ring'), devices, devices, P)),
     };
     const size = model.inputShape.reduce((a, b) => a * b, 1);
     this.batchBuffers = { images: new SharedArrayBuffer(options.maxBatch * size * 4), labels: new SharedArrayBuffer(options.maxBatch * 4) };
@@ -120,29 +125,16 @@ export class Trainer {
     this.batchLabels = new Int32Array(this.batchBuffers.labels);
   }
 
-  private commFor(algorithm: AlgorithmName, size: number, channels: number): CommBuffer {
-    const impl = algorithmByName(algorithm);
-    const a = impl.slots(size, 3 * channels, 3);
-    const b = impl.slots(size, 2 * channels + 1, 1);
-    return allocateComm({ devices: this.options.devices, tags: Math.max(a.tags, b.tags), slotValues: Math.max(a.slotValues, b.slotValues, 1) });
-  }
-
-  private commForGradients(algorithm: AlgorithmName, length: number): CommBuffer {
-    const need = algorithmByName(algorithm).slots(this.options.devices, length, 1);
-    return allocateComm({ devices: this.options.devices, tags: need.tags, slotValues: Math.max(need.slotValues, 1) });
-  }
-
   /** One DDP step on the `batch` examples written into batchImages / batchLabels. */
   async step(batch: number): Promise<StepResult> {
     requireInput(batch >= 2 * this.devices && batch <= this.options.maxBatch, () => `a step needs from ${2 * this.devices} (2 per device) to ${this.options.maxBatch} examples, got ${batch}`);
     const o = this.options;
-    const spin = spinFor(this.devices);
     const firstStep = this.steps === 0;
-    const replies = await this.pool.runOnAll<TrainReply>(
-      (rank): TrainStepTask => ({
+    const replies = await this.pool.runOnAll<TrainSuccess>(
+      (hosting): TrainStepTask => ({
         op: 'train-step',
-        rank,
-        devices: this.devices,
+        hosting,
+        links: this.pool.links,
         model: o.model,
         mode: this.mode,
         stats: o.stats ?? 'sums',
@@ -154,7 +146,6 @@ export class Trainer {
         firstStep,
         batch,
         timeoutMs: this.pool.timeoutMs,
-        spin,
         buffers: { ...this.buffers, ...this.batchBuffers },
       }),
     );
@@ -188,21 +179,22 @@ export class Trainer {
     const S = this.bnLayout.stride;
     new Float64Array(this.buffers.collected).fill(0);
     const replies = await this.runEval(set, 'collect', batch, 0);
-    const batches = replies.reduce((a, r) => a + (r.ok ? r.values[3] : 0), 0);
+    const batches = perDevice(replies).reduce((a, v) => a + v[3], 0);
     const collected = new Float64Array(this.buffers.collected);
     const result = new Float64Array(S);
     for (let r = 0; r < this.devices; r++) for (let i = 0; i < S; i++) result[i] += collected[r * S + i];
     return result.map((v) => v / Math.max(batches, 1));
   }
 
-  private async runEval(set: SharedSet, how: EvalTask['how'], chunk: number, statsRank: number): Promise<TrainReply[]> {
+  private async runEval(set: SharedSet, how: EvalTask['how'], chunk: number, statsRank: number): Promise<TrainSuccess[]> {
     const o = this.options;
-    return this.pool.runOnAll<TrainReply>(
-      (rank): EvalTask => ({
+    return this.pool.runOnAll<TrainSuccess>(
+      (hosting): EvalTask => ({
         op: 'train-eval',
         how,
-        rank,
-        devices: this.devices,
+        hosting,
+        links: this.pool.links,
+        timeoutMs: this.pool.timeoutMs,
         model: o.model,
         stats: o.stats ?? 'sums',
         eps: o.eps ?? 1e-5,
@@ -243,19 +235,22 @@ export class Trainer {
   }
 }
 
-function sumReplies(replies: readonly TrainReply[]): StepResult {
+/** Every device's figures, in rank order (whatever the threads). */
+function perDevice(replies: readonly TrainSuccess[]): number[][] {
+  return replies.flatMap((r) => r.values);
+}
+
+/** Sums the devices' figures in rank order, so that totals do not depend on the thread count. */
+function sumReplies(replies: readonly TrainSuccess[]): StepResult {
   let lossSum = 0;
   let correct = 0;
   let count = 0;
-  let messages = 0;
-  let bytes = 0;
-  for (const r of replies) {
-    if (!r.ok) continue;
-    lossSum += r.values[0];
-    correct += r.values[1];
-    count += r.values[2];
-    messages += r.messages;
-    bytes += r.bytes;
+  for (const v of perDevice(replies)) {
+    lossSum += v[0];
+    correct += v[1];
+    count += v[2];
   }
+  const messages = replies.reduce((a, r) => a + r.messages.reduce((x, y) => x + y, 0), 0);
+  const bytes = replies.reduce((a, r) => a + r.bytes.reduce((x, y) => x + y, 0), 0);
   return { lossSum, correct, count, messages, bytes };
 }

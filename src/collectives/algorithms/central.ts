@@ -9,20 +9,21 @@ const BROADCAST = 1;
 
 export const central: AllReduceAlgorithm = {
   name: 'central',
-  slots: (_size, length) => ({ tags: 2, slotValues: length }),
-  run(t, data, reducer) {
+  space: (_size, length) => ({ slots: 2, slotValues: length }),
+  *run(t, data, reducer) {
     if (t.size === 1) return;
     const n = data.length;
     if (t.rank !== 0) {
-      t.post(GATHER, data, 0, n, 1);
-      t.recv(0, BROADCAST, data, 0, n);
+      while (!t.post(GATHER, data, 0, n, [0])) yield t.pending;
+      while (!t.recv(0, BROADCAST, data, 0, n)) yield t.pending;
       return;
     }
     const incoming = new Float64Array(n);
     for (let r = 1; r < t.size; r++) {
-      t.recv(r, GATHER, incoming, 0, n);
+      while (!t.recv(r, GATHER, incoming, 0, n)) yield t.pending;
       reducer.combine(data, incoming, data, 0, n);
     }
-    t.post(BROADCAST, data, 0, n, t.size - 1);
+    const everyoneElse = Array.from({ length: t.size - 1 }, (_, i) => i + 1);
+    while (!t.post(BROADCAST, data, 0, n, everyoneElse)) yield t.pending;
   },
 };

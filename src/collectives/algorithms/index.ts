@@ -27,4 +27,4 @@ export function algorithmByName(name: AlgorithmName): AllReduceAlgorithm {
   return BY_NAME[name];
 }
 
-export type { AllReduceAlgorithm, SlotNeeds } from './types.js';
+export type { AllReduce, AllReduceAlgorithm, SlotNeeds } from './types.js';

@@ -18,29 +18,30 @@ function largestPowerOfTwoAtMost(size: number): number {
 
 export const recursiveDoubling: AllReduceAlgorithm = {
   name: 'recursive-doubling',
-  slots: (size, length) => ({ tags: FIRST_ROUND + Math.ceil(Math.log2(Math.max(size, 2))), slotValues: length }),
-  run(t, data, reducer) {
+  // One slot per tag: a rank's rounds go to different partners, each read once.
+  space: (size, length) => ({ slots: FIRST_ROUND + Math.ceil(Math.log2(Math.max(size, 2))), slotValues: length }),
+  *run(t, data, reducer) {
     if (t.size === 1) return;
     const n = data.length;
     const { rank, size } = t;
     const p = largestPowerOfTwoAtMost(size);
     if (rank >= p) {
-      t.post(FOLD, data, 0, n, 1);
-      t.recv(rank - p, UNFOLD, data, 0, n);
+      while (!t.post(FOLD, data, 0, n, [rank - p])) yield t.pending;
+      while (!t.recv(rank - p, UNFOLD, data, 0, n)) yield t.pending;
       return;
     }
     const incoming = new Float64Array(n);
     if (rank + p < size) {
-      t.recv(rank + p, FOLD, incoming, 0, n);
+      while (!t.recv(rank + p, FOLD, incoming, 0, n)) yield t.pending;
       reducer.combine(data, incoming, data, 0, n);
     }
     for (let mask = 1, round = FIRST_ROUND; mask < p; mask <<= 1, round++) {
       const partner = rank ^ mask;
-      t.post(round, data, 0, n, 1);
-      t.recv(partner, round, incoming, 0, n);
+      while (!t.post(round, data, 0, n, [partner])) yield t.pending;
+      while (!t.recv(partner, round, incoming, 0, n)) yield t.pending;
       if (rank < partner) reducer.combine(data, incoming, data, 0, n);
       else reducer.combine(incoming, data, data, 0, n);
     }
-    if (rank + p < size) t.post(UNFOLD, data, 0, n, 1);
+    if (rank + p < size) while (!t.post(UNFOLD, data, 0, n, [rank + p])) yield t.pending;
   },
 };

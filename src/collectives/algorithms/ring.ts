@@ -18,32 +18,35 @@ const mod = (a: number, m: number) => ((a % m) + m) % m;
 
 export const ring: AllReduceAlgorithm = {
   name: 'ring',
-  slots: (size, length, width) => ({
-    tags: Math.max(2 * (size - 1), 1),
+  // Every message goes to the next rank, which reads them in order: two slots give a step of
+  // slack, whatever W (2(W-1) tags share them).
+  space: (size, length, width) => ({
+    slots: 2,
     slotValues: Math.ceil(length / width / Math.max(size, 1)) * width,
   }),
-  run(t, data, reducer) {
+  *run(t, data, reducer) {
     const { rank, size } = t;
     if (size === 1) return;
     const w = reducer.width;
     const records = data.length / w;
-    const bounds = (i: number): [number, number] => [chunkStart(i, records, size, w), chunkStart(i + 1, records, size, w)];
+    const start = (chunk: number) => chunkStart(chunk, records, size, w);
+    const next = [mod(rank + 1, size)];
     const prev = mod(rank - 1, size);
     const incoming = new Float64Array(data.length);
     for (let s = 0; s < size - 1; s++) {
-      const [sendStart, sendEnd] = bounds(mod(rank - s, size));
-      t.post(s, data, sendStart, sendEnd, 1);
-      const [start, end] = bounds(mod(rank - s - 1, size));
-      t.recv(prev, s, incoming, start, end);
+      const send = mod(rank - s, size);
+      while (!t.post(s, data, start(send), start(send + 1), next)) yield t.pending;
+      const fold = mod(rank - s - 1, size);
+      while (!t.recv(prev, s, incoming, start(fold), start(fold + 1))) yield t.pending;
       // The received side has folded in ranks before this one around the ring.
-      reducer.combine(incoming, data, data, start, end);
+      reducer.combine(incoming, data, data, start(fold), start(fold + 1));
     }
     for (let s = 0; s < size - 1; s++) {
       const tag = size - 1 + s;
-      const [sendStart, sendEnd] = bounds(mod(rank + 1 - s, size));
-      t.post(tag, data, sendStart, sendEnd, 1);
-      const [start, end] = bounds(mod(rank - s, size));
-      t.recv(prev, tag, data, start, end);
+      const send = mod(rank + 1 - s, size);
+      while (!t.post(tag, data, start(send), start(send + 1), next)) yield t.pending;
+      const take = mod(rank - s, size);
+      while (!t.recv(prev, tag, data, start(take), start(take + 1))) yield t.pending;
     }
   },
 };

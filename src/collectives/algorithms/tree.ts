@@ -20,24 +20,25 @@ function span(rank: number, size: number): number {
 
 export const tree: AllReduceAlgorithm = {
   name: 'tree',
-  slots: (_size, length) => ({ tags: 2, slotValues: length }),
-  run(t, data, reducer) {
+  space: (_size, length) => ({ slots: 2, slotValues: length }),
+  *run(t, data, reducer) {
     if (t.size === 1) return;
     const n = data.length;
     const { rank, size } = t;
     const incoming = new Float64Array(n);
     const mySpan = span(rank, size);
+    const children: number[] = [];
     for (let mask = 1; mask < mySpan; mask <<= 1) {
       if (rank + mask >= size) continue;
-      t.recv(rank + mask, UP, incoming, 0, n);
+      children.push(rank + mask);
+      while (!t.recv(rank + mask, UP, incoming, 0, n)) yield t.pending;
       reducer.combine(data, incoming, data, 0, n);
     }
     if (rank !== 0) {
-      t.post(UP, data, 0, n, 1);
-      t.recv(rank - mySpan, DOWN, data, 0, n);
+      const parent = rank - mySpan;
+      while (!t.post(UP, data, 0, n, [parent])) yield t.pending;
+      while (!t.recv(parent, DOWN, data, 0, n)) yield t.pending;
     }
-    let children = 0;
-    for (let mask = 1; mask < mySpan; mask <<= 1) if (rank + mask < size) children++;
-    if (children > 0) t.post(DOWN, data, 0, n, children);
+    if (children.length > 0) while (!t.post(DOWN, data, 0, n, children)) yield t.pending;
   },
 };

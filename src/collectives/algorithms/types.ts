@@ -1,22 +1,24 @@
+import type { Endpoint, Program } from '../endpoint.js';
 import type { Reducer } from '../reducers.js';
-import type { Transport } from '../transport.js';
 
 /**
- * An all-reduce: on return, `data` on every rank of the communicator holds the combination of all
- * ranks' inputs, bitwise the same everywhere and from run to run (the combination order is fixed
- * by the algorithm, never by thread timing).
+ * An all-reduce: when the program ends, `data` on every rank of the communicator holds the
+ * combination of all ranks' inputs, bitwise the same everywhere and from run to run. The
+ * combination order is fixed by the algorithm and the communicator size, never by thread timing
+ * or by how devices are spread over threads.
  */
-export type AllReduce = (t: Transport, data: Float64Array, reducer: Reducer) => void;
+export type AllReduce = (t: Endpoint, data: Float64Array, reducer: Reducer) => Program;
 
-/** Outbox space an algorithm needs: tags per collective and values per message. */
+/** Outbox space an algorithm needs per rank: slots (tags share them modulo) and values per message. */
 export interface SlotNeeds {
-  readonly tags: number;
+  readonly slots: number;
   readonly slotValues: number;
 }
 
+/** A named all-reduce algorithm and the outbox space it needs. */
 export interface AllReduceAlgorithm {
   readonly name: string;
   readonly run: AllReduce;
   /** Space for communicators of up to `size` ranks and vectors of `length` values in records of `width`. */
-  slots(size: number, length: number, width: number): SlotNeeds;
+  space(size: number, length: number, width: number): SlotNeeds;
 }

@@ -1,0 +1,28 @@
+/**
+ * Which thread hosts which devices. W devices go to T threads as consecutive runs of ranks, as
+ * evenly as possible (numpy.array_split of the ranks): with T = W each thread is one device,
+ * with fewer threads each hosts several neighbours, so that a ring or a group's traffic mostly
+ * stays inside a thread.
+ */
+import { availableParallelism } from 'node:os';
+import { shardRows } from './sharding.js';
+
+/** The default thread count for W devices: one per device while there are cores for them. */
+export function defaultThreads(devices: number): number {
+  return Math.max(1, Math.min(devices, availableParallelism()));
+}
+
+/** Global ranks [first, end) that `thread` of `threads` hosts among `devices`. */
+export function hostedRanks(devices: number, threads: number, thread: number): [number, number] {
+  return shardRows(devices, threads, thread);
+}
+
+/** The thread of every rank (index: rank). */
+export function threadOfRanks(devices: number, threads: number): Int32Array {
+  const owner = new Int32Array(devices);
+  for (let t = 0; t < threads; t++) {
+    const [first, end] = hostedRanks(devices, threads, t);
+    owner.fill(t, first, end);
+  }
+  return owner;
+}

@@ -1,0 +1,51 @@
+/**
+ * The one way a device all-reduces with a set of peers: an endpoint on a shared outbox for each
+ * call, run by the chosen algorithm, with the traffic added to the device's count. BN steps and
+ * training steps both use it.
+ */
+import type { AllReduceAlgorithm } from './algorithms/types.js';
+import type { Program, TrafficCount } from './endpoint.js';
+import { OutboxEndpoint, type WakeRouter } from './outbox-endpoint.js';
+import type { OutboxViews } from './outbox.js';
+import type { Reducer } from './reducers.js';
+
+/** Combines `data` in place with the same call on every peer; pauses (yields) while it waits. */
+export type AllReduceFn = (data: Float64Array, reducer: Reducer) => Program;
+
+/** What a device needs to reach its peers: the outbox they share and its thread's router. */
+export interface Network {
+  readonly outbox: OutboxViews;
+  readonly router: WakeRouter;
+}
+
+/**
+ * The all-reduce of global rank `me` among `members` (global ranks, in communicator order; `me`
+ * among them), adding what it sends to `traffic`.
+ */
+export function allReduceAmong(network: Network, members: readonly number[], me: number, algorithm: AllReduceAlgorithm, traffic: TrafficCount): AllReduceFn {
+  const rank = members.indexOf(me);
+  if (rank < 0) throw new RangeError(`rank ${me} is not a member of its own communicator`);
+  return function* allReduce(data, reducer) {
+    const endpoint = new OutboxEndpoint(network.outbox, members, rank, reducer.bytesPerValue, network.router);
+    yield* algorithm.run(endpoint, data, reducer);
+    traffic.messages += endpoint.traffic.messages;
+    traffic.bytes += endpoint.traffic.bytes;
+  };
+}
+
+/**
+ * An outbox geometry that fits every all-reduce a BN step makes among communicators of `size`
+ * ranks on `devices` devices with `channels` channels: Welford's 3C values in records of 3, and
+ * 2C+1 values in records of 1 (sums, the backward, the two-pass rounds).
+ */
+export function bnOutboxGeometry(algorithm: AllReduceAlgorithm, devices: number, size: number, channels: number): { devices: number; slots: number; slotValues: number } {
+  const welford = algorithm.space(size, 3 * channels, 3);
+  const sums = algorithm.space(size, 2 * channels + 1, 1);
+  return { devices, slots: Math.max(welford.slots, sums.slots), slotValues: Math.max(welford.slotValues, sums.slotValues, 1) };
+}
+
+/** An outbox geometry for all-reduces of `length` values in records of 1 among `size` ranks. */
+export function vectorOutboxGeometry(algorithm: AllReduceAlgorithm, devices: number, size: number, length: number): { devices: number; slots: number; slotValues: number } {
+  const need = algorithm.space(size, length, 1);
+  return { devices, slots: need.slots, slotValues: Math.max(need.slotValues, 1) };
+}

@@ -1,0 +1,69 @@
+/**
+ * What a collective algorithm sees of the network: one endpoint per device and collective call.
+ *
+ * Algorithms are generator functions. A device that needs a message it does not have yet yields a
+ * `Wait` and is resumed by whoever drives it (a per-thread scheduler on the threaded cluster, a
+ * virtual-clock driver in the cost simulation) once that message may be there; it then checks
+ * again. So one thread can host many devices: a device paused at a receive never blocks the
+ * thread, and a message between two devices of one thread is a hand-over in memory.
+ */
+
+/** Why a device paused: a peer's message it waits for, or its own outbox slot not yet read by all. */
+export interface Wait {
+  readonly kind: 'message' | 'slot';
+  /** Global rank of the sender it waits for ('message'), or its own global rank ('slot'). */
+  readonly peer: number;
+  /** The tag of the awaited message ('message'), or the index of the busy outbox slot ('slot'). */
+  readonly tag: number;
+}
+
+/** A running collective (or a device step that contains one): yields at every wait. */
+export type Program<T = void> = Generator<Wait, T, void>;
+
+/** Messages and bytes a device sent. */
+export interface TrafficCount {
+  messages: number;
+  bytes: number;
+}
+
+/**
+ * One device's end of a communicator for one collective call. Ranks are communicator ranks
+ * 0..size-1 (a sync group's members, renumbered).
+ *
+ * `post` and `recv` never block: each does its work and returns true, or returns false when it
+ * must wait, leaving the reason in `pending`. An algorithm yields that and tries again when it is
+ * resumed:
+ *
+ *     while (!t.recv(from, tag, buffer, 0, n)) yield t.pending;
+ */
+export interface Endpoint {
+  readonly rank: number;
+  readonly size: number;
+  /** What the last `post` or `recv` that returned false waits for. */
+  readonly pending: Wait;
+  /**
+   * Publishes data[start, end) under `tag` to the ranks in `to` (one write, counted as one message
+   * to each reader). False, with nothing sent, while the outbox slot for this tag still holds an
+   * unread message.
+   */
+  post(tag: number, data: Float64Array, start: number, end: number, to: readonly number[]): boolean;
+  /** Copies the message `from` posted under `tag` into out[start, end); false until it arrives. */
+  recv(from: number, tag: number, out: Float64Array, start: number, end: number): boolean;
+}
+
+/** A program ran into a wait where nothing can ever answer it (no peers to wait for). */
+export class UnexpectedWaitError extends Error {
+  override readonly name = 'UnexpectedWaitError';
+}
+
+/**
+ * Runs a program that must not pause (one with no peers: local BN, evaluation, a single device)
+ * to its end and returns its result.
+ *
+ * @throws UnexpectedWaitError when the program yields a wait.
+ */
+export function runWithoutPeers<T>(program: Program<T>, what: string): T {
+  const step = program.next();
+  if (!step.done) throw new UnexpectedWaitError(`${what} waited for rank ${step.value.peer}, but runs without peers`);
+  return step.value;
+}

@@ -1,0 +1,79 @@
+/**
+ * The shared memory collectives talk through, and where each piece lives in it.
+ *
+ * Every device owns an outbox of `slots` slots of `slotValues` float64 each. A message under tag t
+ * goes in slot t mod slots. Posting writes the payload, then the slot's header: the number of
+ * readers, a zeroed read count, the tag, and last the sender's collective number on this buffer
+ * (its epoch), which publishes the message. A reader waits until the header shows the epoch and
+ * tag it expects, copies the payload out and bumps the read count. A sender reuses a slot only
+ * once every reader of its last message has read it, so a slow reader never loses a message,
+ * whatever the slot count; the slot count only sets how far a sender may run ahead.
+ *
+ * Layout (Int32 header block, then the Float64 payload):
+ *   epochs  [W]                    collectives each device has started on this buffer
+ *   headers [W][slots][4]          epoch, tag, readers, reads of the message in each slot
+ *   (padding to 8 bytes)
+ *   payload [W][slots][slotValues]
+ */
+
+export interface OutboxGeometry {
+  readonly devices: number;
+  readonly slots: number;
+  readonly slotValues: number;
+}
+
+/** An outbox buffer and its geometry: what a task carries to a device thread. */
+export interface OutboxBuffer extends OutboxGeometry {
+  readonly buffer: SharedArrayBuffer;
+}
+
+/** Typed views of an outbox buffer. */
+export interface OutboxViews extends OutboxGeometry {
+  readonly epochs: Int32Array;
+  readonly headers: Int32Array;
+  readonly payload: Float64Array;
+}
+
+/** Fields of a slot header, in Int32s from its start. */
+export const HEADER_EPOCH = 0;
+export const HEADER_TAG = 1;
+export const HEADER_READERS = 2;
+export const HEADER_READS = 3;
+const HEADER_INTS = 4;
+
+function headerInts(g: OutboxGeometry): number {
+  const ints = g.devices + g.devices * g.slots * HEADER_INTS;
+  return ints + (ints % 2); // the payload starts on an 8-byte boundary
+}
+
+/** Bytes an outbox of this geometry takes. */
+export function outboxBytes(g: OutboxGeometry): number {
+  return headerInts(g) * 4 + g.devices * g.slots * g.slotValues * 8;
+}
+
+/** A zeroed outbox: every slot free, every epoch 0. */
+export function allocateOutbox(geometry: OutboxGeometry): OutboxBuffer {
+  return { ...geometry, buffer: new SharedArrayBuffer(outboxBytes(geometry)) };
+}
+
+export function outboxViews(outbox: OutboxBuffer): OutboxViews {
+  const { devices, slots, slotValues } = outbox;
+  return {
+    devices,
+    slots,
+    slotValues,
+    epochs: new Int32Array(outbox.buffer, 0, devices),
+    headers: new Int32Array(outbox.buffer, devices * 4, devices * slots * HEADER_INTS),
+    payload: new Float64Array(outbox.buffer, headerInts(outbox) * 4, devices * slots * slotValues),
+  };
+}
+
+/** Index of the first header field of `sender`'s slot `slot`. */
+export function headerIndex(g: OutboxGeometry, sender: number, slot: number): number {
+  return (sender * g.slots + slot) * HEADER_INTS;
+}
+
+/** Index of the first payload value of `sender`'s slot `slot`. */
+export function payloadIndex(g: OutboxGeometry, sender: number, slot: number): number {
+  return (sender * g.slots + slot) * g.slotValues;
+}
