@@ -57,7 +57,7 @@ describe('benchmarkCluster', () => {
     [{ shape: [16, 0, 2, 2] }, /whole numbers >= 1/],
     [{ shape: [16.5, 4] }, /whole numbers >= 1/],
     [{ shape: [1, 4] }, /1 value per channel/],
-    [{ devices: 0 }, /devices must be a whole number from 1 to 256/],
+    [{ devices: 0 }, /devices must be a whole number from 1 to 4096/],
     [{ devices: 4097 }, /devices/],
     [{ devices: 2.5 }, /devices/],
     [{ reps: 0 }, /reps/],
