@@ -6,9 +6,11 @@
  * Layout (Int32):
  *   [0]                     abort flag
  *   [1, 1+W)                phase of each rank (index into PHASES)
- *   [1+W, 1+2W)             peer each rank waits for, plus one (0: not waiting)
- *   [1+2W, 1+2W+T)          rank each thread is running, plus one (0: none)
- *   [1+2W+T, 1+2W+2T)       heartbeat of each thread: bumped whenever it runs a device or wakes
+ *   [1+W, 1+W+T)            rank each thread is running, plus one (0: none)
+ *   [1+W+T, 1+W+2T)         heartbeat of each thread: bumped as it runs devices and as it wakes
+ *
+ * The running rank is a plain store (it changes at every resume of a device, and is read only
+ * long after a thread went silent); the heartbeat's atomic bump publishes it.
  */
 
 export const ABORT_INDEX = 0;
@@ -44,20 +46,18 @@ export interface ControlBlock extends ControlGeometry {
 }
 
 export function allocateControl(geometry: ControlGeometry): ControlBlock {
-  return { ...geometry, buffer: new SharedArrayBuffer((PHASES_OFFSET + 2 * geometry.devices + 2 * geometry.threads) * 4) };
+  return { ...geometry, buffer: new SharedArrayBuffer((PHASES_OFFSET + geometry.devices + 2 * geometry.threads) * 4) };
 }
 
 /** Typed access to a control block, from the coordinator or a device thread. */
 export class Control {
   readonly array: Int32Array;
-  private readonly waitingOffset: number;
   private readonly runningOffset: number;
   private readonly heartbeatOffset: number;
 
   constructor(readonly block: ControlBlock) {
     this.array = new Int32Array(block.buffer);
-    this.waitingOffset = PHASES_OFFSET + block.devices;
-    this.runningOffset = this.waitingOffset + block.devices;
+    this.runningOffset = PHASES_OFFSET + block.devices;
     this.heartbeatOffset = this.runningOffset + block.threads;
   }
 
@@ -69,19 +69,9 @@ export class Control {
     return PHASES[Atomics.load(this.array, PHASES_OFFSET + rank)] ?? 'idle';
   }
 
-  /** Records the peer `rank` waits for (undefined: it is not waiting). */
-  setWaitingFor(rank: number, peer: number | undefined): void {
-    Atomics.store(this.array, this.waitingOffset + rank, peer === undefined ? 0 : peer + 1);
-  }
-
-  waitingFor(rank: number): number | undefined {
-    const v = Atomics.load(this.array, this.waitingOffset + rank);
-    return v === 0 ? undefined : v - 1;
-  }
-
   /** Records the rank `thread` is running (undefined: none). */
   setRunning(thread: number, rank: number | undefined): void {
-    Atomics.store(this.array, this.runningOffset + thread, rank === undefined ? 0 : rank + 1);
+    this.array[this.runningOffset + thread] = rank === undefined ? 0 : rank + 1;
   }
 
   running(thread: number): number | undefined {

@@ -45,7 +45,6 @@ export function hostDevices<T>(hosting: Hosting, links: ThreadLinks, timeoutMs: 
     spins: links.spins,
     hooks: {
       running: (rank) => control.setRunning(thread, rank),
-      waiting: (rank, wait) => control.setWaitingFor(rank, wait?.kind === 'message' ? wait.peer : undefined),
       alive: () => control.beat(thread),
     },
   });

@@ -8,6 +8,7 @@ import {
   HEADER_EPOCH,
   HEADER_READERS,
   HEADER_READS,
+  HEADER_REMOTE,
   HEADER_TAG,
   type OutboxViews,
   headerIndex,
@@ -16,6 +17,8 @@ import {
 
 /** How a post or a read wakes the devices that may be waiting for it. */
 export interface WakeRouter {
+  /** Whether global rank `rank` lives on this thread. */
+  hosts(rank: number): boolean;
   /** `sender` published a message under `tag` for the global ranks `readers`. */
   posted(sender: number, tag: number, readers: readonly number[]): void;
   /** Every reader has read `sender`'s message in `slot`: the sender may reuse it. */
@@ -31,7 +34,8 @@ export class OutboxEndpoint implements Endpoint {
   readonly rank: number;
   readonly size: number;
   readonly traffic: TrafficCount = { messages: 0, bytes: 0 };
-  pending: Wait = { kind: 'message', peer: -1, tag: -1 };
+  /** Reused for every wait of this call: the scheduler copies what it needs. */
+  readonly pending: { kind: Wait['kind']; peer: number; tag: number } = { kind: 'message', peer: -1, tag: -1 };
   private readonly me: number;
   private readonly epoch: number;
   /** Communicator ranks are global ranks (the communicator is every device, in order). */
@@ -60,9 +64,13 @@ export class OutboxEndpoint implements Endpoint {
     const length = end - start;
     if (length > this.outbox.slotValues) throw new SlotOverflowError(`message of ${length} values exceeds the slot size ${this.outbox.slotValues}`);
     const slot = tag % this.outbox.slots;
+    const headers = this.outbox.headers;
     const h = headerIndex(this.outbox, this.me, slot);
-    if (Atomics.load(this.outbox.headers, h + HEADER_READS) < Atomics.load(this.outbox.headers, h + HEADER_READERS)) {
-      this.pending = { kind: 'slot', peer: this.me, tag: slot };
+    // Only this device writes the reader count, and read counts only grow: a plain look that
+    // finds the slot free is right; one that finds it busy may be stale, so look again atomically.
+    const readers = headers[h + HEADER_READERS];
+    if (headers[h + HEADER_READS] < readers && Atomics.load(headers, h + HEADER_READS) < readers) {
+      this.waitFor('slot', this.me, slot);
       return false;
     }
     this.write(tag, slot, data, start, end, to);
@@ -72,38 +80,52 @@ export class OutboxEndpoint implements Endpoint {
   recv(from: number, tag: number, out: Float64Array, start: number, end: number): boolean {
     const sender = this.members[from];
     const slot = tag % this.outbox.slots;
+    const headers = this.outbox.headers;
     const h = headerIndex(this.outbox, sender, slot);
-    if (Atomics.load(this.outbox.headers, h + HEADER_EPOCH) !== this.epoch || Atomics.load(this.outbox.headers, h + HEADER_TAG) !== tag) {
-      this.pending = { kind: 'message', peer: sender, tag };
+    const local = this.router.hosts(sender);
+    const epoch = local ? headers[h + HEADER_EPOCH] : Atomics.load(headers, h + HEADER_EPOCH);
+    const posted = local ? headers[h + HEADER_TAG] : Atomics.load(headers, h + HEADER_TAG);
+    if (epoch !== this.epoch || posted !== tag) {
+      this.waitFor('message', sender, tag);
       return false;
     }
-    this.read(sender, slot, out, start, end);
+    const at = payloadIndex(this.outbox, sender, slot);
+    const payload = this.outbox.payload;
+    for (let i = start, j = at; i < end; i++, j++) out[i] = payload[j];
+    const reads = local && headers[h + HEADER_REMOTE] === 0 ? ++headers[h + HEADER_READS] : Atomics.add(headers, h + HEADER_READS, 1) + 1;
+    if (reads === headers[h + HEADER_READERS]) this.router.slotFreed(sender, slot);
     return true;
+  }
+
+  private waitFor(kind: Wait['kind'], peer: number, tag: number): void {
+    this.pending.kind = kind;
+    this.pending.peer = peer;
+    this.pending.tag = tag;
   }
 
   private write(tag: number, slot: number, data: Float64Array, start: number, end: number, to: readonly number[]): void {
     const { outbox, me } = this;
     const length = end - start;
-    const h = headerIndex(outbox, me, slot);
     const headers = outbox.headers;
+    const h = headerIndex(outbox, me, slot);
     const at = payloadIndex(outbox, me, slot);
     for (let i = start, j = at; i < end; i++, j++) outbox.payload[j] = data[i];
-    Atomics.store(headers, h + HEADER_READERS, to.length);
-    Atomics.store(headers, h + HEADER_READS, 0);
-    // The tag, then the epoch, publish the message: a reader that sees both sees the payload.
-    Atomics.store(headers, h + HEADER_TAG, tag);
-    Atomics.store(headers, h + HEADER_EPOCH, this.epoch);
-    this.traffic.messages += to.length;
-    this.traffic.bytes += to.length * length * this.bytesPerValue;
-    this.router.posted(me, tag, this.identity ? to : to.map((r) => this.members[r]));
-  }
-
-  private read(sender: number, slot: number, out: Float64Array, start: number, end: number): void {
-    const { outbox } = this;
-    const at = payloadIndex(outbox, sender, slot);
-    for (let i = start, j = at; i < end; i++, j++) out[i] = outbox.payload[j];
-    const h = headerIndex(outbox, sender, slot);
-    const reads = Atomics.add(outbox.headers, h + HEADER_READS, 1) + 1;
-    if (reads === Atomics.load(outbox.headers, h + HEADER_READERS)) this.router.slotFreed(sender, slot);
+    const readers = this.identity ? to : to.map((r) => this.members[r]);
+    let remote = 0;
+    for (let k = 0; k < readers.length && remote === 0; k++) if (!this.router.hosts(readers[k])) remote = 1;
+    headers[h + HEADER_READERS] = readers.length;
+    headers[h + HEADER_READS] = 0;
+    headers[h + HEADER_REMOTE] = remote;
+    if (remote) {
+      // The tag, then the epoch, publish the message: a reader that sees both sees the payload.
+      Atomics.store(headers, h + HEADER_TAG, tag);
+      Atomics.store(headers, h + HEADER_EPOCH, this.epoch);
+    } else {
+      headers[h + HEADER_TAG] = tag;
+      headers[h + HEADER_EPOCH] = this.epoch;
+    }
+    this.traffic.messages += readers.length;
+    this.traffic.bytes += readers.length * length * this.bytesPerValue;
+    this.router.posted(me, tag, readers);
   }
 }

@@ -3,15 +3,20 @@
  *
  * Every device owns an outbox of `slots` slots of `slotValues` float64 each. A message under tag t
  * goes in slot t mod slots. Posting writes the payload, then the slot's header: the number of
- * readers, a zeroed read count, the tag, and last the sender's collective number on this buffer
- * (its epoch), which publishes the message. A reader waits until the header shows the epoch and
- * tag it expects, copies the payload out and bumps the read count. A sender reuses a slot only
- * once every reader of its last message has read it, so a slow reader never loses a message,
- * whatever the slot count; the slot count only sets how far a sender may run ahead.
+ * readers, a zeroed read count, whether any reader lives on another thread, the tag, and last the
+ * sender's collective number on this buffer (its epoch), which publishes the message. A reader
+ * waits until the header shows the epoch and tag it expects, copies the payload out and bumps the
+ * read count. A sender reuses a slot only once every reader of its last message has read it, so a
+ * slow reader never loses a message, whatever the slot count; the slot count only sets how far a
+ * sender may run ahead.
+ *
+ * Between devices of one thread every access is a plain one; only what another thread reads or
+ * writes goes through Atomics (the tag and epoch that publish a message, the read count of a
+ * message with remote readers), since an atomic access costs ten to twenty times a plain one.
  *
  * Layout (Int32 header block, then the Float64 payload):
  *   epochs  [W]                    collectives each device has started on this buffer
- *   headers [W][slots][4]          epoch, tag, readers, reads of the message in each slot
+ *   headers [W][slots][5]          epoch, tag, readers, reads, remote readers? of each slot's message
  *   (padding to 8 bytes)
  *   payload [W][slots][slotValues]
  */
@@ -39,7 +44,8 @@ export const HEADER_EPOCH = 0;
 export const HEADER_TAG = 1;
 export const HEADER_READERS = 2;
 export const HEADER_READS = 3;
-const HEADER_INTS = 4;
+export const HEADER_REMOTE = 4;
+const HEADER_INTS = 5;
 
 function headerInts(g: OutboxGeometry): number {
   const ints = g.devices + g.devices * g.slots * HEADER_INTS;

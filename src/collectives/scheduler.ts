@@ -24,13 +24,11 @@ export interface AbortFlag {
   readonly index: number;
 }
 
-/** Optional records of what each device is doing, for diagnosing a failure from outside. */
+/** Optional records of what the thread is doing, for diagnosing a failure from outside. */
 export interface SchedulerHooks {
   /** Device `rank` is about to run (a thread that stops answering was running the last one). */
   running?(rank: number): void;
-  /** Device `rank` paused on `wait`, or resumed (wait undefined). */
-  waiting?(rank: number, wait: Wait | undefined): void;
-  /** The thread is alive: called at every resume and every wake from sleep. */
+  /** The thread is alive: called every ALIVE_EVERY resumes and at every wake from sleep. */
   alive?(): void;
 }
 
@@ -57,6 +55,11 @@ export interface SchedulerSnapshot {
 const SLEEP_SLICE_MS = 10;
 /** Resumes between two reads of the clock that stamps when a device paused. */
 const CLOCK_EVERY = 256;
+/** Resumes between two calls of the `alive` hook. */
+const ALIVE_EVERY = 64;
+const NO_WAIT = 0;
+const MESSAGE = 1;
+const SLOT = 2;
 const QUEUED = 0;
 const PARKED = 1;
 const DONE = 2;
@@ -90,7 +93,10 @@ export class Scheduler implements WakeRouter {
   private programs: (Program<unknown> | undefined)[] = [];
   private results: unknown[] = [];
   private status = new Uint8Array(0);
-  private waits: (Wait | undefined)[] = [];
+  /** What each parked device waits for, copied out of the Wait it yielded (which may be reused). */
+  private waitKind = new Int8Array(0);
+  private waitPeer = new Int32Array(0);
+  private waitTag = new Int32Array(0);
   private parkedAt = new Float64Array(0);
   private queue = new IndexQueue(1);
   /** Devices waiting for a message from hosted device i, by i. */
@@ -118,7 +124,9 @@ export class Scheduler implements WakeRouter {
     this.programs = [...programs];
     this.results = new Array(n);
     this.status = new Uint8Array(n);
-    this.waits = new Array(n).fill(undefined);
+    this.waitKind = new Int8Array(n).fill(NO_WAIT);
+    this.waitPeer = new Int32Array(n);
+    this.waitTag = new Int32Array(n);
     this.parkedAt = new Float64Array(n);
     this.queue = new IndexQueue(n);
     for (let i = 0; i < n; i++) this.queue.push(i);
@@ -149,9 +157,14 @@ export class Scheduler implements WakeRouter {
     const waiting: { rank: number; wait: Wait }[] = [];
     for (let i = 0; i < this.hosted; i++) {
       if (this.status[i] === DONE) finished.push(this.first + i);
-      else if (this.status[i] === PARKED) waiting.push({ rank: this.first + i, wait: this.waits[i]! });
+      else if (this.status[i] === PARKED) waiting.push({ rank: this.first + i, wait: this.waitOf(i) });
     }
     return { finished, waiting };
+  }
+
+  hosts(rank: number): boolean {
+    const i = rank - this.first;
+    return i >= 0 && i < this.hosted;
   }
 
   posted(sender: number, tag: number, readers: readonly number[]): void {
@@ -161,9 +174,8 @@ export class Scheduler implements WakeRouter {
       if (waiters.length > 0) {
         let kept = 0;
         for (const i of waiters) {
-          const w = this.waits[i];
-          if (this.status[i] !== PARKED || w === undefined || w.kind !== 'message' || w.peer !== sender) continue; // stale
-          if (w.tag === tag) this.unpark(i);
+          if (this.status[i] !== PARKED || this.waitKind[i] !== MESSAGE || this.waitPeer[i] !== sender) continue; // stale
+          if (this.waitTag[i] === tag) this.unpark(i);
           else waiters[kept++] = i;
         }
         waiters.length = kept;
@@ -183,11 +195,14 @@ export class Scheduler implements WakeRouter {
   slotFreed(sender: number, slot: number): void {
     const s = sender - this.first;
     if (s >= 0 && s < this.hosted) {
-      const w = this.waits[s];
-      if (this.status[s] === PARKED && w !== undefined && w.kind === 'slot' && w.tag === slot) this.unpark(s);
+      if (this.status[s] === PARKED && this.waitKind[s] === SLOT && this.waitTag[s] === slot) this.unpark(s);
     } else {
       this.options.doorbells.ring(this.options.threadOfRank[sender]);
     }
+  }
+
+  private waitOf(i: number): Wait {
+    return { kind: this.waitKind[i] === SLOT ? 'slot' : 'message', peer: this.waitPeer[i], tag: this.waitTag[i] };
   }
 
   private unpark(i: number): void {
@@ -201,12 +216,10 @@ export class Scheduler implements WakeRouter {
       const i = this.queue.shift();
       if (this.status[i] !== QUEUED) continue;
       const rank = this.first + i;
-      if (hooks) {
-        hooks.waiting?.(rank, undefined);
-        hooks.running?.(rank);
-        hooks.alive?.();
-      }
-      if (++this.resumes % CLOCK_EVERY === 0) this.clock = Date.now();
+      hooks?.running?.(rank);
+      this.resumes++;
+      if (this.resumes % ALIVE_EVERY === 0) hooks?.alive?.();
+      if (this.resumes % CLOCK_EVERY === 0) this.clock = Date.now();
       let step: IteratorResult<unknown, unknown>;
       try {
         step = this.programs[i]!.next();
@@ -219,7 +232,7 @@ export class Scheduler implements WakeRouter {
         this.status[i] = DONE;
         this.results[i] = step.value;
         this.programs[i] = undefined;
-        this.waits[i] = undefined;
+        this.waitKind[i] = NO_WAIT;
         this.remaining--;
       } else {
         this.park(i, step.value as Wait);
@@ -228,12 +241,15 @@ export class Scheduler implements WakeRouter {
   }
 
   private park(i: number, wait: Wait): void {
-    const before = this.waits[i];
+    const kind = wait.kind === 'message' ? MESSAGE : SLOT;
     // The same wait again (a spurious wake) keeps the time it began.
-    if (before === undefined || before.kind !== wait.kind || before.peer !== wait.peer || before.tag !== wait.tag) this.parkedAt[i] = this.clock;
-    this.waits[i] = wait;
+    if (this.waitKind[i] !== kind || this.waitPeer[i] !== wait.peer || this.waitTag[i] !== wait.tag) {
+      this.waitKind[i] = kind;
+      this.waitPeer[i] = wait.peer;
+      this.waitTag[i] = wait.tag;
+      this.parkedAt[i] = this.clock;
+    }
     this.status[i] = PARKED;
-    this.options.hooks?.waiting?.(this.first + i, wait);
     const p = wait.peer - this.first;
     const local = p >= 0 && p < this.hosted;
     if (wait.kind === 'message' && local) this.waitersOf[p].push(i);
@@ -257,7 +273,7 @@ export class Scheduler implements WakeRouter {
       if (this.status[i] === PARKED && (oldest < 0 || this.parkedAt[i] < this.parkedAt[oldest])) oldest = i;
     }
     if (oldest < 0) return;
-    const wait = this.waits[oldest]!;
+    const wait = this.waitOf(oldest);
     const rank = this.first + oldest;
     if (Atomics.load(abort.array, abort.index) !== 0) throw new CollectiveAbortedError(rank, wait.peer);
     if (Date.now() - this.parkedAt[oldest] >= timeoutMs) throw new CollectiveTimeoutError(rank, wait.kind === 'message' ? wait.peer : -1, timeoutMs);

@@ -29,24 +29,23 @@ export const ring: AllReduceAlgorithm = {
     if (size === 1) return;
     const w = reducer.width;
     const records = data.length / w;
-    const start = (chunk: number) => chunkStart(chunk, records, size, w);
     const next = [mod(rank + 1, size)];
     const prev = mod(rank - 1, size);
     const incoming = new Float64Array(data.length);
     for (let s = 0; s < size - 1; s++) {
       const send = mod(rank - s, size);
-      while (!t.post(s, data, start(send), start(send + 1), next)) yield t.pending;
+      while (!t.post(s, data, chunkStart(send, records, size, w), chunkStart(send + 1, records, size, w), next)) yield t.pending;
       const fold = mod(rank - s - 1, size);
-      while (!t.recv(prev, s, incoming, start(fold), start(fold + 1))) yield t.pending;
+      while (!t.recv(prev, s, incoming, chunkStart(fold, records, size, w), chunkStart(fold + 1, records, size, w))) yield t.pending;
       // The received side has folded in ranks before this one around the ring.
-      reducer.combine(incoming, data, data, start(fold), start(fold + 1));
+      reducer.combine(incoming, data, data, chunkStart(fold, records, size, w), chunkStart(fold + 1, records, size, w));
     }
     for (let s = 0; s < size - 1; s++) {
       const tag = size - 1 + s;
       const send = mod(rank + 1 - s, size);
-      while (!t.post(tag, data, start(send), start(send + 1), next)) yield t.pending;
+      while (!t.post(tag, data, chunkStart(send, records, size, w), chunkStart(send + 1, records, size, w), next)) yield t.pending;
       const take = mod(rank - s, size);
-      while (!t.recv(prev, tag, data, start(take), start(take + 1))) yield t.pending;
+      while (!t.recv(prev, tag, data, chunkStart(take, records, size, w), chunkStart(take + 1, records, size, w))) yield t.pending;
     }
   },
 };
