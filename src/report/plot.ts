@@ -1,17 +1,27 @@
 /**
- * Plots: a Vega-Lite spec compiled and rendered to SVG with vega (no native canvas needed). The
- * spec is saved beside the SVG (FILE.vl.json) so that a user can restyle it in any Vega editor.
+ * Plots: a Vega-Lite spec compiled and rendered to SVG with vega (no native canvas needed), and
+ * from SVG to PNG with resvg (a Rust renderer shipped prebuilt inside its npm package). The spec
+ * is saved beside the SVG (FILE.vl.json) so that a user can restyle it in any Vega editor.
  */
 import { dirname, basename, extname } from 'node:path';
+import { renderAsync } from '@resvg/resvg-js';
 import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
 import { InputError } from '../errors.js';
 import { writeFilesAtomically } from '../io/atomic-write.js';
+import { flattenOpacity } from './flatten-opacity.js';
 
+/** A top-level Vega-Lite spec, as every plot builder in src/report/plots returns. */
 export type PlotSpec = TopLevelSpec;
 
+/** The Vega-Lite schema every spec names (vega-lite 6). */
 export const VEGA_LITE_SCHEMA = 'https://vega.github.io/schema/vega-lite/v6.json';
 
+/**
+ * Renders a Vega-Lite spec to an SVG document.
+ * @param spec the Vega-Lite spec
+ * @returns the SVG text, starting with `<svg`
+ */
 export async function renderSvg(spec: PlotSpec): Promise<string> {
   const view = new vega.View(vega.parse(compile(spec).spec), { renderer: 'none' });
   try {
@@ -21,12 +31,51 @@ export async function renderSvg(spec: PlotSpec): Promise<string> {
   }
 }
 
-/** Checks a --plot path before any work starts: it must name an .svg file. */
+/** Options of {@link renderPng}. */
+export interface PngOptions {
+  /** Pixels per SVG unit; default 2, sharp on high-density screens and in print. */
+  readonly scale?: number;
+}
+
+/**
+ * Renders a Vega-Lite spec to a PNG image: the SVG of {@link renderSvg}, rasterized by resvg on a
+ * white background with the system's fonts (vega writes `font-family="sans-serif"`; resvg maps it
+ * to DejaVu Sans and falls back to any installed font that has the glyphs). Opacity is moved onto
+ * fill and stroke first, so that a mark outside the canvas cannot abort the process (see
+ * flatten-opacity.ts).
+ * @param spec the Vega-Lite spec
+ * @param options see {@link PngOptions}
+ * @returns the PNG file's bytes
+ * @throws InputError when `scale` is not a finite number > 0
+ */
+export async function renderPng(spec: PlotSpec, options: PngOptions = {}): Promise<Buffer> {
+  const scale = options.scale ?? 2;
+  if (!(Number.isFinite(scale) && scale > 0)) throw new InputError(`renderPng: scale must be a finite number > 0, got ${String(scale)}`);
+  const svg = flattenOpacity(await renderSvg(spec));
+  const image = await renderAsync(svg, {
+    fitTo: { mode: 'zoom', value: scale },
+    background: 'white',
+    font: { loadSystemFonts: true, defaultFontFamily: 'DejaVu Sans', sansSerifFamily: 'DejaVu Sans' },
+    logLevel: 'off',
+  });
+  return image.asPng();
+}
+
+/**
+ * Checks a --plot path before any work starts: it must name an .svg file.
+ * @throws InputError when it does not end in .svg
+ */
 export function checkPlotPath(path: string): void {
   if (extname(path).toLowerCase() !== '.svg') throw new InputError(`--plot must name an .svg file, got '${path}'`);
 }
 
-/** Writes FILE.svg and FILE.vl.json together, whole or not at all. Returns the paths written. */
+/**
+ * Writes FILE.svg and FILE.vl.json together, whole or not at all.
+ * @param path the .svg file to write
+ * @param spec the plot
+ * @returns the paths written
+ * @throws InputError when `path` is not an .svg file
+ */
 export async function writePlot(path: string, spec: PlotSpec): Promise<string[]> {
   checkPlotPath(path);
   const svg = await renderSvg(spec);
