@@ -4,7 +4,6 @@
  * is saved beside the SVG (FILE.vl.json) so that a user can restyle it in any Vega editor.
  */
 import { dirname, basename, extname } from 'node:path';
-import { renderAsync } from '@resvg/resvg-js';
 import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
 import { InputError } from '../errors.js';
@@ -52,6 +51,8 @@ export async function renderPng(spec: PlotSpec, options: PngOptions = {}): Promi
   const scale = options.scale ?? 2;
   if (!(Number.isFinite(scale) && scale > 0)) throw new InputError(`renderPng: scale must be a finite number > 0, got ${String(scale)}`);
   const svg = flattenOpacity(await renderSvg(spec));
+  // Loaded on first use: the native binding costs a few hundred ms that SVG-only runs need not pay.
+  const { renderAsync } = await import('@resvg/resvg-js');
   const image = await renderAsync(svg, {
     fitTo: { mode: 'zoom', value: scale },
     background: 'white',
