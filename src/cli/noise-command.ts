@@ -4,7 +4,7 @@ import { Option } from 'commander';
 import { STATS_METHODS, type StatsMethod } from '../bn/batch-moments.js';
 import { ALGORITHM_NAMES, type AlgorithmName, DEFAULT_ALGORITHM } from '../collectives/algorithms/index.js';
 import { type NoiseReport, noiseExperiment } from '../experiments/noise.js';
-import { type PlotSpec, VEGA_LITE_SCHEMA } from '../report/plot.js';
+import { noisePlot } from '../report/plots/noise-plot.js';
 import { count, formatNumber, renderTable } from '../report/table.js';
 import { DISTRIBUTION_NAMES, type DistributionName } from '../tensor/distributions.js';
 import { readNpyFile } from '../tensor/npy.js';
@@ -93,29 +93,4 @@ export function noiseTable(r: NoiseReport): string {
     'Var(mean) and Var(var) are deviations from the population; "vs batch" compares each unit with the whole global batch.',
   ];
   return lines.join('\n');
-}
-
-/** Noise against per-device batch size, log-log: measured points on the theory lines. */
-export function noisePlot(r: NoiseReport): PlotSpec {
-  const values = r.rows.flatMap((row) => [
-    { b: row.batch, mode: row.mode, quantity: 'Var(mean) / s^2', measured: row.mean_noise, theory: row.mean_noise_theory },
-    { b: row.batch, mode: row.mode, quantity: 'Var(unbiased var) / s^4', measured: row.var_noise, theory: row.var_noise_theory },
-  ]);
-  const x = { field: 'b', type: 'quantitative', scale: { type: 'log', base: 2 }, title: 'per-device batch size b' } as const;
-  const color = { field: 'mode', type: 'nominal', title: 'BN mode' } as const;
-  return {
-    $schema: VEGA_LITE_SCHEMA,
-    title: `Statistic noise vs per-device batch (${r.devices} devices, ${r.trials} trials): points measured, lines theory`,
-    data: { values },
-    facet: { column: { field: 'quantity', type: 'nominal', title: null } },
-    resolve: { scale: { y: 'independent' } },
-    spec: {
-      width: 300,
-      height: 260,
-      layer: [
-        { mark: { type: 'line', strokeDash: [4, 3] }, encoding: { x, y: { field: 'theory', type: 'quantitative', scale: { type: 'log' }, title: 'variance' }, color } },
-        { mark: { type: 'point', filled: true, size: 50 }, encoding: { x, y: { field: 'measured', type: 'quantitative', scale: { type: 'log' } }, color } },
-      ],
-    },
-  } as PlotSpec;
 }
