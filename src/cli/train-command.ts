@@ -4,7 +4,7 @@ import { STATS_METHODS, type StatsMethod } from '../bn/batch-moments.js';
 import { ALGORITHM_NAMES, type AlgorithmName, DEFAULT_ALGORITHM } from '../collectives/algorithms/index.js';
 import { InputError } from '../errors.js';
 import { DATASET_NAMES, type DatasetName, type EpochRow, type RunHeader, type TrainReport, trainExperiment } from '../experiments/train.js';
-import { type PlotSpec, VEGA_LITE_SCHEMA } from '../report/plot.js';
+import { trainPlot } from '../report/plots/train-plot.js';
 import { formatNumber, renderTable } from '../report/table.js';
 import { MODEL_NAMES, type ModelName } from '../train/protocol.js';
 import { listOf, parseFiniteNumber, parsePositiveInteger, parseSeed, wholeNumber } from './parse.js';
@@ -141,33 +141,4 @@ export function trainSummary(r: TrainReport): string {
   for (const run of dropped) lines.push(`${runName(run)}: the last ${run.dropped_per_epoch} examples of every epoch were dropped (fewer than 2 per device).`);
   lines.push(`test acc uses ${r.settings.eval_stats === 'average' ? 'the running statistics averaged over ranks (local BN)' : "rank 0's running statistics"}; precise BN recomputes them over ${r.settings.precise_batches} training batches; batch stats normalizes each test chunk of the per-device batch size with its own statistics.`);
   return lines.join('\n');
-}
-
-export function trainPlot(r: TrainReport): PlotSpec {
-  const values = r.runs.flatMap((run) =>
-    run.epochs.flatMap((e) => [
-      { run: runName(run), epoch: e.epoch, measure: 'train loss', value: e.train_loss },
-      { run: runName(run), epoch: e.epoch, measure: 'train acc', value: e.train_acc },
-      { run: runName(run), epoch: e.epoch, measure: 'test acc (running)', value: e.test_acc },
-      { run: runName(run), epoch: e.epoch, measure: 'test acc (precise BN)', value: e.test_acc_precise },
-      { run: runName(run), epoch: e.epoch, measure: 'test acc (batch stats)', value: e.test_acc_batch },
-    ]),
-  );
-  return {
-    $schema: VEGA_LITE_SCHEMA,
-    title: `${r.model} on ${r.dataset.name}: training curves`,
-    data: { values },
-    facet: { column: { field: 'measure', type: 'nominal', title: null, sort: ['train loss', 'train acc', 'test acc (running)', 'test acc (precise BN)', 'test acc (batch stats)'] } },
-    resolve: { scale: { y: 'independent' } },
-    spec: {
-      width: 220,
-      height: 200,
-      mark: { type: 'line', point: true },
-      encoding: {
-        x: { field: 'epoch', type: 'quantitative', axis: { tickMinStep: 1 } },
-        y: { field: 'value', type: 'quantitative', scale: { zero: false } },
-        color: { field: 'run', type: 'nominal' },
-      },
-    },
-  } as PlotSpec;
 }
