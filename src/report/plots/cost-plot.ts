@@ -93,7 +93,7 @@ function coinciding(values: readonly Record<string, unknown>[], algorithms: read
 
 /** One W: lines would be single points, so a labelled bar per algorithm, a panel per scheme. */
 function singleW(r: CostReport, values: Record<string, unknown>[], title: { text: string; subtitle: string }, color: object, scheme: object, tooltip: object[]): PlotSpec {
-  const y = { field: 'algorithm', type: 'nominal', title: null, sort: [...r.settings.algorithms] } as const;
+  const y = { field: 'algorithm', type: 'nominal', title: 'all-reduce algorithm', sort: [...r.settings.algorithms] } as const;
   return {
     $schema: VEGA_LITE_SCHEMA,
     title: { ...title, text: `${title.text}, W = ${r.settings.devices[0]} devices` },
@@ -109,7 +109,8 @@ function singleW(r: CostReport, values: Record<string, unknown>[], title: { text
         x: { field: 'seconds', type: 'quantitative', title: 'communication time per iteration', axis: { labelExpr: SECONDS_LABEL, tickCount: 5 }, scale: { nice: true } },
       },
       layer: [
-        { mark: { type: 'bar' }, encoding: { color, tooltip } },
+        // The axis names each bar: a colour legend would only repeat it.
+        { mark: { type: 'bar' }, encoding: { color: { ...color, legend: null }, tooltip } },
         { mark: { type: 'text', align: 'left', dx: 4, fontSize: 11 }, encoding: { text: { field: 'label' } } },
       ],
     },
