@@ -9,7 +9,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PNG } from 'pngjs';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { InputError } from '../src/errors.js';
 import { type CostReport, costModel } from '../src/experiments/cost.js';
 import { type NoiseReport, noiseExperiment } from '../src/experiments/noise.js';
@@ -98,7 +98,10 @@ async function renderAndCheck(name: string, spec: PlotSpec): Promise<{ svg: stri
   expect(png.length).toBeGreaterThan(20_000);
   expect(png.length).toBeLessThan(3_000_000);
   const image = decode(png);
+  const warn = vi.spyOn(console, 'warn');
   const svg = await renderSvg(spec);
+  expect(warn).not.toHaveBeenCalled(); // a vega-lite warning flags a spec it had to guess at, and would reach the CLI's stderr
+  warn.mockRestore();
   const size = /width="(\d+)" height="(\d+)"/.exec(svg)!;
   expect([image.width, image.height]).toEqual([2 * Number(size[1]), 2 * Number(size[2])]); // the default scale is 2
   expect(image.width).toBeGreaterThan(600);

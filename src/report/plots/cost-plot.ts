@@ -1,7 +1,7 @@
 /** The figure of the `cost` experiment: sync-BN communication per training iteration. */
 import type { CostReport } from '../../experiments/cost.js';
 import { type PlotSpec, VEGA_LITE_SCHEMA } from '../plot.js';
-import { DASHES, FULL_LABELS, SECONDS_LABEL, SHAPES, cycle } from './marks.js';
+import { DASHES, FULL_LABELS, SECONDS_LABEL, SHAPES, cycle, nestedSizes } from './marks.js';
 
 const PER_LAYER = 'one all-reduce per layer';
 const FUSED = 'fused all-reduces (lower bound)';
@@ -9,9 +9,9 @@ const FUSED = 'fused all-reduces (lower bound)';
 /**
  * Seconds of sync-BN communication per training iteration for each all-reduce algorithm, one
  * panel per scheme (an all-reduce per layer, and fused: a lower bound). With several W: lines
- * against W, log-log; each algorithm has its own colour, point shape and dash pattern, and points
- * are hollow, so algorithms whose times coincide (ring and central are latency-bound alike)
- * stay visible. With a single W: a bar per algorithm, labelled with its time.
+ * against W, log-log; each algorithm has its own colour, point shape, point size and dash pattern,
+ * and points are hollow, so algorithms whose times coincide (ring and central are latency-bound
+ * alike) stay visible. With a single W: a bar per algorithm, labelled with its time.
  * @param r the cost report
  * @returns a Vega-Lite spec
  */
@@ -64,8 +64,12 @@ export function costPlot(r: CostReport): PlotSpec {
         },
         {
           // Hollow points without the dash pattern: the shape stays legible where curves overlap.
-          mark: { type: 'point', filled: false, size: 70, strokeWidth: 1.5 },
-          encoding: { shape: { field: 'algorithm', type: 'nominal', title: 'all-reduce algorithm', scale: { domain: algorithms, range: cycle(SHAPES, algorithms.length) } }, tooltip },
+          mark: { type: 'point', filled: false, strokeWidth: 1.5 },
+          encoding: {
+            shape: { field: 'algorithm', type: 'nominal', title: 'all-reduce algorithm', scale: { domain: algorithms, range: cycle(SHAPES, algorithms.length) } },
+            size: { field: 'algorithm', type: 'nominal', title: 'all-reduce algorithm', sort: algorithms, scale: { domain: algorithms, range: nestedSizes(algorithms.length) } },
+            tooltip,
+          },
         },
       ],
     },

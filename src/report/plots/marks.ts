@@ -1,7 +1,7 @@
 /**
  * What the plots share so that every series stays distinguishable in colour, in grey print and
- * where two series overlap: a shape and a dash pattern per series beside its colour, hollow
- * points (one drawn over another still shows both outlines), and labels for seconds and counts.
+ * where two series overlap: a shape, a size and a dash pattern per series beside its colour,
+ * hollow points (one drawn over another still shows both outlines), and labels for seconds.
  */
 
 /** Point shapes, one per series in order; more series than shapes cycle. */
@@ -12,6 +12,16 @@ export const SHAPES = ['circle', 'square', 'triangle-up', 'diamond', 'cross', 't
  * drawn underneath show through.
  */
 export const DASHES: readonly (readonly number[])[] = [[1, 0], [8, 4], [2, 3], [10, 3, 2, 3], [4, 4], [12, 4, 2, 4, 2, 4]];
+
+/**
+ * Point areas (px²), one per series, from large to small: hollow points of series that coincide
+ * nest inside each other instead of covering each other.
+ * @param n how many series
+ * @returns one area per series
+ */
+export function nestedSizes(n: number): number[] {
+  return Array.from({ length: n }, (_, i) => (n === 1 ? 70 : Math.round(150 - (i * 110) / (n - 1))));
+}
 
 /**
  * The first `n` entries of a cyclic palette.

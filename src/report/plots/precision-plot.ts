@@ -1,15 +1,15 @@
 /** The figure of the `precision` experiment: error of the batch variance against |mean|/std. */
 import type { PrecisionReport } from '../../experiments/precision.js';
 import { type PlotSpec, VEGA_LITE_SCHEMA } from '../plot.js';
-import { DASHES, FULL_LABELS, SHAPES, cycle } from './marks.js';
+import { DASHES, FULL_LABELS, SHAPES, cycle, nestedSizes } from './marks.js';
 
 /** Errors below this (exact zeros included) are drawn at it on the log axis. */
 export const PLOT_FLOOR = 1e-17;
 
 /**
  * Relative error of the variance against |mean|/std, log-log, a panel per data dtype; every
- * method has its own colour, point shape and dash pattern, and points are hollow, so methods
- * whose errors coincide (exact ones sit together on the floor) all stay visible. A black ring
+ * method has its own colour, point shape, point size and dash pattern, and points are hollow, so
+ * methods whose errors coincide (exact ones sit together on the floor) all stay visible. A black ring
  * marks each case where a variance came out negative.
  * @param r the precision report
  * @returns a Vega-Lite spec (one panel per dtype)
@@ -54,10 +54,11 @@ export function precisionPlot(r: PrecisionReport): PlotSpec {
           },
         },
         {
-          mark: { type: 'point', filled: false, size: 70, strokeWidth: 1.5 },
+          mark: { type: 'point', filled: false, strokeWidth: 1.5 },
           encoding: {
             color: { field: 'method', type: 'nominal', title: 'statistics method' },
             shape: { field: 'method', type: 'nominal', title: 'statistics method', scale: { domain: methods, range: cycle(SHAPES, methods.length) } },
+            size: { field: 'method', type: 'nominal', title: 'statistics method', sort: methods, scale: { domain: methods, range: nestedSizes(methods.length) } },
             tooltip: [
               { field: 'method' },
               { field: 'dtype' },
