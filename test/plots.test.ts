@@ -238,6 +238,18 @@ describe('train plot', () => {
   });
 });
 
+describe('train plot, identical runs', () => {
+  it('names modes whose curves are the same to the bit, and gives each mode its own marker size', () => {
+    const sync = train.runs.filter((r) => r.bn === 'sync');
+    const runs = train.runs.map((r) => (r.bn === 'group:2' ? { ...r, epochs: sync.find((s) => s.per_device_batch === r.per_device_batch)!.epochs } : r));
+    const spec = trainPlot({ ...train, runs }) as unknown as { title: { subtitle: string[] }; concat: { layer: { encoding: { size?: { scale: { range: number[] } } } }[] }[] };
+    expect(spec.title.subtitle[1]).toBe('identical curves, drawn one over the other (the points nest): group:2 = sync at b 4, 32');
+    expect((trainPlot(train) as unknown as { title: { subtitle: string[] } }).title.subtitle).toHaveLength(1);
+    const sizes = spec.concat[0].layer[1].encoding.size!.scale.range;
+    expect(new Set(sizes).size).toBe(3);
+  });
+});
+
 describe('renderPng', () => {
   const tiny: PlotSpec = {
     $schema: VEGA_LITE_SCHEMA,

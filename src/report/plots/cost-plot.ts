@@ -67,7 +67,7 @@ export function costPlot(r: CostReport): PlotSpec {
           mark: { type: 'point', filled: false, strokeWidth: 1.5 },
           encoding: {
             shape: { field: 'algorithm', type: 'nominal', title: 'all-reduce algorithm', scale: { domain: algorithms, range: cycle(SHAPES, algorithms.length) } },
-            size: { field: 'algorithm', type: 'nominal', title: 'all-reduce algorithm', sort: algorithms, scale: { domain: algorithms, range: nestedSizes(algorithms.length) } },
+            size: { field: 'algorithm', type: 'nominal', title: 'all-reduce algorithm', sort: algorithms, scale: { type: 'ordinal', domain: algorithms, range: nestedSizes(algorithms.length) } },
             tooltip,
           },
         },

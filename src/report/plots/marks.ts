@@ -20,7 +20,7 @@ export const DASHES: readonly (readonly number[])[] = [[1, 0], [8, 4], [2, 3], [
  * @returns one area per series
  */
 export function nestedSizes(n: number): number[] {
-  return Array.from({ length: n }, (_, i) => (n === 1 ? 70 : Math.round(150 - (i * 110) / (n - 1))));
+  return Array.from({ length: n }, (_, i) => (n === 1 ? 70 : Math.round(200 - (i * 160) / (n - 1))));
 }
 
 /**

@@ -58,7 +58,7 @@ export function precisionPlot(r: PrecisionReport): PlotSpec {
           encoding: {
             color: { field: 'method', type: 'nominal', title: 'statistics method' },
             shape: { field: 'method', type: 'nominal', title: 'statistics method', scale: { domain: methods, range: cycle(SHAPES, methods.length) } },
-            size: { field: 'method', type: 'nominal', title: 'statistics method', sort: methods, scale: { domain: methods, range: nestedSizes(methods.length) } },
+            size: { field: 'method', type: 'nominal', title: 'statistics method', sort: methods, scale: { type: 'ordinal', domain: methods, range: nestedSizes(methods.length) } },
             tooltip: [
               { field: 'method' },
               { field: 'dtype' },
@@ -70,14 +70,14 @@ export function precisionPlot(r: PrecisionReport): PlotSpec {
         },
         {
           transform: [{ filter: "datum.negative !== 'none'" }],
-          mark: { type: 'point', filled: false, size: 320, strokeWidth: 2 },
+          mark: { type: 'point', filled: false, size: 560, strokeWidth: 2 },
           encoding: {
             stroke: {
               datum: 'a variance came out negative',
               type: 'nominal',
               title: null,
               scale: { range: ['black'] },
-              legend: { symbolType: 'circle', symbolSize: 200, symbolStrokeWidth: 2, ...FULL_LABELS },
+              legend: { symbolType: 'circle', symbolSize: 240, symbolStrokeWidth: 2, ...FULL_LABELS },
             },
           },
         },

@@ -1,8 +1,8 @@
 /** The figure of the `train` experiment: training curves of every run. */
-import type { TrainReport } from '../../experiments/train.js';
+import type { RunReport, TrainReport } from '../../experiments/train.js';
 import { formatNumber } from '../table.js';
 import { type PlotSpec, VEGA_LITE_SCHEMA } from '../plot.js';
-import { DASHES, FULL_LABELS, SHAPES, bnModeOrder, cycle, inOrder } from './marks.js';
+import { DASHES, FULL_LABELS, SHAPES, bnModeOrder, cycle, inOrder, nestedSizes } from './marks.js';
 
 /** The panels: what each epoch row holds, its panel title and its y-axis title. */
 const PANELS = [
@@ -30,6 +30,7 @@ export function trainPlot(r: TrainReport): PlotSpec {
   const color = { field: 'bn', type: 'nominal', title: 'BN mode', scale: { domain: modes }, legend: FULL_LABELS } as const;
   const dash = { field: 'batch', type: 'nominal', title: 'per-device batch', scale: { domain: batches, range: cycle(DASHES, batches.length) }, legend: FULL_LABELS } as const;
   const shape = { field: 'batch', type: 'nominal', title: 'per-device batch', scale: { domain: batches, range: cycle(SHAPES, batches.length) } } as const;
+  const size = { field: 'bn', type: 'nominal', title: 'BN mode', sort: modes, scale: { type: 'ordinal', domain: modes, range: nestedSizes(modes.length) } } as const;
   const panel = (p: (typeof PANELS)[number]) => ({
     title: p.title,
     width: 260,
@@ -42,9 +43,10 @@ export function trainPlot(r: TrainReport): PlotSpec {
     layer: [
       { mark: { type: 'line', strokeWidth: 1.5 }, encoding: { strokeDash: dash } },
       {
-        mark: { type: 'point', filled: false, size: 50, strokeWidth: 1.5 },
+        mark: { type: 'point', filled: false, strokeWidth: 1.5 },
         encoding: {
           shape,
+          size,
           tooltip: [
             { field: 'bn', title: 'BN mode' },
             { field: 'batch', title: 'per-device batch' },
@@ -59,12 +61,12 @@ export function trainPlot(r: TrainReport): PlotSpec {
   });
   const devices = inOrder(r.runs.map((run) => run.devices));
   const perBatch = inOrder(r.runs.map((run) => `b ${run.per_device_batch}: global ${run.global_batch}, lr ${formatNumber(run.lr, 3)}`));
+  const subtitle = [`${devices.join(', ')} devices; ${perBatch.join('; ')}; ${r.dataset.train} training and ${r.dataset.test} test examples`];
+  const same = identicalRuns(r.runs);
+  if (same.length > 0) subtitle.push(`identical curves, drawn one over the other (the points nest): ${same.join('; ')}`);
   return {
     $schema: VEGA_LITE_SCHEMA,
-    title: {
-      text: `${r.model} on ${r.dataset.name}: training curves by BN mode`,
-      subtitle: `${devices.join(', ')} devices; ${perBatch.join('; ')}; ${r.dataset.train} training and ${r.dataset.test} test examples`,
-    },
+    title: { text: `${r.model} on ${r.dataset.name}: training curves by BN mode`, subtitle },
     data: { values },
     columns: 3,
     concat: PANELS.map(panel),
@@ -72,4 +74,23 @@ export function trainPlot(r: TrainReport): PlotSpec {
     // Above the panels: at the right of three columns the legends would sit far from most of them.
     config: { legend: { orient: 'top', direction: 'horizontal' } },
   } as PlotSpec;
+}
+
+/**
+ * Runs of one per-device batch whose curves are the same to the bit, as "group:2 = sync at b 8":
+ * group:K with K = W is sync, ghost:G with G >= b is local, and a reader should not have to
+ * guess why a mode in the legend has no line of its own.
+ */
+function identicalRuns(runs: readonly RunReport[]): string[] {
+  const curve = (run: RunReport) => JSON.stringify(run.epochs.map((e) => PANELS.map((p) => e[p.field])));
+  const groups = new Map<string, { modes: string[]; batches: number[] }>();
+  for (const [i, run] of runs.entries()) {
+    const modes = bnModeOrder(runs.filter((o, j) => j >= i && o.per_device_batch === run.per_device_batch && o.devices === run.devices && curve(o) === curve(run)).map((o) => o.bn));
+    if (modes.length < 2 || runs.slice(0, i).some((o) => o.per_device_batch === run.per_device_batch && o.devices === run.devices && curve(o) === curve(run))) continue;
+    const key = modes.join(' = ');
+    const group = groups.get(key) ?? { modes, batches: [] };
+    group.batches.push(run.per_device_batch);
+    groups.set(key, group);
+  }
+  return [...groups].map(([key, g]) => `${key} at b ${g.batches.join(', ')}`);
 }
