@@ -212,6 +212,15 @@ describe('cost plot', () => {
     }
   });
 
+  it('says which times of 0 s a log axis leaves off, and draws an all-zero model on a linear one', async () => {
+    const withOne = costPlot(costModel({ devices: [1, 2, 8] })) as unknown as { title: { subtitle: string[] }; data: { values: { devices: number }[] } };
+    expect(withOne.title.subtitle).toContain('times of 0 s are left off the log axis (W = 1)');
+    expect(withOne.data.values.some((v) => v.devices === 1)).toBe(false);
+    const free = costPlot(costModel({ devices: [2, 8], alpha: 0, beta: 0, gamma: 0 }));
+    expect(axes(await renderSvg(free)).filter((a) => a.axis === 'Y')).toHaveLength(1);
+    expect((free as unknown as { spec: { encoding: { y: { scale: { type: string } } } } }).spec.encoding.y.scale.type).toBe('linear');
+  });
+
   it('with a single W: a labelled bar per algorithm and scheme', async () => {
     const spec = costPlot(costSingle);
     const { svg } = await renderAndCheck('cost-single-w', spec);

@@ -1,7 +1,7 @@
 /** The figure of the `cost` experiment: sync-BN communication per training iteration. */
 import type { CostReport } from '../../experiments/cost.js';
 import { type PlotSpec, VEGA_LITE_SCHEMA } from '../plot.js';
-import { DASHES, FULL_LABELS, SECONDS_LABEL, SHAPES, cycle, nestedSizes } from './marks.js';
+import { DASHES, FULL_LABELS, SECONDS_LABEL, SHAPES, cycle, inOrder, nestedSizes } from './marks.js';
 
 const PER_LAYER = 'one all-reduce per layer';
 const FUSED = 'fused all-reduces (lower bound)';
@@ -35,13 +35,18 @@ export function costPlot(r: CostReport): PlotSpec {
     { field: 'seconds', format: '.3~s', title: 'seconds' },
   ];
   if (r.settings.devices.length === 1) return singleW(r, values, title, color, scheme, tooltip);
+  const subtitle = [title.subtitle];
   const overlaps = [PER_LAYER, FUSED].flatMap((name) => coinciding(values.filter((v) => v.scheme === name), algorithms).map((pair) => `${pair.join(' ≈ ')} (${name === PER_LAYER ? 'per layer' : 'fused'})`));
-  // A log axis has no place for 0 (a free link, alpha = beta = gamma = 0).
-  const positive = values.filter((v) => (v.seconds as number) > 0);
+  if (overlaps.length > 0) subtitle.push(`curves that overlap, each drawn with its own marker: ${overlaps.join(', ')}`);
+  // A log axis has no place for 0 s (W = 1, or a free link with alpha = beta = gamma = 0): left
+  // off and said so, unless every time is 0, which a linear axis shows as it is.
+  const log = values.some((v) => (v.seconds as number) > 0);
+  const zeroAt = inOrder(values.filter((v) => v.seconds === 0).map((v) => v.devices as number));
+  if (log && zeroAt.length > 0) subtitle.push(`times of 0 s are left off the log axis (W = ${zeroAt.join(', ')})`);
   return {
     $schema: VEGA_LITE_SCHEMA,
-    title: overlaps.length === 0 ? title : { text: title.text, subtitle: [title.subtitle, `curves that overlap, each drawn with its own marker: ${overlaps.join(', ')}`] },
-    data: { values: positive },
+    title: { text: title.text, subtitle },
+    data: { values: log ? values.filter((v) => (v.seconds as number) > 0) : values },
     facet: { column: scheme },
     spec: {
       width: 340,
@@ -54,7 +59,7 @@ export function costPlot(r: CostReport): PlotSpec {
           scale: { type: 'log', base: 2, nice: false },
           axis: { values: [...r.settings.devices], format: 'd', labelOverlap: true },
         },
-        y: { field: 'seconds', type: 'quantitative', title: 'communication time per iteration', scale: { type: 'log' }, axis: { labelExpr: SECONDS_LABEL } },
+        y: { field: 'seconds', type: 'quantitative', title: 'communication time per iteration', scale: { type: log ? 'log' : 'linear' }, axis: { labelExpr: SECONDS_LABEL } },
         color,
       },
       layer: [
