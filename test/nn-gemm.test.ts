@@ -19,8 +19,9 @@ import { type GemmFunction, gemm, gemmJs, gemmReference } from '../src/nn/gemm.j
 import { wasmGemm } from '../src/nn/gemm-wasm.js';
 import { SeededRandom } from '../src/tensor/random.js';
 
+// wasmGemm() is looked up in each test, so that a broken module fails each test with its message
 const implementations: [string, GemmFunction][] = [
-  ['wasm', wasmGemm()],
+  ['wasm', (...args) => wasmGemm()(...args)],
   ['js', gemmJs],
 ];
 
