@@ -44,13 +44,27 @@ export type GemmFunction = (
 const KC = 256;
 const MC = 128;
 
+/** Rows and columns of C in one register tile of the GEMM kernel. */
+export interface GemmTile {
+  readonly rows: number;
+  readonly cols: number;
+}
+
+/** Each runtime's tile, read once: reading a WebAssembly global is a call into the engine. */
+const tiles = new WeakMap<WasmRuntime, GemmTile>();
+
 /**
  * The GEMM register tile of the loaded module.
  * @param rt - the runtime.
  * @returns rows and columns of C in one tile.
  */
-export function gemmTile(rt: WasmRuntime): { readonly rows: number; readonly cols: number } {
-  return { rows: rt.kernels.GEMM_TILE_ROWS.value, cols: rt.kernels.GEMM_TILE_COLS.value };
+export function gemmTile(rt: WasmRuntime): GemmTile {
+  let tile = tiles.get(rt);
+  if (!tile) {
+    tile = { rows: rt.kernels.GEMM_TILE_ROWS.value, cols: rt.kernels.GEMM_TILE_COLS.value };
+    tiles.set(rt, tile);
+  }
+  return tile;
 }
 
 /**
