@@ -98,6 +98,10 @@ export { Sequential } from './nn/sequential.js';
 export type { Layer } from './nn/layer.js';
 export { softmaxCrossEntropy } from './nn/loss.js';
 export { sgdStep } from './nn/sgd.js';
+// Which kernels the layers run: WebAssembly SIMD (default, required) or the JavaScript reference.
+export { KERNEL_BACKENDS, kernelBackend, useKernels } from './kernels/backend.js';
+export type { KernelBackend } from './kernels/backend.js';
+export { WasmKernelError } from './kernels/wasm-module.js';
 export { buildModel } from './train/models.js';
 export { MODEL_NAMES } from './train/protocol.js';
 export type { ModelName, ModelSpec, OptimizerSettings } from './train/protocol.js';

@@ -9,8 +9,9 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { gatherBatch } from '../src/data/batches.js';
 import { loadSynthetic } from '../src/data/synthetic.js';
 import { trainExperiment } from '../src/experiments/train.js';
+import { type KernelBackend, KERNELS_ENV } from '../src/kernels/backend.js';
 import type { ModelName } from '../src/train/protocol.js';
-import { Trainer, sharedSet } from '../src/train/trainer.js';
+import { type StepResult, Trainer, sharedSet } from '../src/train/trainer.js';
 import { CLI, relativeError, runCli, tempDir } from './helpers.js';
 
 const { train, test } = loadSynthetic({ train: 256, test: 128, seed: 5 });
@@ -19,7 +20,7 @@ afterAll(async () => {
   await Promise.all(open.map((t) => t.close()));
 });
 
-function trainer(devices: number, bn: string, model: ModelName = 'lenet-bn', batch = 32): Trainer {
+function trainer(devices: number, bn: string, model: ModelName = 'lenet-bn', batch = 32, kernels?: KernelBackend): Trainer {
   const t = new Trainer({
     model: { name: model, inputShape: [...train.shape], classes: train.classes },
     devices,
@@ -27,18 +28,21 @@ function trainer(devices: number, bn: string, model: ModelName = 'lenet-bn', bat
     optimizer: { lr: 0.3, momentum: 0.9, weightDecay: 1e-4 },
     maxBatch: batch,
     seed: 11,
+    kernels,
   });
   open.push(t);
   return t;
 }
 
-/** k steps over the same consecutive batches of the training set. */
-async function steps(t: Trainer, k: number, batch = 32): Promise<void> {
+/** k steps over the same consecutive batches of the training set; the results of each. */
+async function steps(t: Trainer, k: number, batch = 32): Promise<StepResult[]> {
+  const results: StepResult[] = [];
   for (let s = 0; s < k; s++) {
     const indices = Array.from({ length: batch }, (_, i) => (s * batch + i) % train.count);
     gatherBatch(train, indices, t.batchImages, t.batchLabels);
-    await t.step(batch);
+    results.push(await t.step(batch));
   }
+  return results;
 }
 
 describe('data-parallel semantics (as PyTorch DDP)', () => {
@@ -97,6 +101,44 @@ describe('data-parallel semantics (as PyTorch DDP)', () => {
     const before = t.bnStatistics(0);
     await t.evaluate(set, 'batch', { chunk: 16 });
     expect(Array.from(t.bnStatistics(0))).toEqual(Array.from(before));
+    await t.close();
+  });
+});
+
+describe('kernels on the devices', () => {
+  it('devices run WebAssembly by default, JavaScript when asked, and both train to the same parameters', async () => {
+    const byDefault = trainer(2, 'sync');
+    const js = trainer(2, 'sync', 'lenet-bn', 32, 'js');
+    expect([byDefault.kernels, js.kernels]).toEqual(['wasm', 'js']);
+    const wasmSteps = await steps(byDefault, 3);
+    const jsSteps = await steps(js, 3);
+    // what the device threads report having run, not what the coordinator asked for
+    expect(wasmSteps.map((r) => r.kernels)).toEqual(['wasm', 'wasm', 'wasm']);
+    expect(jsSteps.map((r) => r.kernels)).toEqual(['js', 'js', 'js']);
+    // float32 against float64 accumulation and a sigmoid within 2 ulp: the runs differ in their
+    // last bits (1.5e-7 of the largest parameter after three steps of SGD with momentum; 1e-5
+    // leaves room for amplification), while local BN, a different computation, is over 1e-4 away
+    // (see above)
+    const diff = relativeError(byDefault.params(0), js.params(0));
+    expect(diff).toBeGreaterThan(0);
+    expect(diff).toBeLessThan(1e-5);
+    await Promise.all([byDefault.close(), js.close()]);
+  });
+
+  it('SYNCBN_KERNELS selects the kernels when the option does not', async () => {
+    const saved = process.env[KERNELS_ENV];
+    let t: Trainer;
+    try {
+      process.env[KERNELS_ENV] = 'js';
+      t = trainer(2, 'local', 'mlp');
+      expect(t.kernels).toBe('js');
+      process.env[KERNELS_ENV] = 'cuda';
+      expect(() => trainer(2, 'local', 'mlp')).toThrow(/SYNCBN_KERNELS must be one of wasm, js, got 'cuda'/);
+    } finally {
+      if (saved === undefined) delete process.env[KERNELS_ENV];
+      else process.env[KERNELS_ENV] = saved;
+    }
+    expect((await steps(t, 1))[0].kernels).toBe('js');
     await t.close();
   });
 });

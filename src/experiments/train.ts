@@ -13,6 +13,7 @@ import type { Dataset } from '../data/dataset.js';
 import { loadFashionMnist } from '../data/fashion-mnist.js';
 import { loadSynthetic } from '../data/synthetic.js';
 import { requireInput } from '../errors.js';
+import type { KernelBackend } from '../kernels/backend.js';
 import { type ModelName, MODEL_NAMES } from '../train/protocol.js';
 import { type SharedSet, Trainer, sharedSet } from '../train/trainer.js';
 import { type ProgressFn, throwIfInterrupted } from './interrupt.js';
@@ -47,6 +48,8 @@ export interface TrainOptions {
   /** Training batches precise BN recomputes the statistics over. */
   readonly preciseBatches?: number;
   readonly timeoutMs?: number;
+  /** The kernels the devices run (`wasm` or `js`); default SYNCBN_KERNELS, else `wasm` (see `TrainerOptions`). */
+  readonly kernels?: KernelBackend;
   readonly signal?: AbortSignal;
   readonly onProgress?: ProgressFn;
   /** Called after every epoch of every run (the CLI prints it as it comes). */
@@ -136,6 +139,7 @@ export async function trainExperiment(options: TrainOptions = {}): Promise<Train
         stats: options.stats,
         algorithm: options.algorithm,
         timeoutMs: options.timeoutMs,
+        kernels: options.kernels,
       });
       const rows: EpochRow[] = [];
       let dropped = 0;

@@ -14,6 +14,7 @@ import type { AllReduceFn } from '../cluster/device-moments.js';
 import { failureReply } from '../cluster/failure.js';
 import { syncMembers } from '../cluster/modes.js';
 import { shardRows } from '../cluster/sharding.js';
+import { kernelBackend, useKernels } from '../kernels/backend.js';
 import type { BnContextHolder } from '../nn/batch-norm-layer.js';
 import { softmaxCrossEntropy } from '../nn/loss.js';
 import type { Sequential } from '../nn/sequential.js';
@@ -154,12 +155,13 @@ function evaluate(task: EvalTask): number[] {
   return [lossSum, correct, seen, chunksUsed];
 }
 
-/** Runs one training task; failures become data, as in src/cluster/device-step.ts. */
+/** Runs one training task on the kernels it names; failures become data, as in src/cluster/device-step.ts. */
 export function runTrainTask(task: TrainStepTask | EvalTask): TrainReply {
   const traffic = { messages: 0, bytes: 0 };
   try {
+    useKernels(task.kernels);
     const values = task.op === 'train-step' ? trainStep(task, traffic) : evaluate(task);
-    return { ok: true, rank: task.rank, messages: traffic.messages, bytes: traffic.bytes, values };
+    return { ok: true, rank: task.rank, messages: traffic.messages, bytes: traffic.bytes, values, kernels: kernelBackend() };
   } catch (error) {
     return failureReply(task.rank, 'idle', error);
   }

@@ -9,6 +9,7 @@ import type { AlgorithmName } from '../collectives/algorithms/index.js';
 import type { CommBuffer } from '../collectives/comm-buffer.js';
 import type { BnMode } from '../cluster/modes.js';
 import type { FailureReply } from '../cluster/protocol.js';
+import type { KernelBackend } from '../kernels/backend.js';
 
 export type ModelName = 'mlp' | 'lenet-bn';
 export const MODEL_NAMES: readonly ModelName[] = ['mlp', 'lenet-bn'];
@@ -46,6 +47,8 @@ export interface OptimizerSettings {
 
 export interface TrainStepTask {
   readonly op: 'train-step';
+  /** The kernels the device runs (src/kernels/backend.ts). */
+  readonly kernels: KernelBackend;
   readonly rank: number;
   readonly devices: number;
   readonly model: ModelSpec;
@@ -74,6 +77,8 @@ export interface TrainStepTask {
  */
 export interface EvalTask {
   readonly op: 'train-eval';
+  /** The kernels the device runs (src/kernels/backend.ts). */
+  readonly kernels: KernelBackend;
   readonly how: 'running' | 'batch' | 'collect';
   readonly rank: number;
   readonly devices: number;
@@ -89,4 +94,7 @@ export interface EvalTask {
   readonly buffers: TrainBuffers;
 }
 
-export type TrainReply = { readonly ok: true; readonly rank: number; readonly messages: number; readonly bytes: number; readonly values: number[] } | FailureReply;
+/** A device's answer: its figures, the traffic it sent and the kernels it ran, or its failure. */
+export type TrainReply =
+  | { readonly ok: true; readonly rank: number; readonly messages: number; readonly bytes: number; readonly values: number[]; readonly kernels: KernelBackend }
+  | FailureReply;

@@ -10,6 +10,8 @@ import { type CommBuffer, allocateComm } from '../collectives/comm-buffer.js';
 import { DevicePool, spinFor } from '../cluster/device-pool.js';
 import { type BnMode, parseMode } from '../cluster/modes.js';
 import { requireInput } from '../errors.js';
+import { type KernelBackend, kernelsFromEnvironment, parseKernelBackend } from '../kernels/backend.js';
+import { wasmRuntime } from '../kernels/wasm-runtime.js';
 import type { BnContextHolder } from '../nn/batch-norm-layer.js';
 import { SeededRandom } from '../tensor/random.js';
 import { type BnStateLayout, bnStateLayout, buildModel } from './models.js';
@@ -33,6 +35,11 @@ export interface TrainerOptions {
   readonly bnMomentum?: number;
   readonly eps?: number;
   readonly timeoutMs?: number;
+  /**
+   * The kernels every device runs: `wasm` (WebAssembly SIMD, required) or `js` (the JavaScript
+   * reference). Default: the environment variable SYNCBN_KERNELS, else `wasm`.
+   */
+  readonly kernels?: KernelBackend;
 }
 
 export interface StepResult {
@@ -41,6 +48,8 @@ export interface StepResult {
   readonly count: number;
   readonly messages: number;
   readonly bytes: number;
+  /** The kernels the devices ran the step on, as they report it. */
+  readonly kernels: KernelBackend;
 }
 
 export interface EvalResult {
@@ -67,6 +76,8 @@ export function sharedSet(images: Float32Array, labels: ArrayLike<number>, count
 export class Trainer {
   readonly devices: number;
   readonly mode: BnMode;
+  /** The kernels the devices run (the `kernels` option, resolved). */
+  readonly kernels: KernelBackend;
   readonly paramCount: number;
   readonly bnLayout: BnStateLayout;
   private readonly pool: DevicePool;
@@ -84,6 +95,9 @@ export class Trainer {
     requireInput(options.optimizer.lr > 0 && Number.isFinite(options.optimizer.lr), () => `learning rate must be > 0, got ${options.optimizer.lr}`);
     this.devices = devices;
     this.mode = parseMode(options.bn, devices);
+    this.kernels = options.kernels === undefined ? kernelsFromEnvironment() : parseKernelBackend(options.kernels, 'kernels');
+    // Load the module here first: a missing or broken build fails now, with its own message, not in every device.
+    if (this.kernels === 'wasm') wasmRuntime();
     // The coordinator's own copy of the model: only to initialise the parameters once.
     const holder: BnContextHolder = {};
     const { model: net, bnChannels } = buildModel(model, holder);
@@ -141,6 +155,7 @@ export class Trainer {
     const replies = await this.pool.runOnAll<TrainReply>(
       (rank): TrainStepTask => ({
         op: 'train-step',
+        kernels: this.kernels,
         rank,
         devices: this.devices,
         model: o.model,
@@ -159,7 +174,7 @@ export class Trainer {
       }),
     );
     this.steps++;
-    return sumReplies(replies);
+    return { ...sumReplies(replies), kernels: devicesKernels(replies, this.kernels) };
   }
 
   /**
@@ -200,6 +215,7 @@ export class Trainer {
     return this.pool.runOnAll<TrainReply>(
       (rank): EvalTask => ({
         op: 'train-eval',
+        kernels: this.kernels,
         how,
         rank,
         devices: this.devices,
@@ -243,7 +259,14 @@ export class Trainer {
   }
 }
 
-function sumReplies(replies: readonly TrainReply[]): StepResult {
+/** The kernels every device reports having run; a device that ran others is a bug, reported as such. */
+function devicesKernels(replies: readonly TrainReply[], sent: KernelBackend): KernelBackend {
+  const other = replies.find((r) => r.ok && r.kernels !== sent);
+  if (other?.ok) throw new Error(`device ${other.rank} ran the ${other.kernels} kernels, not the ${sent} kernels it was sent`);
+  return sent;
+}
+
+function sumReplies(replies: readonly TrainReply[]): Omit<StepResult, 'kernels'> {
   let lossSum = 0;
   let correct = 0;
   let count = 0;
