@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { InputError } from '../errors.js';
 import { InterruptedError } from '../experiments/interrupt.js';
+import { DivergedError } from '../experiments/train.js';
 import { addBenchCommand } from './bench-command.js';
 import { addCompareCommand } from './compare-command.js';
 import { addCostCommand } from './cost-command.js';
@@ -58,6 +59,10 @@ export async function main(argv: readonly string[]): Promise<number> {
     if (error instanceof InterruptedError) {
       process.stderr.write(`syncbn-sim: ${error.message}\n`);
       return EXIT_INTERRUPTED;
+    }
+    if (error instanceof DivergedError) {
+      process.stderr.write(`syncbn-sim: ${error.message}\n`);
+      return EXIT_FAILURE;
     }
     const message = error instanceof Error ? error.message : String(error);
     process.stderr.write(`syncbn-sim: failed: ${message}\n`);
