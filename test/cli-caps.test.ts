@@ -2,9 +2,12 @@
  * Every command refuses sizes it cannot finish (memory or time) up front: exit 2, one line naming
  * the limit, before any thread starts or any large array is allocated.
  */
+import { readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { main } from '../src/cli/program.js';
-import { runCli } from './helpers.js';
+import { encodeNpy } from '../src/tensor/npy.js';
+import { runCli, tempDir } from './helpers.js';
 
 afterEach(() => {
   vi.restoreAllMocks();
@@ -60,9 +63,15 @@ describe('size caps: exit 2 naming the limit', () => {
     expect(r.stderr).toMatch(message);
   });
 
-  it('run and compare: more devices than a cluster may have (through the built CLI)', () => {
+  it('run and compare: more devices than a cluster may have (compare through the built CLI)', async () => {
     const r = runCli(['--devices', '300']);
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/devices must be a whole number from 1 to 256, got 300/);
+    const dir = tempDir();
+    writeFileSync(join(dir, 'x.npy'), encodeNpy({ data: new Float32Array(12).map((_, i) => i), shape: [6, 2] }));
+    const run = await cli(['run', '--input', join(dir, 'x.npy'), '--out', join(dir, 'out'), '--devices', '300']);
+    expect(run.status).toBe(2);
+    expect(run.stderr).toMatch(/devices must be a whole number from 1 to 256, got 300/);
+    expect(() => readdirSync(join(dir, 'out'))).toThrow();
   });
 });

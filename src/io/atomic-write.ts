@@ -34,6 +34,7 @@ export interface CommitFs {
   rename(from: string, to: string): void;
 }
 
+/** What a write may also do: remove stale files, guard inputs, stop on a signal. */
 export interface AtomicWriteOptions {
   /** Names the command may write in this directory: those not written this time are removed in the same commit. */
   readonly replaces?: readonly string[];
@@ -47,6 +48,7 @@ export interface AtomicWriteOptions {
   readonly fs?: CommitFs;
 }
 
+/** What a write did. */
 export interface AtomicWriteResult {
   /** Paths written, in the order given. */
   readonly written: string[];
