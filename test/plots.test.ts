@@ -337,7 +337,7 @@ function handMadeTrainReport(): TrainReport {
   return {
     model: 'mlp',
     dataset: { name: 'synthetic', train: 1000, test: 200 },
-    settings: { epochs: 3, momentum: 0, weight_decay: 0, seed: 0, eval_stats: 'rank0', precise_batches: 10, lr_scaling: 'linear' },
+    settings: { epochs: 3, momentum: 0, weight_decay: 0, seed: 0, eval_stats: 'rank0', precise_batches: 10, lr_scaling: 'linear', bn_momentum: 0.1, bn_eps: 1e-5, stats: 'sums' },
     runs,
   };
 }

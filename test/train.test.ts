@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { gatherBatch } from '../src/data/batches.js';
 import { loadSynthetic } from '../src/data/synthetic.js';
-import { trainExperiment } from '../src/experiments/train.js';
+import { DivergedError, trainExperiment } from '../src/experiments/train.js';
 import { type KernelBackend, KERNELS_ENV } from '../src/kernels/backend.js';
 import type { ModelName } from '../src/train/protocol.js';
 import { type StepResult, Trainer, sharedSet } from '../src/train/trainer.js';
@@ -153,6 +153,20 @@ describe('trainExperiment', () => {
     for (const e of epochs) for (const k of ['test_acc', 'test_acc_precise', 'test_acc_batch'] as const) expect(e[k]).toBeGreaterThan(0);
   });
 
+  it('reports the BN settings it trained with, not only the optimizer\'s', async () => {
+    const r = await trainExperiment({ model: 'mlp', devices: 2, batch: 32, bn: ['sync'], epochs: 1, subset: 64 });
+    expect(r.settings).toMatchObject({ momentum: 0, bn_momentum: 0.1, bn_eps: 1e-5, stats: 'sums' });
+  });
+
+  it('a run whose loss turns NaN stops with DivergedError naming the run, epoch and step', async () => {
+    const run = trainExperiment({ model: 'mlp', devices: 2, batch: 16, bn: ['sync'], epochs: 2, lr: 1e30, subset: 100 });
+    await expect(run).rejects.toThrow(DivergedError);
+    await expect(run).rejects.toThrow(/^diverged: loss NaN in run sync W=2 b=8 lr=1e\+30 at epoch 1, step \d+;/);
+    const error = (await run.catch((e) => e)) as DivergedError;
+    expect(error.epoch).toBe(1);
+    expect(error.step).toBeGreaterThan(1);
+  });
+
   it('drops a final batch too small to give every device two examples, and says so', async () => {
     // 600 = 9 x 64 + 24 over 8 devices: 24 >= 16 is kept. 600 = 6 x 98 + 12: 12 < 16 is dropped.
     const kept = await trainExperiment({ model: 'mlp', devices: 8, batch: 64, bn: ['local'], epochs: 1, subset: 600 });
@@ -184,11 +198,23 @@ describe('syncbn-sim train', () => {
     [['--devices', '8', '--batch', '8'], /two examples/],
     [['--bn', 'group:3', '--devices', '4'], /must divide/],
     [['--per-device-batch', ''], /empty/],
-    [['--lr', '0'], /learning rate/],
+    [['--lr', '0'], /--lr must be a number > 0, got '0'/],
   ])('bad input %j: one line, exit 2', (args, message) => {
     const r = runCli(['train', '--epochs', '1', '--subset', '100', ...args]);
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(message);
+  });
+});
+
+describe('syncbn-sim train, diverging', () => {
+  it('--lr 1e300: exit 1, one line naming run, epoch and step, nothing written', () => {
+    const plot = join(tempDir(), 'never.svg');
+    const r = runCli(['train', '--model', 'mlp', '--subset', '100', '--devices', '2', '--batch', '16', '--epochs', '2', '--bn', 'sync', '--lr', '1e300', '--json', '--plot', plot]);
+    expect(r.status).toBe(1);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(/^syncbn-sim: diverged: weights infinity \(parameter \d+ of \d+\) in run sync W=2 b=8 lr=1e\+300 at epoch 1, step 1; nothing was written/);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(existsSync(plot)).toBe(false);
   });
 });
 

@@ -7,7 +7,7 @@ import { dirname, basename, extname } from 'node:path';
 import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
 import { InputError } from '../errors.js';
-import { writeFilesAtomically } from '../io/atomic-write.js';
+import { type AtomicWriteOptions, type NamedInput, checkOutputTargets, writeFilesAtomically } from '../io/atomic-write.js';
 import { flattenOpacity } from './flatten-opacity.js';
 
 /** A top-level Vega-Lite spec, as every plot builder in src/report/plots returns. */
@@ -62,27 +62,41 @@ export async function renderPng(spec: PlotSpec, options: PngOptions = {}): Promi
   return image.asPng();
 }
 
+/** The two files a plot writes: FILE.svg and FILE.vl.json beside it. */
+function plotFiles(path: string): { dir: string; svg: string; spec: string } {
+  return { dir: dirname(path), svg: basename(path), spec: `${basename(path, extname(path))}.vl.json` };
+}
+
 /**
- * Checks a --plot path before any work starts: it must name an .svg file.
- * @throws InputError when it does not end in .svg
+ * Checks a --plot path before any work starts: it must name an .svg file, and neither it nor its
+ * .vl.json may be a directory or one of the command's `inputs`.
+ * @throws InputError when it does not end in .svg, or names a directory or an input
  */
-export function checkPlotPath(path: string): void {
+export function checkPlotPath(path: string, inputs: readonly NamedInput[] = []): void {
   if (extname(path).toLowerCase() !== '.svg') throw new InputError(`--plot must name an .svg file, got '${path}'`);
+  const { dir, svg, spec } = plotFiles(path);
+  checkOutputTargets(dir, [svg, spec], inputs);
 }
 
 /**
  * Writes FILE.svg and FILE.vl.json together, whole or not at all.
  * @param path the .svg file to write
  * @param spec the plot
+ * @param options inputs the plot must not overwrite, and write hooks
  * @returns the paths written
- * @throws InputError when `path` is not an .svg file
+ * @throws InputError when `path` is not an .svg file, or is a directory or an input
  */
-export async function writePlot(path: string, spec: PlotSpec): Promise<string[]> {
-  checkPlotPath(path);
+export async function writePlot(path: string, spec: PlotSpec, options: AtomicWriteOptions = {}): Promise<string[]> {
+  checkPlotPath(path, options.inputs);
   const svg = await renderSvg(spec);
-  const stem = basename(path, extname(path));
-  return writeFilesAtomically(dirname(path), [
-    { name: basename(path), bytes: svg },
-    { name: `${stem}.vl.json`, bytes: `${JSON.stringify(spec, null, 2)}\n` },
-  ]);
+  const files = plotFiles(path);
+  const { written } = await writeFilesAtomically(
+    files.dir,
+    [
+      { name: files.svg, bytes: svg },
+      { name: files.spec, bytes: `${JSON.stringify(spec, null, 2)}\n` },
+    ],
+    options,
+  );
+  return written;
 }

@@ -17,6 +17,11 @@ import { SeededRandom } from '../tensor/random.js';
 import { type BnStateLayout, bnStateLayout, buildModel } from './models.js';
 import type { EvalTask, ModelSpec, OptimizerSettings, TrainBuffers, TrainReply, TrainStepTask } from './protocol.js';
 
+/** BN running-statistics momentum of the replicas unless given (PyTorch's default). */
+export const DEFAULT_BN_MOMENTUM = 0.1;
+/** BN eps of the replicas unless given (PyTorch's default). */
+export const DEFAULT_BN_EPS = 1e-5;
+
 export interface TrainerOptions {
   readonly model: ModelSpec;
   readonly devices: number;
@@ -161,8 +166,8 @@ export class Trainer {
         model: o.model,
         mode: this.mode,
         stats: o.stats ?? 'sums',
-        bnMomentum: o.bnMomentum ?? 0.1,
-        eps: o.eps ?? 1e-5,
+        bnMomentum: o.bnMomentum ?? DEFAULT_BN_MOMENTUM,
+        eps: o.eps ?? DEFAULT_BN_EPS,
         algorithm: o.algorithm ?? DEFAULT_ALGORITHM,
         gradAlgorithm: o.gradAlgorithm ?? 'ring',
         optimizer: o.optimizer,
@@ -221,7 +226,7 @@ export class Trainer {
         devices: this.devices,
         model: o.model,
         stats: o.stats ?? 'sums',
-        eps: o.eps ?? 1e-5,
+        eps: o.eps ?? DEFAULT_BN_EPS,
         paramsRank: 0,
         statsRank,
         count: set.count,
