@@ -4,8 +4,7 @@
  * is saved beside the SVG (FILE.vl.json) so that a user can restyle it in any Vega editor.
  */
 import { dirname, basename, extname } from 'node:path';
-import * as vega from 'vega';
-import { compile, type TopLevelSpec } from 'vega-lite';
+import type { TopLevelSpec } from 'vega-lite';
 import { InputError } from '../errors.js';
 import { type AtomicWriteOptions, type NamedInput, checkOutputTargets, writeFilesAtomically } from '../io/atomic-write.js';
 import { flattenOpacity } from './flatten-opacity.js';
@@ -22,6 +21,9 @@ export const VEGA_LITE_SCHEMA = 'https://vega.github.io/schema/vega-lite/v6.json
  * @returns the SVG text, starting with `<svg`
  */
 export async function renderSvg(spec: PlotSpec): Promise<string> {
+  // Loaded on first use: vega and vega-lite take about a third of a second to load, which every
+  // command that draws nothing (and every test that starts the CLI) would otherwise pay.
+  const [vega, { compile }] = await Promise.all([import('vega'), import('vega-lite')]);
   const view = new vega.View(vega.parse(compile(spec).spec), { renderer: 'none' });
   try {
     return await view.toSVG();
