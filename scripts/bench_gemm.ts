@@ -15,9 +15,10 @@ import { consume, timeIt } from '../src/bench/measure.js';
 import { Sigmoid } from '../src/nn/activations.js';
 import { Conv2d } from '../src/nn/conv2d.js';
 import { Flatten } from '../src/nn/flatten.js';
-import { type GemmFunction, gemmBackend, gemmJs, gemmReference, useGemmBackend } from '../src/nn/gemm.js';
-import { residentProduct, roundUp, wasmGemm } from '../src/nn/gemm-wasm.js';
-import { wasmRuntime } from '../src/nn/wasm-runtime.js';
+import { type KernelBackend, kernelBackend, useKernels } from '../src/kernels/backend.js';
+import { wasmRuntime } from '../src/kernels/wasm-runtime.js';
+import { type GemmFunction, gemmJs, gemmReference } from '../src/nn/gemm.js';
+import { gemmTile, residentProduct, roundUp, wasmGemm } from '../src/nn/gemm-wasm.js';
 import { Linear } from '../src/nn/linear.js';
 import { softmaxCrossEntropy } from '../src/nn/loss.js';
 import { AvgPool2d } from '../src/nn/pooling.js';
@@ -83,7 +84,7 @@ function timeShape(s: Shape, fn: GemmFunction, reps: number): number {
 
 const wasm = wasmGemm();
 const gemmRows = SHAPES.map((s) => {
-  const wasmMs = wasm ? timeShape(s, wasm, REPS) : NaN;
+  const wasmMs = timeShape(s, wasm, REPS);
   const jsMs = timeShape(s, gemmJs, REPS);
   const naiveMs = timeShape(s, gemmReference, Math.max(3, Math.round(REPS / 3)));
   return {
@@ -113,21 +114,21 @@ const RESIDENT: Resident[] = [
   { product: 'conv2 dcol = W^T·dY', transA: true, m: 150, n: NP2, K: 16 },
 ];
 const rt = wasmRuntime();
-const residentRows = rt
-  ? RESIDENT.map((r) => {
-      const mp = roundUp(r.m, 4);
-      const np = roundUp(r.n, 8);
-      const lda = r.transA ? r.m : r.K;
-      const aSize = (r.transA ? r.K : mp) * lda + mp;
-      const bAt = roundUp(aSize + 16, 16);
-      const cAt = roundUp(bAt + r.K * np + 16, 16);
-      const heap = rt.reserve(cAt + mp * np + 16);
-      const rng = new SeededRandom(3);
-      for (let i = 0; i < cAt; i++) heap[i] = rng.uniform() - 0.5;
-      const ms = timeIt(() => residentProduct(rt, r.transA, r.m, r.n, r.K, 0, lda, bAt, np, cAt, np, false), REPS).medianMs;
-      return { product: r.product, op: `${r.transA ? 'T' : 'N'}N ${r.m}x${r.n}x${r.K}`, gflops: (2 * r.m * r.n * r.K) / (ms * 1e6) };
-    })
-  : [];
+const tile = gemmTile(rt);
+const residentRows = RESIDENT.map((r) => {
+  const mp = roundUp(r.m, tile.rows);
+  const np = roundUp(r.n, tile.cols);
+  const lda = r.transA ? r.m : r.K;
+  const aAt = rt.base;
+  const aSize = (r.transA ? r.K : mp) * lda + mp;
+  const bAt = roundUp(aAt + aSize + 16, 16);
+  const cAt = roundUp(bAt + r.K * np + 16, 16);
+  const heap = rt.reserve(cAt + mp * np + 16);
+  const rng = new SeededRandom(3);
+  for (let i = aAt; i < cAt; i++) heap[i] = rng.uniform() - 0.5;
+  const ms = timeIt(() => residentProduct(rt, r.transA, r.m, r.n, r.K, aAt, lda, bAt, np, cAt, np, false), REPS).medianMs;
+  return { product: r.product, op: `${r.transA ? 'T' : 'N'}N ${r.m}x${r.n}x${r.K}`, gflops: (2 * r.m * r.n * r.K) / (ms * 1e6) };
+});
 
 // --- LeNet without BN at batch 32 ------------------------------------------------------------
 function lenet(): Sequential {
@@ -150,8 +151,9 @@ function lenet(): Sequential {
   );
 }
 
-function timeNetwork(backend: 'wasm' | 'js') {
-  useGemmBackend(backend);
+const defaultKernels = kernelBackend();
+function timeNetwork(backend: KernelBackend) {
+  useKernels(backend);
   const model = lenet();
   const rng = new SeededRandom(7);
   model.init(rng);
@@ -187,15 +189,15 @@ function timeNetwork(backend: 'wasm' | 'js') {
     row.forwardMs = timeIt(() => consume(layer.forward(inputs[row.i], BATCH, model.shapes[row.i], true)[0]), REPS).medianMs;
     row.backwardMs = timeIt(() => consume(layer.backward(grads[row.i]).length), REPS).medianMs;
   }
-  useGemmBackend(wasm ? 'wasm' : 'js');
+  useKernels(defaultKernels);
   return { backend, stepMs: step.medianMs, sgdMs: sgd.medianMs, layers };
 }
 
-const nets = (wasm ? (['wasm', 'js'] as const) : (['js'] as const)).map(timeNetwork);
+const nets = (['wasm', 'js'] as const).map(timeNetwork);
 const netRows = nets.map((n) => {
   const perExampleUs = (n.stepMs * 1000) / BATCH;
   return {
-    gemm: n.backend,
+    kernels: n.backend,
     batch_ms: n.stepMs,
     per_example_us: perExampleUs,
     sgd_step_ms: n.sgdMs,
@@ -205,17 +207,15 @@ const netRows = nets.map((n) => {
 });
 
 if (json) {
-  console.log(JSON.stringify({ backend: gemmBackend(), gemm: gemmRows, resident: residentRows, lenet: netRows, layers: nets.map((n) => ({ gemm: n.backend, layers: n.layers })) }, null, 2));
+  console.log(JSON.stringify({ backend: kernelBackend(), gemm: gemmRows, resident: residentRows, lenet: netRows, layers: nets.map((n) => ({ kernels: n.backend, layers: n.layers })) }, null, 2));
 } else {
   const f = (v: number) => (Number.isFinite(v) ? Number(v.toPrecision(3)) : NaN);
   console.log(`GEMM at LeNet's shapes, batch ${BATCH}, one thread (GFLOP/s, median of ${REPS})`);
   console.log(renderTable(['product', 'op M x N x K', 'wasm', 'js', 'naive', 'wasm/js', 'wasm/naive'], gemmRows.map((r) => [r.product, r.op, f(r.wasm_gflops), f(r.js_gflops), f(r.naive_gflops), f(r.wasm_over_js), f(r.wasm_over_naive)])));
-  if (residentRows.length > 0) {
-    console.log('\nconv products with operands in the wasm memory (the Conv2d path), GFLOP/s');
-    console.log(renderTable(['product', 'op M x N x K', 'wasm'], residentRows.map((r) => [r.product, r.op, f(r.gflops)])));
-  }
+  console.log('\nconv products with operands in the wasm memory (the Conv2d path), GFLOP/s');
+  console.log(renderTable(['product', 'op M x N x K', 'wasm'], residentRows.map((r) => [r.product, r.op, f(r.gflops)])));
   console.log(`\nLeNet (no BN) forward + loss + backward, batch ${BATCH}, one thread`);
-  console.log(renderTable(['gemm', 'ms / batch', 'us / example', 'SGD step ms', 'epoch 60k s (1 thread)', 'epoch 60k s (2 threads, ideal)'], netRows.map((r) => [r.gemm, f(r.batch_ms), f(r.per_example_us), f(r.sgd_step_ms), f(r.epoch_60k_s_1_thread), f(r.epoch_60k_s_2_threads_ideal)])));
+  console.log(renderTable(['kernels', 'ms / batch', 'us / example', 'SGD step ms', 'epoch 60k s (1 thread)', 'epoch 60k s (2 threads, ideal)'], netRows.map((r) => [r.kernels, f(r.batch_ms), f(r.per_example_us), f(r.sgd_step_ms), f(r.epoch_60k_s_1_thread), f(r.epoch_60k_s_2_threads_ideal)])));
   for (const n of nets) {
     console.log(`\nper layer (${n.backend}), ms per batch of ${BATCH}`);
     console.log(renderTable(['layer', 'forward', 'backward'], n.layers.map((l) => [l.layer, f(l.forwardMs), f(l.backwardMs)])));

@@ -98,12 +98,16 @@ export { Sequential } from './nn/sequential.js';
 export type { Layer } from './nn/layer.js';
 export { softmaxCrossEntropy } from './nn/loss.js';
 export { sgdStep } from './nn/sgd.js';
+// Which kernels the layers run: WebAssembly SIMD (default, required) or the JavaScript reference.
+export { KERNEL_BACKENDS, kernelBackend, useKernels } from './kernels/backend.js';
+export type { KernelBackend } from './kernels/backend.js';
+export { WasmKernelError } from './kernels/wasm-module.js';
 export { buildModel } from './train/models.js';
 export { MODEL_NAMES } from './train/protocol.js';
 export type { ModelName, ModelSpec, OptimizerSettings } from './train/protocol.js';
 export { Trainer, sharedSet } from './train/trainer.js';
 export type { EvalResult, SharedSet, StepResult, TrainerOptions } from './train/trainer.js';
-export { trainExperiment } from './experiments/train.js';
+export { DivergedError, trainExperiment } from './experiments/train.js';
 export type { EpochRow, RunReport as TrainRunReport, TrainOptions, TrainReport } from './experiments/train.js';
 export { loadFashionMnist } from './data/fashion-mnist.js';
 export { loadSynthetic } from './data/synthetic.js';

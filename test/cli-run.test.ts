@@ -108,11 +108,12 @@ describe('bad input: one clear line, exit code 2, no output files', () => {
     ['grad output of another shape', () => ['--input', path('x.npy'), '--grad-output', path('dy-wrong.npy')], /grad output must have the input's shape/],
     ['NaN in the input', () => ['--input', path('x-nan.npy')], /NaN/],
     ['infinity in the input', () => ['--input', path('x-inf.npy')], /-Infinity/],
-    ['eps = 0', () => ['--input', path('x.npy'), '--eps', '0'], /eps must be a positive/],
-    ['eps < 0', () => ['--input', path('x.npy'), '--eps', '-1e-5'], /eps must be a positive/],
-    ['momentum > 1', () => ['--input', path('x.npy'), '--momentum', '1.5'], /momentum must lie in \[0, 1\]/],
-    ['momentum < 0', () => ['--input', path('x.npy'), '--momentum', '-0.1'], /momentum must lie in \[0, 1\]/],
-    ['momentum not a number', () => ['--input', path('x.npy'), '--momentum', 'fast'], /momentum.*not a finite number/],
+    ['eps = 0', () => ['--input', path('x.npy'), '--eps', '0'], /--eps must be a number > 0, got '0'/],
+    ['eps < 0', () => ['--input', path('x.npy'), '--eps', '-1e-5'], /--eps must be a number > 0, got '-1e-5'/],
+    ['eps that rounds to 0', () => ['--input', path('x.npy'), '--eps', '1e-400'], /--eps must be a number > 0, got '1e-400' \(it rounds to 0/],
+    ['momentum > 1', () => ['--input', path('x.npy'), '--momentum', '1.5'], /--momentum must lie in \[0, 1\], got '1.5'/],
+    ['momentum < 0', () => ['--input', path('x.npy'), '--momentum', '-0.1'], /--momentum must lie in \[0, 1\], got '-0.1'/],
+    ['momentum not a number', () => ['--input', path('x.npy'), '--momentum', 'fast'], /--momentum must be a finite number, got 'fast'/],
     ['unknown stats method', () => ['--input', path('x.npy'), '--stats', 'magic'], /stats.*magic/],
   ];
 
@@ -203,5 +204,60 @@ describe('run on simulated devices', () => {
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(message);
     expect(() => readdirSync(path('out-bad-devices'))).toThrow();
+  });
+});
+
+describe('what run reports about its settings and results', () => {
+  beforeAll(() => {
+    // Finite float32 values near +-3e38: their squares overflow float32 sums (and a float32 running var).
+    writeFileSync(path('x-huge.npy'), f32([8, 2], (i) => (i % 2 ? -3e38 : 3e38) * (0.9 + 0.01 * i)));
+  });
+
+  it('stats.json and the table give the momentum used: 0.1 by default, 0.99 with --convention keras (never null)', () => {
+    const pytorch = runCli(['run', '--input', path('x.npy'), '--out', path('out-momentum'), '--json']);
+    expect(JSON.parse(pytorch.stdout).settings).toMatchObject({ momentum: 0.1, eps: 1e-5, stats: 'sums', accumulator: 'float64', convention: 'pytorch' });
+    expect(JSON.parse(readFileSync(path('out-momentum/stats.json'), 'utf8')).settings.momentum).toBe(0.1);
+    const keras = runCli(['run', '--input', path('x.npy'), '--out', path('out-momentum'), '--convention', 'keras', '--json']);
+    expect(JSON.parse(keras.stdout).settings.momentum).toBe(0.99);
+    const table = runCli(['run', '--input', path('x.npy'), '--out', path('out-momentum')]);
+    expect(table.stdout.split('\n')[0]).toMatch(/stats: sums, eps 0\.00001, momentum 0\.1 \(pytorch\)/);
+  });
+
+  it('--stats shifted-sums with a zero shift says the results are those of sums, in the table and stats.json', () => {
+    const fresh = runCli(['run', '--input', path('x.npy'), '--stats', 'shifted-sums', '--out', path('out-shift')]);
+    expect(fresh.status).toBe(0);
+    expect(fresh.stdout).toMatch(/note: --stats shifted-sums shifts by the running mean; the shift is 0 in every channel, so there the results are exactly those of --stats sums/);
+    const stats = JSON.parse(readFileSync(path('out-shift/stats.json'), 'utf8'));
+    expect(stats.settings.shift).toMatchObject({ by: 'the running mean before the step', zero_channels: [0, 1, 2] });
+    const shifted = runCli(['run', '--input', path('x.npy'), '--stats', 'shifted-sums', '--running-mean', path('gamma3.npy'), '--out', path('out-shift'), '--json']);
+    const shiftedStats = JSON.parse(shifted.stdout);
+    expect(shiftedStats.settings.shift.zero_channels).toEqual([]);
+    expect(shiftedStats.settings.shift.note).toBeUndefined();
+    const sums = runCli(['run', '--input', path('x.npy'), '--out', path('out-shift'), '--json']);
+    expect(JSON.parse(sums.stdout).settings.shift).toBeUndefined();
+  });
+
+  it('float32 sums that overflow on finite data: one warning line, "overflow" in stats.json, files written, exit 0', () => {
+    const out = path('out-overflow');
+    const r = runCli(['run', '--input', path('x-huge.npy'), '--accumulator', 'float32', '--out', out, '--json']);
+    expect(r.status).toBe(0);
+    const lines = r.stderr.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^syncbn-sim: warning: the result overflowed to NaN or infinity in batch statistics \(channels 0, 1\), output\.npy \(channels 0, 1\)/);
+    expect(lines[0]).toMatch(/float32 sums overflow past 3\.4e\+38: use --accumulator float64/);
+    const stats = JSON.parse(readFileSync(join(out, 'stats.json'), 'utf8'));
+    expect(stats.overflow.where[0]).toEqual({ in: 'batch statistics', channels: [0, 1] });
+    expect(stats.overflow.where.map((w: { in: string }) => w.in)).toContain('output.npy');
+    expect(readNpyFile(join(out, 'output.npy')).data.every((v) => Number.isNaN(v))).toBe(true);
+  });
+
+  it('a float32 running variance too large for its file is reported the same way; finite results say nothing', () => {
+    const r = runCli(['run', '--input', path('x-huge.npy'), '--out', path('out-overflow-var'), '--json']);
+    expect(r.status).toBe(0);
+    expect(r.stderr).toMatch(/^syncbn-sim: warning: the result overflowed to NaN or infinity in running_var\.npy \(channels 0, 1\); the values exceed float32/);
+    expect(JSON.parse(r.stdout).overflow.where).toEqual([{ in: 'running_var.npy', channels: [0, 1] }]);
+    const fine = runCli(['run', '--input', path('x.npy'), '--out', path('out-overflow-none'), '--json']);
+    expect(fine.stderr).toBe('');
+    expect(JSON.parse(fine.stdout).overflow).toBeUndefined();
   });
 });

@@ -349,8 +349,8 @@ describe('cost command (in process)', () => {
     expect(readFileSync(join(dir, 'cost.svg'), 'utf8')).toMatch(/<svg/);
     const spec = JSON.parse(readFileSync(join(dir, 'cost.vl.json'), 'utf8'));
     expect(spec.$schema).toBe(VEGA_LITE_SCHEMA);
-    expect(spec.encoding.x.scale.type).toBe('log');
-    expect(spec.encoding.y.scale.type).toBe('log');
+    expect(spec.spec.encoding.x.scale.type).toBe('log');
+    expect(spec.spec.encoding.y.scale.type).toBe('log');
   });
 
   it.each([

@@ -3,7 +3,10 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { noiseTable } from '../src/cli/noise-command.js';
+import { InputError } from '../src/errors.js';
 import { noiseExperiment } from '../src/experiments/noise.js';
+import { NOISE_COLUMNS } from '../src/report/noise-columns.js';
 import { DISTRIBUTION_NAMES, distributionByName, varianceOfSampleVariance } from '../src/tensor/distributions.js';
 import { encodeNpy } from '../src/tensor/npy.js';
 import { SeededRandom } from '../src/tensor/random.js';
@@ -77,7 +80,61 @@ describe('noiseExperiment', () => {
   });
 });
 
+describe('noise: inputs with NaN or infinity, and what the table says', () => {
+  it('an input holding NaN or infinity is refused naming the value and where, not as "constant"', async () => {
+    const data = Float32Array.from({ length: 8 }, (_, i) => i * i);
+    data[5] = NaN;
+    const nan = noiseExperiment({ batchSizes: [2], devices: 2, trials: 1, input: { data, shape: [4, 2] } });
+    await expect(nan).rejects.toThrow(InputError);
+    await expect(nan).rejects.toThrow('input holds NaN at flat index 5 [2,1]: noise needs finite values');
+    const inf = Float64Array.from({ length: 16 }, (_, i) => i);
+    inf[13] = -Infinity;
+    await expect(noiseExperiment({ batchSizes: [2], devices: 2, trials: 1, input: { data: inf, shape: [2, 2, 2, 2] } })).rejects.toThrow(
+      'input holds -infinity at flat index 13 [1,1,0,1]',
+    );
+  });
+
+  it('the table footer says what every column is', async () => {
+    const r = await noiseExperiment({ batchSizes: [2], devices: 4, trials: 3 });
+    const text = noiseTable(r);
+    const lines = text.split('\n');
+    const header = lines.find((l) => l.startsWith('b  '))!;
+    const columns = header.trim().split(/\s{2,}/);
+    expect(columns).toEqual(NOISE_COLUMNS.map((c) => c.header));
+    const footer = lines.slice(lines.indexOf('Columns:') + 1);
+    expect(footer).toHaveLength(columns.length);
+    columns.forEach((column, i) => {
+      expect(footer[i].trim().startsWith(column)).toBe(true);
+      expect(footer[i].trim().length).toBeGreaterThan(column.length + 10);
+    });
+    expect(text).toMatch(/vs batch mean: ratio\s+measured Var\(unit mean - whole-batch mean\) divided by its i\.i\.d\. theory s\^2 \(1\/n - 1\/N\)/);
+  });
+
+  it('with --stats shifted-sums it says the shift is 0 (results exactly those of sums)', async () => {
+    const shifted = await noiseExperiment({ batchSizes: [2], devices: 2, trials: 3, stats: 'shifted-sums', seed: 4 });
+    const sums = await noiseExperiment({ batchSizes: [2], devices: 2, trials: 3, stats: 'sums', seed: 4 });
+    expect(shifted.shift).toMatchObject({ by: 'the running mean', value: 0 });
+    expect(sums.shift).toBeUndefined();
+    expect(shifted.rows).toEqual(sums.rows);
+    expect(noiseTable(shifted)).toMatch(/note: shifted-sums shifts by the running mean, which stays 0 here .*exactly those of sums/);
+  });
+});
+
 describe('syncbn-sim noise', () => {
+  it('--help says what every column of the table is', () => {
+    const r = runCli(['noise', '--help']);
+    expect(r.status).toBe(0);
+    for (const c of NOISE_COLUMNS) expect(r.stdout).toContain(`${c.header.padEnd(22)}  ${c.meaning}`);
+  });
+
+  it('--input with NaN: one line naming it and where, exit 2', () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'nan.npy'), encodeNpy({ data: Float32Array.from({ length: 8 }, (_, i) => (i === 5 ? NaN : i * i)), shape: [4, 2] }));
+    const r = runCli(['noise', '--input', join(dir, 'nan.npy'), '--trials', '2']);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toBe('syncbn-sim: error: input holds NaN at flat index 5 [2,1]: noise needs finite values\n');
+  });
+
   it('--json rows carry batch, mode, mean_ratio and var_ratio; --csv and --plot work', () => {
     const dir = tempDir();
     const plot = join(dir, 'noise.svg');

@@ -8,9 +8,10 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { gatherBatch } from '../src/data/batches.js';
 import { loadSynthetic } from '../src/data/synthetic.js';
-import { trainExperiment } from '../src/experiments/train.js';
+import { DivergedError, trainExperiment } from '../src/experiments/train.js';
+import { type KernelBackend, KERNELS_ENV } from '../src/kernels/backend.js';
 import type { ModelName } from '../src/train/protocol.js';
-import { Trainer, sharedSet } from '../src/train/trainer.js';
+import { type StepResult, Trainer, sharedSet } from '../src/train/trainer.js';
 import { CLI, relativeError, runCli, tempDir } from './helpers.js';
 
 const { train, test } = loadSynthetic({ train: 256, test: 128, seed: 5 });
@@ -19,7 +20,7 @@ afterAll(async () => {
   await Promise.all(open.map((t) => t.close()));
 });
 
-function trainer(devices: number, bn: string, model: ModelName = 'lenet-bn', batch = 32): Trainer {
+function trainer(devices: number, bn: string, model: ModelName = 'lenet-bn', batch = 32, kernels?: KernelBackend): Trainer {
   const t = new Trainer({
     model: { name: model, inputShape: [...train.shape], classes: train.classes },
     devices,
@@ -27,18 +28,21 @@ function trainer(devices: number, bn: string, model: ModelName = 'lenet-bn', bat
     optimizer: { lr: 0.3, momentum: 0.9, weightDecay: 1e-4 },
     maxBatch: batch,
     seed: 11,
+    kernels,
   });
   open.push(t);
   return t;
 }
 
-/** k steps over the same consecutive batches of the training set. */
-async function steps(t: Trainer, k: number, batch = 32): Promise<void> {
+/** k steps over the same consecutive batches of the training set; the results of each. */
+async function steps(t: Trainer, k: number, batch = 32): Promise<StepResult[]> {
+  const results: StepResult[] = [];
   for (let s = 0; s < k; s++) {
     const indices = Array.from({ length: batch }, (_, i) => (s * batch + i) % train.count);
     gatherBatch(train, indices, t.batchImages, t.batchLabels);
-    await t.step(batch);
+    results.push(await t.step(batch));
   }
+  return results;
 }
 
 describe('data-parallel semantics (as PyTorch DDP)', () => {
@@ -101,6 +105,44 @@ describe('data-parallel semantics (as PyTorch DDP)', () => {
   });
 });
 
+describe('kernels on the devices', () => {
+  it('devices run WebAssembly by default, JavaScript when asked, and both train to the same parameters', async () => {
+    const byDefault = trainer(2, 'sync');
+    const js = trainer(2, 'sync', 'lenet-bn', 32, 'js');
+    expect([byDefault.kernels, js.kernels]).toEqual(['wasm', 'js']);
+    const wasmSteps = await steps(byDefault, 3);
+    const jsSteps = await steps(js, 3);
+    // what the device threads report having run, not what the coordinator asked for
+    expect(wasmSteps.map((r) => r.kernels)).toEqual(['wasm', 'wasm', 'wasm']);
+    expect(jsSteps.map((r) => r.kernels)).toEqual(['js', 'js', 'js']);
+    // float32 against float64 accumulation and a sigmoid within 2 ulp: the runs differ in their
+    // last bits (1.5e-7 of the largest parameter after three steps of SGD with momentum; 1e-5
+    // leaves room for amplification), while local BN, a different computation, is over 1e-4 away
+    // (see above)
+    const diff = relativeError(byDefault.params(0), js.params(0));
+    expect(diff).toBeGreaterThan(0);
+    expect(diff).toBeLessThan(1e-5);
+    await Promise.all([byDefault.close(), js.close()]);
+  });
+
+  it('SYNCBN_KERNELS selects the kernels when the option does not', async () => {
+    const saved = process.env[KERNELS_ENV];
+    let t: Trainer;
+    try {
+      process.env[KERNELS_ENV] = 'js';
+      t = trainer(2, 'local', 'mlp');
+      expect(t.kernels).toBe('js');
+      process.env[KERNELS_ENV] = 'cuda';
+      expect(() => trainer(2, 'local', 'mlp')).toThrow(/SYNCBN_KERNELS must be one of wasm, js, got 'cuda'/);
+    } finally {
+      if (saved === undefined) delete process.env[KERNELS_ENV];
+      else process.env[KERNELS_ENV] = saved;
+    }
+    expect((await steps(t, 1))[0].kernels).toBe('js');
+    await t.close();
+  });
+});
+
 describe('trainExperiment', () => {
   it('learns the synthetic set, and reports every epoch three ways', async () => {
     const r = await trainExperiment({ model: 'mlp', devices: 2, batch: 32, bn: ['sync'], epochs: 3, lr: 0.5, subset: 600 });
@@ -109,6 +151,20 @@ describe('trainExperiment', () => {
     expect(epochs[2].train_loss).toBeLessThan(epochs[0].train_loss);
     expect(epochs[2].train_acc).toBeGreaterThan(0.3);
     for (const e of epochs) for (const k of ['test_acc', 'test_acc_precise', 'test_acc_batch'] as const) expect(e[k]).toBeGreaterThan(0);
+  });
+
+  it('reports the BN settings it trained with, not only the optimizer\'s', async () => {
+    const r = await trainExperiment({ model: 'mlp', devices: 2, batch: 32, bn: ['sync'], epochs: 1, subset: 64 });
+    expect(r.settings).toMatchObject({ momentum: 0, bn_momentum: 0.1, bn_eps: 1e-5, stats: 'sums' });
+  });
+
+  it('a run whose loss turns NaN stops with DivergedError naming the run, epoch and step', async () => {
+    const run = trainExperiment({ model: 'mlp', devices: 2, batch: 16, bn: ['sync'], epochs: 2, lr: 1e30, subset: 100 });
+    await expect(run).rejects.toThrow(DivergedError);
+    await expect(run).rejects.toThrow(/^diverged: loss NaN in run sync W=2 b=8 lr=1e\+30 at epoch 1, step \d+;/);
+    const error = (await run.catch((e) => e)) as DivergedError;
+    expect(error.epoch).toBe(1);
+    expect(error.step).toBeGreaterThan(1);
   });
 
   it('drops a final batch too small to give every device two examples, and says so', async () => {
@@ -142,11 +198,23 @@ describe('syncbn-sim train', () => {
     [['--devices', '8', '--batch', '8'], /two examples/],
     [['--bn', 'group:3', '--devices', '4'], /must divide/],
     [['--per-device-batch', ''], /empty/],
-    [['--lr', '0'], /learning rate/],
+    [['--lr', '0'], /--lr must be a number > 0, got '0'/],
   ])('bad input %j: one line, exit 2', (args, message) => {
     const r = runCli(['train', '--epochs', '1', '--subset', '100', ...args]);
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(message);
+  });
+});
+
+describe('syncbn-sim train, diverging', () => {
+  it('--lr 1e300: exit 1, one line naming run, epoch and step, nothing written', () => {
+    const plot = join(tempDir(), 'never.svg');
+    const r = runCli(['train', '--model', 'mlp', '--subset', '100', '--devices', '2', '--batch', '16', '--epochs', '2', '--bn', 'sync', '--lr', '1e300', '--json', '--plot', plot]);
+    expect(r.status).toBe(1);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(/^syncbn-sim: diverged: weights infinity \(parameter \d+ of \d+\) in run sync W=2 b=8 lr=1e\+300 at epoch 1, step 1; nothing was written/);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(existsSync(plot)).toBe(false);
   });
 });
 

@@ -17,7 +17,7 @@ import {
   type NetworkName,
   costModel,
 } from '../experiments/cost.js';
-import { type PlotSpec, VEGA_LITE_SCHEMA } from '../report/plot.js';
+import { costPlot } from '../report/plots/cost-plot.js';
 import { type Cell, formatNumber, renderTable } from '../report/table.js';
 import { type ReportFlags, addReportOptions, checkReportFlags, emitReport } from './report-output.js';
 
@@ -120,7 +120,7 @@ export function addCostCommand(program: Command): void {
       bytesPerValue: flags.bytesPerValue,
       algorithms: flags.algorithms,
     });
-    await emitReport(flags, report, () => costTables(report), () => costPlotSpec(report));
+    await emitReport(flags, report, () => costTables(report), () => costPlot(report));
   });
 }
 
@@ -211,48 +211,4 @@ export function costTables(r: CostReport): string {
   out.push(`Fastest for ${netName}, one all-reduce per layer (W: algorithm): ${runsOf(devices, r.fastest.map((f) => f.algorithms.join(' = ')))}.`);
   out.push(`Fastest with fused all-reduces (a lower bound): ${runsOf(devices, r.fastest.map((f) => f.algorithms_fused.join(' = ')))}.`);
   return out.join('\n');
-}
-
-/** Seconds per iteration against W, log-log, one line per algorithm; dashed: fused (lower bound). */
-export function costPlotSpec(r: CostReport): PlotSpec {
-  const values: Record<string, unknown>[] = [];
-  for (const row of r.rows) {
-    if (row.seconds > 0) values.push({ devices: row.devices, algorithm: row.algorithm, seconds: row.seconds, all_reduces: 'one per layer' });
-    if (row.seconds_fused > 0) values.push({ devices: row.devices, algorithm: row.algorithm, seconds: row.seconds_fused, all_reduces: 'fused (lower bound)' });
-  }
-  return {
-    $schema: VEGA_LITE_SCHEMA,
-    title: {
-      text: `Sync-BN communication per training iteration (${r.network.name}, ${r.link.name})`,
-      subtitle: `${r.network.layers} BN layers, statistics by ${r.settings.stats}, ${r.settings.bytes_per_value} bytes a value; alpha-beta-gamma model`,
-    },
-    width: 520,
-    height: 340,
-    data: { values },
-    mark: { type: 'line', point: true },
-    encoding: {
-      x: {
-        field: 'devices',
-        type: 'quantitative',
-        title: 'devices W',
-        scale: { type: 'log', base: 2, nice: false },
-        axis: { values: [...r.settings.devices], format: 'd', labelOverlap: true },
-      },
-      y: { field: 'seconds', type: 'quantitative', title: 'seconds per iteration', scale: { type: 'log' } },
-      color: { field: 'algorithm', type: 'nominal', title: 'all-reduce' },
-      strokeDash: {
-        field: 'all_reduces',
-        type: 'nominal',
-        title: 'all-reduces',
-        scale: { domain: ['one per layer', 'fused (lower bound)'], range: [[1, 0], [6, 4]] },
-        legend: { symbolType: 'stroke', symbolStrokeColor: 'black', symbolStrokeWidth: 2, symbolSize: 400, symbolFillColor: 'transparent' },
-      },
-      tooltip: [
-        { field: 'devices', type: 'quantitative' },
-        { field: 'algorithm', type: 'nominal' },
-        { field: 'all_reduces', type: 'nominal' },
-        { field: 'seconds', type: 'quantitative', format: '.3g' },
-      ],
-    },
-  };
 }

@@ -4,7 +4,8 @@ import { Option } from 'commander';
 import { STATS_METHODS, type StatsMethod } from '../bn/batch-moments.js';
 import { ALGORITHM_NAMES, type AlgorithmName, DEFAULT_ALGORITHM } from '../collectives/algorithms/index.js';
 import { type NoiseReport, noiseExperiment } from '../experiments/noise.js';
-import { type PlotSpec, VEGA_LITE_SCHEMA } from '../report/plot.js';
+import { noisePlot } from '../report/plots/noise-plot.js';
+import { noiseColumnNotes } from '../report/noise-columns.js';
 import { count, formatNumber, renderTable } from '../report/table.js';
 import { DISTRIBUTION_NAMES, type DistributionName } from '../tensor/distributions.js';
 import { readNpyFile } from '../tensor/npy.js';
@@ -37,15 +38,17 @@ export function addNoiseCommand(program: Command): void {
     .option('--batch-sizes <list>', 'per-device batch sizes b', listOf('--batch-sizes', wholeNumber('--batch-sizes')), [2, 4, 8, 16, 32])
     .option('--devices <W>', 'simulated devices', parsePositiveInteger, 8)
     .option('--trials <T>', 'batches drawn per batch size', parsePositiveInteger, DEFAULT_NOISE_TRIALS)
-    .addOption(new Option('--dist <name>', 'distribution of the synthetic data').choices(DISTRIBUTION_NAMES).default('normal'))
+    .addOption(new Option('--dist <name>', 'distribution of the synthetic data').choices(DISTRIBUTION_NAMES).default('normal').conflicts('input'))
     .option('--input <file>', 'draw batches (rows, with replacement) from your .npy instead')
     .option('--seed <n>', 'random seed', parseSeed, 0)
-    .option('--channels <C>', 'channels of the synthetic data', parsePositiveInteger, 16)
+    .addOption(new Option('--channels <C>', 'channels of the synthetic data').argParser(parsePositiveInteger).default(16).conflicts('input'))
     .option('--group <K>', 'K of the group:K rows (default: the smallest factor of W below W)', parsePositiveInteger)
     .addOption(new Option('--algorithm <name>', 'all-reduce algorithm').choices(ALGORITHM_NAMES).default(DEFAULT_ALGORITHM))
     .addOption(new Option('--stats <method>', 'statistics method').choices(STATS_METHODS).default('sums'));
+  command.addHelpText('after', `\n${noiseColumnNotes().join('\n')}`);
   addReportOptions(command).action(async (flags: NoiseFlags) => {
-    checkReportFlags(flags);
+    const inputs = flags.input ? [{ path: flags.input, what: '--input' }] : [];
+    checkReportFlags(flags, inputs);
     const input = flags.input ? readNpyFile(flags.input, 'input') : undefined;
     const report = await withProgress(({ signal, onProgress }) =>
       noiseExperiment({
@@ -63,7 +66,7 @@ export function addNoiseCommand(program: Command): void {
         onProgress,
       }),
     );
-    await emitReport(flags, report, () => noiseTable(report), () => noisePlot(report));
+    await emitReport(flags, report, () => noiseTable(report), () => noisePlot(report), inputs);
   });
 }
 
@@ -89,33 +92,8 @@ export function noiseTable(r: NoiseReport): string {
       ]),
     ),
     '',
-    'b: rows per device; n: values per channel each normalizing unit holds (a device in local mode, a group, or the whole batch in sync mode).',
-    'Var(mean) and Var(var) are deviations from the population; "vs batch" compares each unit with the whole global batch.',
+    ...(r.shift ? [`note: ${r.shift.note}`] : []),
+    ...noiseColumnNotes(),
   ];
   return lines.join('\n');
-}
-
-/** Noise against per-device batch size, log-log: measured points on the theory lines. */
-export function noisePlot(r: NoiseReport): PlotSpec {
-  const values = r.rows.flatMap((row) => [
-    { b: row.batch, mode: row.mode, quantity: 'Var(mean) / s^2', measured: row.mean_noise, theory: row.mean_noise_theory },
-    { b: row.batch, mode: row.mode, quantity: 'Var(unbiased var) / s^4', measured: row.var_noise, theory: row.var_noise_theory },
-  ]);
-  const x = { field: 'b', type: 'quantitative', scale: { type: 'log', base: 2 }, title: 'per-device batch size b' } as const;
-  const color = { field: 'mode', type: 'nominal', title: 'BN mode' } as const;
-  return {
-    $schema: VEGA_LITE_SCHEMA,
-    title: `Statistic noise vs per-device batch (${r.devices} devices, ${r.trials} trials): points measured, lines theory`,
-    data: { values },
-    facet: { column: { field: 'quantity', type: 'nominal', title: null } },
-    resolve: { scale: { y: 'independent' } },
-    spec: {
-      width: 300,
-      height: 260,
-      layer: [
-        { mark: { type: 'line', strokeDash: [4, 3] }, encoding: { x, y: { field: 'theory', type: 'quantitative', scale: { type: 'log' }, title: 'variance' }, color } },
-        { mark: { type: 'point', filled: true, size: 50 }, encoding: { x, y: { field: 'measured', type: 'quantitative', scale: { type: 'log' } }, color } },
-      ],
-    },
-  } as PlotSpec;
 }

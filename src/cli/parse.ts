@@ -8,6 +8,39 @@ export function parseFiniteNumber(value: string): number {
   return n;
 }
 
+/** Why a typed number that looks > 0 reads as 0: it is below float64's smallest value. */
+function rounding(value: string, n: number): string {
+  if (n === 0 && /[1-9]/.test(value.split(/e/i)[0])) return ' (it rounds to 0 in float64)';
+  return '';
+}
+
+/** A finite number for `flag`, refused with a message quoting what was typed. */
+export function finiteNumber(flag: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (value.trim() === '' || !Number.isFinite(n)) throw new InputError(`${flag} must be a finite number, got '${value}'`);
+    return n;
+  };
+}
+
+/** A finite number > 0 for `flag`; '1e-400' is refused as typed, not as the 0 it rounds to. */
+export function positiveNumber(flag: string) {
+  return (value: string): number => {
+    const n = finiteNumber(flag)(value);
+    if (n <= 0) throw new InputError(`${flag} must be a number > 0, got '${value}'${rounding(value, n)}`);
+    return n;
+  };
+}
+
+/** A finite number in [min, max] for `flag`, refused with a message quoting what was typed. */
+export function numberInRange(flag: string, min: number, max: number) {
+  return (value: string): number => {
+    const n = finiteNumber(flag)(value);
+    if (n < min || n > max) throw new InputError(`${flag} must lie in [${min}, ${max}], got '${value}'`);
+    return n;
+  };
+}
+
 export function parsePositiveInteger(value: string): number {
   const n = Number(value);
   if (!/^\s*\d+\s*$/.test(value) || !Number.isSafeInteger(n) || n < 1) {

@@ -15,7 +15,7 @@ import {
   precisionExperiment,
   resolvePrecisionOptions,
 } from '../experiments/precision.js';
-import { type PlotSpec, VEGA_LITE_SCHEMA } from '../report/plot.js';
+import { precisionPlot } from '../report/plots/precision-plot.js';
 import { type Cell, renderTable } from '../report/table.js';
 import type { DType } from '../tensor/tensor.js';
 import { withProgress } from './progress.js';
@@ -38,8 +38,6 @@ interface PrecisionFlags extends ReportFlags {
 export const BREAK_THRESHOLD = 1e-3;
 /** Relative error a method must stay within at every ratio to count as exact. */
 export const EXACT_THRESHOLD = 1e-6;
-/** Errors below this (exact zeros included) are drawn at it on the log axis of the plot. */
-export const PLOT_FLOOR = 1e-17;
 
 // Option parsers: a bad value is an InputError (one line, exit 2) naming the flag.
 
@@ -276,49 +274,4 @@ export function precisionTable(r: PrecisionReport): string {
     lines.push('shifted-sums subtract the running mean, set before each step to the mean of a separate warm-up batch from the same distribution: shifted sums are as good as their shift.');
   }
   return lines.join('\n');
-}
-
-// ---------------------------------------------------------------------------------------------
-// Plot
-
-/** Relative error against |mean|/std, log-log, a line per method, a panel per dtype. */
-export function precisionPlot(r: PrecisionReport): PlotSpec {
-  const values = r.rows
-    .filter((row) => !Number.isNaN(row.rel_error) && row.ratio > 0) // a log axis has no place for 0
-    .map((row) => ({
-      method: row.method,
-      dtype: row.dtype,
-      ratio: row.ratio,
-      rel_error: Math.min(Math.max(row.rel_error, PLOT_FLOOR), Number.MAX_VALUE),
-      variance: row.negative_count > 0 ? 'negative seen' : 'never negative',
-    }));
-  const x = { field: 'ratio', type: 'quantitative', scale: { type: 'log' }, axis: { format: '.0e', values: [...new Set(r.rows.map((q) => q.ratio).filter((q) => q > 0))] }, title: '|mean| / std' } as const;
-  const y = { field: 'rel_error', type: 'quantitative', scale: { type: 'log' }, axis: { format: '.0e', tickCount: 8 }, title: 'max relative error of the variance' } as const;
-  const color = { field: 'method', type: 'nominal', title: 'method', sort: [...r.settings.methods] } as const;
-  return {
-    $schema: VEGA_LITE_SCHEMA,
-    title: {
-      text: `Variance error vs |mean|/std (${r.settings.devices} devices, ${r.settings.trials} trial${r.settings.trials === 1 ? '' : 's'}, worst over channels and trials)`,
-      subtitle: `errors below ${PLOT_FLOOR} (exact zeros included) are drawn at ${PLOT_FLOOR}; squares mark cases where a variance came out negative`,
-    },
-    data: { values },
-    facet: { column: { field: 'dtype', type: 'nominal', title: 'data dtype' } },
-    spec: {
-      width: 320,
-      height: 280,
-      layer: [
-        { mark: { type: 'line' }, encoding: { x, y, color } },
-        {
-          mark: { type: 'point', size: 60 },
-          encoding: {
-            x,
-            y,
-            color,
-            shape: { field: 'variance', type: 'nominal', title: 'variance', scale: { domain: ['never negative', 'negative seen'], range: ['circle', 'square'] } },
-            tooltip: [{ field: 'method' }, { field: 'dtype' }, { field: 'ratio' }, { field: 'rel_error' }],
-          },
-        },
-      ],
-    },
-  } as PlotSpec;
 }

@@ -2,9 +2,11 @@
  * The output options every experiment command shares: a table by default, `--json` or `--csv`
  * on stdout instead, and `--plot FILE.svg` (plus FILE.vl.json) on request.
  */
-import type { Command } from 'commander';
+import { type Command, Option } from 'commander';
+import type { NamedInput } from '../io/atomic-write.js';
 import { toCsv } from '../report/csv.js';
 import { type PlotSpec, checkPlotPath, writePlot } from '../report/plot.js';
+import { interruptibleWrite } from './interruptible-write.js';
 
 export interface ReportFlags {
   json?: boolean;
@@ -12,16 +14,17 @@ export interface ReportFlags {
   plot?: string;
 }
 
+/** Adds --json, --csv (which exclude each other) and --plot. */
 export function addReportOptions(command: Command): Command {
   return command
-    .option('--json', 'print the results as JSON instead of a table')
-    .option('--csv', 'print the result rows as CSV instead of a table')
+    .addOption(new Option('--json', 'print the results as JSON instead of a table').conflicts('csv'))
+    .addOption(new Option('--csv', 'print the result rows as CSV instead of a table').conflicts('json'))
     .option('--plot <file.svg>', 'also draw the results to an SVG (the Vega-Lite spec goes beside it)');
 }
 
-/** Refuses bad output options before any work starts. */
-export function checkReportFlags(flags: ReportFlags): void {
-  if (flags.plot) checkPlotPath(flags.plot);
+/** Refuses bad output options before any work starts; the plot may not overwrite any of `inputs`. */
+export function checkReportFlags(flags: ReportFlags, inputs: readonly NamedInput[] = []): void {
+  if (flags.plot) checkPlotPath(flags.plot, inputs);
 }
 
 /** Prints the report in the chosen form, then writes the plot if asked. */
@@ -30,13 +33,15 @@ export async function emitReport(
   report: { rows: readonly object[] },
   table: () => string,
   plot: () => PlotSpec,
+  inputs: readonly NamedInput[] = [],
 ): Promise<void> {
   let text: string;
   if (flags.json) text = `${JSON.stringify(report, null, 2)}\n`;
   else if (flags.csv) text = toCsv(report.rows);
   else text = `${table()}\n`;
   if (flags.plot) {
-    const written = await writePlot(flags.plot, plot());
+    const path = flags.plot;
+    const written = await interruptibleWrite((hooks) => writePlot(path, plot(), { ...hooks, inputs }));
     if (!flags.json && !flags.csv) text += `plot written to ${written.join(' and ')}\n`;
   }
   process.stdout.write(text);

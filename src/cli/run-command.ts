@@ -5,10 +5,21 @@ import type { Accumulator } from '../bn/moments.js';
 import type { RunningConvention } from '../bn/running-stats.js';
 import { ALGORITHM_NAMES, type AlgorithmName, DEFAULT_ALGORITHM } from '../collectives/algorithms/index.js';
 import type { Fault } from '../cluster/protocol.js';
-import { type RunReport, loadRunInputs, runBatchNorm, runOnCluster, runOutputFiles, runStatsJson } from '../experiments/run.js';
-import { writeFilesAtomically } from '../io/atomic-write.js';
+import {
+  RUN_OUTPUT_NAMES,
+  type RunReport,
+  describeOverflow,
+  loadRunInputs,
+  runBatchNorm,
+  runInputFiles,
+  runOnCluster,
+  runOutputFiles,
+  runStatsJson,
+} from '../experiments/run.js';
+import { checkOutputTargets, writeFilesAtomically } from '../io/atomic-write.js';
 import { count, renderTable } from '../report/table.js';
-import { parseFault, parseFiniteNumber, parsePositiveInteger, parsePositiveNumber } from './parse.js';
+import { interruptibleWrite } from './interruptible-write.js';
+import { numberInRange, parseFault, parsePositiveInteger, parsePositiveNumber, positiveNumber } from './parse.js';
 
 interface RunFlags {
   input: string;
@@ -46,11 +57,15 @@ export function addRunCommand(program: Command): void {
     .option('--running-mean <file>', 'running mean before the step, [C] (default zeros)')
     .option('--running-var <file>', 'running variance before the step, [C] (default ones)')
     .option('--eval', 'normalize with the running statistics instead of the batch statistics')
-    .option('--momentum <m>', 'running-stats momentum in [0, 1] (default 0.1; 0.99 with --convention keras)', parseFiniteNumber)
-    .option('--eps <eps>', 'added to the variance, > 0', parseFiniteNumber, 1e-5)
+    .addOption(
+      new Option('--momentum <m>', 'running-stats momentum in [0, 1] (default 0.1; 0.99 with --convention keras)')
+        .argParser(numberInRange('--momentum', 0, 1))
+        .conflicts('eval'),
+    )
+    .option('--eps <eps>', 'added to the variance, > 0', positiveNumber('--eps'), 1e-5)
     .addOption(new Option('--stats <method>', 'how the batch statistics are computed').choices(STATS_METHODS).default('sums'))
     .addOption(new Option('--accumulator <precision>', 'precision of the sums').choices(['float64', 'float32']).default('float64'))
-    .addOption(new Option('--convention <name>', 'running-statistics convention').choices(['pytorch', 'keras']).default('pytorch'))
+    .addOption(new Option('--convention <name>', 'running-statistics convention').choices(['pytorch', 'keras']).default('pytorch').conflicts('eval'))
     .option('--devices <W>', 'simulated devices (worker threads) the batch is split over', parsePositiveInteger)
     .option('--mode <mode>', 'BN across devices: local, sync, group:K or ghost:G (default sync)')
     .addOption(new Option('--algorithm <name>', `all-reduce algorithm (default ${DEFAULT_ALGORITHM})`).choices(ALGORITHM_NAMES))
@@ -59,6 +74,8 @@ export function addRunCommand(program: Command): void {
     .requiredOption('--out <dir>', 'output directory (created if missing)')
     .option('--json', 'print stats.json to stdout instead of a table')
     .action(async (flags: RunFlags) => {
+      const inputFiles = runInputFiles(flags);
+      checkOutputTargets(flags.out, RUN_OUTPUT_NAMES, inputFiles);
       const inputs = loadRunInputs(flags);
       const settings = {
         training: !flags.eval,
@@ -79,10 +96,13 @@ export function addRunCommand(program: Command): void {
           })
         : runBatchNorm(inputs, settings);
       const files = runOutputFiles(report);
-      const written = writeFilesAtomically(flags.out, files);
+      const { written, removed } = await interruptibleWrite((hooks) =>
+        writeFilesAtomically(flags.out, files, { ...hooks, replaces: RUN_OUTPUT_NAMES, inputs: inputFiles }),
+      );
       const stats = runStatsJson(report);
+      if (stats.overflow) process.stderr.write(`syncbn-sim: warning: ${describeOverflow(stats.overflow.where, stats.settings.accumulator, stats.input.dtype)}\n`);
       if (flags.json) {
-        process.stdout.write(`${JSON.stringify({ ...stats, files: written }, null, 2)}\n`);
+        process.stdout.write(`${JSON.stringify({ ...stats, files: written, removed }, null, 2)}\n`);
         return;
       }
       const { global } = report;
@@ -92,11 +112,14 @@ export function addRunCommand(program: Command): void {
         ? `, ${count(report.cluster.devices, 'device')}, ${report.cluster.mode} BN, ${report.cluster.comm.algorithm}: ${report.cluster.comm.messages} messages, ${report.cluster.comm.bytes} bytes`
         : '';
       const lines = [
-        `input [${stats.input.shape.join(',')}] ${stats.input.dtype}, ${stats.mode} mode, ${global.count} values per channel, stats: ${stats.settings.stats}${where}`,
+        `input [${stats.input.shape.join(',')}] ${stats.input.dtype}, ${stats.mode} mode, ${global.count} values per channel, stats: ${stats.settings.stats}, eps ${stats.settings.eps}` +
+          `${stats.mode === 'train' ? `, momentum ${stats.settings.momentum} (${stats.settings.convention})` : ''}${where}`,
         renderTable(['channel', 'batch mean', 'batch var (biased)', `running mean${report.cluster ? ' (rank 0)' : ''}`, `running var${report.cluster ? ' (rank 0)' : ''}`], rows),
       ];
       if (global.mean.length > shown) lines.push(`... ${global.mean.length - shown} more channels in stats.json`);
+      if (stats.settings.shift?.note) lines.push(`note: --stats shifted-sums shifts by the running mean; ${stats.settings.shift.note}`);
       lines.push(`wrote ${written.length} files to ${flags.out}: ${files.map((f) => f.name).join(', ')}`);
+      if (removed.length > 0) lines.push(`removed ${removed.join(', ')} of an earlier run there (this run does not write them)`);
       process.stdout.write(`${lines.join('\n')}\n`);
     });
 }

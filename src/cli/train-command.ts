@@ -4,10 +4,10 @@ import { STATS_METHODS, type StatsMethod } from '../bn/batch-moments.js';
 import { ALGORITHM_NAMES, type AlgorithmName, DEFAULT_ALGORITHM } from '../collectives/algorithms/index.js';
 import { InputError } from '../errors.js';
 import { DATASET_NAMES, type DatasetName, type EpochRow, type RunHeader, type TrainReport, trainExperiment } from '../experiments/train.js';
-import { type PlotSpec, VEGA_LITE_SCHEMA } from '../report/plot.js';
+import { trainPlot } from '../report/plots/train-plot.js';
 import { formatNumber, renderTable } from '../report/table.js';
 import { MODEL_NAMES, type ModelName } from '../train/protocol.js';
-import { listOf, parseFiniteNumber, parsePositiveInteger, parseSeed, wholeNumber } from './parse.js';
+import { listOf, parseFiniteNumber, parsePositiveInteger, parseSeed, positiveNumber, wholeNumber } from './parse.js';
 import { withProgress } from './progress.js';
 import { type ReportFlags, addReportOptions, checkReportFlags, emitReport } from './report-output.js';
 
@@ -56,7 +56,7 @@ export function addTrainCommand(program: Command): void {
     .option('--per-device-batch <list>', 'per-device batch sizes instead (global = b x W); a list runs a grid', listOf('--per-device-batch', wholeNumber('--per-device-batch')))
     .option('--bn <modes>', 'BN modes to train with: local, sync, group:K, ghost:G', listOf('--bn', (v) => v), ['local', 'sync'])
     .option('--epochs <E>', 'epochs per run', parsePositiveInteger, 5)
-    .option('--lr <rate>', 'learning rate (plain SGD by default)', parseFiniteNumber, 1.0)
+    .option('--lr <rate>', 'learning rate (plain SGD by default), > 0', positiveNumber('--lr'), 1.0)
     .addOption(new Option('--lr-scaling <rule>', 'linear: lr x global batch / 256 for each run').choices(['none', 'linear']).default('none'))
     .option('--momentum <m>', 'SGD momentum', nonNegative('--momentum'), 0)
     .option('--weight-decay <wd>', 'SGD weight decay', nonNegative('--weight-decay'), 0)
@@ -69,8 +69,10 @@ export function addTrainCommand(program: Command): void {
   addReportOptions(command).action(async (flags: TrainFlags) => {
     checkReportFlags(flags);
     if (flags.batch !== undefined && flags.perDeviceBatch !== undefined) throw new InputError('give --batch or --per-device-batch, not both');
+    if (flags.dataDir !== undefined && flags.dataset !== 'fashion-mnist') throw new InputError('--data-dir is for --dataset fashion-mnist; the synthetic set is built in');
     const printing = !flags.json && !flags.csv;
-    if (printing) process.stdout.write(`${epochCells(EPOCH_HEADER)}\n`);
+    // The header comes with the first epoch line, so that options refused up front print nothing on stdout.
+    let headerPrinted = false;
     const report = await withProgress(({ signal, onProgress, pause }) =>
       trainExperiment({
         model: flags.model,
@@ -97,6 +99,8 @@ export function addTrainCommand(program: Command): void {
         onEpoch: printing
           ? (run, epoch) => {
               pause();
+              if (!headerPrinted) process.stdout.write(`${epochCells(EPOCH_HEADER)}\n`);
+              headerPrinted = true;
               process.stdout.write(`${epochLine(run, epoch)}\n`);
             }
           : undefined,
@@ -128,7 +132,8 @@ function epochLine(run: RunHeader, e: EpochRow): string {
 export function trainSummary(r: TrainReport): string {
   const lines = [
     '',
-    `Final epoch of every run (${r.model} on ${r.dataset.name}: ${r.dataset.train} training and ${r.dataset.test} test examples; momentum ${r.settings.momentum}, weight decay ${r.settings.weight_decay}, seed ${r.settings.seed}):`,
+    `Final epoch of every run (${r.model} on ${r.dataset.name}: ${r.dataset.train} training and ${r.dataset.test} test examples; SGD momentum ${r.settings.momentum}, weight decay ${r.settings.weight_decay}, seed ${r.settings.seed};` +
+      ` BN momentum ${r.settings.bn_momentum}, eps ${r.settings.bn_eps}, statistics by ${r.settings.stats}):`,
     renderTable(
       ['BN', 'devices', 'per-device batch', 'global batch', 'lr', 'train loss', 'train acc', 'test acc', 'precise BN', 'batch stats', 'examples/s'],
       r.runs.map((run) => {
@@ -141,33 +146,4 @@ export function trainSummary(r: TrainReport): string {
   for (const run of dropped) lines.push(`${runName(run)}: the last ${run.dropped_per_epoch} examples of every epoch were dropped (fewer than 2 per device).`);
   lines.push(`test acc uses ${r.settings.eval_stats === 'average' ? 'the running statistics averaged over ranks (local BN)' : "rank 0's running statistics"}; precise BN recomputes them over ${r.settings.precise_batches} training batches; batch stats normalizes each test chunk of the per-device batch size with its own statistics.`);
   return lines.join('\n');
-}
-
-export function trainPlot(r: TrainReport): PlotSpec {
-  const values = r.runs.flatMap((run) =>
-    run.epochs.flatMap((e) => [
-      { run: runName(run), epoch: e.epoch, measure: 'train loss', value: e.train_loss },
-      { run: runName(run), epoch: e.epoch, measure: 'train acc', value: e.train_acc },
-      { run: runName(run), epoch: e.epoch, measure: 'test acc (running)', value: e.test_acc },
-      { run: runName(run), epoch: e.epoch, measure: 'test acc (precise BN)', value: e.test_acc_precise },
-      { run: runName(run), epoch: e.epoch, measure: 'test acc (batch stats)', value: e.test_acc_batch },
-    ]),
-  );
-  return {
-    $schema: VEGA_LITE_SCHEMA,
-    title: `${r.model} on ${r.dataset.name}: training curves`,
-    data: { values },
-    facet: { column: { field: 'measure', type: 'nominal', title: null, sort: ['train loss', 'train acc', 'test acc (running)', 'test acc (precise BN)', 'test acc (batch stats)'] } },
-    resolve: { scale: { y: 'independent' } },
-    spec: {
-      width: 220,
-      height: 200,
-      mark: { type: 'line', point: true },
-      encoding: {
-        x: { field: 'epoch', type: 'quantitative', axis: { tickMinStep: 1 } },
-        y: { field: 'value', type: 'quantitative', scale: { zero: false } },
-        color: { field: 'run', type: 'nominal' },
-      },
-    },
-  } as PlotSpec;
 }

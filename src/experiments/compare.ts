@@ -17,6 +17,8 @@ import { type Tensor, channelLayout, dtypeOf } from '../tensor/tensor.js';
 /** The built-in batch: 32 rows of 8 channels of 4x4, so 4 rows per device on 8 devices. */
 export const DEFAULT_COMPARE_SHAPE: readonly number[] = [32, 8, 4, 4];
 export const DEFAULT_COMPARE_DEVICES = 8;
+/** Most modes one comparison runs (each is a forward and a backward on the cluster). */
+export const MAX_COMPARE_MODES = 64;
 
 export interface CompareOptions {
   /** The user's batch; without it, a synthetic one of `shape`. */
@@ -32,6 +34,8 @@ export interface CompareOptions {
   readonly accumulator?: Accumulator;
   readonly eps?: number;
   readonly timeoutMs?: number;
+  /** dL/dy of the input's shape; default a seeded synthetic gradient (seed + 1). */
+  readonly gradOutput?: Tensor;
 }
 
 export interface MomentsRow {
@@ -51,6 +55,10 @@ export interface ModeRow {
   readonly max_abs_diff_output: number;
   readonly max_abs_diff_grad_input: number;
   readonly max_abs_diff_grad_weight: number;
+  /** The same divided by the single-device array's scale (CompareReport.scale); null when that scale is 0. */
+  readonly rel_diff_output: number | null;
+  readonly rel_diff_grad_input: number | null;
+  readonly rel_diff_grad_weight: number | null;
   readonly messages: number;
   readonly bytes: number;
 }
@@ -68,14 +76,37 @@ export interface AlgorithmRow {
 
 export interface CompareReport {
   readonly batch: { readonly shape: number[]; readonly dtype: string; readonly source: 'synthetic' | 'input'; readonly seed?: number };
+  /** Where dL/dy came from: the user's file, or synthetic with this seed. */
+  readonly grad_output: { readonly source: 'synthetic'; readonly seed: number } | { readonly source: 'input' };
   readonly devices: number;
   readonly stats: StatsMethod;
+  /** Every setting as used, defaults filled in. */
+  readonly settings: {
+    readonly eps: number;
+    readonly accumulator: Accumulator;
+    readonly algorithm: AlgorithmName;
+    /**
+     * Running-statistics momentum of the forwards: 0, so that every mode starts from the same
+     * running statistics (0 and 1) and the shift of shifted-sums is the same in every row.
+     */
+    readonly momentum: number;
+    /** With stats shifted-sums: the shift (the running mean, 0 here), which makes the results those of sums. */
+    readonly shift?: { readonly by: string; readonly value: number; readonly note: string };
+  };
+  /** What relative differences are relative to: max |single-device value| of each array. */
+  readonly scale: { readonly output: number; readonly grad_input: number; readonly grad_weight: number };
   readonly global: MomentsRow;
   readonly per_device: DeviceRow[];
   /** How far the devices' own statistics stray from the whole batch's, over every channel. */
   readonly summary: {
     /** Root mean square over devices and channels of (device mean - batch mean) / batch std. */
     readonly rms_mean_shift_in_std: number;
+    /**
+     * What i.i.d. values would give for the same: sqrt of the mean over non-empty devices of
+     * (1/n - 1/N) N/(N-1), n a device's values per channel and N the batch's (shards drawn from
+     * the batch without replacement; the batch std here is the biased one).
+     */
+    readonly iid_rms_mean_shift_in_std: number;
     readonly max_mean_shift_in_std: number;
     /** Root mean square of (device var / batch var - 1). */
     readonly rms_var_ratio_error: number;
@@ -109,6 +140,17 @@ function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return m;
 }
 
+function maxAbs(a: ArrayLike<number>): number {
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]));
+  return m;
+}
+
+/** Default eps of the forwards. */
+const DEFAULT_EPS = 1e-5;
+/** Momentum of every forward: running statistics stay at 0 and 1 (see CompareReport.settings). */
+const COMPARE_MOMENTUM = 0;
+
 function momentsRow(m: Moments): MomentsRow {
   return { count: m.count, mean: Array.from(m.mean), var: Array.from(m.var) };
 }
@@ -118,36 +160,51 @@ export async function compareModes(options: CompareOptions = {}): Promise<Compar
   const seed = options.seed ?? 0;
   const input = options.input ?? syntheticBatch(options.shape ?? DEFAULT_COMPARE_SHAPE, seed);
   const layout = channelLayout(input.shape);
-  const gradOutput = syntheticGradient(input.shape, seed + 1, dtypeOf(input.data));
+  const gradOutput = options.gradOutput ?? syntheticGradient(input.shape, seed + 1, dtypeOf(input.data));
+  if (options.gradOutput) {
+    requireInput(dtypeOf(options.gradOutput.data) === dtypeOf(input.data), () => `grad output must have the input's dtype (${dtypeOf(input.data)}), got ${dtypeOf(options.gradOutput!.data)}`);
+  }
   const modes = options.modes ?? defaultModes(devices, layout.rows, layout.inner);
   requireInput(modes.length > 0, 'give at least one mode');
+  requireInput(modes.length <= MAX_COMPARE_MODES, () => `modes: ${modes.length} given; the limit is ${MAX_COMPARE_MODES}`);
   for (const m of modes) parseMode(m, devices);
-  const eps = options.eps;
+  const eps = options.eps ?? DEFAULT_EPS;
+  const momentum = COMPARE_MOMENTUM;
 
   // The reference, which also validates the batch (shape, values) before any thread starts.
   const single = batchNorm(input, { gradOutput, stats: options.stats, accumulator: options.accumulator, eps });
+  const scale = { output: maxAbs(single.output.data), grad_input: maxAbs(single.gradInput!.data), grad_weight: maxAbs(single.gradWeight!) };
   const cluster = Cluster.start({ devices, algorithm: options.algorithm, stats: options.stats, accumulator: options.accumulator, timeoutMs: options.timeoutMs });
   try {
     const modeRows: ModeRow[] = [];
     let perDevice: DeviceRow[] = [];
     for (const mode of modes) {
-      const f = await cluster.forward(input, { mode, eps });
+      const f = await cluster.forward(input, { mode, eps, momentum });
       const b = await cluster.backward(gradOutput);
       if (perDevice.length === 0) {
         perDevice = f.devices.map((d) => ({ rank: d.rank, rows: [d.rows[0], d.rows[1]], ...momentsRow(d.local) }));
       }
+      const diffs = {
+        output: maxAbsDiff(f.output.data, single.output.data),
+        grad_input: maxAbsDiff(b.gradInput.data, single.gradInput!.data),
+        grad_weight: maxAbsDiff(b.gradWeight, single.gradWeight!),
+      };
+      const relative = (key: keyof typeof diffs) => (scale[key] === 0 ? null : diffs[key] / scale[key]);
       modeRows.push({
         mode: f.mode,
-        max_abs_diff_output: maxAbsDiff(f.output.data, single.output.data),
-        max_abs_diff_grad_input: maxAbsDiff(b.gradInput.data, single.gradInput!.data),
-        max_abs_diff_grad_weight: maxAbsDiff(b.gradWeight, single.gradWeight!),
+        max_abs_diff_output: diffs.output,
+        max_abs_diff_grad_input: diffs.grad_input,
+        max_abs_diff_grad_weight: diffs.grad_weight,
+        rel_diff_output: relative('output'),
+        rel_diff_grad_input: relative('grad_input'),
+        rel_diff_grad_weight: relative('grad_weight'),
         messages: f.comm.messages + b.comm.messages,
         bytes: f.comm.bytes + b.comm.bytes,
       });
     }
     const algorithms: AlgorithmRow[] = [];
     for (const algorithm of ALGORITHM_NAMES) {
-      const f = await cluster.forward(input, { mode: 'sync', algorithm, eps });
+      const f = await cluster.forward(input, { mode: 'sync', algorithm, eps, momentum });
       const b = await cluster.backward(gradOutput);
       const first = f.devices[0].used;
       const identical = f.devices.every(
@@ -162,10 +219,17 @@ export async function compareModes(options: CompareOptions = {}): Promise<Compar
         identical_on_all_ranks: identical,
       });
     }
+    const shift =
+      cluster.stats === 'shifted-sums'
+        ? { by: 'the running mean', value: 0, note: 'shifted-sums shifts by the running mean, which is 0 in every row here (compare keeps momentum 0): the results are exactly those of sums' }
+        : undefined;
     return {
       batch: { shape: [...input.shape], dtype: dtypeOf(input.data), source: options.input ? 'input' : 'synthetic', ...(options.input ? {} : { seed }) },
+      grad_output: options.gradOutput ? { source: 'input' } : { source: 'synthetic', seed: seed + 1 },
       devices,
       stats: cluster.stats,
+      settings: { eps, accumulator: cluster.accumulator, algorithm: cluster.algorithm, momentum, ...(shift ? { shift } : {}) },
+      scale,
       global: momentsRow(single.stats),
       per_device: perDevice,
       summary: summarize(perDevice, single.stats),
@@ -180,6 +244,14 @@ export async function compareModes(options: CompareOptions = {}): Promise<Compar
 function summarize(devices: readonly DeviceRow[], global: Moments): CompareReport['summary'] {
   let shiftSq = 0;
   let maxShift = 0;
+  let iidSq = 0;
+  let iidTerms = 0;
+  const N = global.count;
+  for (const d of devices) {
+    if (d.count === 0) continue;
+    if (N > 1) iidSq += (1 / d.count - 1 / N) * (N / (N - 1));
+    iidTerms++;
+  }
   let ratioSq = 0;
   let minRatio = Infinity;
   let maxRatio = -Infinity;
@@ -202,6 +274,7 @@ function summarize(devices: readonly DeviceRow[], global: Moments): CompareRepor
   const rms = (s: number) => (terms === 0 ? 0 : Math.sqrt(s / terms));
   return {
     rms_mean_shift_in_std: rms(shiftSq),
+    iid_rms_mean_shift_in_std: iidTerms === 0 ? 0 : Math.sqrt(iidSq / iidTerms),
     max_mean_shift_in_std: maxShift,
     rms_var_ratio_error: rms(ratioSq),
     min_var_ratio: terms === 0 ? 1 : minRatio,

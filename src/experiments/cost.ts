@@ -234,9 +234,13 @@ function resolveChannels(options: CostOptions): { name: NetworkName | 'custom'; 
   return { name, description: NETWORKS[name].description, channels: [...NETWORKS[name].channels] };
 }
 
+/** Most device counts one model run projects (each gets a row per algorithm and a crossover search). */
+export const MAX_COST_DEVICE_COUNTS = 1024;
+
 function resolveDevices(devices: readonly number[] | undefined): number[] {
   const list = devices ?? DEFAULT_COST_DEVICES;
   requireInput(list.length > 0, 'devices: empty list');
+  requireInput(list.length <= MAX_COST_DEVICE_COUNTS, () => `devices: ${list.length} device counts; the limit is ${MAX_COST_DEVICE_COUNTS}`);
   for (const W of list) {
     requireInput(Number.isSafeInteger(W) && W >= 1 && W <= MAX_COST_DEVICES, () => `devices must be whole numbers from 1 to ${MAX_COST_DEVICES}, got ${W}`);
   }

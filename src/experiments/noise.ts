@@ -8,13 +8,21 @@
 import { batchMoments } from '../bn/batch-moments.js';
 import type { StatsMethod } from '../bn/batch-moments.js';
 import type { AlgorithmName } from '../collectives/algorithms/index.js';
-import { Cluster } from '../cluster/cluster.js';
+import { Cluster, MAX_DEVICES } from '../cluster/cluster.js';
 import { parseMode, syncMembers } from '../cluster/modes.js';
 import { InputError, requireInput } from '../errors.js';
 import { type DistributionName, DISTRIBUTION_NAMES, distributionByName, varianceOfSampleVariance } from '../tensor/distributions.js';
+import { describeNonFinite } from '../tensor/finite.js';
 import { SeededRandom } from '../tensor/random.js';
-import { type Tensor, channelLayout } from '../tensor/tensor.js';
+import { type Tensor, channelLayout, sizeOf } from '../tensor/tensor.js';
 import { type ProgressFn, throwIfInterrupted } from './interrupt.js';
+
+/** Most trials per batch size. */
+export const MAX_NOISE_TRIALS = 1_000_000;
+/** Most values in one drawn global batch (b x W rows): 2^24, 128 MiB as float64. */
+export const MAX_NOISE_BATCH_ELEMENTS = 2 ** 24;
+/** Most values drawn over a whole run (trials x every batch size): 2^34, minutes of work. */
+export const MAX_NOISE_TOTAL_ELEMENTS = 2 ** 34;
 
 export interface NoiseOptions {
   /** Per-device batch sizes b (rows per device). */
@@ -65,6 +73,9 @@ export interface NoiseReport {
   readonly trials: number;
   readonly channels: number;
   readonly seed: number;
+  /** Statistics method of the devices; with shifted-sums, a note that the shift is 0 (momentum 0 keeps the running mean there). */
+  readonly stats: StatsMethod;
+  readonly shift?: { readonly by: string; readonly value: number; readonly note: string };
   readonly rows: NoiseRow[];
 }
 
@@ -103,6 +114,8 @@ function syntheticPopulation(name: DistributionName, channels: number): Populati
 function filePopulation(input: Tensor): Population {
   const { rows, channels, inner } = channelLayout(input.shape);
   requireInput(rows >= 2, () => `input: need at least 2 rows to draw from, got ${rows}`);
+  const bad = describeNonFinite(input.data, input.shape);
+  requireInput(bad === undefined, () => `input holds ${bad}: noise needs finite values`);
   const mean = new Float64Array(channels);
   const variance = new Float64Array(channels);
   const mu4 = new Float64Array(channels);
@@ -162,6 +175,21 @@ interface Tally {
   samples: number;
 }
 
+/** Refuses runs too large to finish (InputError naming the limit); `rowSize` is the values per drawn row. */
+function checkNoiseSize(options: NoiseOptions, devices: number, trials: number, rowSize: number): void {
+  requireInput(devices <= MAX_DEVICES, () => `devices must be at most ${MAX_DEVICES}, got ${devices}`);
+  requireInput(trials <= MAX_NOISE_TRIALS, () => `trials must be at most ${MAX_NOISE_TRIALS}, got ${trials}`);
+  let total = 0;
+  for (const b of options.batchSizes) {
+    const elements = b * devices * rowSize;
+    requireInput(elements <= MAX_NOISE_BATCH_ELEMENTS, () =>
+      `per-device batch size ${b} over ${devices} devices with ${rowSize} values a row draws ${elements} values a batch; the limit is ${MAX_NOISE_BATCH_ELEMENTS}`,
+    );
+    total += elements * trials;
+  }
+  requireInput(total <= MAX_NOISE_TOTAL_ELEMENTS, () => `${trials} trials of these batch sizes draw ${total} values in all; the limit is ${MAX_NOISE_TOTAL_ELEMENTS} (use fewer trials)`);
+}
+
 export async function noiseExperiment(options: NoiseOptions): Promise<NoiseReport> {
   const devices = options.devices ?? 8;
   const trials = options.trials ?? 300;
@@ -174,6 +202,7 @@ export async function noiseExperiment(options: NoiseOptions): Promise<NoiseRepor
   requireInput(DISTRIBUTION_NAMES.includes(dist), () => `unknown distribution '${dist}' (${DISTRIBUTION_NAMES.join(', ')})`);
   const channels = options.channels ?? 16;
   requireInput(Number.isSafeInteger(channels) && channels >= 1, () => `channels must be a whole number >= 1, got ${channels}`);
+  checkNoiseSize(options, devices, trials, options.input ? sizeOf(options.input.shape.slice(1)) : channels);
   const population = options.input ? filePopulation(options.input) : syntheticPopulation(dist, channels);
   const group = options.group ?? smallestFactorBelow(devices);
   const modes = ['local', ...(group !== undefined && group > 1 && group < devices ? [`group:${group}`] : []), 'sync'];
@@ -264,5 +293,10 @@ export async function noiseExperiment(options: NoiseOptions): Promise<NoiseRepor
   const source = options.input
     ? { kind: 'input' as const, shape: [...options.input.shape] }
     : { kind: 'synthetic' as const, dist, description: distributionByName(dist).description };
-  return { source, devices, trials, channels: C, seed, rows };
+  const stats = options.stats ?? 'sums';
+  const shift =
+    stats === 'shifted-sums'
+      ? { by: 'the running mean', value: 0, note: 'shifted-sums shifts by the running mean, which stays 0 here (every step has momentum 0): the results are exactly those of sums' }
+      : undefined;
+  return { source, devices, trials, channels: C, seed, stats, ...(shift ? { shift } : {}), rows };
 }

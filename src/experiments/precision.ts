@@ -47,6 +47,12 @@ export const PRECISION_DEFAULTS = {
 
 /** Largest batch, rows x channels. */
 const MAX_ELEMENTS = 2 ** 24;
+/** Most trials (batches per case). */
+export const MAX_PRECISION_TRIALS = 100_000;
+/** Most values normalized over a whole run (every case and trial): 2^34, minutes of work. */
+export const MAX_PRECISION_TOTAL_ELEMENTS = 2 ** 34;
+/** Smallest positive normal number of each dtype: below it values lose their significant digits. */
+const MIN_NORMAL: Readonly<Record<DType, number>> = { float32: 2 ** -126, float64: 2 ** -1022 };
 /** The all-reduce every cluster method uses (PyTorch's choice, one round per all-reduce). */
 const ALGORITHM = 'allgather';
 
@@ -138,6 +144,9 @@ interface ResolvedOptions {
   readonly timeoutMs?: number;
 }
 
+/** A number in 3 significant digits, for messages. */
+const short = (x: number): string => String(Number(x.toPrecision(3)));
+
 const isWhole = (v: unknown, min: number): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= min;
 
 /** Checks every option and fills defaults; throws InputError naming the bad one. */
@@ -155,6 +164,7 @@ export function resolvePrecisionOptions(options: PrecisionOptions): ResolvedOpti
   requireInput(rows * channels <= MAX_ELEMENTS, () => `rows x channels is ${rows * channels}; at most ${MAX_ELEMENTS}`);
   requireInput(isWhole(devices, 1) && devices <= MAX_DEVICES, () => `devices must be a whole number from 1 to ${MAX_DEVICES}, got ${devices}`);
   requireInput(isWhole(trials, 1), () => `trials must be a whole number >= 1, got ${trials}`);
+  requireInput(trials <= MAX_PRECISION_TRIALS, () => `trials must be at most ${MAX_PRECISION_TRIALS}, got ${trials}`);
   requireInput(isWhole(seed, 0), () => `seed must be a whole number >= 0, got ${seed}`);
   requireInput(Number.isFinite(scale) && scale > 0, () => `scale must be a finite number > 0, got ${scale}`);
   requireInput(Number.isFinite(eps) && eps > 0, () => `eps must be a finite number > 0, got ${eps}`);
@@ -167,6 +177,13 @@ export function resolvePrecisionOptions(options: PrecisionOptions): ResolvedOpti
   for (const m of methods) {
     requireInput((PRECISION_METHODS as readonly string[]).includes(m), () => `unknown method '${m}' (${PRECISION_METHODS.join(', ')})`);
   }
+  for (const t of dtypes) {
+    // The variance is scale^2: it (and so every square the sums add up) must be a normal number of the dtype.
+    requireInput(scale * scale >= MIN_NORMAL[t], () =>
+      `scale ${scale} is too small for ${t} data: its variance (scale^2 = ${short(scale * scale)}) is below the smallest normal ${t}, ${short(MIN_NORMAL[t])}, so the spread and the squares of the data would lose their digits` +
+      (t === 'float32' && scale * scale >= MIN_NORMAL.float64 ? ' (try --dtype float64)' : ''),
+    );
+  }
   const offsets = options.offset !== undefined ? [options.offset] : DEFAULT_RATIOS.map((r) => r * scale);
   for (const offset of offsets) {
     // Data up to 40 std from the mean must stay finite in every dtype asked for, squares included in float64.
@@ -174,7 +191,12 @@ export function resolvePrecisionOptions(options: PrecisionOptions): ResolvedOpti
     requireInput(Number.isFinite(top) && (!dtypes.includes('float32') || Number.isFinite(Math.fround(top))), () =>
       dtypes.includes('float32') && Number.isFinite(top) ? `offset ${offset} with scale ${scale} does not fit float32 (try --dtype float64)` : `offset ${offset} with scale ${scale} does not fit float64`,
     );
+    requireInput(Number.isFinite(rows * top * top), () => `offset ${offset} with scale ${scale}: the sum of squares of ${rows} rows overflows float64`);
   }
+  const cases = new Set(offsets).size * new Set(dtypes).size;
+  requireInput(cases * trials * rows * channels <= MAX_PRECISION_TOTAL_ELEMENTS, () =>
+    `${trials} trials of ${cases} cases of ${rows} x ${channels} values make ${cases * trials * rows * channels} values in all; the limit is ${MAX_PRECISION_TOTAL_ELEMENTS} (use fewer trials)`,
+  );
   return {
     rows,
     channels,

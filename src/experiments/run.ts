@@ -3,7 +3,7 @@
  * Loading, computing and turning results into files are separate steps so that the library can
  * call the middle one on arrays it already holds.
  */
-import { type BatchNormOptions, type BatchNormResult, batchNorm } from '../bn/batch-norm.js';
+import { type BatchNormOptions, type BatchNormResult, batchNorm, resolveSettings } from '../bn/batch-norm.js';
 import type { AlgorithmName } from '../collectives/algorithms/index.js';
 import { Cluster, type DeviceStats, type RunningStatsOfRank } from '../cluster/cluster.js';
 import { modeName, parseMode } from '../cluster/modes.js';
@@ -11,7 +11,8 @@ import type { Fault } from '../cluster/protocol.js';
 import { batchMoments } from '../bn/batch-moments.js';
 import type { Moments } from '../bn/moments.js';
 import { InputError } from '../errors.js';
-import type { OutputFile } from '../io/atomic-write.js';
+import type { NamedInput, OutputFile } from '../io/atomic-write.js';
+import { nonFiniteChannels, nonFiniteIndices } from '../tensor/finite.js';
 import { encodeNpy, readNpyFile } from '../tensor/npy.js';
 import { type Tensor, channelLayout, dtypeOf } from '../tensor/tensor.js';
 
@@ -33,6 +34,35 @@ export interface RunInputs {
   readonly runningMean?: Tensor;
   readonly runningVar?: Tensor;
 }
+
+/** The flag that names each input file, for messages. */
+const INPUT_FLAGS: Readonly<Record<keyof RunInputPaths, string>> = {
+  input: '--input',
+  gradOutput: '--grad-output',
+  weight: '--weight',
+  bias: '--bias',
+  runningMean: '--running-mean',
+  runningVar: '--running-var',
+};
+
+/** The input files given, named by their flags: no output may overwrite one of them. */
+export function runInputFiles(paths: RunInputPaths): NamedInput[] {
+  return (Object.keys(INPUT_FLAGS) as (keyof RunInputPaths)[]).flatMap((key) => (paths[key] === undefined ? [] : [{ path: paths[key]!, what: INPUT_FLAGS[key] }]));
+}
+
+/**
+ * Every file `run` may write. A run writes some of them; the others, left by an earlier run in
+ * the same directory, are removed in the same all-or-nothing commit.
+ */
+export const RUN_OUTPUT_NAMES: readonly string[] = [
+  'output.npy',
+  'grad_input.npy',
+  'grad_weight.npy',
+  'grad_bias.npy',
+  'running_mean.npy',
+  'running_var.npy',
+  'stats.json',
+];
 
 /** Loads every given file; per-channel files must be 1-D. Throws InputError naming the file. */
 export function loadRunInputs(paths: RunInputPaths): RunInputs {
@@ -177,21 +207,87 @@ function momentsJson(m: Moments) {
   return { count: m.count, mean: Array.from(m.mean), var: Array.from(m.var) };
 }
 
-/** The stats.json document of a run. */
+/** Where a run's result overflowed to NaN or infinity although its inputs were finite. */
+export interface OverflowNote {
+  /** 'batch statistics' or the name of an output file. */
+  readonly in: string;
+  readonly channels: number[];
+}
+
+/** Largest finite float32. */
+const FLOAT32_MAX = 3.4028234663852886e38;
+
+/**
+ * Every place a run's result holds NaN or infinity. Inputs are checked to be finite, so any such
+ * value is an overflow: float32 sums past 3.4e38, or a statistic too large for a float32 file.
+ */
+export function runOverflow(report: RunReport): OverflowNote[] {
+  const { result, inputs } = report;
+  const layout = channelLayout(inputs.input.shape);
+  const notes: OverflowNote[] = [];
+  const add = (where: string, channels: number[]) => {
+    if (channels.length > 0) notes.push({ in: where, channels });
+  };
+  add('batch statistics', [...new Set([...nonFiniteIndices(report.global.mean), ...nonFiniteIndices(report.global.var)])].sort((a, b) => a - b));
+  add('output.npy', nonFiniteChannels(result.output.data, layout));
+  if (result.gradInput) add('grad_input.npy', nonFiniteChannels(result.gradInput.data, layout));
+  if (result.gradWeight) add('grad_weight.npy', nonFiniteIndices(result.gradWeight));
+  if (result.gradBias) add('grad_bias.npy', nonFiniteIndices(result.gradBias));
+  if (report.settings.training ?? true) {
+    add('running_mean.npy', nonFiniteIndices(result.runningMean));
+    add('running_var.npy', nonFiniteIndices(result.runningVar));
+  }
+  return notes;
+}
+
+/** One line on an overflow: where, and what to do about it. */
+export function describeOverflow(notes: readonly OverflowNote[], accumulator: string, dtype: string): string {
+  const list = (cs: readonly number[]) => (cs.length > 6 ? `${cs.slice(0, 6).join(', ')} and ${cs.length - 6} more` : cs.join(', '));
+  const where = notes.map((n) => `${n.in} (channel${n.channels.length === 1 ? '' : 's'} ${list(n.channels)})`).join(', ');
+  const statsOverflowed = notes.some((n) => n.in === 'batch statistics');
+  const why = statsOverflowed
+    ? accumulator === 'float32'
+      ? `float32 sums overflow past ${FLOAT32_MAX.toPrecision(2)}: use --accumulator float64`
+      : 'the sums overflow float64'
+    : `the values exceed ${dtype}`;
+  return `the result overflowed to NaN or infinity in ${where}; ${why} (stats.json lists it under "overflow")`;
+}
+
+/** The shift of --stats shifted-sums, and where it is zero (then the results are exactly those of sums). */
+export function shiftNote(report: RunReport): { by: string; zero_channels: number[]; note?: string } | undefined {
+  const { settings, inputs } = report;
+  if ((settings.stats ?? 'sums') !== 'shifted-sums' || !(settings.training ?? true)) return undefined;
+  const C = inputs.input.shape[1];
+  const shift = inputs.runningMean?.data ?? new Float64Array(C);
+  const zero = Array.from({ length: C }, (_, c) => c).filter((c) => shift[c] === 0);
+  const where = zero.length === C ? 'every channel' : `${zero.length} of ${C} channels`;
+  return {
+    by: 'the running mean before the step',
+    zero_channels: zero,
+    ...(zero.length > 0 ? { note: `the shift is 0 in ${where}, so there the results are exactly those of --stats sums (give --running-mean to shift)` } : {}),
+  };
+}
+
+/** The stats.json document of a run: every setting as used, defaults filled in. */
 export function runStatsJson(report: RunReport) {
   const { result, inputs, settings } = report;
-  const training = settings.training ?? true;
+  const used = resolveSettings(settings);
+  const training = used.training;
+  const shift = shiftNote(report);
+  const overflow = runOverflow(report);
   return {
     input: { shape: [...inputs.input.shape], dtype: dtypeOf(inputs.input.data) },
     mode: training ? 'train' : 'eval',
     normalized_with: training ? 'batch statistics' : 'running statistics',
     settings: {
-      momentum: settings.momentum ?? null,
-      eps: settings.eps ?? 1e-5,
-      stats: settings.stats ?? 'sums',
-      accumulator: settings.accumulator ?? 'float64',
-      convention: settings.convention ?? 'pytorch',
+      momentum: used.momentum,
+      eps: used.eps,
+      stats: used.stats,
+      accumulator: used.accumulator,
+      convention: used.convention,
+      ...(shift ? { shift } : {}),
     },
+    ...(overflow.length > 0 ? { overflow: { note: 'NaN and infinity are written as null in JSON', where: overflow } } : {}),
     global: momentsJson(report.global),
     running: { mean: Array.from(result.runningMean), var: Array.from(result.runningVar) },
     ...(report.cluster ? clusterJson(report.cluster) : {}),

@@ -7,18 +7,62 @@
  */
 import type { StatsMethod } from '../bn/batch-moments.js';
 import type { AlgorithmName } from '../collectives/algorithms/index.js';
+import { MAX_DEVICES } from '../cluster/cluster.js';
 import { modeName, parseMode } from '../cluster/modes.js';
 import { epochBatches, gatherBatch } from '../data/batches.js';
 import type { Dataset } from '../data/dataset.js';
 import { loadFashionMnist } from '../data/fashion-mnist.js';
 import { loadSynthetic } from '../data/synthetic.js';
 import { requireInput } from '../errors.js';
+import type { KernelBackend } from '../kernels/backend.js';
+import { firstNonFinite } from '../tensor/finite.js';
 import { type ModelName, MODEL_NAMES } from '../train/protocol.js';
-import { type SharedSet, Trainer, sharedSet } from '../train/trainer.js';
+import { DEFAULT_BN_EPS, DEFAULT_BN_MOMENTUM, type SharedSet, Trainer, sharedSet } from '../train/trainer.js';
 import { type ProgressFn, throwIfInterrupted } from './interrupt.js';
+
+/**
+ * A training run whose loss or weights became NaN or infinite (a learning rate too large, most
+ * often): the experiment stops at that step and reports nothing as if it had finished.
+ */
+export class DivergedError extends Error {
+  override readonly name = 'DivergedError';
+  constructor(
+    /** The run, as the table names it (e.g. "sync W=8 b=32 lr=1"). */
+    readonly run: string,
+    /** 1-based epoch and step within the epoch. */
+    readonly epoch: number,
+    readonly step: number,
+    /** What became non-finite: "loss NaN" or "weights (infinity)". */
+    readonly what: string,
+  ) {
+    super(`diverged: ${what} in run ${run} at epoch ${epoch}, step ${step}; nothing was written (try a smaller --lr)`);
+  }
+}
+
+/** How a run is named in messages and tables: BN mode, devices, per-device batch and learning rate. */
+export function runLabel(run: RunHeader): string {
+  const lr = run.lr >= 1e6 || run.lr < 1e-3 ? run.lr.toExponential(2).replace(/\.?0+e/, 'e') : String(Number(run.lr.toPrecision(3)));
+  return `${run.bn} W=${run.devices} b=${run.per_device_batch} lr=${lr}`;
+}
+
+/** Throws DivergedError when the step's loss or rank 0's weights (all replicas hold the same) are not finite. */
+function checkFiniteStep(trainer: Trainer, lossSum: number, header: RunHeader, epoch: number, step: number): void {
+  const fail = (what: string) => {
+    throw new DivergedError(runLabel(header), epoch, step, what);
+  };
+  if (!Number.isFinite(lossSum)) fail(`loss ${Number.isNaN(lossSum) ? 'NaN' : 'infinity'}`);
+  const params = trainer.params(0);
+  const bad = firstNonFinite(params);
+  if (bad >= 0) fail(`weights ${Number.isNaN(params[bad]) ? 'NaN' : 'infinity'} (parameter ${bad} of ${params.length})`);
+}
 
 export type DatasetName = 'synthetic' | 'fashion-mnist';
 export const DATASET_NAMES: readonly DatasetName[] = ['synthetic', 'fashion-mnist'];
+
+/** Most epochs per run. */
+export const MAX_TRAIN_EPOCHS = 1000;
+/** Most runs (BN modes x per-device batch sizes) in one experiment. */
+export const MAX_TRAIN_RUNS = 64;
 
 /** The batch the learning rate is given for, when `lrScaling` is 'linear' (Goyal et al.'s rule). */
 export const LR_REFERENCE_BATCH = 256;
@@ -47,6 +91,8 @@ export interface TrainOptions {
   /** Training batches precise BN recomputes the statistics over. */
   readonly preciseBatches?: number;
   readonly timeoutMs?: number;
+  /** The kernels the devices run (`wasm` or `js`); default SYNCBN_KERNELS, else `wasm` (see `TrainerOptions`). */
+  readonly kernels?: KernelBackend;
   readonly signal?: AbortSignal;
   readonly onProgress?: ProgressFn;
   /** Called after every epoch of every run (the CLI prints it as it comes). */
@@ -83,7 +129,20 @@ export interface RunReport extends RunHeader {
 export interface TrainReport {
   readonly model: ModelName;
   readonly dataset: { readonly name: DatasetName; readonly train: number; readonly test: number };
-  readonly settings: { readonly epochs: number; readonly momentum: number; readonly weight_decay: number; readonly seed: number; readonly eval_stats: string; readonly precise_batches: number; readonly lr_scaling: string };
+  readonly settings: {
+    readonly epochs: number;
+    /** SGD momentum and weight decay. */
+    readonly momentum: number;
+    readonly weight_decay: number;
+    readonly seed: number;
+    readonly eval_stats: string;
+    readonly precise_batches: number;
+    readonly lr_scaling: string;
+    /** The BN layers' running-statistics momentum (PyTorch convention) and eps, as used. */
+    readonly bn_momentum: number;
+    readonly bn_eps: number;
+    readonly stats: StatsMethod;
+  };
   readonly runs: RunReport[];
 }
 
@@ -102,6 +161,8 @@ export async function trainExperiment(options: TrainOptions = {}): Promise<Train
   const preciseBatches = options.preciseBatches ?? 10;
   requireInput(MODEL_NAMES.includes(model), () => `unknown model '${model}' (${MODEL_NAMES.join(', ')})`);
   requireInput(Number.isSafeInteger(epochs) && epochs >= 1, () => `epochs must be a whole number >= 1, got ${epochs}`);
+  requireInput(epochs <= MAX_TRAIN_EPOCHS, () => `epochs must be at most ${MAX_TRAIN_EPOCHS}, got ${epochs}`);
+  requireInput(Number.isSafeInteger(devices) && devices >= 1 && devices <= MAX_DEVICES, () => `devices must be a whole number from 1 to ${MAX_DEVICES}, got ${devices}`);
   requireInput(modes.length > 0, '--bn: give at least one mode');
   for (const m of modes) parseMode(m, devices);
   requireInput(Number.isFinite(lrBase) && lrBase > 0, () => `learning rate must be > 0, got ${lrBase}`);
@@ -109,6 +170,7 @@ export async function trainExperiment(options: TrainOptions = {}): Promise<Train
   const grid: { perDevice: number; global: number }[] = options.perDeviceBatches
     ? options.perDeviceBatches.map((b) => ({ perDevice: b, global: b * devices }))
     : [{ perDevice: Math.ceil((options.batch ?? 256) / devices), global: options.batch ?? 256 }];
+  requireInput(grid.length * modes.length <= MAX_TRAIN_RUNS, () => `${modes.length} BN modes x ${grid.length} batch sizes make ${grid.length * modes.length} runs; the limit is ${MAX_TRAIN_RUNS}`);
   for (const g of grid) {
     requireInput(g.global >= 2 * devices, () => `a global batch of ${g.global} cannot give each of ${devices} devices two examples`);
   }
@@ -136,6 +198,7 @@ export async function trainExperiment(options: TrainOptions = {}): Promise<Train
         stats: options.stats,
         algorithm: options.algorithm,
         timeoutMs: options.timeoutMs,
+        kernels: options.kernels,
       });
       const rows: EpochRow[] = [];
       let dropped = 0;
@@ -151,10 +214,11 @@ export async function trainExperiment(options: TrainOptions = {}): Promise<Train
           let lossSum = 0;
           let correct = 0;
           let count = 0;
-          for (const indices of plan.batches) {
+          for (const [b, indices] of plan.batches.entries()) {
             throwIfInterrupted(options.signal);
             gatherBatch(train, indices, trainer.batchImages, trainer.batchLabels);
             const r = await trainer.step(indices.length);
+            checkFiniteStep(trainer, r.lossSum, header, epoch + 1, b + 1);
             lossSum += r.lossSum;
             correct += r.correct;
             count += r.count;
@@ -186,6 +250,9 @@ export async function trainExperiment(options: TrainOptions = {}): Promise<Train
       eval_stats: options.evalStats ?? 'rank0',
       precise_batches: preciseBatches,
       lr_scaling: options.lrScaling ?? 'none',
+      bn_momentum: DEFAULT_BN_MOMENTUM,
+      bn_eps: DEFAULT_BN_EPS,
+      stats: options.stats ?? 'sums',
     },
     runs,
   };

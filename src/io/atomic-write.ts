@@ -1,41 +1,219 @@
 /**
- * Writes a set of output files whole or not at all: every file goes to a temporary name in the
- * target directory first, and only when all of them are on disk are they renamed into place.
- * On any failure the temporaries are removed and nothing with a final name is left behind.
+ * Writes a set of output files whole or not at all, on every exit path:
+ *
+ * 1. Up front, targets are checked: the directory must be one (or not exist yet), no target may
+ *    be a directory, and no target may be one of the command's input files.
+ * 2. Every file goes to a temporary name in the target directory, in chunks; between chunks an
+ *    AbortSignal (Ctrl-C) is checked, and on abort or any failure the temporaries are removed.
+ * 3. The commit renames: existing targets are first moved aside to backup names, then the new
+ *    files are renamed into place, then the backups are deleted. If a rename fails half-way, the
+ *    new files are removed and the backups renamed back, so the directory is as it was.
+ *
+ * `replaces` names files the command writes on some runs but not on this one (run's grad_*.npy
+ * without --grad-output): they are moved aside in the same commit and deleted with the backups,
+ * so a directory never holds files of two different runs of the command.
  */
-import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { closeSync, lstatSync, mkdirSync, openSync, renameSync, rmdirSync, rmSync, statSync, writeSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { InputError } from '../errors.js';
 
+/** One output file, in memory. */
 export interface OutputFile {
   readonly name: string;
   readonly bytes: Uint8Array | string;
 }
 
-function reason(error: unknown): string {
-  const e = error as NodeJS.ErrnoException;
-  return e.code ? `${e.code}: ${e.message.replace(/^[A-Z]+: /, '')}` : String(e.message ?? e);
+/** An input file of the command, which no output may overwrite; `what` names it in messages (e.g. '--input'). */
+export interface NamedInput {
+  readonly path: string;
+  readonly what: string;
 }
 
-export function writeFilesAtomically(dir: string, files: readonly OutputFile[]): string[] {
+/** The file-system calls a commit makes; tests replace `rename` to fail half-way. */
+export interface CommitFs {
+  rename(from: string, to: string): void;
+}
+
+/** What a write may also do: remove stale files, guard inputs, stop on a signal. */
+export interface AtomicWriteOptions {
+  /** Names the command may write in this directory: those not written this time are removed in the same commit. */
+  readonly replaces?: readonly string[];
+  /** Input files no output may be. */
+  readonly inputs?: readonly NamedInput[];
+  /** Checked between chunks; when it trips, everything is rolled back and `signal.reason` is thrown. */
+  readonly signal?: AbortSignal;
+  /** Awaited once, after the first temporary file is on disk (a hook for tests of interruption). */
+  readonly afterFirstFile?: (temporary: string) => Promise<void>;
+  /** Replaces the commit's renames (tests make one fail half-way). */
+  readonly fs?: CommitFs;
+}
+
+/** What a write did. */
+export interface AtomicWriteResult {
+  /** Paths written, in the order given. */
+  readonly written: string[];
+  /** Names of an earlier run's files that this run removed (from `replaces`). */
+  readonly removed: string[];
+}
+
+/** Bytes written per call, so that Ctrl-C is noticed within a chunk of a large file. */
+const CHUNK_BYTES = 8 * 1024 * 1024;
+
+function reason(error: unknown): string {
+  const e = error as NodeJS.ErrnoException;
+  return e.code ? `${e.code}: ${e.message.replace(/^[A-Z]+: /, '')}` : String(e?.message ?? e);
+}
+
+function statOrUndefined(path: string) {
+  try {
+    return statSync(path);
+  } catch {
+    return undefined;
+  }
+}
+
+function exists(path: string): boolean {
+  try {
+    lstatSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Refuses unusable targets before any work starts (InputError, nothing written): `dir` exists
+ * but is not a directory, a target `dir/name` is a directory, or a target is one of `inputs`
+ * (the same file, through any path or link).
+ */
+export function checkOutputTargets(dir: string, names: readonly string[], inputs: readonly NamedInput[] = []): void {
+  const d = statOrUndefined(dir);
+  if (d && !d.isDirectory()) throw new InputError(`output directory ${dir} is a file, not a directory`);
+  if (!d) {
+    // Not there yet: every parent that exists must be a directory, or mkdir will fail.
+    for (let p = resolve(dir); p !== dirname(p); p = dirname(p)) {
+      const s = statOrUndefined(p);
+      if (s && !s.isDirectory()) throw new InputError(`cannot create output directory ${dir}: ${p} is a file`);
+      if (s) break;
+    }
+    return;
+  }
+  const inputStats = inputs.map((input) => ({ input, stat: statOrUndefined(input.path) }));
+  for (const name of names) {
+    const target = join(dir, name);
+    const s = statOrUndefined(target);
+    if (!s) continue;
+    if (s.isDirectory()) throw new InputError(`output ${target} is a directory; remove it or choose another output`);
+    const same = inputStats.find((i) => i.stat && i.stat.dev === s.dev && i.stat.ino === s.ino);
+    if (same) throw new InputError(`output ${target} is the ${same.input.what} file ${same.input.path}: choose another output so that the input is not overwritten`);
+  }
+}
+
+/** Creates `dir` (and missing parents); returns the directories created, deepest first. */
+function makeDirectory(dir: string): string[] {
+  const missing: string[] = [];
+  for (let p = resolve(dir); !exists(p) && p !== dirname(p); p = dirname(p)) missing.push(p);
   try {
     mkdirSync(dir, { recursive: true });
   } catch (error) {
     throw new InputError(`cannot create output directory ${dir} (${reason(error)})`);
   }
+  return missing;
+}
+
+function removeDirectories(created: readonly string[]): void {
+  for (const d of created) {
+    try {
+      rmdirSync(d);
+    } catch {
+      return; // not empty (someone else's files): leave it and its parents
+    }
+  }
+}
+
+/** Writes `bytes` to a new file in chunks, checking `signal` between them. */
+async function writeInChunks(path: string, bytes: Uint8Array, signal: AbortSignal | undefined): Promise<void> {
+  const fd = openSync(path, 'wx');
+  try {
+    for (let at = 0; at < bytes.length; at += CHUNK_BYTES) {
+      signal?.throwIfAborted();
+      const chunk = bytes.subarray(at, Math.min(at + CHUNK_BYTES, bytes.length));
+      for (let done = 0; done < chunk.length; ) done += writeSync(fd, chunk, done);
+      // Let a pending signal handler run before the next chunk.
+      await new Promise<void>((r) => setImmediate(r));
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function removeQuietly(paths: readonly string[]): void {
+  for (const p of paths) rmSync(p, { force: true });
+}
+
+/**
+ * Writes `files` into `dir` whole or not at all (see the module comment). Throws InputError for
+ * unusable targets, an Error when the commit fails (after rolling back), and `signal.reason` when
+ * interrupted (after rolling back).
+ */
+export async function writeFilesAtomically(dir: string, files: readonly OutputFile[], options: AtomicWriteOptions = {}): Promise<AtomicWriteResult> {
+  const names = files.map((f) => f.name);
+  const stale = (options.replaces ?? []).filter((n) => !names.includes(n));
+  checkOutputTargets(dir, [...names, ...stale], options.inputs);
+  options.signal?.throwIfAborted();
+  const created = makeDirectory(dir);
   const tag = `.tmp-${process.pid}-${Date.now().toString(36)}`;
   const temporaries: string[] = [];
   try {
     for (const file of files) {
       const temporary = join(dir, `.${file.name}${tag}`);
       temporaries.push(temporary);
-      writeFileSync(temporary, file.bytes);
+      try {
+        await writeInChunks(temporary, typeof file.bytes === 'string' ? Buffer.from(file.bytes) : file.bytes, options.signal);
+      } catch (error) {
+        if (options.signal?.aborted) throw error;
+        throw new InputError(`cannot write to output directory ${dir} (${reason(error)})`);
+      }
+      if (temporaries.length === 1) await options.afterFirstFile?.(temporary);
+    }
+    options.signal?.throwIfAborted();
+    // The targets may have changed while the files were written.
+    checkOutputTargets(dir, [...names, ...stale], options.inputs);
+  } catch (error) {
+    removeQuietly(temporaries);
+    removeDirectories(created);
+    throw options.signal?.aborted ? options.signal.reason : error;
+  }
+  // The commit is synchronous: no signal handler can run in the middle of it.
+  const fs = options.fs ?? { rename: renameSync };
+  const backups: { final: string; backup: string }[] = [];
+  const placed: string[] = [];
+  try {
+    for (const name of [...names, ...stale]) {
+      const final = join(dir, name);
+      if (!exists(final)) continue;
+      const backup = join(dir, `.${name}${tag}.old`);
+      fs.rename(final, backup);
+      backups.push({ final, backup });
+    }
+    for (let i = 0; i < files.length; i++) {
+      const final = join(dir, names[i]);
+      fs.rename(temporaries[i], final);
+      placed.push(final);
     }
   } catch (error) {
-    for (const t of temporaries) rmSync(t, { force: true });
-    throw new InputError(`cannot write to output directory ${dir} (${reason(error)})`);
+    removeQuietly(placed);
+    for (const { final, backup } of backups.reverse()) {
+      try {
+        renameSync(backup, final);
+      } catch {
+        // Best effort: the backup keeps the old file under its hidden name.
+      }
+    }
+    removeQuietly(temporaries);
+    removeDirectories(created);
+    throw new Error(`cannot put the outputs in place in ${dir} (${reason(error)}); the earlier files are back and nothing new was written`);
   }
-  const finals = files.map((f) => join(dir, f.name));
-  for (let i = 0; i < files.length; i++) renameSync(temporaries[i], finals[i]);
-  return finals;
+  removeQuietly(backups.map((b) => b.backup));
+  return { written: placed, removed: stale.filter((n) => backups.some((b) => b.final === join(dir, n))) };
 }

@@ -1,10 +1,9 @@
 /** Element-wise activations. Both keep their own output for the backward pass. */
+import { kernelBackend } from '../kernels/backend.js';
 import type { SeededRandom } from '../tensor/random.js';
 import { ModeBuffers, checkBackward, reuse } from './buffers.js';
 import type { Layer } from './layer.js';
-import { wasmSigmoid } from './wasm-elementwise.js';
-
-const simdSigmoid = wasmSigmoid();
+import { sigmoidWasm } from './sigmoid-wasm.js';
 
 abstract class Elementwise implements Layer {
   abstract readonly name: string;
@@ -38,13 +37,14 @@ abstract class Elementwise implements Layer {
 }
 
 /**
- * y = 1 / (1 + exp(-x)); dx = dy * y * (1 - y). The forward runs on WebAssembly SIMD where
- * available (src/nn/wasm-elementwise.ts, within 2 ulp of the float64 formula rounded to float32).
+ * y = 1 / (1 + exp(-x)); dx = dy * y * (1 - y). The forward runs on the thread's kernel backend
+ * (src/kernels/backend.ts): WebAssembly SIMD (src/nn/sigmoid-wasm.ts, within 2 ulp of the float64
+ * formula rounded to float32) or `sigmoidJs`.
  */
 export class Sigmoid extends Elementwise {
   readonly name = 'sigmoid';
   protected apply(x: Float32Array, y: Float32Array): void {
-    if (simdSigmoid) simdSigmoid(x, y);
+    if (kernelBackend() === 'wasm') sigmoidWasm(x, y);
     else sigmoidJs(x, y);
   }
   protected gradient(y: Float32Array, dy: Float32Array, dx: Float32Array): void {
@@ -55,7 +55,11 @@ export class Sigmoid extends Elementwise {
   }
 }
 
-/** The plain JavaScript sigmoid (the fallback, and the reference for the SIMD one). */
+/**
+ * The plain JavaScript sigmoid: the `js` backend, and the reference for the SIMD one.
+ * @param x - the input.
+ * @param y - receives 1 / (1 + exp(-x)) (may be x).
+ */
 export function sigmoidJs(x: Float32Array, y: Float32Array): void {
   for (let i = 0; i < x.length; i++) y[i] = 1 / (1 + Math.exp(-x[i]));
 }

@@ -7,18 +7,20 @@
  *   forward   Y [out, batch*P] = W [out, in*k*k] · col,      permuted to NCHW with the bias added
  *   backward  dW += dY · col^T,  db += sums of dY,  dcol = W^T · dY,  dx = col2im(dcol)
  * with dY the output gradient permuted to [out, batch*P]. One large product instead of one per
- * example keeps the GEMM in its efficient regime (N = batch*P columns). With the wasm GEMM and
- * stride 1, the same computation runs inside the WebAssembly memory (src/nn/conv-wasm.ts); the
- * JavaScript im2col/col2im below serve the other cases and are the reference in the tests.
+ * example keeps the GEMM in its efficient regime (N = batch*P columns). On the `wasm` kernel
+ * backend with stride 1, the same computation runs inside the WebAssembly memory
+ * (src/nn/conv-wasm.ts); the JavaScript im2col/col2im below serve the other cases and are the
+ * reference in the tests.
  */
 import { requireInput } from '../errors.js';
+import { kernelBackend } from '../kernels/backend.js';
+import { type WasmRuntime, wasmRuntime } from '../kernels/wasm-runtime.js';
 import type { SeededRandom } from '../tensor/random.js';
 import { ModeBuffers, checkBackward, checkInput, reuse } from './buffers.js';
 import { convBackwardWasm, convForwardWasm } from './conv-wasm.js';
-import { gemm, gemmBackend } from './gemm.js';
+import { gemm } from './gemm.js';
 import { type BiasInit, DEFAULT_BIAS_INIT, DEFAULT_INIT, type InitScheme, initBias, initWeight } from './init.js';
 import type { Layer } from './layer.js';
-import { type WasmRuntime, wasmRuntime } from './wasm-runtime.js';
 
 export interface Conv2dOptions {
   /** Zero padding on each side (default 0). */
@@ -180,9 +182,9 @@ export class Conv2d implements Layer {
     if (this.hasBias) initBias(this.bias, this.biasScheme, fans, rng);
   }
 
-  /** The WebAssembly path (src/nn/conv-wasm.ts) when the GEMM runs on wasm and the stride is 1. */
+  /** The WebAssembly path (src/nn/conv-wasm.ts) on the `wasm` backend when the stride is 1. */
   private runtime(): WasmRuntime | undefined {
-    return this.stride === 1 && gemmBackend() === 'wasm' ? wasmRuntime() : undefined;
+    return this.stride === 1 && kernelBackend() === 'wasm' ? wasmRuntime() : undefined;
   }
 
   forward(x: Float32Array, batch: number, inputShape: readonly number[], training: boolean): Float32Array {

@@ -4,16 +4,16 @@
  *   C (+)= op(A) · op(B),  op(A) M x K, op(B) K x N, C M x N, all row-major with leading dimensions
  *   lda, ldb, ldc; op(X) = X, or X transposed when its flag is set (X is then stored K x M / N x K).
  *
- * Two implementations sit behind `gemm`: WebAssembly SIMD (src/nn/gemm-wasm.ts, several times the
- * speed of anything scalar) wherever the runtime has it, which is every Node >= 16.4, and a
- * cache-blocked JavaScript kernel (`gemmJs`) kept as the fallback and as a second implementation
- * the tests hold to the same reference. `gemmReference` is the naive triple loop in float64.
+ * Two implementations sit behind `gemm`, chosen by the thread's kernel backend
+ * (src/kernels/backend.ts): WebAssembly SIMD (src/nn/gemm-wasm.ts over assembly/gemm.ts, several
+ * times the speed of anything scalar), the default, and a cache-blocked JavaScript kernel
+ * (`gemmJs`), the `js` backend and the reference the tests hold the SIMD one to. Neither falls
+ * back to the other. `gemmReference` is the naive triple loop in float64.
  */
+import { kernelBackend } from '../kernels/backend.js';
 import { type GemmFunction, wasmGemm } from './gemm-wasm.js';
 
 export type { GemmFunction } from './gemm-wasm.js';
-
-export type GemmBackend = 'wasm' | 'js';
 
 /** The naive triple loop, accumulating in float64: the reference for tests and benchmarks. */
 export const gemmReference: GemmFunction = (transA, transB, M, N, K, A, lda, B, ldb, C, ldc, accumulate = false, offA = 0, offB = 0, offC = 0) => {
@@ -143,29 +143,13 @@ export const gemmJs: GemmFunction = (transA, transB, M, N, K, A, lda, B, ldb, C,
 };
 
 // --- dispatch ----------------------------------------------------------------------------------
-let backend: GemmBackend = wasmGemm() ? 'wasm' : 'js';
-let active: GemmFunction = wasmGemm() ?? gemmJs;
-
-/** The implementation `gemm` uses in this thread. */
-export function gemmBackend(): GemmBackend {
-  return backend;
-}
-
-/** Chooses the implementation for this thread ('wasm' throws where WebAssembly SIMD is missing). */
-export function useGemmBackend(which: GemmBackend): void {
-  if (which === 'wasm') {
-    const w = wasmGemm();
-    if (!w) throw new Error('WebAssembly SIMD is not available in this runtime');
-    active = w;
-  } else {
-    active = gemmJs;
-  }
-  backend = which;
-}
 
 /**
- * C (+)= op(A) · op(B). `accumulate` adds into C instead of overwriting it; offsets locate the
- * matrices inside larger arrays. The arrays must not overlap C.
+ * C (+)= op(A) · op(B) on the thread's kernel backend (see `GemmFunction` for the arguments).
+ * `accumulate` adds into C instead of overwriting it; offsets locate the matrices inside larger
+ * arrays. The arrays must not overlap C.
+ * @throws WasmKernelError (src/kernels/wasm-module.ts) when the backend is `wasm` and the module
+ * cannot be loaded.
  */
 export const gemm: GemmFunction = (transA, transB, M, N, K, A, lda, B, ldb, C, ldc, accumulate = false, offsetA = 0, offsetB = 0, offsetC = 0) =>
-  active(transA, transB, M, N, K, A, lda, B, ldb, C, ldc, accumulate, offsetA, offsetB, offsetC);
+  (kernelBackend() === 'wasm' ? wasmGemm() : gemmJs)(transA, transB, M, N, K, A, lda, B, ldb, C, ldc, accumulate, offsetA, offsetB, offsetC);

@@ -1,18 +1,29 @@
 /**
- * Plots: a Vega-Lite spec compiled and rendered to SVG with vega (no native canvas needed). The
- * spec is saved beside the SVG (FILE.vl.json) so that a user can restyle it in any Vega editor.
+ * Plots: a Vega-Lite spec compiled and rendered to SVG with vega (no native canvas needed), and
+ * from SVG to PNG with resvg (a Rust renderer shipped prebuilt inside its npm package). The spec
+ * is saved beside the SVG (FILE.vl.json) so that a user can restyle it in any Vega editor.
  */
 import { dirname, basename, extname } from 'node:path';
-import * as vega from 'vega';
-import { compile, type TopLevelSpec } from 'vega-lite';
+import type { TopLevelSpec } from 'vega-lite';
 import { InputError } from '../errors.js';
-import { writeFilesAtomically } from '../io/atomic-write.js';
+import { type AtomicWriteOptions, type NamedInput, checkOutputTargets, writeFilesAtomically } from '../io/atomic-write.js';
+import { flattenOpacity } from './flatten-opacity.js';
 
+/** A top-level Vega-Lite spec, as every plot builder in src/report/plots returns. */
 export type PlotSpec = TopLevelSpec;
 
+/** The Vega-Lite schema every spec names (vega-lite 6). */
 export const VEGA_LITE_SCHEMA = 'https://vega.github.io/schema/vega-lite/v6.json';
 
+/**
+ * Renders a Vega-Lite spec to an SVG document.
+ * @param spec the Vega-Lite spec
+ * @returns the SVG text, starting with `<svg`
+ */
 export async function renderSvg(spec: PlotSpec): Promise<string> {
+  // Loaded on first use: vega and vega-lite take about a third of a second to load, which every
+  // command that draws nothing (and every test that starts the CLI) would otherwise pay.
+  const [vega, { compile }] = await Promise.all([import('vega'), import('vega-lite')]);
   const view = new vega.View(vega.parse(compile(spec).spec), { renderer: 'none' });
   try {
     return await view.toSVG();
@@ -21,18 +32,73 @@ export async function renderSvg(spec: PlotSpec): Promise<string> {
   }
 }
 
-/** Checks a --plot path before any work starts: it must name an .svg file. */
-export function checkPlotPath(path: string): void {
-  if (extname(path).toLowerCase() !== '.svg') throw new InputError(`--plot must name an .svg file, got '${path}'`);
+/** Options of {@link renderPng}. */
+export interface PngOptions {
+  /** Pixels per SVG unit; default 2, sharp on high-density screens and in print. */
+  readonly scale?: number;
 }
 
-/** Writes FILE.svg and FILE.vl.json together, whole or not at all. Returns the paths written. */
-export async function writePlot(path: string, spec: PlotSpec): Promise<string[]> {
-  checkPlotPath(path);
+/**
+ * Renders a Vega-Lite spec to a PNG image: the SVG of {@link renderSvg}, rasterized by resvg on a
+ * white background with the system's fonts (vega writes `font-family="sans-serif"`; resvg maps it
+ * to DejaVu Sans and falls back to any installed font that has the glyphs). Opacity is moved onto
+ * fill and stroke first, so that a mark outside the canvas cannot abort the process (see
+ * flatten-opacity.ts).
+ * @param spec the Vega-Lite spec
+ * @param options see {@link PngOptions}
+ * @returns the PNG file's bytes
+ * @throws InputError when `scale` is not a finite number > 0
+ */
+export async function renderPng(spec: PlotSpec, options: PngOptions = {}): Promise<Buffer> {
+  const scale = options.scale ?? 2;
+  if (!(Number.isFinite(scale) && scale > 0)) throw new InputError(`renderPng: scale must be a finite number > 0, got ${String(scale)}`);
+  const svg = flattenOpacity(await renderSvg(spec));
+  // Loaded on first use: the native binding costs a few hundred ms that SVG-only runs need not pay.
+  const { renderAsync } = await import('@resvg/resvg-js');
+  const image = await renderAsync(svg, {
+    fitTo: { mode: 'zoom', value: scale },
+    background: 'white',
+    font: { loadSystemFonts: true, defaultFontFamily: 'DejaVu Sans', sansSerifFamily: 'DejaVu Sans' },
+    logLevel: 'off',
+  });
+  return image.asPng();
+}
+
+/** The two files a plot writes: FILE.svg and FILE.vl.json beside it. */
+function plotFiles(path: string): { dir: string; svg: string; spec: string } {
+  return { dir: dirname(path), svg: basename(path), spec: `${basename(path, extname(path))}.vl.json` };
+}
+
+/**
+ * Checks a --plot path before any work starts: it must name an .svg file, and neither it nor its
+ * .vl.json may be a directory or one of the command's `inputs`.
+ * @throws InputError when it does not end in .svg, or names a directory or an input
+ */
+export function checkPlotPath(path: string, inputs: readonly NamedInput[] = []): void {
+  if (extname(path).toLowerCase() !== '.svg') throw new InputError(`--plot must name an .svg file, got '${path}'`);
+  const { dir, svg, spec } = plotFiles(path);
+  checkOutputTargets(dir, [svg, spec], inputs);
+}
+
+/**
+ * Writes FILE.svg and FILE.vl.json together, whole or not at all.
+ * @param path the .svg file to write
+ * @param spec the plot
+ * @param options inputs the plot must not overwrite, and write hooks
+ * @returns the paths written
+ * @throws InputError when `path` is not an .svg file, or is a directory or an input
+ */
+export async function writePlot(path: string, spec: PlotSpec, options: AtomicWriteOptions = {}): Promise<string[]> {
+  checkPlotPath(path, options.inputs);
   const svg = await renderSvg(spec);
-  const stem = basename(path, extname(path));
-  return writeFilesAtomically(dirname(path), [
-    { name: basename(path), bytes: svg },
-    { name: `${stem}.vl.json`, bytes: `${JSON.stringify(spec, null, 2)}\n` },
-  ]);
+  const files = plotFiles(path);
+  const { written } = await writeFilesAtomically(
+    files.dir,
+    [
+      { name: files.svg, bytes: svg },
+      { name: files.spec, bytes: `${JSON.stringify(spec, null, 2)}\n` },
+    ],
+    options,
+  );
+  return written;
 }

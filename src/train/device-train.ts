@@ -15,6 +15,7 @@ import { hostDevices } from '../cluster/device-host.js';
 import { syncMembers } from '../cluster/modes.js';
 import { shardRows } from '../cluster/sharding.js';
 import type { WakeRouter } from '../collectives/outbox-endpoint.js';
+import { kernelBackend, useKernels } from '../kernels/backend.js';
 import type { BnContextHolder } from '../nn/batch-norm-layer.js';
 import { softmaxCrossEntropy } from '../nn/loss.js';
 import type { Sequential } from '../nn/sequential.js';
@@ -144,8 +145,9 @@ function evaluate(task: EvalTask, rank: number): number[] {
   return [lossSum, correct, seen, chunksUsed];
 }
 
-/** Runs one training task on this thread's devices; failures become data, as for BN steps. */
+/** Runs one training task on this thread's devices, on the kernels it names; failures become data, as for BN steps. */
 export function runTrainTask(task: TrainStepTask | EvalTask): TrainReply {
+  useKernels(task.kernels);
   const traffic = new Map<number, TrafficCount>();
   const outcome = hostDevices<number[]>(task.hosting, task.links, task.timeoutMs, (rank, control, router) => {
     const count = { messages: 0, bytes: 0 };
@@ -160,5 +162,12 @@ export function runTrainTask(task: TrainStepTask | EvalTask): TrainReply {
   });
   if (!outcome.ok) return outcome;
   const counts = [...traffic.values()];
-  return { ok: true, thread: task.hosting.thread, messages: counts.map((c) => c.messages), bytes: counts.map((c) => c.bytes), values: outcome.results };
+  return {
+    ok: true,
+    thread: task.hosting.thread,
+    messages: counts.map((c) => c.messages),
+    bytes: counts.map((c) => c.bytes),
+    values: outcome.results,
+    kernels: kernelBackend(),
+  };
 }

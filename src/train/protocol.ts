@@ -9,6 +9,7 @@ import type { AlgorithmName } from '../collectives/algorithms/index.js';
 import type { OutboxBuffer } from '../collectives/outbox.js';
 import type { BnMode } from '../cluster/modes.js';
 import type { FailureReply, Hosting, SuccessReply, ThreadLinks } from '../cluster/protocol.js';
+import type { KernelBackend } from '../kernels/backend.js';
 
 export type ModelName = 'mlp' | 'lenet-bn';
 export const MODEL_NAMES: readonly ModelName[] = ['mlp', 'lenet-bn'];
@@ -47,6 +48,8 @@ export interface TrainStepTask {
   readonly op: 'train-step';
   readonly hosting: Hosting;
   readonly links: ThreadLinks;
+  /** The kernels the devices run (src/kernels/backend.ts). */
+  readonly kernels: KernelBackend;
   readonly model: ModelSpec;
   readonly mode: BnMode;
   readonly stats: StatsMethod;
@@ -72,6 +75,8 @@ export interface TrainStepTask {
  */
 export interface EvalTask {
   readonly op: 'train-eval';
+  /** The kernels the device runs (src/kernels/backend.ts). */
+  readonly kernels: KernelBackend;
   readonly how: 'running' | 'batch' | 'collect';
   readonly hosting: Hosting;
   readonly links: ThreadLinks;
@@ -88,10 +93,11 @@ export interface EvalTask {
   readonly buffers: TrainBuffers;
 }
 
-/** A thread's reply: each device's traffic and figures, in rank order. */
+/** A thread's reply: each device's traffic and figures, in rank order, and the kernels it ran. */
 export interface TrainSuccess extends SuccessReply {
   /** Per device; train-step: [loss x examples, correct, examples]; train-eval: [loss x examples, correct, examples, chunks]. */
   readonly values: number[][];
+  readonly kernels: KernelBackend;
 }
 
 export type TrainReply = TrainSuccess | FailureReply;

@@ -12,10 +12,17 @@ import { DevicePool } from '../cluster/device-pool.js';
 import { defaultThreads } from '../cluster/placement.js';
 import { type BnMode, parseMode } from '../cluster/modes.js';
 import { requireInput } from '../errors.js';
+import { type KernelBackend, kernelsFromEnvironment, parseKernelBackend } from '../kernels/backend.js';
+import { wasmRuntime } from '../kernels/wasm-runtime.js';
 import type { BnContextHolder } from '../nn/batch-norm-layer.js';
 import { SeededRandom } from '../tensor/random.js';
 import { type BnStateLayout, bnStateLayout, buildModel } from './models.js';
 import type { EvalTask, ModelSpec, OptimizerSettings, TrainBuffers, TrainStepTask, TrainSuccess } from './protocol.js';
+
+/** BN running-statistics momentum of the replicas unless given (PyTorch's default). */
+export const DEFAULT_BN_MOMENTUM = 0.1;
+/** BN eps of the replicas unless given (PyTorch's default). */
+export const DEFAULT_BN_EPS = 1e-5;
 
 export interface TrainerOptions {
   readonly model: ModelSpec;
@@ -37,6 +44,11 @@ export interface TrainerOptions {
   readonly bnMomentum?: number;
   readonly eps?: number;
   readonly timeoutMs?: number;
+  /**
+   * The kernels every device runs: `wasm` (WebAssembly SIMD, required) or `js` (the JavaScript
+   * reference). Default: the environment variable SYNCBN_KERNELS, else `wasm`.
+   */
+  readonly kernels?: KernelBackend;
 }
 
 export interface StepResult {
@@ -45,6 +57,8 @@ export interface StepResult {
   readonly count: number;
   readonly messages: number;
   readonly bytes: number;
+  /** The kernels the devices ran the step on, as they report it. */
+  readonly kernels: KernelBackend;
 }
 
 export interface EvalResult {
@@ -71,6 +85,8 @@ export function sharedSet(images: Float32Array, labels: ArrayLike<number>, count
 export class Trainer {
   readonly devices: number;
   readonly mode: BnMode;
+  /** The kernels the devices run (the `kernels` option, resolved). */
+  readonly kernels: KernelBackend;
   readonly paramCount: number;
   readonly bnLayout: BnStateLayout;
   private readonly pool: DevicePool;
@@ -88,6 +104,9 @@ export class Trainer {
     requireInput(options.optimizer.lr > 0 && Number.isFinite(options.optimizer.lr), () => `learning rate must be > 0, got ${options.optimizer.lr}`);
     this.devices = devices;
     this.mode = parseMode(options.bn, devices);
+    this.kernels = options.kernels === undefined ? kernelsFromEnvironment() : parseKernelBackend(options.kernels, 'kernels');
+    // Load the module here first: a missing or broken build fails now, with its own message, not in every device.
+    if (this.kernels === 'wasm') wasmRuntime();
     // The coordinator's own copy of the model: only to initialise the parameters once.
     const holder: BnContextHolder = {};
     const { model: net, bnChannels } = buildModel(model, holder);
@@ -135,11 +154,12 @@ export class Trainer {
         op: 'train-step',
         hosting,
         links: this.pool.links,
+        kernels: this.kernels,
         model: o.model,
         mode: this.mode,
         stats: o.stats ?? 'sums',
-        bnMomentum: o.bnMomentum ?? 0.1,
-        eps: o.eps ?? 1e-5,
+        bnMomentum: o.bnMomentum ?? DEFAULT_BN_MOMENTUM,
+        eps: o.eps ?? DEFAULT_BN_EPS,
         algorithm: o.algorithm ?? DEFAULT_ALGORITHM,
         gradAlgorithm: o.gradAlgorithm ?? 'ring',
         optimizer: o.optimizer,
@@ -150,7 +170,7 @@ export class Trainer {
       }),
     );
     this.steps++;
-    return sumReplies(replies);
+    return { ...sumReplies(replies), kernels: devicesKernels(replies, this.kernels) };
   }
 
   /**
@@ -191,13 +211,14 @@ export class Trainer {
     return this.pool.runOnAll<TrainSuccess>(
       (hosting): EvalTask => ({
         op: 'train-eval',
+        kernels: this.kernels,
         how,
         hosting,
         links: this.pool.links,
         timeoutMs: this.pool.timeoutMs,
         model: o.model,
         stats: o.stats ?? 'sums',
-        eps: o.eps ?? 1e-5,
+        eps: o.eps ?? DEFAULT_BN_EPS,
         paramsRank: 0,
         statsRank,
         count: set.count,
@@ -240,8 +261,15 @@ function perDevice(replies: readonly TrainSuccess[]): number[][] {
   return replies.flatMap((r) => r.values);
 }
 
+/** The kernels every thread reports having run; a thread that ran others is a bug, reported as such. */
+function devicesKernels(replies: readonly TrainSuccess[], sent: KernelBackend): KernelBackend {
+  const other = replies.find((r) => r.kernels !== sent);
+  if (other) throw new Error(`device thread ${other.thread} ran the ${other.kernels} kernels, not the ${sent} kernels it was sent`);
+  return sent;
+}
+
 /** Sums the devices' figures in rank order, so that totals do not depend on the thread count. */
-function sumReplies(replies: readonly TrainSuccess[]): StepResult {
+function sumReplies(replies: readonly TrainSuccess[]): Omit<StepResult, 'kernels'> {
   let lossSum = 0;
   let correct = 0;
   let count = 0;

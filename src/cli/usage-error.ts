@@ -1,0 +1,51 @@
+/**
+ * Usage errors in the CLI's own voice: what commander reports (unknown option, missing value, bad
+ * choice, conflicting flags, stray arguments) and unknown commands, each as one line that main()
+ * prints as `syncbn-sim: error: ...` with exit code 2.
+ */
+import { type Command, CommanderError } from 'commander';
+
+/** A usage error of the command line (exit code 2); the message is one line. */
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+/** The commands, in the order `--help` lists them. */
+function commandNames(program: Command): string[] {
+  return program.commands.map((c) => c.name());
+}
+
+/**
+ * Turns a commander error into a one-line UsageError naming the command; help and version
+ * (exit code 0) pass through unchanged.
+ */
+export function usageErrorFrom(error: CommanderError, command: Command, program: Command): Error {
+  if (error.exitCode === 0) return error;
+  const name = command === program ? undefined : command.name();
+  if (error.code === 'commander.excessArguments') {
+    const stray = command.args.map((a) => `'${a}'`).join(', ');
+    return new UsageError(
+      `${name ?? 'syncbn-sim'} takes no arguments, got ${stray} (a command comes first: syncbn-sim COMMAND [options]; commands: ${commandNames(program).join(', ')})`,
+    );
+  }
+  // commander's messages start with "error: " and may carry a "(Did you mean ...?)" line.
+  const text = error.message
+    .replace(/^error: /, '')
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line !== '')
+    .join(' ')
+    .replace('(Did you mean', '(did you mean');
+  return new UsageError(`${text} (see syncbn-sim ${name ? `${name} ` : ''}--help)`);
+}
+
+/**
+ * `syncbn-sim frob`: compare is the default command, so commander would hand it 'frob' as a stray
+ * argument. A first word that is not an option, a command or `help` is an unknown command.
+ */
+export function unknownCommandError(program: Command, args: readonly string[]): UsageError | undefined {
+  const first = args[0];
+  if (first === undefined || first.startsWith('-') || first === 'help') return undefined;
+  if (program.commands.some((c) => c.name() === first || c.aliases().includes(first))) return undefined;
+  return new UsageError(`unknown command '${first}' (commands: ${commandNames(program).join(', ')}; with no command, syncbn-sim runs compare)`);
+}
