@@ -3,11 +3,12 @@ import { type Command, Option } from 'commander';
 import { ALGORITHM_NAMES, type AlgorithmName } from '../collectives/algorithms/index.js';
 import { BENCH_DEFAULTS, type ClusterBenchReport, benchmarkCluster } from '../experiments/bench.js';
 import { type Cell, formatNumber, renderTable } from '../report/table.js';
-import { parsePositiveInteger, parseShape } from './parse.js';
+import { parsePositiveInteger, parseShape, threadsOption } from './parse.js';
 
 interface BenchFlags {
   shape: number[];
   devices: number;
+  threads?: number;
   algorithm: AlgorithmName;
   reps: number;
   allreduceReps: number;
@@ -21,7 +22,8 @@ export function addBenchCommand(program: Command): void {
     .command('bench')
     .description('time sync BN on worker-thread devices against local and single-device BN, the all-reduce, and cluster start-up')
     .option('--shape <dims>', 'batch shape, [N,C] or [N,C,H,W], comma-separated (float32)', parseShape, [...BENCH_DEFAULTS.shape])
-    .option('--devices <W>', 'simulated devices (1 to 256)', parsePositiveInteger, BENCH_DEFAULTS.devices)
+    .option('--devices <W>', 'simulated devices (1 to 4096)', parsePositiveInteger, BENCH_DEFAULTS.devices)
+    .addOption(threadsOption())
     .addOption(new Option('--algorithm <name>', 'all-reduce of the sync steps (all five are timed)').choices(ALGORITHM_NAMES).default(BENCH_DEFAULTS.algorithm))
     .option('--reps <n>', 'timed steps of each kind (median reported)', parsePositiveInteger, BENCH_DEFAULTS.reps)
     .option('--allreduce-reps <n>', 'timed all-reduces per algorithm and device', parsePositiveInteger, BENCH_DEFAULTS.allreduceReps)
@@ -33,6 +35,7 @@ export function addBenchCommand(program: Command): void {
       const report = await benchmarkCluster({
         shape: flags.shape,
         devices: flags.devices,
+        threads: flags.threads,
         algorithm: flags.algorithm,
         reps: flags.reps,
         allreduceReps: flags.allreduceReps,

@@ -12,7 +12,7 @@ import { DEFAULT_COMPARE_DEVICES, DEFAULT_COMPARE_SHAPE, compareModes } from '..
 import { compareTables } from '../report/compare-tables.js';
 import { readNpyFile } from '../tensor/npy.js';
 import { channelLayout, sizeOf } from '../tensor/tensor.js';
-import { parsePositiveInteger, parsePositiveNumber, parseSeed, parseShape } from './parse.js';
+import { parsePositiveInteger, parsePositiveNumber, parseSeed, parseShape, threadsOption } from './parse.js';
 
 interface CompareFlags {
   input?: string;
@@ -20,6 +20,7 @@ interface CompareFlags {
   shape: number[];
   seed: number;
   devices: number;
+  threads?: number;
   modes?: string;
   algorithm: AlgorithmName;
   stats: StatsMethod;
@@ -42,6 +43,7 @@ export function addCompareCommand(program: Command): void {
     .addOption(new Option('--shape <dims>', 'shape of the synthetic batch').argParser(parseShape).default([...DEFAULT_COMPARE_SHAPE]).conflicts('input'))
     .option('--seed <n>', 'seed of the synthetic batch and of the upstream gradient', parseSeed, 0)
     .option('--devices <W>', 'simulated devices', parsePositiveInteger, DEFAULT_COMPARE_DEVICES)
+    .addOption(threadsOption())
     .option('--modes <list>', 'comma-separated modes (default: local, sync, group:K, ghost:G chosen for W)')
     .addOption(new Option('--algorithm <name>', 'all-reduce of the mode rows (every algorithm gets its own row too)').choices(ALGORITHM_NAMES).default(DEFAULT_ALGORITHM))
     .addOption(new Option('--stats <method>', 'how partial statistics are computed and merged').choices(STATS_METHODS).default('sums'))
@@ -69,6 +71,7 @@ export function addCompareCommand(program: Command): void {
         shape: flags.shape,
         seed: flags.seed,
         devices: flags.devices,
+        threads: flags.threads,
         modes,
         algorithm: flags.algorithm,
         stats: flags.stats,

@@ -9,13 +9,14 @@ import { noiseColumnNotes } from '../report/noise-columns.js';
 import { count, formatNumber, renderTable } from '../report/table.js';
 import { DISTRIBUTION_NAMES, type DistributionName } from '../tensor/distributions.js';
 import { readNpyFile } from '../tensor/npy.js';
-import { listOf, parsePositiveInteger, parseSeed, wholeNumber } from './parse.js';
+import { listOf, parsePositiveInteger, parseSeed, wholeNumber, threadsOption } from './parse.js';
 import { withProgress } from './progress.js';
 import { type ReportFlags, addReportOptions, checkReportFlags, emitReport } from './report-output.js';
 
 interface NoiseFlags extends ReportFlags {
   batchSizes: number[];
   devices: number;
+  threads?: number;
   trials: number;
   dist: DistributionName;
   input?: string;
@@ -37,6 +38,7 @@ export function addNoiseCommand(program: Command): void {
     .description('how noisy per-device statistics are against per-device batch size, for local, group and sync BN, beside theory')
     .option('--batch-sizes <list>', 'per-device batch sizes b', listOf('--batch-sizes', wholeNumber('--batch-sizes')), [2, 4, 8, 16, 32])
     .option('--devices <W>', 'simulated devices', parsePositiveInteger, 8)
+    .addOption(threadsOption())
     .option('--trials <T>', 'batches drawn per batch size', parsePositiveInteger, DEFAULT_NOISE_TRIALS)
     .addOption(new Option('--dist <name>', 'distribution of the synthetic data').choices(DISTRIBUTION_NAMES).default('normal').conflicts('input'))
     .option('--input <file>', 'draw batches (rows, with replacement) from your .npy instead')
@@ -54,6 +56,7 @@ export function addNoiseCommand(program: Command): void {
       noiseExperiment({
         batchSizes: flags.batchSizes,
         devices: flags.devices,
+        threads: flags.threads,
         trials: flags.trials,
         dist: flags.dist,
         input,

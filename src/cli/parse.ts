@@ -1,5 +1,5 @@
 /** Option-value parsers for commander: each refuses a bad value with a message naming the flag. */
-import { InvalidArgumentError } from 'commander';
+import { InvalidArgumentError, Option } from 'commander';
 import { InputError } from '../errors.js';
 
 export function parseFiniteNumber(value: string): number {
@@ -103,4 +103,12 @@ export function listOf<T>(flag: string, item: (value: string) => T) {
     if (value.trim() === '') throw new InputError(`${flag}: the list is empty`);
     return value.split(',').map((v) => item(v.trim()));
   };
+}
+
+/**
+ * The `--threads T` option of every command that runs devices: W devices are hosted on T worker
+ * threads (1 to W; default min(W, cores)); results are bitwise the same for every T.
+ */
+export function threadsOption(): Option {
+  return new Option('--threads <T>', 'worker threads hosting the devices, 1 to W (default: min(W, cores); results do not depend on it)').argParser(wholeNumber('--threads'));
 }

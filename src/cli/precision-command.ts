@@ -19,6 +19,7 @@ import { precisionPlot } from '../report/plots/precision-plot.js';
 import { type Cell, renderTable } from '../report/table.js';
 import type { DType } from '../tensor/tensor.js';
 import { withProgress } from './progress.js';
+import { threadsOption } from './parse.js';
 import { type ReportFlags, addReportOptions, checkReportFlags, emitReport } from './report-output.js';
 
 interface PrecisionFlags extends ReportFlags {
@@ -28,6 +29,7 @@ interface PrecisionFlags extends ReportFlags {
   rows: number;
   channels: number;
   devices: number;
+  threads?: number;
   trials: number;
   seed: number;
   methods: PrecisionMethod[];
@@ -90,6 +92,7 @@ export function addPrecisionCommand(program: Command): void {
     .option('--rows <N>', 'rows of each batch, >= 2', whole('--rows', 2), d.rows)
     .option('--channels <C>', 'channels of each batch', whole('--channels', 1), d.channels)
     .option('--devices <W>', 'simulated devices', whole('--devices', 1), d.devices)
+    .addOption(threadsOption())
     .option('--trials <T>', 'batches per case (seeds seed .. seed+T-1)', whole('--trials', 1), d.trials)
     .option('--seed <n>', 'seed of the first batch', whole('--seed', 0), d.seed)
     .option('--methods <list>', `comma-separated methods (${PRECISION_METHODS.join(', ')})`, parseMethods, [...PRECISION_METHODS])
@@ -103,6 +106,7 @@ export function addPrecisionCommand(program: Command): void {
       rows: flags.rows,
       channels: flags.channels,
       devices: flags.devices,
+      threads: flags.threads,
       trials: flags.trials,
       seed: flags.seed,
       methods: flags.methods,

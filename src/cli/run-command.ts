@@ -19,7 +19,7 @@ import {
 import { checkOutputTargets, writeFilesAtomically } from '../io/atomic-write.js';
 import { count, renderTable } from '../report/table.js';
 import { interruptibleWrite } from './interruptible-write.js';
-import { numberInRange, parseFault, parsePositiveInteger, parsePositiveNumber, positiveNumber } from './parse.js';
+import { numberInRange, parseFault, parsePositiveInteger, parsePositiveNumber, positiveNumber, threadsOption } from './parse.js';
 
 interface RunFlags {
   input: string;
@@ -37,6 +37,7 @@ interface RunFlags {
   out: string;
   json?: boolean;
   devices?: number;
+  threads?: number;
   mode?: string;
   algorithm?: AlgorithmName;
   injectFault?: Fault;
@@ -66,7 +67,8 @@ export function addRunCommand(program: Command): void {
     .addOption(new Option('--stats <method>', 'how the batch statistics are computed').choices(STATS_METHODS).default('sums'))
     .addOption(new Option('--accumulator <precision>', 'precision of the sums').choices(['float64', 'float32']).default('float64'))
     .addOption(new Option('--convention <name>', 'running-statistics convention').choices(['pytorch', 'keras']).default('pytorch').conflicts('eval'))
-    .option('--devices <W>', 'simulated devices (worker threads) the batch is split over', parsePositiveInteger)
+    .option('--devices <W>', 'simulated devices the batch is split over', parsePositiveInteger)
+    .addOption(threadsOption())
     .option('--mode <mode>', 'BN across devices: local, sync, group:K or ghost:G (default sync)')
     .addOption(new Option('--algorithm <name>', `all-reduce algorithm (default ${DEFAULT_ALGORITHM})`).choices(ALGORITHM_NAMES))
     .option('--inject-fault <fault>', 'make one device fail: crash:RANK, hang:RANK or skip:RANK', parseFault)
@@ -85,10 +87,11 @@ export function addRunCommand(program: Command): void {
         accumulator: flags.accumulator,
         convention: flags.convention,
       };
-      const onDevices = flags.devices !== undefined || flags.mode !== undefined || flags.algorithm !== undefined || flags.injectFault !== undefined;
+      const onDevices = flags.devices !== undefined || flags.threads !== undefined || flags.mode !== undefined || flags.algorithm !== undefined || flags.injectFault !== undefined;
       const report: RunReport = onDevices
         ? await runOnCluster(inputs, settings, {
             devices: flags.devices ?? 1,
+            threads: flags.threads,
             mode: flags.mode,
             algorithm: flags.algorithm,
             timeoutMs: flags.timeoutMs,

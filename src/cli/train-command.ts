@@ -7,7 +7,7 @@ import { DATASET_NAMES, type DatasetName, type EpochRow, type RunHeader, type Tr
 import { trainPlot } from '../report/plots/train-plot.js';
 import { formatNumber, renderTable } from '../report/table.js';
 import { MODEL_NAMES, type ModelName } from '../train/protocol.js';
-import { listOf, parseFiniteNumber, parsePositiveInteger, parseSeed, positiveNumber, wholeNumber } from './parse.js';
+import { listOf, parseFiniteNumber, parsePositiveInteger, parseSeed, positiveNumber, wholeNumber, threadsOption } from './parse.js';
 import { withProgress } from './progress.js';
 import { type ReportFlags, addReportOptions, checkReportFlags, emitReport } from './report-output.js';
 
@@ -17,6 +17,7 @@ interface TrainFlags extends ReportFlags {
   dataDir?: string;
   subset?: number;
   devices: number;
+  threads?: number;
   batch?: number;
   perDeviceBatch?: number[];
   bn: string[];
@@ -52,6 +53,7 @@ export function addTrainCommand(program: Command): void {
     .option('--data-dir <dir>', 'folder with the Fashion-MNIST IDX .gz files (default /usr/share/datasets/fashion-mnist)')
     .option('--subset <n>', 'use only n training examples (and at most n test examples)', wholeNumber('--subset'))
     .option('--devices <W>', 'simulated devices', parsePositiveInteger, 8)
+    .addOption(threadsOption())
     .option('--batch <B>', 'global batch, split over the devices (default 256)', wholeNumber('--batch'))
     .option('--per-device-batch <list>', 'per-device batch sizes instead (global = b x W); a list runs a grid', listOf('--per-device-batch', wholeNumber('--per-device-batch')))
     .option('--bn <modes>', 'BN modes to train with: local, sync, group:K, ghost:G', listOf('--bn', (v) => v), ['local', 'sync'])
@@ -80,6 +82,7 @@ export function addTrainCommand(program: Command): void {
         dataDir: flags.dataDir,
         subset: flags.subset,
         devices: flags.devices,
+        threads: flags.threads,
         batch: flags.batch,
         perDeviceBatches: flags.perDeviceBatch,
         bn: flags.bn,

@@ -54,6 +54,8 @@ export const BENCH_DEFAULTS = {
 export const MAX_BENCH_ELEMENTS = 2 ** 27;
 
 export interface ClusterBenchOptions {
+  /** Worker threads hosting the devices (1 to the devices); default min(devices, cores). Results do not depend on it. */
+  readonly threads?: number;
   /** [N,C] or [N,C,H,W]; default [64,64,32,32]. */
   readonly shape?: readonly number[];
   /** W, 1 to MAX_DEVICES; default 8. */
@@ -282,7 +284,7 @@ export async function benchmarkCluster(options: ClusterBenchOptions = {}): Promi
   };
 
   progress(`starting ${o.devices} devices`);
-  const cluster = Cluster.start({ devices: o.devices, algorithm: o.algorithm });
+  const cluster = Cluster.start({ devices: o.devices, threads: options.threads, algorithm: o.algorithm });
   const sync: number[] = [];
   const local: number[] = [];
   const singles: number[] = [];

@@ -21,6 +21,8 @@ export const DEFAULT_COMPARE_DEVICES = 8;
 export const MAX_COMPARE_MODES = 64;
 
 export interface CompareOptions {
+  /** Worker threads hosting the devices (1 to the devices); default min(devices, cores). Results do not depend on it. */
+  readonly threads?: number;
   /** The user's batch; without it, a synthetic one of `shape`. */
   readonly input?: Tensor;
   readonly shape?: readonly number[];
@@ -174,7 +176,7 @@ export async function compareModes(options: CompareOptions = {}): Promise<Compar
   // The reference, which also validates the batch (shape, values) before any thread starts.
   const single = batchNorm(input, { gradOutput, stats: options.stats, accumulator: options.accumulator, eps });
   const scale = { output: maxAbs(single.output.data), grad_input: maxAbs(single.gradInput!.data), grad_weight: maxAbs(single.gradWeight!) };
-  const cluster = Cluster.start({ devices, algorithm: options.algorithm, stats: options.stats, accumulator: options.accumulator, timeoutMs: options.timeoutMs });
+  const cluster = Cluster.start({ devices, threads: options.threads, algorithm: options.algorithm, stats: options.stats, accumulator: options.accumulator, timeoutMs: options.timeoutMs });
   try {
     const modeRows: ModeRow[] = [];
     let perDevice: DeviceRow[] = [];

@@ -25,6 +25,8 @@ export const MAX_NOISE_BATCH_ELEMENTS = 2 ** 24;
 export const MAX_NOISE_TOTAL_ELEMENTS = 2 ** 34;
 
 export interface NoiseOptions {
+  /** Worker threads hosting the devices (1 to the devices); default min(devices, cores). Results do not depend on it. */
+  readonly threads?: number;
   /** Per-device batch sizes b (rows per device). */
   readonly batchSizes: readonly number[];
   readonly devices?: number;
@@ -211,7 +213,7 @@ export async function noiseExperiment(options: NoiseOptions): Promise<NoiseRepor
   const C = population.channels;
   const rng = new SeededRandom(seed);
   const tallies = new Map<string, Tally>();
-  const cluster = Cluster.start({ devices, algorithm: options.algorithm, stats: options.stats });
+  const cluster = Cluster.start({ devices, threads: options.threads, algorithm: options.algorithm, stats: options.stats });
   const total = trials * options.batchSizes.length;
   let done = 0;
   try {

@@ -57,6 +57,8 @@ const MIN_NORMAL: Readonly<Record<DType, number>> = { float32: 2 ** -126, float6
 const ALGORITHM = 'allgather';
 
 export interface PrecisionOptions {
+  /** Worker threads hosting the devices (1 to the devices); default min(devices, cores). Results do not depend on it. */
+  readonly threads?: number;
   /** The data's mean; without it, a sweep with offset = ratio x scale for each DEFAULT_RATIOS. */
   readonly offset?: number;
   /** The data's standard deviation, > 0; default 1. */
@@ -384,7 +386,7 @@ export async function precisionExperiment(options: PrecisionOptions = {}): Promi
     const plan = PLANS[method];
     throwIfInterrupted(signal);
     progress(`${method}: starting`);
-    const cluster = plan.cluster ? Cluster.start({ devices: W, algorithm: ALGORITHM, stats: plan.cluster.stats, accumulator: plan.cluster.accumulator, timeoutMs: o.timeoutMs }) : undefined;
+    const cluster = plan.cluster ? Cluster.start({ devices: W, threads: options.threads, algorithm: ALGORITHM, stats: plan.cluster.stats, accumulator: plan.cluster.accumulator, timeoutMs: o.timeoutMs }) : undefined;
     try {
       for (const { offset, dtype } of caseKeys) {
         const acc = emptyAccumulated();

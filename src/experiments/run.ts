@@ -88,6 +88,8 @@ export type RunSettings = Omit<BatchNormOptions, 'weight' | 'bias' | 'runningMea
 
 /** How a run is spread over simulated devices. */
 export interface ClusterRunSettings {
+  /** Worker threads hosting the devices (1 to the devices); default min(devices, cores). Results do not depend on it. */
+  readonly threads?: number;
   readonly devices: number;
   /** 'local', 'sync', 'group:K' or 'ghost:G'; default 'sync'. */
   readonly mode?: string;
@@ -148,6 +150,7 @@ export async function runOnCluster(inputs: RunInputs, settings: RunSettings, spr
   const reference = runBatchNorm(inputs, settings);
   const cluster = Cluster.start({
     devices: spread.devices,
+    threads: spread.threads,
     algorithm: spread.algorithm,
     stats: settings.stats,
     accumulator: settings.accumulator,

@@ -68,6 +68,8 @@ export const MAX_TRAIN_RUNS = 64;
 export const LR_REFERENCE_BATCH = 256;
 
 export interface TrainOptions {
+  /** Worker threads hosting the devices (1 to the devices); default min(devices, cores). Results do not depend on it. */
+  readonly threads?: number;
   readonly model?: ModelName;
   readonly dataset?: DatasetName;
   readonly dataDir?: string;
@@ -191,6 +193,7 @@ export async function trainExperiment(options: TrainOptions = {}): Promise<Train
       const trainer = new Trainer({
         model: spec,
         devices,
+        threads: options.threads,
         bn: mode,
         optimizer: { lr, momentum: options.momentum ?? 0, weightDecay: options.weightDecay ?? 0 },
         maxBatch: g.global,
