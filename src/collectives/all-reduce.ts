@@ -5,7 +5,7 @@
  */
 import type { AllReduceAlgorithm } from './algorithms/types.js';
 import type { Program, TrafficCount } from './endpoint.js';
-import { OutboxEndpoint, type WakeRouter } from './outbox-endpoint.js';
+import { DeviceScratch, OutboxEndpoint, type WakeRouter } from './outbox-endpoint.js';
 import type { OutboxViews } from './outbox.js';
 import type { Reducer } from './reducers.js';
 
@@ -19,14 +19,30 @@ export interface Network {
 }
 
 /**
+ * Every device's scratch buffers, by global rank, kept for the life of the thread: a thread hosts
+ * the same devices from task to task, and runs one collective of a device at a time.
+ */
+const scratchOfRank = new Map<number, DeviceScratch>();
+
+function scratchOf(rank: number): DeviceScratch {
+  let scratch = scratchOfRank.get(rank);
+  if (!scratch) {
+    scratch = new DeviceScratch();
+    scratchOfRank.set(rank, scratch);
+  }
+  return scratch;
+}
+
+/**
  * The all-reduce of global rank `me` among `members` (global ranks, in communicator order; `me`
  * among them), adding what it sends to `traffic`.
  */
 export function allReduceAmong(network: Network, members: readonly number[], me: number, algorithm: AllReduceAlgorithm, traffic: TrafficCount): AllReduceFn {
   const rank = members.indexOf(me);
   if (rank < 0) throw new RangeError(`rank ${me} is not a member of its own communicator`);
+  const scratch = scratchOf(me);
   return function* allReduce(data, reducer) {
-    const endpoint = new OutboxEndpoint(network.outbox, members, rank, reducer.bytesPerValue, network.router);
+    const endpoint = new OutboxEndpoint(network.outbox, members, rank, reducer.bytesPerValue, network.router, scratch);
     yield* algorithm.run(endpoint, data, reducer);
     traffic.messages += endpoint.traffic.messages;
     traffic.bytes += endpoint.traffic.bytes;

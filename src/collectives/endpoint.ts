@@ -49,6 +49,12 @@ export interface Endpoint {
   post(tag: number, data: Float64Array, start: number, end: number, to: readonly number[]): boolean;
   /** Copies the message `from` posted under `tag` into out[start, end); false until it arrives. */
   recv(from: number, tag: number, out: Float64Array, start: number, end: number): boolean;
+  /**
+   * Scratch space of this device for an algorithm's temporaries: buffer `index` (0, 1, ...) with
+   * at least `length` values, kept from call to call (allocating typed arrays at every call costs
+   * more than a small all-reduce itself). Its contents are undefined on entry.
+   */
+  scratch(index: number, length: number): Float64Array;
 }
 
 /** A program ran into a wait where nothing can ever answer it (no peers to wait for). */

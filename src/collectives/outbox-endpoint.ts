@@ -25,6 +25,29 @@ export interface WakeRouter {
   slotFreed(sender: number, slot: number): void;
 }
 
+/**
+ * Copies `length` values from `from[fromAt..]` to `to[toAt..]`. A loop, not `set`: with shared
+ * memory on either side, `set` takes a slow path that copies with relaxed atomics.
+ */
+function copyValues(from: Float64Array, fromAt: number, to: Float64Array, toAt: number, length: number): void {
+  for (let i = 0; i < length; i++) to[toAt + i] = from[fromAt + i];
+}
+
+/** The scratch buffers of one device, grown on demand and reused by every call. */
+export class DeviceScratch {
+  private readonly buffers: Float64Array[] = [];
+
+  /** Buffer `index`, at least `length` long (a view of exactly `length` values). */
+  buffer(index: number, length: number): Float64Array {
+    let b = this.buffers[index];
+    if (!b || b.length < length) {
+      b = new Float64Array(Math.max(length, 2 * (b?.length ?? 0)));
+      this.buffers[index] = b;
+    }
+    return b.length === length ? b : b.subarray(0, length);
+  }
+}
+
 /** A message longer than the outbox slot: a sizing bug, never bad input. */
 export class SlotOverflowError extends Error {
   override readonly name = 'SlotOverflowError';
@@ -52,6 +75,7 @@ export class OutboxEndpoint implements Endpoint {
     rank: number,
     private readonly bytesPerValue: number,
     private readonly router: WakeRouter,
+    private readonly scratchSpace: DeviceScratch = new DeviceScratch(),
   ) {
     this.rank = rank;
     this.size = members.length;
@@ -90,11 +114,14 @@ export class OutboxEndpoint implements Endpoint {
       return false;
     }
     const at = payloadIndex(this.outbox, sender, slot);
-    const payload = this.outbox.payload;
-    for (let i = start, j = at; i < end; i++, j++) out[i] = payload[j];
+    copyValues(this.outbox.payload, at, out, start, end - start);
     const reads = local && headers[h + HEADER_REMOTE] === 0 ? ++headers[h + HEADER_READS] : Atomics.add(headers, h + HEADER_READS, 1) + 1;
     if (reads === headers[h + HEADER_READERS]) this.router.slotFreed(sender, slot);
     return true;
+  }
+
+  scratch(index: number, length: number): Float64Array {
+    return this.scratchSpace.buffer(index, length);
   }
 
   private waitFor(kind: Wait['kind'], peer: number, tag: number): void {
@@ -108,8 +135,7 @@ export class OutboxEndpoint implements Endpoint {
     const length = end - start;
     const headers = outbox.headers;
     const h = headerIndex(outbox, me, slot);
-    const at = payloadIndex(outbox, me, slot);
-    for (let i = start, j = at; i < end; i++, j++) outbox.payload[j] = data[i];
+    copyValues(data, start, outbox.payload, payloadIndex(outbox, me, slot), length);
     const readers = this.identity ? to : to.map((r) => this.members[r]);
     let remote = 0;
     for (let k = 0; k < readers.length && remote === 0; k++) if (!this.router.hosts(readers[k])) remote = 1;

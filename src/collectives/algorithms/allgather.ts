@@ -11,14 +11,16 @@ export const allgather: AllReduceAlgorithm = {
   *run(t, data, reducer) {
     if (t.size === 1) return;
     const n = data.length;
-    const others = Array.from({ length: t.size - 1 }, (_, i) => (i < t.rank ? i : i + 1));
+    const others: number[] = [];
+    for (let r = 0; r < t.size; r++) if (r !== t.rank) others.push(r);
     while (!t.post(0, data, 0, n, others)) yield t.pending;
-    const mine = data.slice();
-    const other = new Float64Array(n);
+    const mine = t.scratch(0, n);
+    for (let i = 0; i < n; i++) mine[i] = data[i];
+    const other = t.scratch(1, n);
     for (let r = 0; r < t.size; r++) {
       const incoming = r === t.rank ? mine : other;
       if (r !== t.rank) while (!t.recv(r, 0, other, 0, n)) yield t.pending;
-      if (r === 0) data.set(incoming);
+      if (r === 0) for (let i = 0; i < n; i++) data[i] = incoming[i];
       else reducer.combine(data, incoming, data, 0, n);
     }
   },

@@ -18,7 +18,7 @@ export const central: AllReduceAlgorithm = {
       while (!t.recv(0, BROADCAST, data, 0, n)) yield t.pending;
       return;
     }
-    const incoming = new Float64Array(n);
+    const incoming = t.scratch(0, n);
     for (let r = 1; r < t.size; r++) {
       while (!t.recv(r, GATHER, incoming, 0, n)) yield t.pending;
       reducer.combine(data, incoming, data, 0, n);

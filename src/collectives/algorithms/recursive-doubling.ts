@@ -30,7 +30,7 @@ export const recursiveDoubling: AllReduceAlgorithm = {
       while (!t.recv(rank - p, UNFOLD, data, 0, n)) yield t.pending;
       return;
     }
-    const incoming = new Float64Array(n);
+    const incoming = t.scratch(0, n);
     if (rank + p < size) {
       while (!t.recv(rank + p, FOLD, incoming, 0, n)) yield t.pending;
       reducer.combine(data, incoming, data, 0, n);

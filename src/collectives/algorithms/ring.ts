@@ -31,7 +31,7 @@ export const ring: AllReduceAlgorithm = {
     const records = data.length / w;
     const next = [mod(rank + 1, size)];
     const prev = mod(rank - 1, size);
-    const incoming = new Float64Array(data.length);
+    const incoming = t.scratch(0, data.length);
     for (let s = 0; s < size - 1; s++) {
       const send = mod(rank - s, size);
       while (!t.post(s, data, chunkStart(send, records, size, w), chunkStart(send + 1, records, size, w), next)) yield t.pending;

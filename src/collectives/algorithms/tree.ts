@@ -25,7 +25,7 @@ export const tree: AllReduceAlgorithm = {
     if (t.size === 1) return;
     const n = data.length;
     const { rank, size } = t;
-    const incoming = new Float64Array(n);
+    const incoming = t.scratch(0, n);
     const mySpan = span(rank, size);
     const children: number[] = [];
     for (let mask = 1; mask < mySpan; mask <<= 1) {
