@@ -39,12 +39,13 @@ function allReduceOnOneThread(
     timeoutMs: options.timeoutMs ?? 5000,
   });
   const members = inputs.map((_, r) => r);
+  const comm = { first: 0, size: W };
   const data = inputs.map((v) => v.slice());
   const traffic = { messages: 0, bytes: 0 };
   const calls = options.calls ?? 1;
   function* device(rank: number): Program {
     for (let c = 0; c < calls; c++) {
-      const endpoint = new OutboxEndpoint(outbox, members, rank, reducer.bytesPerValue, scheduler);
+      const endpoint = new OutboxEndpoint(outbox, comm, rank, reducer.bytesPerValue, scheduler);
       yield* impl.run(endpoint, data[rank], reducer);
       traffic.messages += endpoint.traffic.messages;
       traffic.bytes += endpoint.traffic.bytes;

@@ -3,7 +3,7 @@
  * cutting the batch into blocks of rows that are each normalized on their own.
  */
 import { type BatchNormOptions, batchNorm } from '../src/bn/batch-norm.js';
-import { type BnMode, syncMembers } from '../src/cluster/modes.js';
+import { type BnMode, syncGroup } from '../src/cluster/modes.js';
 import { ghostChunks, shardRows } from '../src/cluster/sharding.js';
 import type { FloatArray, Tensor } from '../src/tensor/tensor.js';
 
@@ -12,8 +12,8 @@ export function blocksOfRank(mode: BnMode, rows: number, devices: number, rank: 
   const [s, e] = shardRows(rows, devices, rank);
   if (mode.kind === 'local') return [[s, e]];
   if (mode.kind === 'ghost') return ghostChunks(e - s, mode.size).map(([a, b]) => [s + a, s + b]);
-  const members = syncMembers(mode, rank, devices)!;
-  return [[shardRows(rows, devices, members[0])[0], shardRows(rows, devices, members[members.length - 1])[1]]];
+  const group = syncGroup(mode, rank, devices)!;
+  return [[shardRows(rows, devices, group.first)[0], shardRows(rows, devices, group.first + group.size - 1)[1]]];
 }
 
 function rowsOf(t: Tensor, start: number, end: number): Tensor {
@@ -66,7 +66,7 @@ export function referenceFor(
       const to = Math.min(b, e);
       output.set(r.output.data.subarray((from - a) * rowSize, (to - a) * rowSize), from * rowSize);
       gradInput?.set(r.gradInput!.data.subarray((from - a) * rowSize, (to - a) * rowSize), from * rowSize);
-      if (r.gradWeight && (mode.kind === 'local' || mode.kind === 'ghost' || rank === syncMembers(mode, rank, devices)![0])) {
+      if (r.gradWeight && (mode.kind === 'local' || mode.kind === 'ghost' || rank === syncGroup(mode, rank, devices)!.first)) {
         for (let c = 0; c < C; c++) {
           gradWeight[c] += r.gradWeight[c];
           gradBias[c] += r.gradBias![c];

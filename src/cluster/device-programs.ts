@@ -14,7 +14,7 @@ import { float64Sum } from '../collectives/reducers.js';
 import type { ChannelLayout, FloatArray } from '../tensor/tensor.js';
 import type { Control, Phase } from './control.js';
 import { type DeviceBnSettings, type NormalizedBlock, deviceBnBackward, deviceBnForward, ghostBlocks } from './device-bn.js';
-import { syncMembers } from './modes.js';
+import { syncGroup } from './modes.js';
 import type { DeviceTask, SharedArrayRef } from './protocol.js';
 import { RankState, rankStateLayout } from './rank-state.js';
 import { shardRows } from './sharding.js';
@@ -81,12 +81,12 @@ function setup(task: DeviceTask, rank: number, control: Control, network: Networ
 /** The all-reduce among this device's sync group, or undefined when its mode needs none. */
 function allReduceFor(ctx: DeviceContext): AllReduceFn | undefined {
   const { task, rank } = ctx;
-  const members = syncMembers(task.settings.mode, rank, task.hosting.devices);
-  if (!members) return undefined;
+  const group = syncGroup(task.settings.mode, rank, task.hosting.devices);
+  if (!group) return undefined;
   if (task.fault?.kind === 'skip' && task.fault.rank === rank) {
     return function* neverJoins() {}; // the injected fault: this device skips every collective
   }
-  return allReduceAmong(ctx.network, members, rank, algorithmByName(task.settings.algorithm), ctx.traffic);
+  return allReduceAmong(ctx.network, group, rank, algorithmByName(task.settings.algorithm), ctx.traffic);
 }
 
 /**
@@ -132,7 +132,7 @@ function bnSettings(ctx: DeviceContext): DeviceBnSettings {
   return { mode, stats, accumulator, training, momentum, eps, convention };
 }
 
-function* forward(ctx: DeviceContext): Program {
+function* forward(ctx: DeviceContext): Program<DeviceOutcome> {
   const { state, layout } = ctx;
   const settings = bnSettings(ctx);
   const x = shard(ctx.task.buffers.x, ctx);
@@ -154,9 +154,10 @@ function* forward(ctx: DeviceContext): Program {
   storeMoments(state, 'local', local);
   storeMoments(state, 'used', result.used);
   state.vector('usedInvStd').set(result.blocks[result.blocks.length - 1]?.invStd ?? inverseStd(result.used.var, settings.eps));
+  return finish(ctx);
 }
 
-function* backward(ctx: DeviceContext): Program {
+function* backward(ctx: DeviceContext): Program<DeviceOutcome> {
   const { state, layout } = ctx;
   const settings = bnSettings(ctx);
   const x = shard(ctx.task.buffers.x, ctx);
@@ -175,28 +176,34 @@ function* backward(ctx: DeviceContext): Program {
   noteNonFinite(ctx, dy, sums.sumDyXhat, 'grad output');
   state.vector('sumDy').set(sums.sumDy);
   state.vector('sumDyXhat').set(sums.sumDyXhat);
+  return finish(ctx);
 }
 
 /** Runs `reps` all-reduces of `length` values among all devices, noting when each ends. */
-function* allreduceBench(ctx: DeviceContext, finishedAt: number[]): Program {
+function* allreduceBench(ctx: DeviceContext): Program<DeviceOutcome> {
   const { task, rank } = ctx;
   const allReduce = allReduceFor(ctx)!;
   const data = new Float64Array(task.length ?? 1);
+  const finishedAt: number[] = [];
   enter(ctx, 'benchmark: all-reduce');
   for (let i = 0; i < (task.reps ?? 1); i++) {
     data.fill(rank + i);
     yield* allReduce(data, float64Sum);
     finishedAt.push(performance.timeOrigin + performance.now());
   }
+  return { ...finish(ctx), finishedAt };
 }
 
-/** The step program of device `rank` for a task. */
-export function* deviceProgram(task: DeviceTask, rank: number, control: Control, network: Network): Program<DeviceOutcome> {
+/** Marks the device idle and says what it sent and found. */
+function finish(ctx: DeviceContext): DeviceOutcome {
+  ctx.control.setPhase(ctx.rank, 'idle');
+  return { traffic: ctx.traffic, badInput: ctx.badInput };
+}
+
+/** The step program of device `rank` for a task (the op's own program: no wrapper to resume through). */
+export function deviceProgram(task: DeviceTask, rank: number, control: Control, network: Network): Program<DeviceOutcome> {
   const ctx = setup(task, rank, control, network);
-  const finishedAt: number[] = [];
-  if (task.op === 'forward') yield* forward(ctx);
-  else if (task.op === 'backward') yield* backward(ctx);
-  else yield* allreduceBench(ctx, finishedAt);
-  control.setPhase(rank, 'idle');
-  return { traffic: ctx.traffic, badInput: ctx.badInput, finishedAt: task.op === 'allreduce-bench' ? finishedAt : undefined };
+  if (task.op === 'forward') return forward(ctx);
+  if (task.op === 'backward') return backward(ctx);
+  return allreduceBench(ctx);
 }

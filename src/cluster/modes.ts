@@ -5,6 +5,7 @@
  *   group:K  statistics all-reduced within consecutive groups of K ranks (K divides W)
  *   ghost:G  each device normalizes consecutive chunks of G rows of its shard on their own
  */
+import type { Communicator } from '../collectives/communicator.js';
 import { InputError } from '../errors.js';
 
 export type BnMode =
@@ -31,12 +32,9 @@ export function parseMode(text: string, devices: number): BnMode {
   return { kind: 'ghost', size };
 }
 
-/** The global ranks `rank` all-reduces with, or undefined when the mode needs no communication. */
-export function syncMembers(mode: BnMode, rank: number, devices: number): number[] | undefined {
-  if (mode.kind === 'sync') return Array.from({ length: devices }, (_, r) => r);
-  if (mode.kind === 'group') {
-    const first = Math.floor(rank / mode.size) * mode.size;
-    return Array.from({ length: mode.size }, (_, i) => first + i);
-  }
+/** The devices `rank` all-reduces with, or undefined when the mode needs no communication. */
+export function syncGroup(mode: BnMode, rank: number, devices: number): Communicator | undefined {
+  if (mode.kind === 'sync') return { first: 0, size: devices };
+  if (mode.kind === 'group') return { first: Math.floor(rank / mode.size) * mode.size, size: mode.size };
   return undefined;
 }

@@ -4,6 +4,7 @@
  * training steps both use it.
  */
 import type { AllReduceAlgorithm } from './algorithms/types.js';
+import type { Communicator } from './communicator.js';
 import type { Program, TrafficCount } from './endpoint.js';
 import { DeviceScratch, OutboxEndpoint, type WakeRouter } from './outbox-endpoint.js';
 import type { OutboxViews } from './outbox.js';
@@ -34,19 +35,15 @@ function scratchOf(rank: number): DeviceScratch {
 }
 
 /**
- * The all-reduce of global rank `me` among `members` (global ranks, in communicator order; `me`
- * among them), adding what it sends to `traffic`.
+ * The all-reduce of global rank `me` among the devices of `comm` (`me` among them), adding what
+ * it sends to `traffic`. It returns the algorithm's own program, with no wrapper around it: every
+ * level of generators a paused device sits in costs time at each of its many resumes.
  */
-export function allReduceAmong(network: Network, members: readonly number[], me: number, algorithm: AllReduceAlgorithm, traffic: TrafficCount): AllReduceFn {
-  const rank = members.indexOf(me);
-  if (rank < 0) throw new RangeError(`rank ${me} is not a member of its own communicator`);
+export function allReduceAmong(network: Network, comm: Communicator, me: number, algorithm: AllReduceAlgorithm, traffic: TrafficCount): AllReduceFn {
+  const rank = me - comm.first;
+  if (rank < 0 || rank >= comm.size) throw new RangeError(`rank ${me} is not a member of its own communicator`);
   const scratch = scratchOf(me);
-  return function* allReduce(data, reducer) {
-    const endpoint = new OutboxEndpoint(network.outbox, members, rank, reducer.bytesPerValue, network.router, scratch);
-    yield* algorithm.run(endpoint, data, reducer);
-    traffic.messages += endpoint.traffic.messages;
-    traffic.bytes += endpoint.traffic.bytes;
-  };
+  return (data, reducer) => algorithm.run(new OutboxEndpoint(network.outbox, comm, rank, reducer.bytesPerValue, network.router, scratch, traffic), data, reducer);
 }
 
 /**

@@ -3,6 +3,7 @@
  * cluster, between devices of one thread and devices of different threads alike. What differs is
  * only how a paused device is woken, which the `WakeRouter` of its thread's scheduler decides.
  */
+import type { Communicator } from './communicator.js';
 import type { Endpoint, TrafficCount, Wait } from './endpoint.js';
 import {
   HEADER_EPOCH,
@@ -19,8 +20,8 @@ import {
 export interface WakeRouter {
   /** Whether global rank `rank` lives on this thread. */
   hosts(rank: number): boolean;
-  /** `sender` published a message under `tag` for the global ranks `readers`. */
-  posted(sender: number, tag: number, readers: readonly number[]): void;
+  /** `sender` published a message under `tag` for the global ranks offset + r, r in `readers`. */
+  posted(sender: number, tag: number, readers: readonly number[], offset: number): void;
   /** Every reader has read `sender`'s message in `slot`: the sender may reuse it. */
   slotFreed(sender: number, slot: number): void;
 }
@@ -56,31 +57,28 @@ export class SlotOverflowError extends Error {
 export class OutboxEndpoint implements Endpoint {
   readonly rank: number;
   readonly size: number;
-  readonly traffic: TrafficCount = { messages: 0, bytes: 0 };
   /** Reused for every wait of this call: the scheduler copies what it needs. */
   readonly pending: { kind: Wait['kind']; peer: number; tag: number } = { kind: 'message', peer: -1, tag: -1 };
   private readonly me: number;
   private readonly epoch: number;
-  /** Communicator ranks are global ranks (the communicator is every device, in order). */
-  private readonly identity: boolean;
 
   /**
-   * Starts one collective call for `members[rank]` (members are global ranks): takes that
-   * device's next epoch on this outbox. Every member must start the same collectives, in the same
-   * order, on the same outbox.
+   * Starts one collective call for communicator rank `rank` of `comm`: takes that device's next
+   * epoch on this outbox. Every member must start the same collectives, in the same order, on the
+   * same outbox. What it sends is added to `traffic`.
    */
   constructor(
     private readonly outbox: OutboxViews,
-    private readonly members: readonly number[],
+    private readonly comm: Communicator,
     rank: number,
     private readonly bytesPerValue: number,
     private readonly router: WakeRouter,
     private readonly scratchSpace: DeviceScratch = new DeviceScratch(),
+    readonly traffic: TrafficCount = { messages: 0, bytes: 0 },
   ) {
     this.rank = rank;
-    this.size = members.length;
-    this.me = members[rank];
-    this.identity = members.length === outbox.devices && members[0] === 0 && members[members.length - 1] === members.length - 1;
+    this.size = comm.size;
+    this.me = comm.first + rank;
     this.epoch = Atomics.add(outbox.epochs, this.me, 1) + 1;
   }
 
@@ -102,7 +100,7 @@ export class OutboxEndpoint implements Endpoint {
   }
 
   recv(from: number, tag: number, out: Float64Array, start: number, end: number): boolean {
-    const sender = this.members[from];
+    const sender = this.comm.first + from;
     const slot = tag % this.outbox.slots;
     const headers = this.outbox.headers;
     const h = headerIndex(this.outbox, sender, slot);
@@ -136,10 +134,10 @@ export class OutboxEndpoint implements Endpoint {
     const headers = outbox.headers;
     const h = headerIndex(outbox, me, slot);
     copyValues(data, start, outbox.payload, payloadIndex(outbox, me, slot), length);
-    const readers = this.identity ? to : to.map((r) => this.members[r]);
+    const first = this.comm.first;
     let remote = 0;
-    for (let k = 0; k < readers.length && remote === 0; k++) if (!this.router.hosts(readers[k])) remote = 1;
-    headers[h + HEADER_READERS] = readers.length;
+    for (let k = 0; k < to.length && remote === 0; k++) if (!this.router.hosts(first + to[k])) remote = 1;
+    headers[h + HEADER_READERS] = to.length;
     headers[h + HEADER_READS] = 0;
     headers[h + HEADER_REMOTE] = remote;
     if (remote) {
@@ -150,8 +148,8 @@ export class OutboxEndpoint implements Endpoint {
       headers[h + HEADER_TAG] = tag;
       headers[h + HEADER_EPOCH] = this.epoch;
     }
-    this.traffic.messages += readers.length;
-    this.traffic.bytes += readers.length * length * this.bytesPerValue;
-    this.router.posted(me, tag, readers);
+    this.traffic.messages += to.length;
+    this.traffic.bytes += to.length * length * this.bytesPerValue;
+    this.router.posted(me, tag, to, first);
   }
 }

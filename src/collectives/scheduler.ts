@@ -167,7 +167,7 @@ export class Scheduler implements WakeRouter {
     return i >= 0 && i < this.hosted;
   }
 
-  posted(sender: number, tag: number, readers: readonly number[]): void {
+  posted(sender: number, tag: number, readers: readonly number[], offset: number): void {
     const s = sender - this.first;
     if (s >= 0 && s < this.hosted) {
       const waiters = this.waitersOf[s];
@@ -184,7 +184,7 @@ export class Scheduler implements WakeRouter {
     const { thread, threadOfRank, doorbells } = this.options;
     const stamp = ++this.posts;
     for (let k = 0; k < readers.length; k++) {
-      const t = threadOfRank[readers[k]];
+      const t = threadOfRank[offset + readers[k]];
       if (t !== thread && this.rungAt[t] !== stamp) {
         this.rungAt[t] = stamp;
         doorbells.ring(t);

@@ -9,7 +9,7 @@ import { batchMoments } from '../bn/batch-moments.js';
 import type { StatsMethod } from '../bn/batch-moments.js';
 import type { AlgorithmName } from '../collectives/algorithms/index.js';
 import { Cluster, MAX_DEVICES } from '../cluster/cluster.js';
-import { parseMode, syncMembers } from '../cluster/modes.js';
+import { parseMode, syncGroup } from '../cluster/modes.js';
 import { InputError, requireInput } from '../errors.js';
 import { type DistributionName, DISTRIBUTION_NAMES, distributionByName, varianceOfSampleVariance } from '../tensor/distributions.js';
 import { describeNonFinite } from '../tensor/finite.js';
@@ -234,8 +234,8 @@ export async function noiseExperiment(options: NoiseOptions): Promise<NoiseRepor
           tallies.set(key, tally);
           for (const d of f.devices) {
             // One sample per normalizing unit: its first rank speaks for it.
-            const members = syncMembers(parsed, d.rank, devices);
-            if (members && members[0] !== d.rank) continue;
+            const group = syncGroup(parsed, d.rank, devices);
+            if (group && group.first !== d.rank) continue;
             for (let c = 0; c < C; c++) {
               const s2 = population.variance[c];
               const meanTheory = s2 / n;

@@ -12,7 +12,8 @@ import { outboxViews } from '../collectives/outbox.js';
 import { float64Sum } from '../collectives/reducers.js';
 import type { Control } from '../cluster/control.js';
 import { hostDevices } from '../cluster/device-host.js';
-import { syncMembers } from '../cluster/modes.js';
+import { syncGroup } from '../cluster/modes.js';
+import { everyone } from '../collectives/communicator.js';
 import { shardRows } from '../cluster/sharding.js';
 import type { WakeRouter } from '../collectives/outbox-endpoint.js';
 import { kernelBackend, useKernels } from '../kernels/backend.js';
@@ -67,11 +68,11 @@ function* trainStep(task: TrainStepTask, rank: number, control: Control, router:
   const size = exampleSize(spec);
   const x = new Float32Array(buffers.images, start * size * 4, b * size);
   const labels = new Int32Array(buffers.labels, start * 4, b);
-  const members = syncMembers(task.mode, rank, devices);
+  const group = syncGroup(task.mode, rank, devices);
   const bnNetwork = { outbox: outboxViews(buffers.bnOutbox), router };
   holder.current = {
     settings: { mode: task.mode, stats: task.stats, accumulator: 'float64', training: true, momentum: task.bnMomentum, eps: task.eps, convention: 'pytorch' },
-    allReduce: members ? allReduceAmong(bnNetwork, members, rank, algorithmByName(task.algorithm), traffic) : undefined,
+    allReduce: group ? allReduceAmong(bnNetwork, group, rank, algorithmByName(task.algorithm), traffic) : undefined,
     running: (index) => bnStateOf(state, bn, index),
   };
   control.setPhase(rank, 'train: forward');
@@ -82,10 +83,9 @@ function* trainStep(task: TrainStepTask, rank: number, control: Control, router:
   if (devices > 1) {
     // DDP: every replica ends with the mean of all replicas' gradients (identical bits everywhere).
     control.setPhase(rank, 'train: gradient all-reduce');
-    const everyone = Array.from({ length: devices }, (_, r) => r);
     const sum = Float64Array.from(grads);
     const gradNetwork = { outbox: outboxViews(buffers.gradOutbox), router };
-    yield* allReduceAmong(gradNetwork, everyone, rank, algorithmByName(task.gradAlgorithm), traffic)(sum, float64Sum);
+    yield* allReduceAmong(gradNetwork, everyone(devices), rank, algorithmByName(task.gradAlgorithm), traffic)(sum, float64Sum);
     for (let i = 0; i < P; i++) grads[i] = sum[i] / devices;
   }
   control.setPhase(rank, 'train: update');

@@ -16,12 +16,17 @@ function chunkStart(i: number, records: number, parts: number, width: number): n
 
 const mod = (a: number, m: number) => ((a % m) + m) % m;
 
+/** Outbox slots per rank: how many steps a sender may run ahead of the next rank. */
+const RING_SLOTS = 32;
+
 export const ring: AllReduceAlgorithm = {
   name: 'ring',
-  // Every message goes to the next rank, which reads them in order: two slots give a step of
-  // slack, whatever W (2(W-1) tags share them).
+  // Every message goes to the next rank, which reads them in order, so any number of slots is
+  // correct (2(W-1) tags share them). More slots let a sender run further ahead of its reader:
+  // when devices share threads, a thread can then work through many steps between two waits on
+  // another thread instead of meeting it at every step.
   space: (size, length, width) => ({
-    slots: 2,
+    slots: Math.max(1, Math.min(2 * (size - 1), RING_SLOTS)),
     slotValues: Math.ceil(length / width / Math.max(size, 1)) * width,
   }),
   *run(t, data, reducer) {
