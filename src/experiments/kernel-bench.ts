@@ -147,7 +147,7 @@ export async function benchmarkKernels(options: KernelBenchOptions = {}): Promis
 
   let peer: TorchBnPeer | undefined;
   let pytorchNote: string | undefined;
-  if (options.torch === false) pytorchNote = 'not run (--no-torch)';
+  if (options.torch === false) pytorchNote = 'not run (switched off)';
   else {
     const started = await startTorchBnPeer(shape, 1);
     if ('reason' in started) pytorchNote = `not run (${started.reason})`;
