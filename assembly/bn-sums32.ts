@@ -19,6 +19,24 @@ import { scalarAt } from './bn-lanes';
   return i64x2.shuffle(f32x4.demote_f64x2_zero(lo), f32x4.demote_f64x2_zero(hi), 0, 2);
 }
 
+/** The sums of channels c to c + 3 (f64 holding float32 values; zero past the last channel) as f32 lanes. */
+function quadAt(sums: usize, c: i32, channels: i32): v128 {
+  let v = f32x4.splat(0);
+  if (c < channels) v = f32x4.replace_lane(v, 0, <f32>load<f64>(sums + <usize>c * 8));
+  if (c + 1 < channels) v = f32x4.replace_lane(v, 1, <f32>load<f64>(sums + <usize>(c + 1) * 8));
+  if (c + 2 < channels) v = f32x4.replace_lane(v, 2, <f32>load<f64>(sums + <usize>(c + 2) * 8));
+  if (c + 3 < channels) v = f32x4.replace_lane(v, 3, <f32>load<f64>(sums + <usize>(c + 3) * 8));
+  return v;
+}
+
+/** Stores the lanes of v that belong to channels (c to c + 3, those before the last), widened to f64. */
+function putQuad(sums: usize, c: i32, channels: i32, v: v128): void {
+  if (c < channels) store<f64>(sums + <usize>c * 8, <f64>f32x4.extract_lane(v, 0));
+  if (c + 1 < channels) store<f64>(sums + <usize>(c + 1) * 8, <f64>f32x4.extract_lane(v, 1));
+  if (c + 2 < channels) store<f64>(sums + <usize>(c + 2) * 8, <f64>f32x4.extract_lane(v, 2));
+  if (c + 3 < channels) store<f64>(sums + <usize>(c + 3) * 8, <f64>f32x4.extract_lane(v, 3));
+}
+
 function sums32<T>(x: usize, rows: i32, channels: i32, inner: i32, shift: usize, sum: usize, sumSq: usize): void {
   const size = <usize>sizeof<T>();
   const plane = <usize>inner * size;
@@ -39,23 +57,10 @@ function sums32<T>(x: usize, rows: i32, channels: i32, inner: i32, shift: usize,
     const k1 = kAt(shift, c0 + 2, last);
     const k2 = kAt(shift, c0 + 4, last);
     const k3 = kAt(shift, c0 + 6, last);
-    let total = f32x4.splat(0);
-    let totalSq = f32x4.splat(0);
-    let total2 = f32x4.splat(0);
-    let totalSq2 = f32x4.splat(0);
-    for (let j = 0; j < 8 && c0 + j < channels; j++) {
-      const at = <usize>(c0 + j) * 8;
-      const s = <f32>load<f64>(sum + at);
-      const s2 = <f32>load<f64>(sumSq + at);
-      if (j == 0) { total = f32x4.replace_lane(total, 0, s); totalSq = f32x4.replace_lane(totalSq, 0, s2); }
-      else if (j == 1) { total = f32x4.replace_lane(total, 1, s); totalSq = f32x4.replace_lane(totalSq, 1, s2); }
-      else if (j == 2) { total = f32x4.replace_lane(total, 2, s); totalSq = f32x4.replace_lane(totalSq, 2, s2); }
-      else if (j == 3) { total = f32x4.replace_lane(total, 3, s); totalSq = f32x4.replace_lane(totalSq, 3, s2); }
-      else if (j == 4) { total2 = f32x4.replace_lane(total2, 0, s); totalSq2 = f32x4.replace_lane(totalSq2, 0, s2); }
-      else if (j == 5) { total2 = f32x4.replace_lane(total2, 1, s); totalSq2 = f32x4.replace_lane(totalSq2, 1, s2); }
-      else if (j == 6) { total2 = f32x4.replace_lane(total2, 2, s); totalSq2 = f32x4.replace_lane(totalSq2, 2, s2); }
-      else { total2 = f32x4.replace_lane(total2, 3, s); totalSq2 = f32x4.replace_lane(totalSq2, 3, s2); }
-    }
+    let total = quadAt(sum, c0, channels);
+    let totalSq = quadAt(sumSq, c0, channels);
+    let total2 = quadAt(sum, c0 + 4, channels);
+    let totalSq2 = quadAt(sumSq, c0 + 4, channels);
     let row = x;
     for (let r = 0; r < rows; r++) {
       let s = f32x4.splat(0), s2 = f32x4.splat(0), t = f32x4.splat(0), t2 = f32x4.splat(0);
@@ -74,14 +79,10 @@ function sums32<T>(x: usize, rows: i32, channels: i32, inner: i32, shift: usize,
       totalSq2 = f32x4.add(totalSq2, t2);
       row += rowBytes;
     }
-    for (let j = 0; j < 8 && c0 + j < channels; j++) {
-      const at = <usize>(c0 + j) * 8;
-      const s = j < 4 ? total : total2;
-      const s2 = j < 4 ? totalSq : totalSq2;
-      const lane = j & 3;
-      store<f64>(sum + at, <f64>(lane == 0 ? f32x4.extract_lane(s, 0) : lane == 1 ? f32x4.extract_lane(s, 1) : lane == 2 ? f32x4.extract_lane(s, 2) : f32x4.extract_lane(s, 3)));
-      store<f64>(sumSq + at, <f64>(lane == 0 ? f32x4.extract_lane(s2, 0) : lane == 1 ? f32x4.extract_lane(s2, 1) : lane == 2 ? f32x4.extract_lane(s2, 2) : f32x4.extract_lane(s2, 3)));
-    }
+    putQuad(sum, c0, channels, total);
+    putQuad(sumSq, c0, channels, totalSq);
+    putQuad(sum, c0 + 4, channels, total2);
+    putQuad(sumSq, c0 + 4, channels, totalSq2);
   }
 }
 

@@ -17,6 +17,19 @@ import { scalarAt } from './bn-lanes';
   return f64x2.replace_lane(f64x2.splat(scalarAt<T>(x + a)), 1, scalarAt<T>(x + b));
 }
 
+/** The f64 state of channels c and c + 1 (zero past the last channel). */
+function pairAt(state: usize, c: i32, channels: i32): v128 {
+  if (c + 1 < channels) return v128.load(state + <usize>c * 8);
+  if (c < channels) return f64x2.replace_lane(f64x2.splat(0), 0, load<f64>(state + <usize>c * 8));
+  return f64x2.splat(0);
+}
+
+/** Stores the lanes of v that belong to channels (c and c + 1, those before the last). */
+function putPair(state: usize, c: i32, channels: i32, v: v128): void {
+  if (c + 1 < channels) v128.store(state + <usize>c * 8, v);
+  else if (c < channels) store<f64>(state + <usize>c * 8, f64x2.extract_lane(v, 0));
+}
+
 function welford<T>(x: usize, rows: i32, channels: i32, inner: i32, count: f64, mean: usize, m2: usize): void {
   const size = <usize>sizeof<T>();
   const plane = <usize>inner * size;
@@ -32,22 +45,14 @@ function welford<T>(x: usize, rows: i32, channels: i32, inner: i32, count: f64, 
     const o5 = <usize>min(c0 + 5, last) * plane;
     const o6 = <usize>min(c0 + 6, last) * plane;
     const o7 = <usize>min(c0 + 7, last) * plane;
-    let mu0 = f64x2.splat(0), mu1 = f64x2.splat(0), mu2 = f64x2.splat(0), mu3 = f64x2.splat(0);
-    let acc0 = f64x2.splat(0), acc1 = f64x2.splat(0), acc2 = f64x2.splat(0), acc3 = f64x2.splat(0);
-    // Load the state lane by lane (the lanes past the last channel start from zeros).
-    for (let j = 0; j < 8 && c0 + j < channels; j++) {
-      const at = <usize>(c0 + j) * 8;
-      const m = load<f64>(mean + at);
-      const a = load<f64>(m2 + at);
-      if (j == 0) { mu0 = f64x2.replace_lane(mu0, 0, m); acc0 = f64x2.replace_lane(acc0, 0, a); }
-      else if (j == 1) { mu0 = f64x2.replace_lane(mu0, 1, m); acc0 = f64x2.replace_lane(acc0, 1, a); }
-      else if (j == 2) { mu1 = f64x2.replace_lane(mu1, 0, m); acc1 = f64x2.replace_lane(acc1, 0, a); }
-      else if (j == 3) { mu1 = f64x2.replace_lane(mu1, 1, m); acc1 = f64x2.replace_lane(acc1, 1, a); }
-      else if (j == 4) { mu2 = f64x2.replace_lane(mu2, 0, m); acc2 = f64x2.replace_lane(acc2, 0, a); }
-      else if (j == 5) { mu2 = f64x2.replace_lane(mu2, 1, m); acc2 = f64x2.replace_lane(acc2, 1, a); }
-      else if (j == 6) { mu3 = f64x2.replace_lane(mu3, 0, m); acc3 = f64x2.replace_lane(acc3, 0, a); }
-      else { mu3 = f64x2.replace_lane(mu3, 1, m); acc3 = f64x2.replace_lane(acc3, 1, a); }
-    }
+    let mu0 = pairAt(mean, c0, channels);
+    let mu1 = pairAt(mean, c0 + 2, channels);
+    let mu2 = pairAt(mean, c0 + 4, channels);
+    let mu3 = pairAt(mean, c0 + 6, channels);
+    let acc0 = pairAt(m2, c0, channels);
+    let acc1 = pairAt(m2, c0 + 2, channels);
+    let acc2 = pairAt(m2, c0 + 4, channels);
+    let acc3 = pairAt(m2, c0 + 6, channels);
     let n = count;
     let row = x;
     for (let r = 0; r < rows; r++) {
@@ -74,13 +79,14 @@ function welford<T>(x: usize, rows: i32, channels: i32, inner: i32, count: f64, 
       }
       row += rowBytes;
     }
-    for (let j = 0; j < 8 && c0 + j < channels; j++) {
-      const at = <usize>(c0 + j) * 8;
-      const mu = j < 2 ? mu0 : j < 4 ? mu1 : j < 6 ? mu2 : mu3;
-      const acc = j < 2 ? acc0 : j < 4 ? acc1 : j < 6 ? acc2 : acc3;
-      store<f64>(mean + at, (j & 1) == 0 ? f64x2.extract_lane(mu, 0) : f64x2.extract_lane(mu, 1));
-      store<f64>(m2 + at, (j & 1) == 0 ? f64x2.extract_lane(acc, 0) : f64x2.extract_lane(acc, 1));
-    }
+    putPair(mean, c0, channels, mu0);
+    putPair(mean, c0 + 2, channels, mu1);
+    putPair(mean, c0 + 4, channels, mu2);
+    putPair(mean, c0 + 6, channels, mu3);
+    putPair(m2, c0, channels, acc0);
+    putPair(m2, c0 + 2, channels, acc1);
+    putPair(m2, c0 + 4, channels, acc2);
+    putPair(m2, c0 + 6, channels, acc3);
   }
 }
 

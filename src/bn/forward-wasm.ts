@@ -14,7 +14,7 @@ import type { ForwardStats } from './forward.js';
 import { momentsFromSums } from './moments.js';
 import { sumStatsWasm } from './moments-wasm.js';
 import { inverseStd } from './normalize.js';
-import { affineFactors, normalizeWasm } from './normalize-wasm.js';
+import { normalizeWasm } from './normalize-wasm.js';
 import { arena, blockElements, fusedBlocks, putChannels, stageIn, stageOut } from './staging.js';
 
 /**
@@ -46,12 +46,12 @@ export function forwardTrainWasm(
   const rt = wasmRuntime();
   const C = layout.channels;
   const count = layout.rows * layout.inner;
-  const { scale: gamma, shift } = affineFactors(new Float64Array(C).fill(1), weight, bias);
   let most = 0;
   for (const b of blocks) most = Math.max(most, blockElements(layout, b));
   const [zeroAt, sumAt, sqAt, meanAt, scaleAt, shiftAt, xAt] = arena(rt, [C * 8, C * 8, C * 8, C * 8, C * 8, C * 8, most * x.BYTES_PER_ELEMENT]);
-  rt.heap64.fill(0, zeroAt / 8, sqAt / 8 + C);
-  putChannels(rt, shiftAt, shift);
+  // zero shift for the sums, zero sums, and beta = 0 unless a bias is given
+  rt.heap64.fill(0, zeroAt / 8, shiftAt / 8 + C);
+  if (bias) putChannels(rt, shiftAt, bias);
   const f32 = x instanceof Float32Array;
   const reduce = f32 ? rt.kernels.bnSumsF32 : rt.kernels.bnSumsF64;
   const apply = f32 ? rt.kernels.bnNormalizeF32 : rt.kernels.bnNormalizeF64;
@@ -73,7 +73,7 @@ export function forwardTrainWasm(
       variance[j] = heap64[sqAt / 8 + j] / count - m * m;
       invStd[j] = 1 / Math.sqrt(Math.max(variance[j], 0) + eps);
       heap64[meanAt / 8 + j] = mean[j];
-      heap64[scaleAt / 8 + j] = gamma[j] * invStd[j];
+      heap64[scaleAt / 8 + j] = (weight ? weight[j] : 1) * invStd[j];
     }
     apply(xAt, rows, cb, layout.inner, meanAt + c, scaleAt + c, shiftAt + c, xAt);
     stageOut(rt, out, layout, b, xAt);
