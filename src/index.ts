@@ -29,8 +29,11 @@ export type { Accumulator, Moments, SumStats, WelfordStats } from './bn/moments.
 
 // Normalization, backward and running statistics.
 export { inverseStd, normalize } from './bn/normalize.js';
-export { gradInputEval, gradInputTrain, gradSums } from './bn/backward.js';
+export { gradInputEval, gradInputTrain, gradSums, gradTrain } from './bn/backward.js';
 export type { GradSums } from './bn/backward.js';
+// A block with its own statistics (single device, local or ghost BN): fused on WebAssembly.
+export { forwardTrain } from './bn/forward.js';
+export type { ForwardStats } from './bn/forward.js';
 export { DEFAULT_MOMENTUM, updateRunningStats } from './bn/running-stats.js';
 export type { RunningConvention, RunningStats } from './bn/running-stats.js';
 

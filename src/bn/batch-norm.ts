@@ -5,8 +5,9 @@
  */
 import { InputError, requireInput } from '../errors.js';
 import { type ChannelLayout, type FloatArray, type Tensor, allocLike, channelLayout, sizeOf } from '../tensor/tensor.js';
-import { gradInputEval, gradInputTrain, gradSums } from './backward.js';
+import { type GradSums, gradInputEval, gradSums, gradTrain } from './backward.js';
 import { type StatsMethod, STATS_METHODS, batchMoments } from './batch-moments.js';
+import { forwardTrain } from './forward.js';
 import type { Accumulator, Moments } from './moments.js';
 import { inverseStd, normalize } from './normalize.js';
 import { DEFAULT_MOMENTUM, type RunningConvention, updateRunningStats } from './running-stats.js';
@@ -138,12 +139,21 @@ export function batchNorm(input: Tensor, options: BatchNormOptions = {}): BatchN
   const runningMean = options.runningMean ?? new Float64Array(C);
   const runningVar = options.runningVar ?? new Float64Array(C).fill(1);
 
-  const stats: Moments = settings.training
-    ? batchMoments(x, layout, { method: settings.stats, accumulator: settings.accumulator, shift: runningMean })
-    : { count: layout.rows * layout.inner, mean: Float64Array.from(runningMean), var: Float64Array.from(runningVar) };
-  const invStd = inverseStd(stats.var, settings.eps);
   const output = allocLike(x, x.length);
-  normalize(x, layout, stats.mean, invStd, options.weight, options.bias, output);
+  let stats: Moments;
+  let invStd: Float64Array;
+  if (settings.training && settings.stats === 'sums' && settings.accumulator === 'float64') {
+    // The default statistics: computed and applied in one pass over x (src/bn/forward.ts).
+    const fused = forwardTrain(x, layout, settings.eps, options.weight, options.bias, output);
+    stats = { count: fused.count, mean: fused.mean, var: fused.var };
+    invStd = fused.invStd;
+  } else {
+    stats = settings.training
+      ? batchMoments(x, layout, { method: settings.stats, accumulator: settings.accumulator, shift: runningMean })
+      : { count: layout.rows * layout.inner, mean: Float64Array.from(runningMean), var: Float64Array.from(runningVar) };
+    invStd = inverseStd(stats.var, settings.eps);
+    normalize(x, layout, stats.mean, invStd, options.weight, options.bias, output);
+  }
 
   const updated = settings.training
     ? updateRunningStats({ mean: runningMean, var: runningVar }, stats, settings.momentum, settings.convention)
@@ -158,11 +168,13 @@ export function batchNorm(input: Tensor, options: BatchNormOptions = {}): BatchN
   if (!options.gradOutput) return result;
 
   const dy = options.gradOutput.data;
-  const sums = gradSums(dy, x, layout, stats.mean, invStd);
   const gradInput = allocLike(x, x.length);
+  let sums: GradSums;
   if (settings.training) {
-    gradInputTrain(dy, x, layout, stats.mean, invStd, options.weight, sums, stats.count, gradInput);
+    // The statistics are this batch's own: reductions and grad input fused (src/bn/backward.ts).
+    sums = gradTrain(dy, x, layout, stats.mean, invStd, options.weight, gradInput);
   } else {
+    sums = gradSums(dy, x, layout, stats.mean, invStd);
     gradInputEval(dy, layout, invStd, options.weight, gradInput);
   }
   return {

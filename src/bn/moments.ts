@@ -9,7 +9,9 @@
  * Every function here is pure and works on one block of rows; the caller decides where the block
  * comes from (a whole batch, one device's shard, one ghost chunk).
  */
+import { kernelBackend } from '../kernels/backend.js';
 import type { ChannelLayout, FloatArray } from '../tensor/tensor.js';
+import { centeredSumSqWasm, sumStatsWasm, welfordStatsWasm } from './moments-wasm.js';
 
 /** Statistics a batch is normalized with: count n per channel, mean, and the biased variance. */
 export interface Moments {
@@ -42,10 +44,33 @@ function elements(layout: ChannelLayout): number {
 }
 
 /**
- * Sums of (x - shift) and (x - shift)^2 per channel. Plane by plane, each (row, channel) plane is
- * contiguous in NCHW, so the inner loop streams through memory.
+ * Sums of (x - shift) and (x - shift)^2 per channel, on this thread's kernels (src/kernels/backend.ts):
+ * the WebAssembly ones by default (src/bn/moments-wasm.ts), `sumStatsJs` when `js` is selected.
+ * @param x - the block of rows.
+ * @param layout - its layout.
+ * @param accumulator - float64 sums (default), or float32 sums rounded at every step in order.
+ * @param shift - the shift K per channel (none: 0).
+ * @returns count, sum and sum of squares per channel.
  */
 export function sumStats(
+  x: FloatArray,
+  layout: ChannelLayout,
+  accumulator: Accumulator = 'float64',
+  shift?: Float64Array,
+): SumStats {
+  return kernelBackend() === 'wasm' ? sumStatsWasm(x, layout, accumulator, shift) : sumStatsJs(x, layout, accumulator, shift);
+}
+
+/**
+ * The JavaScript reference of `sumStats`. Plane by plane, each (row, channel) plane is contiguous
+ * in NCHW, so the inner loop streams through memory.
+ * @param x - the block of rows.
+ * @param layout - its layout.
+ * @param accumulator - float64 sums (default), or float32 sums rounded at every step in order.
+ * @param shift - the shift K per channel (none: 0).
+ * @returns count, sum and sum of squares per channel.
+ */
+export function sumStatsJs(
   x: FloatArray,
   layout: ChannelLayout,
   accumulator: Accumulator = 'float64',
@@ -127,8 +152,24 @@ export function momentsFromSums(s: SumStats, shift?: Float64Array): Moments {
   return { count: n, mean, var: variance };
 }
 
-/** Welford's single-pass update, element by element, per channel. */
+/**
+ * Welford's single-pass update, element by element, per channel, on this thread's kernels: the
+ * WebAssembly ones by default (the reference's bits), `welfordStatsJs` when `js` is selected.
+ * @param x - the block of rows.
+ * @param layout - its layout.
+ * @returns count, mean and M2 per channel.
+ */
 export function welfordStats(x: FloatArray, layout: ChannelLayout): WelfordStats {
+  return kernelBackend() === 'wasm' ? welfordStatsWasm(x, layout) : welfordStatsJs(x, layout);
+}
+
+/**
+ * The JavaScript reference of `welfordStats`.
+ * @param x - the block of rows.
+ * @param layout - its layout.
+ * @returns count, mean and M2 per channel.
+ */
+export function welfordStatsJs(x: FloatArray, layout: ChannelLayout): WelfordStats {
   const { rows, channels: C, inner } = layout;
   const mean = new Float64Array(C);
   const m2 = new Float64Array(C);
@@ -178,8 +219,26 @@ export function momentsFromWelford(w: WelfordStats): Moments {
   return { count: w.count, mean: w.count === 0 ? new Float64Array(C).fill(NaN) : w.mean.slice(), var: variance };
 }
 
-/** Second pass of the two-pass method: sum((x - mean)^2) per channel, the mean being global. */
+/**
+ * Second pass of the two-pass method: sum((x - mean)^2) per channel, the mean being global; on
+ * this thread's kernels (WebAssembly by default, `centeredSumSqJs` when `js` is selected).
+ * @param x - the block of rows.
+ * @param layout - its layout.
+ * @param mean - the mean per channel.
+ * @returns sum((x - mean)^2) per channel.
+ */
 export function centeredSumSq(x: FloatArray, layout: ChannelLayout, mean: Float64Array): Float64Array {
+  return kernelBackend() === 'wasm' ? centeredSumSqWasm(x, layout, mean) : centeredSumSqJs(x, layout, mean);
+}
+
+/**
+ * The JavaScript reference of `centeredSumSq`.
+ * @param x - the block of rows.
+ * @param layout - its layout.
+ * @param mean - the mean per channel.
+ * @returns sum((x - mean)^2) per channel.
+ */
+export function centeredSumSqJs(x: FloatArray, layout: ChannelLayout, mean: Float64Array): Float64Array {
   const { rows, channels: C, inner } = layout;
   const out = new Float64Array(C);
   for (let r = 0; r < rows; r++) {
