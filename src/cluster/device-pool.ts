@@ -63,6 +63,8 @@ export class DevicePool {
   readonly control: SharedArrayBuffer;
   private pool?: Piscina;
   private closedBecause = 'the cluster was closed';
+  /** One step at a time shares the control block; the coordinators queue their calls to ensure it. */
+  private running = false;
 
   constructor(
     readonly devices: number,
@@ -95,6 +97,16 @@ export class DevicePool {
    */
   async runOnAll<R extends BaseReply>(taskFor: (rank: number) => object): Promise<R[]> {
     const pool = this.live();
+    if (this.running) throw new Error('internal error: two steps overlapped on one device pool');
+    this.running = true;
+    try {
+      return await this.runOnAllNow<R>(pool, taskFor);
+    } finally {
+      this.running = false;
+    }
+  }
+
+  private async runOnAllNow<R extends BaseReply>(pool: Piscina, taskFor: (rank: number) => object): Promise<R[]> {
     const control = new Int32Array(this.control);
     clearAbort(control);
     const replies: (R | undefined)[] = new Array(this.devices).fill(undefined);

@@ -7,6 +7,7 @@
 import type { StatsMethod } from '../bn/batch-moments.js';
 import { type AlgorithmName, DEFAULT_ALGORITHM, algorithmByName } from '../collectives/algorithms/index.js';
 import { type CommBuffer, allocateComm } from '../collectives/comm-buffer.js';
+import { CallQueue } from '../cluster/call-queue.js';
 import { DevicePool, spinFor } from '../cluster/device-pool.js';
 import { type BnMode, parseMode } from '../cluster/modes.js';
 import { requireInput } from '../errors.js';
@@ -64,6 +65,23 @@ export function sharedSet(images: Float32Array, labels: ArrayLike<number>, count
   return { images: imageBuffer, labels: labelBuffer, count };
 }
 
+/** The examples of one step, copied into the trainer's batch buffers when the step runs. */
+export interface StepExamples {
+  /** At least `batch` examples, one after another (each of the model's input shape). */
+  readonly images: Float32Array;
+  /** At least `batch` class indices. */
+  readonly labels: ArrayLike<number>;
+}
+
+/**
+ * Data-parallel training on W device threads.
+ *
+ * Calls never overlap: `step`, `evaluate`, `preciseStatistics` and `close` are queued and run one
+ * at a time in the order they were made. A step given its `examples` copies them when it runs, so
+ * `Promise.all([t.step(b, first), t.step(b, second)])` trains on `first`, then on `second`; a step
+ * without them reads `batchImages` and `batchLabels` when it runs, so do not rewrite those until
+ * its promise settles.
+ */
 export class Trainer {
   readonly devices: number;
   readonly mode: BnMode;
@@ -76,6 +94,7 @@ export class Trainer {
   readonly batchLabels: Int32Array;
   private readonly batchBuffers: { images: SharedArrayBuffer; labels: SharedArrayBuffer };
   private steps = 0;
+  private readonly queue = new CallQueue();
 
   constructor(private readonly options: TrainerOptions) {
     const { devices, model } = options;
@@ -132,9 +151,26 @@ export class Trainer {
     return allocateComm({ devices: this.options.devices, tags: need.tags, slotValues: Math.max(need.slotValues, 1) });
   }
 
-  /** One DDP step on the `batch` examples written into batchImages / batchLabels. */
-  async step(batch: number): Promise<StepResult> {
+  /**
+   * One DDP step on `batch` examples: those given in `examples`, or else those written into
+   * batchImages / batchLabels. Queued behind every earlier call.
+   */
+  async step(batch: number, examples?: StepExamples): Promise<StepResult> {
     requireInput(batch >= 2 * this.devices && batch <= this.options.maxBatch, () => `a step needs from ${2 * this.devices} (2 per device) to ${this.options.maxBatch} examples, got ${batch}`);
+    return this.queue.run(async () => {
+      if (examples) this.copyExamples(batch, examples);
+      return this.stepNow(batch);
+    });
+  }
+
+  private copyExamples(batch: number, examples: StepExamples): void {
+    const size = this.options.model.inputShape.reduce((a, b) => a * b, 1);
+    requireInput(examples.images.length >= batch * size && examples.labels.length >= batch, () => `examples must hold ${batch} images of ${size} values and ${batch} labels`);
+    this.batchImages.set(examples.images.subarray(0, batch * size));
+    for (let i = 0; i < batch; i++) this.batchLabels[i] = examples.labels[i];
+  }
+
+  private async stepNow(batch: number): Promise<StepResult> {
     const o = this.options;
     const spin = spinFor(this.devices);
     const firstStep = this.steps === 0;
@@ -169,6 +205,10 @@ export class Trainer {
    * chunk of `chunk` examples, as training normalizes a per-device batch.
    */
   async evaluate(set: SharedSet, how: 'running' | 'batch', options: { chunk: number; statsRank?: number; stats?: Float64Array }): Promise<EvalResult> {
+    return this.queue.run(() => this.evaluateNow(set, how, options));
+  }
+
+  private async evaluateNow(set: SharedSet, how: 'running' | 'batch', options: { chunk: number; statsRank?: number; stats?: Float64Array }): Promise<EvalResult> {
     let statsRank = options.statsRank ?? 0;
     if (options.stats) {
       new Float64Array(this.buffers.collected, 0, this.bnLayout.stride).set(options.stats);
@@ -185,6 +225,10 @@ export class Trainer {
    * average of the batch means and of the (unbiased) batch variances, layer by layer.
    */
   async preciseStatistics(set: SharedSet, batch: number): Promise<Float64Array> {
+    return this.queue.run(() => this.preciseStatisticsNow(set, batch));
+  }
+
+  private async preciseStatisticsNow(set: SharedSet, batch: number): Promise<Float64Array> {
     const S = this.bnLayout.stride;
     new Float64Array(this.buffers.collected).fill(0);
     const replies = await this.runEval(set, 'collect', batch, 0);
@@ -215,14 +259,16 @@ export class Trainer {
     );
   }
 
-  /** A copy of replica `rank`'s parameters. */
+  /** A copy of replica `rank`'s parameters. Refused while calls are pending (they may be mid-update). */
   params(rank: number): Float32Array {
+    this.refuseIfBusy('params');
     const P = this.paramCount;
     return new Float32Array(this.buffers.params, rank * P * 4, P).slice();
   }
 
-  /** A copy of replica `rank`'s BN running statistics (layer by layer, mean then var). */
+  /** A copy of replica `rank`'s BN running statistics (layer by layer, mean then var). Refused while calls are pending. */
   bnStatistics(rank: number): Float64Array {
+    this.refuseIfBusy('bnStatistics');
     const S = this.bnLayout.stride;
     return new Float64Array(this.buffers.bnState, rank * S * 8, S).slice();
   }
@@ -238,8 +284,14 @@ export class Trainer {
     return out;
   }
 
+  private refuseIfBusy(what: string): void {
+    const n = this.queue.pending;
+    requireInput(n === 0, () => `${what}: ${n} call${n === 1 ? ' is' : 's are'} still running or queued on this trainer; await ${n === 1 ? 'it' : 'them'} first`);
+  }
+
+  /** Stops the device threads once the calls made before it have settled. */
   async close(): Promise<void> {
-    await this.pool.close();
+    await this.queue.run(() => this.pool.close());
   }
 }
 
