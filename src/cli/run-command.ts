@@ -8,7 +8,7 @@ import type { Fault } from '../cluster/protocol.js';
 import { type RunReport, loadRunInputs, runBatchNorm, runOnCluster, runOutputFiles, runStatsJson } from '../experiments/run.js';
 import { writeFilesAtomically } from '../io/atomic-write.js';
 import { count, renderTable } from '../report/table.js';
-import { parseFault, parseFiniteNumber, parsePositiveInteger, parsePositiveNumber } from './parse.js';
+import { parseFault, parseFiniteNumber, parsePositiveInteger, parseTimeoutMs } from './parse.js';
 
 interface RunFlags {
   input: string;
@@ -55,7 +55,7 @@ export function addRunCommand(program: Command): void {
     .option('--mode <mode>', 'BN across devices: local, sync, group:K or ghost:G (default sync)')
     .addOption(new Option('--algorithm <name>', `all-reduce algorithm (default ${DEFAULT_ALGORITHM})`).choices(ALGORITHM_NAMES))
     .option('--inject-fault <fault>', 'make one device fail: crash:RANK, hang:RANK or skip:RANK', parseFault)
-    .option('--timeout-ms <ms>', 'how long a device waits for a peer before the run fails', parsePositiveNumber, 30_000)
+    .option('--timeout-ms <ms>', 'how long a device waits for a peer before the run fails', parseTimeoutMs, 30_000)
     .requiredOption('--out <dir>', 'output directory (created if missing)')
     .option('--json', 'print stats.json to stdout instead of a table')
     .action(async (flags: RunFlags) => {

@@ -18,6 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
 import { allocateControl, clearAbort, factsOf, progressOf, raiseAbort, resetFacts } from './control.js';
 import { diagnose } from './diagnose.js';
+import { setLongTimeout } from './long-timeout.js';
 import { ClusterClosedError, type DeviceFailureError } from './errors.js';
 import type { BaseReply } from './protocol.js';
 
@@ -55,10 +56,10 @@ type Woken = 'settled' | 'woken' | 'timer';
 function settleWithin(work: Promise<unknown>, ms: number, onWake?: (wake: () => void) => void): Promise<Woken> {
   return new Promise((resolvePromise) => {
     const end = (how: Woken) => () => {
-      clearTimeout(timer);
+      cancel();
       resolvePromise(how);
     };
-    const timer = setTimeout(end('timer'), ms);
+    const cancel = setLongTimeout(end('timer'), ms);
     work.then(end('settled'), end('settled'));
     onWake?.(end('woken'));
   });
@@ -102,7 +103,7 @@ export class DevicePool {
       filename: workerFile(),
       minThreads: devices,
       maxThreads: devices,
-      idleTimeout: Number.MAX_SAFE_INTEGER,
+      idleTimeout: Infinity, // threads live as long as the pool (Infinity: piscina sets no timer)
       concurrentTasksPerWorker: 1,
       execArgv: threadExecArgv(),
     });

@@ -10,6 +10,7 @@ import { type CommBuffer, allocateComm } from '../collectives/comm-buffer.js';
 import { CallQueue } from '../cluster/call-queue.js';
 import { DevicePool, spinFor } from '../cluster/device-pool.js';
 import { type BnMode, parseMode } from '../cluster/modes.js';
+import { checkNumber } from '../args.js';
 import { requireInput } from '../errors.js';
 import type { BnContextHolder } from '../nn/batch-norm-layer.js';
 import { SeededRandom } from '../tensor/random.js';
@@ -123,7 +124,7 @@ export class Trainer {
         states.fill(1, at + bnChannels[i], at + 2 * bnChannels[i]); // running var starts at 1
       }
     }
-    this.pool = new DevicePool(devices, options.timeoutMs ?? 60_000);
+    this.pool = new DevicePool(devices, options.timeoutMs === undefined ? 60_000 : checkNumber('timeoutMs', options.timeoutMs, { above: 0 }));
     this.buffers = {
       control: this.pool.control,
       params,
