@@ -40,12 +40,13 @@ export function parsePositiveNumber(value: string): number {
 }
 
 /**
- * `--timeout-ms`: a positive number of milliseconds. Any length works (the cluster times long waits
- * in slices below Node's timer limit), so a huge value means "wait as long as it takes".
+ * `--timeout-ms`: a finite number of milliseconds > 0, refused with a message quoting what was
+ * typed. Any length works (the cluster times long waits in slices below Node's timer limit), so a
+ * huge value means "wait as long as it takes".
  */
 export function parseTimeoutMs(value: string): number {
   const n = Number(value);
-  if (value.trim() === '' || !Number.isFinite(n) || n <= 0) throw new InputError(`--timeout-ms must be a positive number of milliseconds, got '${value}'`);
+  if (value.trim() === '' || !Number.isFinite(n) || n <= 0) throw new InputError(`--timeout-ms must be a number > 0, got '${value}'`);
   return n;
 }
 
