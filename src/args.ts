@@ -5,7 +5,7 @@
  * InputError (exit code 2 in the CLI); a check returns the value, narrowed to the type it checked.
  */
 import { InputError } from './errors.js';
-import type { FloatArray, Tensor } from './tensor/tensor.js';
+import type { ChannelLayout, FloatArray, Tensor } from './tensor/tensor.js';
 
 /** Longest rendering of a string or an array in a message. */
 const SHOWN_CHARS = 40;
@@ -82,6 +82,12 @@ export function checkWhole(name: string, value: unknown, min = 0, max = Number.M
   return value;
 }
 
+/** Any safe integer, negative ones included (seeds). */
+export function checkInteger(name: string, value: unknown): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value)) throw argumentError(name, 'an integer', value, typeof value === 'number');
+  return value;
+}
+
 export interface NumberRange {
   /** Smallest allowed value (inclusive). */
   readonly min?: number;
@@ -149,7 +155,7 @@ export function checkOptions<T extends object>(name: string, value: T | undefine
 
 /** A required object of a given shape (checked field by field by the caller). */
 export function checkObject<T extends object>(name: string, value: unknown): T {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw argumentError(name, 'an object', value);
+  if (value === null || typeof value !== 'object' || Array.isArray(value) || ArrayBuffer.isView(value)) throw argumentError(name, 'an object', value);
   return value as T;
 }
 
@@ -163,6 +169,12 @@ export function checkFloatArray(name: string, value: unknown): FloatArray {
   return value;
 }
 
+/** A Float32Array (what the layers, the optimizer and the datasets hold). */
+export function checkFloat32Array(name: string, value: unknown): Float32Array {
+  if (!(value instanceof Float32Array)) throw argumentError(name, 'a Float32Array', value);
+  return value;
+}
+
 /** A Float64Array, optionally of a given length. */
 export function checkFloat64Array(name: string, value: unknown, length?: number): Float64Array {
   if (!(value instanceof Float64Array)) throw argumentError(name, 'a Float64Array', value);
@@ -172,16 +184,18 @@ export function checkFloat64Array(name: string, value: unknown, length?: number)
 
 /**
  * A list of finite numbers: an array of numbers or a numeric typed array, optionally of a given
- * length. A bad element is named by its index.
+ * length. A bad element is named by its index. With `finite: false` NaN and infinities pass (for
+ * statistics, where an empty shard's mean is NaN by definition); the type is still checked.
  */
-export function checkNumbers(name: string, value: unknown, length?: number): ArrayLike<number> {
+export function checkNumbers(name: string, value: unknown, length?: number, { finite = true } = {}): ArrayLike<number> {
   const listLike = Array.isArray(value) || (ArrayBuffer.isView(value) && !(value instanceof DataView) && !(value instanceof BigInt64Array) && !(value instanceof BigUint64Array));
   if (!listLike) throw argumentError(name, length === undefined ? 'an array of numbers' : `an array of ${plural(length, 'number')}`, value);
   const list = value as ArrayLike<unknown>;
   if (length !== undefined && list.length !== length) throw new InputError(`${name} must have shape [${length}], got ${plural(list.length, 'value')}`);
+  if (ArrayBuffer.isView(value) && !finite) return list as ArrayLike<number>; // numbers by construction
   for (let i = 0; i < list.length; i++) {
     const v = list[i];
-    if (typeof v !== 'number' || !Number.isFinite(v)) throw argumentError(`${name}[${i}]`, 'a finite number', v, typeof v === 'number');
+    if (typeof v !== 'number' || (finite && !Number.isFinite(v))) throw argumentError(`${name}[${i}]`, finite ? 'a finite number' : 'a number', v, typeof v === 'number');
   }
   return list as ArrayLike<number>;
 }
@@ -225,3 +239,72 @@ export function checkTensor(name: string, value: unknown): Tensor {
   if (data.length !== size) throw new InputError(`${name}.data has ${plural(data.length, 'element')} but ${name}.shape [${shape.join(',')}] needs ${size}`);
   return value as Tensor;
 }
+
+/** A channel layout: { rows, channels, inner }, whole numbers (see channelLayout). */
+export function checkLayout(name: string, value: unknown): ChannelLayout {
+  const layout = checkObject<Record<string, unknown>>(name, value);
+  checkWhole(`${name}.rows`, layout.rows);
+  checkWhole(`${name}.channels`, layout.channels);
+  checkWhole(`${name}.inner`, layout.inner);
+  return value as ChannelLayout;
+}
+
+/** A block of rows laid out as `layout` says: a float array of rows x channels x inner elements. */
+export function checkBlock(name: string, value: unknown, layout: ChannelLayout): FloatArray {
+  const data = checkFloatArray(name, value);
+  const need = layout.rows * layout.channels * layout.inner;
+  if (data.length !== need) throw new InputError(`${name} has ${plural(data.length, 'element')} but the layout (${layout.rows} rows, ${layout.channels} channels, ${layout.inner} inner) needs ${need}`);
+  return data;
+}
+
+/** Per-channel statistics (means, inverse std): one number per channel, NaN allowed. */
+export function checkPerChannelStats(name: string, value: unknown, channels: number): ArrayLike<number> {
+  return checkNumbers(name, value, channels, { finite: false });
+}
+
+/** A check of one named value, as the field checks of `checkFields` take them. */
+export type FieldCheck = (name: string, value: unknown) => unknown;
+
+/**
+ * Checks an options object field by field: `checks` maps each option to its check, which runs
+ * when the option is given; `required` options must be given. Unknown keys are left alone.
+ */
+export function checkFields(name: string, value: unknown, checks: Readonly<Record<string, FieldCheck>>, required: readonly string[] = []): void {
+  const options = checkOptions<Record<string, unknown>>(name, value as Record<string, unknown> | undefined);
+  for (const key of required) if (options[key] === undefined) throw new InputError(`${key} is required, got undefined`);
+  for (const [key, check] of Object.entries(checks)) if (options[key] !== undefined) check(key, options[key]);
+}
+
+/**
+ * Field checks of type only, for `checkFields` in front of code that already checks ranges and
+ * names: a value of the wrong type is refused here with the expectation and its type ("devices
+ * must be a whole number from 1 to 256, got the string '8'"); one of the right type goes on to the
+ * caller's own checks. Tensors, flags, callbacks and signals are checked whole.
+ */
+export const ofType = {
+  number: (expected: string): FieldCheck => (n, v) => {
+    if (typeof v !== 'number') throw argumentError(n, expected, v);
+  },
+  numbers: (expected: string): FieldCheck => (n, v) => {
+    if (!Array.isArray(v)) throw argumentError(n, expected, v);
+    v.forEach((x, i) => {
+      if (typeof x !== 'number') throw argumentError(`${n}[${i}]`, 'a number', x);
+    });
+  },
+  string: (expected: string): FieldCheck => (n, v) => {
+    if (typeof v !== 'string') throw argumentError(n, expected, v);
+  },
+  strings: (expected: string): FieldCheck => (n, v) => {
+    if (!Array.isArray(v)) throw argumentError(n, expected, v);
+    v.forEach((x, i) => {
+      if (typeof x !== 'string') throw argumentError(`${n}[${i}]`, 'a string', x);
+    });
+  },
+  boolean: checkBoolean as FieldCheck,
+  function: ((n, v) => checkFunction(n, v)) as FieldCheck,
+  tensor: checkTensor as FieldCheck,
+  object: ((n, v) => checkObject(n, v)) as FieldCheck,
+  signal: ((n, v) => {
+    if (!(v instanceof AbortSignal)) throw argumentError(n, 'an AbortSignal', v);
+  }) as FieldCheck,
+} as const;

@@ -293,7 +293,7 @@ describe('bad input to the cluster', () => {
 
   it('refuses bad cluster options', () => {
     expect(() => Cluster.start({ devices: 0 })).toThrow(/devices must be a whole number/);
-    expect(() => Cluster.start({ devices: 2, fault: { kind: 'crash', rank: 2 } })).toThrow(/fault.rank must be a whole number from 0 to 1, got 2/);
+    expect(() => Cluster.start({ devices: 2, fault: { kind: 'crash', rank: 2 } })).toThrow(/fault rank 2/);
     expect(() => Cluster.start({ devices: 2, algorithm: 'gossip' as AlgorithmName })).toThrow(/algorithm must be one of ring, .*got 'gossip'/);
   });
 });

@@ -5,7 +5,17 @@
  *   eval:  dx = gamma * invStd * dy   (running statistics are constants)
  * For sync BN, n, sum(dy) and sum(dy * xhat) are the global (all-reduced) values.
  */
+import { checkBlock, checkLayout, checkNumbers, checkObject, checkPerChannelStats, checkWhole } from '../args.js';
 import type { ChannelLayout, FloatArray } from '../tensor/tensor.js';
+
+/** Checks the arguments every backward kernel shares; returns the layout. */
+function checkCommon(layout: unknown, blocks: Record<string, unknown>, stats: Record<string, unknown>, weight?: unknown): ChannelLayout {
+  const checked = checkLayout('layout', layout);
+  for (const [name, block] of Object.entries(blocks)) checkBlock(name, block, checked);
+  for (const [name, values] of Object.entries(stats)) checkPerChannelStats(name, values, checked.channels);
+  if (weight !== undefined) checkNumbers('weight', weight, checked.channels);
+  return checked;
+}
 
 export interface GradSums {
   /** sum(dy) per channel: dbeta. */
@@ -22,7 +32,7 @@ export function gradSums(
   mean: ArrayLike<number>,
   invStd: ArrayLike<number>,
 ): GradSums {
-  const { rows, channels: C, inner } = layout;
+  const { rows, channels: C, inner } = checkCommon(layout, { dy, x }, { mean, invStd });
   const sumDy = new Float64Array(C);
   const sumDyXc = new Float64Array(C);
   for (let r = 0; r < rows; r++) {
@@ -63,7 +73,11 @@ export function gradInputTrain(
   count: number,
   out: FloatArray,
 ): void {
-  const { rows, channels: C, inner } = layout;
+  const { rows, channels: C, inner } = checkCommon(layout, { dy, x, out }, { mean, invStd }, weight);
+  checkObject('sums', sums);
+  checkPerChannelStats('sums.sumDy', sums.sumDy, C);
+  checkPerChannelStats('sums.sumDyXhat', sums.sumDyXhat, C);
+  checkWhole('count', count);
   for (let r = 0; r < rows; r++) {
     for (let c = 0; c < C; c++) {
       const mu = mean[c];
@@ -87,7 +101,7 @@ export function gradInputEval(
   weight: ArrayLike<number> | undefined,
   out: FloatArray,
 ): void {
-  const { rows, channels: C, inner } = layout;
+  const { rows, channels: C, inner } = checkCommon(layout, { dy, out }, { invStd }, weight);
   for (let r = 0; r < rows; r++) {
     for (let c = 0; c < C; c++) {
       const scale = (weight ? weight[c] : 1) * invStd[c];

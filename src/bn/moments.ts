@@ -9,6 +9,7 @@
  * Every function here is pure and works on one block of rows; the caller decides where the block
  * comes from (a whole batch, one device's shard, one ghost chunk).
  */
+import { checkBlock, checkChoice, checkFloat64Array, checkLayout, checkObject, checkPerChannelStats, checkWhole } from '../args.js';
 import type { ChannelLayout, FloatArray } from '../tensor/tensor.js';
 
 /** Statistics a batch is normalized with: count n per channel, mean, and the biased variance. */
@@ -36,6 +37,30 @@ export interface WelfordStats {
 
 const round32 = Math.fround;
 
+/** Checks a block of rows and its layout (the first two arguments of every kernel here). */
+function checkRows(x: unknown, layout: unknown): ChannelLayout {
+  const checked = checkLayout('layout', layout);
+  checkBlock('x', x, checked);
+  return checked;
+}
+
+function checkSumStats(name: string, value: unknown): SumStats {
+  const s = checkObject<SumStats>(name, value);
+  checkWhole(`${name}.count`, s.count);
+  checkFloat64Array(`${name}.sum`, s.sum);
+  checkFloat64Array(`${name}.sumSq`, s.sumSq, s.sum.length);
+  checkChoice(`${name}.accumulator`, s.accumulator, ['float64', 'float32']);
+  return s;
+}
+
+function checkWelfordStats(name: string, value: unknown): WelfordStats {
+  const w = checkObject<WelfordStats>(name, value);
+  checkWhole(`${name}.count`, w.count);
+  checkFloat64Array(`${name}.mean`, w.mean);
+  checkFloat64Array(`${name}.m2`, w.m2, w.mean.length);
+  return w;
+}
+
 /** Elements per channel in `layout`. */
 function elements(layout: ChannelLayout): number {
   return layout.rows * layout.inner;
@@ -49,9 +74,11 @@ export function sumStats(
   x: FloatArray,
   layout: ChannelLayout,
   accumulator: Accumulator = 'float64',
-  shift?: Float64Array,
+  shift?: ArrayLike<number>,
 ): SumStats {
-  const { rows, channels: C, inner } = layout;
+  const { rows, channels: C, inner } = checkRows(x, layout);
+  checkChoice('accumulator', accumulator, ['float64', 'float32']);
+  if (shift !== undefined) checkPerChannelStats('shift', shift, C);
   const sum = new Float64Array(C);
   const sumSq = new Float64Array(C);
   for (let r = 0; r < rows; r++) {
@@ -87,6 +114,10 @@ export function sumStats(
 
 /** Adds two sum triples (same shift). */
 export function mergeSums(a: SumStats, b: SumStats): SumStats {
+  checkSumStats('a', a);
+  checkSumStats('b', b);
+  checkFloat64Array('b.sum', b.sum, a.sum.length);
+  checkChoice('b.accumulator', b.accumulator, [a.accumulator]);
   const C = a.sum.length;
   const sum = new Float64Array(C);
   const sumSq = new Float64Array(C);
@@ -102,8 +133,10 @@ export function mergeSums(a: SumStats, b: SumStats): SumStats {
  * Mean and biased variance from sums. The variance may come out negative from cancellation; it is
  * returned as computed so that experiments can see it (normalization clamps it at zero).
  */
-export function momentsFromSums(s: SumStats, shift?: Float64Array): Moments {
+export function momentsFromSums(s: SumStats, shift?: ArrayLike<number>): Moments {
+  checkSumStats('s', s);
   const C = s.sum.length;
+  if (shift !== undefined) checkPerChannelStats('shift', shift, C);
   const mean = new Float64Array(C);
   const variance = new Float64Array(C);
   const n = s.count;
@@ -129,7 +162,7 @@ export function momentsFromSums(s: SumStats, shift?: Float64Array): Moments {
 
 /** Welford's single-pass update, element by element, per channel. */
 export function welfordStats(x: FloatArray, layout: ChannelLayout): WelfordStats {
-  const { rows, channels: C, inner } = layout;
+  const { rows, channels: C, inner } = checkRows(x, layout);
   const mean = new Float64Array(C);
   const m2 = new Float64Array(C);
   for (let c = 0; c < C; c++) {
@@ -155,6 +188,9 @@ export function welfordStats(x: FloatArray, layout: ChannelLayout): WelfordStats
 
 /** Chan et al.'s pairwise merge of two Welford triples; an empty side leaves the other unchanged. */
 export function mergeWelford(a: WelfordStats, b: WelfordStats): WelfordStats {
+  checkWelfordStats('a', a);
+  checkWelfordStats('b', b);
+  checkFloat64Array('b.mean', b.mean, a.mean.length);
   if (b.count === 0) return a;
   if (a.count === 0) return b;
   const C = a.mean.length;
@@ -172,6 +208,7 @@ export function mergeWelford(a: WelfordStats, b: WelfordStats): WelfordStats {
 }
 
 export function momentsFromWelford(w: WelfordStats): Moments {
+  checkWelfordStats('w', w);
   const C = w.mean.length;
   const variance = new Float64Array(C);
   for (let c = 0; c < C; c++) variance[c] = w.count === 0 ? NaN : w.m2[c] / w.count;
@@ -179,8 +216,9 @@ export function momentsFromWelford(w: WelfordStats): Moments {
 }
 
 /** Second pass of the two-pass method: sum((x - mean)^2) per channel, the mean being global. */
-export function centeredSumSq(x: FloatArray, layout: ChannelLayout, mean: Float64Array): Float64Array {
-  const { rows, channels: C, inner } = layout;
+export function centeredSumSq(x: FloatArray, layout: ChannelLayout, mean: ArrayLike<number>): Float64Array {
+  const { rows, channels: C, inner } = checkRows(x, layout);
+  checkPerChannelStats('mean', mean, C);
   const out = new Float64Array(C);
   for (let r = 0; r < rows; r++) {
     for (let c = 0; c < C; c++) {

@@ -6,7 +6,7 @@
  * Calls are queued (see CallQueue): one step at a time uses the shared buffers. A call refused
  * as bad input leaves the cluster exactly as it found it (state, parameters, channel count).
  */
-import { checkChoice, checkNumber, checkNumbers, checkObject, checkOptions, checkShape, checkTensor, checkWhole } from '../args.js';
+import { argumentError, checkChoice, checkNumber, checkNumbers, checkObject, checkOptions, checkShape, checkTensor, checkWhole } from '../args.js';
 import { checkBatchNormInputs, resolveSettings } from '../bn/batch-norm.js';
 import type { StatsMethod } from '../bn/batch-moments.js';
 import type { Accumulator, Moments } from '../bn/moments.js';
@@ -170,7 +170,8 @@ export class Cluster {
     if (options.fault !== undefined) {
       const fault = checkObject<Fault>('fault', options.fault);
       checkChoice('fault.kind', fault.kind, FAULT_KINDS);
-      checkWhole('fault.rank', fault.rank, 0, devices - 1);
+      checkWhole('fault.rank', fault.rank);
+      requireInput(fault.rank < devices, () => `fault rank ${fault.rank} is not a rank of ${devices} devices (0 to ${devices - 1})`);
       this.fault = { kind: fault.kind, rank: fault.rank };
     }
     this.pool = new DevicePool(devices, this.timeoutMs);
@@ -357,10 +358,10 @@ export class Cluster {
 
   private async backwardNow(gradOutput: Tensor, options: BackwardOptions): Promise<BackwardResult> {
     this.livePool();
-    if (!this.step) throw new InputError('backward needs a forward pass first');
-    const { settings, shape, x } = this.step;
     checkTensor('gradOutput', gradOutput);
     checkOptions('options', options);
+    if (!this.step) throw new InputError('backward needs a forward pass first');
+    const { settings, shape, x } = this.step;
     const n = sizeOf(shape);
     const same = gradOutput.shape.length === shape.length && gradOutput.shape.every((d, i) => d === shape[i]);
     requireInput(same, () => `gradOutput must have the input's shape [${shape.join(',')}], got [${gradOutput.shape.join(',')}]`);
@@ -571,6 +572,7 @@ export class Cluster {
 function parseModeOption(mode: unknown, devices: number): BnMode {
   if (mode === undefined) return { kind: 'sync' };
   if (typeof mode === 'string') return parseMode(mode, devices);
+  if (mode === null || typeof mode !== 'object') throw argumentError('options.mode', "'local', 'sync', 'group:K', 'ghost:G' or a parsed mode", mode);
   const parsed = checkObject<BnMode>('options.mode', mode);
   checkChoice('options.mode.kind', parsed.kind, ['local', 'sync', 'group', 'ghost']);
   if (parsed.kind === 'group' || parsed.kind === 'ghost') checkWhole('options.mode.size', parsed.size, 1);

@@ -15,6 +15,7 @@ import { type DistributionName, DISTRIBUTION_NAMES, distributionByName, variance
 import { SeededRandom } from '../tensor/random.js';
 import { type Tensor, channelLayout } from '../tensor/tensor.js';
 import { type ProgressFn, throwIfInterrupted } from './interrupt.js';
+import { checkNoiseOptions } from './option-checks.js';
 
 export interface NoiseOptions {
   /** Per-device batch sizes b (rows per device). */
@@ -163,6 +164,7 @@ interface Tally {
 }
 
 export async function noiseExperiment(options: NoiseOptions): Promise<NoiseReport> {
+  checkNoiseOptions(options);
   const devices = options.devices ?? 8;
   const trials = options.trials ?? 300;
   const seed = options.seed ?? 0;

@@ -16,6 +16,7 @@ import { requireInput } from '../errors.js';
 import { type ModelName, MODEL_NAMES } from '../train/protocol.js';
 import { type SharedSet, Trainer, sharedSet } from '../train/trainer.js';
 import { type ProgressFn, throwIfInterrupted } from './interrupt.js';
+import { checkTrainOptions } from './option-checks.js';
 
 export type DatasetName = 'synthetic' | 'fashion-mnist';
 export const DATASET_NAMES: readonly DatasetName[] = ['synthetic', 'fashion-mnist'];
@@ -93,6 +94,7 @@ export function loadDataset(name: DatasetName, options: { dataDir?: string; subs
 }
 
 export async function trainExperiment(options: TrainOptions = {}): Promise<TrainReport> {
+  checkTrainOptions(options);
   const model = options.model ?? 'lenet-bn';
   const devices = options.devices ?? 8;
   const epochs = options.epochs ?? 5;

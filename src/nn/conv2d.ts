@@ -12,6 +12,7 @@
  * JavaScript im2col/col2im below serve the other cases and are the reference in the tests.
  */
 import { requireInput } from '../errors.js';
+import { checkFields, ofType } from '../args.js';
 import type { SeededRandom } from '../tensor/random.js';
 import { ModeBuffers, checkBackward, checkInput, reuse } from './buffers.js';
 import { convBackwardWasm, convForwardWasm } from './conv-wasm.js';
@@ -106,6 +107,8 @@ export function col2im(col: Float32Array, batch: number, g: Geometry, k: number,
   }
 }
 
+const integer = ofType.number('a positive integer');
+
 export class Conv2d implements Layer {
   readonly name: string;
   readonly paramCount: number;
@@ -134,6 +137,8 @@ export class Conv2d implements Layer {
     readonly kernelSize: number,
     options: Conv2dOptions = {},
   ) {
+    checkFields('arguments', { inChannels, outChannels, kernelSize }, { inChannels: integer, outChannels: integer, kernelSize: integer });
+    checkFields('options', options, { padding: ofType.number('a non-negative integer'), stride: integer, bias: ofType.boolean });
     const positive = (v: number) => Number.isInteger(v) && v > 0;
     requireInput(positive(inChannels), `conv2d: in channels must be a positive integer, got ${inChannels}`);
     requireInput(positive(outChannels), `conv2d: out channels must be a positive integer, got ${outChannels}`);

@@ -10,11 +10,14 @@ import { type CommBuffer, allocateComm } from '../collectives/comm-buffer.js';
 import { CallQueue } from '../cluster/call-queue.js';
 import { DevicePool, spinFor } from '../cluster/device-pool.js';
 import { type BnMode, parseMode } from '../cluster/modes.js';
-import { checkNumber } from '../args.js';
-import { requireInput } from '../errors.js';
+import { checkChoice, checkFloat32Array, checkFloat64Array, checkInteger, checkNumber, checkNumbers, checkObject, checkOptions, checkString, checkWhole } from '../args.js';
+import { STATS_METHODS } from '../bn/batch-moments.js';
+import { MAX_DEVICES } from '../cluster/cluster.js';
+import { ALGORITHM_NAMES } from '../collectives/algorithms/index.js';
+import { InputError, requireInput } from '../errors.js';
 import type { BnContextHolder } from '../nn/batch-norm-layer.js';
 import { SeededRandom } from '../tensor/random.js';
-import { type BnStateLayout, bnStateLayout, buildModel } from './models.js';
+import { type BnStateLayout, bnStateLayout, buildModel, checkModelSpec } from './models.js';
 import type { EvalTask, ModelSpec, OptimizerSettings, TrainBuffers, TrainReply, TrainStepTask } from './protocol.js';
 
 export interface TrainerOptions {
@@ -58,7 +61,11 @@ export interface SharedSet {
   readonly count: number;
 }
 
+/** Copies `count` examples (images and labels) into shared memory, for Trainer.evaluate. */
 export function sharedSet(images: Float32Array, labels: ArrayLike<number>, count: number): SharedSet {
+  checkFloat32Array('images', images);
+  checkNumbers('labels', labels);
+  checkWhole('count', count, 0, labels.length);
   const imageBuffer = new SharedArrayBuffer(Math.max(images.byteLength, 4));
   new Float32Array(imageBuffer).set(images);
   const labelBuffer = new SharedArrayBuffer(Math.max(count * 4, 4));
@@ -72,6 +79,33 @@ export interface StepExamples {
   readonly images: Float32Array;
   /** At least `batch` class indices. */
   readonly labels: ArrayLike<number>;
+}
+
+/** Checks each option's type and range; what depends on several (the batch per device) is checked by the constructor. */
+function checkTrainerOptions(options: TrainerOptions): void {
+  checkObject('options', options);
+  checkModelSpec('model', options.model);
+  checkWhole('devices', options.devices, 1, MAX_DEVICES);
+  checkString('bn', options.bn);
+  const optimizer = checkObject<OptimizerSettings>('optimizer', options.optimizer);
+  checkNumber('optimizer.lr', optimizer.lr, { above: 0 });
+  checkNumber('optimizer.momentum', optimizer.momentum, { min: 0 });
+  checkNumber('optimizer.weightDecay', optimizer.weightDecay, { min: 0 });
+  checkWhole('maxBatch', options.maxBatch, 1);
+  checkInteger('seed', options.seed);
+  if (options.stats !== undefined) checkChoice('stats', options.stats, STATS_METHODS);
+  if (options.algorithm !== undefined) checkChoice('algorithm', options.algorithm, ALGORITHM_NAMES);
+  if (options.gradAlgorithm !== undefined) checkChoice('gradAlgorithm', options.gradAlgorithm, ALGORITHM_NAMES);
+  if (options.bnMomentum !== undefined) checkNumber('bnMomentum', options.bnMomentum, { min: 0, max: 1 });
+  if (options.eps !== undefined) checkNumber('eps', options.eps, { above: 0 });
+}
+
+/** A SharedSet argument (from sharedSet()). */
+function checkSharedSet(name: string, set: unknown): SharedSet {
+  const s = checkObject<SharedSet>(name, set);
+  if (!(s.images instanceof SharedArrayBuffer) || !(s.labels instanceof SharedArrayBuffer)) throw new InputError(`${name} must come from sharedSet() (images and labels in shared memory)`);
+  checkWhole(`${name}.count`, s.count, 0, s.labels.byteLength / 4);
+  return s;
 }
 
 /**
@@ -98,6 +132,7 @@ export class Trainer {
   private readonly queue = new CallQueue();
 
   constructor(private readonly options: TrainerOptions) {
+    checkTrainerOptions(options);
     const { devices, model } = options;
     requireInput(Number.isSafeInteger(devices) && devices >= 1, () => `devices must be a whole number >= 1, got ${devices}`);
     requireInput(options.maxBatch >= 2 * devices, () => `the global batch (${options.maxBatch}) must give each of the ${devices} devices at least 2 examples`);
@@ -157,6 +192,12 @@ export class Trainer {
    * batchImages / batchLabels. Queued behind every earlier call.
    */
   async step(batch: number, examples?: StepExamples): Promise<StepResult> {
+    checkWhole('batch', batch);
+    if (examples !== undefined) {
+      checkObject('examples', examples);
+      checkFloat32Array('examples.images', examples.images);
+      checkNumbers('examples.labels', examples.labels);
+    }
     requireInput(batch >= 2 * this.devices && batch <= this.options.maxBatch, () => `a step needs from ${2 * this.devices} (2 per device) to ${this.options.maxBatch} examples, got ${batch}`);
     return this.queue.run(async () => {
       if (examples) this.copyExamples(batch, examples);
@@ -206,6 +247,12 @@ export class Trainer {
    * chunk of `chunk` examples, as training normalizes a per-device batch.
    */
   async evaluate(set: SharedSet, how: 'running' | 'batch', options: { chunk: number; statsRank?: number; stats?: Float64Array }): Promise<EvalResult> {
+    checkSharedSet('set', set);
+    checkChoice('how', how, ['running', 'batch']);
+    checkOptions('options', options);
+    checkWhole('options.chunk', options.chunk, 1);
+    if (options.statsRank !== undefined) checkWhole('options.statsRank', options.statsRank, 0, this.devices - 1);
+    if (options.stats !== undefined) checkFloat64Array('options.stats', options.stats, this.bnLayout.stride);
     return this.queue.run(() => this.evaluateNow(set, how, options));
   }
 
@@ -226,6 +273,8 @@ export class Trainer {
    * average of the batch means and of the (unbiased) batch variances, layer by layer.
    */
   async preciseStatistics(set: SharedSet, batch: number): Promise<Float64Array> {
+    checkSharedSet('set', set);
+    checkWhole('batch', batch, 2);
     return this.queue.run(() => this.preciseStatisticsNow(set, batch));
   }
 
@@ -263,6 +312,7 @@ export class Trainer {
   /** A copy of replica `rank`'s parameters. Refused while calls are pending (they may be mid-update). */
   params(rank: number): Float32Array {
     this.refuseIfBusy('params');
+    checkWhole('rank', rank, 0, this.devices - 1);
     const P = this.paramCount;
     return new Float32Array(this.buffers.params, rank * P * 4, P).slice();
   }
@@ -270,6 +320,7 @@ export class Trainer {
   /** A copy of replica `rank`'s BN running statistics (layer by layer, mean then var). Refused while calls are pending. */
   bnStatistics(rank: number): Float64Array {
     this.refuseIfBusy('bnStatistics');
+    checkWhole('rank', rank, 0, this.devices - 1);
     const S = this.bnLayout.stride;
     return new Float64Array(this.buffers.bnState, rank * S * 8, S).slice();
   }
