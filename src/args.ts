@@ -88,6 +88,7 @@ export function checkInteger(name: string, value: unknown): number {
   return value;
 }
 
+/** Bounds for checkNumber; any left out is not checked. */
 export interface NumberRange {
   /** Smallest allowed value (inclusive). */
   readonly min?: number;
@@ -129,16 +130,19 @@ export function checkChoice<T extends string>(name: string, value: unknown, choi
   return value as T;
 }
 
+/** true or false, nothing truthy or falsy in their place. */
 export function checkBoolean(name: string, value: unknown): boolean {
   if (typeof value !== 'boolean') throw argumentError(name, 'true or false', value);
   return value;
 }
 
+/** A non-empty string. */
 export function checkString(name: string, value: unknown): string {
   if (typeof value !== 'string' || value === '') throw argumentError(name, 'a non-empty string', value, typeof value === 'string');
   return value;
 }
 
+/** A function (a callback). */
 export function checkFunction<F extends (...args: never[]) => unknown>(name: string, value: unknown): F {
   if (typeof value !== 'function') throw argumentError(name, 'a function', value);
   return value as F;
@@ -159,6 +163,7 @@ export function checkObject<T extends object>(name: string, value: unknown): T {
   return value as T;
 }
 
+/** Whether a value is one of the two float arrays the simulator computes in. */
 export function isFloatArray(value: unknown): value is FloatArray {
   return value instanceof Float32Array || value instanceof Float64Array;
 }

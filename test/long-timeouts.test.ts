@@ -8,6 +8,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { Cluster } from '../src/cluster/cluster.js';
 import { DeviceCrashError } from '../src/cluster/errors.js';
 import { MAX_TIMER_MS, setLongTimeout } from '../src/cluster/long-timeout.js';
+import { parseTimeoutMs } from '../src/cli/parse.js';
 import { InputError } from '../src/errors.js';
 import { encodeNpy } from '../src/tensor/npy.js';
 import { Trainer } from '../src/train/trainer.js';
@@ -90,17 +91,24 @@ describe('--timeout-ms past the timer limit in the CLI', () => {
     expect(r.status).toBe(0);
   });
 
-  it.each([
-    ['run', ['0', 'soon']],
-    ['compare', ['1e999']],
-    ['train', ['-5']],
-  ])('%s refuses a timeout that is not a positive number, quoting it (exit 2)', (command, values) => {
-    const extra = command === 'run' ? ['--input', input, '--out', join(dir, 'never')] : [];
-    for (const bad of values) {
-      const r = runCli([command, ...extra, '--timeout-ms', bad]);
-      expect(r.status).toBe(2);
-      // One line, whatever prefix the CLI puts before its usage errors.
-      expect(r.stderr.trim()).toMatch(new RegExp(`^syncbn-sim: (error: )?--timeout-ms must be a number > 0, got '${bad}'$`));
+  it('the shared parser takes any number > 0 and quotes what it refuses', () => {
+    expect(parseTimeoutMs('2147483648')).toBe(PAST_LIMIT);
+    expect(parseTimeoutMs('0.5')).toBe(0.5);
+    for (const bad of ['0', '-5', 'soon', '1e999', '', 'NaN']) {
+      expect(() => parseTimeoutMs(bad)).toThrow(InputError);
+      expect(() => parseTimeoutMs(bad)).toThrow(`--timeout-ms must be a number > 0, got '${bad}'`);
     }
+  });
+
+  it.each([
+    ['run', '0'],
+    ['compare', '1e999'],
+    ['train', 'soon'],
+  ])('%s refuses a bad --timeout-ms in one line, exit 2', (command, bad) => {
+    const extra = command === 'run' ? ['--input', input, '--out', join(dir, 'never')] : [];
+    const r = runCli([command, ...extra, '--timeout-ms', bad]);
+    expect(r.status).toBe(2);
+    // One line, whatever prefix the CLI puts before its usage errors.
+    expect(r.stderr.trim()).toMatch(new RegExp(`^syncbn-sim: (error: )?--timeout-ms must be a number > 0, got '${bad}'$`));
   });
 });

@@ -16,6 +16,7 @@
  */
 import type { WaitWatcher } from '../collectives/transport.js';
 
+/** Index of the abort flag: non-zero tells every waiting rank to give up. */
 export const ABORT_INDEX = 0;
 const PROGRESS_INDEX = 1;
 const STARTED_INDEX = 2;
@@ -43,6 +44,7 @@ export const PHASES = [
   'train: step',
   'train: evaluation',
 ] as const;
+/** One of PHASES. */
 export type Phase = (typeof PHASES)[number];
 
 /** Where a rank's task is: not started yet, running, finished (its step completed), or failed. */
@@ -71,6 +73,7 @@ function intSlots(devices: number): number {
   return n + (n % 2);
 }
 
+/** A zeroed control block for `devices` ranks. */
 export function allocateControl(devices: number): SharedArrayBuffer {
   return new SharedArrayBuffer(intSlots(devices) * 4 + 8);
 }
@@ -105,11 +108,13 @@ export function progressOf(control: Int32Array): number {
   return Atomics.load(control, PROGRESS_INDEX);
 }
 
+/** Records the phase a rank is in (a device calls it as it goes). */
 export function setPhase(control: Int32Array, rank: number, phase: Phase): void {
   Atomics.store(control, at(rank, PHASE), PHASES.indexOf(phase));
   progressed(control);
 }
 
+/** The phase a rank last recorded. */
 export function phaseOf(control: Int32Array, rank: number): Phase {
   return PHASES[Atomics.load(control, at(rank, PHASE))] ?? 'idle';
 }
@@ -133,6 +138,7 @@ export function resetFacts(control: Int32Array, devices: number): void {
   }
 }
 
+/** Everything the control block says about one rank, read now. */
 export function factsOf(control: Int32Array, rank: number): RankFacts {
   const peer = Atomics.load(control, at(rank, WAIT_PEER));
   return {
@@ -167,14 +173,17 @@ export function rankWatcher(control: Int32Array, rank: number): WaitWatcher {
   };
 }
 
+/** Whether the abort flag is up. */
 export function isAborted(control: Int32Array): boolean {
   return Atomics.load(control, ABORT_INDEX) !== 0;
 }
 
+/** Raises the abort flag: every waiting rank gives up within a wait slice. */
 export function raiseAbort(control: Int32Array): void {
   Atomics.store(control, ABORT_INDEX, 1);
 }
 
+/** Lowers the abort flag before a step. */
 export function clearAbort(control: Int32Array): void {
   Atomics.store(control, ABORT_INDEX, 0);
 }

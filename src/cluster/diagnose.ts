@@ -39,6 +39,7 @@ function endOfWaits(facts: readonly RankFacts[], rank: number): number {
   return at;
 }
 
+/** The error naming the device at fault, or undefined when the step succeeded (bad input counts as success). */
 export function diagnose(replies: readonly (BaseReply | undefined)[], facts: readonly RankFacts[], timeoutMs: number): DeviceFailureError | undefined {
   // A device that reported bad input still completed its step.
   const failed = replies.some((r) => r === undefined || (!r.ok && r.kind !== 'bad-input'));
