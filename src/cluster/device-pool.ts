@@ -34,6 +34,8 @@ const ABORT_GRACE_MS = 500;
  * that time counts against no timeout).
  */
 const STARTUP_LIMIT_MS = 60_000;
+/** How often the coordinator looks at the progress counter while a step runs. */
+const PROGRESS_TICK_MS = 100;
 /** Flag checks before a device sleeps, when each device can have its own core. */
 const SPIN_WHEN_CORES_SUFFICE = 20_000;
 
@@ -185,13 +187,20 @@ export class DevicePool {
    */
   private async watch(all: Promise<unknown>, control: Int32Array, failed: () => boolean, onWake: (wake: () => void) => void): Promise<void> {
     const sent = Date.now();
+    const patience = this.timeoutMs + DEADLINE_MARGIN_MS;
     let seen = progressOf(control);
+    let lastChange = sent;
     while (!failed()) {
-      if ((await settleWithin(all, this.timeoutMs + DEADLINE_MARGIN_MS, onWake)) !== 'timer') return;
-      const now = progressOf(control);
-      const starting = Date.now() - sent < STARTUP_LIMIT_MS && Array.from({ length: this.devices }, (_, r) => factsOf(control, r)).some((f) => f.task === 'not started');
-      if (now === seen && !starting) return;
-      seen = now;
+      const wait = Math.max(0, Math.min(PROGRESS_TICK_MS, lastChange + patience - Date.now()));
+      if ((await settleWithin(all, wait, onWake)) !== 'timer') return;
+      const now = Date.now();
+      const starting = now - sent < STARTUP_LIMIT_MS && Array.from({ length: this.devices }, (_, r) => factsOf(control, r)).some((f) => f.task === 'not started');
+      if (progressOf(control) !== seen || starting) {
+        seen = progressOf(control);
+        lastChange = now;
+      } else if (now - lastChange >= patience) {
+        return;
+      }
     }
   }
 
