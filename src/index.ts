@@ -109,7 +109,7 @@ export { buildModel } from './train/models.js';
 export { MODEL_NAMES } from './train/protocol.js';
 export type { ModelName, ModelSpec, OptimizerSettings } from './train/protocol.js';
 export { Trainer, sharedSet } from './train/trainer.js';
-export type { EvalResult, SharedSet, StepResult, TrainerOptions } from './train/trainer.js';
+export type { EvalResult, SharedSet, StepExamples, StepResult, TrainerOptions } from './train/trainer.js';
 export { DivergedError, trainExperiment } from './experiments/train.js';
 export type { EpochRow, RunReport as TrainRunReport, TrainOptions, TrainReport } from './experiments/train.js';
 export { loadFashionMnist } from './data/fashion-mnist.js';

@@ -6,8 +6,18 @@
  * For sync BN, n, sum(dy) and sum(dy * xhat) are the global (all-reduced) values.
  */
 import { kernelBackend } from '../kernels/backend.js';
+import { checkBlock, checkLayout, checkNumbers, checkObject, checkPerChannelStats, checkWhole } from '../args.js';
 import type { ChannelLayout, FloatArray } from '../tensor/tensor.js';
 import { gradInputEvalWasm, gradInputTrainWasm, gradSumsWasm, gradTrainWasm } from './backward-wasm.js';
+
+/** Checks the arguments every backward kernel shares; returns the layout. */
+function checkCommon(layout: unknown, blocks: Record<string, unknown>, stats: Record<string, unknown>, weight?: unknown): ChannelLayout {
+  const checked = checkLayout('layout', layout);
+  for (const [name, block] of Object.entries(blocks)) checkBlock(name, block, checked);
+  for (const [name, values] of Object.entries(stats)) checkPerChannelStats(name, values, checked.channels);
+  if (weight !== undefined) checkNumbers('weight', weight, checked.channels);
+  return checked;
+}
 
 export interface GradSums {
   /** sum(dy) per channel: dbeta. */
@@ -34,6 +44,7 @@ export function gradSums(
   mean: ArrayLike<number>,
   invStd: ArrayLike<number>,
 ): GradSums {
+  checkCommon(layout, { dy, x }, { mean, invStd });
   return (kernelBackend() === 'wasm' ? gradSumsWasm : gradSumsJs)(dy, x, layout, mean, invStd);
 }
 
@@ -104,6 +115,11 @@ export function gradInputTrain(
   count: number,
   out: FloatArray,
 ): void {
+  const { channels: C } = checkCommon(layout, { dy, x, out }, { mean, invStd }, weight);
+  checkObject('sums', sums);
+  checkPerChannelStats('sums.sumDy', sums.sumDy, C);
+  checkPerChannelStats('sums.sumDyXhat', sums.sumDyXhat, C);
+  checkWhole('count', count);
   (kernelBackend() === 'wasm' ? gradInputTrainWasm : gradInputTrainJs)(dy, x, layout, mean, invStd, weight, sums, count, out);
 }
 
@@ -162,6 +178,7 @@ export function gradInputEval(
   weight: ArrayLike<number> | undefined,
   out: FloatArray,
 ): void {
+  checkCommon(layout, { dy, out }, { invStd }, weight);
   (kernelBackend() === 'wasm' ? gradInputEvalWasm : gradInputEvalJs)(dy, layout, invStd, weight, out);
 }
 

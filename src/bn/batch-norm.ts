@@ -3,8 +3,9 @@
  * running-statistics update, composed from the pure kernels beside this file. Float32 input gives
  * float32 outputs; statistics and per-channel factors are always computed in float64.
  */
+import { checkBoolean, checkChoice, checkNumber, checkNumbers, checkOptions, checkTensor } from '../args.js';
 import { InputError, requireInput } from '../errors.js';
-import { type ChannelLayout, type FloatArray, type Tensor, allocLike, channelLayout, sizeOf } from '../tensor/tensor.js';
+import { type ChannelLayout, type FloatArray, type Tensor, allocLike, channelLayout } from '../tensor/tensor.js';
 import { type GradSums, gradInputEval, gradSums, gradTrain } from './backward.js';
 import { type StatsMethod, STATS_METHODS, batchMoments } from './batch-moments.js';
 import { forwardTrain } from './forward.js';
@@ -61,26 +62,19 @@ export interface BatchNormResult {
 
 /** Fills defaults and checks the scalar options; throws InputError naming the bad one. */
 export function resolveSettings(options: BatchNormOptions): BatchNormSettings {
-  const convention = options.convention ?? 'pytorch';
-  requireInput(convention === 'pytorch' || convention === 'keras', () => `unknown running-stats convention '${convention}' (pytorch or keras)`);
-  const momentum = options.momentum ?? DEFAULT_MOMENTUM[convention];
-  const eps = options.eps ?? 1e-5;
-  const stats = options.stats ?? 'sums';
-  const accumulator = options.accumulator ?? 'float64';
-  requireInput(Number.isFinite(momentum) && momentum >= 0 && momentum <= 1, () => `momentum must lie in [0, 1], got ${momentum}`);
-  requireInput(Number.isFinite(eps) && eps > 0, () => `eps must be a positive finite number, got ${eps}`);
-  requireInput(STATS_METHODS.includes(stats), () => `unknown stats method '${stats}' (${STATS_METHODS.join(', ')})`);
-  requireInput(accumulator === 'float64' || accumulator === 'float32', () => `unknown accumulator '${accumulator}' (float64 or float32)`);
-  return { training: options.training ?? true, momentum, eps, stats, accumulator, convention };
+  checkOptions('options', options);
+  const convention = options.convention === undefined ? 'pytorch' : checkChoice('convention', options.convention, ['pytorch', 'keras']);
+  const momentum = options.momentum === undefined ? DEFAULT_MOMENTUM[convention] : checkNumber('momentum', options.momentum, { min: 0, max: 1 });
+  const eps = options.eps === undefined ? 1e-5 : checkNumber('eps', options.eps, { above: 0 });
+  const stats = options.stats === undefined ? 'sums' : checkChoice('stats', options.stats, STATS_METHODS);
+  const accumulator = options.accumulator === undefined ? 'float64' : checkChoice('accumulator', options.accumulator, ['float64', 'float32']);
+  const training = options.training === undefined ? true : checkBoolean('training', options.training);
+  return { training, momentum, eps, stats, accumulator, convention };
 }
 
 /** Checks that a per-channel parameter has exactly C finite values. */
 export function checkPerChannel(values: ArrayLike<number> | undefined, channels: number, name: string): void {
-  if (values === undefined) return;
-  requireInput(values.length === channels, () => `${name} must have shape [${channels}] (one value per channel), got ${values.length} values`);
-  for (let c = 0; c < channels; c++) {
-    requireInput(Number.isFinite(values[c]), () => `${name} contains a non-finite value at channel ${c}`);
-  }
+  if (values !== undefined) checkNumbers(name, values, channels);
 }
 
 /** Throws when any element is NaN or infinite: BN would silently spread it over a whole channel. */
@@ -97,8 +91,8 @@ export function checkBatchNormInputs(
   training: boolean,
   { checkValues = true }: { checkValues?: boolean } = {},
 ): ChannelLayout {
+  checkTensor('input', input);
   const layout = channelLayout(input.shape);
-  requireInput(input.data.length === sizeOf(input.shape), () => `input data has ${input.data.length} elements but shape [${input.shape.join(',')}] needs ${sizeOf(input.shape)}`);
   if (training) {
     requireInput(layout.rows * layout.inner > 1, () => `expected more than 1 value per channel when training, got input shape [${input.shape.join(',')}]`);
   }
@@ -113,7 +107,8 @@ export function checkBatchNormInputs(
     }
   }
   const dy = options.gradOutput;
-  if (dy) {
+  if (dy !== undefined) {
+    checkTensor('gradOutput', dy);
     const same = dy.shape.length === input.shape.length && dy.shape.every((d, i) => d === input.shape[i]);
     requireInput(same, () => `grad output must have the input's shape [${input.shape.join(',')}], got [${dy.shape.join(',')}]`);
     if (checkValues) checkFinite(dy.data, 'grad output');

@@ -10,6 +10,7 @@
  * comes from (a whole batch, one device's shard, one ghost chunk).
  */
 import { kernelBackend } from '../kernels/backend.js';
+import { checkBlock, checkChoice, checkFloat64Array, checkLayout, checkObject, checkPerChannelStats, checkWhole } from '../args.js';
 import type { ChannelLayout, FloatArray } from '../tensor/tensor.js';
 import { centeredSumSqWasm, sumStatsWasm, welfordStatsWasm } from './moments-wasm.js';
 
@@ -38,6 +39,30 @@ export interface WelfordStats {
 
 const round32 = Math.fround;
 
+/** Checks a block of rows and its layout (the first two arguments of every kernel here). */
+function checkRows(x: unknown, layout: unknown): ChannelLayout {
+  const checked = checkLayout('layout', layout);
+  checkBlock('x', x, checked);
+  return checked;
+}
+
+function checkSumStats(name: string, value: unknown): SumStats {
+  const s = checkObject<SumStats>(name, value);
+  checkWhole(`${name}.count`, s.count);
+  checkFloat64Array(`${name}.sum`, s.sum);
+  checkFloat64Array(`${name}.sumSq`, s.sumSq, s.sum.length);
+  checkChoice(`${name}.accumulator`, s.accumulator, ['float64', 'float32']);
+  return s;
+}
+
+function checkWelfordStats(name: string, value: unknown): WelfordStats {
+  const w = checkObject<WelfordStats>(name, value);
+  checkWhole(`${name}.count`, w.count);
+  checkFloat64Array(`${name}.mean`, w.mean);
+  checkFloat64Array(`${name}.m2`, w.m2, w.mean.length);
+  return w;
+}
+
 /** Elements per channel in `layout`. */
 function elements(layout: ChannelLayout): number {
   return layout.rows * layout.inner;
@@ -58,6 +83,9 @@ export function sumStats(
   accumulator: Accumulator = 'float64',
   shift?: Float64Array,
 ): SumStats {
+  const { channels: C } = checkRows(x, layout);
+  checkChoice('accumulator', accumulator, ['float64', 'float32']);
+  if (shift !== undefined) checkPerChannelStats('shift', shift, C);
   return kernelBackend() === 'wasm' ? sumStatsWasm(x, layout, accumulator, shift) : sumStatsJs(x, layout, accumulator, shift);
 }
 
@@ -112,6 +140,10 @@ export function sumStatsJs(
 
 /** Adds two sum triples (same shift). */
 export function mergeSums(a: SumStats, b: SumStats): SumStats {
+  checkSumStats('a', a);
+  checkSumStats('b', b);
+  checkFloat64Array('b.sum', b.sum, a.sum.length);
+  checkChoice('b.accumulator', b.accumulator, [a.accumulator]);
   const C = a.sum.length;
   const sum = new Float64Array(C);
   const sumSq = new Float64Array(C);
@@ -127,8 +159,10 @@ export function mergeSums(a: SumStats, b: SumStats): SumStats {
  * Mean and biased variance from sums. The variance may come out negative from cancellation; it is
  * returned as computed so that experiments can see it (normalization clamps it at zero).
  */
-export function momentsFromSums(s: SumStats, shift?: Float64Array): Moments {
+export function momentsFromSums(s: SumStats, shift?: ArrayLike<number>): Moments {
+  checkSumStats('s', s);
   const C = s.sum.length;
+  if (shift !== undefined) checkPerChannelStats('shift', shift, C);
   const mean = new Float64Array(C);
   const variance = new Float64Array(C);
   const n = s.count;
@@ -160,6 +194,7 @@ export function momentsFromSums(s: SumStats, shift?: Float64Array): Moments {
  * @returns count, mean and M2 per channel.
  */
 export function welfordStats(x: FloatArray, layout: ChannelLayout): WelfordStats {
+  checkRows(x, layout);
   return kernelBackend() === 'wasm' ? welfordStatsWasm(x, layout) : welfordStatsJs(x, layout);
 }
 
@@ -196,6 +231,9 @@ export function welfordStatsJs(x: FloatArray, layout: ChannelLayout): WelfordSta
 
 /** Chan et al.'s pairwise merge of two Welford triples; an empty side leaves the other unchanged. */
 export function mergeWelford(a: WelfordStats, b: WelfordStats): WelfordStats {
+  checkWelfordStats('a', a);
+  checkWelfordStats('b', b);
+  checkFloat64Array('b.mean', b.mean, a.mean.length);
   if (b.count === 0) return a;
   if (a.count === 0) return b;
   const C = a.mean.length;
@@ -213,6 +251,7 @@ export function mergeWelford(a: WelfordStats, b: WelfordStats): WelfordStats {
 }
 
 export function momentsFromWelford(w: WelfordStats): Moments {
+  checkWelfordStats('w', w);
   const C = w.mean.length;
   const variance = new Float64Array(C);
   for (let c = 0; c < C; c++) variance[c] = w.count === 0 ? NaN : w.m2[c] / w.count;
@@ -228,6 +267,8 @@ export function momentsFromWelford(w: WelfordStats): Moments {
  * @returns sum((x - mean)^2) per channel.
  */
 export function centeredSumSq(x: FloatArray, layout: ChannelLayout, mean: Float64Array): Float64Array {
+  const { channels: C } = checkRows(x, layout);
+  checkPerChannelStats('mean', mean, C);
   return kernelBackend() === 'wasm' ? centeredSumSqWasm(x, layout, mean) : centeredSumSqJs(x, layout, mean);
 }
 

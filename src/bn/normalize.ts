@@ -3,11 +3,14 @@
  * (batch statistics) and eval mode (running statistics): only the statistics passed in differ.
  */
 import { kernelBackend } from '../kernels/backend.js';
+import { checkBlock, checkLayout, checkNumber, checkNumbers, checkPerChannelStats } from '../args.js';
 import type { ChannelLayout, FloatArray } from '../tensor/tensor.js';
 import { normalizeWasm } from './normalize-wasm.js';
 
 /** 1 / sqrt(var + eps) per channel; a variance that cancellation made negative counts as zero. */
 export function inverseStd(variance: ArrayLike<number>, eps: number): Float64Array {
+  checkNumbers('variance', variance, undefined, { finite: false });
+  checkNumber('eps', eps, { above: 0 });
   const out = new Float64Array(variance.length);
   for (let c = 0; c < variance.length; c++) out[c] = 1 / Math.sqrt(Math.max(variance[c], 0) + eps);
   return out;
@@ -34,6 +37,13 @@ export function normalize(
   bias: ArrayLike<number> | undefined,
   out: FloatArray,
 ): void {
+  const { channels: C } = checkLayout('layout', layout);
+  checkBlock('x', x, layout);
+  checkPerChannelStats('mean', mean, C);
+  checkPerChannelStats('invStd', invStd, C);
+  if (weight !== undefined) checkNumbers('weight', weight, C);
+  if (bias !== undefined) checkNumbers('bias', bias, C);
+  checkBlock('out', out, layout);
   (kernelBackend() === 'wasm' ? normalizeWasm : normalizeJs)(x, layout, mean, invStd, weight, bias, out);
 }
 

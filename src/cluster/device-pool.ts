@@ -4,22 +4,38 @@
  *
  * Devices wait for each other inside collectives, so all W tasks must run concurrently: the
  * piscina pool has exactly W threads and never more than W tasks in flight. Every wait inside a
- * device has a deadline and polls the shared abort flag; when one device fails the pool raises
- * the flag, gives the rest a moment to notice, names the device at fault and terminates every
- * thread (a hung one included).
+ * device has its own timeout and polls the shared abort flag. The step ends in one of three ways:
+ * every device answers; one reports a failure (a crash, or a timeout waiting for a peer); or the
+ * coordinator's deadline passes, a margin after the devices' own timeout would have. In the last
+ * two the coordinator raises the abort flag and gives the rest a grace period to answer, then
+ * names the device at fault from the facts each rank recorded in the control block (see
+ * diagnose.ts) and terminates every thread, a hung one included.
  */
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
-import { allocateControl, clearAbort, raiseAbort } from './control.js';
+import { allocateControl, clearAbort, factsOf, progressOf, raiseAbort, resetFacts } from './control.js';
 import { diagnose } from './diagnose.js';
+import { setLongTimeout } from './long-timeout.js';
 import { ClusterClosedError, type DeviceFailureError } from './errors.js';
 import type { BaseReply } from './protocol.js';
 
-/** Time the other devices get to notice an abort before the silent ones are declared hung. */
-const ABORT_GRACE_MS = 1000;
+/**
+ * How much longer than the devices' own timeout the coordinator waits before it steps in: the
+ * devices' deadlines start when they reach a collective, a little after the step was sent out.
+ */
+const DEADLINE_MARGIN_MS = 500;
+/** Time the devices get, once the abort flag is up, to answer before the silent ones count as hung. */
+const ABORT_GRACE_MS = 500;
+/**
+ * How long threads may take to pick their task up (starting a thread under load can take seconds;
+ * that time counts against no timeout).
+ */
+const STARTUP_LIMIT_MS = 60_000;
+/** How often the coordinator looks at the progress counter while a step runs. */
+const PROGRESS_TICK_MS = 100;
 /** Flag checks before a device sleeps, when each device can have its own core. */
 const SPIN_WHEN_CORES_SUFFICE = 20_000;
 
@@ -32,21 +48,35 @@ function workerFile(): string {
   return file;
 }
 
+/** How a wait for a step ended: every task settled, a failure woke the coordinator, or time ran out. */
+type Woken = 'settled' | 'woken' | 'timer';
+
 /**
- * Resolves when `work` settles, after `ms`, or when the function handed to `onInterrupt` is
- * called, whichever comes first; the timer never outlives it (a live timer would hold the
- * process open).
+ * Resolves when `work` settles, after `ms`, or when the function handed to `onWake` is called,
+ * whichever comes first; the timer never outlives it (a live timer would hold the process open).
  */
-function settleWithin(work: Promise<unknown>, ms: number, onInterrupt?: (wake: () => void) => void): Promise<void> {
+function settleWithin(work: Promise<unknown>, ms: number, onWake?: (wake: () => void) => void): Promise<Woken> {
   return new Promise((resolvePromise) => {
-    const done = () => {
-      clearTimeout(timer);
-      resolvePromise();
+    const end = (how: Woken) => () => {
+      cancel();
+      resolvePromise(how);
     };
-    const timer = setTimeout(done, ms);
-    work.then(done, done);
-    onInterrupt?.(done);
+    const cancel = setLongTimeout(end('timer'), ms);
+    work.then(end('settled'), end('settled'));
+    onWake?.(end('woken'));
   });
+}
+
+/**
+ * Options for the device threads. Node 20 loads the worker entry (an ES module) through piscina's
+ * require() first; a thread terminated while require() is instantiating an ES module aborts the
+ * whole process (a native assertion). Refusing require() of ES modules in the threads makes
+ * piscina import() the entry instead, which a termination interrupts cleanly. Needed when a pool
+ * is torn down after a fault while some threads are still starting, as happens under load.
+ */
+function threadExecArgv(): string[] {
+  const flag = '--no-experimental-require-module';
+  return process.allowedNodeEnvironmentFlags.has(flag) ? [...process.execArgv, flag] : process.execArgv;
 }
 
 /**
@@ -63,6 +93,8 @@ export class DevicePool {
   readonly control: SharedArrayBuffer;
   private pool?: Piscina;
   private closedBecause = 'the cluster was closed';
+  /** One step at a time shares the control block; the coordinators queue their calls to ensure it. */
+  private running = false;
 
   constructor(
     readonly devices: number,
@@ -73,8 +105,9 @@ export class DevicePool {
       filename: workerFile(),
       minThreads: devices,
       maxThreads: devices,
-      idleTimeout: Number.MAX_SAFE_INTEGER,
+      idleTimeout: Infinity, // threads live as long as the pool (Infinity: piscina sets no timer)
       concurrentTasksPerWorker: 1,
+      execArgv: threadExecArgv(),
     });
   }
 
@@ -95,15 +128,25 @@ export class DevicePool {
    */
   async runOnAll<R extends BaseReply>(taskFor: (rank: number) => object): Promise<R[]> {
     const pool = this.live();
+    if (this.running) throw new Error('internal error: two steps overlapped on one device pool');
+    this.running = true;
+    try {
+      return await this.runOnAllNow<R>(pool, taskFor);
+    } finally {
+      this.running = false;
+    }
+  }
+
+  private async runOnAllNow<R extends BaseReply>(pool: Piscina, taskFor: (rank: number) => object): Promise<R[]> {
     const control = new Int32Array(this.control);
     clearAbort(control);
+    resetFacts(control, this.devices);
     const replies: (R | undefined)[] = new Array(this.devices).fill(undefined);
     let failed = false;
-    let interrupt = () => {};
+    let wake = () => {};
     const onFailure = () => {
       failed = true;
-      raiseAbort(control);
-      interrupt();
+      wake();
     };
     const tasks = Array.from({ length: this.devices }, (_, rank) =>
       pool.run(taskFor(rank)).then(
@@ -113,25 +156,52 @@ export class DevicePool {
           if (!reply.ok && reply.kind !== 'bad-input') onFailure();
         },
         (error: unknown) => {
+          // The thread died (or was terminated): a crash, wherever it was.
           const message = error instanceof Error ? error.message : String(error);
-          replies[rank] = { ok: false, rank, kind: 'crash', phase: 'idle', message } as R;
+          replies[rank] = { ok: false, rank, kind: 'crash', phase: factsOf(control, rank).phase, message } as R;
           onFailure();
         },
       ),
     );
     const all = Promise.all(tasks);
-    // Every device answers, or the deadline passes, or one fails and the rest get a grace period.
-    await settleWithin(all, this.timeoutMs + ABORT_GRACE_MS, (wake) => (interrupt = wake));
-    if (failed && replies.includes(undefined)) {
+    await this.watch(all, control, () => failed, (w) => (wake = w));
+    if (replies.includes(undefined)) {
       raiseAbort(control);
       await settleWithin(all, ABORT_GRACE_MS);
     }
-    const error = diagnose(replies, control, this.timeoutMs);
+    const facts = Array.from({ length: this.devices }, (_, rank) => factsOf(control, rank));
+    const error = diagnose(replies, facts, this.timeoutMs);
     if (error) {
       await this.abandon(error);
       throw error;
     }
     return replies as R[];
+  }
+
+  /**
+   * Waits until every device answered or one reported a failure. The coordinator steps in on its
+   * own only when no rank has done anything (started, joined a collective, begun or ended a wait,
+   * changed phase, finished) for the devices' timeout plus a margin: a device waiting for a peer
+   * times out by itself before that, and says for whom it waited. Threads still starting up do
+   * not count against the timeout.
+   */
+  private async watch(all: Promise<unknown>, control: Int32Array, failed: () => boolean, onWake: (wake: () => void) => void): Promise<void> {
+    const sent = Date.now();
+    const patience = this.timeoutMs + DEADLINE_MARGIN_MS;
+    let seen = progressOf(control);
+    let lastChange = sent;
+    while (!failed()) {
+      const wait = Math.max(0, Math.min(PROGRESS_TICK_MS, lastChange + patience - Date.now()));
+      if ((await settleWithin(all, wait, onWake)) !== 'timer') return;
+      const now = Date.now();
+      const starting = now - sent < STARTUP_LIMIT_MS && Array.from({ length: this.devices }, (_, r) => factsOf(control, r)).some((f) => f.task === 'not started');
+      if (progressOf(control) !== seen || starting) {
+        seen = progressOf(control);
+        lastChange = now;
+      } else if (now - lastChange >= patience) {
+        return;
+      }
+    }
   }
 
   /** Stops every device thread. Safe to call more than once. */

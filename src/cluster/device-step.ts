@@ -11,7 +11,7 @@ import { commViews } from '../collectives/comm-buffer.js';
 import { float64Sum } from '../collectives/reducers.js';
 import { SharedMemoryTransport, type TrafficCount } from '../collectives/transport.js';
 import type { ChannelLayout, FloatArray } from '../tensor/tensor.js';
-import { ABORT_INDEX, type Phase, phaseOf, setPhase } from './control.js';
+import { ABORT_INDEX, type Phase, markStarted, phaseOf, rankWatcher, setPhase, setTaskState } from './control.js';
 import { type DeviceBnSettings, type NormalizedBlock, deviceBnBackward, deviceBnForward, ghostBlocks } from './device-bn.js';
 import type { AllReduceFn } from './device-moments.js';
 import { failureReply } from './failure.js';
@@ -71,9 +71,10 @@ function allReduceFor(ctx: DeviceContext): AllReduceFn | undefined {
   const algorithm = algorithmByName(task.settings.algorithm);
   const comm = commViews(task.buffers.comm);
   const abort = { array: ctx.control, index: ABORT_INDEX };
+  const watcher = rankWatcher(ctx.control, task.rank);
   return (data, reducer) => {
     if (task.fault?.kind === 'skip' && task.fault.rank === task.rank) return; // never joins
-    const transport = new SharedMemoryTransport(comm, members, members.indexOf(task.rank), reducer.bytesPerValue, task.settings.timeoutMs, abort, task.spin);
+    const transport = new SharedMemoryTransport(comm, members, members.indexOf(task.rank), reducer.bytesPerValue, task.settings.timeoutMs, abort, task.spin, watcher);
     algorithm.run(transport, data, reducer);
     ctx.traffic.messages += transport.traffic.messages;
     ctx.traffic.bytes += transport.traffic.bytes;
@@ -183,20 +184,26 @@ function allreduceBench(ctx: DeviceContext): number[] {
   return timings;
 }
 
-/** Runs one task and describes any failure as data (errors lose their fields across threads). */
+/**
+ * Runs one task and describes any failure as data (errors lose their fields across threads). The
+ * task's state goes to the control block too, where the coordinator's diagnosis reads it.
+ */
 export function runDeviceTask(task: DeviceTask | PingTask): DeviceReply {
   if (task.op === 'ping') return { ok: true, rank: -1, messages: 0, bytes: 0 };
-  let ctx: DeviceContext | undefined;
+  const control = new Int32Array(task.buffers.control);
+  markStarted(control, task.rank, task.devices);
   try {
-    ctx = setup(task);
+    const ctx = setup(task);
     let timingsUs: number[] | undefined;
     if (task.op === 'forward') forward(ctx);
     else if (task.op === 'backward') backward(ctx);
     else timingsUs = allreduceBench(ctx);
-    setPhase(ctx.control, task.rank, 'idle');
+    setPhase(control, task.rank, 'idle');
+    setTaskState(control, task.rank, 'finished');
     if (ctx.badInput) return { ok: false, rank: task.rank, kind: 'bad-input', phase: 'idle', message: ctx.badInput };
     return { ok: true, rank: task.rank, messages: ctx.traffic.messages, bytes: ctx.traffic.bytes, timingsUs };
   } catch (error) {
-    return failureReply(task.rank, ctx ? phaseOf(ctx.control, task.rank) : 'idle', error);
+    setTaskState(control, task.rank, 'failed');
+    return failureReply(task.rank, phaseOf(control, task.rank), error);
   }
 }

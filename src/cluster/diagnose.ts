@@ -1,9 +1,18 @@
 /**
- * Turns the replies of one step (undefined where a device never answered) into the error that
- * names the device at fault: a crash first, then a device that stopped answering, then one that
- * finished while its peers waited for it, and only then a bare timeout.
+ * Names the device at fault in a failed step, from the replies (undefined where a device never
+ * answered) and the facts every rank recorded in the control block. Which reply came first plays
+ * no part: under load a healthy rank's own timeout can come after the coordinator's deadline.
+ *
+ * Evidence, strongest first:
+ * - a crash names itself;
+ * - a rank that finished its step having joined fewer collectives than another rank joined
+ *   skipped one (every rank runs the same collectives, so a healthy one that finished joined all);
+ * - a rank that never answered, even after the abort and a grace period, and was not waiting for
+ *   any peer is stuck outside any collective: hung (or, not started at all, never picked its task
+ *   up). When ranks waited for peers, the ranks their chains of waits end at are named first.
+ * With none of these, ranks gave up on peers that were only slower than the timeout.
  */
-import { type Phase, phaseOf } from './control.js';
+import type { Phase, RankFacts } from './control.js';
 import {
   CollectiveTimeout,
   DeviceCrashError,
@@ -13,38 +22,67 @@ import {
 } from './errors.js';
 import type { BaseReply } from './protocol.js';
 
-function list(ranks: number[]): string {
+function list(ranks: readonly number[]): string {
   return ranks.length === 1 ? `rank ${ranks[0]}` : `ranks ${ranks.join(', ')}`;
 }
 
-export function diagnose(
-  replies: readonly (BaseReply | undefined)[],
-  control: Int32Array,
-  timeoutMs: number,
-): DeviceFailureError | undefined {
-  // A device that reported bad input still completed its step.
-  const failures = replies.filter((r): r is Extract<BaseReply, { ok: false }> => r !== undefined && !r.ok && r.kind !== 'bad-input');
-  const silent = replies.flatMap((r, rank) => (r === undefined ? [rank] : []));
-  if (failures.length === 0 && silent.length === 0) return undefined;
+/** The rank a chain of waits starting at `rank` ends at (a rank of the cycle, if it loops). */
+function endOfWaits(facts: readonly RankFacts[], rank: number): number {
+  const seen = new Set<number>();
+  let at = rank;
+  while (!seen.has(at)) {
+    seen.add(at);
+    const next = facts[at].waitingFor;
+    if (next === undefined) return at;
+    at = next;
+  }
+  return at;
+}
 
-  const crash = failures.find((f) => f.kind === 'crash');
+/** The error naming the device at fault, or undefined when the step succeeded (bad input counts as success). */
+export function diagnose(replies: readonly (BaseReply | undefined)[], facts: readonly RankFacts[], timeoutMs: number): DeviceFailureError | undefined {
+  // A device that reported bad input still completed its step.
+  const failed = replies.some((r) => r === undefined || (!r.ok && r.kind !== 'bad-input'));
+  if (!failed) return undefined;
+
+  const crash = replies.find((r): r is Extract<BaseReply, { ok: false }> => r !== undefined && !r.ok && r.kind === 'crash');
   if (crash) {
     return new DeviceCrashError('crash', crash.rank, crash.phase, `device rank ${crash.rank} crashed in phase '${crash.phase}': ${crash.message}`);
   }
-  if (silent.length > 0) {
-    const phase: Phase = phaseOf(control, silent[0]);
-    return new DeviceHangError('hang', silent[0], phase, `device ${list(silent)} stopped responding in phase '${phase}' (no reply within ${timeoutMs} ms); its thread was terminated`);
-  }
-  const timeouts = failures.filter((f) => f.kind === 'timeout');
-  const waiting = failures.filter((f) => f.waitingFor !== undefined);
-  const finished = replies.flatMap((r, rank) => (r && (r.ok || r.kind === 'bad-input') ? [rank] : []));
-  const phase = timeouts[0]?.phase ?? failures[0].phase;
-  // A device that finished while a peer still waited for it skipped a collective.
-  const missing = finished.filter((rank) => waiting.some((w) => w.waitingFor === rank));
+
+  const silent = (rank: number) => replies[rank] === undefined;
+  const finished = (rank: number) => facts[rank].task === 'finished';
+  const waiters = facts.filter((f) => f.waitingFor !== undefined);
+
+  const mostJoined = Math.max(...facts.map((f) => f.joined));
+  const missing = facts.filter((f) => finished(f.rank) && f.joined < mostJoined).map((f) => f.rank);
   if (missing.length > 0) {
-    const waiters = waiting.filter((w) => missing.includes(w.waitingFor!)).map((w) => w.rank);
-    return new DeviceMissingError('missing', missing[0], phase, `device ${list(missing)} never joined the collective in phase '${phase}'; ${list(waiters)} waited for it until the ${timeoutMs} ms timeout`);
+    const waitedBy = waiters.filter((w) => missing.includes(w.waitingFor!)).map((w) => w.rank);
+    const blocked = waitedBy.length > 0 ? waitedBy : waiters.map((w) => w.rank);
+    const phase = (blocked.length > 0 ? facts[blocked[0]] : facts.find((f) => f.joined === mostJoined)!).phase;
+    const who = waitedBy.length > 0 ? `${list(waitedBy)} waited for it` : `its peers waited in it`;
+    return new DeviceMissingError('missing', missing[0], phase, `device ${list(missing)} never joined the collective in phase '${phase}'; ${who} until the ${timeoutMs} ms timeout`);
   }
-  const first = timeouts[0] ?? failures[0];
-  return new CollectiveTimeout('timeout', first.rank, phase, `collective timed out in phase '${phase}': ${timeouts.map((t) => `rank ${t.rank} waited for rank ${t.waitingFor}`).join('; ') || first.message}`);
+
+  const stuck = (rank: number) => silent(rank) && !finished(rank) && facts[rank].waitingFor === undefined;
+  const ends = new Set(waiters.map((w) => endOfWaits(facts, w.rank)).filter(stuck));
+  const hung = ends.size > 0 ? [...ends] : facts.map((f) => f.rank).filter(stuck);
+  if (hung.length > 0) {
+    hung.sort((a, b) => a - b);
+    const phase = facts[hung[0]].phase;
+    if (hung.every((r) => facts[r].task === 'not started')) {
+      return new DeviceHangError('hang', hung[0], phase, `device ${list(hung)} never started its task (its thread did not pick it up); the pool was terminated`);
+    }
+    return new DeviceHangError('hang', hung[0], phase, `device ${list(hung)} stopped responding in phase '${phase}' (no reply within ${timeoutMs} ms); its thread was terminated`);
+  }
+
+  const first = waiters[0] ?? facts[0];
+  const phase: Phase = first.phase;
+  const waits = waiters.map((w) => `rank ${w.rank} waited for rank ${w.waitingFor}`).join('; ');
+  return new CollectiveTimeout(
+    'timeout',
+    first.rank,
+    phase,
+    `collective timed out after ${timeoutMs} ms in phase '${phase}' with no device at fault${waits ? ` (${waits})` : ''}: the timeout is shorter than a step takes here; raise timeoutMs (--timeout-ms in the CLI)`,
+  );
 }

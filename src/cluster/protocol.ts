@@ -51,6 +51,7 @@ export interface StepSettings {
 
 /** A fault a test or experiment injects into one device. */
 export type FaultKind = 'crash' | 'hang' | 'skip';
+export const FAULT_KINDS: readonly FaultKind[] = ['crash', 'hang', 'skip'];
 export interface Fault {
   readonly kind: FaultKind;
   readonly rank: number;

@@ -16,6 +16,24 @@ export interface AbortSignalView {
   readonly index: number;
 }
 
+/**
+ * Told what a rank does in its collectives, so that a coordinator can later see who waited for
+ * whom (the cluster writes it to shared memory; see src/cluster/control.ts).
+ */
+export interface WaitWatcher {
+  /** A collective call begins on this rank. */
+  joined(): void;
+  /** This rank starts waiting for global rank `peer`'s message under `tag`. */
+  waiting(peer: number, tag: number): void;
+  /** The message it waited for arrived. */
+  arrived(): void;
+  /**
+   * When every rank of the step had started (Date.now() ms), or undefined while some are still
+   * starting: waits are timed from then, never from before a peer could have answered.
+   */
+  everyoneStartedAt(): number | undefined;
+}
+
 export interface Transport {
   readonly rank: number;
   readonly size: number;
@@ -36,7 +54,8 @@ export class SharedMemoryTransport implements Transport {
   readonly traffic: TrafficCount = { messages: 0, bytes: 0 };
   private readonly epoch: number;
   private readonly parity: number;
-  private readonly deadline: number;
+  private readonly started: number;
+  private deadline: number;
 
   /**
    * Starts one collective call for global rank `members[rank]`: takes the next epoch of that rank
@@ -51,12 +70,15 @@ export class SharedMemoryTransport implements Transport {
     private readonly abort: AbortSignalView,
     /** Flag checks before sleeping: worth it only when the sender has a core of its own. */
     private readonly spins = 0,
+    private readonly watcher?: WaitWatcher,
   ) {
     this.rank = rank;
     this.size = members.length;
     this.epoch = Atomics.add(comm.epochs, members[rank], 1) + 1;
     this.parity = this.epoch & 1;
-    this.deadline = Date.now() + timeoutMs;
+    this.started = Date.now();
+    this.deadline = this.started + timeoutMs;
+    watcher?.joined();
   }
 
   post(tag: number, data: Float64Array, start: number, end: number, readers: number): void {
@@ -74,20 +96,44 @@ export class SharedMemoryTransport implements Transport {
   recv(from: number, tag: number, out: Float64Array, start: number, end: number): void {
     const sender = this.members[from];
     const flag = flagIndex(this.comm, this.parity, sender, tag);
-    this.waitFor(flag, from);
+    this.waitFor(flag, from, tag);
     const offset = slotOffset(this.comm, this.parity, sender, tag);
     out.set(this.comm.slots.subarray(offset, offset + (end - start)), start);
   }
 
-  private waitFor(flag: number, from: number): void {
+  /**
+   * The deadline once peers' start-up is left out: the timeout counts from when every rank had
+   * started (or this collective began, if later); while some are still starting, a slice more.
+   */
+  private extendedDeadline(): number {
+    if (!this.watcher) return this.deadline;
+    const everyone = this.watcher.everyoneStartedAt();
+    this.deadline = everyone === undefined ? Date.now() + SLICE_MS : Math.max(this.started, everyone) + this.timeoutMs;
+    return this.deadline;
+  }
+
+  private waitFor(flag: number, from: number, tag: number): void {
     const flags = this.comm.flags;
-    for (let i = 0; i < this.spins; i++) if (Atomics.load(flags, flag) === this.epoch) return;
+    if (Atomics.load(flags, flag) === this.epoch) return;
+    this.watcher?.waiting(this.members[from], tag);
+    for (let i = 0; i < this.spins; i++) {
+      if (Atomics.load(flags, flag) === this.epoch) {
+        this.watcher?.arrived();
+        return;
+      }
+    }
     for (;;) {
       const seen = Atomics.load(flags, flag);
-      if (seen === this.epoch) return;
+      if (seen === this.epoch) {
+        this.watcher?.arrived();
+        return;
+      }
       if (Atomics.load(this.abort.array, this.abort.index) !== 0) throw new CollectiveAbortedError(this.members[this.rank], this.members[from]);
-      const left = this.deadline - Date.now();
-      if (left <= 0) throw new CollectiveTimeoutError(this.members[this.rank], this.members[from], this.timeoutMs);
+      let left = this.deadline - Date.now();
+      if (left <= 0) {
+        left = this.extendedDeadline() - Date.now();
+        if (left <= 0) throw new CollectiveTimeoutError(this.members[this.rank], this.members[from], this.timeoutMs);
+      }
       Atomics.wait(flags, flag, seen, Math.min(left, SLICE_MS));
     }
   }

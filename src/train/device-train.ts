@@ -9,7 +9,7 @@ import { algorithmByName } from '../collectives/algorithms/index.js';
 import { commViews, type CommBuffer } from '../collectives/comm-buffer.js';
 import { type Reducer, float64Sum } from '../collectives/reducers.js';
 import { SharedMemoryTransport } from '../collectives/transport.js';
-import { ABORT_INDEX } from '../cluster/control.js';
+import { ABORT_INDEX, markStarted, rankWatcher, setPhase, setTaskState } from '../cluster/control.js';
 import type { AllReduceFn } from '../cluster/device-moments.js';
 import { failureReply } from '../cluster/failure.js';
 import { syncMembers } from '../cluster/modes.js';
@@ -62,8 +62,9 @@ function allReduceAmong(
   const views = commViews(comm);
   const impl = algorithmByName(algorithm);
   const abort = { array: control, index: ABORT_INDEX };
+  const watcher = rankWatcher(control, rank);
   return (data: Float64Array, reducer: Reducer) => {
-    const transport = new SharedMemoryTransport(views, members, members.indexOf(rank), reducer.bytesPerValue, timeoutMs, abort, spin);
+    const transport = new SharedMemoryTransport(views, members, members.indexOf(rank), reducer.bytesPerValue, timeoutMs, abort, spin, watcher);
     impl.run(transport, data, reducer);
     traffic.messages += transport.traffic.messages;
     traffic.bytes += transport.traffic.bytes;
@@ -155,14 +156,21 @@ function evaluate(task: EvalTask): number[] {
   return [lossSum, correct, seen, chunksUsed];
 }
 
-/** Runs one training task on the kernels it names; failures become data, as in src/cluster/device-step.ts. */
+/** Runs one training task on the kernels it names; failures become data, and task state goes to the control block, as in src/cluster/device-step.ts. */
 export function runTrainTask(task: TrainStepTask | EvalTask): TrainReply {
   const traffic = { messages: 0, bytes: 0 };
+  const control = new Int32Array(task.buffers.control);
+  const phase = task.op === 'train-step' ? 'train: step' : 'train: evaluation';
+  markStarted(control, task.rank, task.devices);
+  setPhase(control, task.rank, phase);
   try {
     useKernels(task.kernels);
     const values = task.op === 'train-step' ? trainStep(task, traffic) : evaluate(task);
+    setPhase(control, task.rank, 'idle');
+    setTaskState(control, task.rank, 'finished');
     return { ok: true, rank: task.rank, messages: traffic.messages, bytes: traffic.bytes, values, kernels: kernelBackend() };
   } catch (error) {
-    return failureReply(task.rank, 'idle', error);
+    setTaskState(control, task.rank, 'failed');
+    return failureReply(task.rank, phase, error);
   }
 }
