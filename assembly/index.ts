@@ -8,6 +8,12 @@ export { transpose } from './transpose';
 export { sigmoid } from './sigmoid';
 export { im2col } from './im2col';
 export { col2im } from './col2im';
+export { bnSumsF32, bnSumsF64 } from './bn-sums';
+export { bnSums32F32, bnSums32F64 } from './bn-sums32';
+export { bnWelfordF32, bnWelfordF64 } from './bn-welford';
+export { bnNormalizeF32, bnNormalizeF64 } from './bn-normalize';
+export { bnGradSumsF32, bnGradSumsF64 } from './bn-grad-sums';
+export { bnGradInputF32, bnGradInputF64, bnGradScaleF32, bnGradScaleF64 } from './bn-grad-input';
 
 /** The first byte address past the module's static data: memory from here on is the caller's. */
 export function scratchBase(): usize {

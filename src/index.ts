@@ -29,8 +29,11 @@ export type { Accumulator, Moments, SumStats, WelfordStats } from './bn/moments.
 
 // Normalization, backward and running statistics.
 export { inverseStd, normalize } from './bn/normalize.js';
-export { gradInputEval, gradInputTrain, gradSums } from './bn/backward.js';
+export { gradInputEval, gradInputTrain, gradSums, gradTrain } from './bn/backward.js';
 export type { GradSums } from './bn/backward.js';
+// A block with its own statistics (single device, local or ghost BN): fused on WebAssembly.
+export { forwardTrain } from './bn/forward.js';
+export type { ForwardStats } from './bn/forward.js';
 export { DEFAULT_MOMENTUM, updateRunningStats } from './bn/running-stats.js';
 export type { RunningConvention, RunningStats } from './bn/running-stats.js';
 
@@ -106,7 +109,7 @@ export { buildModel } from './train/models.js';
 export { MODEL_NAMES } from './train/protocol.js';
 export type { ModelName, ModelSpec, OptimizerSettings } from './train/protocol.js';
 export { Trainer, sharedSet } from './train/trainer.js';
-export type { EvalResult, SharedSet, StepResult, TrainerOptions } from './train/trainer.js';
+export type { EvalResult, SharedSet, StepExamples, StepResult, TrainerOptions } from './train/trainer.js';
 export { DivergedError, trainExperiment } from './experiments/train.js';
 export type { EpochRow, RunReport as TrainRunReport, TrainOptions, TrainReport } from './experiments/train.js';
 export { loadFashionMnist } from './data/fashion-mnist.js';

@@ -1,9 +1,10 @@
 /** The operator and the `run` command held to PyTorch's BatchNorm on the committed fixtures. */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { batchNorm } from '../src/bn/batch-norm.js';
 import { STATS_METHODS } from '../src/bn/batch-moments.js';
+import { KERNEL_BACKENDS, kernelBackend, useKernels } from '../src/kernels/backend.js';
 import { readNpyFile } from '../src/tensor/npy.js';
 import { dtypeOf } from '../src/tensor/tensor.js';
 import { type FixtureCase, fixtureCases, relativeError, runCli, tempDir, toleranceFor } from './helpers.js';
@@ -24,7 +25,14 @@ function operatorOn(fixture: FixtureCase, stats: (typeof STATS_METHODS)[number] 
   });
 }
 
+afterEach(() => useKernels('wasm'));
+
 describe('fixtures cover what the issue asks for', () => {
+  it('are checked on the default kernels, WebAssembly (and on the JavaScript reference beside them)', () => {
+    expect(process.env.SYNCBN_KERNELS ?? '').toBe('');
+    expect(kernelBackend()).toBe('wasm');
+  });
+
   it('has [N,C] and [N,C,H,W], C=1, N=2, odd H and W, both dtypes, train and eval, grads, non-default momentum and eps', () => {
     expect(cases.some((c) => c.shape.length === 2)).toBe(true);
     expect(cases.some((c) => c.shape.length === 4 && c.shape[2] % 2 === 1 && c.shape[3] % 2 === 1 && c.shape[2] > 1)).toBe(true);
@@ -42,7 +50,8 @@ describe.each(cases.map((c) => [c.name, c] as const))('operator vs PyTorch: %s',
   const check = (actual: ArrayLike<number>, file: string) =>
     expect(relativeError(actual, fixture.load(file).data), file).toBeLessThan(tol);
 
-  it.each(STATS_METHODS)('forward, running stats and gradients with %s statistics', (method) => {
+  it.each(STATS_METHODS.flatMap((m) => KERNEL_BACKENDS.map((b) => [m, b] as const)))('forward, running stats and gradients with %s statistics on the %s kernels', (method, backend) => {
+    useKernels(backend);
     const r = operatorOn(fixture, method);
     expect(dtypeOf(r.output.data)).toBe(fixture.dtype);
     check(r.output.data, 'output.npy');

@@ -195,7 +195,7 @@ describe('run on simulated devices', () => {
     [['--devices', '4', '--inject-fault', 'crash:4'], /fault rank 4 is not a rank of 4 devices/],
     [['--devices', '4', '--mode', 'local', '--inject-fault', 'skip:1'], /needs a mode that communicates/],
     [['--devices', '4', '--algorithm', 'gossip'], /gossip/],
-    [['--devices', '4', '--timeout-ms', '0'], /not a number > 0/],
+    [['--devices', '4', '--timeout-ms', '0'], /--timeout-ms must be a number > 0, got '0'/],
     [['--devices', '6', '--mode', 'local', '--input', 'x.npy'], /expected more than 1 value per channel/],
   ])('bad device options %j exit 2', (args, message) => {
     const input = args.includes('--input') ? [] : ['--input', path('x.npy')];

@@ -295,6 +295,6 @@ describe('bad input to the cluster', () => {
   it('refuses bad cluster options', () => {
     expect(() => Cluster.start({ devices: 0 })).toThrow(/devices must be a whole number/);
     expect(() => Cluster.start({ devices: 2, fault: { kind: 'crash', rank: 2 } })).toThrow(/fault rank 2/);
-    expect(() => Cluster.start({ devices: 2, algorithm: 'gossip' as AlgorithmName })).toThrow(/unknown algorithm/);
+    expect(() => Cluster.start({ devices: 2, algorithm: 'gossip' as AlgorithmName })).toThrow(/algorithm must be one of ring, .*got 'gossip'/);
   });
 });

@@ -2,6 +2,7 @@
  * The statistics of one block of rows by a chosen method: the single-device path that every
  * distributed result is held to.
  */
+import { checkBlock, checkChoice, checkLayout, checkNumbers, checkOptions } from '../args.js';
 import type { ChannelLayout, FloatArray } from '../tensor/tensor.js';
 import {
   type Accumulator,
@@ -31,15 +32,20 @@ export interface MomentsOptions {
 
 /** A shift every device can agree on without talking: the first element of each channel. */
 export function firstElementShift(x: FloatArray, layout: ChannelLayout): Float64Array {
+  checkBlock('x', x, checkLayout('layout', layout));
   const shift = new Float64Array(layout.channels);
   if (layout.rows * layout.inner === 0) return shift;
   for (let c = 0; c < layout.channels; c++) shift[c] = x[c * layout.inner];
   return shift;
 }
 
+/** The statistics (count, mean, biased variance) of one block of rows by the chosen method. */
 export function batchMoments(x: FloatArray, layout: ChannelLayout, options: MomentsOptions = {}): Moments {
-  const method = options.method ?? 'sums';
-  const accumulator = options.accumulator ?? 'float64';
+  checkBlock('x', x, checkLayout('layout', layout));
+  checkOptions('options', options);
+  const method = options.method === undefined ? 'sums' : checkChoice('method', options.method, STATS_METHODS);
+  const accumulator = options.accumulator === undefined ? 'float64' : checkChoice('accumulator', options.accumulator, ['float64', 'float32']);
+  if (options.shift !== undefined) checkNumbers('shift', options.shift, layout.channels);
   switch (method) {
     case 'sums':
       return momentsFromSums(sumStats(x, layout, accumulator));

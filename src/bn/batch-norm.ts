@@ -3,10 +3,12 @@
  * running-statistics update, composed from the pure kernels beside this file. Float32 input gives
  * float32 outputs; statistics and per-channel factors are always computed in float64.
  */
+import { checkBoolean, checkChoice, checkNumber, checkNumbers, checkOptions, checkTensor } from '../args.js';
 import { InputError, requireInput } from '../errors.js';
-import { type ChannelLayout, type FloatArray, type Tensor, allocLike, channelLayout, sizeOf } from '../tensor/tensor.js';
-import { gradInputEval, gradInputTrain, gradSums } from './backward.js';
+import { type ChannelLayout, type FloatArray, type Tensor, allocLike, channelLayout } from '../tensor/tensor.js';
+import { type GradSums, gradInputEval, gradSums, gradTrain } from './backward.js';
 import { type StatsMethod, STATS_METHODS, batchMoments } from './batch-moments.js';
+import { forwardTrain } from './forward.js';
 import type { Accumulator, Moments } from './moments.js';
 import { inverseStd, normalize } from './normalize.js';
 import { DEFAULT_MOMENTUM, type RunningConvention, updateRunningStats } from './running-stats.js';
@@ -60,26 +62,19 @@ export interface BatchNormResult {
 
 /** Fills defaults and checks the scalar options; throws InputError naming the bad one. */
 export function resolveSettings(options: BatchNormOptions): BatchNormSettings {
-  const convention = options.convention ?? 'pytorch';
-  requireInput(convention === 'pytorch' || convention === 'keras', () => `unknown running-stats convention '${convention}' (pytorch or keras)`);
-  const momentum = options.momentum ?? DEFAULT_MOMENTUM[convention];
-  const eps = options.eps ?? 1e-5;
-  const stats = options.stats ?? 'sums';
-  const accumulator = options.accumulator ?? 'float64';
-  requireInput(Number.isFinite(momentum) && momentum >= 0 && momentum <= 1, () => `momentum must lie in [0, 1], got ${momentum}`);
-  requireInput(Number.isFinite(eps) && eps > 0, () => `eps must be a positive finite number, got ${eps}`);
-  requireInput(STATS_METHODS.includes(stats), () => `unknown stats method '${stats}' (${STATS_METHODS.join(', ')})`);
-  requireInput(accumulator === 'float64' || accumulator === 'float32', () => `unknown accumulator '${accumulator}' (float64 or float32)`);
-  return { training: options.training ?? true, momentum, eps, stats, accumulator, convention };
+  checkOptions('options', options);
+  const convention = options.convention === undefined ? 'pytorch' : checkChoice('convention', options.convention, ['pytorch', 'keras']);
+  const momentum = options.momentum === undefined ? DEFAULT_MOMENTUM[convention] : checkNumber('momentum', options.momentum, { min: 0, max: 1 });
+  const eps = options.eps === undefined ? 1e-5 : checkNumber('eps', options.eps, { above: 0 });
+  const stats = options.stats === undefined ? 'sums' : checkChoice('stats', options.stats, STATS_METHODS);
+  const accumulator = options.accumulator === undefined ? 'float64' : checkChoice('accumulator', options.accumulator, ['float64', 'float32']);
+  const training = options.training === undefined ? true : checkBoolean('training', options.training);
+  return { training, momentum, eps, stats, accumulator, convention };
 }
 
 /** Checks that a per-channel parameter has exactly C finite values. */
 export function checkPerChannel(values: ArrayLike<number> | undefined, channels: number, name: string): void {
-  if (values === undefined) return;
-  requireInput(values.length === channels, () => `${name} must have shape [${channels}] (one value per channel), got ${values.length} values`);
-  for (let c = 0; c < channels; c++) {
-    requireInput(Number.isFinite(values[c]), () => `${name} contains a non-finite value at channel ${c}`);
-  }
+  if (values !== undefined) checkNumbers(name, values, channels);
 }
 
 /** Throws when any element is NaN or infinite: BN would silently spread it over a whole channel. */
@@ -96,8 +91,8 @@ export function checkBatchNormInputs(
   training: boolean,
   { checkValues = true }: { checkValues?: boolean } = {},
 ): ChannelLayout {
+  checkTensor('input', input);
   const layout = channelLayout(input.shape);
-  requireInput(input.data.length === sizeOf(input.shape), () => `input data has ${input.data.length} elements but shape [${input.shape.join(',')}] needs ${sizeOf(input.shape)}`);
   if (training) {
     requireInput(layout.rows * layout.inner > 1, () => `expected more than 1 value per channel when training, got input shape [${input.shape.join(',')}]`);
   }
@@ -112,7 +107,8 @@ export function checkBatchNormInputs(
     }
   }
   const dy = options.gradOutput;
-  if (dy) {
+  if (dy !== undefined) {
+    checkTensor('gradOutput', dy);
     const same = dy.shape.length === input.shape.length && dy.shape.every((d, i) => d === input.shape[i]);
     requireInput(same, () => `grad output must have the input's shape [${input.shape.join(',')}], got [${dy.shape.join(',')}]`);
     if (checkValues) checkFinite(dy.data, 'grad output');
@@ -138,12 +134,21 @@ export function batchNorm(input: Tensor, options: BatchNormOptions = {}): BatchN
   const runningMean = options.runningMean ?? new Float64Array(C);
   const runningVar = options.runningVar ?? new Float64Array(C).fill(1);
 
-  const stats: Moments = settings.training
-    ? batchMoments(x, layout, { method: settings.stats, accumulator: settings.accumulator, shift: runningMean })
-    : { count: layout.rows * layout.inner, mean: Float64Array.from(runningMean), var: Float64Array.from(runningVar) };
-  const invStd = inverseStd(stats.var, settings.eps);
   const output = allocLike(x, x.length);
-  normalize(x, layout, stats.mean, invStd, options.weight, options.bias, output);
+  let stats: Moments;
+  let invStd: Float64Array;
+  if (settings.training && settings.stats === 'sums' && settings.accumulator === 'float64') {
+    // The default statistics: computed and applied in one pass over x (src/bn/forward.ts).
+    const fused = forwardTrain(x, layout, settings.eps, options.weight, options.bias, output);
+    stats = { count: fused.count, mean: fused.mean, var: fused.var };
+    invStd = fused.invStd;
+  } else {
+    stats = settings.training
+      ? batchMoments(x, layout, { method: settings.stats, accumulator: settings.accumulator, shift: runningMean })
+      : { count: layout.rows * layout.inner, mean: Float64Array.from(runningMean), var: Float64Array.from(runningVar) };
+    invStd = inverseStd(stats.var, settings.eps);
+    normalize(x, layout, stats.mean, invStd, options.weight, options.bias, output);
+  }
 
   const updated = settings.training
     ? updateRunningStats({ mean: runningMean, var: runningVar }, stats, settings.momentum, settings.convention)
@@ -158,11 +163,13 @@ export function batchNorm(input: Tensor, options: BatchNormOptions = {}): BatchN
   if (!options.gradOutput) return result;
 
   const dy = options.gradOutput.data;
-  const sums = gradSums(dy, x, layout, stats.mean, invStd);
   const gradInput = allocLike(x, x.length);
+  let sums: GradSums;
   if (settings.training) {
-    gradInputTrain(dy, x, layout, stats.mean, invStd, options.weight, sums, stats.count, gradInput);
+    // The statistics are this batch's own: reductions and grad input fused (src/bn/backward.ts).
+    sums = gradTrain(dy, x, layout, stats.mean, invStd, options.weight, gradInput);
   } else {
+    sums = gradSums(dy, x, layout, stats.mean, invStd);
     gradInputEval(dy, layout, invStd, options.weight, gradInput);
   }
   return {

@@ -9,7 +9,10 @@
  * Every function here is pure and works on one block of rows; the caller decides where the block
  * comes from (a whole batch, one device's shard, one ghost chunk).
  */
+import { kernelBackend } from '../kernels/backend.js';
+import { checkBlock, checkChoice, checkFloat64Array, checkLayout, checkObject, checkPerChannelStats, checkWhole } from '../args.js';
 import type { ChannelLayout, FloatArray } from '../tensor/tensor.js';
+import { centeredSumSqWasm, sumStatsWasm, welfordStatsWasm } from './moments-wasm.js';
 
 /** Statistics a batch is normalized with: count n per channel, mean, and the biased variance. */
 export interface Moments {
@@ -36,16 +39,66 @@ export interface WelfordStats {
 
 const round32 = Math.fround;
 
+/** Checks a block of rows and its layout (the first two arguments of every kernel here). */
+function checkRows(x: unknown, layout: unknown): ChannelLayout {
+  const checked = checkLayout('layout', layout);
+  checkBlock('x', x, checked);
+  return checked;
+}
+
+function checkSumStats(name: string, value: unknown): SumStats {
+  const s = checkObject<SumStats>(name, value);
+  checkWhole(`${name}.count`, s.count);
+  checkFloat64Array(`${name}.sum`, s.sum);
+  checkFloat64Array(`${name}.sumSq`, s.sumSq, s.sum.length);
+  checkChoice(`${name}.accumulator`, s.accumulator, ['float64', 'float32']);
+  return s;
+}
+
+function checkWelfordStats(name: string, value: unknown): WelfordStats {
+  const w = checkObject<WelfordStats>(name, value);
+  checkWhole(`${name}.count`, w.count);
+  checkFloat64Array(`${name}.mean`, w.mean);
+  checkFloat64Array(`${name}.m2`, w.m2, w.mean.length);
+  return w;
+}
+
 /** Elements per channel in `layout`. */
 function elements(layout: ChannelLayout): number {
   return layout.rows * layout.inner;
 }
 
 /**
- * Sums of (x - shift) and (x - shift)^2 per channel. Plane by plane, each (row, channel) plane is
- * contiguous in NCHW, so the inner loop streams through memory.
+ * Sums of (x - shift) and (x - shift)^2 per channel, on this thread's kernels (src/kernels/backend.ts):
+ * the WebAssembly ones by default (src/bn/moments-wasm.ts), `sumStatsJs` when `js` is selected.
+ * @param x - the block of rows.
+ * @param layout - its layout.
+ * @param accumulator - float64 sums (default), or float32 sums rounded at every step in order.
+ * @param shift - the shift K per channel (none: 0).
+ * @returns count, sum and sum of squares per channel.
  */
 export function sumStats(
+  x: FloatArray,
+  layout: ChannelLayout,
+  accumulator: Accumulator = 'float64',
+  shift?: Float64Array,
+): SumStats {
+  const { channels: C } = checkRows(x, layout);
+  checkChoice('accumulator', accumulator, ['float64', 'float32']);
+  if (shift !== undefined) checkPerChannelStats('shift', shift, C);
+  return kernelBackend() === 'wasm' ? sumStatsWasm(x, layout, accumulator, shift) : sumStatsJs(x, layout, accumulator, shift);
+}
+
+/**
+ * The JavaScript reference of `sumStats`. Plane by plane, each (row, channel) plane is contiguous
+ * in NCHW, so the inner loop streams through memory.
+ * @param x - the block of rows.
+ * @param layout - its layout.
+ * @param accumulator - float64 sums (default), or float32 sums rounded at every step in order.
+ * @param shift - the shift K per channel (none: 0).
+ * @returns count, sum and sum of squares per channel.
+ */
+export function sumStatsJs(
   x: FloatArray,
   layout: ChannelLayout,
   accumulator: Accumulator = 'float64',
@@ -87,6 +140,10 @@ export function sumStats(
 
 /** Adds two sum triples (same shift). */
 export function mergeSums(a: SumStats, b: SumStats): SumStats {
+  checkSumStats('a', a);
+  checkSumStats('b', b);
+  checkFloat64Array('b.sum', b.sum, a.sum.length);
+  checkChoice('b.accumulator', b.accumulator, [a.accumulator]);
   const C = a.sum.length;
   const sum = new Float64Array(C);
   const sumSq = new Float64Array(C);
@@ -102,8 +159,10 @@ export function mergeSums(a: SumStats, b: SumStats): SumStats {
  * Mean and biased variance from sums. The variance may come out negative from cancellation; it is
  * returned as computed so that experiments can see it (normalization clamps it at zero).
  */
-export function momentsFromSums(s: SumStats, shift?: Float64Array): Moments {
+export function momentsFromSums(s: SumStats, shift?: ArrayLike<number>): Moments {
+  checkSumStats('s', s);
   const C = s.sum.length;
+  if (shift !== undefined) checkPerChannelStats('shift', shift, C);
   const mean = new Float64Array(C);
   const variance = new Float64Array(C);
   const n = s.count;
@@ -127,8 +186,25 @@ export function momentsFromSums(s: SumStats, shift?: Float64Array): Moments {
   return { count: n, mean, var: variance };
 }
 
-/** Welford's single-pass update, element by element, per channel. */
+/**
+ * Welford's single-pass update, element by element, per channel, on this thread's kernels: the
+ * WebAssembly ones by default (the reference's bits), `welfordStatsJs` when `js` is selected.
+ * @param x - the block of rows.
+ * @param layout - its layout.
+ * @returns count, mean and M2 per channel.
+ */
 export function welfordStats(x: FloatArray, layout: ChannelLayout): WelfordStats {
+  checkRows(x, layout);
+  return kernelBackend() === 'wasm' ? welfordStatsWasm(x, layout) : welfordStatsJs(x, layout);
+}
+
+/**
+ * The JavaScript reference of `welfordStats`.
+ * @param x - the block of rows.
+ * @param layout - its layout.
+ * @returns count, mean and M2 per channel.
+ */
+export function welfordStatsJs(x: FloatArray, layout: ChannelLayout): WelfordStats {
   const { rows, channels: C, inner } = layout;
   const mean = new Float64Array(C);
   const m2 = new Float64Array(C);
@@ -155,6 +231,9 @@ export function welfordStats(x: FloatArray, layout: ChannelLayout): WelfordStats
 
 /** Chan et al.'s pairwise merge of two Welford triples; an empty side leaves the other unchanged. */
 export function mergeWelford(a: WelfordStats, b: WelfordStats): WelfordStats {
+  checkWelfordStats('a', a);
+  checkWelfordStats('b', b);
+  checkFloat64Array('b.mean', b.mean, a.mean.length);
   if (b.count === 0) return a;
   if (a.count === 0) return b;
   const C = a.mean.length;
@@ -172,14 +251,35 @@ export function mergeWelford(a: WelfordStats, b: WelfordStats): WelfordStats {
 }
 
 export function momentsFromWelford(w: WelfordStats): Moments {
+  checkWelfordStats('w', w);
   const C = w.mean.length;
   const variance = new Float64Array(C);
   for (let c = 0; c < C; c++) variance[c] = w.count === 0 ? NaN : w.m2[c] / w.count;
   return { count: w.count, mean: w.count === 0 ? new Float64Array(C).fill(NaN) : w.mean.slice(), var: variance };
 }
 
-/** Second pass of the two-pass method: sum((x - mean)^2) per channel, the mean being global. */
+/**
+ * Second pass of the two-pass method: sum((x - mean)^2) per channel, the mean being global; on
+ * this thread's kernels (WebAssembly by default, `centeredSumSqJs` when `js` is selected).
+ * @param x - the block of rows.
+ * @param layout - its layout.
+ * @param mean - the mean per channel.
+ * @returns sum((x - mean)^2) per channel.
+ */
 export function centeredSumSq(x: FloatArray, layout: ChannelLayout, mean: Float64Array): Float64Array {
+  const { channels: C } = checkRows(x, layout);
+  checkPerChannelStats('mean', mean, C);
+  return kernelBackend() === 'wasm' ? centeredSumSqWasm(x, layout, mean) : centeredSumSqJs(x, layout, mean);
+}
+
+/**
+ * The JavaScript reference of `centeredSumSq`.
+ * @param x - the block of rows.
+ * @param layout - its layout.
+ * @param mean - the mean per channel.
+ * @returns sum((x - mean)^2) per channel.
+ */
+export function centeredSumSqJs(x: FloatArray, layout: ChannelLayout, mean: Float64Array): Float64Array {
   const { rows, channels: C, inner } = layout;
   const out = new Float64Array(C);
   for (let r = 0; r < rows; r++) {

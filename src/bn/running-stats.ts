@@ -3,6 +3,7 @@
  *   pytorch (default): r = (1 - m) * r + m * stat, m = 0.1, variance unbiased: var * n / (n - 1)
  *   keras:             r = m * r + (1 - m) * stat, m = 0.99, variance biased
  */
+import { checkChoice, checkNumber, checkNumbers, checkObject, checkPerChannelStats, checkWhole } from '../args.js';
 import type { Moments } from './moments.js';
 
 export type RunningConvention = 'pytorch' | 'keras';
@@ -14,13 +15,22 @@ export interface RunningStats {
   readonly var: Float64Array;
 }
 
+/** The running statistics after one training step with `batch`'s statistics. */
 export function updateRunningStats(
   running: { mean: ArrayLike<number>; var: ArrayLike<number> },
   batch: Moments,
   momentum: number,
   convention: RunningConvention = 'pytorch',
 ): RunningStats {
-  const C = batch.mean.length;
+  checkObject('batch', batch);
+  checkWhole('batch.count', batch.count);
+  const C = checkNumbers('batch.mean', batch.mean, undefined, { finite: false }).length;
+  checkPerChannelStats('batch.var', batch.var, C);
+  checkObject('running', running);
+  checkPerChannelStats('running.mean', running.mean, C);
+  checkPerChannelStats('running.var', running.var, C);
+  checkNumber('momentum', momentum, { min: 0, max: 1 });
+  checkChoice('convention', convention, ['pytorch', 'keras']);
   const mean = new Float64Array(C);
   const variance = new Float64Array(C);
   // Weight on the new batch statistic in each convention.

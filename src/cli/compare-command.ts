@@ -12,7 +12,7 @@ import { DEFAULT_COMPARE_DEVICES, DEFAULT_COMPARE_SHAPE, compareModes } from '..
 import { compareTables } from '../report/compare-tables.js';
 import { readNpyFile } from '../tensor/npy.js';
 import { channelLayout, sizeOf } from '../tensor/tensor.js';
-import { parsePositiveInteger, parsePositiveNumber, parseSeed, parseShape, threadsOption } from './parse.js';
+import { parsePositiveInteger, parseSeed, parseShape, parseTimeoutMs, threadsOption } from './parse.js';
 
 interface CompareFlags {
   input?: string;
@@ -49,7 +49,7 @@ export function addCompareCommand(program: Command): void {
     .addOption(new Option('--stats <method>', 'how partial statistics are computed and merged').choices(STATS_METHODS).default('sums'))
     .addOption(new Option('--accumulator <precision>', 'precision of the sums').choices(['float64', 'float32']).default('float64'))
     .addOption(new Option('--channels <k>', 'channels listed in the per-device table').argParser(parsePositiveInteger).default(3).conflicts('json'))
-    .option('--timeout-ms <ms>', 'how long a device waits for a peer', parsePositiveNumber, 30_000)
+    .option('--timeout-ms <ms>', 'how long a device waits for a peer', parseTimeoutMs, 30_000)
     .option('--json', 'print the report as JSON')
     .action(async (flags: CompareFlags, command: Command) => {
       if (flags.gradOutput !== undefined && flags.input === undefined) throw new InputError('--grad-output needs --input: give the batch it belongs to');

@@ -72,6 +72,17 @@ export function parsePositiveNumber(value: string): number {
   return n;
 }
 
+/**
+ * `--timeout-ms`: a finite number of milliseconds > 0, refused with a message quoting what was
+ * typed. Any length works (the cluster times long waits in slices below Node's timer limit), so a
+ * huge value means "wait as long as it takes".
+ */
+export function parseTimeoutMs(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n <= 0) throw new InputError(`--timeout-ms must be a number > 0, got '${value}'`);
+  return n;
+}
+
 /** A tensor shape such as `64,64,32,32`: comma-separated whole numbers >= 1. */
 export function parseShape(value: string): number[] {
   const parts = value.split(',').map((p) => p.trim());

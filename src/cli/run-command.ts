@@ -19,7 +19,7 @@ import {
 import { checkOutputTargets, writeFilesAtomically } from '../io/atomic-write.js';
 import { count, renderTable } from '../report/table.js';
 import { interruptibleWrite } from './interruptible-write.js';
-import { numberInRange, parseFault, parsePositiveInteger, parsePositiveNumber, positiveNumber, threadsOption } from './parse.js';
+import { numberInRange, parseFault, parsePositiveInteger, parseTimeoutMs, positiveNumber, threadsOption } from './parse.js';
 
 interface RunFlags {
   input: string;
@@ -72,7 +72,7 @@ export function addRunCommand(program: Command): void {
     .option('--mode <mode>', 'BN across devices: local, sync, group:K or ghost:G (default sync)')
     .addOption(new Option('--algorithm <name>', `all-reduce algorithm (default ${DEFAULT_ALGORITHM})`).choices(ALGORITHM_NAMES))
     .option('--inject-fault <fault>', 'make one device fail: crash:RANK, hang:RANK or skip:RANK', parseFault)
-    .option('--timeout-ms <ms>', 'how long a device waits for a peer before the run fails', parsePositiveNumber, 30_000)
+    .option('--timeout-ms <ms>', 'how long a device waits for a peer before the run fails', parseTimeoutMs, 30_000)
     .requiredOption('--out <dir>', 'output directory (created if missing)')
     .option('--json', 'print stats.json to stdout instead of a table')
     .action(async (flags: RunFlags) => {

@@ -7,7 +7,7 @@ import { DATASET_NAMES, type DatasetName, type EpochRow, type RunHeader, type Tr
 import { trainPlot } from '../report/plots/train-plot.js';
 import { formatNumber, renderTable } from '../report/table.js';
 import { MODEL_NAMES, type ModelName } from '../train/protocol.js';
-import { listOf, parseFiniteNumber, parsePositiveInteger, parseSeed, positiveNumber, wholeNumber, threadsOption } from './parse.js';
+import { listOf, parseFiniteNumber, parsePositiveInteger, parseSeed, parseTimeoutMs, positiveNumber, threadsOption, wholeNumber } from './parse.js';
 import { withProgress } from './progress.js';
 import { type ReportFlags, addReportOptions, checkReportFlags, emitReport } from './report-output.js';
 
@@ -67,7 +67,7 @@ export function addTrainCommand(program: Command): void {
     .addOption(new Option('--algorithm <name>', 'all-reduce of the BN statistics (gradients use ring)').choices(ALGORITHM_NAMES).default(DEFAULT_ALGORITHM))
     .addOption(new Option('--eval-stats <whose>', "running statistics test_acc uses in local mode: rank 0's (as DDP) or their mean over ranks").choices(['rank0', 'average']).default('rank0'))
     .option('--precise-batches <K>', 'training batches precise BN recomputes the statistics over', parsePositiveInteger, 10)
-    .option('--timeout-ms <ms>', 'how long a device waits for a peer', parsePositiveInteger, 60_000);
+    .option('--timeout-ms <ms>', 'how long a device waits for a peer', parseTimeoutMs, 60_000);
   addReportOptions(command).action(async (flags: TrainFlags) => {
     checkReportFlags(flags);
     if (flags.batch !== undefined && flags.perDeviceBatch !== undefined) throw new InputError('give --batch or --per-device-batch, not both');

@@ -8,6 +8,7 @@
  *   [1, 1+W)                phase of each rank (index into PHASES)
  *   [1+W, 1+W+T)            rank each thread is running, plus one (0: none)
  *   [1+W+T, 1+W+2T)         heartbeat of each thread: bumped as it runs devices and as it wakes
+ *   [1+W+2T]                threads that have started the current step's task
  *
  * The running rank is a plain store (it changes at every resume of a device, and is read only
  * long after a thread went silent); the heartbeat's atomic bump publishes it.
@@ -46,7 +47,7 @@ export interface ControlBlock extends ControlGeometry {
 }
 
 export function allocateControl(geometry: ControlGeometry): ControlBlock {
-  return { ...geometry, buffer: new SharedArrayBuffer((PHASES_OFFSET + geometry.devices + 2 * geometry.threads) * 4) };
+  return { ...geometry, buffer: new SharedArrayBuffer((PHASES_OFFSET + geometry.devices + 2 * geometry.threads + 1) * 4) };
 }
 
 /** Typed access to a control block, from the coordinator or a device thread. */
@@ -54,11 +55,13 @@ export class Control {
   readonly array: Int32Array;
   private readonly runningOffset: number;
   private readonly heartbeatOffset: number;
+  private readonly startedIndex: number;
 
   constructor(readonly block: ControlBlock) {
     this.array = new Int32Array(block.buffer);
     this.runningOffset = PHASES_OFFSET + block.devices;
     this.heartbeatOffset = this.runningOffset + block.threads;
+    this.startedIndex = this.heartbeatOffset + block.threads;
   }
 
   setPhase(rank: number, phase: Phase): void {
@@ -86,6 +89,19 @@ export class Control {
 
   heartbeat(thread: number): number {
     return Atomics.load(this.array, this.heartbeatOffset + thread);
+  }
+
+  /** Says that a thread has picked up the current step's task. */
+  markStarted(): void {
+    Atomics.add(this.array, this.startedIndex, 1);
+  }
+
+  /**
+   * Whether every thread has picked up the current step's task. Starting threads under load can
+   * take seconds: no device's wait is timed before that.
+   */
+  allStarted(): boolean {
+    return Atomics.load(this.array, this.startedIndex) >= this.block.threads;
   }
 
   isAborted(): boolean {

@@ -47,7 +47,10 @@ export function hostDevices<T>(hosting: Hosting, links: ThreadLinks, timeoutMs: 
       running: (rank) => control.setRunning(thread, rank),
       alive: () => control.beat(thread),
     },
+    timing: () => control.allStarted(),
   });
+  control.markStarted();
+  control.beat(thread);
   const ranks = Array.from({ length: end - first }, (_, i) => first + i);
   try {
     const programs = ranks.map((rank) => build(rank, control, scheduler));

@@ -24,6 +24,11 @@ import type { FailureReply, Hosting, SuccessReply, ThreadLinks } from './protoco
 
 /** Time the threads get to answer after an abort before the silent ones are declared hung. */
 const ABORT_GRACE_MS = 1000;
+/**
+ * How long a thread may take to pick its task up before it counts as silent: starting threads
+ * under load can take seconds, which counts against no timeout.
+ */
+const STARTUP_LIMIT_MS = 60_000;
 /** Bell reads before a thread sleeps, when each thread can have its own core. */
 const SPINS_WHEN_CORES_SUFFICE = 20_000;
 
@@ -34,6 +39,18 @@ function workerFile(): string {
   const file = join(root, 'dist', 'workers', 'device.js');
   if (!existsSync(file)) throw new Error(`device worker not built (${file} missing): run npm run build`);
   return file;
+}
+
+/**
+ * Options for the device threads. Node 20 loads the worker entry (an ES module) through piscina's
+ * require() first; a thread terminated while require() is instantiating an ES module aborts the
+ * whole process (a native assertion). Refusing require() of ES modules in the threads makes
+ * piscina import() the entry instead, which a termination interrupts cleanly. Needed when a pool
+ * is torn down after a fault while some threads are still starting, as happens under load.
+ */
+function threadExecArgv(): string[] {
+  const flag = '--no-experimental-require-module';
+  return process.allowedNodeEnvironmentFlags.has(flag) ? [...process.execArgv, flag] : process.execArgv;
 }
 
 /** How often the coordinator looks at the threads' heartbeats while a step runs. */
@@ -59,6 +76,7 @@ function settleWithin(work: Promise<unknown>, ms: number): Promise<void> {
 function watchHeartbeats(work: Promise<unknown>, control: Control, unfinished: () => number[], silenceMs: number, onStop: (stop: () => void) => void): Promise<void> {
   return new Promise((resolvePromise) => {
     const seen = new Map<number, { beat: number; since: number }>();
+    const sent = Date.now();
     const done = () => {
       clearInterval(timer);
       resolvePromise();
@@ -68,7 +86,9 @@ function watchHeartbeats(work: Promise<unknown>, control: Control, unfinished: (
       for (const thread of unfinished()) {
         const beat = control.heartbeat(thread);
         const last = seen.get(thread);
-        if (!last || last.beat !== beat) seen.set(thread, { beat, since: now });
+        if (beat === 0) {
+          if (now - sent >= STARTUP_LIMIT_MS) return done(); // never picked its task up
+        } else if (!last || last.beat !== beat) seen.set(thread, { beat, since: now });
         else if (now - last.since >= silenceMs) return done();
       }
     }, WATCH_EVERY_MS);
@@ -98,8 +118,10 @@ export class DevicePool {
       filename: workerFile(),
       minThreads: threads,
       maxThreads: threads,
-      idleTimeout: Number.MAX_SAFE_INTEGER,
+      // Infinity, not a huge number: piscina arms a timer with it, and Node's timers overflow at 2^31 - 1 ms.
+      idleTimeout: Infinity,
       concurrentTasksPerWorker: 1,
+      execArgv: threadExecArgv(),
     });
   }
 

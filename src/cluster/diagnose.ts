@@ -68,6 +68,6 @@ export function diagnose(replies: readonly (SuccessReply | FailureReply | undefi
     'timeout',
     first.rank,
     phase,
-    `collective timed out after ${timeoutMs} ms in phase '${phase}' with no device at fault (${detail}): the timeout is shorter than a step takes here; raise it`,
+    `collective timed out after ${timeoutMs} ms in phase '${phase}' with no device at fault (${detail}): the timeout is shorter than a step takes here; raise timeoutMs (--timeout-ms in the CLI)`,
   );
 }

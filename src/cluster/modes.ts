@@ -6,6 +6,7 @@
  *   ghost:G  each device normalizes consecutive chunks of G rows of its shard on their own
  */
 import type { Communicator } from '../collectives/communicator.js';
+import { checkChoice, checkObject, checkString, checkWhole } from '../args.js';
 import { InputError } from '../errors.js';
 
 export type BnMode =
@@ -14,12 +15,18 @@ export type BnMode =
   | { readonly kind: 'group'; readonly size: number }
   | { readonly kind: 'ghost'; readonly size: number };
 
+/** The text of a mode: 'local', 'sync', 'group:K' or 'ghost:G'. */
 export function modeName(mode: BnMode): string {
+  checkObject('mode', mode);
+  checkChoice('mode.kind', mode.kind, ['local', 'sync', 'group', 'ghost']);
+  if (mode.kind === 'group' || mode.kind === 'ghost') checkWhole('mode.size', mode.size, 1);
   return mode.kind === 'group' || mode.kind === 'ghost' ? `${mode.kind}:${mode.size}` : mode.kind;
 }
 
 /** Parses `local`, `sync`, `group:K` or `ghost:G` and checks it against W devices. */
 export function parseMode(text: string, devices: number): BnMode {
+  checkString('mode', text);
+  checkWhole('devices', devices, 1);
   if (text === 'local' || text === 'sync') return { kind: text };
   const match = /^(group|ghost):(\d+)$/.exec(text);
   if (!match) throw new InputError(`unknown mode '${text}' (local, sync, group:K or ghost:G)`);

@@ -43,6 +43,11 @@ export interface SchedulerOptions {
   readonly timeoutMs: number;
   /** Looks at the doorbell this many times before sleeping (worth it when threads have cores). */
   readonly spins?: number;
+  /**
+   * Whether waits are timed yet (default: always). While it says no, a wait's clock does not run:
+   * a peer whose thread has not started is not late.
+   */
+  readonly timing?: () => boolean;
   readonly hooks?: SchedulerHooks;
 }
 
@@ -268,14 +273,18 @@ export class Scheduler implements WakeRouter {
 
   private checkAbortAndDeadlines(): void {
     const { abort, timeoutMs } = this.options;
+    const timing = this.options.timing?.() ?? true;
+    const now = Date.now();
     let oldest = -1;
     for (let i = 0; i < this.hosted; i++) {
-      if (this.status[i] === PARKED && (oldest < 0 || this.parkedAt[i] < this.parkedAt[oldest])) oldest = i;
+      if (this.status[i] !== PARKED) continue;
+      if (!timing) this.parkedAt[i] = now;
+      if (oldest < 0 || this.parkedAt[i] < this.parkedAt[oldest]) oldest = i;
     }
     if (oldest < 0) return;
     const wait = this.waitOf(oldest);
     const rank = this.first + oldest;
     if (Atomics.load(abort.array, abort.index) !== 0) throw new CollectiveAbortedError(rank, wait.peer);
-    if (Date.now() - this.parkedAt[oldest] >= timeoutMs) throw new CollectiveTimeoutError(rank, wait.kind === 'message' ? wait.peer : -1, timeoutMs);
+    if (now - this.parkedAt[oldest] >= timeoutMs) throw new CollectiveTimeoutError(rank, wait.kind === 'message' ? wait.peer : -1, timeoutMs);
   }
 }

@@ -16,8 +16,9 @@
  * refuse.
  */
 import { requireInput } from '../errors.js';
+import { argumentError, checkFields, checkFloat32Array, checkNumbers, checkWhole, ofType } from '../args.js';
 import { SeededRandom } from '../tensor/random.js';
-import { type Dataset, exampleSize } from './dataset.js';
+import { type Dataset, checkDatasetArg, exampleSize } from './dataset.js';
 import { SEED_STREAMS, deriveSeed } from './seeds.js';
 
 /** How an epoch of `examples` splits into batches; the same for every epoch. */
@@ -104,6 +105,9 @@ export function epochOrder(count: number, seed: number, epoch: number): Uint32Ar
 
 /** The batches of one epoch over `count` examples (see the module comment for the order and the drop rule). */
 export function epochBatches(count: number, options: EpochOptions): EpochBatches {
+  checkWhole('count', count);
+  const whole = ofType.number('a whole number');
+  checkFields('options', options, { batchSize: whole, devices: whole, seed: whole, epoch: whole, shuffle: ofType.boolean }, ['batchSize', 'devices', 'seed', 'epoch']);
   const layout = batchLayout(count, options.batchSize, options.devices);
   requireInput(Number.isInteger(options.epoch) && options.epoch >= 0, () => `epoch must be a non-negative integer, got ${options.epoch}`);
   const order = options.shuffle === false ? identity(count) : epochOrder(count, options.seed, options.epoch);
@@ -127,6 +131,11 @@ export function gatherBatch(
   labels: Uint8Array | Int32Array,
   at = 0,
 ): number {
+  checkDatasetArg('ds', ds);
+  checkNumbers('indices', indices);
+  checkFloat32Array('images', images);
+  if (!(labels instanceof Uint8Array || labels instanceof Int32Array)) throw argumentError('labels', 'a Uint8Array or Int32Array', labels);
+  ofType.number('a whole number')('at', at);
   const size = exampleSize(ds);
   const n = indices.length;
   requireInput(Number.isInteger(at) && at >= 0, () => `gatherBatch: offset must be a non-negative integer, got ${at}`);

@@ -13,6 +13,7 @@
  * machine; and since Fashion-MNIST's files are already shuffled, this is close to "the first N".
  */
 import { InputError, requireInput } from '../errors.js';
+import { argumentError, checkFloat32Array, checkObject, checkString, ofType } from '../args.js';
 
 export interface Dataset {
   /** For messages and reports, e.g. "fashion-mnist train" or "synthetic test (subset 500)". */
@@ -53,6 +54,18 @@ export function classCounts(ds: Pick<Dataset, 'labels' | 'count' | 'classes'>): 
  * Checks that a dataset's arrays agree with its count, shape and classes; throws InputError naming
  * the dataset otherwise. Returns the dataset.
  */
+/** A Dataset argument: its fields of the right types, then checkDataset's consistency checks. */
+export function checkDatasetArg(name: string, value: unknown): Dataset {
+  const ds = checkObject<Dataset>(name, value);
+  checkString(`${name}.name`, ds.name);
+  checkFloat32Array(`${name}.images`, ds.images);
+  if (!(ds.labels instanceof Uint8Array)) throw argumentError(`${name}.labels`, 'a Uint8Array', ds.labels);
+  ofType.number('a whole number')(`${name}.count`, ds.count);
+  ofType.numbers('[channels, height, width]')(`${name}.shape`, ds.shape);
+  ofType.number('a whole number')(`${name}.classes`, ds.classes);
+  return checkDataset(ds);
+}
+
 export function checkDataset<T extends Dataset>(ds: T): T {
   const where = ds.name;
   const [c, h, w] = ds.shape;

@@ -12,6 +12,7 @@
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { InputError } from '../errors.js';
+import { checkFields, ofType } from '../args.js';
 import { type Dataset, checkDataset, normalizeImages, subset as takeSubset } from './dataset.js';
 import { readIdxFile } from './idx.js';
 
@@ -87,6 +88,7 @@ export function findFashionMnistFiles(dataDir: string = DEFAULT_FASHION_MNIST_DI
 
 /** Loads both splits. Every problem with the files is an InputError naming the file. */
 export function loadFashionMnist(options: FashionMnistOptions = {}): { train: Dataset; test: Dataset } {
+  checkFields('options', options, { dataDir: ofType.string('a directory path'), subset: ofType.number('a whole number >= 1') });
   const files = findFashionMnistFiles(options.dataDir ?? DEFAULT_FASHION_MNIST_DIR);
   let train = loadFashionMnistSplit('fashion-mnist train', files.trainImages, files.trainLabels);
   let test = loadFashionMnistSplit('fashion-mnist test', files.testImages, files.testLabels);

@@ -25,6 +25,7 @@
  * the seed, so the test set is never a copy of training examples.
  */
 import { requireInput } from '../errors.js';
+import { checkFields, ofType } from '../args.js';
 import { SeededRandom } from '../tensor/random.js';
 import { type Dataset, checkDataset, normalizeImages, subset as takeSubset } from './dataset.js';
 import { SEED_STREAMS, deriveSeed } from './seeds.js';
@@ -107,6 +108,8 @@ export interface SyntheticOptions {
 
 /** The synthetic train and test sets. The same options give bitwise the same data. */
 export function loadSynthetic(options: SyntheticOptions = {}): { train: Dataset; test: Dataset } {
+  const whole = ofType.number('a whole number');
+  checkFields('options', options, { train: whole, test: whole, seed: whole, subset: whole });
   const seed = options.seed ?? 0;
   const trainCount = options.train ?? SYNTHETIC_DEFAULT_TRAIN;
   const testCount = options.test ?? SYNTHETIC_DEFAULT_TEST;

@@ -27,6 +27,7 @@ import { ALGORITHM_NAMES, type AlgorithmName, DEFAULT_ALGORITHM } from '../colle
 import { Cluster, MAX_DEVICES } from '../cluster/cluster.js';
 import { requireInput } from '../errors.js';
 import { type Tensor, channelLayout } from '../tensor/tensor.js';
+import { checkBenchOptions } from './option-checks.js';
 
 /** The issue's goals (figure <= goal is met). */
 export const BENCH_GOALS = {
@@ -175,6 +176,7 @@ interface Resolved {
 
 /** Fills defaults and checks every option; throws InputError naming the bad one. */
 export function resolveBenchOptions(options: ClusterBenchOptions): Resolved {
+  checkBenchOptions(options);
   const shape = [...(options.shape ?? BENCH_DEFAULTS.shape)];
   requireInput(shape.length === 2 || shape.length === 4, () => `shape must be 2-D [N,C] or 4-D [N,C,H,W], got [${shape.join(',')}]`);
   requireInput(shape.every((d) => Number.isSafeInteger(d) && d >= 1), () => `shape must hold whole numbers >= 1, got [${shape.join(',')}]`);

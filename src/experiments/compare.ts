@@ -13,6 +13,7 @@ import { shardRows } from '../cluster/sharding.js';
 import { requireInput } from '../errors.js';
 import { syntheticBatch, syntheticGradient } from '../tensor/synthetic.js';
 import { type Tensor, channelLayout, dtypeOf } from '../tensor/tensor.js';
+import { checkCompareOptions, checkDefaultModesArgs } from './option-checks.js';
 
 /** The built-in batch: 32 rows of 8 channels of 4x4, so 4 rows per device on 8 devices. */
 export const DEFAULT_COMPARE_SHAPE: readonly number[] = [32, 8, 4, 4];
@@ -127,6 +128,7 @@ function smallestFactor(n: number): number | undefined {
 
 /** local, sync, group:K for the smallest factor K of W (if W > 1), ghost:G for half a shard (when smaller than it). */
 export function defaultModes(devices: number, rows: number, inner: number): string[] {
+  checkDefaultModesArgs(devices, rows, inner);
   const modes = ['local', 'sync'];
   const k = smallestFactor(devices);
   if (k !== undefined && k < devices) modes.push(`group:${k}`);
@@ -158,6 +160,7 @@ function momentsRow(m: Moments): MomentsRow {
 }
 
 export async function compareModes(options: CompareOptions = {}): Promise<CompareReport> {
+  checkCompareOptions(options);
   const devices = options.devices ?? DEFAULT_COMPARE_DEVICES;
   const seed = options.seed ?? 0;
   const input = options.input ?? syntheticBatch(options.shape ?? DEFAULT_COMPARE_SHAPE, seed);

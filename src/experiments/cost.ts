@@ -22,6 +22,7 @@ import { ALGORITHM_NAMES, type AlgorithmName } from '../collectives/algorithms/i
 import { type LinkParameters, costLine, crossoverBytes, fastestBySize, trafficOf } from '../collectives/cost-model.js';
 import { DEFAULT_LINK, type LinkPresetName, linkPreset } from '../collectives/link-presets.js';
 import { requireInput } from '../errors.js';
+import { checkCostOptions } from './option-checks.js';
 
 /** W = 2, 4, 8, ..., 4096. */
 export const DEFAULT_COST_DEVICES: readonly number[] = Array.from({ length: 12 }, (_, i) => 2 ** (i + 1));
@@ -262,6 +263,7 @@ function tied(a: number, b: number): boolean {
 
 /** Projects sync-BN communication per training iteration for every W and algorithm. */
 export function costModel(options: CostOptions = {}): CostReport {
+  checkCostOptions(options);
   const devices = resolveDevices(options.devices);
   const algorithms = resolveAlgorithms(options.algorithms);
   const link = resolveLink(options);

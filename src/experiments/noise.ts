@@ -16,6 +16,7 @@ import { describeNonFinite } from '../tensor/finite.js';
 import { SeededRandom } from '../tensor/random.js';
 import { type Tensor, channelLayout, sizeOf } from '../tensor/tensor.js';
 import { type ProgressFn, throwIfInterrupted } from './interrupt.js';
+import { checkNoiseOptions } from './option-checks.js';
 
 /** Most trials per batch size. */
 export const MAX_NOISE_TRIALS = 1_000_000;
@@ -193,6 +194,7 @@ function checkNoiseSize(options: NoiseOptions, devices: number, trials: number, 
 }
 
 export async function noiseExperiment(options: NoiseOptions): Promise<NoiseReport> {
+  checkNoiseOptions(options);
   const devices = options.devices ?? 8;
   const trials = options.trials ?? 300;
   const seed = options.seed ?? 0;

@@ -28,6 +28,7 @@ import { requireInput } from '../errors.js';
 import { SeededRandom } from '../tensor/random.js';
 import type { ChannelLayout, DType, FloatArray } from '../tensor/tensor.js';
 import { type ProgressFn, throwIfInterrupted } from './interrupt.js';
+import { checkPrecisionOptions } from './option-checks.js';
 
 export const PRECISION_METHODS = ['sums-float32', 'sums-float64', 'welford', 'two-pass', 'shifted-sums', 'pytorch-roundtrip'] as const;
 export type PrecisionMethod = (typeof PRECISION_METHODS)[number];
@@ -153,6 +154,7 @@ const isWhole = (v: unknown, min: number): v is number => typeof v === 'number' 
 
 /** Checks every option and fills defaults; throws InputError naming the bad one. */
 export function resolvePrecisionOptions(options: PrecisionOptions): ResolvedOptions {
+  checkPrecisionOptions(options);
   const d = PRECISION_DEFAULTS;
   const rows = options.rows ?? d.rows;
   const channels = options.channels ?? d.channels;

@@ -15,6 +15,7 @@ import type { NamedInput, OutputFile } from '../io/atomic-write.js';
 import { nonFiniteChannels, nonFiniteIndices } from '../tensor/finite.js';
 import { encodeNpy, readNpyFile } from '../tensor/npy.js';
 import { type Tensor, channelLayout, dtypeOf } from '../tensor/tensor.js';
+import { checkClusterRunSettings, checkRunInputPaths, checkRunInputs, checkRunReport } from './option-checks.js';
 
 /** Paths of the .npy files a run reads; only `input` is required. */
 export interface RunInputPaths {
@@ -66,6 +67,7 @@ export const RUN_OUTPUT_NAMES: readonly string[] = [
 
 /** Loads every given file; per-channel files must be 1-D. Throws InputError naming the file. */
 export function loadRunInputs(paths: RunInputPaths): RunInputs {
+  checkRunInputPaths(paths);
   const load = (path: string | undefined, what: string, oneDimensional: boolean): Tensor | undefined => {
     if (path === undefined) return undefined;
     const tensor = readNpyFile(path, what);
@@ -120,6 +122,7 @@ export interface RunReport {
 
 /** Runs the operator on loaded arrays. */
 export function runBatchNorm(inputs: RunInputs, settings: RunSettings): RunReport {
+  checkRunInputs(inputs);
   const result = batchNorm(inputs.input, {
     ...settings,
     weight: inputs.weight?.data,
@@ -142,6 +145,8 @@ export function runBatchNorm(inputs: RunInputs, settings: RunSettings): RunRepor
  * broadcast_buffers would keep), and every rank's are in `cluster.running`.
  */
 export async function runOnCluster(inputs: RunInputs, settings: RunSettings, spread: ClusterRunSettings): Promise<RunReport> {
+  checkRunInputs(inputs);
+  checkClusterRunSettings(spread);
   const mode = parseMode(spread.mode ?? 'sync', spread.devices);
   if (spread.fault?.kind === 'skip' && (mode.kind === 'local' || mode.kind === 'ghost')) {
     throw new InputError(`fault skip:${spread.fault.rank} needs a mode that communicates (sync or group:K), not ${modeName(mode)}`);
@@ -273,6 +278,7 @@ export function shiftNote(report: RunReport): { by: string; zero_channels: numbe
 
 /** The stats.json document of a run: every setting as used, defaults filled in. */
 export function runStatsJson(report: RunReport) {
+  checkRunReport(report);
   const { result, inputs, settings } = report;
   const used = resolveSettings(settings);
   const training = used.training;
@@ -315,6 +321,7 @@ function clusterJson(c: ClusterRunDetails) {
 
 /** Every file a run writes, in memory, ready for an all-or-nothing write. */
 export function runOutputFiles(report: RunReport): OutputFile[] {
+  checkRunReport(report);
   const { result, settings } = report;
   const vector = (data: Tensor['data']): Tensor => ({ data, shape: [data.length] });
   const files: OutputFile[] = [{ name: 'output.npy', bytes: encodeNpy(result.output) }];

@@ -19,6 +19,7 @@ import { firstNonFinite } from '../tensor/finite.js';
 import { type ModelName, MODEL_NAMES } from '../train/protocol.js';
 import { DEFAULT_BN_EPS, DEFAULT_BN_MOMENTUM, type SharedSet, Trainer, sharedSet } from '../train/trainer.js';
 import { type ProgressFn, throwIfInterrupted } from './interrupt.js';
+import { checkTrainOptions } from './option-checks.js';
 
 /**
  * A training run whose loss or weights became NaN or infinite (a learning rate too large, most
@@ -154,6 +155,7 @@ export function loadDataset(name: DatasetName, options: { dataDir?: string; subs
 }
 
 export async function trainExperiment(options: TrainOptions = {}): Promise<TrainReport> {
+  checkTrainOptions(options);
   const model = options.model ?? 'lenet-bn';
   const devices = options.devices ?? 8;
   const epochs = options.epochs ?? 5;

@@ -40,7 +40,43 @@ export interface KernelExports {
   im2col(x: number, batch: number, C: number, H: number, W: number, k: number, pad: number, outH: number, outW: number, col: number, ldcol: number): void;
   /** The adjoint of im2col, added into a zeroed dx (assembly/col2im.ts). */
   col2im(dx: number, batch: number, C: number, H: number, W: number, k: number, pad: number, outH: number, outW: number, col: number, ldcol: number): void;
+  // Batch norm (assembly/bn-*.ts): blocks of [rows][channels][inner] elements, per-channel f64
+  // arrays; the F32 kernel takes float32 data, the F64 kernel float64, and both compute in f64.
+  /** sum += sum(x - shift), sumSq += sum((x - shift)^2) per channel (assembly/bn-sums.ts). */
+  bnSumsF32: BnSums;
+  bnSumsF64: BnSums;
+  /** The same sums with float32 accumulators, in the reference's order (assembly/bn-sums32.ts). */
+  bnSums32F32: BnSums;
+  bnSums32F64: BnSums;
+  /** Welford's mean and M2 per channel, continued over a block (assembly/bn-welford.ts). */
+  bnWelfordF32: BnWelford;
+  bnWelfordF64: BnWelford;
+  /** y = (x - mean) * scale + shift per channel (assembly/bn-normalize.ts). */
+  bnNormalizeF32: BnNormalize;
+  bnNormalizeF64: BnNormalize;
+  /** sumDy += sum(dy), sumDyXc += sum(dy * (x - mean)) per channel (assembly/bn-grad-sums.ts). */
+  bnGradSumsF32: BnGradSums;
+  bnGradSumsF64: BnGradSums;
+  /** dx = scale * (dy - meanDy - (x - mean) * k) per channel (assembly/bn-grad-input.ts). */
+  bnGradInputF32: BnGradInput;
+  bnGradInputF64: BnGradInput;
+  /** dx = scale * dy per channel (assembly/bn-grad-input.ts). */
+  bnGradScaleF32: BnGradScale;
+  bnGradScaleF64: BnGradScale;
 }
+
+/** bnSums*: block x, its shape, then the per-channel shift, sum and sumSq. */
+export type BnSums = (x: number, rows: number, channels: number, inner: number, shift: number, sum: number, sumSq: number) => void;
+/** bnWelford*: block x, its shape, elements per channel seen before, then the state mean and m2. */
+export type BnWelford = (x: number, rows: number, channels: number, inner: number, count: number, mean: number, m2: number) => void;
+/** bnNormalize*: block x, its shape, per-channel mean, scale, shift, then the output block y. */
+export type BnNormalize = (x: number, rows: number, channels: number, inner: number, mean: number, scale: number, shift: number, y: number) => void;
+/** bnGradSums*: blocks dy and x, their shape, per-channel mean, then the sums. */
+export type BnGradSums = (dy: number, x: number, rows: number, channels: number, inner: number, mean: number, sumDy: number, sumDyXc: number) => void;
+/** bnGradInput*: blocks dy and x, their shape, per-channel mean, scale, meanDy, k, then dx. */
+export type BnGradInput = (dy: number, x: number, rows: number, channels: number, inner: number, mean: number, scale: number, meanDy: number, k: number, dx: number) => void;
+/** bnGradScale*: block dy, its shape, per-channel scale, then dx. */
+export type BnGradScale = (dy: number, rows: number, channels: number, inner: number, scale: number, dx: number) => void;
 
 /** Every export the drivers use, with its kind. */
 export const KERNEL_EXPORTS: Readonly<Record<keyof KernelExports, 'function' | 'memory' | 'global'>> = {
@@ -53,4 +89,18 @@ export const KERNEL_EXPORTS: Readonly<Record<keyof KernelExports, 'function' | '
   sigmoid: 'function',
   im2col: 'function',
   col2im: 'function',
+  bnSumsF32: 'function',
+  bnSumsF64: 'function',
+  bnSums32F32: 'function',
+  bnSums32F64: 'function',
+  bnWelfordF32: 'function',
+  bnWelfordF64: 'function',
+  bnNormalizeF32: 'function',
+  bnNormalizeF64: 'function',
+  bnGradSumsF32: 'function',
+  bnGradSumsF64: 'function',
+  bnGradInputF32: 'function',
+  bnGradInputF64: 'function',
+  bnGradScaleF32: 'function',
+  bnGradScaleF64: 'function',
 };

@@ -1,5 +1,6 @@
 /** Element-wise activations. Both keep their own output for the backward pass. */
 import { kernelBackend } from '../kernels/backend.js';
+import { checkFloat32Array } from '../args.js';
 import type { SeededRandom } from '../tensor/random.js';
 import { ModeBuffers, checkBackward, reuse } from './buffers.js';
 import type { Layer } from './layer.js';
@@ -19,6 +20,7 @@ abstract class Elementwise implements Layer {
   init(_rng: SeededRandom): void {}
 
   forward(x: Float32Array, _batch: number, _inputShape: readonly number[], training: boolean): Float32Array {
+    checkFloat32Array('x', x);
     const y = this.out.get(training, x.length);
     this.apply(x, y);
     if (training) this.y = y;

@@ -5,6 +5,7 @@
  * each task, since any worker thread may run any rank.
  */
 import type { Moments } from '../bn/moments.js';
+import { checkObject, checkWhole } from '../args.js';
 import { type DeviceBnForward, type DeviceBnSettings, deviceBnBackward, deviceBnForward } from '../cluster/device-bn.js';
 import type { AllReduceFn } from '../cluster/device-moments.js';
 import type { ChannelLayout } from '../tensor/tensor.js';
@@ -46,6 +47,9 @@ export class BatchNormLayer implements CommunicatingLayer {
     readonly index: number,
     private readonly holder: BnContextHolder,
   ) {
+    checkWhole('channels', channels, 1);
+    checkWhole('index', index);
+    checkObject('holder', holder);
     this.name = `BatchNorm(${channels})`;
     this.paramCount = 2 * channels;
   }

@@ -4,6 +4,7 @@
  * never overwrites what the backward needs. A buffer is reallocated only when the batch changes.
  */
 import { requireInput } from '../errors.js';
+import { checkFloat32Array, checkWhole } from '../args.js';
 
 /** `buf` if it has exactly `length` elements, else a new zeroed array. */
 export function reuse(buf: Float32Array | undefined, length: number): Float32Array {
@@ -23,6 +24,8 @@ export class ModeBuffers {
 
 /** Checks that `x` holds `batch` examples of `perExample` values. */
 export function checkInput(layer: string, x: Float32Array, batch: number, perExample: number): void {
+  checkFloat32Array('x', x);
+  checkWhole('batch', batch);
   requireInput(
     Number.isInteger(batch) && batch >= 0 && x.length === batch * perExample,
     () => `${layer}: input has ${x.length} values, expected batch ${batch} x ${perExample}`,
@@ -31,6 +34,7 @@ export function checkInput(layer: string, x: Float32Array, batch: number, perExa
 
 /** Checks that a backward pass has a training forward to go with and a gradient of the right size. */
 export function checkBackward(layer: string, forwardLength: number | undefined, dy: Float32Array): number {
+  checkFloat32Array('dy', dy);
   if (forwardLength === undefined) throw new Error(`${layer}: backward called without a training forward`);
   requireInput(dy.length === forwardLength, () => `${layer}: gradient has ${dy.length} values, the forward output had ${forwardLength}`);
   return forwardLength;

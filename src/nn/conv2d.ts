@@ -15,6 +15,7 @@
 import { requireInput } from '../errors.js';
 import { kernelBackend } from '../kernels/backend.js';
 import { type WasmRuntime, wasmRuntime } from '../kernels/wasm-runtime.js';
+import { checkFields, ofType } from '../args.js';
 import type { SeededRandom } from '../tensor/random.js';
 import { ModeBuffers, checkBackward, checkInput, reuse } from './buffers.js';
 import { convBackwardWasm, convForwardWasm } from './conv-wasm.js';
@@ -108,6 +109,8 @@ export function col2im(col: Float32Array, batch: number, g: Geometry, k: number,
   }
 }
 
+const integer = ofType.number('a positive integer');
+
 export class Conv2d implements Layer {
   readonly name: string;
   readonly paramCount: number;
@@ -136,6 +139,8 @@ export class Conv2d implements Layer {
     readonly kernelSize: number,
     options: Conv2dOptions = {},
   ) {
+    checkFields('arguments', { inChannels, outChannels, kernelSize }, { inChannels: integer, outChannels: integer, kernelSize: integer });
+    checkFields('options', options, { padding: ofType.number('a non-negative integer'), stride: integer, bias: ofType.boolean });
     const positive = (v: number) => Number.isInteger(v) && v > 0;
     requireInput(positive(inChannels), `conv2d: in channels must be a positive integer, got ${inChannels}`);
     requireInput(positive(outChannels), `conv2d: out channels must be a positive integer, got ${outChannels}`);

@@ -3,6 +3,7 @@
  * the bound slice: W row-major, then b.
  */
 import { requireInput } from '../errors.js';
+import { checkOptions, ofType } from '../args.js';
 import type { SeededRandom } from '../tensor/random.js';
 import { ModeBuffers, checkBackward, checkInput, reuse } from './buffers.js';
 import { gemm } from './gemm.js';
@@ -40,6 +41,9 @@ export class Linear implements Layer {
     readonly outFeatures: number,
     options: LinearOptions = {},
   ) {
+    ofType.number('a positive integer')('inFeatures', inFeatures);
+    ofType.number('a positive integer')('outFeatures', outFeatures);
+    checkOptions('options', options);
     requireInput(Number.isInteger(inFeatures) && inFeatures > 0, `linear: in features must be a positive integer, got ${inFeatures}`);
     requireInput(Number.isInteger(outFeatures) && outFeatures > 0, `linear: out features must be a positive integer, got ${outFeatures}`);
     this.hasBias = options.bias ?? true;

@@ -4,6 +4,7 @@
  * logsumexp(z) - z[label], computed stably (max subtracted) in float64.
  */
 import { requireInput } from '../errors.js';
+import { checkFloat32Array, checkNumbers, checkOptions, checkWhole, ofType } from '../args.js';
 
 export interface CrossEntropyResult {
   /** Mean loss over the batch. */
@@ -33,6 +34,12 @@ export function softmaxCrossEntropy(
   classes: number,
   options: CrossEntropyOptions = {},
 ): CrossEntropyResult {
+  checkFloat32Array('logits', logits);
+  checkNumbers('labels', labels);
+  checkWhole('batch', batch);
+  ofType.number('a whole number >= 1')('classes', classes);
+  checkOptions('options', options);
+  if (options.grad !== undefined) checkFloat32Array('options.grad', options.grad);
   requireInput(Number.isInteger(classes) && classes > 0, `cross-entropy: classes must be a positive integer, got ${classes}`);
   requireInput(logits.length === batch * classes, () => `cross-entropy: logits have ${logits.length} values, expected ${batch} x ${classes}`);
   requireInput(labels.length >= batch, () => `cross-entropy: ${labels.length} labels for a batch of ${batch}`);

@@ -5,6 +5,7 @@
  * each window in row-major order (PyTorch's CPU choice on ties).
  */
 import { requireInput } from '../errors.js';
+import { ofType } from '../args.js';
 import type { SeededRandom } from '../tensor/random.js';
 import { ModeBuffers, checkBackward, checkInput, reuse } from './buffers.js';
 import type { Layer } from './layer.js';
@@ -29,6 +30,8 @@ abstract class Pool2d implements Layer {
     readonly kernelSize: number,
     stride?: number,
   ) {
+    ofType.number('a positive integer')('kernelSize', kernelSize);
+    if (stride !== undefined) ofType.number('a positive integer')('stride', stride);
     this.stride = stride ?? kernelSize;
     requireInput(Number.isInteger(kernelSize) && kernelSize > 0, `pooling: kernel size must be a positive integer, got ${kernelSize}`);
     requireInput(Number.isInteger(this.stride) && this.stride > 0, `pooling: stride must be a positive integer, got ${this.stride}`);

@@ -9,6 +9,7 @@
  * interface, in order, with the per-example shape each layer sees.
  */
 import { requireInput } from '../errors.js';
+import { argumentError, checkOptions, ofType } from '../args.js';
 import type { SeededRandom } from '../tensor/random.js';
 import { checkInput } from './buffers.js';
 import { type Program, runWithoutPeers } from '../collectives/endpoint.js';
@@ -43,6 +44,12 @@ export class Sequential {
   private trainedBatch: number | undefined;
 
   constructor(layers: readonly Layer[], inputShape: readonly number[], options: SequentialOptions = {}) {
+    if (!Array.isArray(layers)) throw argumentError('layers', 'an array of layers', layers);
+    layers.forEach((layer, i) => {
+      if (typeof (layer as Partial<Layer> | undefined)?.forward !== 'function') throw argumentError(`layers[${i}]`, 'a layer', layer);
+    });
+    ofType.numbers('a shape (an array of whole numbers)')('inputShape', inputShape);
+    checkOptions('options', options);
     requireInput(layers.length > 0, 'a Sequential model needs at least one layer');
     requireInput(inputShape.length > 0 && inputShape.every((d) => Number.isInteger(d) && d > 0), () => `input shape must be positive integers, got [${inputShape.join(',')}]`);
     this.layers = [...layers];

@@ -8,6 +8,7 @@
  * buffer stay bitwise identical.
  */
 import { requireInput } from '../errors.js';
+import { checkBoolean, checkFields, checkFloat32Array, ofType } from '../args.js';
 
 export interface SgdOptions {
   readonly lr: number;
@@ -17,7 +18,13 @@ export interface SgdOptions {
   readonly weightDecay?: number;
 }
 
+/** One SGD step in place on `params` (and the momentum `buffer`), from `grads`. */
 export function sgdStep(params: Float32Array, grads: Float32Array, buffer: Float32Array, options: SgdOptions, firstStep: boolean): void {
+  checkFloat32Array('params', params);
+  checkFloat32Array('grads', grads);
+  checkFloat32Array('buffer', buffer);
+  checkFields('options', options, { lr: ofType.number('a finite number >= 0'), momentum: ofType.number('a finite number >= 0'), weightDecay: ofType.number('a finite number >= 0') }, ['lr']);
+  checkBoolean('firstStep', firstStep);
   const { lr } = options;
   const momentum = options.momentum ?? 0;
   const wd = options.weightDecay ?? 0;

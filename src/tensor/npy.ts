@@ -25,8 +25,9 @@
  * Every problem is an InputError with one line starting with the caller's label.
  */
 import { readFileSync, statSync } from 'node:fs';
+import { argumentError, checkString, checkTensor } from '../args.js';
 import { InputError, requireInput } from '../errors.js';
-import { sizeOf, type DType, type FloatArray, type Tensor } from './tensor.js';
+import { type DType, type FloatArray, type Tensor } from './tensor.js';
 import { describeFsError } from '../io/fs-errors.js';
 
 /** Largest header (the dict text, padding and newline) the reader accepts: far above any real one. */
@@ -61,6 +62,8 @@ const SUPPORTED_DESCRS: Readonly<Record<string, DtypeInfo>> = {
 
 /** Parses a .npy file held in memory. The result owns a fresh, aligned, native-endian array. */
 export function parseNpy(bytes: Uint8Array, label = 'array'): Tensor {
+  if (!(bytes instanceof Uint8Array)) throw argumentError('bytes', "a Uint8Array (a .npy file's contents)", bytes);
+  checkString('label', label);
   const fail = (message: string): never => {
     throw new InputError(`${label}: ${message}`);
   };
@@ -77,6 +80,8 @@ export function parseNpy(bytes: Uint8Array, label = 'array'): Tensor {
 
 /** Reads and parses a .npy file; a missing, unreadable or non-regular file is an InputError naming the path. */
 export function readNpyFile(path: string, label: string = path): Tensor {
+  checkString('path', path);
+  checkString('label', label);
   const where = label === path ? path : `${label} (${path})`;
   let bytes: Uint8Array;
   try {
@@ -383,13 +388,9 @@ function swapBytes(bytes: Uint8Array, itemsize: number): void {
  * header is too long for it (then 2.0), or the one asked for.
  */
 export function encodeNpy(tensor: Tensor, version?: 1 | 2 | 3): Uint8Array {
+  checkTensor('tensor', tensor);
+  if (version !== undefined && version !== 1 && version !== 2 && version !== 3) throw argumentError('version', '1, 2 or 3', version, typeof version === 'number');
   const { data, shape } = tensor;
-  requireInput(version === undefined || version === 1 || version === 2 || version === 3, () => `encodeNpy: unknown .npy version ${String(version)}`);
-  requireInput(data instanceof Float32Array || data instanceof Float64Array, 'encodeNpy: data must be a Float32Array or Float64Array');
-  for (const d of shape) {
-    requireInput(Number.isSafeInteger(d) && d >= 0, () => `encodeNpy: bad shape [${shape.join(',')}]: dims must be non-negative integers`);
-  }
-  requireInput(sizeOf(shape) === data.length, () => `encodeNpy: shape [${shape.join(',')}] has ${sizeOf(shape)} elements, data has ${data.length}`);
 
   const dict = npyHeaderDict(data instanceof Float32Array ? '<f4' : '<f8', shape);
   const chosen = version ?? (wrappedHeaderLength(dict, 1) <= 0xffff ? 1 : 2);

@@ -4,14 +4,17 @@
  */
 import { uniformFloat64 } from 'pure-rand/distribution/uniformFloat64';
 import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
+import { checkInteger } from '../args.js';
 
 const WARM_UP_DRAWS = 20;
 
+/** Uniform and normal draws from a seed (an integer; only its low 32 bits matter). */
 export class SeededRandom {
   private readonly rng;
   private spare: number | undefined;
 
   constructor(seed: number) {
+    checkInteger('seed', seed);
     this.rng = xoroshiro128plus(seed | 0);
     // A small seed fills the state with few bits; the first outputs are poor until it mixes.
     for (let i = 0; i < WARM_UP_DRAWS; i++) this.uniform();

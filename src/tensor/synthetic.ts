@@ -2,6 +2,7 @@
  * The built-in synthetic batch: normal data whose channels differ in mean and spread, so that a
  * channel mix-up or a wrong reduction axis cannot go unnoticed.
  */
+import { checkChoice, checkInteger, checkShape } from '../args.js';
 import { SeededRandom } from './random.js';
 import { type DType, type Tensor, channelLayout, sizeOf } from './tensor.js';
 
@@ -14,7 +15,10 @@ export function channelStd(c: number): number {
   return 0.5 + 0.25 * (c % 8);
 }
 
+/** A seeded batch of that shape ([N,C] or [N,C,H,W]) and dtype. */
 export function syntheticBatch(shape: readonly number[], seed = 0, dtype: DType = 'float32'): Tensor {
+  checkInteger('seed', seed);
+  checkChoice('dtype', dtype, ['float32', 'float64']);
   const { rows, channels, inner } = channelLayout(shape);
   const rng = new SeededRandom(seed);
   const n = sizeOf(shape);
@@ -32,6 +36,9 @@ export function syntheticBatch(shape: readonly number[], seed = 0, dtype: DType 
 
 /** Standard normal values of the same shape: an upstream gradient for backward passes. */
 export function syntheticGradient(shape: readonly number[], seed = 1, dtype: DType = 'float32'): Tensor {
+  checkShape('shape', shape);
+  checkInteger('seed', seed);
+  checkChoice('dtype', dtype, ['float32', 'float64']);
   const rng = new SeededRandom(seed);
   const n = sizeOf(shape);
   const data = dtype === 'float32' ? new Float32Array(n) : new Float64Array(n);

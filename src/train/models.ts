@@ -14,7 +14,8 @@ import { Linear } from '../nn/linear.js';
 import { AvgPool2d } from '../nn/pooling.js';
 import { Sequential } from '../nn/sequential.js';
 import { InputError } from '../errors.js';
-import type { ModelSpec } from './protocol.js';
+import { checkChoice, checkObject, checkShape, checkWhole } from '../args.js';
+import { MODEL_NAMES, type ModelSpec } from './protocol.js';
 
 export interface BuiltModel {
   readonly model: Sequential;
@@ -22,7 +23,10 @@ export interface BuiltModel {
   readonly bnChannels: readonly number[];
 }
 
+/** One replica of a model: its layers (BN layers reading their context from `holder`). */
 export function buildModel(spec: ModelSpec, holder: BnContextHolder): BuiltModel {
+  checkModelSpec('spec', spec);
+  checkObject('holder', holder);
   const bnChannels: number[] = [];
   const bn = (channels: number): Layer => {
     const layer = new BatchNormLayer(channels, bnChannels.length, holder);
@@ -72,6 +76,16 @@ export interface BnStateLayout {
   readonly channels: readonly number[];
   /** Float64 values per replica. */
   readonly stride: number;
+}
+
+/** Checks a model spec: a known model, an input shape [C, H, W] and a class count. */
+export function checkModelSpec(name: string, spec: unknown): ModelSpec {
+  const s = checkObject<ModelSpec>(name, spec);
+  checkChoice(`${name}.name`, s.name, MODEL_NAMES);
+  checkShape(`${name}.inputShape`, s.inputShape);
+  if (s.inputShape.length !== 3 || s.inputShape.some((d) => d < 1)) throw new InputError(`${name}.inputShape must be [C, H, W] of whole numbers >= 1, got [${s.inputShape.join(',')}]`);
+  checkWhole(`${name}.classes`, s.classes, 2);
+  return s;
 }
 
 export function bnStateLayout(bnChannels: readonly number[]): BnStateLayout {

@@ -1,5 +1,5 @@
 /**
- * The coordinator of data-parallel training: W replicas on W device threads, their parameters,
+ * The coordinator of data-parallel training: W replicas on T device threads, their parameters,
  * momentum buffers and BN statistics in shared memory, a global batch per step split over them
  * as numpy.array_split does. It starts every replica from the same initial parameters, so that
  * with identical averaged gradients they stay bitwise identical.
@@ -8,15 +8,20 @@ import type { StatsMethod } from '../bn/batch-moments.js';
 import { type AlgorithmName, DEFAULT_ALGORITHM, algorithmByName } from '../collectives/algorithms/index.js';
 import { bnOutboxGeometry, vectorOutboxGeometry } from '../collectives/all-reduce.js';
 import { allocateOutbox } from '../collectives/outbox.js';
+import { CallQueue } from '../cluster/call-queue.js';
 import { DevicePool } from '../cluster/device-pool.js';
 import { defaultThreads } from '../cluster/placement.js';
 import { type BnMode, parseMode } from '../cluster/modes.js';
-import { requireInput } from '../errors.js';
+import { checkChoice, checkFloat32Array, checkFloat64Array, checkInteger, checkNumber, checkNumbers, checkObject, checkOptions, checkString, checkWhole } from '../args.js';
+import { STATS_METHODS } from '../bn/batch-moments.js';
+import { MAX_DEVICES } from '../cluster/cluster.js';
+import { ALGORITHM_NAMES } from '../collectives/algorithms/index.js';
+import { InputError, requireInput } from '../errors.js';
 import { type KernelBackend, kernelsFromEnvironment, parseKernelBackend } from '../kernels/backend.js';
 import { wasmRuntime } from '../kernels/wasm-runtime.js';
 import type { BnContextHolder } from '../nn/batch-norm-layer.js';
 import { SeededRandom } from '../tensor/random.js';
-import { type BnStateLayout, bnStateLayout, buildModel } from './models.js';
+import { type BnStateLayout, bnStateLayout, buildModel, checkModelSpec } from './models.js';
 import type { EvalTask, ModelSpec, OptimizerSettings, TrainBuffers, TrainStepTask, TrainSuccess } from './protocol.js';
 
 /** BN running-statistics momentum of the replicas unless given (PyTorch's default). */
@@ -74,7 +79,11 @@ export interface SharedSet {
   readonly count: number;
 }
 
+/** Copies `count` examples (images and labels) into shared memory, for Trainer.evaluate. */
 export function sharedSet(images: Float32Array, labels: ArrayLike<number>, count: number): SharedSet {
+  checkFloat32Array('images', images);
+  checkNumbers('labels', labels);
+  checkWhole('count', count, 0, labels.length);
   const imageBuffer = new SharedArrayBuffer(Math.max(images.byteLength, 4));
   new Float32Array(imageBuffer).set(images);
   const labelBuffer = new SharedArrayBuffer(Math.max(count * 4, 4));
@@ -82,6 +91,50 @@ export function sharedSet(images: Float32Array, labels: ArrayLike<number>, count
   return { images: imageBuffer, labels: labelBuffer, count };
 }
 
+/** The examples of one step, copied into the trainer's batch buffers when the step runs. */
+export interface StepExamples {
+  /** At least `batch` examples, one after another (each of the model's input shape). */
+  readonly images: Float32Array;
+  /** At least `batch` class indices. */
+  readonly labels: ArrayLike<number>;
+}
+
+/** Checks each option's type and range; what depends on several (the batch per device) is checked by the constructor. */
+function checkTrainerOptions(options: TrainerOptions): void {
+  checkObject('options', options);
+  checkModelSpec('model', options.model);
+  checkWhole('devices', options.devices, 1, MAX_DEVICES);
+  checkString('bn', options.bn);
+  const optimizer = checkObject<OptimizerSettings>('optimizer', options.optimizer);
+  checkNumber('optimizer.lr', optimizer.lr, { above: 0 });
+  checkNumber('optimizer.momentum', optimizer.momentum, { min: 0 });
+  checkNumber('optimizer.weightDecay', optimizer.weightDecay, { min: 0 });
+  checkWhole('maxBatch', options.maxBatch, 1);
+  checkInteger('seed', options.seed);
+  if (options.stats !== undefined) checkChoice('stats', options.stats, STATS_METHODS);
+  if (options.algorithm !== undefined) checkChoice('algorithm', options.algorithm, ALGORITHM_NAMES);
+  if (options.gradAlgorithm !== undefined) checkChoice('gradAlgorithm', options.gradAlgorithm, ALGORITHM_NAMES);
+  if (options.bnMomentum !== undefined) checkNumber('bnMomentum', options.bnMomentum, { min: 0, max: 1 });
+  if (options.eps !== undefined) checkNumber('eps', options.eps, { above: 0 });
+}
+
+/** A SharedSet argument (from sharedSet()). */
+function checkSharedSet(name: string, set: unknown): SharedSet {
+  const s = checkObject<SharedSet>(name, set);
+  if (!(s.images instanceof SharedArrayBuffer) || !(s.labels instanceof SharedArrayBuffer)) throw new InputError(`${name} must come from sharedSet() (images and labels in shared memory)`);
+  checkWhole(`${name}.count`, s.count, 0, s.labels.byteLength / 4);
+  return s;
+}
+
+/**
+ * Data-parallel training of W replicas on T device threads.
+ *
+ * Calls never overlap: `step`, `evaluate`, `preciseStatistics` and `close` are queued and run one
+ * at a time in the order they were made. A step given its `examples` copies them when it runs, so
+ * `Promise.all([t.step(b, first), t.step(b, second)])` trains on `first`, then on `second`; a step
+ * without them reads `batchImages` and `batchLabels` when it runs, so do not rewrite those until
+ * its promise settles.
+ */
 export class Trainer {
   readonly devices: number;
   readonly mode: BnMode;
@@ -96,8 +149,10 @@ export class Trainer {
   readonly batchLabels: Int32Array;
   private readonly batchBuffers: { images: SharedArrayBuffer; labels: SharedArrayBuffer };
   private steps = 0;
+  private readonly queue = new CallQueue();
 
   constructor(private readonly options: TrainerOptions) {
+    checkTrainerOptions(options);
     const { devices, model } = options;
     requireInput(Number.isSafeInteger(devices) && devices >= 1, () => `devices must be a whole number >= 1, got ${devices}`);
     requireInput(options.maxBatch >= 2 * devices, () => `the global batch (${options.maxBatch}) must give each of the ${devices} devices at least 2 examples`);
@@ -127,9 +182,8 @@ export class Trainer {
         states.fill(1, at + bnChannels[i], at + 2 * bnChannels[i]); // running var starts at 1
       }
     }
-    const threads = options.threads ?? defaultThreads(devices);
-    requireInput(Number.isSafeInteger(threads) && threads >= 1 && threads <= devices, () => `threads must be a whole number from 1 to the ${devices} devices, got ${options.threads}`);
-    this.pool = new DevicePool(devices, threads, options.timeoutMs ?? 60_000);
+    const threads = options.threads === undefined ? defaultThreads(devices) : checkWhole('threads', options.threads, 1, devices);
+    this.pool = new DevicePool(devices, threads, options.timeoutMs === undefined ? 60_000 : checkNumber('timeoutMs', options.timeoutMs, { above: 0 }));
     this.buffers = {
       params,
       momentum: new SharedArrayBuffer(devices * P * 4),
@@ -144,17 +198,40 @@ export class Trainer {
     this.batchLabels = new Int32Array(this.batchBuffers.labels);
   }
 
-  /** One DDP step on the `batch` examples written into batchImages / batchLabels. */
-  async step(batch: number): Promise<StepResult> {
+  /**
+   * One DDP step on `batch` examples: those given in `examples`, or else those written into
+   * batchImages / batchLabels. Queued behind every earlier call.
+   */
+  async step(batch: number, examples?: StepExamples): Promise<StepResult> {
+    checkWhole('batch', batch);
+    if (examples !== undefined) {
+      checkObject('examples', examples);
+      checkFloat32Array('examples.images', examples.images);
+      checkNumbers('examples.labels', examples.labels);
+    }
     requireInput(batch >= 2 * this.devices && batch <= this.options.maxBatch, () => `a step needs from ${2 * this.devices} (2 per device) to ${this.options.maxBatch} examples, got ${batch}`);
+    return this.queue.run(async () => {
+      if (examples) this.copyExamples(batch, examples);
+      return this.stepNow(batch);
+    });
+  }
+
+  private copyExamples(batch: number, examples: StepExamples): void {
+    const size = this.options.model.inputShape.reduce((a, b) => a * b, 1);
+    requireInput(examples.images.length >= batch * size && examples.labels.length >= batch, () => `examples must hold ${batch} images of ${size} values and ${batch} labels`);
+    this.batchImages.set(examples.images.subarray(0, batch * size));
+    for (let i = 0; i < batch; i++) this.batchLabels[i] = examples.labels[i];
+  }
+
+  private async stepNow(batch: number): Promise<StepResult> {
     const o = this.options;
     const firstStep = this.steps === 0;
     const replies = await this.pool.runOnAll<TrainSuccess>(
       (hosting): TrainStepTask => ({
         op: 'train-step',
+        kernels: this.kernels,
         hosting,
         links: this.pool.links,
-        kernels: this.kernels,
         model: o.model,
         mode: this.mode,
         stats: o.stats ?? 'sums',
@@ -180,6 +257,16 @@ export class Trainer {
    * chunk of `chunk` examples, as training normalizes a per-device batch.
    */
   async evaluate(set: SharedSet, how: 'running' | 'batch', options: { chunk: number; statsRank?: number; stats?: Float64Array }): Promise<EvalResult> {
+    checkSharedSet('set', set);
+    checkChoice('how', how, ['running', 'batch']);
+    checkOptions('options', options);
+    checkWhole('options.chunk', options.chunk, 1);
+    if (options.statsRank !== undefined) checkWhole('options.statsRank', options.statsRank, 0, this.devices - 1);
+    if (options.stats !== undefined) checkFloat64Array('options.stats', options.stats, this.bnLayout.stride);
+    return this.queue.run(() => this.evaluateNow(set, how, options));
+  }
+
+  private async evaluateNow(set: SharedSet, how: 'running' | 'batch', options: { chunk: number; statsRank?: number; stats?: Float64Array }): Promise<EvalResult> {
     let statsRank = options.statsRank ?? 0;
     if (options.stats) {
       new Float64Array(this.buffers.collected, 0, this.bnLayout.stride).set(options.stats);
@@ -196,6 +283,12 @@ export class Trainer {
    * average of the batch means and of the (unbiased) batch variances, layer by layer.
    */
   async preciseStatistics(set: SharedSet, batch: number): Promise<Float64Array> {
+    checkSharedSet('set', set);
+    checkWhole('batch', batch, 2);
+    return this.queue.run(() => this.preciseStatisticsNow(set, batch));
+  }
+
+  private async preciseStatisticsNow(set: SharedSet, batch: number): Promise<Float64Array> {
     const S = this.bnLayout.stride;
     new Float64Array(this.buffers.collected).fill(0);
     const replies = await this.runEval(set, 'collect', batch, 0);
@@ -228,14 +321,18 @@ export class Trainer {
     );
   }
 
-  /** A copy of replica `rank`'s parameters. */
+  /** A copy of replica `rank`'s parameters. Refused while calls are pending (they may be mid-update). */
   params(rank: number): Float32Array {
+    this.refuseIfBusy('params');
+    checkWhole('rank', rank, 0, this.devices - 1);
     const P = this.paramCount;
     return new Float32Array(this.buffers.params, rank * P * 4, P).slice();
   }
 
-  /** A copy of replica `rank`'s BN running statistics (layer by layer, mean then var). */
+  /** A copy of replica `rank`'s BN running statistics (layer by layer, mean then var). Refused while calls are pending. */
   bnStatistics(rank: number): Float64Array {
+    this.refuseIfBusy('bnStatistics');
+    checkWhole('rank', rank, 0, this.devices - 1);
     const S = this.bnLayout.stride;
     return new Float64Array(this.buffers.bnState, rank * S * 8, S).slice();
   }
@@ -251,8 +348,14 @@ export class Trainer {
     return out;
   }
 
+  private refuseIfBusy(what: string): void {
+    const n = this.queue.pending;
+    requireInput(n === 0, () => `${what}: ${n} call${n === 1 ? ' is' : 's are'} still running or queued on this trainer; await ${n === 1 ? 'it' : 'them'} first`);
+  }
+
+  /** Stops the device threads once the calls made before it have settled. */
   async close(): Promise<void> {
-    await this.pool.close();
+    await this.queue.run(() => this.pool.close());
   }
 }
 

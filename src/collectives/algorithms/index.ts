@@ -1,4 +1,5 @@
 /** The all-reduce algorithms by name. */
+import { checkChoice } from '../../args.js';
 import { allgather } from './allgather.js';
 import { central } from './central.js';
 import { recursiveDoubling } from './recursive-doubling.js';
@@ -23,8 +24,9 @@ const BY_NAME: Readonly<Record<AlgorithmName, AllReduceAlgorithm>> = {
   central,
 };
 
+/** The all-reduce algorithm of that name. */
 export function algorithmByName(name: AlgorithmName): AllReduceAlgorithm {
-  return BY_NAME[name];
+  return BY_NAME[checkChoice('algorithm', name, ALGORITHM_NAMES)];
 }
 
 export type { AllReduce, AllReduceAlgorithm, SlotNeeds } from './types.js';
