@@ -272,7 +272,7 @@ describe('precisionExperiment input and interruption', () => {
     [{ offset: Infinity }, /offset must be a finite number/],
     [{ offset: NaN }, /offset/],
     [{ offset: 1e39, dtypes: ['float32' as const] }, /does not fit float32/],
-    [{ devices: 0 }, /devices must be a whole number from 1 to 256/],
+    [{ devices: 0 }, /devices must be a whole number from 1 to 4096/],
     [{ trials: 0 }, /trials must be a whole number >= 1/],
     [{ eps: 0 }, /eps/],
     [{ seed: -1 }, /seed/],
@@ -354,7 +354,7 @@ describe('precision command', () => {
     [['--devices', '0'], /--devices must be a whole number >= 1/],
     [['--trials', '0'], /--trials/],
     [['--eps', '0'], /--eps/],
-    [['--devices', '300'], /devices must be a whole number from 1 to 256/],
+    [['--devices', '5000'], /devices must be a whole number from 1 to 4096/],
     [['--plot', 'out.png'], /--plot must name an .svg file/],
   ])('refuses %j with an InputError (exit 2)', async (args, message) => {
     const run = program().parseAsync(argv(...args));

@@ -232,6 +232,7 @@ export function gradTrain(
   weight: ArrayLike<number> | undefined,
   out: FloatArray,
 ): GradSums {
+  checkCommon(layout, { dy, x, out }, { mean, invStd }, weight);
   if (kernelBackend() === 'wasm') return gradTrainWasm(dy, x, layout, mean, invStd, weight, out);
   const sums = gradSumsJs(dy, x, layout, mean, invStd);
   gradInputTrainJs(dy, x, layout, mean, invStd, weight, sums, layout.rows * layout.inner, out);

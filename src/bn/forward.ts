@@ -3,6 +3,7 @@
  * ghost BN on a device): statistics by plain float64 sums, then normalize. Sync BN cannot use it,
  * since its statistics are all-reduced between the two.
  */
+import { checkBlock, checkLayout, checkNumber, checkNumbers } from '../args.js';
 import { kernelBackend } from '../kernels/backend.js';
 import type { ChannelLayout, FloatArray } from '../tensor/tensor.js';
 import { forwardTrainWasm } from './forward-wasm.js';
@@ -36,6 +37,12 @@ export function forwardTrain(
   bias: ArrayLike<number> | undefined,
   out: FloatArray,
 ): ForwardStats {
+  const { channels: C } = checkLayout('layout', layout);
+  checkBlock('x', x, layout);
+  checkNumber('eps', eps, { above: 0 });
+  if (weight !== undefined) checkNumbers('weight', weight, C);
+  if (bias !== undefined) checkNumbers('bias', bias, C);
+  checkBlock('out', out, layout);
   if (kernelBackend() === 'wasm') return forwardTrainWasm(x, layout, eps, weight, bias, out);
   const stats = momentsFromSums(sumStatsJs(x, layout));
   const invStd = inverseStd(stats.var, eps);
