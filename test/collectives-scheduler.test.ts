@@ -153,3 +153,34 @@ describe('collectives on one scheduler', () => {
     }
   });
 });
+
+describe('the scheduler sleeps only when it must', () => {
+  it('does not sleep once a look at the remotely parked devices has let them all finish', () => {
+    // Thread 0 hosts rank 0 only; rank 1 lives on thread 1. Rank 0 first pauses for a message of
+    // rank 1, which "arrives" (is counted as there) only after rank 0 has paused once.
+    let sleeps = 0;
+    const bells = new Doorbells(allocateDoorbells(2));
+    const counting = Object.assign(Object.create(Object.getPrototypeOf(bells)), bells, {
+      sleep: () => {
+        sleeps++;
+      },
+    }) as Doorbells;
+    const scheduler = new Scheduler({
+      thread: 0,
+      threadOfRank: Int32Array.from([0, 1]),
+      doorbells: counting,
+      abort: { array: new Int32Array(1), index: 0 },
+      timeoutMs: 1000,
+    });
+    let arrived = false;
+    function* rank0(): Program<string> {
+      while (!arrived) {
+        arrived = true; // the message lands while rank 0 is parked
+        yield { kind: 'message', peer: 1, tag: 0 };
+      }
+      return 'done';
+    }
+    expect(scheduler.run([0], [rank0()])).toEqual(['done']);
+    expect(sleeps).toBe(0);
+  });
+});

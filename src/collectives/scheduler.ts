@@ -146,7 +146,8 @@ export class Scheduler implements WakeRouter {
       if (this.remaining === 0) break;
       const seen = doorbells.read(thread);
       this.lookAtRemote();
-      if (this.queue.length > 0) continue;
+      // That look may have let every device finish, or woken some: never sleep then.
+      if (this.remaining === 0 || this.queue.length > 0) continue;
       this.checkAbortAndDeadlines();
       for (let k = 0; k < spins && doorbells.read(thread) === seen; k++);
       if (doorbells.read(thread) !== seen) continue;
