@@ -5,7 +5,7 @@
  */
 import { type Command, Option } from 'commander';
 import { STATS_METHODS, type StatsMethod } from '../bn/batch-moments.js';
-import { ALGORITHM_NAMES, type AlgorithmName } from '../collectives/algorithms/index.js';
+import { FLAT_ALGORITHM_NAMES, type FlatAlgorithmName } from '../collectives/cost-model.js';
 import { DEFAULT_LINK, LINK_NAMES, type LinkPresetName, linkPreset } from '../collectives/link-presets.js';
 import { InputError } from '../errors.js';
 import {
@@ -31,7 +31,7 @@ interface CostFlags extends ReportFlags {
   channels?: number[];
   stats: StatsMethod;
   bytesPerValue: 4 | 8;
-  algorithms: AlgorithmName[];
+  algorithms: FlatAlgorithmName[];
 }
 
 /** Comma-separated whole numbers from `min` to `max`; every refusal names the flag. */
@@ -72,9 +72,9 @@ function parseLink(value: string): LinkPresetName {
   }
 }
 
-function parseAlgorithms(value: string): AlgorithmName[] {
+function parseAlgorithms(value: string): FlatAlgorithmName[] {
   if (value.trim() === '') throw new InputError('--algorithms: empty list');
-  const parse = oneOfFlag('--algorithms', ALGORITHM_NAMES);
+  const parse = oneOfFlag('--algorithms', FLAT_ALGORITHM_NAMES);
   return value.split(',').map((a) => parse(a.trim()));
 }
 
@@ -101,9 +101,9 @@ export function addCostCommand(program: Command): void {
     .option('--stats <method>', `statistics sent: ${STATS_METHODS.join(', ')}`, oneOfFlag('--stats', STATS_METHODS), 'sums')
     .option('--bytes-per-value <n>', 'bytes of one value on the wire: 4 (float32, what GPUs send) or 8', parseBytesPerValue, 4)
     .addOption(
-      new Option('--algorithms <list>', `all-reduce algorithms, comma-separated: ${ALGORITHM_NAMES.join(', ')}`)
+      new Option('--algorithms <list>', `all-reduce algorithms, comma-separated: ${FLAT_ALGORITHM_NAMES.join(', ')}`)
         .argParser(parseAlgorithms)
-        .default([...ALGORITHM_NAMES], 'all five'),
+        .default([...FLAT_ALGORITHM_NAMES], 'all five'),
     );
   addReportOptions(command).action(async (flags: CostFlags) => {
     checkReportFlags(flags);

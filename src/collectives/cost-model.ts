@@ -57,8 +57,16 @@
  *    only (`costCoefficients`), so two algorithms cross at most once as n grows (`crossoverBytes`).
  */
 import { requireInput } from '../errors.js';
-import { ALGORITHM_NAMES, type AlgorithmName } from './algorithms/index.js';
+import type { AlgorithmName } from './algorithms/index.js';
 import type { TrafficCount } from './endpoint.js';
+
+/**
+ * The five algorithms this flat model has formulas for. The double binary tree and the
+ * hierarchical all-reduce need a topology (nodes, links, cards): src/cost/schedule-model.ts.
+ */
+export type FlatAlgorithmName = Exclude<AlgorithmName, 'double-binary-tree' | 'hierarchical'>;
+/** The flat model's algorithms, in the order of its tables. */
+export const FLAT_ALGORITHM_NAMES: readonly FlatAlgorithmName[] = ['ring', 'tree', 'recursive-doubling', 'allgather', 'central'];
 
 /** Parameters of a link in the alpha-beta-gamma model. */
 export interface LinkParameters {
@@ -89,8 +97,8 @@ function checkDevices(devices: number): void {
   requireInput(Number.isSafeInteger(devices) && devices >= 1, () => `devices must be a whole number >= 1, got ${devices}`);
 }
 
-function checkAlgorithm(algorithm: AlgorithmName): void {
-  requireInput(ALGORITHM_NAMES.includes(algorithm), () => `unknown algorithm '${algorithm}' (${ALGORITHM_NAMES.join(', ')})`);
+function checkAlgorithm(algorithm: FlatAlgorithmName): void {
+  requireInput(FLAT_ALGORITHM_NAMES.includes(algorithm), () => `unknown algorithm '${algorithm}' (${FLAT_ALGORITHM_NAMES.join(', ')})`);
 }
 
 function checkLink(link: LinkParameters): void {
@@ -126,7 +134,7 @@ export function ceilLog2(devices: number): number {
  * and nothing for W = 1. Counts are exact while they stay below 2^53 (allgather's W(W-1) messages
  * of a large vector pass that near W = 10^6).
  */
-export function trafficOf(algorithm: AlgorithmName, devices: number, values: number, bytesPerValue: number): TrafficCount {
+export function trafficOf(algorithm: FlatAlgorithmName, devices: number, values: number, bytesPerValue: number): TrafficCount {
   checkAlgorithm(algorithm);
   checkDevices(devices);
   requireInput(Number.isSafeInteger(values) && values >= 0, () => `values must be a whole number >= 0, got ${values}`);
@@ -160,7 +168,7 @@ export function trafficOf(algorithm: AlgorithmName, devices: number, values: num
 }
 
 /** The counts a, b, c of `alpha a + n (beta b + gamma c)` for one all-reduce over `devices` ranks. */
-export function costCoefficients(algorithm: AlgorithmName, devices: number): CostCoefficients {
+export function costCoefficients(algorithm: FlatAlgorithmName, devices: number): CostCoefficients {
   checkAlgorithm(algorithm);
   checkDevices(devices);
   const W = devices;
@@ -186,14 +194,14 @@ export function costCoefficients(algorithm: AlgorithmName, devices: number): Cos
 }
 
 /** The time of one all-reduce as a line in the message size. */
-export function costLine(algorithm: AlgorithmName, devices: number, link: LinkParameters): CostLine {
+export function costLine(algorithm: FlatAlgorithmName, devices: number, link: LinkParameters): CostLine {
   checkLink(link);
   const c = costCoefficients(algorithm, devices);
   return { latency: c.alpha * link.alpha, perByte: c.beta * link.beta + c.gamma * link.gamma };
 }
 
 /** Seconds of one all-reduce of `bytes` bytes over `devices` ranks (critical path; formulas above). */
-export function allReduceSeconds(algorithm: AlgorithmName, devices: number, bytes: number, link: LinkParameters): number {
+export function allReduceSeconds(algorithm: FlatAlgorithmName, devices: number, bytes: number, link: LinkParameters): number {
   requireInput(Number.isFinite(bytes) && bytes >= 0, () => `bytes must be a finite number >= 0, got ${bytes}`);
   const line = costLine(algorithm, devices, link);
   return line.latency + line.perByte * bytes;
@@ -211,7 +219,7 @@ function same(a: number, b: number): boolean {
  * is faster; at it both take the same time), or undefined when `b` never overtakes `a`: when `b`
  * is faster at every size, slower at every size, or the two take the same time throughout.
  */
-export function crossoverBytes(a: AlgorithmName, b: AlgorithmName, devices: number, link: LinkParameters): number | undefined {
+export function crossoverBytes(a: FlatAlgorithmName, b: FlatAlgorithmName, devices: number, link: LinkParameters): number | undefined {
   const la = costLine(a, devices, link);
   const lb = costLine(b, devices, link);
   // b overtakes a only if it grows more slowly and starts higher.
@@ -223,7 +231,7 @@ export function crossoverBytes(a: AlgorithmName, b: AlgorithmName, devices: numb
 /** One stretch of message sizes over which the same algorithms are fastest. */
 export interface FastestSegment {
   /** The fastest algorithms (several when their times are the same at every size). */
-  readonly algorithms: readonly AlgorithmName[];
+  readonly algorithms: readonly FlatAlgorithmName[];
   /** Sizes in bytes: from (inclusive) up to (exclusive; undefined = no upper end). */
   readonly fromBytes: number;
   readonly toBytes: number | undefined;
@@ -233,10 +241,10 @@ export interface FastestSegment {
  * The fastest of `algorithms` at every message size from 0 bytes up: the lower envelope of their
  * cost lines, as consecutive segments separated by crossover sizes.
  */
-export function fastestBySize(algorithms: readonly AlgorithmName[], devices: number, link: LinkParameters): FastestSegment[] {
+export function fastestBySize(algorithms: readonly FlatAlgorithmName[], devices: number, link: LinkParameters): FastestSegment[] {
   requireInput(algorithms.length > 0, 'at least one algorithm is needed');
   // Algorithms with the same line are one candidate.
-  const groups: { names: AlgorithmName[]; line: CostLine }[] = [];
+  const groups: { names: FlatAlgorithmName[]; line: CostLine }[] = [];
   for (const name of algorithms) {
     const line = costLine(name, devices, link);
     const twin = groups.find((g) => same(g.line.latency, line.latency) && same(g.line.perByte, line.perByte));

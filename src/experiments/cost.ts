@@ -18,7 +18,7 @@
  * same link (see the assumptions in cost-model.ts).
  */
 import type { StatsMethod } from '../bn/batch-moments.js';
-import { ALGORITHM_NAMES, type AlgorithmName } from '../collectives/algorithms/index.js';
+import { FLAT_ALGORITHM_NAMES, type FlatAlgorithmName } from '../collectives/cost-model.js';
 import { type LinkParameters, costLine, crossoverBytes, fastestBySize, trafficOf } from '../collectives/cost-model.js';
 import { DEFAULT_LINK, type LinkPresetName, linkPreset } from '../collectives/link-presets.js';
 import { requireInput } from '../errors.js';
@@ -103,12 +103,12 @@ export interface CostOptions {
   /** Bytes of one value on the wire; default 4 (float32, what GPUs send). */
   readonly bytesPerValue?: 4 | 8;
   /** Default all five. */
-  readonly algorithms?: readonly AlgorithmName[];
+  readonly algorithms?: readonly FlatAlgorithmName[];
 }
 
 export interface CostRow {
   readonly devices: number;
-  readonly algorithm: AlgorithmName;
+  readonly algorithm: FlatAlgorithmName;
   /** Seconds of sync-BN communication per training iteration, one all-reduce per layer and pass. */
   readonly seconds: number;
   /** Seconds with one fused all-reduce per pass (and per round): a lower bound, see above. */
@@ -131,9 +131,9 @@ export interface CostRow {
 export interface CostCrossover {
   readonly devices: number;
   /** Faster for smaller messages. */
-  readonly faster_below: AlgorithmName;
+  readonly faster_below: FlatAlgorithmName;
   /** Faster for larger messages. */
-  readonly faster_above: AlgorithmName;
+  readonly faster_above: FlatAlgorithmName;
   readonly bytes: number;
   readonly values: number;
   /** How many of the network's per-layer all-reduces per iteration are larger (context). */
@@ -143,17 +143,17 @@ export interface CostCrossover {
 /** The fastest algorithm at every message size, at one W. */
 export interface CostFastestBySize {
   readonly devices: number;
-  readonly segments: readonly { readonly algorithms: readonly AlgorithmName[]; readonly from_bytes: number; readonly to_bytes: number | null }[];
+  readonly segments: readonly { readonly algorithms: readonly FlatAlgorithmName[]; readonly from_bytes: number; readonly to_bytes: number | null }[];
 }
 
 /** The fastest algorithm for the network's whole iteration, at one W. */
 export interface CostFastest {
   readonly devices: number;
   /** The fastest with one all-reduce per layer (several when they tie). */
-  readonly algorithms: readonly AlgorithmName[];
+  readonly algorithms: readonly FlatAlgorithmName[];
   readonly seconds: number;
   /** The fastest with fused all-reduces (several when they tie). */
-  readonly algorithms_fused: readonly AlgorithmName[];
+  readonly algorithms_fused: readonly FlatAlgorithmName[];
   readonly seconds_fused: number;
 }
 
@@ -188,7 +188,7 @@ export interface CostReport {
   readonly settings: {
     readonly stats: StatsMethod;
     readonly bytes_per_value: number;
-    readonly algorithms: readonly AlgorithmName[];
+    readonly algorithms: readonly FlatAlgorithmName[];
     readonly devices: readonly number[];
   };
   readonly model: string;
@@ -248,12 +248,12 @@ function resolveDevices(devices: readonly number[] | undefined): number[] {
   return [...new Set(list)].sort((a, b) => a - b);
 }
 
-function resolveAlgorithms(algorithms: readonly AlgorithmName[] | undefined): AlgorithmName[] {
-  const list = algorithms ?? ALGORITHM_NAMES;
+function resolveAlgorithms(algorithms: readonly FlatAlgorithmName[] | undefined): FlatAlgorithmName[] {
+  const list = algorithms ?? FLAT_ALGORITHM_NAMES;
   requireInput(list.length > 0, 'algorithms: empty list');
-  for (const a of list) requireInput(ALGORITHM_NAMES.includes(a), () => `unknown algorithm '${a}' (${ALGORITHM_NAMES.join(', ')})`);
+  for (const a of list) requireInput(FLAT_ALGORITHM_NAMES.includes(a), () => `unknown algorithm '${a}' (${FLAT_ALGORITHM_NAMES.join(', ')})`);
   // Keep the canonical order, without repeats.
-  return ALGORITHM_NAMES.filter((a) => list.includes(a));
+  return FLAT_ALGORITHM_NAMES.filter((a) => list.includes(a));
 }
 
 /** Equal up to rounding: the same formula reached by different sums. */
