@@ -60,10 +60,10 @@ export type {
   RunningStatsOfRank,
   Traffic,
 } from './cluster/cluster.js';
-export { modeName, parseMode } from './cluster/modes.js';
-export type { BnMode } from './cluster/modes.js';
+export { modeName, parseMode } from './bn/modes.js';
+export type { BnMode } from './bn/modes.js';
 export type { Fault, FaultKind } from './cluster/protocol.js';
-export { shardRows, ghostChunks } from './cluster/sharding.js';
+export { shardRows, ghostChunks } from './tensor/sharding.js';
 export {
   ClusterClosedError,
   CollectiveTimeout,

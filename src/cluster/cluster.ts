@@ -19,11 +19,11 @@ import { type DType, type FloatArray, type Tensor, allocLike, channelLayout, dty
 import { CallQueue } from './call-queue.js';
 import { DevicePool } from './device-pool.js';
 import { ClusterClosedError } from './errors.js';
-import { type BnMode, modeName, parseMode } from './modes.js';
+import { type BnMode, modeName, parseMode } from '../bn/modes.js';
 import { defaultThreads } from './placement.js';
 import { type DeviceOp, type DeviceTask, FAULT_KINDS, type Fault, type SharedArrayRef, type SharedBuffers, type StepSettings, type SuccessReply } from './protocol.js';
 import { RankState, rankStateLayout } from './rank-state.js';
-import { ghostChunks, shardRows } from './sharding.js';
+import { ghostChunks, shardRows } from '../tensor/sharding.js';
 
 /** Most devices a cluster may have: as many as the largest published sync-BN runs use. */
 export const MAX_DEVICES = 4096;

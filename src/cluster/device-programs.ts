@@ -13,11 +13,11 @@ import type { Program, TrafficCount } from '../collectives/endpoint.js';
 import { float64Sum } from '../collectives/reducers.js';
 import type { ChannelLayout, FloatArray } from '../tensor/tensor.js';
 import type { Control, Phase } from './control.js';
-import { type DeviceBnSettings, type NormalizedBlock, deviceBnBackward, deviceBnForward, ghostBlocks } from './device-bn.js';
-import { syncGroup } from './modes.js';
+import { type DeviceBnSettings, type NormalizedBlock, deviceBnBackward, deviceBnForward, ghostBlocks } from '../bn/block-bn.js';
+import { syncGroup } from '../bn/modes.js';
 import type { DeviceTask, SharedArrayRef } from './protocol.js';
 import { RankState, rankStateLayout } from './rank-state.js';
-import { shardRows } from './sharding.js';
+import { shardRows } from '../tensor/sharding.js';
 
 /** Thrown by an injected crash. */
 export class InjectedCrash extends Error {
@@ -126,7 +126,7 @@ function noteNonFinite(ctx: DeviceContext, data: FloatArray, partial: ArrayLike<
   }
 }
 
-/** The settings device-bn needs, from the task's. */
+/** The settings block-bn needs, from the task's. */
 function bnSettings(ctx: DeviceContext): DeviceBnSettings {
   const { mode, stats, accumulator, training, momentum, eps, convention } = ctx.task.settings;
   return { mode, stats, accumulator, training, momentum, eps, convention };

@@ -5,7 +5,7 @@
  * stays inside a thread.
  */
 import { availableParallelism } from 'node:os';
-import { shardRows } from './sharding.js';
+import { shardRows } from '../tensor/sharding.js';
 
 /** The default thread count for W devices: one per device while there are cores for them. */
 export function defaultThreads(devices: number): number {

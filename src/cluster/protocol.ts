@@ -11,7 +11,7 @@ import type { AlgorithmName } from '../collectives/algorithms/index.js';
 import type { OutboxBuffer } from '../collectives/outbox.js';
 import type { DType } from '../tensor/tensor.js';
 import type { ControlBlock, Phase } from './control.js';
-import type { BnMode } from './modes.js';
+import type { BnMode } from '../bn/modes.js';
 
 /** A float array in shared memory: its buffer and the index of its first element. */
 export interface SharedArrayRef {

@@ -23,7 +23,7 @@ import { pytorchRoundTrip, torchNormalize } from '../bn/pytorch-roundtrip.js';
 import type { StatsMethod } from '../bn/batch-moments.js';
 import type { Accumulator } from '../bn/moments.js';
 import { Cluster, MAX_DEVICES } from '../cluster/cluster.js';
-import { shardRows } from '../cluster/sharding.js';
+import { shardRows } from '../tensor/sharding.js';
 import { requireInput } from '../errors.js';
 import { SeededRandom } from '../tensor/random.js';
 import type { ChannelLayout, DType, FloatArray } from '../tensor/tensor.js';

@@ -8,7 +8,7 @@
 import type { StatsMethod } from '../bn/batch-moments.js';
 import type { AlgorithmName } from '../collectives/algorithms/index.js';
 import { MAX_DEVICES } from '../cluster/cluster.js';
-import { modeName, parseMode } from '../cluster/modes.js';
+import { modeName, parseMode } from '../bn/modes.js';
 import { epochBatches, gatherBatch } from '../data/batches.js';
 import type { Dataset } from '../data/dataset.js';
 import { loadFashionMnist } from '../data/fashion-mnist.js';

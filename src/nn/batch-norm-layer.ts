@@ -6,8 +6,8 @@
  */
 import type { Moments } from '../bn/moments.js';
 import { checkObject, checkWhole } from '../args.js';
-import { type DeviceBnForward, type DeviceBnSettings, deviceBnBackward, deviceBnForward } from '../cluster/device-bn.js';
-import type { AllReduceFn } from '../cluster/device-moments.js';
+import { type DeviceBnForward, type DeviceBnSettings, deviceBnBackward, deviceBnForward } from '../bn/block-bn.js';
+import type { AllReduceFn } from '../bn/block-moments.js';
 import type { ChannelLayout } from '../tensor/tensor.js';
 import type { SeededRandom } from '../tensor/random.js';
 import { type Program, runWithoutPeers } from '../collectives/endpoint.js';

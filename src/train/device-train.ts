@@ -3,7 +3,7 @@
  * (forward and backward on its shard, BN synced as the mode says, gradients averaged over every
  * replica with the simulator's all-reduce, the same SGD update everywhere), pausing wherever it
  * waits for a peer, so that one thread runs many replicas; or evaluates its share of a set.
- * Glue only: layers are in src/nn, BN in src/cluster/device-bn.ts, collectives in src/collectives.
+ * Glue only: layers are in src/nn, BN in src/bn/block-bn.ts, collectives in src/collectives.
  */
 import { allReduceAmong } from '../collectives/all-reduce.js';
 import { algorithmByName } from '../collectives/algorithms/index.js';
@@ -12,9 +12,9 @@ import { outboxViews } from '../collectives/outbox.js';
 import { float64Sum } from '../collectives/reducers.js';
 import type { Control } from '../cluster/control.js';
 import { hostDevices } from '../cluster/device-host.js';
-import { syncGroup } from '../cluster/modes.js';
+import { syncGroup } from '../bn/modes.js';
 import { everyone } from '../collectives/communicator.js';
-import { shardRows } from '../cluster/sharding.js';
+import { shardRows } from '../tensor/sharding.js';
 import type { WakeRouter } from '../collectives/outbox-endpoint.js';
 import { kernelBackend, useKernels } from '../kernels/backend.js';
 import type { BnContextHolder } from '../nn/batch-norm-layer.js';

@@ -7,7 +7,7 @@
 import type { StatsMethod } from '../bn/batch-moments.js';
 import type { AlgorithmName } from '../collectives/algorithms/index.js';
 import type { OutboxBuffer } from '../collectives/outbox.js';
-import type { BnMode } from '../cluster/modes.js';
+import type { BnMode } from '../bn/modes.js';
 import type { FailureReply, Hosting, SuccessReply, ThreadLinks } from '../cluster/protocol.js';
 import type { KernelBackend } from '../kernels/backend.js';
 

@@ -11,7 +11,7 @@ import { allocateOutbox } from '../collectives/outbox.js';
 import { CallQueue } from '../cluster/call-queue.js';
 import { DevicePool } from '../cluster/device-pool.js';
 import { defaultThreads } from '../cluster/placement.js';
-import { type BnMode, parseMode } from '../cluster/modes.js';
+import { type BnMode, parseMode } from '../bn/modes.js';
 import { checkChoice, checkFloat32Array, checkFloat64Array, checkInteger, checkNumber, checkNumbers, checkObject, checkOptions, checkString, checkWhole } from '../args.js';
 import { STATS_METHODS } from '../bn/batch-moments.js';
 import { MAX_DEVICES } from '../cluster/cluster.js';

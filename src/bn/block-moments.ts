@@ -3,7 +3,7 @@
  * devices it syncs with (or none, for local BN). Pure apart from the all-reduce callback: the
  * worker passes a shared-memory collective, a test can pass anything.
  */
-import type { StatsMethod } from '../bn/batch-moments.js';
+import type { StatsMethod } from './batch-moments.js';
 import {
   type Accumulator,
   type Moments,
@@ -12,8 +12,8 @@ import {
   momentsFromWelford,
   sumStats,
   welfordStats,
-} from '../bn/moments.js';
-import { packSums, packWelford, unpackSums, unpackWelford } from '../bn/packed.js';
+} from './moments.js';
+import { packSums, packWelford, unpackSums, unpackWelford } from './packed.js';
 import type { AllReduceFn } from '../collectives/all-reduce.js';
 import type { Program } from '../collectives/endpoint.js';
 import { type Reducer, chanMerge, float32Sum, float64Sum } from '../collectives/reducers.js';

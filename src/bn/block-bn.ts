@@ -1,20 +1,20 @@
 /**
  * Batch norm of one device's block of rows in any mode: the single implementation behind both the
- * simulated devices of `run`/`compare` (src/cluster/device-step.ts) and the BN layers of the
+ * simulated devices of `run`/`compare` (src/cluster/device-programs.ts) and the BN layers of the
  * training experiments (src/nn). Pure apart from the all-reduce callback, which the caller wires
  * to the device's peers (or leaves out for local and ghost BN).
  */
-import { gradInputEval, gradInputTrain, gradSums, type GradSums } from '../bn/backward.js';
-import type { StatsMethod } from '../bn/batch-moments.js';
-import type { Accumulator, Moments } from '../bn/moments.js';
-import { inverseStd, normalize } from '../bn/normalize.js';
-import { type RunningConvention, updateRunningStats } from '../bn/running-stats.js';
+import { gradInputEval, gradInputTrain, gradSums, type GradSums } from './backward.js';
+import type { StatsMethod } from './batch-moments.js';
+import type { Accumulator, Moments } from './moments.js';
+import { inverseStd, normalize } from './normalize.js';
+import { type RunningConvention, updateRunningStats } from './running-stats.js';
 import { type Program, runWithoutPeers } from '../collectives/endpoint.js';
 import { float64Sum } from '../collectives/reducers.js';
 import type { ChannelLayout, FloatArray } from '../tensor/tensor.js';
-import { type AllReduceFn, type DeviceMoments, deviceMoments } from './device-moments.js';
+import { type AllReduceFn, type DeviceMoments, deviceMoments } from './block-moments.js';
 import type { BnMode } from './modes.js';
-import { ghostChunks } from './sharding.js';
+import { ghostChunks } from '../tensor/sharding.js';
 
 export interface DeviceBnSettings {
   readonly mode: BnMode;
