@@ -92,6 +92,7 @@ function gradCheck(
   for (const [name, arr] of Object.entries(params)) expectGradient(full.grads[name], numeric(arr, f), `${name} gradient`);
 }
 
+const NONE: Record<string, ArrayLike<number>> = {};
 const affineOf = (p: Record<string, Float64Array>) => ({ weight: p.weight, bias: p.bias });
 const gradsOf = (r: { gradWeight?: ArrayLike<number>; gradBias?: ArrayLike<number> }) => ({ weight: r.gradWeight!, bias: r.gradBias! });
 
@@ -160,7 +161,7 @@ describe('gradients match central differences (float64)', () => {
   it.each([[[3, 4, 3, 2]], [[5, 4]]])('group norm, G = 2, shape %j', (shape) => {
     gradCheck(shape, affine(), (x, p, dy) => {
       const r = groupNorm(x, { groups: 2, ...affineOf(p), gradOutput: dy });
-      return { output: r.output, grads: dy ? gradsOf(r) : {}, gradInput: r.gradInput?.data };
+      return { output: r.output, grads: dy ? gradsOf(r) : NONE, gradInput: r.gradInput?.data };
     });
   });
 
@@ -168,21 +169,21 @@ describe('gradients match central differences (float64)', () => {
     const shape = [3, 4, 2, 3];
     gradCheck(shape, { weight: normals(13, 24, 1, 0.5), bias: normals(14, 24) }, (x, p, dy) => {
       const r = layerNorm(x, { ...affineOf(p), gradOutput: dy });
-      return { output: r.output, grads: dy ? gradsOf(r) : {}, gradInput: r.gradInput?.data };
+      return { output: r.output, grads: dy ? gradsOf(r) : NONE, gradInput: r.gradInput?.data };
     });
   });
 
   it('layer norm with a per-channel affine', () => {
     gradCheck([3, 4, 2, 3], affine(), (x, p, dy) => {
       const r = layerNorm(x, { affine: 'channel', ...affineOf(p), gradOutput: dy });
-      return { output: r.output, grads: dy ? gradsOf(r) : {}, gradInput: r.gradInput?.data };
+      return { output: r.output, grads: dy ? gradsOf(r) : NONE, gradInput: r.gradInput?.data };
     });
   });
 
   it('instance norm', () => {
     gradCheck([2, 4, 3, 3], affine(), (x, p, dy) => {
       const r = instanceNorm(x, { ...affineOf(p), gradOutput: dy });
-      return { output: r.output, grads: dy ? gradsOf(r) : {}, gradInput: r.gradInput?.data };
+      return { output: r.output, grads: dy ? gradsOf(r) : NONE, gradInput: r.gradInput?.data };
     });
   });
 
@@ -190,7 +191,7 @@ describe('gradients match central differences (float64)', () => {
     const params = { weight: normals(15, C, 1, 0.5), bias: normals(16, C, 0, 0.5), tau: normals(17, C, 0, 0.3) };
     gradCheck([3, 4, 3, 3], params, (x, p, dy) => {
       const r = filterResponseNorm(x, { ...p, gradOutput: dy });
-      return { output: r.output, grads: dy ? { weight: r.gradWeight!, bias: r.gradBias!, tau: r.gradTau! } : {}, gradInput: r.gradInput?.data };
+      return { output: r.output, grads: dy ? { weight: r.gradWeight!, bias: r.gradBias!, tau: r.gradTau! } : NONE, gradInput: r.gradInput?.data };
     });
     const r = filterResponseNorm({ data: normals(7, 108, 0.5, 1.5), shape: [3, 4, 3, 3] }, params);
     const clipped = r.output.data.filter((v, i) => v === params.tau[Math.floor(i / 9) % C]).length;
@@ -201,7 +202,7 @@ describe('gradients match central differences (float64)', () => {
     const params = { weight: normals(18, C, 1, 0.5), bias: normals(19, C, 0, 0.2), tau: Float64Array.of(-5, -5, -5, -5), learnedEps: Float64Array.of(0.3, -0.5, 0.8, 1.2) };
     gradCheck([6, 4], params, (x, p, dy) => {
       const r = filterResponseNorm(x, { ...p, gradOutput: dy });
-      return { output: r.output, grads: dy ? { weight: r.gradWeight!, bias: r.gradBias!, tau: r.gradTau!, learnedEps: r.gradEps! } : {}, gradInput: r.gradInput?.data };
+      return { output: r.output, grads: dy ? { weight: r.gradWeight!, bias: r.gradBias!, tau: r.gradTau!, learnedEps: r.gradEps! } : NONE, gradInput: r.gradInput?.data };
     });
   });
 
@@ -210,7 +211,7 @@ describe('gradients match central differences (float64)', () => {
     const options = { limits: { rMax: 1.5, dMax: 2 }, runningMean: new Float64Array(C).fill(-10), runningVar: new Float64Array(C).fill(0.01) };
     gradCheck([6, 4, 2, 2], affine(), (x, p, dy) => {
       const r = batchRenorm(x, { ...options, ...affineOf(p), gradOutput: dy });
-      return { output: r.output, grads: dy ? gradsOf(r) : {}, gradInput: r.gradInput?.data };
+      return { output: r.output, grads: dy ? gradsOf(r) : NONE, gradInput: r.gradInput?.data };
     });
     const r = batchRenorm({ data: normals(7, 96, 0.5, 1.5), shape: [6, 4, 2, 2] }, options);
     expect([...r.r]).toEqual([1.5, 1.5, 1.5, 1.5]);
@@ -240,7 +241,7 @@ describe('a normalization that does not use the batch gives the same bits on any
       expect(sameBits(concat(parts.map((p) => p.gradInput!.data)), whole.gradInput!.data)).toBe(true);
       // Parameter gradients are sums over the batch: the devices' shares add up to the whole.
       const summed = new Float64Array(6);
-      for (const p of parts) p.gradWeight!.forEach((v, c) => (summed[c] += v));
+      for (const p of parts) Array.from(p.gradWeight!).forEach((v, c) => (summed[c] += v));
       expect(relativeError(summed, whole.gradWeight!)).toBeLessThan(1e-13);
     });
   });
@@ -346,7 +347,6 @@ describe('Batch Renormalization', () => {
           ),
         );
         const first = ranks[0];
-        const last = ranks[ranks.length - 1];
         const start = splitRows(X, 4).slice(0, first).reduce((a, t) => a + t.shape[0], 0);
         const end = start + ranks.reduce((a, r) => a + shards[r].shape[0], 0);
         const ref = batchRenorm(rowsOf(X, start, end), { limits, momentum: 0.2, weight, bias, runningMean, runningVar, gradOutput: rowsOf(DY, start, end) });
