@@ -4,8 +4,10 @@
  * bfloat16, but 1 through float32). Subnormals are kept, values at or above the overflow
  * threshold become infinity, NaN stays NaN (the quiet NaN 0x7e00 / 0x7fc0 in bits).
  *
- * Method: scale |x| by a power of two so that the format's quantum at its binade is 1 (exact in
- * float64), round that to the nearest integer with ties to even, and scale back.
+ * Method: with q the format's quantum at the binade of |x| (2^(e - fraction), or the subnormal
+ * quantum below the smallest normal), (|x| + q 2^52) - q 2^52 is |x| rounded to a multiple of q
+ * with ties to even: float64's own rounding at that magnitude does it, exactly once, since |x| is
+ * far below q 2^52.
  */
 import { checkChoice, checkFloatArray, checkWhole, isFloatArray } from '../args.js';
 import { InputError } from '../errors.js';
@@ -15,21 +17,16 @@ function checkFormat(format: unknown): HalfFormat {
   return checkChoice('format', format, HALF_FORMATS);
 }
 
-/** Round to the nearest integer, ties to even; q >= 0 and below 2^52. */
-function roundHalfEven(q: number): number {
-  const f = Math.floor(q);
-  const diff = q - f;
-  if (diff > 0.5) return f + 1;
-  if (diff < 0.5) return f;
-  return f % 2 === 0 ? f : f + 1;
-}
+/** One float64 seen as two 32-bit words, to read its exponent without Math.log2. */
+const word64 = new Float64Array(1);
+const word32 = new Uint32Array(word64.buffer);
+/** Index of the high word (sign and exponent) on this machine's byte order. */
+const HIGH = new Uint8Array(Float64Array.of(1).buffer)[7] === 0x3f ? 1 : 0;
 
-/** The exponent e with 2^e <= a < 2^(e+1), for a finite a > 0. */
+/** The exponent e with 2^e <= a < 2^(e+1), for a finite a > 0 (subnormal doubles give -1023). */
 function binade(a: number): number {
-  let e = Math.floor(Math.log2(a));
-  if (2 ** e > a) e--;
-  else if (2 ** (e + 1) <= a) e++;
-  return e;
+  word64[0] = a;
+  return ((word32[HIGH] >>> 20) & 0x7ff) - 1023;
 }
 
 /**
@@ -48,9 +45,28 @@ export function roundToHalf(x: number, format: HalfFormat): number {
   if (a >= s.overflow) return x > 0 ? Infinity : -Infinity;
   if (a === 0) return x;
   const e = Math.max(binade(a), s.minExp);
-  const quantum = 2 ** (e - s.fraction);
-  const r = roundHalfEven(a / quantum) * quantum;
+  const big = 2 ** (e - s.fraction + 52);
+  const r = a + big - big;
   return x < 0 ? -r : r;
+}
+
+/**
+ * `roundToHalf` for one format, checked once: a function of x alone, for rounding many values.
+ * @param format - float16 or bfloat16.
+ * @returns x -> x rounded to the format (as `roundToHalf`; x must be a number).
+ * @throws InputError when the format is unknown.
+ */
+export function halfRounding(format: HalfFormat): (x: number) => number {
+  const s = halfSpec(checkFormat(format));
+  const { overflow, minExp, fraction } = s;
+  return (x) => {
+    const a = Math.abs(x);
+    if (!(a < overflow)) return Number.isNaN(x) ? NaN : x > 0 ? Infinity : -Infinity;
+    if (a === 0) return x;
+    const big = 2 ** (Math.max(binade(a), minExp) - fraction + 52);
+    const r = a + big - big;
+    return x < 0 ? -r : r;
+  };
 }
 
 /**
@@ -103,7 +119,8 @@ export function fromHalfBits(bits: number, format: HalfFormat): number {
 export function roundArrayToHalf(data: ArrayLike<number>, format: HalfFormat): Float64Array {
   checkFormat(format);
   if (!isFloatArray(data) && !Array.isArray(data)) checkFloatArray('data', data);
+  const round = halfRounding(format);
   const out = new Float64Array(data.length);
-  for (let i = 0; i < data.length; i++) out[i] = roundToHalf(data[i], format);
+  for (let i = 0; i < data.length; i++) out[i] = round(data[i]);
   return out;
 }
