@@ -22,6 +22,7 @@ export interface RenormContextHolder extends BnContextHolder {
   limits?: RenormLimits;
 }
 
+/** Batch Renormalization whose statistics follow the device's BN mode (local, sync, group:K). */
 export class BatchRenormLayer implements CommunicatingLayer {
   readonly name: string;
   readonly paramCount: number;

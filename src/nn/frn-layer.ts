@@ -15,6 +15,7 @@ import type { SeededRandom } from '../tensor/random.js';
 import { ModeBuffers, checkBackward, checkInput, reuse } from './buffers.js';
 import type { Layer } from './layer.js';
 
+/** FRN + TLU with per-channel gamma, beta, tau and learned eps. */
 export class FrnLayer implements Layer {
   readonly name: string;
   readonly paramCount: number;

@@ -1,6 +1,7 @@
 /** GroupNorm(G, C) as a layer: statistics over (C/G, H, W) per sample and group. */
 import { SampleNormLayer } from './sample-norm-layer.js';
 
+/** nn.GroupNorm(G, C): G groups of C/G channels per sample, a per-channel affine. */
 export class GroupNormLayer extends SampleNormLayer {
   /**
    * @param channels - C.

@@ -2,6 +2,7 @@
 import { requireInput } from '../errors.js';
 import { SampleNormLayer } from './sample-norm-layer.js';
 
+/** nn.InstanceNorm2d(C, affine=True): (H, W) per sample and channel; feature maps only. */
 export class InstanceNormLayer extends SampleNormLayer {
   /**
    * @param channels - C.

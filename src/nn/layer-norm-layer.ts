@@ -5,6 +5,7 @@
  */
 import { SampleNormLayer } from './sample-norm-layer.js';
 
+/** LayerNorm over (C, H, W) per sample; elementwise or per-channel affine. */
 export class LayerNormLayer extends SampleNormLayer {
   /**
    * @param channels - C.

@@ -29,6 +29,7 @@ export interface SampleNormSettings {
   readonly eps?: number;
 }
 
+/** A normalization over each sample's own values, with gamma and beta in the model's parameter vector. */
 export class SampleNormLayer implements Layer {
   readonly name: string;
   readonly paramCount: number;

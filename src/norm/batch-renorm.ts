@@ -175,9 +175,13 @@ export function renormRunning(
  * @param r - r per channel.
  * @param d - d per channel.
  * @returns gamma' and beta'.
+ * @throws InputError when the four do not have one value per channel.
  */
 export function renormAffine(weight: ArrayLike<number> | undefined, bias: ArrayLike<number> | undefined, r: Float64Array, d: Float64Array): { weight: Float64Array; bias: Float64Array } {
-  const C = r.length;
+  const C = checkNumbers('r', r).length;
+  checkNumbers('d', d, C);
+  if (weight !== undefined) checkNumbers('weight', weight, C);
+  if (bias !== undefined) checkNumbers('bias', bias, C);
   const w = new Float64Array(C);
   const b = new Float64Array(C);
   for (let c = 0; c < C; c++) {
