@@ -15,6 +15,7 @@
 import { checkChoice, checkNumber, checkObject, checkOptions } from '../args.js';
 import { requireInput } from '../errors.js';
 import { HALF_FORMATS, type HalfFormat } from '../half/formats.js';
+import { storedCount } from '../half/counts.js';
 import { halfRounding } from '../half/round.js';
 import { type Tensor, channelLayout } from '../tensor/tensor.js';
 import { batchAxes } from '../norm/axes.js';
@@ -200,7 +201,9 @@ export function applyRule(rule: SyncBnRule, shards: readonly Tensor[], options: 
   switch (rule.sends) {
     case 'mean-invstd-count': {
       // PyTorch: all-gather of [mean, invstd, count]; ranks with count < 1 masked; pairwise merge.
-      const counts = stats.map((s) => (halfModel && rule.half.counts === 'running-dtype' ? store(s.count) : Math.fround(s.count)));
+      // Counts take the running statistics' dtype: float16 or bfloat16 once the model is .half()
+      // (src/half/counts.ts: exact to 2048 in float16, infinity from 65520).
+      const counts = stats.map((s) => (halfModel && rule.half.counts === 'running-dtype' ? storedCount(s.count, storage as HalfFormat) : Math.fround(s.count)));
       const mean = new Float64Array(C);
       const varN = new Float64Array(C);
       let n = 0;
