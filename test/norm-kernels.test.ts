@@ -369,3 +369,22 @@ describe('Batch Renormalization', () => {
     expect(() => program.next()).toThrow(/ghost/);
   });
 });
+
+describe('bad input is an InputError naming the problem', () => {
+  const x = { data: normals(51, 24), shape: [2, 4, 3] };
+  it.each([
+    ['a 3-D input', () => groupNorm(x, { groups: 2 }), /2-D \[N,C\] or 4-D/],
+    ['a zero eps', () => layerNorm({ data: normals(51, 8), shape: [2, 4] }, { eps: 0 }), /eps must be a positive finite number/],
+    ['gamma of the wrong length', () => instanceNorm({ data: normals(51, 16), shape: [1, 4, 2, 2] }, { weight: [1, 2] }), /affine.weight must have shape \[4\]/],
+    ['an elementwise gamma per channel', () => layerNorm({ data: normals(51, 16), shape: [1, 4, 2, 2] }, { weight: [1, 1, 1, 1] }), /must have shape \[16\]/],
+    ['a NaN in the input', () => groupNorm({ data: Float64Array.of(1, NaN, 3, 4), shape: [1, 4] }, { groups: 2 }), /input contains NaN at flat index 1/],
+    ['a gradient of another shape', () => groupNorm({ data: normals(51, 8), shape: [2, 4] }, { groups: 2, gradOutput: { data: normals(52, 4), shape: [1, 4] } }), /grad output must have the input's shape/],
+    ['a non-whole G', () => groupNorm({ data: normals(51, 8), shape: [2, 4] }, { groups: 1.5 }), /groups must be a whole number/],
+    ['one value per channel in Batch Renorm', () => batchRenorm({ data: normals(51, 4), shape: [1, 4] }), /more than 1 value per channel/],
+    ['a negative running variance', () => batchRenorm({ data: normals(51, 8), shape: [2, 4] }, { runningVar: [1, -1, 1, 1] }), /running var must be >= 0/],
+    ['an infinite tau', () => filterResponseNorm({ data: normals(51, 8), shape: [2, 4] }, { tau: [0, Infinity, 0, 0] }), /tau\[1\]/],
+  ])('%s', (_what, call, message) => {
+    expect(call).toThrow(InputError);
+    expect(call).toThrow(message);
+  });
+});
