@@ -6,7 +6,7 @@
  *   mlp:      flatten; linear -> 256, BN, ReLU; 256 -> 128, BN, ReLU; 128 -> classes
  */
 import { ReLU, Sigmoid } from '../nn/activations.js';
-import { BatchNormLayer, type BnContextHolder } from '../nn/batch-norm-layer.js';
+import type { BnContextHolder } from '../nn/batch-norm-layer.js';
 import { Conv2d } from '../nn/conv2d.js';
 import { Flatten } from '../nn/flatten.js';
 import type { Layer } from '../nn/layer.js';
@@ -15,6 +15,7 @@ import { AvgPool2d } from '../nn/pooling.js';
 import { Sequential } from '../nn/sequential.js';
 import { InputError } from '../errors.js';
 import { checkChoice, checkObject, checkShape, checkWhole } from '../args.js';
+import { type ModelNorm, normLayerMaker } from './model-norm.js';
 import { MODEL_NAMES, type ModelSpec } from './protocol.js';
 
 export interface BuiltModel {
@@ -23,16 +24,19 @@ export interface BuiltModel {
   readonly bnChannels: readonly number[];
 }
 
-/** One replica of a model: its layers (BN layers reading their context from `holder`). */
-export function buildModel(spec: ModelSpec, holder: BnContextHolder): BuiltModel {
+/**
+ * One replica of a model: its layers (BN layers reading their context from `holder`).
+ * @param spec - the model.
+ * @param holder - the context the device fills per task.
+ * @param norm - the normalization at the BN positions (src/train/model-norm.ts); default batch norm.
+ * @returns the model and the channels of its layers with running statistics.
+ * @throws InputError for a bad spec or a normalization that does not fit the model.
+ */
+export function buildModel(spec: ModelSpec, holder: BnContextHolder, norm?: ModelNorm): BuiltModel {
   checkModelSpec('spec', spec);
   checkObject('holder', holder);
   const bnChannels: number[] = [];
-  const bn = (channels: number): Layer => {
-    const layer = new BatchNormLayer(channels, bnChannels.length, holder);
-    bnChannels.push(channels);
-    return layer;
-  };
+  const bn: (channels: number) => Layer = normLayerMaker(norm, holder, bnChannels);
   const [channels, height, width] = spec.inputShape;
   let layers: Layer[];
   if (spec.name === 'lenet-bn') {
