@@ -1,7 +1,7 @@
 /** Test helpers for the normalizations: seeded data, row splits, and peers run in one thread. */
 import type { AllReduceFn } from '../src/collectives/all-reduce.js';
 import type { Program } from '../src/collectives/endpoint.js';
-import { shardRows } from '../src/cluster/sharding.js';
+import { shardRows } from '../src/tensor/sharding.js';
 import { SeededRandom } from '../src/tensor/random.js';
 import type { FloatArray, Tensor } from '../src/tensor/tensor.js';
 

@@ -10,7 +10,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { batchNorm } from '../src/bn/batch-norm.js';
-import { type BnMode, parseMode } from '../src/cluster/modes.js';
+import { type BnMode, parseMode } from '../src/bn/modes.js';
 import { InputError } from '../src/errors.js';
 import { batchAxes, sampleAxes, setCount, setOf, setSize, spanOf } from '../src/norm/axes.js';
 import { IOFFE_SCHEDULE, batchRenorm, renormCorrection, renormLimits, renormRunning } from '../src/norm/batch-renorm.js';

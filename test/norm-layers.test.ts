@@ -5,7 +5,7 @@
  * models built with each normalization (today's models unchanged without one).
  */
 import { describe, expect, it } from 'vitest';
-import { parseMode } from '../src/cluster/modes.js';
+import { parseMode } from '../src/bn/modes.js';
 import { InputError } from '../src/errors.js';
 import type { BnContext } from '../src/nn/batch-norm-layer.js';
 import { BatchRenormLayer, type RenormContextHolder } from '../src/nn/batch-renorm-layer.js';

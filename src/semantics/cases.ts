@@ -12,7 +12,7 @@
  */
 import { checkChoice, checkOptions } from '../args.js';
 import type { HalfFormat } from '../half/formats.js';
-import { shardRows } from '../cluster/sharding.js';
+import { shardRows } from '../tensor/sharding.js';
 import { SeededRandom } from '../tensor/random.js';
 import type { Tensor } from '../tensor/tensor.js';
 import type { StorageType } from './engine.js';
