@@ -66,7 +66,7 @@ export type { Fault, FaultKind } from './cluster/protocol.js';
 export { shardRows, ghostChunks } from './tensor/sharding.js';
 export {
   ClusterClosedError,
-  CollectiveTimeout,
+  CollectiveTimeoutError,
   DeviceCrashError,
   DeviceFailureError,
   DeviceHangError,
@@ -121,4 +121,4 @@ export type { Dataset } from './data/dataset.js';
 export { SeededRandom } from './tensor/random.js';
 export { syntheticBatch, syntheticGradient } from './tensor/synthetic.js';
 
-export { InputError } from './errors.js';
+export { InputError, SyncBnError } from './errors.js';

@@ -7,7 +7,7 @@
 import type { WakeRouter } from '../collectives/outbox-endpoint.js';
 import { Doorbells } from '../collectives/doorbells.js';
 import type { Program } from '../collectives/endpoint.js';
-import { CollectiveAbortedError, CollectiveTimeoutError, DeviceProgramError } from '../collectives/errors.js';
+import { DeviceProgramError, PeerWaitAbortedError, PeerWaitTimeoutError } from '../collectives/errors.js';
 import { Scheduler } from '../collectives/scheduler.js';
 import { ABORT_INDEX, Control } from './control.js';
 import { threadOfRanks } from './placement.js';
@@ -66,8 +66,8 @@ export function hostDevices<T>(hosting: Hosting, links: ThreadLinks, timeoutMs: 
       const cause = error.cause instanceof Error ? error.cause.message : String(error.cause);
       return { ...base, kind: 'crash', rank: error.rank, phase: control.phaseOf(error.rank), message: cause };
     }
-    if (error instanceof CollectiveTimeoutError || error instanceof CollectiveAbortedError) {
-      const kind = error instanceof CollectiveTimeoutError ? 'timeout' : 'aborted';
+    if (error instanceof PeerWaitTimeoutError || error instanceof PeerWaitAbortedError) {
+      const kind = error instanceof PeerWaitTimeoutError ? 'timeout' : 'aborted';
       return { ...base, kind, rank: error.rank, phase: control.phaseOf(error.rank), message: error.message };
     }
     const message = error instanceof Error ? error.message : String(error);

@@ -16,6 +16,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
 import { allocateDoorbells } from '../collectives/doorbells.js';
+import { NotBuiltError } from '../errors.js';
 import { Control, allocateControl } from './control.js';
 import { diagnose } from './diagnose.js';
 import { ClusterClosedError, type DeviceFailureError } from './errors.js';
@@ -37,7 +38,7 @@ function workerFile(): string {
   const here = dirname(fileURLToPath(import.meta.url));
   const root = here.split(/[\\/]/).includes('dist') ? resolve(here, '..', '..', '..') : resolve(here, '..', '..');
   const file = join(root, 'dist', 'workers', 'device.js');
-  if (!existsSync(file)) throw new Error(`device worker not built (${file} missing): run npm run build`);
+  if (!existsSync(file)) throw new NotBuiltError(`device worker not built (${file} missing): run npm run build`);
   return file;
 }
 

@@ -8,7 +8,7 @@
  */
 import type { Control } from './control.js';
 import {
-  CollectiveTimeout,
+  CollectiveTimeoutError,
   DeviceCrashError,
   type DeviceFailureError,
   DeviceHangError,
@@ -64,7 +64,7 @@ export function diagnose(replies: readonly (SuccessReply | FailureReply | undefi
   }
   const example = waiting.find((w) => w.rank === first.rank) ?? waiting[0];
   const detail = example ? `rank ${example.rank} waited for rank ${example.peer}, which had not reached it` : first.message;
-  return new CollectiveTimeout(
+  return new CollectiveTimeoutError(
     'timeout',
     first.rank,
     phase,

@@ -3,6 +3,7 @@
  * call, run by the chosen algorithm, with the traffic added to the device's count. BN steps and
  * training steps both use it.
  */
+import { InternalError } from '../errors.js';
 import type { AllReduceAlgorithm } from './algorithms/types.js';
 import type { Communicator } from './communicator.js';
 import type { Program, TrafficCount } from './endpoint.js';
@@ -41,7 +42,7 @@ function scratchOf(rank: number): DeviceScratch {
  */
 export function allReduceAmong(network: Network, comm: Communicator, me: number, algorithm: AllReduceAlgorithm, traffic: TrafficCount): AllReduceFn {
   const rank = me - comm.first;
-  if (rank < 0 || rank >= comm.size) throw new RangeError(`rank ${me} is not a member of its own communicator`);
+  if (rank < 0 || rank >= comm.size) throw new InternalError(`rank ${me} is not a member of its own communicator`);
   const scratch = scratchOf(me);
   return (data, reducer) => algorithm.run(new OutboxEndpoint(network.outbox, comm, rank, reducer.bytesPerValue, network.router, scratch, traffic), data, reducer);
 }

@@ -7,6 +7,7 @@
  * again. So one thread can host many devices: a device paused at a receive never blocks the
  * thread, and a message between two devices of one thread is a hand-over in memory.
  */
+import { SyncBnError } from '../errors.js';
 
 /** Why a device paused: a peer's message it waits for, or its own outbox slot not yet read by all. */
 export interface Wait {
@@ -57,8 +58,15 @@ export interface Endpoint {
   scratch(index: number, length: number): Float64Array;
 }
 
-/** A program ran into a wait where nothing can ever answer it (no peers to wait for). */
-export class UnexpectedWaitError extends Error {
+/**
+ * A program ran into a wait where nothing can ever answer it: it runs without peers (local BN,
+ * evaluation, one device), or a layer that talks to peers was driven with `forward` instead of
+ * `forwardProgram`.
+ */
+export class UnexpectedWaitError extends SyncBnError {
+  /** Always 'E_UNEXPECTED_WAIT'. */
+  override readonly code = 'E_UNEXPECTED_WAIT';
+  /** Always 'UnexpectedWaitError'. */
   override readonly name = 'UnexpectedWaitError';
 }
 

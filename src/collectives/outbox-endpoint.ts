@@ -3,6 +3,7 @@
  * cluster, between devices of one thread and devices of different threads alike. What differs is
  * only how a paused device is woken, which the `WakeRouter` of its thread's scheduler decides.
  */
+import { InternalError } from '../errors.js';
 import type { Communicator } from './communicator.js';
 import type { Endpoint, TrafficCount, Wait } from './endpoint.js';
 import {
@@ -50,7 +51,10 @@ export class DeviceScratch {
 }
 
 /** A message longer than the outbox slot: a sizing bug, never bad input. */
-export class SlotOverflowError extends Error {
+export class SlotOverflowError extends InternalError {
+  /** Always 'E_SLOT_OVERFLOW'. */
+  override readonly code = 'E_SLOT_OVERFLOW';
+  /** Always 'SlotOverflowError'. */
   override readonly name = 'SlotOverflowError';
 }
 

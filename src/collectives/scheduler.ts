@@ -15,7 +15,7 @@
  */
 import type { Doorbells } from './doorbells.js';
 import type { Program, Wait } from './endpoint.js';
-import { CollectiveAbortedError, CollectiveTimeoutError, DeviceProgramError } from './errors.js';
+import { DeviceProgramError, PeerWaitAbortedError, PeerWaitTimeoutError } from './errors.js';
 import type { WakeRouter } from './outbox-endpoint.js';
 
 /** Where the shared abort flag lives: devices stop waiting once it is non-zero. */
@@ -119,8 +119,8 @@ export class Scheduler implements WakeRouter {
   /**
    * Runs one program per hosted device (`ranks`: consecutive global ranks, in order) to its end and
    * returns what each returned, in the same order. Throws `DeviceProgramError` naming the device
-   * whose program threw, `CollectiveTimeoutError` naming a device that waited too long, or
-   * `CollectiveAbortedError` when the abort flag was raised.
+   * whose program threw, `PeerWaitTimeoutError` naming a device that waited too long, or
+   * `PeerWaitAbortedError` when the abort flag was raised.
    */
   run<T>(ranks: readonly number[], programs: readonly Program<T>[]): T[] {
     const n = ranks.length;
@@ -231,7 +231,7 @@ export class Scheduler implements WakeRouter {
         step = this.programs[i]!.next();
       } catch (error) {
         this.status[i] = DONE;
-        if (error instanceof CollectiveTimeoutError || error instanceof CollectiveAbortedError) throw error;
+        if (error instanceof PeerWaitTimeoutError || error instanceof PeerWaitAbortedError) throw error;
         throw new DeviceProgramError(rank, error);
       }
       if (step.done) {
@@ -285,7 +285,7 @@ export class Scheduler implements WakeRouter {
     if (oldest < 0) return;
     const wait = this.waitOf(oldest);
     const rank = this.first + oldest;
-    if (Atomics.load(abort.array, abort.index) !== 0) throw new CollectiveAbortedError(rank, wait.peer);
-    if (now - this.parkedAt[oldest] >= timeoutMs) throw new CollectiveTimeoutError(rank, wait.kind === 'message' ? wait.peer : -1, timeoutMs);
+    if (Atomics.load(abort.array, abort.index) !== 0) throw new PeerWaitAbortedError(rank, wait.peer);
+    if (now - this.parkedAt[oldest] >= timeoutMs) throw new PeerWaitTimeoutError(rank, wait.kind === 'message' ? wait.peer : -1, timeoutMs);
   }
 }

@@ -15,7 +15,7 @@
  */
 import { closeSync, lstatSync, mkdirSync, openSync, renameSync, rmdirSync, rmSync, statSync, writeSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { InputError } from '../errors.js';
+import { InputError, OutputWriteError } from '../errors.js';
 
 /** One output file, in memory. */
 export interface OutputFile {
@@ -212,7 +212,7 @@ export async function writeFilesAtomically(dir: string, files: readonly OutputFi
     }
     removeQuietly(temporaries);
     removeDirectories(created);
-    throw new Error(`cannot put the outputs in place in ${dir} (${reason(error)}); the earlier files are back and nothing new was written`);
+    throw new OutputWriteError(`cannot put the outputs in place in ${dir} (${reason(error)}); the earlier files are back and nothing new was written`);
   }
   removeQuietly(backups.map((b) => b.backup));
   return { written: placed, removed: stale.filter((n) => backups.some((b) => b.final === join(dir, n))) };

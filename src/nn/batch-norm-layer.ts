@@ -6,6 +6,7 @@
  */
 import type { Moments } from '../bn/moments.js';
 import { checkObject, checkWhole } from '../args.js';
+import { InputError } from '../errors.js';
 import { type DeviceBnForward, type DeviceBnSettings, deviceBnBackward, deviceBnForward } from '../bn/block-bn.js';
 import type { AllReduceFn } from '../bn/block-moments.js';
 import type { ChannelLayout } from '../tensor/tensor.js';
@@ -55,7 +56,7 @@ export class BatchNormLayer implements CommunicatingLayer {
   }
 
   outputShape(input: readonly number[]): number[] {
-    if (input[0] !== this.channels) throw new Error(`${this.name} got ${input[0]} channels`);
+    if (input[0] !== this.channels) throw new InputError(`${this.name} got ${input[0]} channels`);
     return [...input];
   }
 
@@ -82,7 +83,7 @@ export class BatchNormLayer implements CommunicatingLayer {
 
   *forwardProgram(x: Float32Array, batch: number, inputShape: readonly number[], training: boolean): Program<Float32Array> {
     const ctx = this.holder.current;
-    if (!ctx) throw new Error('BatchNormLayer used without a device context');
+    if (!ctx) throw new InputError('BatchNormLayer used without a device context');
     const layout: ChannelLayout = { rows: batch, channels: this.channels, inner: inputShape.length > 1 ? inputShape[1] * inputShape[2] : 1 };
     if (this.y.length < x.length) this.y = new Float32Array(x.length);
     const y = this.y.subarray(0, x.length);
@@ -98,7 +99,7 @@ export class BatchNormLayer implements CommunicatingLayer {
 
   *backwardProgram(dy: Float32Array): Program<Float32Array> {
     const cache = this.cache;
-    if (!cache) throw new Error(`${this.name}: backward without a training forward`);
+    if (!cache) throw new InputError(`${this.name}: backward without a training forward`);
     if (this.dx.length < dy.length) this.dx = new Float32Array(dy.length);
     const dx = this.dx.subarray(0, dy.length);
     const sums = yield* deviceBnBackward(dy, cache.x, cache.layout, dx, this.gamma, cache.forward, cache.allReduce);

@@ -3,7 +3,7 @@
  * evaluation passes, so that an evaluation forward between a training forward and its backward
  * never overwrites what the backward needs. A buffer is reallocated only when the batch changes.
  */
-import { requireInput } from '../errors.js';
+import { InputError, requireInput } from '../errors.js';
 import { checkFloat32Array, checkWhole } from '../args.js';
 
 /** `buf` if it has exactly `length` elements, else a new zeroed array. */
@@ -35,7 +35,7 @@ export function checkInput(layer: string, x: Float32Array, batch: number, perExa
 /** Checks that a backward pass has a training forward to go with and a gradient of the right size. */
 export function checkBackward(layer: string, forwardLength: number | undefined, dy: Float32Array): number {
   checkFloat32Array('dy', dy);
-  if (forwardLength === undefined) throw new Error(`${layer}: backward called without a training forward`);
+  if (forwardLength === undefined) throw new InputError(`${layer}: backward called without a training forward`);
   requireInput(dy.length === forwardLength, () => `${layer}: gradient has ${dy.length} values, the forward output had ${forwardLength}`);
   return forwardLength;
 }

@@ -16,6 +16,7 @@
  * or, with `bias: 'pytorch'`, at PyTorch's default U(-1/sqrt(fanIn), 1/sqrt(fanIn)), which is what
  * the d2l code leaves them at (it re-initialises weights only).
  */
+import { InternalError } from '../errors.js';
 import type { SeededRandom } from '../tensor/random.js';
 
 export type InitScheme = 'xavier-uniform' | 'xavier-normal' | 'kaiming-uniform' | 'kaiming-normal' | 'pytorch';
@@ -31,7 +32,7 @@ export interface Fans {
 
 /** Fans of a weight of shape [out, in, ...kernel] (torch.nn.init._calculate_fan_in_and_fan_out). */
 export function fansOf(shape: readonly number[]): Fans {
-  if (shape.length < 2) throw new RangeError(`fans need a weight of at least 2 dimensions, got [${shape.join(',')}]`);
+  if (shape.length < 2) throw new InternalError(`fans need a weight of at least 2 dimensions, got [${shape.join(',')}]`);
   let receptive = 1;
   for (let i = 2; i < shape.length; i++) receptive *= shape[i];
   return { fanIn: shape[1] * receptive, fanOut: shape[0] * receptive };
@@ -75,7 +76,7 @@ export function initWeight(target: Float32Array, scheme: InitScheme, fans: Fans,
     case 'pytorch':
       return fillUniform(target, 1 / Math.sqrt(fans.fanIn), rng);
     default:
-      throw new RangeError(`unknown init scheme '${scheme as string}'`);
+      throw new InternalError(`unknown init scheme '${scheme as string}'`);
   }
 }
 

@@ -8,7 +8,7 @@
  * keep state outside the vectors (running statistics of batch norm): Sequential only calls the
  * interface, in order, with the per-example shape each layer sees.
  */
-import { requireInput } from '../errors.js';
+import { InputError, requireInput } from '../errors.js';
 import { argumentError, checkOptions, ofType } from '../args.js';
 import type { SeededRandom } from '../tensor/random.js';
 import { checkInput } from './buffers.js';
@@ -144,7 +144,7 @@ export class Sequential {
 
   /** `backward` as a program that pauses wherever a layer waits for the device's peers. */
   *backwardProgram(dy: Float32Array): Program<Float32Array> {
-    if (this.trainedBatch === undefined) throw new Error('backward called without a training forward');
+    if (this.trainedBatch === undefined) throw new InputError('backward called without a training forward');
     let g = dy;
     for (let i = this.layers.length - 1; i >= 0; i--) {
       const layer = this.layers[i];

@@ -16,7 +16,7 @@ import { checkChoice, checkFloat32Array, checkFloat64Array, checkInteger, checkN
 import { STATS_METHODS } from '../bn/batch-moments.js';
 import { MAX_DEVICES } from '../cluster/cluster.js';
 import { ALGORITHM_NAMES } from '../collectives/algorithms/index.js';
-import { InputError, requireInput } from '../errors.js';
+import { InputError, InternalError, requireInput } from '../errors.js';
 import { type KernelBackend, kernelsFromEnvironment, parseKernelBackend } from '../kernels/backend.js';
 import { wasmRuntime } from '../kernels/wasm-runtime.js';
 import type { BnContextHolder } from '../nn/batch-norm-layer.js';
@@ -367,7 +367,7 @@ function perDevice(replies: readonly TrainSuccess[]): number[][] {
 /** The kernels every thread reports having run; a thread that ran others is a bug, reported as such. */
 function devicesKernels(replies: readonly TrainSuccess[], sent: KernelBackend): KernelBackend {
   const other = replies.find((r) => r.kernels !== sent);
-  if (other) throw new Error(`device thread ${other.thread} ran the ${other.kernels} kernels, not the ${sent} kernels it was sent`);
+  if (other) throw new InternalError(`device thread ${other.thread} ran the ${other.kernels} kernels, not the ${sent} kernels it was sent`);
   return sent;
 }
 
