@@ -69,6 +69,7 @@ describe('fault blame under full load', () => {
     const errors = [await failure(8, 'ring', undefined, 1)];
     for (const e of errors) {
       expect(e, e.message).toBeInstanceOf(CollectiveTimeoutError);
+      expect(e.code).toBe('E_COLLECTIVE_TIMEOUT');
       expect(e.message).toMatch(/^collective timed out after 1 ms in phase 'forward: all-reduce' with no device at fault .*the timeout is shorter than a step takes here; raise timeoutMs/);
     }
   });

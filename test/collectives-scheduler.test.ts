@@ -130,6 +130,7 @@ describe('collectives on one scheduler', () => {
         program: (rank, go) => (rank === 3 ? (function* () {})() : go()),
       });
     expect(run).toThrow(PeerWaitTimeoutError);
+    expect(run).toThrow(expect.objectContaining({ code: 'E_PEER_WAIT_TIMEOUT' }));
     // Rank 3 ended without posting; rank 2 (its parent in the tree) waits for it.
     expect(lastSnapshot!.finished).toEqual([3]);
     expect(lastSnapshot!.waiting.find((w) => w.rank === 2)?.wait).toMatchObject({ kind: 'message', peer: 3 });
@@ -150,6 +151,7 @@ describe('collectives on one scheduler', () => {
       run();
     } catch (error) {
       expect((error as DeviceProgramError).rank).toBe(4);
+      expect((error as DeviceProgramError).code).toBe('E_DEVICE_PROGRAM');
     }
   });
 });

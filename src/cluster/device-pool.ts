@@ -36,7 +36,17 @@ const SPINS_WHEN_CORES_SUFFICE = 20_000;
 /** Where the compiled worker entry lives, from this file in src/ (vitest) or dist/src/ (built). */
 function workerFile(): string {
   const here = dirname(fileURLToPath(import.meta.url));
-  const root = here.split(/[\\/]/).includes('dist') ? resolve(here, '..', '..', '..') : resolve(here, '..', '..');
+  return builtWorkerFile(here.split(/[\\/]/).includes('dist') ? resolve(here, '..', '..', '..') : resolve(here, '..', '..'));
+}
+
+/**
+ * The compiled worker entry of the package checked out at `root`.
+ *
+ * @param root - the package's root folder (the one holding dist/).
+ * @returns the path of dist/workers/device.js.
+ * @throws {@link NotBuiltError} when the file is missing (`npm run build` makes it).
+ */
+export function builtWorkerFile(root: string): string {
   const file = join(root, 'dist', 'workers', 'device.js');
   if (!existsSync(file)) throw new NotBuiltError(`device worker not built (${file} missing): run npm run build`);
   return file;
