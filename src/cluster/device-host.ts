@@ -32,6 +32,13 @@ export type ProgramBuilder<T> = (rank: number, control: Control, router: WakeRou
 /**
  * Runs the programs of every device `hosting` names to their end. Returns their results in rank
  * order, or the failure (after raising the abort flag, so that other threads stop waiting).
+ *
+ * @param hosting - the run of devices this thread hosts.
+ * @param links - the control block, the doorbells and the spin count, shared by every thread.
+ * @param timeoutMs - how long a device may wait for a peer.
+ * @param build - builds each device's program.
+ * @returns every result in rank order, or a failure reply: the kind, the device at its root, its
+ *   phase and where every hosted device stood.
  */
 export function hostDevices<T>(hosting: Hosting, links: ThreadLinks, timeoutMs: number, build: ProgramBuilder<T>): { ok: true; results: T[] } | FailureReply {
   const control = new Control(links.control);

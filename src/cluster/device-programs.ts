@@ -30,6 +30,7 @@ export class InjectedCrashError extends SyncBnError {
 
 /** What a device's step program returns. */
 export interface DeviceOutcome {
+  /** Messages and bytes the device sent in the step. */
   readonly traffic: TrafficCount;
   /** NaN or infinity found in the device's shard (the step still completed). */
   readonly badInput?: string;
@@ -204,7 +205,16 @@ function finish(ctx: DeviceContext): DeviceOutcome {
   return { traffic: ctx.traffic, badInput: ctx.badInput };
 }
 
-/** The step program of device `rank` for a task (the op's own program: no wrapper to resume through). */
+/**
+ * The step program of device `rank` for a task (the op's own program: no wrapper to resume
+ * through).
+ *
+ * @param task - the step: its op, settings and shared buffers.
+ * @param rank - the device.
+ * @param control - the control block (phases, abort flag).
+ * @param network - the outbox and the thread's router, for the device's collectives.
+ * @returns the program, which the thread's scheduler runs beside its other devices' programs.
+ */
 export function deviceProgram(task: DeviceTask, rank: number, control: Control, network: Network): Program<DeviceOutcome> {
   const ctx = setup(task, rank, control, network);
   if (task.op === 'forward') return forward(ctx);

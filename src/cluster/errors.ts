@@ -15,7 +15,9 @@ export type DeviceFailureKind = 'crash' | 'hang' | 'missing' | 'timeout';
  * cluster is closed by the time it is thrown.
  */
 export abstract class DeviceFailureError extends SyncBnError {
+  /** The code of the subclass ('E_DEVICE_CRASH', 'E_DEVICE_HANG', 'E_DEVICE_MISSING' or 'E_COLLECTIVE_TIMEOUT'). */
   abstract override readonly code: ErrorCode;
+  /** The subclass's name. */
   abstract override readonly name: string;
 
   /**
