@@ -33,7 +33,7 @@
  * }
  * ```
  *
- * @packageDocumentation
+ * @module syncbn-sim
  */
 
 // The operator.

@@ -17,7 +17,7 @@
  * }
  * ```
  *
- * @packageDocumentation
+ * @module syncbn-sim/collectives
  */
 
 export { ALGORITHM_NAMES, DEFAULT_ALGORITHM, algorithmByName } from './algorithms/index.js';

@@ -17,7 +17,7 @@
  * const noise = await noiseExperiment({ batchSizes: [2, 8, 32], devices: 4, trials: 200 });
  * ```
  *
- * @packageDocumentation
+ * @module syncbn-sim/experiments
  */
 
 // run: batch norm on the user's arrays, on one device or split over a cluster.

@@ -21,7 +21,7 @@
  * model.backward(grad); // gradients land in model.grads
  * ```
  *
- * @packageDocumentation
+ * @module syncbn-sim/nn
  */
 
 export type { CommunicatingLayer, Layer } from './layer.js';

@@ -12,7 +12,7 @@
  * shardRows(10, 4, 0); // [0, 3]: rank 0 of 4 devices holds rows 0, 1, 2 (numpy.array_split)
  * ```
  *
- * @packageDocumentation
+ * @module syncbn-sim/tensor
  */
 
 export { SeededRandom } from './random.js';

@@ -17,7 +17,7 @@ export class SeededRandom {
    * A generator seeded with `seed`.
    *
    * @param seed - an integer; only its low 32 bits matter.
-   * @throws {@link InputError} when an argument is unusable (the message names it).
+   * @throws {@link syncbn-sim!InputError} when an argument is unusable (the message names it).
    */
   constructor(seed: number) {
     checkInteger('seed', seed);

@@ -8,7 +8,7 @@ import { checkWhole } from '../args.js';
  * @param devices - W, >= 1.
  * @param rank - the device, 0 to W-1.
  * @returns [start, end) of its rows (empty when N < W and rank >= N).
- * @throws {@link InputError} when an argument is unusable (the message names it).
+ * @throws {@link syncbn-sim!InputError} when an argument is unusable (the message names it).
  * @example
  * ```ts
  * shardRows(10, 4, 0); // [0, 3]
@@ -31,7 +31,7 @@ export function shardRows(rows: number, devices: number, rank: number): [number,
  * @param rows - rows of the shard.
  * @param size - G, rows per chunk, >= 1.
  * @returns [start, end) of each chunk.
- * @throws {@link InputError} when an argument is unusable (the message names it).
+ * @throws {@link syncbn-sim!InputError} when an argument is unusable (the message names it).
  * @example
  * ```ts
  * ghostChunks(5, 2); // [[0, 2], [2, 4], [4, 5]]

@@ -34,7 +34,7 @@ export function channelStd(c: number): number {
  * @param seed - an integer (default 0): the same seed gives the same batch on every machine.
  * @param dtype - 'float32' (default) or 'float64'.
  * @returns the batch.
- * @throws {@link InputError} when an argument is unusable (the message names it).
+ * @throws {@link syncbn-sim!InputError} when an argument is unusable (the message names it).
  * @example
  * ```ts
  * const x = syntheticBatch([16, 4, 3, 3], 42); // channel c has mean c - 1.5
@@ -65,7 +65,7 @@ export function syntheticBatch(shape: readonly number[], seed = 0, dtype: DType 
  * @param seed - an integer (default 1).
  * @param dtype - 'float32' (default) or 'float64'.
  * @returns the gradient.
- * @throws {@link InputError} when an argument is unusable (the message names it).
+ * @throws {@link syncbn-sim!InputError} when an argument is unusable (the message names it).
  */
 export function syntheticGradient(shape: readonly number[], seed = 1, dtype: DType = 'float32'): Tensor {
   checkShape('shape', shape);

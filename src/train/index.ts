@@ -32,7 +32,7 @@
  * }
  * ```
  *
- * @packageDocumentation
+ * @module syncbn-sim/train
  */
 
 export { DEFAULT_BN_EPS, DEFAULT_BN_MOMENTUM, Trainer, sharedSet } from './trainer.js';

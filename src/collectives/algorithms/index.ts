@@ -31,7 +31,7 @@ const BY_NAME: Readonly<Record<AlgorithmName, AllReduceAlgorithm>> = {
  *
  * @param name - one of ALGORITHM_NAMES.
  * @returns the algorithm.
- * @throws {@link InputError} for an unknown name.
+ * @throws {@link syncbn-sim!InputError} for an unknown name.
  * @example
  * ```ts
  * algorithmByName('ring').space(8, 129, 1); // the outbox space 8 ranks need for 129 values
