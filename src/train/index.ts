@@ -36,7 +36,7 @@
  */
 
 export { DEFAULT_BN_EPS, DEFAULT_BN_MOMENTUM, Trainer, sharedSet } from './trainer.js';
-export type { EvalResult, SharedSet, StepExamples, StepResult, TrainerOptions } from './trainer.js';
+export type { EvalResult, EvaluateOptions, SharedSet, StepExamples, StepResult, TrainerOptions } from './trainer.js';
 export { MODEL_NAMES } from './protocol.js';
 export type { ModelName, ModelSpec, OptimizerSettings } from './protocol.js';
 export { buildModel } from './models.js';
