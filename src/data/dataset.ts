@@ -31,6 +31,14 @@ export interface Dataset {
   readonly classes: number;
 }
 
+/** A dataset's two splits. */
+export interface DatasetSplits {
+  /** The training split. */
+  readonly train: Dataset;
+  /** The test split. */
+  readonly test: Dataset;
+}
+
 /**
  * Values per example: channels * height * width.
  *

@@ -13,7 +13,7 @@ import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { InputError } from '../errors.js';
 import { checkFields, ofType } from '../args.js';
-import { type Dataset, checkDataset, normalizeImages, subset as takeSubset } from './dataset.js';
+import { type Dataset, type DatasetSplits, checkDataset, normalizeImages, subset as takeSubset } from './dataset.js';
 import { readIdxFile } from './idx.js';
 
 /** Where Debian's dataset-fashion-mnist package installs the files. */
@@ -106,7 +106,7 @@ export function findFashionMnistFiles(dataDir: string = DEFAULT_FASHION_MNIST_DI
  * const { train, test } = loadFashionMnist({ subset: 6000 }); // needs Debian's dataset-fashion-mnist
  * ```
  */
-export function loadFashionMnist(options: FashionMnistOptions = {}): { train: Dataset; test: Dataset } {
+export function loadFashionMnist(options: FashionMnistOptions = {}): DatasetSplits {
   checkFields('options', options, { dataDir: ofType.string('a directory path'), subset: ofType.number('a whole number >= 1') });
   const files = findFashionMnistFiles(options.dataDir ?? DEFAULT_FASHION_MNIST_DIR);
   let train = loadFashionMnistSplit('fashion-mnist train', files.trainImages, files.trainLabels);

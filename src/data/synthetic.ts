@@ -27,7 +27,7 @@
 import { requireInput } from '../errors.js';
 import { checkFields, ofType } from '../args.js';
 import { SeededRandom } from '../tensor/random.js';
-import { type Dataset, checkDataset, normalizeImages, subset as takeSubset } from './dataset.js';
+import { type Dataset, type DatasetSplits, checkDataset, normalizeImages, subset as takeSubset } from './dataset.js';
 import { SEED_STREAMS, deriveSeed } from './seeds.js';
 
 /** Class names, index = label. */
@@ -121,7 +121,7 @@ export interface SyntheticOptions {
  * const { train, test } = loadSynthetic({ train: 512, test: 128, seed: 1 });
  * ```
  */
-export function loadSynthetic(options: SyntheticOptions = {}): { train: Dataset; test: Dataset } {
+export function loadSynthetic(options: SyntheticOptions = {}): DatasetSplits {
   const whole = ofType.number('a whole number');
   checkFields('options', options, { train: whole, test: whole, seed: whole, subset: whole });
   const seed = options.seed ?? 0;

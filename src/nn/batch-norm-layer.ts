@@ -5,6 +5,7 @@
  * each task, since any worker thread may run any rank.
  */
 import type { Moments } from '../bn/moments.js';
+import type { RunningStats } from '../bn/running-stats.js';
 import { checkObject, checkWhole } from '../args.js';
 import { InputError } from '../errors.js';
 import { type DeviceBnForward, type DeviceBnSettings, deviceBnBackward, deviceBnForward } from '../bn/block-bn.js';
@@ -26,7 +27,7 @@ export interface BnContext {
    * @param index - the BN layer's index in the model.
    * @returns its running mean and variance, updated in place in training.
    */
-  running(index: number): { mean: Float64Array; var: Float64Array };
+  running(index: number): RunningStats;
   /** Called with the statistics each BN layer normalized with (precise BN collects them). */
   readonly record?: (index: number, used: Moments) => void;
 }

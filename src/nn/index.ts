@@ -38,6 +38,7 @@ export { BatchNormLayer } from './batch-norm-layer.js';
 export type { BnContext, BnContextHolder } from './batch-norm-layer.js';
 export type { DeviceBnSettings } from '../bn/block-bn.js';
 export type { AllReduceFn } from '../collectives/all-reduce.js';
+export type { RunningStats } from '../bn/running-stats.js';
 export { DEFAULT_BIAS_INIT, DEFAULT_INIT } from './init.js';
 export type { BiasInit, InitScheme } from './init.js';
 export { softmaxCrossEntropy } from './loss.js';

@@ -41,7 +41,7 @@ export { MODEL_NAMES } from './protocol.js';
 export type { ModelName, ModelSpec, OptimizerSettings } from './protocol.js';
 export { buildModel } from './models.js';
 export type { BnStateLayout, BuiltModel } from './models.js';
-export type { Dataset } from '../data/dataset.js';
+export type { Dataset, DatasetSplits } from '../data/dataset.js';
 export { loadSynthetic } from '../data/synthetic.js';
 export type { SyntheticOptions } from '../data/synthetic.js';
 export { DEFAULT_FASHION_MNIST_DIR, loadFashionMnist } from '../data/fashion-mnist.js';
