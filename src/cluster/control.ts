@@ -74,7 +74,10 @@ export class Control {
    *
    * @param block - a block from allocateControl, shared by the coordinator and every thread.
    */
-  constructor(readonly block: ControlBlock) {
+  constructor(
+    /** The block and its geometry. */
+    readonly block: ControlBlock,
+  ) {
     this.array = new Int32Array(block.buffer);
     this.runningOffset = PHASES_OFFSET + block.devices;
     this.heartbeatOffset = this.runningOffset + block.threads;
