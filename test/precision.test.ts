@@ -298,6 +298,7 @@ describe('precisionExperiment input and interruption', () => {
       },
     });
     await expect(run).rejects.toBeInstanceOf(InterruptedError);
+    await expect(run).rejects.toMatchObject({ code: 'E_INTERRUPTED' });
   });
 });
 

@@ -40,10 +40,15 @@ export interface ForwardOptions {
   readonly mode?: string | BnMode;
   /** Default true; eval mode normalizes with each device's running statistics and sends nothing. */
   readonly training?: boolean;
+  /** gamma, shape [C]; default all ones. */
   readonly weight?: ArrayLike<number>;
+  /** beta, shape [C]; default all zeros. */
   readonly bias?: ArrayLike<number>;
+  /** Running-statistics momentum in [0, 1]; default 0.1 (pytorch convention) or 0.99 (keras). */
   readonly momentum?: number;
+  /** Added to the variance, > 0; default 1e-5. */
   readonly eps?: number;
+  /** Running-statistics convention; default 'pytorch'. */
   readonly convention?: RunningConvention;
   /** Overrides the cluster's algorithm for this step. */
   readonly algorithm?: AlgorithmName;
@@ -62,15 +67,24 @@ export interface BackwardOptions {
 
 /** What a step's collectives sent. */
 export interface Traffic {
+  /** The all-reduce algorithm the step used. */
   readonly algorithm: AlgorithmName;
-  /** Messages and bytes all devices sent in this step. */
+  /** Messages all devices sent in this step (a post read by k peers counts k times). */
   readonly messages: number;
+  /** Bytes all devices sent in this step. */
   readonly bytes: number;
-  readonly perRank: readonly { readonly messages: number; readonly bytes: number }[];
+  /** What each rank sent, by rank. */
+  readonly perRank: readonly {
+    /** Messages the rank sent. */
+    readonly messages: number;
+    /** Bytes the rank sent. */
+    readonly bytes: number;
+  }[];
 }
 
 /** One device's statistics in a forward. */
 export interface DeviceStats {
+  /** The device. */
   readonly rank: number;
   /** Rows [start, end) of the batch this device holds. */
   readonly rows: readonly [number, number];
@@ -82,25 +96,43 @@ export interface DeviceStats {
 
 /** What `Cluster.forward` returns. */
 export interface ForwardResult {
+  /** The normalized batch, in the input's shape and dtype (`options.output` when given). */
   readonly output: Tensor;
+  /** The mode as text: 'local', 'sync', 'group:K' or 'ghost:G'. */
   readonly mode: string;
+  /** Every device's own and used statistics, by rank. */
   readonly devices: readonly DeviceStats[];
+  /** What the step's collectives sent. */
   readonly comm: Traffic;
 }
 
 /** What `Cluster.backward` returns. */
 export interface BackwardResult {
+  /** dL/dx, in the input's shape and dtype (`options.gradInput` when given). */
   readonly gradInput: Tensor;
-  /** Gradients of the one loss over the whole batch: the sum of every device's. */
+  /** dL/dgamma of the one loss over the whole batch: the sum of every device's. */
   readonly gradWeight: FloatArray;
+  /** dL/dbeta of the one loss over the whole batch: the sum of every device's. */
   readonly gradBias: FloatArray;
-  readonly devices: readonly { readonly rank: number; readonly gradWeight: Float64Array; readonly gradBias: Float64Array }[];
+  /** Each device's share of dL/dgamma and dL/dbeta, by rank. */
+  readonly devices: readonly {
+    /** The device. */
+    readonly rank: number;
+    /** Its sum(dy * xhat) per channel. */
+    readonly gradWeight: Float64Array;
+    /** Its sum(dy) per channel. */
+    readonly gradBias: Float64Array;
+  }[];
+  /** What the backward's collectives sent. */
   readonly comm: Traffic;
 }
 
 /** One device's running statistics. */
 export interface RunningStatsOfRank {
+  /** The device. */
   readonly rank: number;
+  /** Its running mean per channel. */
   readonly mean: Float64Array;
+  /** Its running variance per channel. */
   readonly var: Float64Array;
 }

@@ -67,14 +67,35 @@ interface StepArrays {
  *
  * Bad input raises `InputError` and leaves the cluster as it was; a device failure raises a
  * `DeviceFailureError` and closes the cluster.
+ *
+ * @example
+ * ```ts
+ * import { Cluster, batchNorm } from 'syncbn-sim';
+ * import { syntheticBatch, syntheticGradient } from 'syncbn-sim/tensor';
+ *
+ * const x = syntheticBatch([16, 4, 3, 3], 42);
+ * const cluster = Cluster.start({ devices: 8, algorithm: 'ring', stats: 'welford' });
+ * try {
+ *   const forward = await cluster.forward(x, { mode: 'sync' }); // equals batchNorm(x) on one device
+ *   const backward = await cluster.backward(syntheticGradient(x.shape, 43));
+ *   console.log(forward.devices[3].local.mean, forward.comm.messages, backward.gradWeight);
+ * } finally {
+ *   await cluster.close();
+ * }
+ * ```
  */
 export class Cluster {
+  /** W: the simulated devices. */
   readonly devices: number;
   /** Worker threads hosting the devices. */
   readonly threads: number;
+  /** The all-reduce algorithm of every step (unless a forward overrides it). */
   readonly algorithm: AlgorithmName;
+  /** How the devices compute and merge their partial statistics. */
   readonly stats: StatsMethod;
+  /** Precision of the sums of 'sums' and 'shifted-sums'. */
   readonly accumulator: Accumulator;
+  /** How long any device may wait for a peer, in ms. */
   readonly timeoutMs: number;
   private readonly fault?: Fault;
   private readonly pool: DevicePool;
@@ -112,6 +133,11 @@ export class Cluster {
   /**
    * A zero-filled tensor in shared memory. Inputs held in one are read by the devices where they
    * are (no copy); outputs written into one avoid a fresh allocation per step.
+   *
+   * @param shape - [N,C] or [N,C,H,W] (any shape is allocated).
+   * @param dtype - 'float32' (default) or 'float64'.
+   * @returns the tensor, its data a view of a SharedArrayBuffer.
+   * @throws {@link InputError} when an argument is unusable.
    */
   static sharedTensor(shape: readonly number[], dtype: DType = 'float32'): Tensor {
     const dims = checkShape('shape', shape);
@@ -125,12 +151,35 @@ export class Cluster {
    * Starts W device threads. They do not keep the process alive (Node may exit with the cluster
    * still open), but they hold memory and CPU until `close()`, which is the only way to stop them
    * in a long-lived process; call it when done.
+   *
+   * @param options - W, and optionally the threads (default min(W, cores)), the algorithm (default
+   *   allgather), the statistics method (default sums), the accumulator (default float64), the
+   *   timeout (default 30000 ms) and a fault to inject.
+   * @returns the cluster; its threads start in the background (see `ready`).
+   * @throws {@link InputError} when an argument is unusable (the message names it).
+   * @example
+   * ```ts
+   * const cluster = Cluster.start({ devices: 8, algorithm: 'ring', stats: 'welford' });
+   * try {
+   *   await cluster.forward(x, { mode: 'group:2' });
+   * } finally {
+   *   await cluster.close();
+   * }
+   * ```
    */
   static start(options: ClusterOptions): Cluster {
     return new Cluster(options);
   }
 
-  /** Waits until every device thread is up and answering (a no-op task each), so that timing excludes start-up. */
+  /**
+   * Waits until every device thread is up and answering (a no-op task each), so that timing
+   * excludes start-up.
+   *
+   * @throws {@link ClusterClosedError} when the cluster was closed before the call.
+   * @throws {@link DeviceFailureError} (a {@link DeviceCrashError}, {@link DeviceHangError},
+   *   {@link DeviceMissingError} or {@link CollectiveTimeoutError}) when a thread cannot start; the
+   *   cluster is then closed.
+   */
   async ready(): Promise<void> {
     this.refuseIfClosing();
     return this.queue.run(async () => {
@@ -139,8 +188,28 @@ export class Cluster {
   }
 
   /**
-   * Forward pass of batch norm over the devices; with training, updates their running
-   * statistics. Queued behind every earlier call (see the class comment).
+   * Forward pass of batch norm over the devices: each normalizes its shard of the batch (split as
+   * numpy.array_split does) with the statistics of its mode; with training (the default), updates
+   * their running statistics. Queued behind every earlier call (see the class comment).
+   *
+   * @param input - the batch, [N,C] or [N,C,H,W], float32 or float64 (in shared memory from
+   *   `sharedTensor` to save a copy).
+   * @param options - the mode (default 'sync'), train or eval (default train), gamma, beta,
+   *   momentum, eps, the convention, the algorithm, and where to write the output.
+   * @returns the output, every device's own and used statistics, and the traffic.
+   * @throws {@link InputError} when an argument is unusable (the message names it); the cluster is
+   *   left as it was.
+   * @throws {@link ClusterClosedError} when the cluster was closed before the call.
+   * @throws {@link DeviceFailureError} (a {@link DeviceCrashError}, {@link DeviceHangError},
+   *   {@link DeviceMissingError} or {@link CollectiveTimeoutError}) naming the rank and phase when a
+   *   device fails; the cluster is then closed.
+   * @example
+   * ```ts
+   * const forward = await cluster.forward(x, { mode: 'sync' });
+   * forward.devices[3].local.mean; // device 3's own shard mean
+   * forward.devices[3].used.mean; // the whole batch's: what it normalized with
+   * forward.comm.messages; // what the all-reduce sent
+   * ```
    */
   async forward(input: Tensor, options: ForwardOptions = {}): Promise<ForwardResult> {
     this.refuseIfClosing();
@@ -150,6 +219,22 @@ export class Cluster {
   /**
    * Backward pass for the forward queued last before it: dL/dx, and dL/dgamma, dL/dbeta summed
    * over the devices.
+   *
+   * @param gradOutput - dL/dy, in the shape of the last forward's input.
+   * @param options - where to write dL/dx (default a fresh array).
+   * @returns dL/dx, dL/dgamma and dL/dbeta of the one loss over the whole batch (each device's
+   *   share too), and the traffic.
+   * @throws {@link InputError} when there is no forward to pair with or the gradient does not fit
+   *   it.
+   * @throws {@link ClusterClosedError} when the cluster was closed before the call.
+   * @throws {@link DeviceFailureError} (a {@link DeviceCrashError}, {@link DeviceHangError},
+   *   {@link DeviceMissingError} or {@link CollectiveTimeoutError}) naming the rank and phase when a
+   *   device fails; the cluster is then closed.
+   * @example
+   * ```ts
+   * await cluster.forward(x, { mode: 'sync' });
+   * const { gradInput, gradWeight, gradBias } = await cluster.backward(dy); // equal to batchNorm(x, { gradOutput: dy })'s
+   * ```
    */
   async backward(gradOutput: Tensor, options: BackwardOptions = {}): Promise<BackwardResult> {
     this.refuseIfClosing();
@@ -159,6 +244,17 @@ export class Cluster {
   /**
    * Times `reps` back-to-back all-reduces of `length` values among all devices: the microseconds
    * between the ends of successive repetitions on the slowest thread (the first from the start).
+   *
+   * @param length - values per all-reduce, >= 1.
+   * @param reps - repetitions, >= 1.
+   * @param algorithm - the algorithm to time (default the cluster's).
+   * @returns the microseconds of each repetition.
+   * @throws {@link InputError} when an argument is unusable (the message names it); the cluster is
+   *   left as it was.
+   * @throws {@link ClusterClosedError} when the cluster was closed before the call.
+   * @throws {@link DeviceFailureError} (a {@link DeviceCrashError}, {@link DeviceHangError},
+   *   {@link DeviceMissingError} or {@link CollectiveTimeoutError}) naming the rank and phase when a
+   *   device fails; the cluster is then closed.
    */
   async benchmarkAllReduce(length: number, reps: number, algorithm: AlgorithmName = this.algorithm): Promise<number[]> {
     this.refuseIfClosing();
@@ -180,7 +276,13 @@ export class Cluster {
     });
   }
 
-  /** Every device's running statistics (empty before the first step). Refused while calls are pending. */
+  /**
+   * Every device's running statistics (empty before the first step). Refused while calls are
+   * pending.
+   *
+   * @returns each device's running mean and variance, by rank.
+   * @throws {@link InputError} while calls are pending.
+   */
   runningStats(): RunningStatsOfRank[] {
     this.refuseIfBusy('runningStats');
     return this.states.running();
@@ -189,6 +291,12 @@ export class Cluster {
   /**
    * Sets every device's running statistics (before the first forward they are 0 and 1); the
    * length fixes the channel count. Refused while calls are pending.
+   *
+   * @param mean - the running mean per channel.
+   * @param variance - the running variance per channel, >= 0, as long as `mean`.
+   * @throws {@link InputError} while calls are pending, or when the arrays are unusable or do not
+   *   fit the channels the cluster already holds.
+   * @throws {@link ClusterClosedError} when the cluster was closed before the call.
    */
   setRunningStats(mean: ArrayLike<number>, variance: ArrayLike<number>): void {
     this.refuseIfClosing();
@@ -204,8 +312,9 @@ export class Cluster {
   }
 
   /**
-   * Stops every device thread, once the calls made before it have settled; calls made after it
-   * are refused. Safe to call more than once.
+   * Stops every device thread, once the calls made before it have settled; calls made after it are
+   * refused with ClusterClosedError. Safe to call more than once (after a device failure the
+   * cluster is already closed).
    */
   async close(): Promise<void> {
     this.closing = true;

@@ -13,13 +13,20 @@ import { RankState, rankStateLayout } from './rank-state.js';
 /** An empty buffer handed to devices before any state exists (the all-reduce benchmark runs then). */
 const NO_STATE = new SharedArrayBuffer(8);
 
-/** What `snapshot` keeps: enough to put the store back exactly as it was. */
+/** Everything a step may change in the store, as `snapshot` copies it. */
 export interface StatesSnapshot {
+  /** The channel count (undefined before any step fixed it). */
   readonly channels?: number;
+  /** A copy of every device's state blocks. */
   readonly state?: Float64Array;
+  /** A copy of the weight and bias. */
   readonly params?: Float64Array;
 }
 
+/**
+ * Every device's state and the BN parameters in shared memory, as the coordinator reads and writes
+ * them between steps.
+ */
 export class DeviceStates {
   private channelCount?: number;
   private stateBuffer?: SharedArrayBuffer;
@@ -45,7 +52,9 @@ export class DeviceStates {
 
   /**
    * Allocates the state for C channels on first use (running mean 0, running var 1).
-   * @throws InputError when the store already holds another channel count
+   *
+   * @param channels - C of the step.
+   * @throws {@link InputError} when C differs from the count a step already fixed.
    */
   prepare(channels: number): void {
     if (this.channelCount === undefined) {
@@ -59,19 +68,34 @@ export class DeviceStates {
     requireInput(channels === this.channelCount, () => `this cluster holds state for ${this.channelCount} channels; the batch has ${channels} (start a new cluster)`);
   }
 
-  /** Sets the weight and bias the devices read (those not given are left as they are; devices use 1 and 0 then). */
+  /**
+   * Sets the weight and bias the devices read (those not given are left as they are; devices use 1
+   * and 0 then).
+   *
+   * @param weight - gamma per channel, or undefined.
+   * @param bias - beta per channel, or undefined.
+   */
   setParams(weight: ArrayLike<number> | undefined, bias: ArrayLike<number> | undefined): void {
     const params = new Float64Array(this.paramsBuffer!);
     if (weight) params.set(Array.from(weight), 0);
     if (bias) params.set(Array.from(bias), this.channelCount!);
   }
 
-  /** Every device's running statistics (copies; empty before any state exists). */
+  /**
+   * Every device's running statistics (copies; empty before any state exists).
+   *
+   * @returns each rank's running mean and variance.
+   */
   running(): RunningStatsOfRank[] {
     return this.eachRank((rank, s) => ({ rank, mean: Float64Array.from(s.vector('runningMean')), var: Float64Array.from(s.vector('runningVar')) }));
   }
 
-  /** Sets every device's running statistics (the store must be prepared for their length). */
+  /**
+   * Sets every device's running statistics (the store must be prepared for their length).
+   *
+   * @param mean - the running mean per channel.
+   * @param variance - the running variance per channel.
+   */
   setRunning(mean: ArrayLike<number>, variance: ArrayLike<number>): void {
     const m = Array.from(mean);
     const v = Array.from(variance);
@@ -81,7 +105,12 @@ export class DeviceStates {
     });
   }
 
-  /** What each device saw and normalized with in the last forward of a batch of `rows` rows. */
+  /**
+   * What each device saw and normalized with in the last forward of a batch of `rows` rows.
+   *
+   * @param rows - N: the batch's rows, to give each device's rows.
+   * @returns each device's rows, own statistics and the statistics it normalized with.
+   */
   deviceStats(rows: number): DeviceStats[] {
     return this.eachRank((rank, s) => {
       const moments = (prefix: 'local' | 'used'): Moments => ({
@@ -93,12 +122,20 @@ export class DeviceStates {
     });
   }
 
-  /** Each device's share of dL/dgamma and dL/dbeta from the last backward. */
+  /**
+   * Each device's share of dL/dgamma and dL/dbeta from the last backward.
+   *
+   * @returns each rank's sum(dy * xhat) and sum(dy).
+   */
   gradientSums(): { rank: number; gradWeight: Float64Array; gradBias: Float64Array }[] {
     return this.eachRank((rank, s) => ({ rank, gradWeight: Float64Array.from(s.vector('sumDyXhat')), gradBias: Float64Array.from(s.vector('sumDy')) }));
   }
 
-  /** A copy of everything a step may change. */
+  /**
+   * A copy of everything a step may change.
+   *
+   * @returns the copy.
+   */
   snapshot(): StatesSnapshot {
     return {
       channels: this.channelCount,
@@ -107,7 +144,11 @@ export class DeviceStates {
     };
   }
 
-  /** Puts the store back as `snapshot` found it (a first step's channel count is forgotten). */
+  /**
+   * Puts the store back as `snapshot` found it (a first step's channel count is forgotten).
+   *
+   * @param before - a snapshot taken before the step.
+   */
   restore(before: StatesSnapshot): void {
     if (before.channels === undefined) {
       this.channelCount = this.stateBuffer = this.paramsBuffer = undefined;

@@ -7,6 +7,7 @@ import { bnOutboxGeometry, vectorOutboxGeometry } from '../collectives/all-reduc
 import { type AlgorithmName, algorithmByName } from '../collectives/algorithms/index.js';
 import { type OutboxBuffer, allocateOutbox } from '../collectives/outbox.js';
 
+/** A cluster's outboxes, allocated on first use and kept for its later steps. */
 export class OutboxCache {
   private readonly outboxes = new Map<string, OutboxBuffer>();
 
@@ -15,8 +16,12 @@ export class OutboxCache {
 
   /**
    * The outbox of a BN step with `channels` channels, or of a benchmark of vectors of `length`.
-   * @param algorithm - the all-reduce algorithm
-   * @param mode - the BN mode (group:K all-reduces among K ranks, sync among all)
+   *
+   * @param algorithm - the all-reduce algorithm.
+   * @param mode - the BN mode (group:K all-reduces among K ranks, sync among all).
+   * @param channels - C of the step.
+   * @param length - for a benchmark: the vector length.
+   * @returns the outbox, the same one for the same key.
    */
   outboxFor(algorithm: AlgorithmName, mode: BnMode, channels: number, length?: number): OutboxBuffer {
     const size = mode.kind === 'group' ? mode.size : this.devices;

@@ -7,24 +7,45 @@ import { InputError, requireInput } from '../errors.js';
 import { type DType, type FloatArray, type Tensor, dtypeOf } from '../tensor/tensor.js';
 import type { SharedArrayRef } from './protocol.js';
 
-/** Bytes of one value of `dtype`. */
+/**
+ * Bytes of one value of `dtype`.
+ *
+ * @param dtype - the dtype.
+ * @returns 4 or 8.
+ */
 export function bytesPerElement(dtype: DType): number {
   return dtype === 'float32' ? 4 : 8;
 }
 
-/** A view of data in shared memory, or undefined when it lives in ordinary memory. */
+/**
+ * A view of data in shared memory, or undefined when it lives in ordinary memory.
+ *
+ * @param data - any float array.
+ * @returns its buffer and first index, or undefined.
+ */
 export function sharedRef(data: FloatArray): SharedArrayRef | undefined {
   return data.buffer instanceof SharedArrayBuffer ? { buffer: data.buffer, offset: data.byteOffset / data.BYTES_PER_ELEMENT } : undefined;
 }
 
-/** A float view of `length` values at a shared array reference. */
+/**
+ * A float view of `length` values at a shared array reference.
+ *
+ * @param ref - where the array starts.
+ * @param dtype - its dtype.
+ * @param length - its length.
+ * @returns the view.
+ */
 export function floatView(ref: SharedArrayRef, dtype: DType, length: number): FloatArray {
   return dtype === 'float32' ? new Float32Array(ref.buffer, ref.offset * 4, length) : new Float64Array(ref.buffer, ref.offset * 8, length);
 }
 
 /**
  * A SharedArrayBuffer of `bytes`.
- * @throws InputError naming what it was for, when memory cannot hold it
+ *
+ * @param bytes - the size.
+ * @param what - what it is for, for the message.
+ * @returns the buffer.
+ * @throws {@link InputError} naming what it was for, when memory cannot hold it.
  */
 export function allocateShared(bytes: number, what: string): SharedArrayBuffer {
   try {
@@ -44,7 +65,11 @@ export class Staging {
 
   /**
    * Copies `data` into a staging buffer other than `inUse` (the input a pending backward reads).
-   * @returns where the devices find it
+   *
+   * @param which - 'x' (the batch) or 'dy' (the gradient).
+   * @param data - the values to copy.
+   * @param inUse - the buffer a pending backward reads, which must not be overwritten.
+   * @returns where the devices find the copy.
    */
   stage(which: 'x' | 'dy', data: FloatArray, inUse?: SharedArrayBuffer): SharedArrayRef {
     const bytes = Math.max(data.byteLength, 8);
@@ -63,12 +88,14 @@ export class Staging {
 /**
  * Where the devices write a result: the caller's shared array when given (checked), else a fresh
  * shared buffer, so that results are handed out without a copy and stay valid.
- * @param out - the caller's array, if any (options.output or options.gradInput)
- * @param like - a tensor of the result's dtype and length
- * @param input - the input the devices read (the result may not overlap it)
- * @param what - the option's name, for messages
- * @param alsoRead - a second array the devices read, which the result may replace exactly
- * @throws InputError when `out` is not in shared memory, has the wrong dtype or length, or overlaps
+ *
+ * @param out - the caller's array, if any (options.output or options.gradInput).
+ * @param like - a tensor of the result's dtype and length.
+ * @param input - the input the devices read (the result may not overlap it).
+ * @param what - the option's name, for messages.
+ * @param alsoRead - a second array the devices read, which the result may replace exactly.
+ * @returns where the devices write the result.
+ * @throws {@link InputError} when `out` is not in shared memory, has the wrong dtype or length, or overlaps.
  */
 export function outputRef(out: Tensor | undefined, like: Tensor, input: SharedArrayRef, what: string, alsoRead?: SharedArrayRef): SharedArrayRef {
   const dtype = dtypeOf(like.data);

@@ -24,7 +24,9 @@ export interface RenormContextHolder extends BnContextHolder {
 
 /** Batch Renormalization whose statistics follow the device's BN mode (local, sync, group:K). */
 export class BatchRenormLayer implements CommunicatingLayer {
+  /** {@inheritDoc CommunicatingLayer.name} */
   readonly name: string;
+  /** {@inheritDoc CommunicatingLayer.paramCount} */
   readonly paramCount: number;
   private gamma: Float32Array = new Float32Array(0);
   private beta: Float32Array = new Float32Array(0);
@@ -40,7 +42,9 @@ export class BatchRenormLayer implements CommunicatingLayer {
    * @param holder - the context the device sets per task, with the step's limits.
    */
   constructor(
+    /** C. */
     readonly channels: number,
+    /** The layer's number among the model's layers with running statistics. */
     readonly index: number,
     private readonly holder: RenormContextHolder,
   ) {
@@ -73,7 +77,10 @@ export class BatchRenormLayer implements CommunicatingLayer {
     this.gradBeta = grads.subarray(C, 2 * C);
   }
 
-  /** gamma = 1, beta = 0. */
+  /**
+   * gamma = 1, beta = 0.
+   * @param _rng - unused: the initial values are fixed.
+   */
   init(_rng: SeededRandom): void {
     this.gamma.fill(1);
     this.beta.fill(0);

@@ -17,7 +17,9 @@ import type { Layer } from './layer.js';
 
 /** FRN + TLU with per-channel gamma, beta, tau and learned eps. */
 export class FrnLayer implements Layer {
+  /** {@inheritDoc Layer.name} */
   readonly name: string;
+  /** {@inheritDoc Layer.paramCount} */
   readonly paramCount: number;
   private readonly eps: number;
   private spatial = true;
@@ -32,6 +34,7 @@ export class FrnLayer implements Layer {
    * @param eps - eps0, default 1e-6.
    */
   constructor(
+    /** C. */
     readonly channels: number,
     eps?: number,
   ) {
@@ -61,7 +64,10 @@ export class FrnLayer implements Layer {
     this.grads = grads;
   }
 
-  /** gamma = 1, beta = 0, tau = 0; epsL = 0 on feature maps, 1 on 1x1 inputs. */
+  /**
+   * gamma = 1, beta = 0, tau = 0; epsL = 0 on feature maps, 1 on 1x1 inputs.
+   * @param _rng - unused: the initial values are fixed.
+   */
   init(_rng: SeededRandom): void {
     const C = this.channels;
     this.params.subarray(0, C).fill(1);

@@ -31,7 +31,9 @@ export interface SampleNormSettings {
 
 /** A normalization over each sample's own values, with gamma and beta in the model's parameter vector. */
 export class SampleNormLayer implements Layer {
+  /** {@inheritDoc Layer.name} */
   readonly name: string;
+  /** {@inheritDoc Layer.paramCount} */
   readonly paramCount: number;
   private readonly axes: StatsAxes;
   private readonly eps: number;
@@ -49,7 +51,11 @@ export class SampleNormLayer implements Layer {
    * @param settings - channels, groups, affine kind, eps.
    * @throws InputError when the groups do not divide the channels or an elementwise affine has no shape.
    */
-  constructor(name: string, readonly settings: SampleNormSettings) {
+  constructor(
+    name: string,
+    /** What it normalizes over and its affine parameters. */
+    readonly settings: SampleNormSettings,
+  ) {
     const C = checkWhole('channels', settings.channels, 1);
     const G = checkWhole('groups', settings.groups, 1);
     requireInput(C % G === 0, () => `${name}: ${G} groups must divide the ${C} channels`);
@@ -91,7 +97,10 @@ export class SampleNormLayer implements Layer {
     this.gradBeta = grads.subarray(P, 2 * P);
   }
 
-  /** gamma = 1, beta = 0 (PyTorch's initialisation). */
+  /**
+   * gamma = 1, beta = 0 (PyTorch's initialisation).
+   * @param _rng - unused: the initial values are fixed.
+   */
   init(_rng: SeededRandom): void {
     this.gamma.fill(1);
     this.beta.fill(0);

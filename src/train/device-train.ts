@@ -167,7 +167,13 @@ function evaluate(task: EvalTask, rank: number): number[] {
   return [lossSum, correct, seen, chunksUsed];
 }
 
-/** Runs one training task on this thread's devices, on the kernels it names; failures become data, as for BN steps. */
+/**
+ * Runs one training task on this thread's devices, on the kernels it names; failures become data,
+ * as for BN steps.
+ *
+ * @param task - a training step or an evaluation for every device this thread hosts.
+ * @returns each device's figures and traffic, or the failure reply.
+ */
 export function runTrainTask(task: TrainStepTask | EvalTask): TrainReply {
   useKernels(task.kernels);
   const traffic = new Map<number, TrafficCount>();

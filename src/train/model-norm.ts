@@ -25,12 +25,32 @@ import { LayerNormLayer } from '../nn/layer-norm-layer.js';
 
 /** The normalization of a model's BN positions. */
 export type ModelNorm =
-  | { readonly kind: 'batch' }
-  | { readonly kind: 'batch-renorm' }
-  | { readonly kind: 'group-norm'; readonly groups: number }
-  | { readonly kind: 'layer-norm' }
-  | { readonly kind: 'instance-norm' }
-  | { readonly kind: 'frn' };
+  | {
+      /** Batch norm in the trainer's BN mode. */
+      readonly kind: 'batch';
+    }
+  | {
+      /** Batch Renormalization, its statistics in the trainer's BN mode. */
+      readonly kind: 'batch-renorm';
+    }
+  | {
+      /** GroupNorm. */
+      readonly kind: 'group-norm';
+      /** G: must divide each layer's channels. */
+      readonly groups: number;
+    }
+  | {
+      /** LayerNorm over C, H, W. */
+      readonly kind: 'layer-norm';
+    }
+  | {
+      /** InstanceNorm with affine. */
+      readonly kind: 'instance-norm';
+    }
+  | {
+      /** Filter Response Normalization with TLU. */
+      readonly kind: 'frn';
+    };
 
 /** The kinds, as written on a command line (group-norm takes `:G`). */
 export const MODEL_NORM_KINDS: readonly ModelNorm['kind'][] = ['batch', 'batch-renorm', 'group-norm', 'layer-norm', 'instance-norm', 'frn'];
