@@ -1,5 +1,6 @@
 // Eight simulated devices, driven step by step: sync BN equals single-device BN on the whole batch.
-import { Cluster, batchNorm, syntheticBatch, syntheticGradient } from 'syncbn-sim';
+import { Cluster, batchNorm } from 'syncbn-sim';
+import { syntheticBatch, syntheticGradient } from 'syncbn-sim/tensor';
 
 const x = syntheticBatch([16, 4, 3, 3], 42); // [N, C, H, W] float32, seeded
 const dy = syntheticGradient(x.shape, 43);

@@ -3,13 +3,18 @@
  * (every pass on the WebAssembly kernels and on the JavaScript reference, PyTorch's BatchNorm2d at
  * one intra-op thread in alternating rounds; src/experiments/kernel-bench.ts), then the cluster
  * benchmark (sync vs local vs single-device BN on 8 worker-thread devices, the all-reduce of every
- * algorithm, start-up of 64 devices; src/experiments/bench.ts) in the same run. Prints figures
+ * algorithm, start-up of 64 devices; src/experiments/bench.ts), the all-reduce on 1, 2 and 8
+ * threads and compare from 8 to 4096 devices (src/experiments/devices-bench.ts), and training
+ * beside PyTorch at global batch 16 and 256 (src/experiments/train-bench.ts), in the same run. Prints figures
  * only; nothing here is asserted. Every pass is reported as GB/s of the bytes it must touch and as
  * a ratio to a streaming-read probe timed in this same process, so that a noisy shared machine
  * moves both numbers together. PyTorch runs beside it when Debian's python3-torch is installed.
  */
 import { benchTables } from '../src/cli/bench-command.js';
-import { type TorchPeer, benchmarkCluster } from '../src/experiments/bench.js';
+import { availableParallelism } from 'node:os';
+import { DEFAULT_ALGORITHM } from '../src/collectives/algorithms/index.js';
+import { benchmarkCluster } from '../src/experiments/bench.js';
+import { allReduceOnThreads, compareFootprints, growthExponents } from '../src/experiments/devices-bench.js';
 import { type KernelBenchReport, benchmarkKernels } from '../src/experiments/kernel-bench.js';
 import { renderTable } from '../src/report/table.js';
 import { benchmarkTraining } from '../src/experiments/train-bench.js';
@@ -25,11 +30,6 @@ const report: KernelBenchReport = await benchmarkKernels({
   rounds: Number(process.env.BENCH_ROUNDS ?? 9),
   reps: Number(process.env.BENCH_KERNEL_REPS ?? 5),
 });
-const [fwd, fwdBwd] = report.steps;
-const torch: TorchPeer | string =
-  fwd.pytorch_ms === undefined || fwdBwd.pytorch_ms === undefined
-    ? (report.pytorch_note ?? 'not run')
-    : { forward_ms: fwd.pytorch_ms, forward_backward_ms: fwdBwd.pytorch_ms, threads: report.pytorch!.threads };
 
 /** The kernel section of the printed report. */
 function kernelSection(r: KernelBenchReport): string {
@@ -58,27 +58,70 @@ function kernelSection(r: KernelBenchReport): string {
   return lines.join('\n');
 }
 
-// The cluster benchmark, with the PyTorch figure just measured (not run twice when it ran).
+// The cluster benchmark: sync and local BN steps at W = 8 on the default threads, the PyTorch peer
+// at this machine's intra-op threads (the fair match for our threads), start-up.
 if (process.stderr.isTTY) console.error('cluster benchmark: 8 devices, then start-up of 64 (takes a few seconds)...');
-const cluster = await benchmarkCluster({ shape: SHAPE, devices: 8, ...(typeof torch === 'string' ? {} : { peer: torch }) });
+const cluster = await benchmarkCluster({ shape: SHAPE, devices: 8 });
 
-// Training speed: BN-LeNet, batch 256 on 8 devices, beside PyTorch on the same network.
-if (process.stderr.isTTY) console.error('training benchmark: BN-LeNet, batch 256, 8 devices...');
+// Devices are not threads: the all-reduce on 1, 2 and 8 threads, and compare from 8 to 4096 devices.
+if (process.stderr.isTTY) console.error('all-reduce of 129 values at W = 8 on T = 1, 2, 8 threads...');
+const allReduce = await allReduceOnThreads(8, [1, 2, 8], 129, Number(process.env.BENCH_ALLREDUCE_REPS ?? 400));
+const scalingDevices = (process.env.BENCH_SCALING ?? '8,64,256,1024,4096').split(',').map(Number);
+if (process.stderr.isTTY) console.error(`compare at W = ${scalingDevices.join(', ')} (each in its own process; 4096 takes a minute or so)...`);
+const scaling = compareFootprints(scalingDevices);
+
+// Training speed: BN-LeNet on 8 devices at per-device batch 2 (global 16) and global batch 256,
+// beside PyTorch on one process at the same global batch.
+if (process.stderr.isTTY) console.error('training benchmark: BN-LeNet on 8 devices, global batch 16, then 256...');
+const trainingSmall = await benchmarkTraining({ devices: 8, batch: 16, steps: 200 });
 const training = await benchmarkTraining({ devices: 8, batch: 256 });
 
+const defaultThreads = Math.min(8, availableParallelism());
+const allReduceDefault = allReduce.find((r) => r.threads === defaultThreads && r.algorithm === DEFAULT_ALGORITHM);
+const footprint = (w: number) => ('reason' in scaling ? undefined : scaling.find((r) => r.devices === w));
+const goals: { name: string; figure?: number; goal: number; unit: string; atLeast?: boolean }[] = [
+  { name: `all-reduce of 129 values at W=8 on ${defaultThreads} threads (${DEFAULT_ALGORITHM}), median`, figure: allReduceDefault?.medianUs, goal: 20, unit: 'us' },
+  { name: 'compare --devices 1024 (4 rows per device)', figure: footprint(1024)?.seconds, goal: 30, unit: 's' },
+  { name: 'compare --devices 4096 (4 rows per device)', figure: footprint(4096)?.seconds, goal: 120, unit: 's' },
+  { name: 'training, per-device batch 2 on 8 devices: ours / PyTorch examples/s (global 16)', figure: trainingSmall.ratio_to_pytorch && 1 / trainingSmall.ratio_to_pytorch, goal: 1, unit: 'x', atLeast: true },
+  { name: 'training, global batch 256 on 8 devices: ours / PyTorch epoch time', figure: training.ratio_to_pytorch, goal: 1, unit: 'x' },
+];
+const goalLines = goals.map((g) => {
+  const met = g.figure === undefined ? undefined : g.atLeast ? g.figure >= g.goal : g.figure <= g.goal;
+  const figure = g.figure === undefined ? 'not measured' : `${Number(g.figure.toPrecision(3))} ${g.unit}`;
+  return [g.name, figure, `${g.atLeast ? '>=' : '<='} ${g.goal} ${g.unit}`, met === undefined ? '-' : met ? 'met' : 'NOT met'];
+});
+
 if (json) {
-  process.stdout.write(`${JSON.stringify({ kernels: report, cluster, training }, null, 2)}\n`);
+  process.stdout.write(`${JSON.stringify({ kernels: report, cluster, devices_and_threads: { allreduce: allReduce, scaling, growth: 'reason' in scaling ? undefined : growthExponents(scaling) }, training_small: trainingSmall, training, goals: goalLines.map(([name, figure, goal, met]) => ({ name, figure, goal, met })) }, null, 2)}\n`);
 } else {
   const fmt = (v: number) => Number(v.toPrecision(3));
   console.log(kernelSection(report));
   console.log();
   console.log(benchTables(cluster));
   console.log();
-  const t = training;
-  console.log(`training: BN-LeNet (${t.bn} BN) on ${t.data}, global batch ${t.batch} over ${t.devices} devices, ${t.steps} steps`);
-  console.log(`  ${Math.round(t.examples_per_second)} examples/s, ${fmt(t.seconds_per_60k_epoch)} s per epoch of 60,000 images`);
-  if (t.pytorch) {
-    console.log(`  PyTorch CPU (${t.pytorch.threads} thread(s)), same network and batch: ${Math.round(t.pytorch.examples_per_second)} examples/s, ${fmt(t.pytorch.seconds_per_60k_epoch)} s per epoch`);
-    console.log(`  ours / PyTorch epoch time: ${fmt(t.ratio_to_pytorch!)}x (goal: 2x or less)`);
-  } else console.log(`  PyTorch: ${t.pytorch_note}`);
+  console.log('all-reduce of 129 float64 values among 8 devices, by the threads hosting them (median, p10, p90 of back-to-back calls, us):');
+  console.log(renderTable(['threads', 'algorithm', 'median', 'p10', 'p90'], allReduce.map((r) => [r.threads, r.algorithm, fmt(r.medianUs), fmt(r.p10Us), fmt(r.p90Us)])));
+  console.log();
+  if ('reason' in scaling) console.log(`compare scaling: ${scaling.reason}`);
+  else {
+    console.log('compare on its default batch scaled to 4 rows per device, each W in its own process (default threads):');
+    console.log(renderTable(['devices', 'seconds', 'peak resident MB'], scaling.map((r) => [r.devices, fmt(r.seconds), fmt(r.maxRssMb)])));
+    console.log(
+      `growth from one W to the next (exponent of W; 1 is linear): ${growthExponents(scaling)
+        .map((g) => `${g.from}->${g.to}: time ${fmt(g.timeExponent)}, memory ${fmt(g.memoryExponent)}`)
+        .join('; ')}`,
+    );
+  }
+  console.log();
+  for (const t of [trainingSmall, training]) {
+    console.log(`training: BN-LeNet (${t.bn} BN) on ${t.data}, global batch ${t.batch} over ${t.devices} devices, ${t.steps} steps`);
+    console.log(`  ${Math.round(t.examples_per_second)} examples/s, ${fmt(t.seconds_per_60k_epoch)} s per epoch of 60,000 images`);
+    if (t.pytorch) {
+      console.log(`  PyTorch CPU (${t.pytorch.threads} thread(s)), same network and global batch: ${Math.round(t.pytorch.examples_per_second)} examples/s, ${fmt(t.pytorch.seconds_per_60k_epoch)} s per epoch`);
+    } else console.log(`  PyTorch: ${t.pytorch_note}`);
+  }
+  console.log();
+  console.log('goals of devices and threads:');
+  console.log(renderTable(['figure', 'measured', 'goal', ''], goalLines));
 }

@@ -1,7 +1,8 @@
-"""PyTorch peer of the training benchmark: BN-LeNet (the lecture's network) on CPU, batch 256,
-plain SGD, forward + backward + step on random 1x28x28 images, one process.
+"""PyTorch peer of the training benchmark: BN-LeNet (the lecture's network) on CPU, plain SGD,
+forward + backward + step on random 1x28x28 images, one process.
 
-Usage: /usr/bin/python3 scripts/bench_torch_lenet.py STEPS   (prints one JSON object)
+Usage: /usr/bin/python3 scripts/bench_torch_lenet.py STEPS [BATCH [THREADS]]
+       (batch 256 and torch's default thread count unless given; prints one JSON object)
 """
 import json
 import sys
@@ -11,6 +12,9 @@ import torch
 from torch import nn
 
 steps = int(sys.argv[1]) if len(sys.argv) > 1 else 40
+batch = int(sys.argv[2]) if len(sys.argv) > 2 else 256
+if len(sys.argv) > 3:
+    torch.set_num_threads(int(sys.argv[3]))
 torch.manual_seed(0)
 net = nn.Sequential(
     nn.Conv2d(1, 6, kernel_size=5), nn.BatchNorm2d(6), nn.Sigmoid(), nn.AvgPool2d(kernel_size=2, stride=2),
@@ -22,8 +26,8 @@ net = nn.Sequential(
 )
 optimizer = torch.optim.SGD(net.parameters(), lr=1.0)
 loss_fn = nn.CrossEntropyLoss()
-x = torch.rand(256, 1, 28, 28)
-y = torch.randint(0, 10, (256,))
+x = torch.rand(batch, 1, 28, 28)
+y = torch.randint(0, 10, (batch,))
 
 
 def step():
@@ -38,4 +42,4 @@ t0 = time.perf_counter()
 for _ in range(steps):
     step()
 seconds = time.perf_counter() - t0
-print(json.dumps({"examples_per_second": steps * 256 / seconds, "threads": torch.get_num_threads()}))
+print(json.dumps({"examples_per_second": steps * batch / seconds, "threads": torch.get_num_threads(), "batch": batch}))

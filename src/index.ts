@@ -1,30 +1,49 @@
 /**
- * syncbn-sim: the public library API.
+ * syncbn-sim: batch normalization, single-device and synchronized across simulated devices.
  *
- * The single-device operator (`batchNorm`) is the reference every distributed result is held to;
- * the kernels it is built from are exported too, for researchers who want to compose their own
- * variants (a custom merge, a different running-statistics rule). Every function is pure and works
- * on Float32Array / Float64Array in C order ([N,C] or [N,C,H,W]).
+ * The main entry holds what a researcher reaches for first:
  *
- * @packageDocumentation
+ * - the single-device operator {@link batchNorm}, the reference every distributed result is held
+ *   to, and the pure kernels it is built from (partial statistics, merges, normalize, backward,
+ *   running statistics), for composing variants of one's own;
+ * - {@link Cluster}: W simulated devices on worker threads that all-reduce their partial
+ *   statistics with a chosen algorithm, driven step by step;
+ * - the .npy reader and writer;
+ * - the errors: every error the package throws is a {@link SyncBnError} with a stable `code`.
+ *
+ * The rest lives behind subpath entries: `syncbn-sim/tensor` (seeded synthetic data, sharding),
+ * `syncbn-sim/collectives` (the all-reduce algorithms and reducers), `syncbn-sim/nn` (layers),
+ * `syncbn-sim/train` (the data-parallel trainer, models, datasets) and `syncbn-sim/experiments`
+ * (what the CLI's commands compute, as plain typed data).
+ *
+ * Kernels are pure and work on Float32Array / Float64Array in C order ([N,C] or [N,C,H,W]);
+ * statistics are computed in float64.
+ *
+ * @example
+ * ```ts
+ * import { Cluster, batchNorm } from 'syncbn-sim';
+ *
+ * const x = { data: new Float32Array([1, 2, 3, 4, 5, 6, 7, 8]), shape: [4, 2] };
+ * const single = batchNorm(x); // batch mean [4, 5], biased variance [5, 5]
+ * const cluster = Cluster.start({ devices: 2 });
+ * try {
+ *   const sync = await cluster.forward(x, { mode: 'sync' }); // the same output, from two devices
+ * } finally {
+ *   await cluster.close();
+ * }
+ * ```
+ *
+ * @module syncbn-sim
  */
 
 // The operator.
-export { batchNorm, resolveSettings } from './bn/batch-norm.js';
+export { batchNorm } from './bn/batch-norm.js';
 export type { BatchNormOptions, BatchNormResult, BatchNormSettings } from './bn/batch-norm.js';
 
 // Statistics: methods, partials and merges.
 export { STATS_METHODS, batchMoments, firstElementShift } from './bn/batch-moments.js';
 export type { MomentsOptions, StatsMethod } from './bn/batch-moments.js';
-export {
-  centeredSumSq,
-  mergeSums,
-  mergeWelford,
-  momentsFromSums,
-  momentsFromWelford,
-  sumStats,
-  welfordStats,
-} from './bn/moments.js';
+export { centeredSumSq, mergeSums, mergeWelford, momentsFromSums, momentsFromWelford, sumStats, welfordStats } from './bn/moments.js';
 export type { Accumulator, Moments, SumStats, WelfordStats } from './bn/moments.js';
 
 // Normalization, backward and running statistics.
@@ -37,18 +56,16 @@ export type { ForwardStats } from './bn/forward.js';
 export { DEFAULT_MOMENTUM, updateRunningStats } from './bn/running-stats.js';
 export type { RunningConvention, RunningStats } from './bn/running-stats.js';
 
+// Which kernels run: WebAssembly SIMD (the default, required) or the JavaScript reference.
+export { KERNEL_BACKENDS, KERNELS_ENV, kernelBackend, useKernels } from './kernels/backend.js';
+export type { KernelBackend } from './kernels/backend.js';
+
 // Tensors and NumPy files.
 export { channelLayout, countPerChannel, dtypeOf } from './tensor/tensor.js';
 export type { ChannelLayout, DType, FloatArray, Tensor } from './tensor/tensor.js';
 export { encodeNpy, parseNpy, readNpyFile } from './tensor/npy.js';
 
-// The `run` job on files, step by step.
-export { loadRunInputs, runBatchNorm, runOutputFiles, runStatsJson } from './experiments/run.js';
-export type { RunInputPaths, RunInputs, RunReport, RunSettings } from './experiments/run.js';
-export { writeFilesAtomically } from './io/atomic-write.js';
-export type { OutputFile } from './io/atomic-write.js';
-
-// Simulated devices: the cluster, its modes and all-reduce algorithms, and its typed failures.
+// Simulated devices: the cluster, its options and results, its BN modes and all-reduce algorithms.
 export { Cluster, MAX_DEVICES } from './cluster/cluster.js';
 export type {
   BackwardOptions,
@@ -60,65 +77,38 @@ export type {
   RunningStatsOfRank,
   Traffic,
 } from './cluster/cluster.js';
-export { modeName, parseMode } from './cluster/modes.js';
-export type { BnMode } from './cluster/modes.js';
+export { modeName, parseMode } from './bn/modes.js';
+export type { BnMode } from './bn/modes.js';
+export { FAULT_KINDS } from './cluster/protocol.js';
 export type { Fault, FaultKind } from './cluster/protocol.js';
-export { shardRows, ghostChunks } from './cluster/sharding.js';
+export { PHASES } from './cluster/control.js';
+export type { Phase } from './cluster/control.js';
+export { ALGORITHM_NAMES, DEFAULT_ALGORITHM } from './collectives/algorithms/index.js';
+export type { AlgorithmName } from './collectives/algorithms/index.js';
+
+// Errors: one hierarchy, each class with a stable code, and the CLI's exit code of each.
+export {
+  ERROR_CODES,
+  EXIT_FAILURE,
+  EXIT_INTERRUPTED,
+  EXIT_OK,
+  EXIT_USAGE,
+  ExternalProcessError,
+  InputError,
+  InternalError,
+  NotBuiltError,
+  OutputWriteError,
+  SyncBnError,
+  exitCodeOf,
+} from './errors.js';
+export type { ErrorCode } from './errors.js';
 export {
   ClusterClosedError,
-  CollectiveTimeout,
+  CollectiveTimeoutError,
   DeviceCrashError,
   DeviceFailureError,
   DeviceHangError,
   DeviceMissingError,
 } from './cluster/errors.js';
-export { ALGORITHM_NAMES, DEFAULT_ALGORITHM, algorithmByName } from './collectives/algorithms/index.js';
-export type { AlgorithmName, AllReduceAlgorithm } from './collectives/algorithms/index.js';
-export { chanMerge, float32Sum, float64Sum } from './collectives/reducers.js';
-export type { Reducer } from './collectives/reducers.js';
-
-// Experiments.
-export { compareModes, defaultModes } from './experiments/compare.js';
-export { noiseExperiment } from './experiments/noise.js';
-export type { NoiseOptions, NoiseReport, NoiseRow } from './experiments/noise.js';
-export { precisionExperiment } from './experiments/precision.js';
-export { costModel } from './experiments/cost.js';
-export type { CompareOptions, CompareReport } from './experiments/compare.js';
-export { runOnCluster } from './experiments/run.js';
-export type { ClusterRunDetails, ClusterRunSettings } from './experiments/run.js';
-export { benchmarkCluster } from './experiments/bench.js';
-export type { ClusterBenchOptions, ClusterBenchReport } from './experiments/bench.js';
-
-// Data-parallel training: layers, models, data, the trainer and the experiment.
-export { BatchNormLayer } from './nn/batch-norm-layer.js';
-export type { BnContext, BnContextHolder } from './nn/batch-norm-layer.js';
-export { Linear } from './nn/linear.js';
-export { Conv2d } from './nn/conv2d.js';
-export { AvgPool2d, MaxPool2d } from './nn/pooling.js';
-export { ReLU, Sigmoid } from './nn/activations.js';
-export { Flatten } from './nn/flatten.js';
-export { Sequential } from './nn/sequential.js';
-export type { Layer } from './nn/layer.js';
-export { softmaxCrossEntropy } from './nn/loss.js';
-export { sgdStep } from './nn/sgd.js';
-// Which kernels the layers run: WebAssembly SIMD (default, required) or the JavaScript reference.
-export { KERNEL_BACKENDS, kernelBackend, useKernels } from './kernels/backend.js';
-export type { KernelBackend } from './kernels/backend.js';
+export type { DeviceFailureKind } from './cluster/errors.js';
 export { WasmKernelError } from './kernels/wasm-module.js';
-export { buildModel } from './train/models.js';
-export { MODEL_NAMES } from './train/protocol.js';
-export type { ModelName, ModelSpec, OptimizerSettings } from './train/protocol.js';
-export { Trainer, sharedSet } from './train/trainer.js';
-export type { EvalResult, SharedSet, StepExamples, StepResult, TrainerOptions } from './train/trainer.js';
-export { DivergedError, trainExperiment } from './experiments/train.js';
-export type { EpochRow, RunReport as TrainRunReport, TrainOptions, TrainReport } from './experiments/train.js';
-export { loadFashionMnist } from './data/fashion-mnist.js';
-export { loadSynthetic } from './data/synthetic.js';
-export { epochBatches, gatherBatch } from './data/batches.js';
-export type { Dataset } from './data/dataset.js';
-
-// Synthetic data.
-export { SeededRandom } from './tensor/random.js';
-export { syntheticBatch, syntheticGradient } from './tensor/synthetic.js';
-
-export { InputError } from './errors.js';

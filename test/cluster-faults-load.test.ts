@@ -10,7 +10,7 @@ import { availableParallelism } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Cluster } from '../src/cluster/cluster.js';
 import {
-  CollectiveTimeout,
+  CollectiveTimeoutError,
   DeviceCrashError,
   type DeviceFailureError,
   DeviceHangError,
@@ -68,7 +68,8 @@ describe('fault blame under full load', () => {
   it('a timeout shorter than a step is reported as such, with no rank blamed', async () => {
     const errors = [await failure(8, 'ring', undefined, 1)];
     for (const e of errors) {
-      expect(e, e.message).toBeInstanceOf(CollectiveTimeout);
+      expect(e, e.message).toBeInstanceOf(CollectiveTimeoutError);
+      expect(e.code).toBe('E_COLLECTIVE_TIMEOUT');
       expect(e.message).toMatch(/^collective timed out after 1 ms in phase 'forward: all-reduce' with no device at fault .*the timeout is shorter than a step takes here; raise timeoutMs/);
     }
   });

@@ -34,6 +34,7 @@ describe('faults', () => {
   it('a crash mid-collective names the rank and phase, and its peers are released', async () => {
     const e = await failure('crash', 2, 'sync');
     expect(e).toBeInstanceOf(DeviceCrashError);
+    expect(e.code).toBe('E_DEVICE_CRASH');
     expect(e.rank).toBe(2);
     expect(e.phase).toBe('forward: all-reduce');
     expect(e.message).toMatch(/device rank 2 crashed in phase 'forward: all-reduce'/);
@@ -48,6 +49,7 @@ describe('faults', () => {
   it('a hang is detected by the timeout and the hung thread is terminated', async () => {
     const e = await failure('hang', 1, 'sync', 'tree');
     expect(e).toBeInstanceOf(DeviceHangError);
+    expect(e.code).toBe('E_DEVICE_HANG');
     expect(e.rank).toBe(1);
     expect(e.message).toMatch(/device rank 1 stopped responding in phase 'forward: all-reduce'/);
   });
@@ -56,6 +58,7 @@ describe('faults', () => {
     for (const algorithm of ['ring', 'tree'] as const) {
       const e = await failure('skip', 3, 'sync', algorithm);
       expect(e).toBeInstanceOf(DeviceMissingError);
+      expect(e.code).toBe('E_DEVICE_MISSING');
       expect(e.rank).toBe(3);
       expect(e.message).toMatch(/device rank 3 never joined the collective in phase 'forward: all-reduce'/);
     }

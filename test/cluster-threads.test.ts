@@ -11,7 +11,7 @@ import { DeviceCrashError, DeviceHangError, DeviceMissingError } from '../src/cl
 import { gatherBatch } from '../src/data/batches.js';
 import { loadSynthetic } from '../src/data/synthetic.js';
 import type { Tensor } from '../src/tensor/tensor.js';
-import { Trainer } from '../src/train/trainer.js';
+import { Trainer, sharedSet } from '../src/train/trainer.js';
 
 function batch(shape: number[], seed: number): Tensor {
   const n = shape.reduce((a, b) => a * b, 1);
@@ -97,6 +97,37 @@ describe('training on T threads', () => {
     }
     expect(results[1]).toEqual(results[0]);
   }, 120_000);
+});
+
+describe('evaluation between steps', () => {
+  it('changes nothing in training: every replica ends bitwise as a run without evaluation does', async () => {
+    const { train } = loadSynthetic({ train: 64, test: 8, seed: 4 });
+    const set = sharedSet(train.images, train.labels, train.count);
+    const run = async (evaluateBetween: boolean) => {
+      const t = new Trainer({
+        model: { name: 'lenet-bn', inputShape: [...train.shape], classes: train.classes },
+        devices: 4,
+        threads: 2,
+        bn: 'sync',
+        optimizer: { lr: 0.1, momentum: 0.9, weightDecay: 0 },
+        maxBatch: 16,
+        seed: 9,
+      });
+      open.push(t);
+      for (let s = 0; s < 4; s++) {
+        gatherBatch(train, Array.from({ length: 16 }, (_, i) => (s * 16 + i) % train.count), t.batchImages, t.batchLabels);
+        await t.step(16);
+        if (evaluateBetween) await t.evaluate(set, 'running', { chunk: 16 });
+      }
+      const replicas = Array.from({ length: 4 }, (_, r) => Array.from(t.params(r)));
+      await t.close();
+      return replicas;
+    };
+    const plain = await run(false);
+    const evaluated = await run(true);
+    for (let r = 1; r < 4; r++) expect(plain[r]).toEqual(plain[0]);
+    expect(evaluated).toEqual(plain);
+  }, 60_000);
 });
 
 describe('faults on a device that shares its thread', () => {

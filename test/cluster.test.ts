@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { STATS_METHODS, type StatsMethod } from '../src/bn/batch-moments.js';
 import { ALGORITHM_NAMES, type AlgorithmName } from '../src/collectives/algorithms/index.js';
 import { Cluster } from '../src/cluster/cluster.js';
-import { parseMode } from '../src/cluster/modes.js';
+import { parseMode } from '../src/bn/modes.js';
 import { InputError } from '../src/errors.js';
 import type { Tensor } from '../src/tensor/tensor.js';
 import { relativeError } from './helpers.js';

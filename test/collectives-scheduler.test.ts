@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { ALGORITHM_NAMES, type AlgorithmName, algorithmByName } from '../src/collectives/algorithms/index.js';
 import { Doorbells, allocateDoorbells } from '../src/collectives/doorbells.js';
 import type { Program } from '../src/collectives/endpoint.js';
-import { CollectiveTimeoutError, DeviceProgramError } from '../src/collectives/errors.js';
+import { DeviceProgramError, PeerWaitTimeoutError } from '../src/collectives/errors.js';
 import { OutboxEndpoint } from '../src/collectives/outbox-endpoint.js';
 import { allocateOutbox, outboxViews } from '../src/collectives/outbox.js';
 import { type Reducer, chanMerge, float64Sum } from '../src/collectives/reducers.js';
@@ -138,7 +138,8 @@ describe('collectives on one scheduler', () => {
         // Rank 3 never joins.
         program: (rank, go) => (rank === 3 ? (function* () {})() : go()),
       });
-    expect(run).toThrow(CollectiveTimeoutError);
+    expect(run).toThrow(PeerWaitTimeoutError);
+    expect(run).toThrow(expect.objectContaining({ code: 'E_PEER_WAIT_TIMEOUT' }));
     // Rank 3 ended without posting; rank 2 (its parent in the tree) waits for it.
     expect(lastSnapshot!.finished).toEqual([3]);
     expect(lastSnapshot!.waiting.find((w) => w.rank === 2)?.wait).toMatchObject({ kind: 'message', peer: 3 });
@@ -159,6 +160,7 @@ describe('collectives on one scheduler', () => {
       run();
     } catch (error) {
       expect((error as DeviceProgramError).rank).toBe(4);
+      expect((error as DeviceProgramError).code).toBe('E_DEVICE_PROGRAM');
     }
   });
 });

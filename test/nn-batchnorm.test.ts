@@ -1,6 +1,6 @@
 /** The BN layer of the training experiments: finite-difference gradients in local and ghost mode. */
 import { describe, expect, it } from 'vitest';
-import { parseMode } from '../src/cluster/modes.js';
+import { parseMode } from '../src/bn/modes.js';
 import { BatchNormLayer, type BnContextHolder } from '../src/nn/batch-norm-layer.js';
 import { SeededRandom } from '../src/tensor/random.js';
 

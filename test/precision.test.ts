@@ -7,7 +7,7 @@ import { Command } from 'commander';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { addPrecisionCommand, formatError, precisionTable } from '../src/cli/precision-command.js';
 import { pytorchRoundTrip, torchBatchNormStats, torchGatherStatsWithCounts, torchNormalize } from '../src/bn/pytorch-roundtrip.js';
-import { shardRows } from '../src/cluster/sharding.js';
+import { shardRows } from '../src/tensor/sharding.js';
 import { InputError } from '../src/errors.js';
 import { InterruptedError } from '../src/experiments/interrupt.js';
 import { DEFAULT_RATIOS, PRECISION_METHODS, type PrecisionReport, type PrecisionRow, exactMoments, precisionExperiment } from '../src/experiments/precision.js';
@@ -298,6 +298,7 @@ describe('precisionExperiment input and interruption', () => {
       },
     });
     await expect(run).rejects.toBeInstanceOf(InterruptedError);
+    await expect(run).rejects.toMatchObject({ code: 'E_INTERRUPTED' });
   });
 });
 

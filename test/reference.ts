@@ -3,8 +3,8 @@
  * cutting the batch into blocks of rows that are each normalized on their own.
  */
 import { type BatchNormOptions, batchNorm } from '../src/bn/batch-norm.js';
-import { type BnMode, syncGroup } from '../src/cluster/modes.js';
-import { ghostChunks, shardRows } from '../src/cluster/sharding.js';
+import { type BnMode, syncGroup } from '../src/bn/modes.js';
+import { ghostChunks, shardRows } from '../src/tensor/sharding.js';
 import type { FloatArray, Tensor } from '../src/tensor/tensor.js';
 
 /** The blocks of rows each rank normalizes with, in order. */

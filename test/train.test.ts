@@ -163,6 +163,7 @@ describe('trainExperiment', () => {
     await expect(run).rejects.toThrow(DivergedError);
     await expect(run).rejects.toThrow(/^diverged: loss NaN in run sync W=2 b=8 lr=1e\+30 at epoch 1, step \d+;/);
     const error = (await run.catch((e) => e)) as DivergedError;
+    expect(error.code).toBe('E_DIVERGED');
     expect(error.epoch).toBe(1);
     expect(error.step).toBeGreaterThan(1);
   });

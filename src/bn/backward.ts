@@ -19,6 +19,7 @@ function checkCommon(layout: unknown, blocks: Record<string, unknown>, stats: Re
   return checked;
 }
 
+/** The two per-channel reductions of the backward pass. */
 export interface GradSums {
   /** sum(dy) per channel: dbeta. */
   readonly sumDy: Float64Array;

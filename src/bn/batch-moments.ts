@@ -16,8 +16,10 @@ import {
 
 /** How partial statistics are computed and merged. */
 export type StatsMethod = 'sums' | 'welford' | 'two-pass' | 'shifted-sums';
+/** Every statistics method, in the order the CLI and the experiments list them. */
 export const STATS_METHODS: readonly StatsMethod[] = ['sums', 'welford', 'two-pass', 'shifted-sums'];
 
+/** Options of {@link batchMoments}. */
 export interface MomentsOptions {
   /** Default 'sums'. */
   readonly method?: StatsMethod;
@@ -30,7 +32,14 @@ export interface MomentsOptions {
   readonly shift?: ArrayLike<number>;
 }
 
-/** A shift every device can agree on without talking: the first element of each channel. */
+/**
+ * A shift every device can agree on without talking: the first element of each channel.
+ *
+ * @param x - one block of rows.
+ * @param layout - its layout.
+ * @returns the shift per channel (zeros for an empty block).
+ * @throws {@link InputError} when `x` does not fit `layout`.
+ */
 export function firstElementShift(x: FloatArray, layout: ChannelLayout): Float64Array {
   checkBlock('x', x, checkLayout('layout', layout));
   const shift = new Float64Array(layout.channels);
@@ -39,7 +48,23 @@ export function firstElementShift(x: FloatArray, layout: ChannelLayout): Float64
   return shift;
 }
 
-/** The statistics (count, mean, biased variance) of one block of rows by the chosen method. */
+/**
+ * The statistics (count, mean, biased variance) of one block of rows by the chosen method:
+ * 'sums' (one pass, cancels when |mean| >> std), 'shifted-sums' (the sums of x - K), 'welford'
+ * (Welford's update, merged with Chan's formula) or 'two-pass' (the mean, then sum((x - mean)^2)).
+ *
+ * @param x - the block, [rows, C, inner] in C order.
+ * @param layout - its layout.
+ * @param options - the method (default 'sums'), the accumulator (default 'float64') and the shift
+ *   of 'shifted-sums' (default the first element of each channel).
+ * @returns the count per channel, the mean and the biased variance.
+ * @throws {@link InputError} when an argument is unusable.
+ * @example
+ * ```ts
+ * const x = new Float64Array([1e12, 1e12 + 1, 1e12 + 2]); // [3, 1]: |mean| >> std
+ * batchMoments(x, { rows: 3, channels: 1, inner: 1 }, { method: 'welford' }).var; // [2/3]
+ * ```
+ */
 export function batchMoments(x: FloatArray, layout: ChannelLayout, options: MomentsOptions = {}): Moments {
   checkBlock('x', x, checkLayout('layout', layout));
   checkOptions('options', options);

@@ -13,6 +13,7 @@ import type { Accumulator, Moments } from './moments.js';
 import { inverseStd, normalize } from './normalize.js';
 import { DEFAULT_MOMENTUM, type RunningConvention, updateRunningStats } from './running-stats.js';
 
+/** Options of {@link batchNorm}: the mode, the statistics method, gamma and beta, the running statistics, and dL/dy. */
 export interface BatchNormOptions {
   /** Train mode normalizes with batch statistics and updates the running ones; default true. */
   readonly training?: boolean;
@@ -38,29 +39,48 @@ export interface BatchNormOptions {
   readonly gradOutput?: Tensor;
 }
 
-/** Fully resolved settings (every default filled in). */
+/** The scalar settings of a batch-norm step with every default filled in, as used. */
 export interface BatchNormSettings {
+  /** Train mode (batch statistics, running statistics updated) or eval mode. */
   readonly training: boolean;
+  /** Running-statistics momentum, in [0, 1]. */
   readonly momentum: number;
+  /** Added to the variance before the square root, > 0. */
   readonly eps: number;
+  /** How the batch statistics were computed. */
   readonly stats: StatsMethod;
+  /** Precision of the sums of 'sums' and 'shifted-sums'. */
   readonly accumulator: Accumulator;
+  /** How the running statistics are updated. */
   readonly convention: RunningConvention;
 }
 
+/** What {@link batchNorm} returns: the output, the statistics used, the running statistics, and the gradients when asked. */
 export interface BatchNormResult {
+  /** y = gamma * (x - mean) / sqrt(var + eps) + beta, in the input's shape and dtype. */
   readonly output: Tensor;
-  /** The statistics the output was normalized with (batch ones in train mode). */
+  /** The statistics the output was normalized with (batch ones in train mode; biased variance). */
   readonly stats: Moments;
-  /** Running statistics after the step (unchanged in eval mode), in the input's dtype. */
+  /** Running mean after the step (unchanged in eval mode), in the input's dtype. */
   readonly runningMean: FloatArray;
+  /** Running variance after the step (unchanged in eval mode), in the input's dtype. */
   readonly runningVar: FloatArray;
+  /** dL/dx, in the input's shape and dtype (only with `gradOutput`). */
   readonly gradInput?: Tensor;
+  /** dL/dgamma = sum(dy * xhat) per channel (only with `gradOutput`). */
   readonly gradWeight?: FloatArray;
+  /** dL/dbeta = sum(dy) per channel (only with `gradOutput`). */
   readonly gradBias?: FloatArray;
 }
 
-/** Fills defaults and checks the scalar options; throws InputError naming the bad one. */
+/**
+ * Fills in the defaults of the scalar options and checks them.
+ *
+ * @param options - the options of a batch-norm step.
+ * @returns the settings as they will be used (momentum 0.1, or 0.99 for the keras convention; eps
+ *   1e-5; stats 'sums'; accumulator 'float64'; convention 'pytorch'; training true).
+ * @throws {@link InputError} naming the first bad option.
+ */
 export function resolveSettings(options: BatchNormOptions): BatchNormSettings {
   checkOptions('options', options);
   const convention = options.convention === undefined ? 'pytorch' : checkChoice('convention', options.convention, ['pytorch', 'keras']);
@@ -72,19 +92,41 @@ export function resolveSettings(options: BatchNormOptions): BatchNormSettings {
   return { training, momentum, eps, stats, accumulator, convention };
 }
 
-/** Checks that a per-channel parameter has exactly C finite values. */
+/**
+ * Checks that a per-channel parameter, when given, has exactly C finite values.
+ *
+ * @param values - the parameter (gamma, beta, a running statistic), or undefined.
+ * @param channels - C.
+ * @param name - the parameter's name in messages.
+ * @throws {@link InputError} naming the parameter.
+ */
 export function checkPerChannel(values: ArrayLike<number> | undefined, channels: number, name: string): void {
   if (values !== undefined) checkNumbers(name, values, channels);
 }
 
-/** Throws when any element is NaN or infinite: BN would silently spread it over a whole channel. */
+/**
+ * Refuses NaN and infinity: BN would silently spread one over a whole channel.
+ *
+ * @param data - the values.
+ * @param name - the array's name in messages.
+ * @throws {@link InputError} naming the first non-finite value and its flat index.
+ */
 export function checkFinite(data: ArrayLike<number>, name: string): void {
   for (let i = 0; i < data.length; i++) {
     if (!Number.isFinite(data[i])) throw new InputError(`${name} contains ${data[i]} at flat index ${i}`);
   }
 }
 
-/** Validates the input tensor and the per-channel options against it; returns its layout. */
+/**
+ * Validates the input tensor, and the per-channel options and the gradient against it.
+ *
+ * @param input - the batch, [N,C] or [N,C,H,W].
+ * @param options - the step's options (gamma, beta, running statistics, gradOutput).
+ * @param training - train mode needs more than one value per channel.
+ * @param flags - `checkValues: false` skips the scan for NaN and infinity (a caller that scans elsewhere).
+ * @returns the input's channel layout.
+ * @throws {@link InputError} naming the problem.
+ */
 export function checkBatchNormInputs(
   input: Tensor,
   options: BatchNormOptions,
@@ -123,8 +165,32 @@ function toDtypeOf(like: FloatArray, values: ArrayLike<number>): FloatArray {
 }
 
 /**
- * Batch norm on one device: the reference every distributed mode is held to.
- * Throws InputError for unusable input (bad shape, non-finite values, bad options).
+ * Batch norm on one device: the forward pass (train or eval), the running-statistics update and,
+ * given `gradOutput`, the backward pass, as PyTorch's BatchNorm1d/BatchNorm2d compute them. The
+ * reference every distributed mode is held to. Statistics are computed in float64 whatever the
+ * input's dtype; outputs keep the input's dtype.
+ *
+ * @param input - the batch, [N,C] (per feature) or [N,C,H,W] (per channel), float32 or float64, C order.
+ * @param options - mode, statistics method, gamma and beta, running statistics, dL/dy; every field
+ *   has a default (PyTorch's: momentum 0.1, eps 1e-5, gamma 1, beta 0, running mean 0 and variance 1).
+ * @returns the output, the statistics it was normalized with, the running statistics after the
+ *   step and, with `gradOutput`, dL/dx, dL/dgamma and dL/dbeta.
+ * @throws {@link InputError} for unusable input: a shape that is not 2-D or 4-D, one value per
+ *   channel in train mode, NaN or infinity, per-channel arrays that are not [C], a gradient of
+ *   another shape, an option out of range.
+ * @example
+ * ```ts
+ * import { batchNorm } from 'syncbn-sim';
+ *
+ * // [N=4, C=2]: channel 0 holds 1, 3, 5, 7 and channel 1 holds 2, 4, 6, 8.
+ * const x = { data: new Float32Array([1, 2, 3, 4, 5, 6, 7, 8]), shape: [4, 2] };
+ * const dy = { data: new Float32Array([1, 0, 0, 1, -1, 0, 0, -1]), shape: [4, 2] };
+ * const r = batchNorm(x, { stats: 'welford', weight: [1, 0.5], gradOutput: dy });
+ * r.stats.mean; // [4, 5]
+ * r.stats.var; // [5, 5] (biased)
+ * r.runningMean; // [0.4, 0.5]: 0.1 * mean
+ * r.gradWeight; // dL/dgamma per channel
+ * ```
  */
 export function batchNorm(input: Tensor, options: BatchNormOptions = {}): BatchNormResult {
   const settings = resolveSettings(options);

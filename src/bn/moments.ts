@@ -16,24 +16,36 @@ import { centeredSumSqWasm, sumStatsWasm, welfordStatsWasm } from './moments-was
 
 /** Statistics a batch is normalized with: count n per channel, mean, and the biased variance. */
 export interface Moments {
+  /** Values per channel n (rows x inner, summed over devices for synced statistics). */
   readonly count: number;
+  /** Mean per channel. */
   readonly mean: Float64Array;
+  /** Biased variance per channel (divided by n); may be slightly negative after cancellation. */
   readonly var: Float64Array;
 }
 
 /** Precision of the running sums: float64 (default) or float32, which models a GPU's float sums. */
 export type Accumulator = 'float64' | 'float32';
 
+/** Partial statistics as sums, what 'sums' and 'shifted-sums' all-reduce (2C+1 values). */
 export interface SumStats {
+  /** Values per channel n. */
   readonly count: number;
+  /** S1 = sum(x) per channel (of x - K with a shift). */
   readonly sum: Float64Array;
+  /** S2 = sum(x^2) per channel (of (x - K)^2 with a shift). */
   readonly sumSq: Float64Array;
+  /** The precision the sums were accumulated in. */
   readonly accumulator: Accumulator;
 }
 
+/** Partial statistics as Welford triples, what 'welford' all-reduces (merged with Chan's formula). */
 export interface WelfordStats {
+  /** Values per channel n. */
   readonly count: number;
+  /** Mean per channel. */
   readonly mean: Float64Array;
+  /** M2 = sum((x - mean)^2) per channel. */
   readonly m2: Float64Array;
 }
 
@@ -138,7 +150,14 @@ export function sumStatsJs(
   return { count: elements(layout), sum, sumSq, accumulator };
 }
 
-/** Adds two sum triples (same shift). */
+/**
+ * Adds two blocks' sums (taken with the same shift), in their accumulator's precision.
+ *
+ * @param a - the sums of the lower ranks.
+ * @param b - the sums of the higher ranks, same channels and accumulator.
+ * @returns the sums of both blocks.
+ * @throws {@link InputError} when the two do not match.
+ */
 export function mergeSums(a: SumStats, b: SumStats): SumStats {
   checkSumStats('a', a);
   checkSumStats('b', b);
@@ -156,8 +175,14 @@ export function mergeSums(a: SumStats, b: SumStats): SumStats {
 }
 
 /**
- * Mean and biased variance from sums. The variance may come out negative from cancellation; it is
- * returned as computed so that experiments can see it (normalization clamps it at zero).
+ * Mean and biased variance from sums: mean = K + S1/n, var = S2/n - (S1/n)^2. The variance may
+ * come out negative from cancellation; it is returned as computed so that experiments can see it
+ * (normalization clamps it at zero).
+ *
+ * @param s - the (merged) sums.
+ * @param shift - the shift K the sums were taken with, per channel (none: 0).
+ * @returns the count, mean and biased variance (NaN for an empty block), in the accumulator's precision.
+ * @throws {@link InputError} when an argument is unusable.
  */
 export function momentsFromSums(s: SumStats, shift?: ArrayLike<number>): Moments {
   checkSumStats('s', s);
@@ -229,7 +254,16 @@ export function welfordStatsJs(x: FloatArray, layout: ChannelLayout): WelfordSta
   return { count: elements(layout), mean, m2 };
 }
 
-/** Chan et al.'s pairwise merge of two Welford triples; an empty side leaves the other unchanged. */
+/**
+ * Chan et al.'s pairwise merge of two Welford triples: delta = mean_b - mean_a, n = n_a + n_b,
+ * mean = mean_a + delta n_b / n, M2 = M2_a + M2_b + delta^2 n_a n_b / n. An empty side leaves the
+ * other unchanged.
+ *
+ * @param a - the triples of the lower ranks (the merge is not symmetric in rounding).
+ * @param b - the triples of the higher ranks, same channels.
+ * @returns the triples of both blocks.
+ * @throws {@link InputError} when the two do not match.
+ */
 export function mergeWelford(a: WelfordStats, b: WelfordStats): WelfordStats {
   checkWelfordStats('a', a);
   checkWelfordStats('b', b);
@@ -250,6 +284,13 @@ export function mergeWelford(a: WelfordStats, b: WelfordStats): WelfordStats {
   return { count: n, mean, m2 };
 }
 
+/**
+ * Count, mean and biased variance (M2 / n) from Welford triples.
+ *
+ * @param w - merged Welford triples.
+ * @returns the statistics (variance 0 for an empty block).
+ * @throws {@link InputError} when `w` is not Welford triples.
+ */
 export function momentsFromWelford(w: WelfordStats): Moments {
   checkWelfordStats('w', w);
   const C = w.mean.length;

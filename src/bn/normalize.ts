@@ -7,7 +7,14 @@ import { checkBlock, checkLayout, checkNumber, checkNumbers, checkPerChannelStat
 import type { ChannelLayout, FloatArray } from '../tensor/tensor.js';
 import { normalizeWasm } from './normalize-wasm.js';
 
-/** 1 / sqrt(var + eps) per channel; a variance that cancellation made negative counts as zero. */
+/**
+ * 1 / sqrt(var + eps) per channel; a variance that cancellation made negative counts as zero.
+ *
+ * @param variance - the (biased) variance per channel.
+ * @param eps - added to it, > 0.
+ * @returns 1/std per channel, in float64.
+ * @throws {@link InputError} when eps is not a positive finite number.
+ */
 export function inverseStd(variance: ArrayLike<number>, eps: number): Float64Array {
   checkNumbers('variance', variance, undefined, { finite: false });
   checkNumber('eps', eps, { above: 0 });

@@ -9,6 +9,12 @@
  */
 import type { Accumulator, SumStats, WelfordStats } from './moments.js';
 
+/**
+ * Sums as the vector an all-reduce sends.
+ *
+ * @param s - a block's sums.
+ * @returns [count, S1 [C], S2 [C]].
+ */
 export function packSums(s: SumStats): Float64Array {
   const C = s.sum.length;
   const v = new Float64Array(1 + 2 * C);
@@ -18,11 +24,25 @@ export function packSums(s: SumStats): Float64Array {
   return v;
 }
 
+/**
+ * Sums back from an all-reduced vector.
+ *
+ * @param v - [count, S1 [C], S2 [C]].
+ * @param accumulator - the precision they were summed in.
+ * @returns the sums (copies of v's parts).
+ */
 export function unpackSums(v: Float64Array, accumulator: Accumulator): SumStats {
   const C = (v.length - 1) / 2;
   return { count: v[0], sum: v.slice(1, 1 + C), sumSq: v.slice(1 + C), accumulator };
 }
 
+/**
+ * Welford triples as the vector an all-reduce sends: one (n, mean, M2) record per channel (an
+ * empty block sends zeros, which Chan's merge skips).
+ *
+ * @param w - a block's Welford statistics.
+ * @returns [n, mean, M2] per channel, 3C values.
+ */
 export function packWelford(w: WelfordStats): Float64Array {
   const C = w.mean.length;
   const v = new Float64Array(3 * C);
@@ -34,6 +54,12 @@ export function packWelford(w: WelfordStats): Float64Array {
   return v;
 }
 
+/**
+ * Welford statistics back from an all-reduced vector.
+ *
+ * @param v - [n, mean, M2] per channel.
+ * @returns the merged count, mean and M2.
+ */
 export function unpackWelford(v: Float64Array): WelfordStats {
   const C = v.length / 3;
   const mean = new Float64Array(C);

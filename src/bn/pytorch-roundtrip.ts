@@ -29,16 +29,21 @@ import type { Moments } from './moments.js';
 
 /** What batch_norm_stats returns for one device's shard, and what the all-gather carries. */
 export interface TorchLocalStats {
+  /** Values per channel of the shard. */
   readonly count: number;
+  /** Mean per channel, in the data's dtype. */
   readonly mean: Float64Array;
+  /** 1 / sqrt(var + eps) per channel, in the data's dtype. */
   readonly invstd: Float64Array;
 }
 
 /** The merged statistics: the mean, the biased variance var_n / n, and the invstd the output uses. */
 export interface TorchGatheredStats extends Moments {
+  /** 1 / sqrt(var + eps) per channel, what the output is normalized with. */
   readonly invstd: Float64Array;
 }
 
+/** The merged statistics of a round trip, and what each device sent. */
 export interface TorchRoundTripResult extends TorchGatheredStats {
   /** Each device's (count, mean, invstd), as all-gathered. */
   readonly devices: readonly TorchLocalStats[];
@@ -48,7 +53,12 @@ type Round = (v: number) => number;
 
 const identity: Round = (v) => v;
 
-/** Rounding after every operation in the given dtype: Math.fround for float32, nothing for float64. */
+/**
+ * Rounding after every operation in the given dtype: Math.fround for float32, nothing for float64.
+ *
+ * @param dtype - the data's dtype.
+ * @returns the rounding function.
+ */
 export function roundingOf(dtype: DType): Round {
   return dtype === 'float32' ? Math.fround : identity;
 }
@@ -56,6 +66,12 @@ export function roundingOf(dtype: DType): Round {
 /**
  * batch_norm_stats for one block of rows: Welford per channel in the data's dtype, then
  * invstd = 1 / sqrt(M2 / n + eps) (0 when var and eps are both 0, as PyTorch's InvStd).
+ *
+ * @param x - the block.
+ * @param layout - its layout.
+ * @param eps - PyTorch's eps.
+ * @param dtype - the dtype every step rounds to (default the data's).
+ * @returns the block's count, mean and invstd.
  */
 export function torchBatchNormStats(x: FloatArray, layout: ChannelLayout, eps: number, dtype: DType = dtypeOf(x)): TorchLocalStats {
   const r = roundingOf(dtype);
@@ -89,6 +105,11 @@ export function torchBatchNormStats(x: FloatArray, layout: ChannelLayout, eps: n
  * batch_norm_gather_stats_with_counts: recovers each device's var = 1 / invstd^2 - eps, merges
  * in rank order, returns the mean, var_n / n and invstd = 1 / sqrt(var_n / n + eps). Devices with
  * a count below 1 are skipped. A merged var_n / n below -eps gives invstd NaN, as sqrt would.
+ *
+ * @param gathered - every device's statistics, in rank order.
+ * @param eps - PyTorch's eps.
+ * @param dtype - the dtype every step rounds to.
+ * @returns the merged mean, biased variance and invstd.
  */
 export function torchGatherStatsWithCounts(gathered: readonly TorchLocalStats[], eps: number, dtype: DType): TorchGatheredStats {
   const r = roundingOf(dtype);
@@ -129,8 +150,15 @@ export function torchGatherStatsWithCounts(gathered: readonly TorchLocalStats[],
 }
 
 /**
- * The whole round trip over W devices holding consecutive blocks of rows (`shards` gives each
- * device's [start, end), e.g. from shardRows): local stats, all-gather, merge.
+ * The whole round trip of PyTorch's SyncBatchNorm statistics over W devices holding consecutive
+ * blocks of rows: local stats, all-gather, merge.
+ *
+ * @param x - the whole batch.
+ * @param layout - its layout.
+ * @param shards - each device's rows [start, end), e.g. from shardRows.
+ * @param eps - PyTorch's eps.
+ * @param dtype - the dtype every step rounds to (default the data's).
+ * @returns the merged statistics and what each device sent.
  */
 export function pytorchRoundTrip(
   x: FloatArray,
@@ -149,6 +177,12 @@ export function pytorchRoundTrip(
 /**
  * batch_norm_elemt without affine parameters: y = (x - mean) * invstd, each step in the dtype of
  * `out` (rounded to float32 for float32 output).
+ *
+ * @param x - the input.
+ * @param layout - its layout.
+ * @param mean - mean per channel.
+ * @param invstd - 1 / sqrt(var + eps) per channel.
+ * @param out - receives y.
  */
 export function torchNormalize(x: FloatArray, layout: ChannelLayout, mean: ArrayLike<number>, invstd: ArrayLike<number>, out: FloatArray): void {
   const r = roundingOf(dtypeOf(out));

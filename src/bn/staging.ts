@@ -17,9 +17,13 @@ import type { ChannelLayout, FloatArray } from '../tensor/tensor.js';
 
 /** Rows r0..r1 (exclusive) and channels c0..c1 (exclusive) of a tensor. */
 export interface Block {
+  /** First row. */
   readonly r0: number;
+  /** One past the last row. */
   readonly r1: number;
+  /** First channel. */
   readonly c0: number;
+  /** One past the last channel. */
   readonly c1: number;
 }
 

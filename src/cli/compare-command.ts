@@ -6,7 +6,7 @@ import { type Command, Option } from 'commander';
 import { STATS_METHODS, type StatsMethod } from '../bn/batch-moments.js';
 import type { Accumulator } from '../bn/moments.js';
 import { ALGORITHM_NAMES, type AlgorithmName, DEFAULT_ALGORITHM } from '../collectives/algorithms/index.js';
-import { parseMode } from '../cluster/modes.js';
+import { parseMode } from '../bn/modes.js';
 import { InputError } from '../errors.js';
 import { DEFAULT_COMPARE_DEVICES, DEFAULT_COMPARE_SHAPE, compareModes } from '../experiments/compare.js';
 import { compareTables } from '../report/compare-tables.js';

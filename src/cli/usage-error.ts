@@ -4,9 +4,11 @@
  * prints as `syncbn-sim: error: ...` with exit code 2.
  */
 import { type Command, CommanderError } from 'commander';
+import { SyncBnError } from '../errors.js';
 
 /** A usage error of the command line (exit code 2); the message is one line. */
-export class UsageError extends Error {
+export class UsageError extends SyncBnError {
+  override readonly code = 'E_USAGE';
   override readonly name = 'UsageError';
 }
 

@@ -15,7 +15,12 @@ export class CallQueue {
     return this.waiting;
   }
 
-  /** Runs `job` after every call queued before it has settled; settles as `job` does. */
+  /**
+   * Runs `job` after every call queued before it has settled; settles as `job` does.
+   *
+   * @param job - the call, started once every earlier one has settled.
+   * @returns `job`'s promise, settled as it settles.
+   */
   run<T>(job: () => Promise<T>): Promise<T> {
     this.waiting++;
     const result = this.tail.then(async () => {

@@ -14,6 +14,7 @@
  * long after a thread went silent); the heartbeat's atomic bump publishes it.
  */
 
+/** Index of the abort flag in the control block: non-zero tells every waiting device to give up. */
 export const ABORT_INDEX = 0;
 const PHASES_OFFSET = 1;
 
@@ -33,60 +34,112 @@ export const PHASES = [
   'train: update',
   'evaluate',
 ] as const;
+/** A phase a device can be in, as failure messages name it. */
 export type Phase = (typeof PHASES)[number];
 
 /** The geometry of a control block: the devices and the threads hosting them. */
 export interface ControlGeometry {
+  /** W: the devices. */
   readonly devices: number;
+  /** T: the threads hosting them. */
   readonly threads: number;
 }
 
 /** A control block and its geometry. */
 export interface ControlBlock extends ControlGeometry {
+  /** The Int32 words of the block (layout in the module comment). */
   readonly buffer: SharedArrayBuffer;
 }
 
+/**
+ * A zeroed control block for the geometry.
+ *
+ * @param geometry - the devices and threads.
+ * @returns the block.
+ */
 export function allocateControl(geometry: ControlGeometry): ControlBlock {
   return { ...geometry, buffer: new SharedArrayBuffer((PHASES_OFFSET + geometry.devices + 2 * geometry.threads + 1) * 4) };
 }
 
 /** Typed access to a control block, from the coordinator or a device thread. */
 export class Control {
+  /** The block as Int32 words. */
   readonly array: Int32Array;
   private readonly runningOffset: number;
   private readonly heartbeatOffset: number;
   private readonly startedIndex: number;
 
-  constructor(readonly block: ControlBlock) {
+  /**
+   * Typed access to `block`.
+   *
+   * @param block - a block from allocateControl, shared by the coordinator and every thread.
+   */
+  constructor(
+    /** The block and its geometry. */
+    readonly block: ControlBlock,
+  ) {
     this.array = new Int32Array(block.buffer);
     this.runningOffset = PHASES_OFFSET + block.devices;
     this.heartbeatOffset = this.runningOffset + block.threads;
     this.startedIndex = this.heartbeatOffset + block.threads;
   }
 
+  /**
+   * Records the phase device `rank` is in.
+   *
+   * @param rank - the device.
+   * @param phase - what it is doing now.
+   */
   setPhase(rank: number, phase: Phase): void {
     Atomics.store(this.array, PHASES_OFFSET + rank, PHASES.indexOf(phase));
   }
 
+  /**
+   * The phase device `rank` last recorded.
+   *
+   * @param rank - the device.
+   * @returns its phase ('idle' before any).
+   */
   phaseOf(rank: number): Phase {
     return PHASES[Atomics.load(this.array, PHASES_OFFSET + rank)] ?? 'idle';
   }
 
-  /** Records the rank `thread` is running (undefined: none). */
+  /**
+   * Records the rank `thread` is running (undefined: none).
+   *
+   * @param thread - the thread.
+   * @param rank - the device it resumes now, or undefined when it runs none.
+   */
   setRunning(thread: number, rank: number | undefined): void {
     this.array[this.runningOffset + thread] = rank === undefined ? 0 : rank + 1;
   }
 
+  /**
+   * The rank `thread` was running last.
+   *
+   * @param thread - the thread.
+   * @returns the rank, or undefined when it was running none.
+   */
   running(thread: number): number | undefined {
     const v = Atomics.load(this.array, this.runningOffset + thread);
     return v === 0 ? undefined : v - 1;
   }
 
-  /** Says that `thread` is alive and making progress. */
+  /**
+   * Says that `thread` is alive and making progress.
+   *
+   * @param thread - the thread.
+   */
   beat(thread: number): void {
     Atomics.add(this.array, this.heartbeatOffset + thread, 1);
   }
 
+  /**
+   * A thread's heartbeat count: the coordinator calls a thread silent when it stops changing.
+   *
+   * @param thread - the thread.
+   * @returns the count.
+   */
   heartbeat(thread: number): number {
     return Atomics.load(this.array, this.heartbeatOffset + thread);
   }
@@ -99,15 +152,23 @@ export class Control {
   /**
    * Whether every thread has picked up the current step's task. Starting threads under load can
    * take seconds: no device's wait is timed before that.
+   *
+   * @returns true once all T threads have.
    */
   allStarted(): boolean {
     return Atomics.load(this.array, this.startedIndex) >= this.block.threads;
   }
 
+  /**
+   * Whether the abort flag is raised.
+   *
+   * @returns true once raiseAbort was called in this step.
+   */
   isAborted(): boolean {
     return Atomics.load(this.array, ABORT_INDEX) !== 0;
   }
 
+  /** Raises the abort flag: every waiting device gives up at its next look. */
   raiseAbort(): void {
     Atomics.store(this.array, ABORT_INDEX, 1);
   }

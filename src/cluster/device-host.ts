@@ -7,7 +7,7 @@
 import type { WakeRouter } from '../collectives/outbox-endpoint.js';
 import { Doorbells } from '../collectives/doorbells.js';
 import type { Program } from '../collectives/endpoint.js';
-import { CollectiveAbortedError, CollectiveTimeoutError, DeviceProgramError } from '../collectives/errors.js';
+import { DeviceProgramError, PeerWaitAbortedError, PeerWaitTimeoutError } from '../collectives/errors.js';
 import { Scheduler } from '../collectives/scheduler.js';
 import { ABORT_INDEX, Control } from './control.js';
 import { threadOfRanks } from './placement.js';
@@ -32,6 +32,13 @@ export type ProgramBuilder<T> = (rank: number, control: Control, router: WakeRou
 /**
  * Runs the programs of every device `hosting` names to their end. Returns their results in rank
  * order, or the failure (after raising the abort flag, so that other threads stop waiting).
+ *
+ * @param hosting - the run of devices this thread hosts.
+ * @param links - the control block, the doorbells and the spin count, shared by every thread.
+ * @param timeoutMs - how long a device may wait for a peer.
+ * @param build - builds each device's program.
+ * @returns every result in rank order, or a failure reply: the kind, the device at its root, its
+ *   phase and where every hosted device stood.
  */
 export function hostDevices<T>(hosting: Hosting, links: ThreadLinks, timeoutMs: number, build: ProgramBuilder<T>): { ok: true; results: T[] } | FailureReply {
   const control = new Control(links.control);
@@ -66,8 +73,8 @@ export function hostDevices<T>(hosting: Hosting, links: ThreadLinks, timeoutMs: 
       const cause = error.cause instanceof Error ? error.cause.message : String(error.cause);
       return { ...base, kind: 'crash', rank: error.rank, phase: control.phaseOf(error.rank), message: cause };
     }
-    if (error instanceof CollectiveTimeoutError || error instanceof CollectiveAbortedError) {
-      const kind = error instanceof CollectiveTimeoutError ? 'timeout' : 'aborted';
+    if (error instanceof PeerWaitTimeoutError || error instanceof PeerWaitAbortedError) {
+      const kind = error instanceof PeerWaitTimeoutError ? 'timeout' : 'aborted';
       return { ...base, kind, rank: error.rank, phase: control.phaseOf(error.rank), message: error.message };
     }
     const message = error instanceof Error ? error.message : String(error);

@@ -16,6 +16,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
 import { allocateDoorbells } from '../collectives/doorbells.js';
+import { NotBuiltError } from '../errors.js';
 import { Control, allocateControl } from './control.js';
 import { diagnose } from './diagnose.js';
 import { ClusterClosedError, type DeviceFailureError } from './errors.js';
@@ -35,9 +36,19 @@ const SPINS_WHEN_CORES_SUFFICE = 20_000;
 /** Where the compiled worker entry lives, from this file in src/ (vitest) or dist/src/ (built). */
 function workerFile(): string {
   const here = dirname(fileURLToPath(import.meta.url));
-  const root = here.split(/[\\/]/).includes('dist') ? resolve(here, '..', '..', '..') : resolve(here, '..', '..');
+  return builtWorkerFile(here.split(/[\\/]/).includes('dist') ? resolve(here, '..', '..', '..') : resolve(here, '..', '..'));
+}
+
+/**
+ * The compiled worker entry of the package checked out at `root`.
+ *
+ * @param root - the package's root folder (the one holding dist/).
+ * @returns the path of dist/workers/device.js.
+ * @throws {@link NotBuiltError} when the file is missing (`npm run build` makes it).
+ */
+export function builtWorkerFile(root: string): string {
   const file = join(root, 'dist', 'workers', 'device.js');
-  if (!existsSync(file)) throw new Error(`device worker not built (${file} missing): run npm run build`);
+  if (!existsSync(file)) throw new NotBuiltError(`device worker not built (${file} missing): run npm run build`);
   return file;
 }
 
@@ -98,16 +109,32 @@ function watchHeartbeats(work: Promise<unknown>, control: Control, unfinished: (
 }
 
 
+/**
+ * The T device threads of a cluster or a trainer (a piscina pool of exactly T threads), and the one
+ * operation every job needs from them: run one task on every thread at once.
+ */
 export class DevicePool {
   /** The abort flag and what every device and thread is doing (see control.ts). */
   readonly control: Control;
+  /** What every task passes its thread: the control block, the doorbells and the spin count. */
   readonly links: ThreadLinks;
   private pool?: Piscina;
   private closedBecause = 'the cluster was closed';
 
+  /**
+   * Starts the threads (in the background; see `ready`).
+   *
+   * @param devices - W: the simulated devices.
+   * @param threads - T: the threads hosting them, each a run of consecutive ranks.
+   * @param timeoutMs - how long a device may wait for a peer, and a thread may stay silent.
+   * @throws {@link NotBuiltError} when the compiled device worker is missing.
+   */
   constructor(
+    /** W: the simulated devices. */
     readonly devices: number,
+    /** T: the threads hosting them. */
     readonly threads: number,
+    /** How long a device may wait for a peer, and a thread may stay silent, in ms. */
     readonly timeoutMs: number,
   ) {
     this.control = new Control(allocateControl({ devices, threads }));
@@ -125,17 +152,31 @@ export class DevicePool {
     });
   }
 
+  /**
+   * True once the threads were stopped (by close, or after a device failure).
+   *
+   * @returns whether the pool is closed.
+   */
   get closed(): boolean {
     return this.pool === undefined;
   }
 
-  /** The devices thread `thread` hosts. */
+  /**
+   * The devices thread `thread` hosts.
+   *
+   * @param thread - the thread.
+   * @returns its first rank, one past its last, and the geometry.
+   */
   hosting(thread: number): Hosting {
     const [first, end] = hostedRanks(this.devices, this.threads, thread);
     return { thread, threads: this.threads, devices: this.devices, first, end };
   }
 
-  /** Waits until every thread is up and answering (a no-op task each). */
+  /**
+   * Waits until every thread is up and answering (a no-op task each).
+   *
+   * @throws {@link ClusterClosedError} when the pool is closed.
+   */
   async ready(): Promise<void> {
     const pool = this.live();
     await Promise.all(Array.from({ length: this.threads }, () => pool.run({ op: 'ping' })));
@@ -146,6 +187,13 @@ export class DevicePool {
    * naming the device at fault, after terminating the pool. `epochs` (read after the step) are the
    * collectives each rank started on the step's outbox, which tell a skipped collective from a
    * slow one.
+   *
+   * @param taskFor - builds each thread's task from the devices it hosts.
+   * @param epochs - reads, after the step, how many collectives each rank started on the step's
+   *   outbox.
+   * @returns every thread's reply, in thread order.
+   * @throws {@link ClusterClosedError} when the pool is closed.
+   * @throws {@link DeviceFailureError} naming the device at fault (the pool is then closed).
    */
   async runOnAll<R extends SuccessReply>(taskFor: (hosting: Hosting) => object, epochs?: () => Int32Array): Promise<R[]> {
     const pool = this.live();

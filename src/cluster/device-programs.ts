@@ -11,21 +11,26 @@ import { type AllReduceFn, type Network, allReduceAmong } from '../collectives/a
 import { algorithmByName } from '../collectives/algorithms/index.js';
 import type { Program, TrafficCount } from '../collectives/endpoint.js';
 import { float64Sum } from '../collectives/reducers.js';
+import { InternalError, SyncBnError } from '../errors.js';
 import type { ChannelLayout, FloatArray } from '../tensor/tensor.js';
 import type { Control, Phase } from './control.js';
-import { type DeviceBnSettings, type NormalizedBlock, deviceBnBackward, deviceBnForward, ghostBlocks } from './device-bn.js';
-import { syncGroup } from './modes.js';
+import { type DeviceBnSettings, type NormalizedBlock, deviceBnBackward, deviceBnForward, ghostBlocks } from '../bn/block-bn.js';
+import { syncGroup } from '../bn/modes.js';
 import type { DeviceTask, SharedArrayRef } from './protocol.js';
 import { RankState, rankStateLayout } from './rank-state.js';
-import { shardRows } from './sharding.js';
+import { shardRows } from '../tensor/sharding.js';
 
-/** Thrown by an injected crash. */
-export class InjectedCrash extends Error {
-  override readonly name = 'InjectedCrash';
+/** The crash a fault injection (`fault: { kind: 'crash', rank }`) asked for, thrown by that device. */
+export class InjectedCrashError extends SyncBnError {
+  /** Always 'E_INJECTED_CRASH'. */
+  override readonly code = 'E_INJECTED_CRASH';
+  /** Always 'InjectedCrashError'. */
+  override readonly name = 'InjectedCrashError';
 }
 
 /** What a device's step program returns. */
 export interface DeviceOutcome {
+  /** Messages and bytes the device sent in the step. */
   readonly traffic: TrafficCount;
   /** NaN or infinity found in the device's shard (the step still completed). */
   readonly badInput?: string;
@@ -51,7 +56,7 @@ interface DeviceContext {
 
 /** This device's rows of a shared batch array. */
 function shard(ref: SharedArrayRef | undefined, ctx: DeviceContext): FloatArray {
-  if (!ref) throw new Error('a batch array this operation needs was not sent');
+  if (!ref) throw new InternalError('a batch array this operation needs was not sent');
   const { rows, channels, inner } = ctx.layout;
   const length = rows * channels * inner;
   const start = ref.offset + ctx.offset;
@@ -99,7 +104,7 @@ function enter(ctx: DeviceContext, phase: Phase, strike = false): void {
   ctx.control.setPhase(ctx.rank, phase);
   const fault = ctx.task.fault;
   if (!strike || !fault || fault.rank !== ctx.rank) return;
-  if (fault.kind === 'crash') throw new InjectedCrash(`injected fault: crash on rank ${fault.rank}`);
+  if (fault.kind === 'crash') throw new InjectedCrashError(`injected fault: crash on rank ${fault.rank}`);
   if (fault.kind === 'hang') {
     const sleeper = new Int32Array(new SharedArrayBuffer(4));
     for (;;) Atomics.wait(sleeper, 0, 0, 50); // until the coordinator terminates this thread
@@ -126,7 +131,7 @@ function noteNonFinite(ctx: DeviceContext, data: FloatArray, partial: ArrayLike<
   }
 }
 
-/** The settings device-bn needs, from the task's. */
+/** The settings block-bn needs, from the task's. */
 function bnSettings(ctx: DeviceContext): DeviceBnSettings {
   const { mode, stats, accumulator, training, momentum, eps, convention } = ctx.task.settings;
   return { mode, stats, accumulator, training, momentum, eps, convention };
@@ -200,7 +205,16 @@ function finish(ctx: DeviceContext): DeviceOutcome {
   return { traffic: ctx.traffic, badInput: ctx.badInput };
 }
 
-/** The step program of device `rank` for a task (the op's own program: no wrapper to resume through). */
+/**
+ * The step program of device `rank` for a task (the op's own program: no wrapper to resume
+ * through).
+ *
+ * @param task - the step: its op, settings and shared buffers.
+ * @param rank - the device.
+ * @param control - the control block (phases, abort flag).
+ * @param network - the outbox and the thread's router, for the device's collectives.
+ * @returns the program, which the thread's scheduler runs beside its other devices' programs.
+ */
 export function deviceProgram(task: DeviceTask, rank: number, control: Control, network: Network): Program<DeviceOutcome> {
   const ctx = setup(task, rank, control, network);
   if (task.op === 'forward') return forward(ctx);

@@ -8,7 +8,12 @@ import { type DeviceOutcome, deviceProgram } from './device-programs.js';
 import { hostDevices } from './device-host.js';
 import type { DeviceReply, DeviceTask, PingTask } from './protocol.js';
 
-/** Runs one task on this thread's devices. */
+/**
+ * Runs one task on this thread's devices.
+ *
+ * @param task - a BN step (forward, backward or all-reduce benchmark) or a ping.
+ * @returns each device's traffic (and what it found), or the failure reply.
+ */
 export function runDeviceTask(task: DeviceTask | PingTask): DeviceReply | { ok: true; pong: true } {
   if (task.op === 'ping') return { ok: true, pong: true };
   const outbox = outboxViews(task.buffers.outbox);

@@ -8,7 +8,7 @@
  */
 import type { Control } from './control.js';
 import {
-  CollectiveTimeout,
+  CollectiveTimeoutError,
   DeviceCrashError,
   type DeviceFailureError,
   DeviceHangError,
@@ -19,9 +19,11 @@ import type { FailureReply, SuccessReply } from './protocol.js';
 
 /** The facts a diagnosis reads besides the replies. */
 export interface StepFacts {
+  /** The control block: where each device and thread stood. */
   readonly control: Control;
   /** Collectives each rank has started on the step's outbox. */
   readonly epochs?: Int32Array;
+  /** The step's timeout, for the messages. */
   readonly timeoutMs: number;
 }
 
@@ -29,6 +31,14 @@ function list(ranks: readonly number[]): string {
   return ranks.length === 1 ? `rank ${ranks[0]}` : `ranks ${ranks.join(', ')}`;
 }
 
+/**
+ * The error that names the device at fault in a step that failed (see the module comment for the
+ * order of the checks).
+ *
+ * @param replies - each thread's reply, undefined where a thread never answered.
+ * @param facts - the control block, the collectives each rank started, the timeout.
+ * @returns the failure, or undefined when every thread succeeded.
+ */
 export function diagnose(replies: readonly (SuccessReply | FailureReply | undefined)[], facts: StepFacts): DeviceFailureError | undefined {
   const { control, epochs, timeoutMs } = facts;
   const failures = replies.filter((r): r is FailureReply => r !== undefined && !r.ok);
@@ -64,7 +74,7 @@ export function diagnose(replies: readonly (SuccessReply | FailureReply | undefi
   }
   const example = waiting.find((w) => w.rank === first.rank) ?? waiting[0];
   const detail = example ? `rank ${example.rank} waited for rank ${example.peer}, which had not reached it` : first.message;
-  return new CollectiveTimeout(
+  return new CollectiveTimeoutError(
     'timeout',
     first.rank,
     phase,

@@ -6,11 +6,18 @@
 
 /** `size` consecutive global ranks from `first`; communicator rank r is global rank first + r. */
 export interface Communicator {
+  /** Global rank of communicator rank 0. */
   readonly first: number;
+  /** Ranks in the communicator. */
   readonly size: number;
 }
 
-/** Every one of `devices` devices. */
+/**
+ * Every one of `devices` devices.
+ *
+ * @param devices - W.
+ * @returns the communicator of ranks 0 to W-1.
+ */
 export function everyone(devices: number): Communicator {
   return { first: 0, size: devices };
 }

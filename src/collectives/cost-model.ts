@@ -80,8 +80,11 @@ export interface LinkParameters {
 
 /** How many alphas, n*betas and n*gammas lie on an algorithm's critical path. */
 export interface CostCoefficients {
+  /** Message latencies on the critical path. */
   readonly alpha: number;
+  /** Multiples of the message size transferred on the critical path. */
   readonly beta: number;
+  /** Multiples of the message size reduced on the critical path. */
   readonly gamma: number;
 }
 
@@ -108,14 +111,24 @@ function checkLink(link: LinkParameters): void {
   }
 }
 
-/** The largest power of two <= devices (devices >= 1). */
+/**
+ * The largest power of two <= devices (devices >= 1).
+ *
+ * @param devices - W, >= 1.
+ * @returns the largest p = 2^k <= W.
+ */
 export function largestPowerOfTwoAtMost(devices: number): number {
   let p = 1;
   while (p * 2 <= devices) p *= 2;
   return p;
 }
 
-/** ceil(log2 devices), computed exactly on integers. */
+/**
+ * ceil(log2 devices), computed exactly on integers.
+ *
+ * @param devices - W, >= 1.
+ * @returns the smallest k with 2^k >= W.
+ */
 export function ceilLog2(devices: number): number {
   let k = 0;
   while (2 ** k < devices) k++;
@@ -133,6 +146,13 @@ export function ceilLog2(devices: number): number {
  *   allgather           W(W-1) messages of the whole vector
  * and nothing for W = 1. Counts are exact while they stay below 2^53 (allgather's W(W-1) messages
  * of a large vector pass that near W = 10^6).
+ *
+ * @param algorithm - the algorithm.
+ * @param devices - W, >= 1.
+ * @param values - values per all-reduce.
+ * @param bytesPerValue - bytes of one value on the wire.
+ * @returns the messages and bytes of all ranks.
+ * @throws {@link InputError} when an argument is unusable.
  */
 export function trafficOf(algorithm: FlatAlgorithmName, devices: number, values: number, bytesPerValue: number): TrafficCount {
   checkAlgorithm(algorithm);
@@ -167,7 +187,14 @@ export function trafficOf(algorithm: FlatAlgorithmName, devices: number, values:
   return { messages, bytes: valuesSent * bytesPerValue };
 }
 
-/** The counts a, b, c of `alpha a + n (beta b + gamma c)` for one all-reduce over `devices` ranks. */
+/**
+ * The counts a, b, c of `alpha a + n (beta b + gamma c)` for one all-reduce over `devices` ranks.
+ *
+ * @param algorithm - the algorithm.
+ * @param devices - W, >= 1.
+ * @returns the alphas, betas and gammas on the critical path.
+ * @throws {@link InputError} when an argument is unusable.
+ */
 export function costCoefficients(algorithm: FlatAlgorithmName, devices: number): CostCoefficients {
   checkAlgorithm(algorithm);
   checkDevices(devices);
@@ -193,14 +220,31 @@ export function costCoefficients(algorithm: FlatAlgorithmName, devices: number):
   }
 }
 
-/** The time of one all-reduce as a line in the message size. */
+/**
+ * The time of one all-reduce as a line in the message size.
+ *
+ * @param algorithm - the algorithm.
+ * @param devices - W, >= 1.
+ * @param link - alpha, beta and gamma of the link.
+ * @returns its latency and its seconds per byte.
+ * @throws {@link InputError} when an argument is unusable.
+ */
 export function costLine(algorithm: FlatAlgorithmName, devices: number, link: LinkParameters): CostLine {
   checkLink(link);
   const c = costCoefficients(algorithm, devices);
   return { latency: c.alpha * link.alpha, perByte: c.beta * link.beta + c.gamma * link.gamma };
 }
 
-/** Seconds of one all-reduce of `bytes` bytes over `devices` ranks (critical path; formulas above). */
+/**
+ * Seconds of one all-reduce of `bytes` bytes over `devices` ranks (critical path; formulas above).
+ *
+ * @param algorithm - the algorithm.
+ * @param devices - W, >= 1.
+ * @param bytes - the message size.
+ * @param link - alpha, beta and gamma of the link.
+ * @returns the seconds.
+ * @throws {@link InputError} when an argument is unusable.
+ */
 export function allReduceSeconds(algorithm: FlatAlgorithmName, devices: number, bytes: number, link: LinkParameters): number {
   requireInput(Number.isFinite(bytes) && bytes >= 0, () => `bytes must be a finite number >= 0, got ${bytes}`);
   const line = costLine(algorithm, devices, link);
@@ -218,6 +262,13 @@ function same(a: number, b: number): boolean {
  * The message size in bytes above which algorithm `b` is faster than algorithm `a` (below it `a`
  * is faster; at it both take the same time), or undefined when `b` never overtakes `a`: when `b`
  * is faster at every size, slower at every size, or the two take the same time throughout.
+ *
+ * @param a - the algorithm that is faster for small messages.
+ * @param b - the one that may overtake it.
+ * @param devices - W, >= 1.
+ * @param link - alpha, beta and gamma of the link.
+ * @returns the size in bytes, or undefined.
+ * @throws {@link InputError} when an argument is unusable.
  */
 export function crossoverBytes(a: FlatAlgorithmName, b: FlatAlgorithmName, devices: number, link: LinkParameters): number | undefined {
   const la = costLine(a, devices, link);
@@ -234,12 +285,19 @@ export interface FastestSegment {
   readonly algorithms: readonly FlatAlgorithmName[];
   /** Sizes in bytes: from (inclusive) up to (exclusive; undefined = no upper end). */
   readonly fromBytes: number;
+  /** Where the segment ends (exclusive), in bytes; undefined when it has no upper end. */
   readonly toBytes: number | undefined;
 }
 
 /**
  * The fastest of `algorithms` at every message size from 0 bytes up: the lower envelope of their
  * cost lines, as consecutive segments separated by crossover sizes.
+ *
+ * @param algorithms - the candidates.
+ * @param devices - W, >= 1.
+ * @param link - alpha, beta and gamma of the link.
+ * @returns the segments, from 0 bytes up.
+ * @throws {@link InputError} when an argument is unusable.
  */
 export function fastestBySize(algorithms: readonly FlatAlgorithmName[], devices: number, link: LinkParameters): FastestSegment[] {
   requireInput(algorithms.length > 0, 'at least one algorithm is needed');

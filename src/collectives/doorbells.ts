@@ -11,7 +11,12 @@ const BELL = 0;
 const SLEEPING = 1;
 const INTS_PER_THREAD = 2;
 
-/** The doorbells of every device thread of a cluster. */
+/**
+ * The doorbells of every device thread of a cluster.
+ *
+ * @param threads - T.
+ * @returns a zeroed buffer of T doorbells.
+ */
 export function allocateDoorbells(threads: number): SharedArrayBuffer {
   return new SharedArrayBuffer(Math.max(threads, 1) * INTS_PER_THREAD * 4);
 }
@@ -20,23 +25,43 @@ export function allocateDoorbells(threads: number): SharedArrayBuffer {
 export class Doorbells {
   private readonly bells: Int32Array;
 
+  /**
+   * A view of the doorbells in `buffer`.
+   *
+   * @param buffer - from allocateDoorbells, shared by every thread.
+   */
   constructor(buffer: SharedArrayBuffer) {
     this.bells = new Int32Array(buffer);
   }
 
-  /** Tells `thread` that something it may wait for has happened. */
+  /**
+   * Tells `thread` that something it may wait for has happened.
+   *
+   * @param thread - the thread to wake.
+   */
   ring(thread: number): void {
     const at = thread * INTS_PER_THREAD;
     Atomics.add(this.bells, at + BELL, 1);
     if (Atomics.load(this.bells, at + SLEEPING) !== 0) Atomics.notify(this.bells, at + BELL);
   }
 
-  /** The bell's count now: read it before looking for work, then sleep only if it is unchanged. */
+  /**
+   * The bell's count now: read it before looking for work, then sleep only if it is unchanged.
+   *
+   * @param thread - the thread.
+   * @returns the count.
+   */
   read(thread: number): number {
     return Atomics.load(this.bells, thread * INTS_PER_THREAD + BELL);
   }
 
-  /** Sleeps until the bell moves past `seen` or `ms` pass. */
+  /**
+   * Sleeps until the bell moves past `seen` or `ms` pass.
+   *
+   * @param thread - this thread.
+   * @param seen - the count read before looking for work.
+   * @param ms - the longest sleep.
+   */
   sleep(thread: number, seen: number, ms: number): void {
     const at = thread * INTS_PER_THREAD;
     Atomics.store(this.bells, at + SLEEPING, 1);

@@ -16,9 +16,12 @@
 import { InputError } from '../errors.js';
 import type { LinkParameters } from './cost-model.js';
 
+/** The name of a link preset. */
 export type LinkPresetName = 'nvlink' | 'pcie' | 'infiniband' | 'ethernet' | 'ethernet-10g';
 
+/** A preset link: the model's alpha, beta and gamma, and where they come from. */
 export interface LinkPreset extends LinkParameters {
+  /** Its name. */
   readonly name: LinkPresetName;
   /** What the link is, in a few words. */
   readonly description: string;
@@ -30,6 +33,7 @@ export interface LinkPreset extends LinkParameters {
 const GPU_GAMMA = 2e-12;
 const GAMMA_SOURCE = 'gamma: GPU reduction is memory-bound, 3 bytes of HBM traffic per byte reduced at ~1.5 TB/s (A100) ~ 2e-12 s/B';
 
+/** Every preset, by name (see the module comment for the figures). */
 export const LINK_PRESETS: Readonly<Record<LinkPresetName, LinkPreset>> = {
   nvlink: {
     name: 'nvlink',
@@ -93,6 +97,7 @@ export const LINK_PRESETS: Readonly<Record<LinkPresetName, LinkPreset>> = {
   },
 };
 
+/** Every preset name, in the order the CLI lists them. */
 export const LINK_NAMES: readonly LinkPresetName[] = ['nvlink', 'pcie', 'infiniband', 'ethernet', 'ethernet-10g'];
 
 /**
@@ -102,6 +107,13 @@ export const LINK_NAMES: readonly LinkPresetName[] = ['nvlink', 'pcie', 'infinib
  */
 export const DEFAULT_LINK: LinkPresetName = 'infiniband';
 
+/**
+ * The preset of that name.
+ *
+ * @param name - one of LINK_NAMES.
+ * @returns the preset.
+ * @throws {@link InputError} for an unknown name.
+ */
 export function linkPreset(name: string): LinkPreset {
   if (!(LINK_NAMES as readonly string[]).includes(name)) throw new InputError(`unknown link '${name}' (${LINK_NAMES.join(', ')})`);
   return LINK_PRESETS[name as LinkPresetName];

@@ -3,6 +3,7 @@
  * cluster, between devices of one thread and devices of different threads alike. What differs is
  * only how a paused device is woken, which the `WakeRouter` of its thread's scheduler decides.
  */
+import { InternalError } from '../errors.js';
 import type { Communicator } from './communicator.js';
 import type { Endpoint, TrafficCount, Wait } from './endpoint.js';
 import {
@@ -18,11 +19,28 @@ import {
 
 /** How a post or a read wakes the devices that may be waiting for it. */
 export interface WakeRouter {
-  /** Whether global rank `rank` lives on this thread. */
+  /**
+   * Whether global rank `rank` lives on this thread.
+   *
+   * @param rank - a global rank.
+   * @returns true when this thread runs it.
+   */
   hosts(rank: number): boolean;
-  /** `sender` published a message under `tag` for the global ranks offset + r, r in `readers`. */
+  /**
+   * `sender` published a message under `tag` for the global ranks offset + r, r in `readers`.
+   *
+   * @param sender - the posting device (global rank).
+   * @param tag - the message's tag.
+   * @param readers - the communicator ranks that will read it.
+   * @param offset - global rank of communicator rank 0.
+   */
   posted(sender: number, tag: number, readers: readonly number[], offset: number): void;
-  /** Every reader has read `sender`'s message in `slot`: the sender may reuse it. */
+  /**
+   * Every reader has read `sender`'s message in `slot`: the sender may reuse it.
+   *
+   * @param sender - the device whose slot it is (global rank).
+   * @param slot - the slot.
+   */
   slotFreed(sender: number, slot: number): void;
 }
 
@@ -38,7 +56,13 @@ function copyValues(from: Float64Array, fromAt: number, to: Float64Array, toAt: 
 export class DeviceScratch {
   private readonly buffers: Float64Array[] = [];
 
-  /** Buffer `index`, at least `length` long (a view of exactly `length` values). */
+  /**
+   * Buffer `index`, at least `length` long (a view of exactly `length` values).
+   *
+   * @param index - which buffer.
+   * @param length - values it must hold.
+   * @returns the view.
+   */
   buffer(index: number, length: number): Float64Array {
     let b = this.buffers[index];
     if (!b || b.length < length) {
@@ -50,12 +74,21 @@ export class DeviceScratch {
 }
 
 /** A message longer than the outbox slot: a sizing bug, never bad input. */
-export class SlotOverflowError extends Error {
+export class SlotOverflowError extends InternalError {
+  /** Always 'E_SLOT_OVERFLOW'. */
+  override readonly code = 'E_SLOT_OVERFLOW';
+  /** Always 'SlotOverflowError'. */
   override readonly name = 'SlotOverflowError';
 }
 
+/**
+ * One device's end of a communicator for one collective call, over the shared outbox (see outbox.ts
+ * for the protocol).
+ */
 export class OutboxEndpoint implements Endpoint {
+  /** {@inheritDoc Endpoint.rank} */
   readonly rank: number;
+  /** {@inheritDoc Endpoint.size} */
   readonly size: number;
   /** Reused for every wait of this call: the scheduler copies what it needs. */
   readonly pending: { kind: Wait['kind']; peer: number; tag: number } = { kind: 'message', peer: -1, tag: -1 };
@@ -66,6 +99,14 @@ export class OutboxEndpoint implements Endpoint {
    * Starts one collective call for communicator rank `rank` of `comm`: takes that device's next
    * epoch on this outbox. Every member must start the same collectives, in the same order, on the
    * same outbox. What it sends is added to `traffic`.
+   *
+   * @param outbox - the outbox every member posts to.
+   * @param comm - the devices of the collective.
+   * @param rank - this device's communicator rank.
+   * @param bytesPerValue - bytes one value counts for on the wire (4 or 8).
+   * @param router - the thread's router, which wakes whoever may wait for a post or a freed slot.
+   * @param scratchSpace - this device's scratch buffers (default fresh ones).
+   * @param traffic - what the call sends is added here (default a fresh count).
    */
   constructor(
     private readonly outbox: OutboxViews,
@@ -74,6 +115,7 @@ export class OutboxEndpoint implements Endpoint {
     private readonly bytesPerValue: number,
     private readonly router: WakeRouter,
     private readonly scratchSpace: DeviceScratch = new DeviceScratch(),
+    /** What this call has sent. */
     readonly traffic: TrafficCount = { messages: 0, bytes: 0 },
   ) {
     this.rank = rank;
@@ -82,6 +124,11 @@ export class OutboxEndpoint implements Endpoint {
     this.epoch = Atomics.add(outbox.epochs, this.me, 1) + 1;
   }
 
+  /**
+   * {@inheritDoc Endpoint.post}
+   *
+   * @throws {@link SlotOverflowError} when the message is longer than a slot.
+   */
   post(tag: number, data: Float64Array, start: number, end: number, to: readonly number[]): boolean {
     const length = end - start;
     if (length > this.outbox.slotValues) throw new SlotOverflowError(`message of ${length} values exceeds the slot size ${this.outbox.slotValues}`);
@@ -99,6 +146,7 @@ export class OutboxEndpoint implements Endpoint {
     return true;
   }
 
+  /** {@inheritDoc Endpoint.recv} */
   recv(from: number, tag: number, out: Float64Array, start: number, end: number): boolean {
     const sender = this.comm.first + from;
     const slot = tag % this.outbox.slots;
@@ -118,6 +166,7 @@ export class OutboxEndpoint implements Endpoint {
     return true;
   }
 
+  /** {@inheritDoc Endpoint.scratch} */
   scratch(index: number, length: number): Float64Array {
     return this.scratchSpace.buffer(index, length);
   }

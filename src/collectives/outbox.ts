@@ -21,29 +21,42 @@
  *   payload [W][slots][slotValues]
  */
 
+/** The shape of an outbox: devices, slots per device, values per slot. */
 export interface OutboxGeometry {
+  /** W: every device has its own slots. */
   readonly devices: number;
+  /** Slots per device (tags share them modulo). */
   readonly slots: number;
+  /** Values one slot holds: the longest message. */
   readonly slotValues: number;
 }
 
 /** An outbox buffer and its geometry: what a task carries to a device thread. */
 export interface OutboxBuffer extends OutboxGeometry {
+  /** The outbox's memory (layout in the module comment). */
   readonly buffer: SharedArrayBuffer;
 }
 
 /** Typed views of an outbox buffer. */
 export interface OutboxViews extends OutboxGeometry {
+  /** Collectives each device has started on this outbox. */
   readonly epochs: Int32Array;
+  /** Every slot's header: epoch, tag, readers, reads, remote readers. */
   readonly headers: Int32Array;
+  /** Every slot's values. */
   readonly payload: Float64Array;
 }
 
-/** Fields of a slot header, in Int32s from its start. */
+// Fields of a slot header, in Int32s from its start.
+/** The sender's epoch (collective number) that published the message. */
 export const HEADER_EPOCH = 0;
+/** The message's tag. */
 export const HEADER_TAG = 1;
+/** How many devices will read the message. */
 export const HEADER_READERS = 2;
+/** How many have read it: the slot is free again when this reaches the readers. */
 export const HEADER_READS = 3;
+/** Whether any reader lives on another thread (then reads and frees go through Atomics and bells). */
 export const HEADER_REMOTE = 4;
 const HEADER_INTS = 5;
 
@@ -52,16 +65,32 @@ function headerInts(g: OutboxGeometry): number {
   return ints + (ints % 2); // the payload starts on an 8-byte boundary
 }
 
-/** Bytes an outbox of this geometry takes. */
+/**
+ * Bytes an outbox of this geometry takes.
+ *
+ * @param g - the geometry.
+ * @returns the size in bytes.
+ */
 export function outboxBytes(g: OutboxGeometry): number {
   return headerInts(g) * 4 + g.devices * g.slots * g.slotValues * 8;
 }
 
-/** A zeroed outbox: every slot free, every epoch 0. */
+/**
+ * A zeroed outbox: every slot free, every epoch 0.
+ *
+ * @param geometry - the geometry.
+ * @returns the buffer and its geometry.
+ */
 export function allocateOutbox(geometry: OutboxGeometry): OutboxBuffer {
   return { ...geometry, buffer: new SharedArrayBuffer(outboxBytes(geometry)) };
 }
 
+/**
+ * Typed views of an outbox buffer's epochs, headers and payload.
+ *
+ * @param outbox - the buffer.
+ * @returns the views.
+ */
 export function outboxViews(outbox: OutboxBuffer): OutboxViews {
   const { devices, slots, slotValues } = outbox;
   return {
@@ -74,12 +103,26 @@ export function outboxViews(outbox: OutboxBuffer): OutboxViews {
   };
 }
 
-/** Index of the first header field of `sender`'s slot `slot`. */
+/**
+ * Index of the first header field of `sender`'s slot `slot`.
+ *
+ * @param g - the geometry.
+ * @param sender - the posting device (global rank).
+ * @param slot - the slot.
+ * @returns the index in `headers`.
+ */
 export function headerIndex(g: OutboxGeometry, sender: number, slot: number): number {
   return (sender * g.slots + slot) * HEADER_INTS;
 }
 
-/** Index of the first payload value of `sender`'s slot `slot`. */
+/**
+ * Index of the first payload value of `sender`'s slot `slot`.
+ *
+ * @param g - the geometry.
+ * @param sender - the posting device (global rank).
+ * @param slot - the slot.
+ * @returns the index in `payload`.
+ */
 export function payloadIndex(g: OutboxGeometry, sender: number, slot: number): number {
   return (sender * g.slots + slot) * g.slotValues;
 }

@@ -4,12 +4,21 @@
  * always the side holding lower ranks, so that order-sensitive merges (Chan's) are reproducible.
  */
 
+/** How an all-reduce combines two partial-statistics vectors, record by record. */
 export interface Reducer {
   /** Values per record: 1 for sums (combined element by element), 3 for Welford (n, mean, M2). */
   readonly width: number;
   /** Bytes one value takes on the wire. */
   readonly bytesPerValue: 4 | 8;
-  /** out[i] = a[i] (+) b[i] for positions [start, end); out may alias a or b. */
+  /**
+   * out[i] = a[i] (+) b[i] for positions [start, end); out may alias a or b.
+   *
+   * @param a - the lower ranks' side.
+   * @param b - the higher ranks' side.
+   * @param out - receives the combination (may alias a or b).
+   * @param start - first position (a record boundary).
+   * @param end - one past the last (a record boundary).
+   */
   combine(a: Float64Array, b: Float64Array, out: Float64Array, start: number, end: number): void;
 }
 

@@ -15,29 +15,38 @@
  */
 import type { Doorbells } from './doorbells.js';
 import type { Program, Wait } from './endpoint.js';
-import { CollectiveAbortedError, CollectiveTimeoutError, DeviceProgramError } from './errors.js';
+import { DeviceProgramError, PeerWaitAbortedError, PeerWaitTimeoutError } from './errors.js';
 import type { WakeRouter } from './outbox-endpoint.js';
 
 /** Where the shared abort flag lives: devices stop waiting once it is non-zero. */
 export interface AbortFlag {
+  /** The Int32 words holding the flag (the control block). */
   readonly array: Int32Array;
+  /** Index of the flag in `array`. */
   readonly index: number;
 }
 
 /** Optional records of what the thread is doing, for diagnosing a failure from outside. */
 export interface SchedulerHooks {
-  /** Device `rank` is about to run (a thread that stops answering was running the last one). */
+  /**
+   * Device `rank` is about to run (a thread that stops answering was running the last one).
+   *
+   * @param rank - the global rank about to run.
+   */
   running?(rank: number): void;
   /** The thread is alive: called every ALIVE_EVERY resumes and at every wake from sleep. */
   alive?(): void;
 }
 
+/** What a thread's scheduler needs: where it stands, how to reach other threads, when to give up. */
 export interface SchedulerOptions {
   /** This thread's index. */
   readonly thread: number;
   /** The thread hosting each global rank (index: rank). */
   readonly threadOfRank: Int32Array;
+  /** Every thread's doorbell: rung after a post for, or a freed slot of, a device of that thread. */
   readonly doorbells: Doorbells;
+  /** The shared abort flag. */
   readonly abort: AbortFlag;
   /** How long a device may wait for one message or slot, in ms. */
   readonly timeoutMs: number;
@@ -48,12 +57,15 @@ export interface SchedulerOptions {
    * a peer whose thread has not started is not late.
    */
   readonly timing?: () => boolean;
+  /** Records of what the thread is doing (for failure reports). */
   readonly hooks?: SchedulerHooks;
 }
 
 /** Where every hosted device stands: those whose program ended, and those paused on a wait. */
 export interface SchedulerSnapshot {
+  /** Devices whose program ended (global ranks). */
   readonly finished: number[];
+  /** Devices paused on a wait, and what each waits for. */
   readonly waiting: { readonly rank: number; readonly wait: Wait }[];
 }
 
@@ -92,6 +104,12 @@ class IndexQueue {
   }
 }
 
+/**
+ * A thread's scheduler: runs the programs of every device the thread hosts, resuming whichever can
+ * go on, and sleeps on the thread's doorbell when all of them wait on other threads. Merge order is
+ * fixed by the algorithms, never by the scheduler, so results do not depend on how devices are
+ * spread over threads.
+ */
 export class Scheduler implements WakeRouter {
   private first = 0;
   private hosted = 0;
@@ -114,13 +132,26 @@ export class Scheduler implements WakeRouter {
   private rungAt = new Int32Array(0);
   private posts = 0;
 
+  /**
+   * A scheduler for one thread's devices.
+   *
+   * @param options - where the thread stands, its doorbells, the abort flag, the timeout and the
+   *   hooks.
+   */
   constructor(private readonly options: SchedulerOptions) {}
 
   /**
    * Runs one program per hosted device (`ranks`: consecutive global ranks, in order) to its end and
    * returns what each returned, in the same order. Throws `DeviceProgramError` naming the device
-   * whose program threw, `CollectiveTimeoutError` naming a device that waited too long, or
-   * `CollectiveAbortedError` when the abort flag was raised.
+   * whose program threw, `PeerWaitTimeoutError` naming a device that waited too long, or
+   * `PeerWaitAbortedError` when the abort flag was raised.
+   *
+   * @param ranks - consecutive global ranks of the hosted devices, in order.
+   * @param programs - each device's program, in the same order.
+   * @returns each program's result, in the same order.
+   * @throws {@link DeviceProgramError} naming the device whose program threw.
+   * @throws {@link PeerWaitTimeoutError} naming a device that waited too long.
+   * @throws {@link PeerWaitAbortedError} when the abort flag was raised while a device waited.
    */
   run<T>(ranks: readonly number[], programs: readonly Program<T>[]): T[] {
     const n = ranks.length;
@@ -157,7 +188,12 @@ export class Scheduler implements WakeRouter {
     return this.results as T[];
   }
 
-  /** Where every hosted device stands; diagnose a failure from this, not from which error came first. */
+  /**
+   * Where every hosted device stands; diagnose a failure from this, not from which error came
+   * first.
+   *
+   * @returns the finished and the waiting devices.
+   */
   snapshot(): SchedulerSnapshot {
     const finished: number[] = [];
     const waiting: { rank: number; wait: Wait }[] = [];
@@ -168,11 +204,13 @@ export class Scheduler implements WakeRouter {
     return { finished, waiting };
   }
 
+  /** {@inheritDoc WakeRouter.hosts} */
   hosts(rank: number): boolean {
     const i = rank - this.first;
     return i >= 0 && i < this.hosted;
   }
 
+  /** {@inheritDoc WakeRouter.posted} */
   posted(sender: number, tag: number, readers: readonly number[], offset: number): void {
     const s = sender - this.first;
     if (s >= 0 && s < this.hosted) {
@@ -198,6 +236,7 @@ export class Scheduler implements WakeRouter {
     }
   }
 
+  /** {@inheritDoc WakeRouter.slotFreed} */
   slotFreed(sender: number, slot: number): void {
     const s = sender - this.first;
     if (s >= 0 && s < this.hosted) {
@@ -231,7 +270,7 @@ export class Scheduler implements WakeRouter {
         step = this.programs[i]!.next();
       } catch (error) {
         this.status[i] = DONE;
-        if (error instanceof CollectiveTimeoutError || error instanceof CollectiveAbortedError) throw error;
+        if (error instanceof PeerWaitTimeoutError || error instanceof PeerWaitAbortedError) throw error;
         throw new DeviceProgramError(rank, error);
       }
       if (step.done) {
@@ -285,7 +324,7 @@ export class Scheduler implements WakeRouter {
     if (oldest < 0) return;
     const wait = this.waitOf(oldest);
     const rank = this.first + oldest;
-    if (Atomics.load(abort.array, abort.index) !== 0) throw new CollectiveAbortedError(rank, wait.peer);
-    if (now - this.parkedAt[oldest] >= timeoutMs) throw new CollectiveTimeoutError(rank, wait.kind === 'message' ? wait.peer : -1, timeoutMs);
+    if (Atomics.load(abort.array, abort.index) !== 0) throw new PeerWaitAbortedError(rank, wait.peer);
+    if (now - this.parkedAt[oldest] >= timeoutMs) throw new PeerWaitTimeoutError(rank, wait.kind === 'message' ? wait.peer : -1, timeoutMs);
   }
 }

@@ -23,8 +23,11 @@ import { SEED_STREAMS, deriveSeed } from './seeds.js';
 
 /** How an epoch of `examples` splits into batches; the same for every epoch. */
 export interface BatchLayout {
+  /** Examples in the set. */
   readonly examples: number;
+  /** Global batch size B. */
   readonly batchSize: number;
+  /** Devices W the batches are split over. */
   readonly devices: number;
   /** Smallest final partial batch that is kept: 2 * devices. */
   readonly minLastBatch: number;
@@ -40,6 +43,7 @@ export interface BatchLayout {
 
 /** One epoch's batches: views into `order`, the shuffled example indices. */
 export interface EpochBatches extends BatchLayout {
+  /** The epoch, counted from 0. */
   readonly epoch: number;
   /** The whole epoch's order; the dropped examples, if any, are its last `dropped` entries. */
   readonly order: Uint32Array;
@@ -47,6 +51,7 @@ export interface EpochBatches extends BatchLayout {
   readonly batches: readonly Uint32Array[];
 }
 
+/** Options of {@link epochBatches}. */
 export interface EpochOptions {
   /** Global batch size B (split over the devices). */
   readonly batchSize: number;
@@ -60,7 +65,15 @@ export interface EpochOptions {
   readonly shuffle?: boolean;
 }
 
-/** The batch layout of an epoch of `examples` examples in global batches of `batchSize` over `devices` devices. */
+/**
+ * The batch layout of an epoch of `examples` examples in global batches of `batchSize` over
+ * `devices` devices.
+ *
+ * @param examples - examples in the set.
+ * @param batchSize - B.
+ * @param devices - W.
+ * @returns full batches, the kept last batch, what is dropped, and the steps.
+ */
 export function batchLayout(examples: number, batchSize: number, devices: number): BatchLayout {
   requireInput(Number.isInteger(examples) && examples >= 0 && examples < 2 ** 32, () => `number of examples must be a non-negative integer, got ${examples}`);
   requireInput(Number.isInteger(batchSize) && batchSize >= 1, () => `batch size must be a positive integer, got ${batchSize}`);
@@ -81,12 +94,24 @@ export function batchLayout(examples: number, batchSize: number, devices: number
   };
 }
 
-/** The seed epoch `epoch` is shuffled with, for a run seeded with `seed`. */
+/**
+ * The seed epoch `epoch` is shuffled with, for a run seeded with `seed`.
+ *
+ * @param seed - the run's seed.
+ * @param epoch - the epoch.
+ * @returns the seed.
+ */
 export function epochSeed(seed: number, epoch: number): number {
   return deriveSeed(deriveSeed(seed, SEED_STREAMS.shuffle), epoch);
 }
 
-/** Shuffles `array` in place with Fisher-Yates (Durstenfeld's form), drawing from `rng`; returns it. */
+/**
+ * Shuffles `array` in place with Fisher-Yates (Durstenfeld's form), drawing from `rng`; returns it.
+ *
+ * @param array - the values to shuffle.
+ * @param rng - the generator.
+ * @returns `array`.
+ */
 export function shuffleInPlace<T extends { length: number; [i: number]: number }>(array: T, rng: SeededRandom): T {
   for (let i = array.length - 1; i > 0; i--) {
     const j = Math.floor(rng.uniform() * (i + 1));
@@ -97,13 +122,35 @@ export function shuffleInPlace<T extends { length: number; [i: number]: number }
   return array;
 }
 
-/** 0..count-1 in the order of epoch `epoch` of a run seeded with `seed`. */
+/**
+ * 0..count-1 in the order of epoch `epoch` of a run seeded with `seed`.
+ *
+ * @param count - examples.
+ * @param seed - the run's seed.
+ * @param epoch - the epoch.
+ * @returns the order.
+ */
 export function epochOrder(count: number, seed: number, epoch: number): Uint32Array {
   const order = identity(count);
   return shuffleInPlace(order, new SeededRandom(epochSeed(seed, epoch)));
 }
 
-/** The batches of one epoch over `count` examples (see the module comment for the order and the drop rule). */
+/**
+ * The batches of one epoch over `count` examples (see the module comment for the order and the drop
+ * rule).
+ *
+ * @param count - examples in the set.
+ * @param options - B, W, the seed, the epoch, and whether to shuffle (default true).
+ * @returns the epoch's order and its batches of example indices.
+ * @throws {@link syncbn-sim!InputError} when an argument is unusable.
+ * @example
+ * ```ts
+ * for (const batch of epochBatches(train.count, { batchSize: 64, devices: 4, seed: 0, epoch }).batches) {
+ *   gatherBatch(train, batch, trainer.batchImages, trainer.batchLabels);
+ *   await trainer.step(batch.length);
+ * }
+ * ```
+ */
 export function epochBatches(count: number, options: EpochOptions): EpochBatches {
   checkWhole('count', count);
   const whole = ofType.number('a whole number');
@@ -123,6 +170,14 @@ export function epochBatches(count: number, options: EpochOptions): EpochBatches
  * Copies the examples at `indices` into caller-provided buffers (e.g. views of shared memory):
  * example k of the batch goes to images[(at + k) * size ...] and labels[at + k], where size is the
  * values per example. Returns the number of examples written.
+ *
+ * @param ds - the dataset.
+ * @param indices - the examples to copy.
+ * @param images - receives their values.
+ * @param labels - receives their classes.
+ * @param at - where the first example goes, in examples (default 0).
+ * @returns the number of examples written.
+ * @throws {@link syncbn-sim!InputError} when an argument is unusable.
  */
 export function gatherBatch(
   ds: Dataset,

@@ -15,6 +15,7 @@
 import { InputError, requireInput } from '../errors.js';
 import { argumentError, checkFloat32Array, checkObject, checkString, ofType } from '../args.js';
 
+/** A set of labelled images in memory, example-major, as the trainer reads them. */
 export interface Dataset {
   /** For messages and reports, e.g. "fashion-mnist train" or "synthetic test (subset 500)". */
   readonly name: string;
@@ -22,18 +23,40 @@ export interface Dataset {
   readonly images: Float32Array;
   /** count class numbers, each < classes. */
   readonly labels: Uint8Array;
+  /** Examples in the set. */
   readonly count: number;
   /** Shape of one example: [channels, height, width], e.g. [1, 28, 28]. */
   readonly shape: readonly [number, number, number];
+  /** Classes: every label is below it. */
   readonly classes: number;
 }
 
-/** Values per example: channels * height * width. */
+/** A dataset's two splits. */
+export interface DatasetSplits {
+  /** The training split. */
+  readonly train: Dataset;
+  /** The test split. */
+  readonly test: Dataset;
+}
+
+/**
+ * Values per example: channels * height * width.
+ *
+ * @param ds - a dataset (its shape).
+ * @returns C * H * W.
+ */
 export function exampleSize(ds: Pick<Dataset, 'shape'>): number {
   return ds.shape[0] * ds.shape[1] * ds.shape[2];
 }
 
-/** uint8 pixels to float32 in [0, 1]: p / 255, as torchvision's ToTensor. Writes into `out` when given. */
+/**
+ * uint8 pixels to float32 in [0, 1]: p / 255, as torchvision's ToTensor. Writes into `out` when
+ * given.
+ *
+ * @param pixels - the uint8 pixels.
+ * @param out - receives the floats (default a new array).
+ * @returns `out`.
+ */
 export function normalizeImages(pixels: Uint8Array, out: Float32Array = new Float32Array(pixels.length)): Float32Array {
   requireInput(out.length >= pixels.length, () => `normalizeImages: output holds ${out.length} values, the input ${pixels.length}`);
   // A table of the 256 float32 values, so every pixel value maps to exactly ToTensor's float32(p / 255).
@@ -43,7 +66,12 @@ export function normalizeImages(pixels: Uint8Array, out: Float32Array = new Floa
 
 const PIXEL_TO_FLOAT = Float32Array.from({ length: 256 }, (_, p) => p / 255);
 
-/** Number of examples of each class. */
+/**
+ * Number of examples of each class.
+ *
+ * @param ds - a dataset (its labels, count and classes).
+ * @returns the count of each class.
+ */
 export function classCounts(ds: Pick<Dataset, 'labels' | 'count' | 'classes'>): number[] {
   const counts = new Array<number>(ds.classes).fill(0);
   for (let i = 0; i < ds.count; i++) counts[ds.labels[i]]++;
@@ -51,10 +79,13 @@ export function classCounts(ds: Pick<Dataset, 'labels' | 'count' | 'classes'>): 
 }
 
 /**
- * Checks that a dataset's arrays agree with its count, shape and classes; throws InputError naming
- * the dataset otherwise. Returns the dataset.
+ * A Dataset argument: its fields of the right types, then checkDataset's consistency checks.
+ *
+ * @param name - the argument's name, for messages.
+ * @param value - what the caller passed.
+ * @returns the dataset.
+ * @throws {@link syncbn-sim!InputError} when an argument is unusable.
  */
-/** A Dataset argument: its fields of the right types, then checkDataset's consistency checks. */
 export function checkDatasetArg(name: string, value: unknown): Dataset {
   const ds = checkObject<Dataset>(name, value);
   checkString(`${name}.name`, ds.name);
@@ -66,6 +97,13 @@ export function checkDatasetArg(name: string, value: unknown): Dataset {
   return checkDataset(ds);
 }
 
+/**
+ * Checks that a dataset's arrays agree with its count, shape and classes.
+ *
+ * @param ds - the dataset.
+ * @returns the dataset.
+ * @throws {@link syncbn-sim!InputError} naming the dataset and what disagrees.
+ */
 export function checkDataset<T extends Dataset>(ds: T): T {
   const where = ds.name;
   const [c, h, w] = ds.shape;
@@ -80,7 +118,15 @@ export function checkDataset<T extends Dataset>(ds: T): T {
   return ds;
 }
 
-/** The examples at `indices`, in that order, as a new dataset (copies). */
+/**
+ * The examples at `indices`, in that order, as a new dataset (copies).
+ *
+ * @param ds - the dataset.
+ * @param indices - the examples to keep.
+ * @param name - the new set's name (default the old one's).
+ * @returns the new dataset.
+ * @throws {@link syncbn-sim!InputError} when an argument is unusable.
+ */
 export function selectExamples(ds: Dataset, indices: ArrayLike<number>, name = ds.name): Dataset {
   const size = exampleSize(ds);
   const n = indices.length;
@@ -98,6 +144,11 @@ export function selectExamples(ds: Dataset, indices: ArrayLike<number>, name = d
 /**
  * The indices `subset` keeps, in increasing order: for each class its first quota[c] examples,
  * quotas as equal as the class sizes allow (round robin over the classes, lowest class first).
+ *
+ * @param ds - a dataset (its labels, count, classes and name).
+ * @param n - examples to keep.
+ * @returns the indices, ascending.
+ * @throws {@link syncbn-sim!InputError} when an argument is unusable.
  */
 export function balancedSubsetIndices(ds: Pick<Dataset, 'labels' | 'count' | 'classes' | 'name'>, n: number): Uint32Array {
   requireInput(Number.isInteger(n) && n >= 1, () => `subset size must be a positive integer, got ${n}`);
@@ -136,6 +187,11 @@ export function balancedSubsetIndices(ds: Pick<Dataset, 'labels' | 'count' | 'cl
 /**
  * A class-balanced, deterministic subset of n examples (see the module comment); the whole dataset
  * when n equals its count. n larger than the dataset is an InputError.
+ *
+ * @param ds - the dataset.
+ * @param n - examples to keep.
+ * @returns the subset.
+ * @throws {@link syncbn-sim!InputError} when an argument is unusable.
  */
 export function subset(ds: Dataset, n: number): Dataset {
   const indices = balancedSubsetIndices(ds, n);

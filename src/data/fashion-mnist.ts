@@ -13,9 +13,10 @@ import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { InputError } from '../errors.js';
 import { checkFields, ofType } from '../args.js';
-import { type Dataset, checkDataset, normalizeImages, subset as takeSubset } from './dataset.js';
+import { type Dataset, type DatasetSplits, checkDataset, normalizeImages, subset as takeSubset } from './dataset.js';
 import { readIdxFile } from './idx.js';
 
+/** Where Debian's dataset-fashion-mnist package installs the files. */
 export const DEFAULT_FASHION_MNIST_DIR = '/usr/share/datasets/fashion-mnist';
 
 /** The Debian package that installs the files. */
@@ -35,6 +36,7 @@ export const FASHION_MNIST_CLASSES = [
   'ankle boot',
 ] as const;
 
+/** Height and width of every image. */
 export const FASHION_MNIST_SIZE = 28;
 
 /** The files' names without the .gz suffix. */
@@ -45,6 +47,7 @@ export const FASHION_MNIST_FILES = {
   testLabels: 't10k-labels-idx1-ubyte',
 } as const;
 
+/** Options of {@link loadFashionMnist}. */
 export interface FashionMnistOptions {
   /** Folder holding the four IDX files (default /usr/share/datasets/fashion-mnist). */
   readonly dataDir?: string;
@@ -60,6 +63,11 @@ type FileKey = keyof typeof FASHION_MNIST_FILES;
 /**
  * Where each of the four files is in `dataDir` (.gz first, then the uncompressed name). A missing
  * folder or file is an InputError that names the Debian package and the --data-dir flag.
+ *
+ * @param dataDir - the folder (default /usr/share/datasets/fashion-mnist).
+ * @returns the path of each of the four files.
+ * @throws {@link syncbn-sim!InputError} naming the folder, what is missing, the Debian package and
+ *   the --data-dir flag.
  */
 export function findFashionMnistFiles(dataDir: string = DEFAULT_FASHION_MNIST_DIR): Record<FileKey, string> {
   const notFound = (detail: string): InputError =>
@@ -86,8 +94,19 @@ export function findFashionMnistFiles(dataDir: string = DEFAULT_FASHION_MNIST_DI
   return found as Record<FileKey, string>;
 }
 
-/** Loads both splits. Every problem with the files is an InputError naming the file. */
-export function loadFashionMnist(options: FashionMnistOptions = {}): { train: Dataset; test: Dataset } {
+/**
+ * Loads both splits. Every problem with the files is an InputError naming the file.
+ *
+ * @param options - the folder, and a class-balanced subset size.
+ * @returns the train (60,000) and test (10,000) splits, or subsets of them: [1, 28, 28] images in
+ *   [0, 1], 10 classes.
+ * @throws {@link syncbn-sim!InputError} naming the file when one is missing or unusable.
+ * @example
+ * ```ts
+ * const { train, test } = loadFashionMnist({ subset: 6000 }); // needs Debian's dataset-fashion-mnist
+ * ```
+ */
+export function loadFashionMnist(options: FashionMnistOptions = {}): DatasetSplits {
   checkFields('options', options, { dataDir: ofType.string('a directory path'), subset: ofType.number('a whole number >= 1') });
   const files = findFashionMnistFiles(options.dataDir ?? DEFAULT_FASHION_MNIST_DIR);
   let train = loadFashionMnistSplit('fashion-mnist train', files.trainImages, files.trainLabels);
@@ -99,7 +118,15 @@ export function loadFashionMnist(options: FashionMnistOptions = {}): { train: Da
   return { train, test };
 }
 
-/** One split from its images file and labels file (any folder, gzipped or not). */
+/**
+ * One split from its images file and labels file (any folder, gzipped or not).
+ *
+ * @param name - the split's name in reports.
+ * @param imagesPath - its IDX images file.
+ * @param labelsPath - its IDX labels file.
+ * @returns the split.
+ * @throws {@link syncbn-sim!InputError} naming the file when one is unusable or they disagree.
+ */
 export function loadFashionMnistSplit(name: string, imagesPath: string, labelsPath: string): Dataset {
   const images = readIdxFile(imagesPath, { dims: 3 });
   const [count, height, width] = images.dims;

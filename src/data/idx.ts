@@ -49,16 +49,24 @@ const MAX_FILE_BYTES = 2 ** 31 - 1;
 
 /** A parsed IDX array of unsigned bytes. `data` is a fresh array of exactly prod(dims) bytes. */
 export interface IdxArray {
+  /** The length of each dimension. */
   readonly dims: number[];
+  /** The bytes, in C order. */
   readonly data: Uint8Array;
 }
 
+/** Options of {@link parseIdx} and {@link readIdxFile}. */
 export interface IdxParseOptions {
   /** Required number of dimensions (3 for images, 1 for labels); any number >= 1 when omitted. */
   readonly dims?: number;
 }
 
-/** True when the bytes start with the gzip magic 1f 8b. */
+/**
+ * True when the bytes start with the gzip magic 1f 8b.
+ *
+ * @param bytes - a file's contents.
+ * @returns whether they are gzipped.
+ */
 export function isGzip(bytes: Uint8Array): boolean {
   return bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b;
 }
@@ -66,6 +74,12 @@ export function isGzip(bytes: Uint8Array): boolean {
 /**
  * Parses an IDX file held in memory (gzipped or not). `label` starts every error message: pass the
  * file name.
+ *
+ * @param bytes - the file's contents.
+ * @param label - starts every error message (default 'IDX data').
+ * @param options - the number of dimensions required.
+ * @returns the dimensions and the bytes.
+ * @throws {@link InputError} for anything that is not such a file.
  */
 export function parseIdx(bytes: Uint8Array, label = 'IDX data', options: IdxParseOptions = {}): IdxArray {
   const fail = (message: string): never => {
@@ -113,7 +127,16 @@ export function parseIdx(bytes: Uint8Array, label = 'IDX data', options: IdxPars
   return { dims, data };
 }
 
-/** Reads and parses an IDX file (gzipped or not); a missing or unreadable file is an InputError naming the path. */
+/**
+ * Reads and parses an IDX file (gzipped or not); a missing or unreadable file is an InputError
+ * naming the path.
+ *
+ * @param path - the file.
+ * @param options - the number of dimensions required.
+ * @param label - names it in messages (default the path).
+ * @returns the dimensions and the bytes.
+ * @throws {@link InputError} naming the path.
+ */
 export function readIdxFile(path: string, options: IdxParseOptions = {}, label: string = path): IdxArray {
   let bytes: Uint8Array;
   try {
@@ -132,6 +155,11 @@ export function readIdxFile(path: string, options: IdxParseOptions = {}, label: 
 /**
  * Encodes uint8 data as an (uncompressed) IDX file: the inverse of parseIdx. Gzip the result with
  * node:zlib's gzipSync for a .gz file.
+ *
+ * @param dims - the length of each dimension.
+ * @param data - the bytes, prod(dims) of them.
+ * @returns the file's bytes.
+ * @throws {@link InputError} when the data does not fit the dimensions.
  */
 export function encodeIdx(dims: readonly number[], data: Uint8Array): Uint8Array {
   requireInput(dims.length >= 1 && dims.length <= 255, () => `IDX: ${dims.length} dimensions (1 to 255 allowed)`);

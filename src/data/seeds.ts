@@ -15,7 +15,13 @@ export const SEED_STREAMS = {
   shuffle: 3,
 } as const;
 
-/** The seed of sub-stream `stream` of `seed` (both taken as 32-bit integers). */
+/**
+ * The seed of sub-stream `stream` of `seed` (both taken as 32-bit integers).
+ *
+ * @param seed - the user's seed.
+ * @param stream - the stream number (SEED_STREAMS).
+ * @returns a 32-bit seed.
+ */
 export function deriveSeed(seed: number, stream: number): number {
   let h = (Math.imul(seed | 0, 0x9e3779b1) ^ Math.imul((stream | 0) + 0x632be5ab, 0x85ebca6b)) >>> 0;
   h ^= h >>> 16;

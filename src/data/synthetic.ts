@@ -27,7 +27,7 @@
 import { requireInput } from '../errors.js';
 import { checkFields, ofType } from '../args.js';
 import { SeededRandom } from '../tensor/random.js';
-import { type Dataset, checkDataset, normalizeImages, subset as takeSubset } from './dataset.js';
+import { type Dataset, type DatasetSplits, checkDataset, normalizeImages, subset as takeSubset } from './dataset.js';
 import { SEED_STREAMS, deriveSeed } from './seeds.js';
 
 /** Class names, index = label. */
@@ -44,8 +44,11 @@ export const SYNTHETIC_CLASSES = [
   'equals',
 ] as const;
 
+/** Height and width of every synthetic image (Fashion-MNIST's). */
 export const SYNTHETIC_SIZE = 28;
+/** Training examples unless told otherwise. */
 export const SYNTHETIC_DEFAULT_TRAIN = 6000;
+/** Test examples unless told otherwise. */
 export const SYNTHETIC_DEFAULT_TEST = 1000;
 
 const MIN_RADIUS = 5.5;
@@ -95,6 +98,7 @@ const SHAPES: readonly ((u: number, v: number) => boolean)[] = [
   (u, v) => Math.abs(Math.abs(v) - 0.45) <= 0.17 && Math.abs(u) <= 1,
 ];
 
+/** Options of {@link loadSynthetic}. */
 export interface SyntheticOptions {
   /** Training examples (default 6000). */
   readonly train?: number;
@@ -106,8 +110,18 @@ export interface SyntheticOptions {
   readonly subset?: number;
 }
 
-/** The synthetic train and test sets. The same options give bitwise the same data. */
-export function loadSynthetic(options: SyntheticOptions = {}): { train: Dataset; test: Dataset } {
+/**
+ * The synthetic train and test sets. The same options give bitwise the same data.
+ *
+ * @param options - examples per split, the seed, and a class-balanced subset size.
+ * @returns the train and test splits: [1, 28, 28] images of 10 shapes in [0, 1].
+ * @throws {@link syncbn-sim!InputError} when an option is unusable.
+ * @example
+ * ```ts
+ * const { train, test } = loadSynthetic({ train: 512, test: 128, seed: 1 });
+ * ```
+ */
+export function loadSynthetic(options: SyntheticOptions = {}): DatasetSplits {
   const whole = ofType.number('a whole number');
   checkFields('options', options, { train: whole, test: whole, seed: whole, subset: whole });
   const seed = options.seed ?? 0;
@@ -122,7 +136,15 @@ export function loadSynthetic(options: SyntheticOptions = {}): { train: Dataset;
   return { train, test };
 }
 
-/** `count` synthetic examples drawn from a generator seeded with `seed`. */
+/**
+ * `count` synthetic examples drawn from a generator seeded with `seed`.
+ *
+ * @param count - examples.
+ * @param seed - the generator's seed.
+ * @param name - the set's name in reports.
+ * @returns the dataset.
+ * @throws {@link syncbn-sim!InputError} for a bad count.
+ */
 export function syntheticShapes(count: number, seed: number, name = 'synthetic'): Dataset {
   requireInput(Number.isInteger(count) && count >= 0, () => `synthetic set: example count must be a non-negative integer, got ${count}`);
   const rng = new SeededRandom(seed);

@@ -9,7 +9,7 @@ import { batchMoments } from '../bn/batch-moments.js';
 import type { StatsMethod } from '../bn/batch-moments.js';
 import type { AlgorithmName } from '../collectives/algorithms/index.js';
 import { Cluster, MAX_DEVICES } from '../cluster/cluster.js';
-import { parseMode, syncGroup } from '../cluster/modes.js';
+import { parseMode, syncGroup } from '../bn/modes.js';
 import { InputError, requireInput } from '../errors.js';
 import { type DistributionName, DISTRIBUTION_NAMES, distributionByName, varianceOfSampleVariance } from '../tensor/distributions.js';
 import { describeNonFinite } from '../tensor/finite.js';

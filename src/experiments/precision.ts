@@ -23,7 +23,8 @@ import { pytorchRoundTrip, torchNormalize } from '../bn/pytorch-roundtrip.js';
 import type { StatsMethod } from '../bn/batch-moments.js';
 import type { Accumulator } from '../bn/moments.js';
 import { Cluster, MAX_DEVICES } from '../cluster/cluster.js';
-import { shardRows } from '../cluster/sharding.js';
+import { shardRows } from '../tensor/sharding.js';
+import { checkBlock, checkLayout } from '../args.js';
 import { requireInput } from '../errors.js';
 import { SeededRandom } from '../tensor/random.js';
 import type { ChannelLayout, DType, FloatArray } from '../tensor/tensor.js';
@@ -259,6 +260,7 @@ function compensatedSum(x: FloatArray, layout: ChannelLayout, c: number, f: (v: 
  * sums compensated. x - mean is exact (Sterbenz) whenever |mean| >> std.
  */
 export function exactMoments(x: FloatArray, layout: ChannelLayout): { mean: Float64Array; var: Float64Array } {
+  checkBlock('x', x, checkLayout('layout', layout));
   const C = layout.channels;
   const n = layout.rows * layout.inner;
   const mean = new Float64Array(C);

@@ -6,7 +6,7 @@
 import { type BatchNormOptions, type BatchNormResult, batchNorm, resolveSettings } from '../bn/batch-norm.js';
 import type { AlgorithmName } from '../collectives/algorithms/index.js';
 import { Cluster, type DeviceStats, type RunningStatsOfRank } from '../cluster/cluster.js';
-import { modeName, parseMode } from '../cluster/modes.js';
+import { modeName, parseMode } from '../bn/modes.js';
 import type { Fault } from '../cluster/protocol.js';
 import { batchMoments } from '../bn/batch-moments.js';
 import type { Moments } from '../bn/moments.js';

@@ -6,6 +6,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { gatherBatch } from '../data/batches.js';
 import { loadFashionMnist } from '../data/fashion-mnist.js';
@@ -27,7 +28,14 @@ export interface TrainBenchReport {
   readonly ratio_to_pytorch?: number;
 }
 
-export async function benchmarkTraining(options: { devices?: number; batch?: number; steps?: number; bn?: string; torch?: boolean } = {}): Promise<TrainBenchReport> {
+/**
+ * Times data-parallel BN-LeNet steps on W devices and PyTorch's on one process at the same global
+ * batch (at as many intra-op threads as this machine has cores, the fair peer of our T threads).
+ * @param options - devices (8), global batch (256), timed steps (40), BN mode ('sync'), device
+ *   threads (min(W, cores)), and whether to run the PyTorch peer (true)
+ * @returns examples per second of both, and ours over PyTorch's epoch time
+ */
+export async function benchmarkTraining(options: { devices?: number; batch?: number; steps?: number; bn?: string; threads?: number; torch?: boolean } = {}): Promise<TrainBenchReport> {
   const devices = options.devices ?? 8;
   const batch = options.batch ?? 256;
   const steps = options.steps ?? 40;
@@ -40,7 +48,7 @@ export async function benchmarkTraining(options: { devices?: number; batch?: num
     data = 'synthetic';
     train = loadSynthetic({ train: batch * 8 }).train;
   }
-  const trainer = new Trainer({ model: { name: 'lenet-bn', inputShape: [...train.shape], classes: train.classes }, devices, bn, optimizer: { lr: 1, momentum: 0, weightDecay: 0 }, maxBatch: batch, seed: 0 });
+  const trainer = new Trainer({ model: { name: 'lenet-bn', inputShape: [...train.shape], classes: train.classes }, devices, threads: options.threads, bn, optimizer: { lr: 1, momentum: 0, weightDecay: 0 }, maxBatch: batch, seed: 0 });
   let seconds = 0;
   try {
     const warmup = 5;
@@ -57,18 +65,18 @@ export async function benchmarkTraining(options: { devices?: number; batch?: num
   const examplesPerSecond = (steps * batch) / seconds;
   const report: TrainBenchReport = { data, devices, batch, bn, steps, examples_per_second: examplesPerSecond, seconds_per_60k_epoch: 60_000 / examplesPerSecond };
   if (options.torch === false) return { ...report, pytorch_note: 'not run (--no-torch)' };
-  const peer = torchLenet(steps);
+  const peer = torchLenet(steps, batch, availableParallelism());
   if ('reason' in peer) return { ...report, pytorch_note: `not run (${peer.reason})` };
   const torch = { ...peer, seconds_per_60k_epoch: 60_000 / peer.examples_per_second };
   return { ...report, pytorch: torch, ratio_to_pytorch: report.seconds_per_60k_epoch / torch.seconds_per_60k_epoch };
 }
 
-function torchLenet(steps: number): { examples_per_second: number; threads: number } | { reason: string } {
+function torchLenet(steps: number, batch: number, threads: number): { examples_per_second: number; threads: number } | { reason: string } {
   const root = packageRoot();
   const script = root ? join(root, 'scripts', 'bench_torch_lenet.py') : undefined;
   if (!script || !existsSync(script)) return { reason: 'scripts/bench_torch_lenet.py not found' };
   if (!existsSync(TORCH_PYTHON)) return { reason: `${TORCH_PYTHON} not found` };
-  const r = spawnSync(TORCH_PYTHON, [script, String(steps)], { encoding: 'utf8', timeout: 300_000 });
+  const r = spawnSync(TORCH_PYTHON, [script, String(steps), String(batch), String(threads)], { encoding: 'utf8', timeout: 300_000 });
   if (r.status !== 0) return { reason: (r.stderr || 'python failed').trim().split('\n').pop() ?? 'python failed' };
   try {
     return JSON.parse(r.stdout);

@@ -8,12 +8,12 @@
 import type { StatsMethod } from '../bn/batch-moments.js';
 import type { AlgorithmName } from '../collectives/algorithms/index.js';
 import { MAX_DEVICES } from '../cluster/cluster.js';
-import { modeName, parseMode } from '../cluster/modes.js';
+import { modeName, parseMode } from '../bn/modes.js';
 import { epochBatches, gatherBatch } from '../data/batches.js';
 import type { Dataset } from '../data/dataset.js';
 import { loadFashionMnist } from '../data/fashion-mnist.js';
 import { loadSynthetic } from '../data/synthetic.js';
-import { requireInput } from '../errors.js';
+import { SyncBnError, requireInput } from '../errors.js';
 import type { KernelBackend } from '../kernels/backend.js';
 import { firstNonFinite } from '../tensor/finite.js';
 import { type ModelName, MODEL_NAMES } from '../train/protocol.js';
@@ -25,7 +25,8 @@ import { checkTrainOptions } from './option-checks.js';
  * A training run whose loss or weights became NaN or infinite (a learning rate too large, most
  * often): the experiment stops at that step and reports nothing as if it had finished.
  */
-export class DivergedError extends Error {
+export class DivergedError extends SyncBnError {
+  override readonly code = 'E_DIVERGED';
   override readonly name = 'DivergedError';
   constructor(
     /** The run, as the table names it (e.g. "sync W=8 b=32 lr=1"). */

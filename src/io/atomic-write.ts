@@ -15,22 +15,32 @@
  */
 import { closeSync, lstatSync, mkdirSync, openSync, renameSync, rmdirSync, rmSync, statSync, writeSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { InputError } from '../errors.js';
+import { InputError, OutputWriteError } from '../errors.js';
 
 /** One output file, in memory. */
 export interface OutputFile {
+  /** File name inside the output directory. */
   readonly name: string;
+  /** Its contents (a string is written as UTF-8). */
   readonly bytes: Uint8Array | string;
 }
 
 /** An input file of the command, which no output may overwrite; `what` names it in messages (e.g. '--input'). */
 export interface NamedInput {
+  /** The input file. */
   readonly path: string;
+  /** How messages name it, e.g. '--input'. */
   readonly what: string;
 }
 
 /** The file-system calls a commit makes; tests replace `rename` to fail half-way. */
 export interface CommitFs {
+  /**
+   * Renames a file (fs.renameSync).
+   *
+   * @param from - the current path.
+   * @param to - the new path.
+   */
   rename(from: string, to: string): void;
 }
 
@@ -85,6 +95,11 @@ function exists(path: string): boolean {
  * Refuses unusable targets before any work starts (InputError, nothing written): `dir` exists
  * but is not a directory, a target `dir/name` is a directory, or a target is one of `inputs`
  * (the same file, through any path or link).
+ *
+ * @param dir - the output directory.
+ * @param names - the files that will be written or removed in it.
+ * @param inputs - input files no output may be.
+ * @throws {@link InputError} naming the unusable target.
  */
 export function checkOutputTargets(dir: string, names: readonly string[], inputs: readonly NamedInput[] = []): void {
   const d = statOrUndefined(dir);
@@ -152,9 +167,18 @@ function removeQuietly(paths: readonly string[]): void {
 }
 
 /**
- * Writes `files` into `dir` whole or not at all (see the module comment). Throws InputError for
- * unusable targets, an Error when the commit fails (after rolling back), and `signal.reason` when
- * interrupted (after rolling back).
+ * Writes `files` into `dir` whole or not at all (see the module comment): every file goes to a
+ * temporary name first, and only when all are on disk are they renamed into place.
+ *
+ * @param dir - the output directory, created (with its parents) if missing.
+ * @param files - the files, in memory.
+ * @param options - files to remove in the same commit, inputs to protect, an AbortSignal, test
+ *   hooks.
+ * @returns the paths written and the stale files removed.
+ * @throws {@link InputError} for unusable targets or a directory that cannot be written (nothing
+ *   written).
+ * @throws {@link OutputWriteError} when a rename fails at the commit (the directory is restored).
+ * @throws `options.signal.reason` when the signal trips (everything rolled back).
  */
 export async function writeFilesAtomically(dir: string, files: readonly OutputFile[], options: AtomicWriteOptions = {}): Promise<AtomicWriteResult> {
   const names = files.map((f) => f.name);
@@ -212,7 +236,7 @@ export async function writeFilesAtomically(dir: string, files: readonly OutputFi
     }
     removeQuietly(temporaries);
     removeDirectories(created);
-    throw new Error(`cannot put the outputs in place in ${dir} (${reason(error)}); the earlier files are back and nothing new was written`);
+    throw new OutputWriteError(`cannot put the outputs in place in ${dir} (${reason(error)}); the earlier files are back and nothing new was written`);
   }
   removeQuietly(backups.map((b) => b.backup));
   return { written: placed, removed: stale.filter((n) => backups.some((b) => b.final === join(dir, n))) };

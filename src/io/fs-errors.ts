@@ -1,5 +1,11 @@
 /** File-system errors in words a user understands, for one-line messages. */
 
+/**
+ * A file-system error in words a user understands.
+ *
+ * @param err - what a node:fs call threw.
+ * @returns 'no such file', 'permission denied', ...; the error's code or message otherwise.
+ */
 export function describeFsError(err: unknown): string {
   const code = (err as { code?: unknown } | null)?.code;
   switch (code) {

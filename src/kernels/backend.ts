@@ -25,7 +25,7 @@ export const KERNELS_ENV = 'SYNCBN_KERNELS';
  * @param value - `wasm` or `js`.
  * @param source - where the value came from, for the error message.
  * @returns the backend.
- * @throws InputError when `value` names no backend.
+ * @throws {@link InputError} when `value` names no backend.
  */
 export function parseKernelBackend(value: string, source: string): KernelBackend {
   if (value === 'wasm' || value === 'js') return value;
@@ -36,7 +36,7 @@ export function parseKernelBackend(value: string, source: string): KernelBackend
  * The backend the environment asks for: `SYNCBN_KERNELS` when set and not empty, else `wasm`.
  * @param env - the environment to read (default `process.env`).
  * @returns the backend.
- * @throws InputError when `SYNCBN_KERNELS` names no backend.
+ * @throws {@link InputError} when `SYNCBN_KERNELS` names no backend.
  */
 export function kernelsFromEnvironment(env: Readonly<Record<string, string | undefined>> = process.env): KernelBackend {
   const value = env[KERNELS_ENV];
@@ -48,7 +48,7 @@ let current: KernelBackend | undefined;
 /**
  * The backend the kernels of this thread use: the last `useKernels`, else the environment's.
  * @returns `wasm` or `js`.
- * @throws InputError when `SYNCBN_KERNELS` names no backend.
+ * @throws {@link InputError} when `SYNCBN_KERNELS` names no backend.
  */
 export function kernelBackend(): KernelBackend {
   current ??= kernelsFromEnvironment();
@@ -57,7 +57,14 @@ export function kernelBackend(): KernelBackend {
 
 /**
  * Selects the backend for every kernel of this thread from now on.
+ *
  * @param backend - `wasm` or `js`.
+ * @throws {@link InputError} when `backend` names no backend.
+ * @example
+ * ```ts
+ * import { useKernels } from 'syncbn-sim';
+ * useKernels('js'); // the JavaScript reference kernels, on this thread
+ * ```
  */
 export function useKernels(backend: KernelBackend): void {
   current = parseKernelBackend(backend, 'kernels');

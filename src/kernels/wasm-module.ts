@@ -7,10 +7,14 @@
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { SyncBnError } from '../errors.js';
 import { KERNEL_EXPORTS, type KernelExports } from './wasm-exports.js';
 
 /** The WebAssembly module could not be read, validated, compiled, instantiated or used. */
-export class WasmKernelError extends Error {
+export class WasmKernelError extends SyncBnError {
+  /** Always 'E_WASM_KERNEL'. */
+  override readonly code = 'E_WASM_KERNEL';
+  /** Always 'WasmKernelError'. */
   override readonly name = 'WasmKernelError';
 }
 

@@ -7,18 +7,24 @@ import type { Layer } from './layer.js';
 import { sigmoidWasm } from './sigmoid-wasm.js';
 
 abstract class Elementwise implements Layer {
+  /** {@inheritDoc Layer.name} */
   abstract readonly name: string;
+  /** {@inheritDoc Layer.paramCount} */
   readonly paramCount = 0;
   protected readonly out = new ModeBuffers();
   protected y: Float32Array | undefined;
   protected dx: Float32Array | undefined;
 
+  /** {@inheritDoc Layer.outputShape} */
   outputShape(input: readonly number[]): number[] {
     return [...input];
   }
+  /** {@inheritDoc Layer.bind} */
   bind(_params: Float32Array, _grads: Float32Array): void {}
+  /** {@inheritDoc Layer.init} */
   init(_rng: SeededRandom): void {}
 
+  /** {@inheritDoc Layer.forward} */
   forward(x: Float32Array, _batch: number, _inputShape: readonly number[], training: boolean): Float32Array {
     checkFloat32Array('x', x);
     const y = this.out.get(training, x.length);
@@ -27,6 +33,7 @@ abstract class Elementwise implements Layer {
     return y;
   }
 
+  /** {@inheritDoc Layer.backward} */
   backward(dy: Float32Array): Float32Array {
     const n = checkBackward(this.name, this.y?.length, dy);
     const dx = (this.dx = reuse(this.dx, n));
@@ -44,6 +51,7 @@ abstract class Elementwise implements Layer {
  * formula rounded to float32) or `sigmoidJs`.
  */
 export class Sigmoid extends Elementwise {
+  /** {@inheritDoc Layer.name} */
   readonly name = 'sigmoid';
   protected apply(x: Float32Array, y: Float32Array): void {
     if (kernelBackend() === 'wasm') sigmoidWasm(x, y);
@@ -72,6 +80,7 @@ export function sigmoidJs(x: Float32Array, y: Float32Array): void {
  * PyTorch. The only difference from max(0, x) is x = -Infinity, which gives NaN.
  */
 export class ReLU extends Elementwise {
+  /** {@inheritDoc Layer.name} */
   readonly name = 'relu';
   protected apply(x: Float32Array, y: Float32Array): void {
     for (let i = 0; i < x.length; i++) {

@@ -17,10 +17,15 @@ import { gemmTile, residentProduct, roundUp } from './gemm-wasm.js';
 
 /** Input channels and size, and output size, of one stride-1 convolution. */
 export interface ConvGeometry {
+  /** Input channels. */
   readonly C: number;
+  /** Input height. */
   readonly H: number;
+  /** Input width. */
   readonly W: number;
+  /** Output height. */
   readonly outH: number;
+  /** Output width. */
   readonly outW: number;
 }
 

@@ -23,6 +23,7 @@ import { gemm } from './gemm.js';
 import { type BiasInit, DEFAULT_BIAS_INIT, DEFAULT_INIT, type InitScheme, initBias, initWeight } from './init.js';
 import type { Layer } from './layer.js';
 
+/** Options of {@link Conv2d}. */
 export interface Conv2dOptions {
   /** Zero padding on each side (default 0). */
   readonly padding?: number;
@@ -47,7 +48,17 @@ interface Geometry {
   readonly outW: number;
 }
 
-/** col[(c*k + ki)*k + kj][b*P + oh*outW + ow] = x[b][c][oh*s + ki - p][ow*s + kj - p] (0 outside). */
+/**
+ * col[(c*k + ki)*k + kj][b*P + oh*outW + ow] = x[b][c][oh*s + ki - p][ow*s + kj - p] (0 outside).
+ *
+ * @param x - the input, [batch, C, H, W].
+ * @param batch - examples.
+ * @param g - the input and output geometry.
+ * @param k - kernel size.
+ * @param stride - the stride.
+ * @param pad - zero padding on each side.
+ * @param col - receives the column matrix, [C*k*k][batch*outH*outW].
+ */
 export function im2col(x: Float32Array, batch: number, g: Geometry, k: number, stride: number, pad: number, col: Float32Array): void {
   const { C, H, W, outH, outW } = g;
   const P = outH * outW;
@@ -80,7 +91,17 @@ export function im2col(x: Float32Array, batch: number, g: Geometry, k: number, s
   }
 }
 
-/** The adjoint of im2col: dx (zeroed here) receives every column entry at the input it came from. */
+/**
+ * The adjoint of im2col: dx (zeroed here) receives every column entry at the input it came from.
+ *
+ * @param col - the column matrix, [C*k*k][batch*outH*outW].
+ * @param batch - examples.
+ * @param g - the input and output geometry.
+ * @param k - kernel size.
+ * @param stride - the stride.
+ * @param pad - zero padding on each side.
+ * @param dx - receives the input gradient, [batch, C, H, W].
+ */
 export function col2im(col: Float32Array, batch: number, g: Geometry, k: number, stride: number, pad: number, dx: Float32Array): void {
   const { C, H, W, outH, outW } = g;
   const P = outH * outW;
@@ -111,10 +132,23 @@ export function col2im(col: Float32Array, batch: number, g: Geometry, k: number,
 
 const integer = ofType.number('a positive integer');
 
+/**
+ * A 2-D convolution over [C, H, W] examples with square kernels, as PyTorch's nn.Conv2d (weight
+ * [out, in, k, k], then bias, in the bound slice): im2col and a GEMM, both on WebAssembly SIMD.
+ *
+ * @example
+ * ```ts
+ * const conv = new Conv2d(1, 6, 5, { padding: 2 }); // LeNet's first layer: [1, 28, 28] -> [6, 28, 28]
+ * ```
+ */
 export class Conv2d implements Layer {
+  /** {@inheritDoc Layer.name} */
   readonly name: string;
+  /** {@inheritDoc Layer.paramCount} */
   readonly paramCount: number;
+  /** Zero padding on each side. */
   readonly padding: number;
+  /** The stride. */
   readonly stride: number;
   /** When false, backward skips dL/dx and returns an empty array (set by Sequential on a first layer). */
   inputGrad = true;
@@ -133,9 +167,19 @@ export class Conv2d implements Layer {
   private dx: Float32Array | undefined;
   private cache: { x: Float32Array; col: Float32Array | undefined; batch: number; g: Geometry; rt: WasmRuntime | undefined } | undefined;
 
+  /**
+   * @param inChannels - C of the input.
+   * @param outChannels - channels of the output.
+   * @param kernelSize - k of the k x k kernel.
+   * @param options - padding (default 0), stride (default 1), initialisations, bias (default true).
+   * @throws {@link syncbn-sim!InputError} when an argument is unusable.
+   */
   constructor(
+    /** C of the input. */
     readonly inChannels: number,
+    /** Channels of the output. */
     readonly outChannels: number,
+    /** k of the k x k kernel. */
     readonly kernelSize: number,
     options: Conv2dOptions = {},
   ) {
@@ -166,11 +210,13 @@ export class Conv2d implements Layer {
     return { C, H, W, outH, outW };
   }
 
+  /** {@inheritDoc Layer.outputShape} */
   outputShape(input: readonly number[]): number[] {
     const g = this.geometry(input);
     return [this.outChannels, g.outH, g.outW];
   }
 
+  /** {@inheritDoc Layer.bind} */
   bind(params: Float32Array, grads: Float32Array): void {
     requireInput(params.length === this.paramCount && grads.length === this.paramCount, () => `${this.name}: bound slices must hold ${this.paramCount} values`);
     const w = this.outChannels * this.inChannels * this.kernelSize * this.kernelSize;
@@ -180,6 +226,7 @@ export class Conv2d implements Layer {
     this.gradBias = grads.subarray(w);
   }
 
+  /** {@inheritDoc Layer.init} */
   init(rng: SeededRandom): void {
     const receptive = this.kernelSize * this.kernelSize;
     const fans = { fanIn: this.inChannels * receptive, fanOut: this.outChannels * receptive };
@@ -192,6 +239,7 @@ export class Conv2d implements Layer {
     return this.stride === 1 && kernelBackend() === 'wasm' ? wasmRuntime() : undefined;
   }
 
+  /** {@inheritDoc Layer.forward} */
   forward(x: Float32Array, batch: number, inputShape: readonly number[], training: boolean): Float32Array {
     const g = this.geometry(inputShape);
     checkInput(this.name, x, batch, g.C * g.H * g.W);
@@ -223,6 +271,7 @@ export class Conv2d implements Layer {
     return y;
   }
 
+  /** {@inheritDoc Layer.backward} */
   backward(dy: Float32Array): Float32Array {
     const cache = this.cache;
     const { kernelSize: k, outChannels: O } = this;

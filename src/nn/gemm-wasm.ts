@@ -46,7 +46,9 @@ const MC = 128;
 
 /** Rows and columns of C in one register tile of the GEMM kernel. */
 export interface GemmTile {
+  /** Rows of C per tile. */
   readonly rows: number;
+  /** Columns of C per tile. */
   readonly cols: number;
 }
 

@@ -10,6 +10,7 @@ import { gemm } from './gemm.js';
 import { type BiasInit, DEFAULT_BIAS_INIT, DEFAULT_INIT, type InitScheme, initBias, initWeight } from './init.js';
 import type { Layer } from './layer.js';
 
+/** Options of {@link Linear}. */
 export interface LinearOptions {
   /** Weight initialisation (default `xavier-uniform`, see src/nn/init.ts). */
   readonly init?: InitScheme;
@@ -19,8 +20,19 @@ export interface LinearOptions {
   readonly bias?: boolean;
 }
 
+/**
+ * A fully connected layer, y = x W^T + b, as PyTorch's nn.Linear (W is [out, in], row-major, then
+ * b, in the bound slice). Its matrix products run on the WebAssembly GEMM.
+ *
+ * @example
+ * ```ts
+ * const layer = new Linear(256, 120); // 256 * 120 + 120 parameters
+ * ```
+ */
 export class Linear implements Layer {
+  /** {@inheritDoc Layer.name} */
   readonly name: string;
+  /** {@inheritDoc Layer.paramCount} */
   readonly paramCount: number;
   /** When false, backward skips dL/dx and returns an empty array (set by Sequential on a first layer). */
   inputGrad = true;
@@ -36,8 +48,16 @@ export class Linear implements Layer {
   private batch = 0;
   private dx: Float32Array | undefined;
 
+  /**
+   * @param inFeatures - features of the input.
+   * @param outFeatures - features of the output.
+   * @param options - initialisations (default xavier-uniform and zero) and bias (default true).
+   * @throws {@link syncbn-sim!InputError} when an argument is unusable.
+   */
   constructor(
+    /** Features of the input. */
     readonly inFeatures: number,
+    /** Features of the output. */
     readonly outFeatures: number,
     options: LinearOptions = {},
   ) {
@@ -53,12 +73,14 @@ export class Linear implements Layer {
     this.name = `linear(${inFeatures}, ${outFeatures})`;
   }
 
+  /** {@inheritDoc Layer.outputShape} */
   outputShape(input: readonly number[]): number[] {
     const size = input.reduce((a, b) => a * b, 1);
     requireInput(size === this.inFeatures, () => `${this.name}: input of shape [${input.join(',')}] has ${size} features, expected ${this.inFeatures}`);
     return [this.outFeatures];
   }
 
+  /** {@inheritDoc Layer.bind} */
   bind(params: Float32Array, grads: Float32Array): void {
     requireInput(params.length === this.paramCount && grads.length === this.paramCount, () => `${this.name}: bound slices must hold ${this.paramCount} values`);
     const w = this.inFeatures * this.outFeatures;
@@ -68,12 +90,14 @@ export class Linear implements Layer {
     this.gradBias = grads.subarray(w);
   }
 
+  /** {@inheritDoc Layer.init} */
   init(rng: SeededRandom): void {
     const fans = { fanIn: this.inFeatures, fanOut: this.outFeatures };
     initWeight(this.weight, this.scheme, fans, rng);
     if (this.hasBias) initBias(this.bias, this.biasScheme, fans, rng);
   }
 
+  /** {@inheritDoc Layer.forward} */
   forward(x: Float32Array, batch: number, _inputShape: readonly number[], training: boolean): Float32Array {
     const { inFeatures: I, outFeatures: O } = this;
     checkInput(this.name, x, batch, I);
@@ -93,6 +117,7 @@ export class Linear implements Layer {
     return y;
   }
 
+  /** {@inheritDoc Layer.backward} */
   backward(dy: Float32Array): Float32Array {
     const { inFeatures: I, outFeatures: O, batch } = this;
     checkBackward(this.name, this.x === undefined ? undefined : batch * O, dy);

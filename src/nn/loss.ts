@@ -6,6 +6,7 @@
 import { requireInput } from '../errors.js';
 import { checkFloat32Array, checkNumbers, checkOptions, checkWhole, ofType } from '../args.js';
 
+/** What {@link softmaxCrossEntropy} returns. */
 export interface CrossEntropyResult {
   /** Mean loss over the batch. */
   readonly loss: number;
@@ -17,6 +18,7 @@ export interface CrossEntropyResult {
   readonly grad: Float32Array;
 }
 
+/** Options of {@link softmaxCrossEntropy}. */
 export interface CrossEntropyOptions {
   /** Where to write the gradient (length batch*classes); a new array otherwise. */
   readonly grad?: Float32Array;
@@ -27,6 +29,23 @@ export interface CrossEntropyOptions {
   readonly divisor?: number;
 }
 
+/**
+ * Softmax cross-entropy of a batch (torch.nn.functional.cross_entropy, mean reduction), its
+ * gradient and the correct predictions, in float64.
+ *
+ * @param logits - [batch, classes], float32.
+ * @param labels - the class of each row.
+ * @param batch - rows.
+ * @param classes - columns.
+ * @param options - where to write the gradient, and the divisor of the loss sum (default the
+ *   batch).
+ * @returns the mean loss, the loss sum, the correct rows and dL/dlogits.
+ * @throws {@link syncbn-sim!InputError} when an argument is unusable.
+ * @example
+ * ```ts
+ * const { loss, grad } = softmaxCrossEntropy(logits, labels, 32, 10);
+ * ```
+ */
 export function softmaxCrossEntropy(
   logits: Float32Array,
   labels: ArrayLike<number>,

@@ -19,14 +19,23 @@ interface PoolGeometry {
 }
 
 abstract class Pool2d implements Layer {
+  /** {@inheritDoc Layer.name} */
   abstract readonly name: string;
+  /** {@inheritDoc Layer.paramCount} */
   readonly paramCount = 0;
+  /** The stride. */
   readonly stride: number;
   protected readonly out = new ModeBuffers();
   protected dx: Float32Array | undefined;
   protected geom: PoolGeometry | undefined;
 
+  /**
+   * @param kernelSize - k of the k x k window.
+   * @param stride - the stride (default k: windows do not overlap).
+   * @throws {@link syncbn-sim!InputError} when an argument is unusable.
+   */
   constructor(
+    /** k of the k x k window. */
     readonly kernelSize: number,
     stride?: number,
   ) {
@@ -37,6 +46,7 @@ abstract class Pool2d implements Layer {
     requireInput(Number.isInteger(this.stride) && this.stride > 0, `pooling: stride must be a positive integer, got ${this.stride}`);
   }
 
+  /** {@inheritDoc Layer.outputShape} */
   outputShape(input: readonly number[]): number[] {
     requireInput(input.length === 3, () => `${this.name}: input must be [C, H, W], got [${input.join(',')}]`);
     const [C, H, W] = input;
@@ -45,9 +55,12 @@ abstract class Pool2d implements Layer {
     requireInput(outH > 0 && outW > 0, () => `${this.name}: input ${H}x${W} is smaller than the window`);
     return [C, outH, outW];
   }
+  /** {@inheritDoc Layer.bind} */
   bind(_params: Float32Array, _grads: Float32Array): void {}
+  /** {@inheritDoc Layer.init} */
   init(_rng: SeededRandom): void {}
 
+  /** {@inheritDoc Layer.forward} */
   forward(x: Float32Array, batch: number, inputShape: readonly number[], training: boolean): Float32Array {
     const [C, outH, outW] = this.outputShape(inputShape);
     const [, H, W] = inputShape;
@@ -59,6 +72,7 @@ abstract class Pool2d implements Layer {
     return y;
   }
 
+  /** {@inheritDoc Layer.backward} */
   backward(dy: Float32Array): Float32Array {
     const g = this.geom;
     checkBackward(this.name, g && g.planes * g.outH * g.outW, dy);
@@ -109,7 +123,16 @@ function avgUnpool2x2(dy: Float32Array, g: PoolGeometry, dx: Float32Array): void
   }
 }
 
+/**
+ * Average pooling over k x k windows of each channel (nn.AvgPool2d, no padding).
+ *
+ * @example
+ * ```ts
+ * new AvgPool2d(2); // [6, 28, 28] -> [6, 14, 14]
+ * ```
+ */
 export class AvgPool2d extends Pool2d {
+  /** {@inheritDoc Layer.name} */
   get name(): string {
     return `avgpool2d(${this.kernelSize}${this.stride !== this.kernelSize ? `, s=${this.stride}` : ''})`;
   }
@@ -154,9 +177,14 @@ export class AvgPool2d extends Pool2d {
   }
 }
 
+/**
+ * Max pooling over k x k windows of each channel (nn.MaxPool2d, no padding); the gradient goes to
+ * the first maximum.
+ */
 export class MaxPool2d extends Pool2d {
   private argmax: Int32Array | undefined; // input index of each output's maximum (training)
 
+  /** {@inheritDoc Layer.name} */
   get name(): string {
     return `maxpool2d(${this.kernelSize}${this.stride !== this.kernelSize ? `, s=${this.stride}` : ''})`;
   }

@@ -8,7 +8,7 @@
  * keep state outside the vectors (running statistics of batch norm): Sequential only calls the
  * interface, in order, with the per-example shape each layer sees.
  */
-import { requireInput } from '../errors.js';
+import { InputError, requireInput } from '../errors.js';
 import { argumentError, checkOptions, ofType } from '../args.js';
 import type { SeededRandom } from '../tensor/random.js';
 import { checkInput } from './buffers.js';
@@ -17,6 +17,7 @@ import { type Layer, isCommunicating } from './layer.js';
 
 /** Layers that can skip computing dL/dx (Linear, Conv2d): Sequential turns it off for the first layer. */
 export interface InputGradSwitch {
+  /** Whether backward computes dL/dx (false skips it and returns an empty array). */
   inputGrad: boolean;
 }
 
@@ -24,6 +25,7 @@ function hasInputGradSwitch(layer: Layer): layer is Layer & InputGradSwitch {
   return typeof (layer as Partial<InputGradSwitch>).inputGrad === 'boolean';
 }
 
+/** Options of {@link Sequential}. */
 export interface SequentialOptions {
   /**
    * Whether backward must return dL/d(input) (default false: the first layer skips it where it
@@ -32,17 +34,39 @@ export interface SequentialOptions {
   readonly inputGrad?: boolean;
 }
 
+/**
+ * A model: layers run in order, bound to slices of one flat parameter vector and one flat gradient
+ * vector (so that data-parallel training all-reduces a single array). Its passes are also programs,
+ * so that BN layers can pause for the device's peers.
+ *
+ * @example
+ * ```ts
+ * const model = new Sequential([new Flatten(), new Linear(784, 10)], [1, 28, 28]);
+ * model.init(new SeededRandom(0));
+ * const logits = model.forward(images, 32, true);
+ * ```
+ */
 export class Sequential {
+  /** The layers, in order. */
   readonly layers: readonly Layer[];
   /** Per-example input shape of each layer; shapes[layers.length] is the model's output shape. */
   readonly shapes: readonly (readonly number[])[];
   /** Start of each layer's slice in the flat vectors. */
   readonly offsets: readonly number[];
+  /** Parameters of all layers: the length of the flat vectors. */
   readonly paramCount: number;
   private paramsView: Float32Array;
   private gradsView: Float32Array;
   private trainedBatch: number | undefined;
 
+  /**
+   * Builds the model and binds its layers to fresh zeroed vectors (call `init` for initial values).
+   *
+   * @param layers - the layers, in order.
+   * @param inputShape - the per-example input shape, e.g. [1, 28, 28].
+   * @param options - whether backward must return dL/d(input) (default false).
+   * @throws {@link syncbn-sim!InputError} when a layer cannot take the shape the previous one gives, or an argument is unusable.
+   */
   constructor(layers: readonly Layer[], inputShape: readonly number[], options: SequentialOptions = {}) {
     if (!Array.isArray(layers)) throw argumentError('layers', 'an array of layers', layers);
     layers.forEach((layer, i) => {
@@ -71,9 +95,19 @@ export class Sequential {
     this.bindTo(this.paramsView, this.gradsView);
   }
 
+  /**
+   * The per-example input shape.
+   *
+   * @returns shapes[0].
+   */
   get inputShape(): readonly number[] {
     return this.shapes[0];
   }
+  /**
+   * The per-example output shape.
+   *
+   * @returns the last of `shapes`.
+   */
   get outputShape(): readonly number[] {
     return this.shapes[this.shapes.length - 1];
   }
@@ -89,6 +123,10 @@ export class Sequential {
   /**
    * Binds every layer to slices of the given vectors (each at least `paramCount` long; extra
    * elements are not used). Values are not copied: call `init` or copy parameters in afterwards.
+   *
+   * @param params - the parameter vector.
+   * @param grads - the gradient vector.
+   * @throws {@link syncbn-sim!InputError} when an argument is unusable.
    */
   bindTo(params: Float32Array, grads: Float32Array): void {
     requireInput(params.length >= this.paramCount && grads.length >= this.paramCount, () => `parameter and gradient vectors must hold ${this.paramCount} values, got ${params.length} and ${grads.length}`);
@@ -101,7 +139,11 @@ export class Sequential {
     this.gradsView = grads;
   }
 
-  /** Initialises every layer in order from one generator (the same seed gives the same model). */
+  /**
+   * Initialises every layer in order from one generator (the same seed gives the same model).
+   *
+   * @param rng - the generator.
+   */
   init(rng: SeededRandom): void {
     for (const layer of this.layers) layer.init(rng);
   }
@@ -116,12 +158,26 @@ export class Sequential {
    * buffer). In training, layers keep references to their inputs (not copies) for the backward
    * pass: `x` must not change until `backward` has run. Evaluation passes use buffers of their own,
    * so one may run in between.
+   *
+   * @param x - the input, [batch, ...inputShape].
+   * @param batch - examples in `x`.
+   * @param training - train mode.
+   * @returns the output, [batch, ...outputShape].
+   * @throws {@link syncbn-sim!InputError} when `x` does not hold `batch` examples.
+   * @throws `UnexpectedWaitError` when a layer waits for peers (use `forwardProgram` then).
    */
   forward(x: Float32Array, batch: number, training: boolean): Float32Array {
     return runWithoutPeers(this.forwardProgram(x, batch, training), 'the model');
   }
 
-  /** `forward` as a program that pauses wherever a layer waits for the device's peers. */
+  /**
+   * `forward` as a program that pauses wherever a layer waits for the device's peers.
+   *
+   * @param x - the input.
+   * @param batch - examples in `x`.
+   * @param training - train mode.
+   * @returns a program whose result is the output.
+   */
   *forwardProgram(x: Float32Array, batch: number, training: boolean): Program<Float32Array> {
     checkInput('model', x, batch, this.shapes[0].reduce((a, b) => a * b, 1));
     let h = x;
@@ -137,14 +193,24 @@ export class Sequential {
    * Backward through every layer from dL/d(output) of the last training forward: adds the
    * parameter gradients into the gradient vector and returns dL/d(input) (an empty array unless
    * the model was built with `inputGrad: true` or the first layer cannot skip it).
+   *
+   * @param dy - dL/d(output) of the last training forward.
+   * @returns dL/d(input), or an empty array.
+   * @throws {@link syncbn-sim!InputError} without a training forward, or for a gradient of the
+   *   wrong size.
    */
   backward(dy: Float32Array): Float32Array {
     return runWithoutPeers(this.backwardProgram(dy), 'the model');
   }
 
-  /** `backward` as a program that pauses wherever a layer waits for the device's peers. */
+  /**
+   * `backward` as a program that pauses wherever a layer waits for the device's peers.
+   *
+   * @param dy - dL/d(output) of the last training forward.
+   * @returns a program whose result is dL/d(input).
+   */
   *backwardProgram(dy: Float32Array): Program<Float32Array> {
-    if (this.trainedBatch === undefined) throw new Error('backward called without a training forward');
+    if (this.trainedBatch === undefined) throw new InputError('backward called without a training forward');
     let g = dy;
     for (let i = this.layers.length - 1; i >= 0; i--) {
       const layer = this.layers[i];
@@ -153,7 +219,11 @@ export class Sequential {
     return g;
   }
 
-  /** One line per layer: name, output shape and parameter count. */
+  /**
+   * One line per layer: name, output shape and parameter count.
+   *
+   * @returns the lines.
+   */
   summary(): string[] {
     return this.layers.map((layer, i) => `${layer.name}  -> [${this.shapes[i + 1].join(', ')}]  ${layer.paramCount} params`);
   }

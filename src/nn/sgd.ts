@@ -10,7 +10,9 @@
 import { requireInput } from '../errors.js';
 import { checkBoolean, checkFields, checkFloat32Array, ofType } from '../args.js';
 
+/** The optimizer's settings, as torch.optim.SGD's. */
 export interface SgdOptions {
+  /** Learning rate, >= 0. */
   readonly lr: number;
   /** Default 0. */
   readonly momentum?: number;
@@ -18,7 +20,16 @@ export interface SgdOptions {
   readonly weightDecay?: number;
 }
 
-/** One SGD step in place on `params` (and the momentum `buffer`), from `grads`. */
+/**
+ * One SGD step in place on `params` (and the momentum `buffer`), from `grads`.
+ *
+ * @param params - the parameters, updated in place.
+ * @param grads - their gradients.
+ * @param buffer - the momentum buffer, updated in place (unused when momentum is 0).
+ * @param options - learning rate, momentum (default 0), weight decay (default 0).
+ * @param firstStep - the first step copies the gradient into the buffer, as PyTorch does.
+ * @throws {@link syncbn-sim!InputError} when an argument is unusable.
+ */
 export function sgdStep(params: Float32Array, grads: Float32Array, buffer: Float32Array, options: SgdOptions, firstStep: boolean): void {
   checkFloat32Array('params', params);
   checkFloat32Array('grads', grads);
@@ -48,20 +59,38 @@ export function sgdStep(params: Float32Array, grads: Float32Array, buffer: Float
 
 /** SGD with its momentum buffer and step count. */
 export class Sgd {
+  /** The momentum buffer (empty without momentum). */
   readonly buffer: Float32Array;
   private steps = 0;
 
+  /**
+   * @param paramCount - parameters of the model.
+   * @param options - learning rate, momentum and weight decay.
+   */
   constructor(
     paramCount: number,
+    /** The settings. */
     readonly options: SgdOptions,
   ) {
     this.buffer = new Float32Array((options.momentum ?? 0) > 0 ? paramCount : 0);
   }
 
+  /**
+   * Steps taken.
+   *
+   * @returns the count.
+   */
   get stepCount(): number {
     return this.steps;
   }
 
+  /**
+   * One step in place.
+   *
+   * @param params - the parameters.
+   * @param grads - their gradients.
+   * @throws {@link syncbn-sim!InputError} when an argument is unusable.
+   */
   step(params: Float32Array, grads: Float32Array): void {
     sgdStep(params, grads, this.buffer, this.options, this.steps === 0);
     this.steps++;

@@ -4,16 +4,29 @@
  */
 import type { SeededRandom } from './random.js';
 
+/** The distributions the noise experiment draws from. */
 export type DistributionName = 'normal' | 'uniform' | 'laplace' | 'relu-normal';
+/** Every distribution, in the order the CLI lists them. */
 export const DISTRIBUTION_NAMES: readonly DistributionName[] = ['normal', 'uniform', 'laplace', 'relu-normal'];
 
+/** A distribution to draw i.i.d. values from, with the population moments the noise theory needs. */
 export interface Distribution {
+  /** Its name. */
   readonly name: DistributionName;
+  /** One line for tables and plots. */
   readonly description: string;
+  /** The population mean. */
   readonly mean: number;
+  /** The population variance (1 except for relu-normal). */
   readonly variance: number;
   /** E[(x - mean)^4]. */
   readonly mu4: number;
+  /**
+   * One draw.
+   *
+   * @param rng - the generator to draw with.
+   * @returns a value.
+   */
   sample(rng: SeededRandom): number;
 }
 
@@ -60,6 +73,12 @@ const DISTRIBUTIONS: Readonly<Record<DistributionName, Distribution>> = {
   },
 };
 
+/**
+ * The distribution of that name.
+ *
+ * @param name - one of DISTRIBUTION_NAMES.
+ * @returns the distribution and its moments.
+ */
 export function distributionByName(name: DistributionName): Distribution {
   return DISTRIBUTIONS[name];
 }
@@ -67,6 +86,11 @@ export function distributionByName(name: DistributionName): Distribution {
 /**
  * Variance of the unbiased sample variance of n i.i.d. values: mu4/n - var^2 (n-3)/(n(n-1)).
  * For normal data (mu4 = 3 var^2) this is 2 var^2 / (n-1).
+ *
+ * @param variance - the population variance s^2.
+ * @param mu4 - the fourth central moment.
+ * @param n - values per sample, >= 2.
+ * @returns Var(unbiased sample variance).
  */
 export function varianceOfSampleVariance(variance: number, mu4: number, n: number): number {
   return mu4 / n - (variance * variance * (n - 3)) / (n * (n - 1));

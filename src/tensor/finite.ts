@@ -1,13 +1,24 @@
 /** Finding NaN and infinity in arrays, and saying where they are. */
 import type { ChannelLayout } from './tensor.js';
 
-/** Flat index of the first NaN or infinity in `data`, or -1 when every value is finite. */
+/**
+ * Flat index of the first NaN or infinity in `data`, or -1 when every value is finite.
+ *
+ * @param data - the values.
+ * @returns the flat index, or -1.
+ */
 export function firstNonFinite(data: ArrayLike<number>): number {
   for (let i = 0; i < data.length; i++) if (!Number.isFinite(data[i])) return i;
   return -1;
 }
 
-/** The coordinates of flat index `index` in a C-order array of `shape`. */
+/**
+ * The coordinates of flat index `index` in a C-order array of `shape`.
+ *
+ * @param index - a flat index.
+ * @param shape - the array's shape.
+ * @returns one coordinate per axis.
+ */
 export function coordinatesOf(index: number, shape: readonly number[]): number[] {
   const out = new Array<number>(shape.length);
   let rest = index;
@@ -18,7 +29,13 @@ export function coordinatesOf(index: number, shape: readonly number[]): number[]
   return out;
 }
 
-/** "NaN at flat index 5 [2,1]": what the first non-finite value is and where; undefined when none. */
+/**
+ * "NaN at flat index 5 [2,1]": what the first non-finite value is and where; undefined when none.
+ *
+ * @param data - the values.
+ * @param shape - their shape.
+ * @returns the description, or undefined when every value is finite.
+ */
 export function describeNonFinite(data: ArrayLike<number>, shape: readonly number[]): string | undefined {
   const i = firstNonFinite(data);
   if (i < 0) return undefined;
@@ -26,7 +43,13 @@ export function describeNonFinite(data: ArrayLike<number>, shape: readonly numbe
   return `${kind} at flat index ${i} [${coordinatesOf(i, shape).join(',')}]`;
 }
 
-/** Channels of an [N,C] or [N,C,H,W] array (laid out as `layout`) that hold NaN or infinity. */
+/**
+ * Channels of an [N,C] or [N,C,H,W] array (laid out as `layout`) that hold NaN or infinity.
+ *
+ * @param data - the values.
+ * @param layout - their layout.
+ * @returns the channels, ascending.
+ */
 export function nonFiniteChannels(data: ArrayLike<number>, layout: ChannelLayout): number[] {
   const { rows, channels, inner } = layout;
   const bad: number[] = [];
@@ -44,7 +67,12 @@ export function nonFiniteChannels(data: ArrayLike<number>, layout: ChannelLayout
   return bad;
 }
 
-/** Indices of the values of a per-channel vector that are NaN or infinity. */
+/**
+ * Indices of the values of a per-channel vector that are NaN or infinity.
+ *
+ * @param values - the vector.
+ * @returns the indices, ascending.
+ */
 export function nonFiniteIndices(values: ArrayLike<number>): number[] {
   const bad: number[] = [];
   for (let i = 0; i < values.length; i++) if (!Number.isFinite(values[i])) bad.push(i);

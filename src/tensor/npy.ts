@@ -60,7 +60,23 @@ const SUPPORTED_DESCRS: Readonly<Record<string, DtypeInfo>> = {
 // Reading
 // ---------------------------------------------------------------------------------------------
 
-/** Parses a .npy file held in memory. The result owns a fresh, aligned, native-endian array. */
+/**
+ * Parses a .npy file held in memory (format 1.0, 2.0 or 3.0; float32 or float64 of either byte
+ * order; C order). The result owns a fresh, aligned, native-endian array.
+ *
+ * @param bytes - the file's contents.
+ * @param label - names the array in error messages (default 'array').
+ * @returns the array and its shape.
+ * @throws {@link InputError} for anything that is not such a file: a bad magic string or header,
+ *   another dtype, Fortran order, truncated data.
+ * @example
+ * ```ts
+ * import { readFileSync } from 'node:fs';
+ * import { parseNpy } from 'syncbn-sim';
+ *
+ * const x = parseNpy(readFileSync('x.npy'), 'x.npy'); // { data: Float32Array, shape: [64, 16, 8, 8] }
+ * ```
+ */
 export function parseNpy(bytes: Uint8Array, label = 'array'): Tensor {
   if (!(bytes instanceof Uint8Array)) throw argumentError('bytes', "a Uint8Array (a .npy file's contents)", bytes);
   checkString('label', label);
@@ -78,7 +94,22 @@ export function parseNpy(bytes: Uint8Array, label = 'array'): Tensor {
   return { data, shape: header.shape };
 }
 
-/** Reads and parses a .npy file; a missing, unreadable or non-regular file is an InputError naming the path. */
+/**
+ * Reads and parses a .npy file (see {@link parseNpy}).
+ *
+ * @param path - the file.
+ * @param label - names it in error messages (default the path).
+ * @returns the array and its shape.
+ * @throws {@link InputError} naming the path when the file is missing, unreadable, a directory,
+ *   larger than 2 GiB, or not a .npy file this reader accepts.
+ * @example
+ * ```ts
+ * import { batchNorm, readNpyFile } from 'syncbn-sim';
+ *
+ * const x = readNpyFile('activations.npy'); // saved with numpy.save
+ * const { stats } = batchNorm(x);
+ * ```
+ */
 export function readNpyFile(path: string, label: string = path): Tensor {
   checkString('path', path);
   checkString('label', label);
@@ -386,6 +417,16 @@ function swapBytes(bytes: Uint8Array, itemsize: number): void {
  * Encodes a tensor as a .npy file, byte for byte what NumPy 1.24's np.save writes: little-endian,
  * C order, header padded so the data starts at a multiple of 64 bytes. The version is 1.0 unless the
  * header is too long for it (then 2.0), or the one asked for.
+ *
+ * @param tensor - the array and its shape.
+ * @param version - the format version to write (default 1, or 2 when the header needs it).
+ * @returns the file's bytes.
+ * @throws {@link InputError} when an argument is unusable (the message names it).
+ * @example
+ * ```ts
+ * import { writeFileSync } from 'node:fs';
+ * writeFileSync('y.npy', encodeNpy(result.output)); // numpy.load('y.npy') reads it back
+ * ```
  */
 export function encodeNpy(tensor: Tensor, version?: 1 | 2 | 3): Uint8Array {
   checkTensor('tensor', tensor);

@@ -13,6 +13,12 @@ export class SeededRandom {
   private readonly rng;
   private spare: number | undefined;
 
+  /**
+   * A generator seeded with `seed`.
+   *
+   * @param seed - an integer; only its low 32 bits matter.
+   * @throws {@link syncbn-sim!InputError} when an argument is unusable (the message names it).
+   */
   constructor(seed: number) {
     checkInteger('seed', seed);
     this.rng = xoroshiro128plus(seed | 0);
@@ -20,12 +26,20 @@ export class SeededRandom {
     for (let i = 0; i < WARM_UP_DRAWS; i++) this.uniform();
   }
 
-  /** Uniform in [0, 1). */
+  /**
+   * Uniform in [0, 1).
+   *
+   * @returns a draw from U[0, 1).
+   */
   uniform(): number {
     return uniformFloat64(this.rng);
   }
 
-  /** Standard normal. */
+  /**
+   * Standard normal.
+   *
+   * @returns a draw from N(0, 1).
+   */
   normal(): number {
     if (this.spare !== undefined) {
       const s = this.spare;

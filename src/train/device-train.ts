@@ -3,18 +3,18 @@
  * (forward and backward on its shard, BN synced as the mode says, gradients averaged over every
  * replica with the simulator's all-reduce, the same SGD update everywhere), pausing wherever it
  * waits for a peer, so that one thread runs many replicas; or evaluates its share of a set.
- * Glue only: layers are in src/nn, BN in src/cluster/device-bn.ts, collectives in src/collectives.
+ * Glue only: layers are in src/nn, BN in src/bn/block-bn.ts, collectives in src/collectives.
  */
 import { allReduceAmong } from '../collectives/all-reduce.js';
 import { algorithmByName } from '../collectives/algorithms/index.js';
 import { type Program, type TrafficCount, runWithoutPeers } from '../collectives/endpoint.js';
-import { outboxViews } from '../collectives/outbox.js';
+import { type OutboxBuffer, type OutboxViews, outboxViews } from '../collectives/outbox.js';
 import { float64Sum } from '../collectives/reducers.js';
 import type { Control } from '../cluster/control.js';
 import { hostDevices } from '../cluster/device-host.js';
-import { syncGroup } from '../cluster/modes.js';
+import { syncGroup } from '../bn/modes.js';
 import { everyone } from '../collectives/communicator.js';
-import { shardRows } from '../cluster/sharding.js';
+import { shardRows } from '../tensor/sharding.js';
 import type { WakeRouter } from '../collectives/outbox-endpoint.js';
 import { kernelBackend, useKernels } from '../kernels/backend.js';
 import type { BnContextHolder } from '../nn/batch-norm-layer.js';
@@ -28,7 +28,11 @@ interface DeviceModel {
   readonly model: Sequential;
   readonly holder: BnContextHolder;
   readonly grads: Float32Array;
+  /** The gradients widened to float64 for the all-reduce (kept: a step must not allocate them). */
+  readonly sum: Float64Array;
   readonly bn: BnStateLayout;
+  /** The parameter buffer the layers are bound to, so that a step binds them only when it changes. */
+  boundTo?: SharedArrayBuffer;
 }
 
 /**
@@ -43,10 +47,22 @@ function modelFor(spec: ModelSpec, rank: number): DeviceModel {
   if (!entry) {
     const holder: BnContextHolder = {};
     const { model, bnChannels } = buildModel(spec, holder);
-    entry = { model, holder, grads: new Float32Array(model.paramCount), bn: bnStateLayout(bnChannels) };
+    entry = { model, holder, grads: new Float32Array(model.paramCount), sum: new Float64Array(model.paramCount), bn: bnStateLayout(bnChannels) };
     models.set(key, entry);
   }
   return entry;
+}
+
+/** Views of each outbox, made once per thread rather than once per device and step. */
+const outboxViewsOf = new WeakMap<OutboxBuffer, OutboxViews>();
+
+function viewsOf(outbox: OutboxBuffer): OutboxViews {
+  let views = outboxViewsOf.get(outbox);
+  if (!views) {
+    views = outboxViews(outbox);
+    outboxViewsOf.set(outbox, views);
+  }
+  return views;
 }
 
 function exampleSize(spec: ModelSpec): number {
@@ -56,12 +72,16 @@ function exampleSize(spec: ModelSpec): number {
 function* trainStep(task: TrainStepTask, rank: number, control: Control, router: WakeRouter, traffic: TrafficCount): Program<number[]> {
   const { buffers, model: spec } = task;
   const devices = task.hosting.devices;
-  const { model, holder, grads, bn } = modelFor(spec, rank);
+  const device = modelFor(spec, rank);
+  const { model, holder, grads, sum, bn } = device;
   const P = model.paramCount;
   const params = new Float32Array(buffers.params, rank * P * 4, P);
   const momentum = new Float32Array(buffers.momentum, rank * P * 4, P);
   const state = new Float64Array(buffers.bnState, rank * bn.stride * 8, bn.stride);
-  model.bindTo(params, grads);
+  if (device.boundTo !== buffers.params) {
+    model.bindTo(params, grads);
+    device.boundTo = buffers.params;
+  }
   grads.fill(0);
   const [start, end] = shardRows(task.batch, devices, rank);
   const b = end - start;
@@ -69,7 +89,7 @@ function* trainStep(task: TrainStepTask, rank: number, control: Control, router:
   const x = new Float32Array(buffers.images, start * size * 4, b * size);
   const labels = new Int32Array(buffers.labels, start * 4, b);
   const group = syncGroup(task.mode, rank, devices);
-  const bnNetwork = { outbox: outboxViews(buffers.bnOutbox), router };
+  const bnNetwork = { outbox: viewsOf(buffers.bnOutbox), router };
   holder.current = {
     settings: { mode: task.mode, stats: task.stats, accumulator: 'float64', training: true, momentum: task.bnMomentum, eps: task.eps, convention: 'pytorch' },
     allReduce: group ? allReduceAmong(bnNetwork, group, rank, algorithmByName(task.algorithm), traffic) : undefined,
@@ -83,8 +103,8 @@ function* trainStep(task: TrainStepTask, rank: number, control: Control, router:
   if (devices > 1) {
     // DDP: every replica ends with the mean of all replicas' gradients (identical bits everywhere).
     control.setPhase(rank, 'train: gradient all-reduce');
-    const sum = Float64Array.from(grads);
-    const gradNetwork = { outbox: outboxViews(buffers.gradOutbox), router };
+    for (let i = 0; i < P; i++) sum[i] = grads[i];
+    const gradNetwork = { outbox: viewsOf(buffers.gradOutbox), router };
     yield* allReduceAmong(gradNetwork, everyone(devices), rank, algorithmByName(task.gradAlgorithm), traffic)(sum, float64Sum);
     for (let i = 0; i < P; i++) grads[i] = sum[i] / devices;
   }
@@ -97,9 +117,11 @@ function* trainStep(task: TrainStepTask, rank: number, control: Control, router:
 function evaluate(task: EvalTask, rank: number): number[] {
   const { buffers, model: spec } = task;
   const devices = task.hosting.devices;
-  const { model, holder, grads, bn } = modelFor(spec, rank);
+  const device = modelFor(spec, rank);
+  const { model, holder, grads, bn } = device;
   const P = model.paramCount;
   model.bindTo(new Float32Array(buffers.params, task.paramsRank * P * 4, P), grads);
+  device.boundTo = undefined; // bound to another replica's parameters now: the next step rebinds
   const size = exampleSize(spec);
   const chunks = Math.ceil(task.count / task.chunk);
   // Whole chunks per device, so that batch statistics always come from `chunk` examples.
@@ -145,7 +167,13 @@ function evaluate(task: EvalTask, rank: number): number[] {
   return [lossSum, correct, seen, chunksUsed];
 }
 
-/** Runs one training task on this thread's devices, on the kernels it names; failures become data, as for BN steps. */
+/**
+ * Runs one training task on this thread's devices, on the kernels it names; failures become data,
+ * as for BN steps.
+ *
+ * @param task - a training step or an evaluation for every device this thread hosts.
+ * @returns each device's figures and traffic, or the failure reply.
+ */
 export function runTrainTask(task: TrainStepTask | EvalTask): TrainReply {
   useKernels(task.kernels);
   const traffic = new Map<number, TrafficCount>();

@@ -11,12 +11,12 @@ import { allocateOutbox } from '../collectives/outbox.js';
 import { CallQueue } from '../cluster/call-queue.js';
 import { DevicePool } from '../cluster/device-pool.js';
 import { defaultThreads } from '../cluster/placement.js';
-import { type BnMode, parseMode } from '../cluster/modes.js';
+import { type BnMode, parseMode } from '../bn/modes.js';
 import { checkChoice, checkFloat32Array, checkFloat64Array, checkInteger, checkNumber, checkNumbers, checkObject, checkOptions, checkString, checkWhole } from '../args.js';
 import { STATS_METHODS } from '../bn/batch-moments.js';
 import { MAX_DEVICES } from '../cluster/cluster.js';
 import { ALGORITHM_NAMES } from '../collectives/algorithms/index.js';
-import { InputError, requireInput } from '../errors.js';
+import { InputError, InternalError, requireInput } from '../errors.js';
 import { type KernelBackend, kernelsFromEnvironment, parseKernelBackend } from '../kernels/backend.js';
 import { wasmRuntime } from '../kernels/wasm-runtime.js';
 import type { BnContextHolder } from '../nn/batch-norm-layer.js';
@@ -29,17 +29,23 @@ export const DEFAULT_BN_MOMENTUM = 0.1;
 /** BN eps of the replicas unless given (PyTorch's default). */
 export const DEFAULT_BN_EPS = 1e-5;
 
+/** Options of {@link Trainer}: the model, the devices, the BN mode, the optimizer and the batch size. */
 export interface TrainerOptions {
+  /** The network every replica is. */
   readonly model: ModelSpec;
+  /** W: the devices, each holding a replica (1 to MAX_DEVICES). */
   readonly devices: number;
   /** Worker threads hosting the devices (1 to W); default min(W, cores). Weights are bitwise the same for every T. */
   readonly threads?: number;
   /** BN mode across devices: local, sync, group:K or ghost:G. */
   readonly bn: string;
+  /** SGD's learning rate, momentum and weight decay. */
   readonly optimizer: OptimizerSettings;
-  /** Largest global batch a step will get. */
+  /** Largest global batch a step will get (at least 2 examples per device). */
   readonly maxBatch: number;
+  /** Seed of the initial weights (every replica starts from the same ones). */
   readonly seed: number;
+  /** How BN partial statistics are computed and merged; default 'sums'. */
   readonly stats?: StatsMethod;
   /** All-reduce of the BN statistics; default allgather. */
   readonly algorithm?: AlgorithmName;
@@ -47,7 +53,9 @@ export interface TrainerOptions {
   readonly gradAlgorithm?: AlgorithmName;
   /** BN running-statistics momentum (PyTorch convention); default 0.1. */
   readonly bnMomentum?: number;
+  /** BN eps; default 1e-5. */
   readonly eps?: number;
+  /** How long a device may wait for a peer, in ms; default 60000. */
   readonly timeoutMs?: number;
   /**
    * The kernels every device runs: `wasm` (WebAssembly SIMD, required) or `js` (the JavaScript
@@ -56,30 +64,61 @@ export interface TrainerOptions {
   readonly kernels?: KernelBackend;
 }
 
+/** What one training step gives: the batch's loss and accuracy, and what the devices sent. */
 export interface StepResult {
+  /** Sum of the per-example losses over the global batch. */
   readonly lossSum: number;
+  /** Examples predicted right (before the update). */
   readonly correct: number;
+  /** Examples in the step. */
   readonly count: number;
+  /** Messages all devices sent (BN statistics and gradients). */
   readonly messages: number;
+  /** Bytes all devices sent. */
   readonly bytes: number;
   /** The kernels the devices ran the step on, as they report it. */
   readonly kernels: KernelBackend;
 }
 
+/** What an evaluation gives. */
 export interface EvalResult {
+  /** Mean loss over the set. */
   readonly loss: number;
+  /** Fraction of the set predicted right. */
   readonly accuracy: number;
+  /** Examples evaluated. */
   readonly count: number;
+}
+
+/** Options of {@link Trainer.evaluate}. */
+export interface EvaluateOptions {
+  /** Examples per forward ('running') or per BN batch ('batch'), >= 1. */
+  readonly chunk: number;
+  /** Whose running statistics 'running' uses (default rank 0, as DDP). */
+  readonly statsRank?: number;
+  /** BN statistics to use instead (layer by layer, mean then var; e.g. averaged or precise). */
+  readonly stats?: Float64Array;
 }
 
 /** A set of examples in shared memory that devices evaluate without copies. */
 export interface SharedSet {
+  /** Float32 images, one example after another. */
   readonly images: SharedArrayBuffer;
+  /** Int32 labels. */
   readonly labels: SharedArrayBuffer;
+  /** Examples in the set. */
   readonly count: number;
 }
 
-/** Copies `count` examples (images and labels) into shared memory, for Trainer.evaluate. */
+/**
+ * Copies `count` examples (images and labels) into shared memory, for Trainer.evaluate.
+ *
+ * @param images - the examples' values, one example after another.
+ * @param labels - their classes.
+ * @param count - examples to copy.
+ * @returns the set in shared memory.
+ * @throws {@link syncbn-sim!InputError} when an argument is unusable.
+ */
 export function sharedSet(images: Float32Array, labels: ArrayLike<number>, count: number): SharedSet {
   checkFloat32Array('images', images);
   checkNumbers('labels', labels);
@@ -134,23 +173,60 @@ function checkSharedSet(name: string, set: unknown): SharedSet {
  * `Promise.all([t.step(b, first), t.step(b, second)])` trains on `first`, then on `second`; a step
  * without them reads `batchImages` and `batchLabels` when it runs, so do not rewrite those until
  * its promise settles.
+ *
+ * @example
+ * ```ts
+ * import { Trainer, loadSynthetic, sharedSet } from 'syncbn-sim/train';
+ *
+ * const { train, test } = loadSynthetic({ train: 256, test: 64 });
+ * const trainer = new Trainer({
+ *   model: { name: 'mlp', inputShape: [1, 28, 28], classes: 10 },
+ *   devices: 4,
+ *   bn: 'sync',
+ *   optimizer: { lr: 0.1, momentum: 0.9, weightDecay: 0 },
+ *   maxBatch: 32,
+ *   seed: 0,
+ * });
+ * try {
+ *   const size = 28 * 28;
+ *   const images = train.images.subarray(0, 32 * size);
+ *   const step = await trainer.step(32, { images, labels: train.labels.subarray(0, 32) });
+ *   console.log(step.lossSum / step.count, step.messages);
+ *   const { accuracy } = await trainer.evaluate(sharedSet(test.images, test.labels, test.count), 'running', { chunk: 64 });
+ * } finally {
+ *   await trainer.close();
+ * }
+ * ```
  */
 export class Trainer {
+  /** W: the devices. */
   readonly devices: number;
+  /** The BN mode across devices. */
   readonly mode: BnMode;
   /** The kernels the devices run (the `kernels` option, resolved). */
   readonly kernels: KernelBackend;
+  /** Parameters of one replica. */
   readonly paramCount: number;
+  /** Where each BN layer's running statistics sit in a replica's block. */
   readonly bnLayout: BnStateLayout;
   private readonly pool: DevicePool;
   private readonly buffers: Omit<TrainBuffers, 'images' | 'labels'>;
   /** Where the coordinator writes each global batch. */
   readonly batchImages: Float32Array;
+  /** Where the coordinator writes each global batch's labels. */
   readonly batchLabels: Int32Array;
   private readonly batchBuffers: { images: SharedArrayBuffer; labels: SharedArrayBuffer };
   private steps = 0;
   private readonly queue = new CallQueue();
 
+  /**
+   * Builds the model, initialises every replica with the same weights and starts the device threads.
+   *
+   * @param options - the model, W, the BN mode, the optimizer, the largest batch, the seed, and
+   *   optionally the threads, statistics method, algorithms, BN momentum and eps, timeout and kernels.
+   * @throws {@link syncbn-sim!InputError} when an option is unusable.
+   * @throws {@link syncbn-sim!WasmKernelError} when the WebAssembly kernels are selected and cannot be loaded.
+   */
   constructor(private readonly options: TrainerOptions) {
     checkTrainerOptions(options);
     const { devices, model } = options;
@@ -201,6 +277,15 @@ export class Trainer {
   /**
    * One DDP step on `batch` examples: those given in `examples`, or else those written into
    * batchImages / batchLabels. Queued behind every earlier call.
+   *
+   * @param batch - examples in the global batch, 2 per device to maxBatch; split over the devices
+   *   as numpy.array_split.
+   * @param examples - the examples to copy in when the step runs; without them the step reads
+   *   batchImages and batchLabels.
+   * @returns the loss sum, correct predictions and traffic.
+   * @throws {@link syncbn-sim!InputError} when an argument is unusable; the trainer is left as it was.
+   * @throws {@link syncbn-sim!ClusterClosedError} after close() or a device failure.
+   * @throws {@link syncbn-sim!DeviceFailureError} naming the device at fault; the trainer is then closed.
    */
   async step(batch: number, examples?: StepExamples): Promise<StepResult> {
     checkWhole('batch', batch);
@@ -255,8 +340,16 @@ export class Trainer {
    * identical but local BN gives each device its own statistics; DDP evaluates with rank 0's),
    * or with `stats` given explicitly (averaged or precise). 'batch': BN with the statistics of each
    * chunk of `chunk` examples, as training normalizes a per-device batch.
+   *
+   * @param set - the examples, from sharedSet().
+   * @param how - 'running' or 'batch'.
+   * @param options - the chunk size, and whose statistics to use.
+   * @returns the mean loss and the accuracy.
+   * @throws {@link syncbn-sim!InputError} when an argument is unusable; the trainer is left as it was.
+   * @throws {@link syncbn-sim!ClusterClosedError} after close() or a device failure.
+   * @throws {@link syncbn-sim!DeviceFailureError} naming the device at fault; the trainer is then closed.
    */
-  async evaluate(set: SharedSet, how: 'running' | 'batch', options: { chunk: number; statsRank?: number; stats?: Float64Array }): Promise<EvalResult> {
+  async evaluate(set: SharedSet, how: 'running' | 'batch', options: EvaluateOptions): Promise<EvalResult> {
     checkSharedSet('set', set);
     checkChoice('how', how, ['running', 'batch']);
     checkOptions('options', options);
@@ -266,7 +359,7 @@ export class Trainer {
     return this.queue.run(() => this.evaluateNow(set, how, options));
   }
 
-  private async evaluateNow(set: SharedSet, how: 'running' | 'batch', options: { chunk: number; statsRank?: number; stats?: Float64Array }): Promise<EvalResult> {
+  private async evaluateNow(set: SharedSet, how: 'running' | 'batch', options: EvaluateOptions): Promise<EvalResult> {
     let statsRank = options.statsRank ?? 0;
     if (options.stats) {
       new Float64Array(this.buffers.collected, 0, this.bnLayout.stride).set(options.stats);
@@ -281,6 +374,13 @@ export class Trainer {
    * Precise BN: population statistics recomputed with the weights frozen, from training-mode
    * forwards over whole batches of `batch` examples of `set` (each batch on one device): the
    * average of the batch means and of the (unbiased) batch variances, layer by layer.
+   *
+   * @param set - the examples, from sharedSet().
+   * @param batch - examples per batch, >= 2.
+   * @returns the statistics, layer by layer (mean then var), to pass to evaluate as `stats`.
+   * @throws {@link syncbn-sim!InputError} when an argument is unusable; the trainer is left as it was.
+   * @throws {@link syncbn-sim!ClusterClosedError} after close() or a device failure.
+   * @throws {@link syncbn-sim!DeviceFailureError} naming the device at fault; the trainer is then closed.
    */
   async preciseStatistics(set: SharedSet, batch: number): Promise<Float64Array> {
     checkSharedSet('set', set);
@@ -321,7 +421,14 @@ export class Trainer {
     );
   }
 
-  /** A copy of replica `rank`'s parameters. Refused while calls are pending (they may be mid-update). */
+  /**
+   * A copy of replica `rank`'s parameters. Refused while calls are pending (they may be
+   * mid-update).
+   *
+   * @param rank - the replica.
+   * @returns the copy.
+   * @throws {@link syncbn-sim!InputError} while calls are pending, or for a bad rank.
+   */
   params(rank: number): Float32Array {
     this.refuseIfBusy('params');
     checkWhole('rank', rank, 0, this.devices - 1);
@@ -329,7 +436,14 @@ export class Trainer {
     return new Float32Array(this.buffers.params, rank * P * 4, P).slice();
   }
 
-  /** A copy of replica `rank`'s BN running statistics (layer by layer, mean then var). Refused while calls are pending. */
+  /**
+   * A copy of replica `rank`'s BN running statistics (layer by layer, mean then var). Refused while
+   * calls are pending.
+   *
+   * @param rank - the replica.
+   * @returns the copy.
+   * @throws {@link syncbn-sim!InputError} while calls are pending, or for a bad rank.
+   */
   bnStatistics(rank: number): Float64Array {
     this.refuseIfBusy('bnStatistics');
     checkWhole('rank', rank, 0, this.devices - 1);
@@ -337,7 +451,12 @@ export class Trainer {
     return new Float64Array(this.buffers.bnState, rank * S * 8, S).slice();
   }
 
-  /** The mean over replicas of their BN running statistics. */
+  /**
+   * The mean over replicas of their BN running statistics.
+   *
+   * @returns the means, layer by layer.
+   * @throws {@link syncbn-sim!InputError} while calls are pending.
+   */
   averagedBnStatistics(): Float64Array {
     const S = this.bnLayout.stride;
     const out = new Float64Array(S);
@@ -367,7 +486,7 @@ function perDevice(replies: readonly TrainSuccess[]): number[][] {
 /** The kernels every thread reports having run; a thread that ran others is a bug, reported as such. */
 function devicesKernels(replies: readonly TrainSuccess[], sent: KernelBackend): KernelBackend {
   const other = replies.find((r) => r.kernels !== sent);
-  if (other) throw new Error(`device thread ${other.thread} ran the ${other.kernels} kernels, not the ${sent} kernels it was sent`);
+  if (other) throw new InternalError(`device thread ${other.thread} ran the ${other.kernels} kernels, not the ${sent} kernels it was sent`);
   return sent;
 }
 

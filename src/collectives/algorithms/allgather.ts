@@ -5,6 +5,7 @@
  */
 import type { AllReduceAlgorithm } from './types.js';
 
+/** Allgather then merge in rank order (see the module comment): one round, W(W-1) messages of the whole vector. */
 export const allgather: AllReduceAlgorithm = {
   name: 'allgather',
   space: (_size, length) => ({ slots: 1, slotValues: length }),

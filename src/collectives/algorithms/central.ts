@@ -7,6 +7,7 @@ import type { AllReduceAlgorithm } from './types.js';
 const GATHER = 0;
 const BROADCAST = 1;
 
+/** Reduce to rank 0, then broadcast (see the module comment): two rounds, 2(W-1) messages. */
 export const central: AllReduceAlgorithm = {
   name: 'central',
   space: (_size, length) => ({ slots: 2, slotValues: length }),

@@ -9,7 +9,9 @@ import { ring } from './ring.js';
 import { tree } from './tree.js';
 import type { AllReduceAlgorithm } from './types.js';
 
+/** The name of an all-reduce algorithm, as options and the CLI spell it. */
 export type AlgorithmName = 'ring' | 'tree' | 'recursive-doubling' | 'allgather' | 'central' | 'double-binary-tree' | 'hierarchical';
+/** Every algorithm. */
 export const ALGORITHM_NAMES: readonly AlgorithmName[] = ['ring', 'tree', 'recursive-doubling', 'allgather', 'central', 'double-binary-tree', 'hierarchical'];
 
 /**
@@ -28,7 +30,17 @@ const BY_NAME: Readonly<Record<AlgorithmName, AllReduceAlgorithm>> = {
   hierarchical,
 };
 
-/** The all-reduce algorithm of that name. */
+/**
+ * The all-reduce algorithm of that name.
+ *
+ * @param name - one of ALGORITHM_NAMES.
+ * @returns the algorithm.
+ * @throws {@link syncbn-sim!InputError} for an unknown name.
+ * @example
+ * ```ts
+ * algorithmByName('ring').space(8, 129, 1); // the outbox space 8 ranks need for 129 values
+ * ```
+ */
 export function algorithmByName(name: AlgorithmName): AllReduceAlgorithm {
   return BY_NAME[checkChoice('algorithm', name, ALGORITHM_NAMES)];
 }

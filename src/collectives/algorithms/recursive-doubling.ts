@@ -16,6 +16,7 @@ function largestPowerOfTwoAtMost(size: number): number {
   return p;
 }
 
+/** Recursive doubling (see the module comment): log2 W rounds for a power of two. */
 export const recursiveDoubling: AllReduceAlgorithm = {
   name: 'recursive-doubling',
   // One slot per tag: a rank's rounds go to different partners, each read once.

@@ -19,6 +19,7 @@ const mod = (a: number, m: number) => ((a % m) + m) % m;
 /** Outbox slots per rank: how many steps a sender may run ahead of the next rank. */
 const RING_SLOTS = 32;
 
+/** Ring all-reduce, reduce-scatter then all-gather (see the module comment): 2(W-1) steps of about n/W values. */
 export const ring: AllReduceAlgorithm = {
   name: 'ring',
   // Every message goes to the next rank, which reads them in order, so any number of slots is

@@ -18,6 +18,7 @@ function span(rank: number, size: number): number {
   return rank & -rank;
 }
 
+/** Binomial-tree reduce to rank 0, then broadcast down the same tree (see the module comment). */
 export const tree: AllReduceAlgorithm = {
   name: 'tree',
   space: (_size, length) => ({ slots: 2, slotValues: length }),

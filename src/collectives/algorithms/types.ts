@@ -11,14 +11,26 @@ export type AllReduce = (t: Endpoint, data: Float64Array, reducer: Reducer) => P
 
 /** Outbox space an algorithm needs per rank: slots (tags share them modulo) and values per message. */
 export interface SlotNeeds {
+  /** Outbox slots per rank. */
   readonly slots: number;
+  /** Values one slot holds: the longest message. */
   readonly slotValues: number;
 }
 
 /** A named all-reduce algorithm and the outbox space it needs. */
 export interface AllReduceAlgorithm {
+  /** Its name (see AlgorithmName). */
   readonly name: string;
+  /** One device's side of the all-reduce: a generator that pauses while it waits. */
   readonly run: AllReduce;
-  /** Space for communicators of up to `size` ranks and vectors of `length` values in records of `width`. */
+  /**
+   * Space for communicators of up to `size` ranks and vectors of `length` values in records of
+   * `width`.
+   *
+   * @param size - ranks in the communicator.
+   * @param length - values in the vector.
+   * @param width - values per record (the vector is split only between records).
+   * @returns the outbox slots and slot size it needs.
+   */
   space(size: number, length: number, width: number): SlotNeeds;
 }

@@ -9,13 +9,36 @@ import type { Communicator } from '../collectives/communicator.js';
 import { checkChoice, checkObject, checkString, checkWhole } from '../args.js';
 import { InputError } from '../errors.js';
 
+/** A parsed BN mode: what `parseMode` returns and what `Cluster.forward` and the trainer take. */
 export type BnMode =
-  | { readonly kind: 'local' }
-  | { readonly kind: 'sync' }
-  | { readonly kind: 'group'; readonly size: number }
-  | { readonly kind: 'ghost'; readonly size: number };
+  | {
+      /** Each device normalizes with its own shard's statistics. */
+      readonly kind: 'local';
+    }
+  | {
+      /** Every device normalizes with the whole batch's statistics. */
+      readonly kind: 'sync';
+    }
+  | {
+      /** Statistics all-reduced within consecutive groups of `size` ranks. */
+      readonly kind: 'group';
+      /** Ranks per group K (divides the number of devices). */
+      readonly size: number;
+    }
+  | {
+      /** Each device normalizes chunks of `size` rows of its shard on their own. */
+      readonly kind: 'ghost';
+      /** Rows per chunk G (the last chunk of a shard may be smaller). */
+      readonly size: number;
+    };
 
-/** The text of a mode: 'local', 'sync', 'group:K' or 'ghost:G'. */
+/**
+ * The text of a mode: 'local', 'sync', 'group:K' or 'ghost:G'.
+ *
+ * @param mode - a parsed mode.
+ * @returns its name, as `parseMode` reads it.
+ * @throws {@link InputError} when `mode` is not a mode.
+ */
 export function modeName(mode: BnMode): string {
   checkObject('mode', mode);
   checkChoice('mode.kind', mode.kind, ['local', 'sync', 'group', 'ghost']);
@@ -23,7 +46,18 @@ export function modeName(mode: BnMode): string {
   return mode.kind === 'group' || mode.kind === 'ghost' ? `${mode.kind}:${mode.size}` : mode.kind;
 }
 
-/** Parses `local`, `sync`, `group:K` or `ghost:G` and checks it against W devices. */
+/**
+ * Parses `local`, `sync`, `group:K` or `ghost:G` and checks it against W devices.
+ *
+ * @param text - the mode's name.
+ * @param devices - W: K of `group:K` must divide it.
+ * @returns the parsed mode.
+ * @throws {@link InputError} for an unknown mode, a size below 1, or a K that does not divide W.
+ * @example
+ * ```ts
+ * parseMode('group:2', 8); // { kind: 'group', size: 2 }
+ * ```
+ */
 export function parseMode(text: string, devices: number): BnMode {
   checkString('mode', text);
   checkWhole('devices', devices, 1);
@@ -39,7 +73,14 @@ export function parseMode(text: string, devices: number): BnMode {
   return { kind: 'ghost', size };
 }
 
-/** The devices `rank` all-reduces with, or undefined when the mode needs no communication. */
+/**
+ * The devices `rank` all-reduces with.
+ *
+ * @param mode - the BN mode.
+ * @param rank - the device.
+ * @param devices - W.
+ * @returns the run of ranks it syncs with, or undefined when the mode needs no communication (local, ghost).
+ */
 export function syncGroup(mode: BnMode, rank: number, devices: number): Communicator | undefined {
   if (mode.kind === 'sync') return { first: 0, size: devices };
   if (mode.kind === 'group') return { first: Math.floor(rank / mode.size) * mode.size, size: mode.size };

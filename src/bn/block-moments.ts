@@ -3,7 +3,7 @@
  * devices it syncs with (or none, for local BN). Pure apart from the all-reduce callback: the
  * worker passes a shared-memory collective, a test can pass anything.
  */
-import type { StatsMethod } from '../bn/batch-moments.js';
+import type { StatsMethod } from './batch-moments.js';
 import {
   type Accumulator,
   type Moments,
@@ -12,8 +12,8 @@ import {
   momentsFromWelford,
   sumStats,
   welfordStats,
-} from '../bn/moments.js';
-import { packSums, packWelford, unpackSums, unpackWelford } from '../bn/packed.js';
+} from './moments.js';
+import { packSums, packWelford, unpackSums, unpackWelford } from './packed.js';
 import type { AllReduceFn } from '../collectives/all-reduce.js';
 import type { Program } from '../collectives/endpoint.js';
 import { type Reducer, chanMerge, float32Sum, float64Sum } from '../collectives/reducers.js';
@@ -21,6 +21,7 @@ import type { ChannelLayout, FloatArray } from '../tensor/tensor.js';
 
 export type { AllReduceFn };
 
+/** A device's statistics: its shard's own, and those it normalizes with. */
 export interface DeviceMoments {
   /** The shard's own statistics. */
   readonly local: Moments;
@@ -28,10 +29,29 @@ export interface DeviceMoments {
   readonly used: Moments;
 }
 
+/**
+ * The reducer of sums in the accumulator's precision.
+ *
+ * @param accumulator - 'float64' or 'float32'.
+ * @returns float64Sum or float32Sum.
+ */
 export function sumReducer(accumulator: Accumulator): Reducer {
   return accumulator === 'float32' ? float32Sum : float64Sum;
 }
 
+/**
+ * The statistics one device normalizes with, by `method`: its block's partials, all-reduced among
+ * the devices it syncs with when `allReduce` is given (one round; two for 'two-pass'). A program:
+ * it pauses at each all-reduce until the peers' partials are there.
+ *
+ * @param x - the device's block, [rows, C, inner].
+ * @param layout - its layout.
+ * @param method - how partials are computed and merged.
+ * @param accumulator - precision of the sums of 'sums' and 'shifted-sums'.
+ * @param shift - the shift of 'shifted-sums' (the same on every synced device).
+ * @param allReduce - the all-reduce among the devices this one syncs with, or undefined (local).
+ * @returns the block's own statistics and those the device normalizes with.
+ */
 export function* deviceMoments(
   x: FloatArray,
   layout: ChannelLayout,

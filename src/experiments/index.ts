@@ -1,0 +1,57 @@
+/**
+ * `syncbn-sim/experiments`: what each CLI command computes, as functions that return plain typed
+ * data (the CLI only formats it): `run` on one device or a cluster, `compare` of BN modes and
+ * algorithms, the `noise` of per-device statistics against theory, the `precision` of each
+ * statistics method, the `cost` model of the all-reduces, `bench` and `train`.
+ *
+ * Long experiments take an AbortSignal (`signal`), checked between units of work: an abort throws
+ * `InterruptedError` ('E_INTERRUPTED') and closes every cluster they started. A training run that
+ * diverges throws `DivergedError` ('E_DIVERGED').
+ *
+ * @example
+ * ```ts
+ * import { compareModes, noiseExperiment } from 'syncbn-sim/experiments';
+ *
+ * const report = await compareModes({ shape: [32, 8, 4, 4], devices: 8, modes: ['local', 'sync', 'group:2'] });
+ * for (const row of report.modes) console.log(row.mode, row.messages, 'messages');
+ * const noise = await noiseExperiment({ batchSizes: [2, 8, 32], devices: 4, trials: 200 });
+ * ```
+ *
+ * @module syncbn-sim/experiments
+ */
+
+// run: batch norm on the user's arrays, on one device or split over a cluster.
+export { loadRunInputs, runBatchNorm, runOnCluster } from './run.js';
+export type { ClusterRunDetails, ClusterRunSettings, RunInputPaths, RunInputs, RunReport, RunSettings } from './run.js';
+
+// compare: BN modes and all-reduce algorithms side by side against single-device BN.
+export { DEFAULT_COMPARE_DEVICES, DEFAULT_COMPARE_SHAPE, compareModes, defaultModes } from './compare.js';
+export type { AlgorithmRow, CompareOptions, CompareReport, DeviceRow, ModeRow, MomentsRow } from './compare.js';
+
+// noise: the statistical noise of what each device normalizes with, against i.i.d. theory.
+export { noiseExperiment } from './noise.js';
+export type { NoiseOptions, NoiseReport, NoiseRow } from './noise.js';
+export { DISTRIBUTION_NAMES } from '../tensor/distributions.js';
+export type { DistributionName } from '../tensor/distributions.js';
+
+// precision: the error of each statistics method as |mean| / std grows.
+export { PRECISION_METHODS, exactMoments, precisionExperiment } from './precision.js';
+export type { PrecisionMethod, PrecisionOptions, PrecisionReport, PrecisionRow } from './precision.js';
+
+// cost: the alpha-beta model of the BN all-reduces of a network.
+export { NETWORK_NAMES, costModel } from './cost.js';
+export type { CostCrossover, CostFastest, CostFastestBySize, CostOptions, CostReport, CostRow, NetworkName } from './cost.js';
+export { LINK_NAMES } from '../collectives/link-presets.js';
+export type { LinkPresetName } from '../collectives/link-presets.js';
+
+// bench: the cluster's speed, beside PyTorch when it is installed.
+export { benchmarkCluster } from './bench.js';
+export type { AllReduceFigures, ClusterBenchOptions, ClusterBenchReport, GoalCheck, StartStopFigures, TorchPeer } from './bench.js';
+
+// train: data-parallel training runs that compare BN modes and per-device batch sizes.
+export { DATASET_NAMES, DivergedError, trainExperiment } from './train.js';
+export type { DatasetName, EpochRow, RunHeader, RunReport as TrainRunReport, TrainOptions, TrainReport } from './train.js';
+
+// Stopping and following long experiments.
+export { InterruptedError } from './interrupt.js';
+export type { ProgressFn } from './interrupt.js';
