@@ -19,7 +19,9 @@ export type AllGather = (t: Endpoint, blocks: Float64Array, blockValues: number)
 
 /** A named all-gather and the outbox space it needs. */
 export interface AllGatherAlgorithm {
+  /** Its name. */
   readonly name: AllGatherName;
+  /** The whole call on one endpoint, lanes one after another (the threaded cluster's way). */
   readonly run: AllGather;
   /**
    * Outbox space for communicators of up to `size` ranks and blocks of `blockValues` values.
@@ -45,7 +47,9 @@ export interface AllGatherAlgorithm {
   lane(t: Endpoint, blocks: Float64Array, blockValues: number, index: number): Program;
 }
 
+/** The all-gathers there are. */
 export type AllGatherName = 'ring' | 'direct';
+/** Every all-gather, in table order. */
 export const ALL_GATHER_NAMES: readonly AllGatherName[] = ['ring', 'direct'];
 
 const mod = (a: number, m: number) => ((a % m) + m) % m;

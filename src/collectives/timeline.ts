@@ -30,6 +30,7 @@ import type { AllGatherAlgorithm } from './all-gather.js';
 import type { Communicator } from './communicator.js';
 import type { Endpoint, Program, TrafficCount, Wait } from './endpoint.js';
 import type { Reducer } from './reducers.js';
+import { InternalError } from '../errors.js';
 
 /** What one hop costs: latency after the last byte, and link time per byte. */
 export interface HopCost {
@@ -43,7 +44,9 @@ export interface HopCost {
 export interface CallCosts {
   /** Seconds added to each device's clock when it starts the call. */
   readonly base: number;
+  /** A hop between GPUs of one node. */
   readonly intra: HopCost;
+  /** A hop between nodes. */
   readonly inter: HopCost;
 }
 
@@ -59,8 +62,9 @@ export interface TimelineMachine {
   readonly gamma: number;
 }
 
-/** A program that waits where nothing can ever answer. */
-export class TimelineDeadlockError extends Error {
+/** A program waits where nothing can ever answer: a bug in an algorithm, never the caller's input. */
+export class TimelineDeadlockError extends InternalError {
+  /** Always 'TimelineDeadlockError'. */
   override readonly name = 'TimelineDeadlockError';
 }
 
@@ -152,6 +156,7 @@ class TaskHeap {
  * Build one, `start` a program per device, then `run`.
  */
 export class Timeline {
+  /** The machine it runs on. */
   readonly machine: TimelineMachine;
   /** Messages and bytes every call has sent, counted as the threaded cluster counts them. */
   readonly traffic: TrafficCount = { messages: 0, bytes: 0 };
@@ -371,7 +376,10 @@ export class Timeline {
     };
   }
 
-  /** Whether a post by the running task must wait for a program that could act earlier. */
+  /**
+   * Whether a post by the running task must wait for a program that could act earlier.
+   * @returns true when another program's clock is earlier (or equal with a lower tie)
+   */
   mustYield(): boolean {
     return this.heap.size > 0 && this.heap.before(this.heap.top(), this.current);
   }
@@ -384,6 +392,16 @@ export class Timeline {
   /**
    * Sends one message: a copy per reader over the links, ports and cards; wakes its waiters.
    * @internal for TimelineEndpoint
+   * @param sender - global rank of the sender
+   * @param call - the sender's call number
+   * @param tag - the message's tag
+   * @param data - the vector
+   * @param start - first value sent
+   * @param end - end of the values sent
+   * @param to - readers, communicator ranks
+   * @param first - global rank of communicator rank 0
+   * @param bytes - bytes of one copy
+   * @param costs - hop costs of the call
    */
   send(sender: number, call: number, tag: number, data: Float64Array, start: number, end: number, to: readonly number[], first: number, bytes: number, costs: CallCosts): void {
     const { nodeSize, nicsPerNode } = this.machine;
@@ -429,6 +447,12 @@ export class Timeline {
   /**
    * Takes a message if it was sent: copies it and moves the running task's clock to its arrival.
    * @internal for TimelineEndpoint
+   * @param sender - global rank of the sender
+   * @param receiver - global rank of the receiver
+   * @param call - the call number
+   * @param tag - the tag
+   * @param out - where the values go
+   * @param start - where in `out` they start
    * @returns false (and the task parked on it) when it was not sent yet
    */
   take(sender: number, receiver: number, call: number, tag: number, out: Float64Array, start: number): boolean {
@@ -455,6 +479,10 @@ export class Timeline {
    * Scratch buffer `index` of device `rank`, kept from call to call. Lanes of one device share it:
    * every algorithm uses what it receives into scratch before it yields again.
    * @internal for TimelineEndpoint
+   * @param rank - global rank
+   * @param index - buffer index
+   * @param length - values needed
+   * @returns the buffer
    */
   scratch(rank: number, index: number, length: number): Float64Array {
     const buffers = (this.scratchOf[rank] ??= []);

@@ -23,7 +23,12 @@ import { type LanedAllReduce, lanesInTurn } from './lanes.js';
 const UP = 0;
 const DOWN = 2;
 
-/** Parent (-1 for the root) and children (ascending) of `label` in the in-order tree of `n` labels. */
+/**
+ * Parent and children of a label in the in-order binary tree of `n` labels.
+ * @param n - labels in the tree.
+ * @param label - the label, 0 <= label < n.
+ * @returns its parent (-1 for the root) and its children, ascending.
+ */
 export function binaryTreeLinks(n: number, label: number): { parent: number; children: number[] } {
   if (label === 0) {
     let top = 1;
@@ -43,19 +48,37 @@ export function binaryTreeLinks(n: number, label: number): { parent: number; chi
   return { parent, children };
 }
 
-/** The label of `rank` in tree `tree` (0 or 1) of `n` ranks. */
+/**
+ * The label a rank holds in one tree of the pair.
+ * @param tree - 0 or 1.
+ * @param n - ranks.
+ * @param rank - the rank.
+ * @returns its label.
+ */
 export function treeLabel(tree: number, n: number, rank: number): number {
   if (tree === 0) return rank;
   return n % 2 === 0 ? n - 1 - rank : (rank - 1 + n) % n;
 }
 
-/** The rank holding `label` in tree `tree` of `n` ranks. */
+/**
+ * The rank holding a label in one tree of the pair.
+ * @param tree - 0 or 1.
+ * @param n - ranks.
+ * @param label - the label.
+ * @returns the rank.
+ */
 export function treeRank(tree: number, n: number, label: number): number {
   if (tree === 0) return label;
   return n % 2 === 0 ? n - 1 - label : (label + 1) % n;
 }
 
-/** Where half `tree` of a vector of `records` records of `width` values starts and ends, in values. */
+/**
+ * The half of a vector one tree carries.
+ * @param tree - 0 or 1.
+ * @param records - records in the vector.
+ * @param width - values per record.
+ * @returns where the half starts and ends, in values.
+ */
 export function halfRange(tree: number, records: number, width: number): [number, number] {
   const cut = Math.ceil(records / 2) * width;
   return tree === 0 ? [0, cut] : [cut, records * width];
@@ -92,6 +115,7 @@ export function* binaryTreeAllReduce(t: Endpoint, data: Float64Array, reducer: R
   }
 }
 
+/** The double binary tree all-reduce: two lanes, one per tree. */
 export const doubleBinaryTree: LanedAllReduce = {
   name: 'double-binary-tree',
   // One slot per tag (two up, two down); every message is read once by one parent or child list.

@@ -15,7 +15,14 @@ import type { Endpoint, Program } from '../endpoint.js';
 import type { Reducer } from '../reducers.js';
 import { type LanedAllReduce, lanesInTurn } from './lanes.js';
 
-/** Start of part i of `records` records cut into `parts`, in records. */
+/**
+ * Where part i of `records` records cut into `parts` starts (the first records % parts parts get
+ * one more, as numpy.array_split).
+ * @param i - part index (parts gives the end).
+ * @param records - records in all.
+ * @param parts - parts.
+ * @returns the start, in records.
+ */
 export function partStart(i: number, records: number, parts: number): number {
   const base = Math.floor(records / parts);
   return i * base + Math.min(i, records % parts);
