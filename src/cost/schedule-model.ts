@@ -204,22 +204,26 @@ function ringTime(hops: Hops, machine: ModelMachine, comm: Communicator, records
   // Links: the busiest port (a GPU's link inside the node, its network port) or a node's cards.
   let ports = 0;
   const steps = 2 * (P - 1);
+  const inter = interSends(hops, P, machine.nodeSize, c);
   for (let r = 0; r < P; r++) {
-    let inter = 0;
-    let intra = 0;
-    for (let j = 0; j < c; j++) {
-      const o = j === 0 ? order : ringOrder(P, machine.nodeSize, j);
-      const p = o.indexOf(r);
-      if (hops.crosses(r, o[(p + 1) % P])) inter++;
-      else intra++;
-    }
+    const intra = c - inter[r];
     if (intra > 0) ports = Math.max(ports, steps * intra * chunk * hops.costs.intra.secondsPerByte + hops.costs.intra.latency);
-    if (inter > 0) {
+    if (inter[r] > 0) {
       const sharing = Math.max(1, Math.ceil(hops.membersInNode(r) / machine.nics));
-      ports = Math.max(ports, steps * inter * chunk * hops.costs.inter.secondsPerByte * (c > 1 ? sharing : 1) + hops.costs.inter.latency);
+      ports = Math.max(ports, steps * inter[r] * chunk * hops.costs.inter.secondsPerByte * (c > 1 ? sharing : 1) + hops.costs.inter.latency);
     }
   }
   return Math.max(chain, ports);
+}
+
+/** For each rank, in how many of the c rings its successor sits in another node. */
+function interSends(hops: Hops, P: number, nodeSize: number, c: number): Int32Array {
+  const counts = new Int32Array(P);
+  for (let j = 0; j < c; j++) {
+    const o = ringOrder(P, nodeSize, j);
+    for (let p = 0; p < P; p++) if (hops.crosses(o[p], o[(p + 1) % P])) counts[o[p]]++;
+  }
+  return counts;
 }
 
 /**
@@ -397,13 +401,9 @@ export function predictAllGather(algorithm: AllGatherName, machine: ModelMachine
   const h = order.map((r, i) => hops.time(r, order[(i + 1) % P], part, c));
   const chain = h.reduce((a, b) => a + b, 0) - Math.min(...h);
   let ports = 0;
+  const crossing = interSends(hops, P, machine.nodeSize, c);
   for (let r = 0; r < P; r++) {
-    let inter = 0;
-    for (let j = 0; j < c; j++) {
-      const o = ringOrder(P, machine.nodeSize, j);
-      const p = o.indexOf(r);
-      if (hops.crosses(r, o[(p + 1) % P])) inter++;
-    }
+    const inter = crossing[r];
     const intra = c - inter;
     if (intra > 0) ports = Math.max(ports, (P - 1) * intra * part * costs.intra.secondsPerByte + costs.intra.latency);
     if (inter > 0) ports = Math.max(ports, (P - 1) * inter * part * costs.inter.secondsPerByte * (c > 1 ? Math.max(1, Math.ceil(hops.membersInNode(r) / machine.nics)) : 1) + costs.inter.latency);
