@@ -23,7 +23,12 @@ export interface Executed {
   readonly outputs: Float64Array[];
 }
 
-/** Rank r's input for tests and runs: small whole numbers, so sums are exact in any order. */
+/**
+ * A device's input for tests and runs: small whole numbers, so sums are exact in any order.
+ * @param rank - the device.
+ * @param values - length.
+ * @returns the vector.
+ */
 export function sampleVector(rank: number, values: number): Float64Array {
   return Float64Array.from({ length: values }, (_, i) => ((rank * 31 + i * 7) % 97) - 40);
 }

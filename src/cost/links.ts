@@ -19,8 +19,11 @@
 import { InputError } from '../errors.js';
 import type { HopKind } from './nccl-tuning.js';
 
+/** Presets of links inside a node. */
 export type IntraLinkName = 'pcie3' | 'pcie4' | 'nvlink-v100' | 'nvlink-a100' | 'nvlink-h100';
+/** Presets of links between nodes. */
 export type InterLinkName = 'ib-edr' | 'ib-hdr' | 'ib-ndr' | 'ethernet-100g' | 'ethernet-25g';
+/** Every preset name. */
 export type LinkPresetName = IntraLinkName | InterLinkName;
 
 /** The links GPUs of one node talk over. */
@@ -32,6 +35,7 @@ export const LINK_NAMES: readonly LinkPresetName[] = [...INTRA_LINK_NAMES, ...IN
 
 /** A link of the cost model. */
 export interface LinkPreset {
+  /** Its name. */
   readonly name: LinkPresetName;
   /** NCCL's kind of hop: which of its latencies applies. */
   readonly kind: HopKind;
@@ -50,6 +54,7 @@ const NVLINK_SOURCE = "NCCL topo.h SMxx_NVLINK_BW (effective GB/s per link); 25 
 const PCIE_SOURCE = 'NCCL topo.cc: bw = lanes x per-lane rate / 80 (8 GT/s -> 60, 16 GT/s -> 120); line rate = GT/s x lanes x 128/130 / 8';
 const NET_SOURCE = 'NCCL topo.cc: NIC bw = reported port speed in Mb/s / 8000 GB/s';
 
+/** Every preset, by name. */
 export const LINK_PRESETS: Readonly<Record<LinkPresetName, LinkPreset>> = {
   pcie3: { name: 'pcie3', kind: 'pcie', bandwidth: 12 * GB, lineRate: 15.75 * GB, description: 'PCIe 3.0 x16 between GPUs of a node', source: PCIE_SOURCE },
   pcie4: { name: 'pcie4', kind: 'pcie', bandwidth: 24 * GB, lineRate: 31.5 * GB, description: 'PCIe 4.0 x16 between GPUs of a node', source: PCIE_SOURCE },
@@ -106,8 +111,9 @@ const ALIASES: Readonly<Record<string, LinkPresetName>> = {
   ethernet: 'ethernet-100g',
 };
 
-/** Defaults: a DGX A100-class cluster. */
+/** Default link inside a node: a DGX A100-class cluster. */
 export const DEFAULT_INTRA: IntraLinkName = 'nvlink-a100';
+/** Default link between nodes: HDR InfiniBand, one card per GPU in DGX A100. */
 export const DEFAULT_INTER: InterLinkName = 'ib-hdr';
 
 /**

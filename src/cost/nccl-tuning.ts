@@ -24,6 +24,7 @@
 
 /** NCCL's protocols. */
 export type Protocol = 'LL' | 'LL128' | 'Simple';
+/** The three protocols, in table order. */
 export const PROTOCOLS: readonly Protocol[] = ['LL', 'LL128', 'Simple'];
 
 /** Which of NCCL's constant sets an algorithm uses. */

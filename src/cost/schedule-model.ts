@@ -51,12 +51,20 @@ export interface ModelMachine {
 
 /** A vector to all-reduce: values in records of `width`, `bytesPerValue` each on the wire. */
 export interface VectorShape {
+  /** Values in the vector. */
   readonly values: number;
+  /** Values per record (chunks are cut on record boundaries). */
   readonly width: number;
+  /** Bytes of one value on the wire. */
   readonly bytesPerValue: number;
 }
 
-/** The family of NCCL constants an algorithm uses: trees the tree's, all others the ring's. */
+/**
+ * The family of NCCL constants an algorithm uses: the double binary tree the tree's, all others
+ * (point-to-point steps) the ring's.
+ * @param algorithm - the algorithm.
+ * @returns 'tree' or 'ring'.
+ */
 export function familyOf(algorithm: AlgorithmName): Family {
   return algorithm === 'double-binary-tree' ? 'tree' : 'ring';
 }

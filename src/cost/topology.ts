@@ -18,26 +18,37 @@ import { type Family, type HopKind, type Protocol, bandwidthShare, baseLatency, 
 export interface Link {
   /** Preset name, or 'custom' when both its figures were given. */
   readonly name: string;
+  /** NCCL's kind of hop: which latencies apply. */
   readonly kind: HopKind;
   /** Bytes per second one GPU (or card) sends at, before the protocol's share. */
   readonly bandwidth: number;
   /** Per-hop latency for every protocol, seconds, when the user set one (else NCCL's by kind). */
   readonly latency?: number;
+  /** What it is. */
   readonly description: string;
+  /** Where its figures come from. */
   readonly source: string;
 }
 
 /** Nodes, GPUs, cards and links. */
 export interface Topology {
+  /** Nodes N. */
   readonly nodes: number;
+  /** GPUs per node G (consecutive ranks). */
   readonly gpusPerNode: number;
   /** Network cards per node. */
   readonly nicsPerNode: number;
+  /** The link inside a node. */
   readonly intra: Link;
+  /** The link between nodes. */
   readonly inter: Link;
 }
 
-/** Devices of a topology. */
+/**
+ * Devices of a topology.
+ * @param t - the topology.
+ * @returns W = N x G.
+ */
 export function devicesOf(t: Topology): number {
   return t.nodes * t.gpusPerNode;
 }
@@ -76,8 +87,9 @@ export function resolveLink(role: 'intra' | 'inter', options: LinkOptions, fallb
   };
 }
 
-/** Largest node and card counts the model accepts. */
+/** Largest node count the model accepts. */
 export const MAX_NODES = 65_536;
+/** Largest GPU (and card) count per node the model accepts. */
 export const MAX_GPUS_PER_NODE = 256;
 
 /**
