@@ -7,7 +7,8 @@ import { describe, expect, it } from 'vitest';
 import { bnCalls } from '../src/cost/bn-patterns.js';
 import { DDP_BUCKET_BYTES, PickCache, gradientAllReduce, iterationCost, parseCostMode } from '../src/cost/iteration.js';
 import { MODELS, computeSeconds } from '../src/cost/networks.js';
-import { simulateIteration } from '../src/cost/simulate.js';
+import { bnTraffic, simulateIteration } from '../src/cost/simulate.js';
+import { callPicks } from '../src/cost/iteration.js';
 import { makeTopology, resolveLink } from '../src/cost/topology.js';
 
 const nvlink = resolveLink('intra', {}, 'nvlink-a100');
@@ -136,6 +137,21 @@ describe('executed iteration', () => {
     expect(sync.waitSeconds).toBeLessThanOrEqual(1e-3 - 1e-3 / 16 + 1e-12);
     const local = simulateIteration({ ...input, topology: cluster(2), pattern: 'keras', mode: 'local', straggler });
     expect(local.seconds - input.computeSeconds).toBeCloseTo(1e-3, 12);
+  });
+
+  // (Every algorithm's own count against the timeline: test/cost-timeline.test.ts.)
+  it("the model's message counts are what the executed pytorch and keras patterns send", () => {
+    const topology = cluster(3, 4);
+    const machine = { nodeSize: 4, nics: 4, gamma: 0 };
+    for (const pattern of ['pytorch', 'keras'] as const) {
+      for (const mode of ['sync', 'group:4']) {
+        const s = simulateIteration({ ...input, topology, pattern, mode });
+        const calls = bnCalls(input.channels, pattern);
+        const K = parseCostMode(mode, 12).groupSize;
+        const picks = callPicks(calls, parseCostMode(mode, 12), new PickCache(topology, 0));
+        expect(s.messages).toBe(bnTraffic(machine, calls, picks, 12, K).messages);
+      }
+    }
   });
 
   it('refuses runs too large to execute, and bad stragglers', () => {

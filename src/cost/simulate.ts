@@ -27,7 +27,7 @@ import { Timeline } from '../collectives/timeline.js';
 import { InputError } from '../errors.js';
 import { SeededRandom } from '../tensor/random.js';
 import { type BnCall, type BnPattern, bnCalls } from './bn-patterns.js';
-import { WIRE_BYTES } from './collective-table.js';
+import { type CollectivePick, WIRE_BYTES } from './collective-table.js';
 import { sampleVector } from './execute.js';
 import { FORWARD_SHARE, PickCache, callPicks, parseCostMode } from './iteration.js';
 import { type ModelMachine, allGatherGenerator, allGatherTraffic, allReduceGenerator, allReduceTraffic, familyOf, ringChannelsFor } from './schedule-model.js';
@@ -82,6 +82,34 @@ export interface SimulateResult {
   readonly messages: number;
 }
 
+/**
+ * Messages all devices send for an iteration's BN calls (as the simulator counts them: a post
+ * read by k peers is k messages), and the most bytes of vectors they hold at once.
+ * @param machine - node size and cards.
+ * @param calls - the iteration's calls.
+ * @param picks - the algorithm of each call.
+ * @param devices - W.
+ * @param groupSize - ranks per communicator (K divides W).
+ * @returns messages and peak bytes.
+ */
+export function bnTraffic(machine: ModelMachine, calls: readonly BnCall[], picks: readonly CollectivePick[], devices: number, groupSize: number): { messages: number; peakBytes: number } {
+  let messages = 0;
+  let peakBytes = 0;
+  if (groupSize === 1) return { messages, peakBytes };
+  const comm = { first: 0, size: groupSize };
+  const channels = ringChannelsFor(machine, comm);
+  calls.forEach((c, i) => {
+    const algorithm = picks[i].algorithm;
+    const t =
+      c.kind === 'all-reduce'
+        ? allReduceTraffic(algorithm as AlgorithmName, groupSize, c.values, WIRE_BYTES, { channels, nodeSize: machine.nodeSize })
+        : allGatherTraffic(algorithm as AllGatherName, groupSize, c.values, WIRE_BYTES, algorithm === 'ring' ? channels : 1);
+    messages += t.messages * (devices / groupSize);
+    peakBytes = Math.max(peakBytes, devices * (c.kind === 'all-gather' ? groupSize * c.values : c.values) * 8);
+  });
+  return { messages, peakBytes };
+}
+
 /** Compute before each call (or layer, in local mode): the forward's and backward's shares. */
 function baseSegments(calls: readonly BnCall[], computeSeconds: number): number[] {
   const forwardLayers = new Set(calls.filter((c) => c.pass === 'forward').map((c) => c.layer)).size;
@@ -122,20 +150,9 @@ export function simulateIteration(input: SimulateInput): SimulateResult {
 
   // Refuse runs that would not finish or not fit, before anything is allocated.
   if (K > 1) {
-    let messages = 0;
-    let peak = 0;
-    calls.forEach((c, i) => {
-      const p = picks[i];
-      const comm = { first: 0, size: K };
-      const t =
-        c.kind === 'all-reduce'
-          ? allReduceTraffic(p.algorithm as AlgorithmName, K, c.values, WIRE_BYTES, { channels: ringChannelsFor(machine, comm), nodeSize: machine.nodeSize })
-          : allGatherTraffic(p.algorithm as AllGatherName, K, c.values, WIRE_BYTES, ringChannelsFor(machine, comm));
-      messages += t.messages * (W / K);
-      peak = Math.max(peak, W * (c.kind === 'all-gather' ? K * c.values : c.values) * 8);
-    });
+    const { messages, peakBytes } = bnTraffic(machine, calls, picks, W, K);
     if (messages > MAX_SIMULATED_MESSAGES) throw new InputError(`--simulate: ${input.mode} with pattern ${input.pattern} on ${W} devices sends ${messages.toExponential(2)} messages, more than the ${MAX_SIMULATED_MESSAGES.toExponential(0)} a simulation may send`);
-    if (peak > MAX_SIMULATED_BYTES) throw new InputError(`--simulate: ${input.mode} with pattern ${input.pattern} on ${W} devices holds ${(peak / 2 ** 20).toFixed(0)} MiB of vectors at once, more than ${MAX_SIMULATED_BYTES / 2 ** 20} MiB`);
+    if (peakBytes > MAX_SIMULATED_BYTES) throw new InputError(`--simulate: ${input.mode} with pattern ${input.pattern} on ${W} devices holds ${(peakBytes / 2 ** 20).toFixed(0)} MiB of vectors at once, more than ${MAX_SIMULATED_BYTES / 2 ** 20} MiB`);
   }
 
   const base = baseSegments(calls, input.computeSeconds);
