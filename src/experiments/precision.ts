@@ -25,6 +25,7 @@ import type { Accumulator } from '../bn/moments.js';
 import { Cluster, MAX_DEVICES } from '../cluster/cluster.js';
 import { shardRows } from '../cluster/sharding.js';
 import { requireInput } from '../errors.js';
+import { median } from '../summary-stats.js';
 import { SeededRandom } from '../tensor/random.js';
 import type { ChannelLayout, DType, FloatArray } from '../tensor/tensor.js';
 import { type ProgressFn, throwIfInterrupted } from './interrupt.js';
@@ -350,13 +351,6 @@ function record(acc: Accumulated, cs: Case, variance: ArrayLike<number>, y: Arra
     if (v < 0) acc.negative++;
     if (!Number.isNaN(v)) acc.errors.push(Math.abs(v - ref) / (ref > 0 ? ref : scale * scale));
   }
-}
-
-function median(values: readonly number[]): number {
-  if (values.length === 0) return NaN;
-  const s = [...values].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 === 1 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
 }
 
 function maxOf(values: readonly number[]): number {

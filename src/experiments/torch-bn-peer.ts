@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { TORCH_PYTHON, packageRoot } from './bench.js';
+import { TORCH_PYTHON, packageRoot } from './torch-python.js';
 
 /** One round of PyTorch's timings, in milliseconds per repetition. */
 export interface TorchBnRound {
