@@ -110,7 +110,7 @@ export { MODEL_NAMES } from './train/protocol.js';
 export type { ModelName, ModelSpec, OptimizerSettings } from './train/protocol.js';
 export { Trainer, sharedSet } from './train/trainer.js';
 export type { EvalResult, SharedSet, StepExamples, StepResult, TrainerOptions } from './train/trainer.js';
-export { DivergedError, trainExperiment } from './experiments/train.js';
+export { trainExperiment } from './experiments/train.js';
 export type { EpochRow, RunReport as TrainRunReport, TrainOptions, TrainReport } from './experiments/train.js';
 export { loadFashionMnist } from './data/fashion-mnist.js';
 export { loadSynthetic } from './data/synthetic.js';
@@ -121,4 +121,4 @@ export type { Dataset } from './data/dataset.js';
 export { SeededRandom } from './tensor/random.js';
 export { syntheticBatch, syntheticGradient } from './tensor/synthetic.js';
 
-export { InputError } from './errors.js';
+export { DivergedError, InputError } from './errors.js';

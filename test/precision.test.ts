@@ -9,7 +9,7 @@ import { addPrecisionCommand, formatError, precisionTable } from '../src/cli/pre
 import { pytorchRoundTrip, torchBatchNormStats, torchGatherStatsWithCounts, torchNormalize } from '../src/bn/pytorch-roundtrip.js';
 import { shardRows } from '../src/cluster/sharding.js';
 import { InputError } from '../src/errors.js';
-import { InterruptedError } from '../src/experiments/interrupt.js';
+import { InterruptedError } from '../src/errors.js';
 import { DEFAULT_RATIOS, PRECISION_METHODS, type PrecisionReport, type PrecisionRow, exactMoments, precisionExperiment } from '../src/experiments/precision.js';
 import { renderSvg } from '../src/report/plot.js';
 import { precisionPlot } from '../src/report/plots/precision-plot.js';

@@ -4,7 +4,7 @@
  * write rolls back and the command exits with 130.
  */
 import { existsSync } from 'node:fs';
-import { InterruptedError } from '../experiments/interrupt.js';
+import { InterruptedError } from '../errors.js';
 
 /** What an all-or-nothing write needs from the CLI: the Ctrl-C signal and the test pause. */
 export interface WriteHooks {

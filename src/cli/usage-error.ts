@@ -3,12 +3,8 @@
  * choice, conflicting flags, stray arguments) and unknown commands, each as one line that main()
  * prints as `syncbn-sim: error: ...` with exit code 2.
  */
-import { type Command, CommanderError } from 'commander';
-
-/** A usage error of the command line (exit code 2); the message is one line. */
-export class UsageError extends Error {
-  override readonly name = 'UsageError';
-}
+import type { Command, CommanderError } from 'commander';
+import { UsageError } from '../errors.js';
 
 /** The commands, in the order `--help` lists them. */
 function commandNames(program: Command): string[] {

@@ -7,6 +7,7 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { TorchPeerError } from '../errors.js';
 import { TORCH_PYTHON, packageRoot } from './torch-python.js';
 
 /** One round of PyTorch's timings, in milliseconds per repetition. */
@@ -70,7 +71,7 @@ export async function startTorchBnPeer(shape: readonly number[], threads: number
       child.stdin.write(`round ${reps}\n`);
       const r = await next();
       if (!r || !Array.isArray(r.forward_ms) || !Array.isArray(r.forward_backward_ms)) {
-        throw new Error(`PyTorch peer: ${r ? JSON.stringify(r).slice(0, 200) : stderr.trim().split('\n').pop() ?? 'ended'}`);
+        throw new TorchPeerError(`PyTorch peer: ${r ? JSON.stringify(r).slice(0, 200) : stderr.trim().split('\n').pop() ?? 'ended'}`);
       }
       return { forward_ms: r.forward_ms as number[], forward_backward_ms: r.forward_backward_ms as number[] };
     },

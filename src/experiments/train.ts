@@ -13,32 +13,13 @@ import { epochBatches, gatherBatch } from '../data/batches.js';
 import type { Dataset } from '../data/dataset.js';
 import { loadFashionMnist } from '../data/fashion-mnist.js';
 import { loadSynthetic } from '../data/synthetic.js';
-import { requireInput } from '../errors.js';
+import { DivergedError, requireInput } from '../errors.js';
 import type { KernelBackend } from '../kernels/backend.js';
 import { firstNonFinite } from '../tensor/finite.js';
 import { type ModelName, MODEL_NAMES } from '../train/protocol.js';
 import { DEFAULT_BN_EPS, DEFAULT_BN_MOMENTUM, type SharedSet, Trainer, sharedSet } from '../train/trainer.js';
 import { type ProgressFn, throwIfInterrupted } from './interrupt.js';
 import { checkTrainOptions } from './option-checks.js';
-
-/**
- * A training run whose loss or weights became NaN or infinite (a learning rate too large, most
- * often): the experiment stops at that step and reports nothing as if it had finished.
- */
-export class DivergedError extends Error {
-  override readonly name = 'DivergedError';
-  constructor(
-    /** The run, as the table names it (e.g. "sync W=8 b=32 lr=1"). */
-    readonly run: string,
-    /** 1-based epoch and step within the epoch. */
-    readonly epoch: number,
-    readonly step: number,
-    /** What became non-finite: "loss NaN" or "weights (infinity)". */
-    readonly what: string,
-  ) {
-    super(`diverged: ${what} in run ${run} at epoch ${epoch}, step ${step}; nothing was written (try a smaller --lr)`);
-  }
-}
 
 /** How a run is named in messages and tables: BN mode, devices, per-device batch and learning rate. */
 export function runLabel(run: RunHeader): string {
