@@ -3,7 +3,6 @@
  * methods stay exact, and what each costs to communicate.
  */
 import type { Command } from 'commander';
-import { InputError } from '../errors.js';
 import {
   PRECISION_DEFAULTS,
   PRECISION_DTYPES,
@@ -19,7 +18,7 @@ import { precisionPlot } from '../report/plots/precision-plot.js';
 import { type Cell, renderTable } from '../report/table.js';
 import type { DType } from '../tensor/tensor.js';
 import { withProgress } from './progress.js';
-import { threadsOption } from './parse.js';
+import { finiteNumber, knownName, listOf, oneOf, parseSeed, positiveNumber, threadsOption, wholeNumberFrom } from './parse.js';
 import { type ReportFlags, addReportOptions, checkReportFlags, emitReport } from './report-output.js';
 
 interface PrecisionFlags extends ReportFlags {
@@ -41,62 +40,22 @@ export const BREAK_THRESHOLD = 1e-3;
 /** Relative error a method must stay within at every ratio to count as exact. */
 export const EXACT_THRESHOLD = 1e-6;
 
-// Option parsers: a bad value is an InputError (one line, exit 2) naming the flag.
-
-function finite(flag: string) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (value.trim() === '' || !Number.isFinite(n)) throw new InputError(`${flag} must be a finite number, got '${value}'`);
-    return n;
-  };
-}
-
-function positive(flag: string) {
-  return (value: string): number => {
-    const n = finite(flag)(value);
-    if (n <= 0) throw new InputError(`${flag} must be a number > 0, got '${value}'`);
-    return n;
-  };
-}
-
-function whole(flag: string, min: number) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!/^\s*\d+\s*$/.test(value) || !Number.isSafeInteger(n) || n < min) throw new InputError(`${flag} must be a whole number >= ${min}, got '${value}'`);
-    return n;
-  };
-}
-
-function parseDtype(value: string): DType {
-  if (!(PRECISION_DTYPES as readonly string[]).includes(value)) throw new InputError(`--dtype must be float32 or float64, got '${value}'`);
-  return value as DType;
-}
-
-function parseMethods(value: string): PrecisionMethod[] {
-  const parts = value.split(',').map((p) => p.trim());
-  if (value.trim() === '') throw new InputError('--methods: the list is empty');
-  for (const p of parts) {
-    if (!(PRECISION_METHODS as readonly string[]).includes(p)) throw new InputError(`--methods: unknown method '${p}' (${PRECISION_METHODS.join(', ')})`);
-  }
-  return parts as PrecisionMethod[];
-}
-
 export function addPrecisionCommand(program: Command): void {
   const d = PRECISION_DEFAULTS;
   const command = program
     .command('precision')
     .description('error of the batch variance by each statistics method as |mean|/std grows (1 to 1e8), float32 and float64, and its communication cost')
-    .option('--offset <X>', 'mean of the data (default: sweep |mean|/std over 1, 1e2, 1e4, 1e6, 1e8)', finite('--offset'))
-    .option('--scale <S>', 'standard deviation of the data, > 0', positive('--scale'), d.scale)
-    .option('--dtype <type>', 'float32 or float64 (default: both)', parseDtype)
-    .option('--rows <N>', 'rows of each batch, >= 2', whole('--rows', 2), d.rows)
-    .option('--channels <C>', 'channels of each batch', whole('--channels', 1), d.channels)
-    .option('--devices <W>', 'simulated devices', whole('--devices', 1), d.devices)
+    .option('--offset <X>', 'mean of the data (default: sweep |mean|/std over 1, 1e2, 1e4, 1e6, 1e8)', finiteNumber('--offset'))
+    .option('--scale <S>', 'standard deviation of the data, > 0', positiveNumber('--scale'), d.scale)
+    .option('--dtype <type>', 'float32 or float64 (default: both)', oneOf('--dtype', PRECISION_DTYPES))
+    .option('--rows <N>', 'rows of each batch, >= 2', wholeNumberFrom('--rows', 2), d.rows)
+    .option('--channels <C>', 'channels of each batch', wholeNumberFrom('--channels', 1), d.channels)
+    .option('--devices <W>', 'simulated devices', wholeNumberFrom('--devices', 1), d.devices)
     .addOption(threadsOption())
-    .option('--trials <T>', 'batches per case (seeds seed .. seed+T-1)', whole('--trials', 1), d.trials)
-    .option('--seed <n>', 'seed of the first batch', whole('--seed', 0), d.seed)
-    .option('--methods <list>', `comma-separated methods (${PRECISION_METHODS.join(', ')})`, parseMethods, [...PRECISION_METHODS])
-    .option('--eps <E>', 'added to the variance when normalizing, > 0', positive('--eps'), d.eps);
+    .option('--trials <T>', 'batches per case (seeds seed .. seed+T-1)', wholeNumberFrom('--trials', 1), d.trials)
+    .option('--seed <n>', 'seed of the first batch', parseSeed, d.seed)
+    .option('--methods <list>', `comma-separated methods (${PRECISION_METHODS.join(', ')})`, listOf('--methods', knownName('--methods', PRECISION_METHODS, 'method')), [...PRECISION_METHODS])
+    .option('--eps <E>', 'added to the variance when normalizing, > 0', positiveNumber('--eps'), d.eps);
   addReportOptions(command).action(async (flags: PrecisionFlags) => {
     checkReportFlags(flags);
     const options = {
