@@ -8,7 +8,8 @@ import type { Accumulator } from '../bn/moments.js';
 import { ALGORITHM_NAMES, type AlgorithmName, DEFAULT_ALGORITHM } from '../collectives/algorithms/index.js';
 import { InputError } from '../errors.js';
 import { DEFAULT_COMPARE_DEVICES, DEFAULT_COMPARE_SHAPE, compareModes } from '../experiments/compare.js';
-import { compareTables } from '../report/compare-tables.js';
+import { compareJson } from '../report/json/compare-json.js';
+import { compareTables } from '../report/tables/compare-table.js';
 import { readNpyFile } from '../tensor/npy.js';
 import { channelLayout, sizeOf } from '../tensor/tensor.js';
 import { listOf, parsePositiveInteger, parseSeed, parseShape, parseTimeoutMs, threadsOption } from './parse.js';
@@ -76,6 +77,6 @@ export function addCompareCommand(program: Command): void {
         timeoutMs: flags.timeoutMs,
         gradOutput,
       });
-      process.stdout.write(flags.json ? `${JSON.stringify(report, null, 2)}\n` : `${compareTables(report, flags.channels)}\n`);
+      process.stdout.write(flags.json ? `${JSON.stringify(compareJson(report), null, 2)}\n` : `${compareTables(report, flags.channels)}\n`);
     });
 }
