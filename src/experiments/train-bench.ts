@@ -12,7 +12,7 @@ import { gatherBatch } from '../data/batches.js';
 import { loadFashionMnist } from '../data/fashion-mnist.js';
 import { loadSynthetic } from '../data/synthetic.js';
 import { Trainer } from '../train/trainer.js';
-import { TORCH_PYTHON, packageRoot } from './bench.js';
+import { TORCH_PYTHON, packageRoot } from './torch-python.js';
 
 export interface TrainBenchReport {
   readonly data: 'fashion-mnist' | 'synthetic';
