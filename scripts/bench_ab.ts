@@ -19,7 +19,8 @@
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { consume, median } from '../src/bench/measure.js';
+import { consume } from '../src/bench/measure.js';
+import { median } from '../src/summary-stats.js';
 import { renderTable } from '../src/report/table.js';
 
 type GemmModule = typeof import('../src/nn/gemm.js');

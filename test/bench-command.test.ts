@@ -8,7 +8,8 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ALGORITHM_NAMES } from '../src/collectives/algorithms/index.js';
 import { addBenchCommand, benchTables } from '../src/cli/bench-command.js';
 import { parseShape } from '../src/cli/parse.js';
-import { type ClusterBenchReport, benchmarkCluster, quantile } from '../src/experiments/bench.js';
+import { type ClusterBenchReport, benchmarkCluster } from '../src/experiments/bench.js';
+import { quantile } from '../src/summary-stats.js';
 import { InputError } from '../src/errors.js';
 
 const TINY = { shape: [16, 4, 2, 2], devices: 2, reps: 2, allreduceReps: 5, startDevices: 4, startReps: 1, torch: false } as const;

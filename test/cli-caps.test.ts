@@ -17,8 +17,14 @@ afterEach(() => {
 async function cli(args: string[]): Promise<{ status: number; stderr: string; stdout: string }> {
   let stdout = '';
   let stderr = '';
-  vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => ((stdout += String(chunk)), true));
-  vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => ((stderr += String(chunk)), true));
+  vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
+    stdout += String(chunk);
+    return true;
+  });
+  vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
+    stderr += String(chunk);
+    return true;
+  });
   const status = await main(['node', 'syncbn-sim', ...args]);
   vi.restoreAllMocks();
   return { status, stdout, stderr };

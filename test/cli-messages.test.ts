@@ -39,8 +39,14 @@ function checkUsageError(r: { status: number | null; stdout: string; stderr: str
 async function usageError(args: string[]): Promise<string> {
   let stdout = '';
   let stderr = '';
-  vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => ((stdout += String(chunk)), true));
-  vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => ((stderr += String(chunk)), true));
+  vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
+    stdout += String(chunk);
+    return true;
+  });
+  vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
+    stderr += String(chunk);
+    return true;
+  });
   const status = await main(['node', 'syncbn-sim', ...args.map((a) => a.replace('$DIR', dir))]);
   vi.restoreAllMocks();
   return checkUsageError({ status, stdout, stderr });

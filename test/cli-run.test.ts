@@ -10,7 +10,7 @@ import { runCli, tempDir } from './helpers.js';
 function rawNpy(descr: string, shape: number[], dataBytes: number, fortran = false): Uint8Array {
   let header = `{'descr': '${descr}', 'fortran_order': ${fortran ? 'True' : 'False'}, 'shape': (${shape.join(', ')}${shape.length === 1 ? ',' : ''}), }`;
   const total = 10 + header.length + 1;
-  header = header + ' '.repeat((64 - (total % 64)) % 64) + '\n';
+  header = `${header + ' '.repeat((64 - (total % 64)) % 64)}\n`;
   const bytes = new Uint8Array(10 + header.length + dataBytes);
   bytes.set([0x93, ...Buffer.from('NUMPY'), 1, 0, header.length & 0xff, header.length >> 8]);
   bytes.set(Buffer.from(header, 'latin1'), 10);

@@ -10,10 +10,11 @@ import { describe, expect, it } from 'vitest';
 import { ROOT } from './helpers.js';
 
 const API = join(ROOT, 'dist', 'src', 'index.js');
+const TENSOR = join(ROOT, 'dist', 'src', 'tensor', 'index.js');
 
 /** Runs an ES-module script in a fresh Node process; the bound only stops a hang. */
 function runScript(body: string) {
-  const script = `import { Cluster, syntheticBatch } from ${JSON.stringify(API)};\n${body}\nprocess.on('exit', (code) => console.log('exit', code));`;
+  const script = `import { Cluster } from ${JSON.stringify(API)};\nimport { syntheticBatch } from ${JSON.stringify(TENSOR)};\n${body}\nprocess.on('exit', (code) => console.log('exit', code));`;
   return spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 60_000 });
 }
 

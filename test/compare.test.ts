@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { batchNorm } from '../src/bn/batch-norm.js';
 import { type CompareReport, compareModes, defaultModes } from '../src/experiments/compare.js';
-import { compareTables, describeMode } from '../src/report/compare-tables.js';
+import { compareTables, describeMode } from '../src/report/tables/compare-table.js';
 import { encodeNpy } from '../src/tensor/npy.js';
 import { syntheticBatch, syntheticGradient } from '../src/tensor/synthetic.js';
 import { runCli, tempDir } from './helpers.js';
@@ -14,29 +14,29 @@ describe('compareModes', () => {
     const r = await compareModes({ devices: 4, shape: [16, 5, 3, 3], seed: 3 });
     expect(r.modes.map((m) => m.mode)).toEqual(['local', 'sync', 'group:2', 'ghost:2']);
     const byMode = Object.fromEntries(r.modes.map((m) => [m.mode, m]));
-    expect(byMode.sync.max_abs_diff_output).toBeLessThan(1e-5);
-    expect(byMode.sync.max_abs_diff_grad_input).toBeLessThan(1e-5);
-    expect(byMode.local.max_abs_diff_output).toBeGreaterThan(1e-2);
+    expect(byMode.sync.maxAbsDiffOutput).toBeLessThan(1e-5);
+    expect(byMode.sync.maxAbsDiffGradInput).toBeLessThan(1e-5);
+    expect(byMode.local.maxAbsDiffOutput).toBeGreaterThan(1e-2);
     expect(byMode.local.messages).toBe(0);
     expect(byMode['ghost:2'].messages).toBe(0);
     // allgather, W = 4, forward and backward: 2 * 4 * 3 messages of 2C + 1 = 11 values.
     expect(byMode.sync.messages).toBe(24);
     expect(byMode.sync.bytes).toBe(24 * 11 * 8);
     for (const a of r.algorithms) {
-      expect(a.identical_on_all_ranks).toBe(true);
-      expect(a.max_abs_diff_output).toBeLessThan(1e-5);
+      expect(a.identicalOnAllRanks).toBe(true);
+      expect(a.maxAbsDiffOutput).toBeLessThan(1e-5);
     }
-    expect(r.per_device).toHaveLength(4);
-    expect(r.per_device.map((d) => d.count)).toEqual([36, 36, 36, 36]);
-    expect(r.summary.rms_mean_shift_in_std).toBeGreaterThan(0);
+    expect(r.perDevice).toHaveLength(4);
+    expect(r.perDevice.map((d) => d.count)).toEqual([36, 36, 36, 36]);
+    expect(r.summary.rmsMeanShiftInStd).toBeGreaterThan(0);
   });
 
   it('the per-device statistics average back to the global ones', async () => {
     const r = await compareModes({ devices: 3, shape: [10, 4], seed: 5, modes: ['sync'] });
-    const total = r.per_device.reduce((a, d) => a + d.count, 0);
+    const total = r.perDevice.reduce((a, d) => a + d.count, 0);
     expect(total).toBe(r.global.count);
     for (let c = 0; c < 4; c++) {
-      const mean = r.per_device.reduce((a, d) => a + d.count * d.mean[c], 0) / total;
+      const mean = r.perDevice.reduce((a, d) => a + d.count * d.mean[c], 0) / total;
       expect(mean).toBeCloseTo(r.global.mean[c], 10);
     }
   });
@@ -58,16 +58,16 @@ describe('compareModes: figures that can be judged', () => {
     const r = await compareModes({ input: x, gradOutput: dy, devices: 3, modes: ['local', 'sync'] });
     const single = batchNorm(x, { gradOutput: dy });
     expect(r.scale.output).toBe(maxAbs(single.output.data));
-    expect(r.scale.grad_input).toBe(maxAbs(single.gradInput!.data));
-    expect(r.scale.grad_weight).toBe(maxAbs(single.gradWeight!));
+    expect(r.scale.gradInput).toBe(maxAbs(single.gradInput!.data));
+    expect(r.scale.gradWeight).toBe(maxAbs(single.gradWeight!));
     for (const m of r.modes) {
-      expect(m.rel_diff_output).toBe(m.max_abs_diff_output / r.scale.output);
-      expect(m.rel_diff_grad_input).toBe(m.max_abs_diff_grad_input / r.scale.grad_input);
-      expect(m.rel_diff_grad_weight).toBe(m.max_abs_diff_grad_weight / r.scale.grad_weight);
+      expect(m.relDiffOutput).toBe(m.maxAbsDiffOutput / r.scale.output);
+      expect(m.relDiffGradInput).toBe(m.maxAbsDiffGradInput / r.scale.gradInput);
+      expect(m.relDiffGradWeight).toBe(m.maxAbsDiffGradWeight / r.scale.gradWeight);
     }
-    expect(r.modes[1].rel_diff_grad_weight!).toBeLessThan(1e-12);
-    expect(r.modes[0].rel_diff_output!).toBeGreaterThan(1e-3);
-    expect(r.grad_output).toEqual({ source: 'input' });
+    expect(r.modes[1].relDiffGradWeight!).toBeLessThan(1e-12);
+    expect(r.modes[0].relDiffOutput!).toBeGreaterThan(1e-3);
+    expect(r.gradOutput).toEqual({ source: 'input' });
     expect(r.settings).toEqual({ eps: 1e-5, accumulator: 'float64', algorithm: 'allgather', momentum: 0 });
   });
 
@@ -75,9 +75,9 @@ describe('compareModes: figures that can be judged', () => {
     const x = syntheticBatch([8, 2], 1, 'float64');
     const dy = { data: Float64Array.from({ length: 16 }, (_, i) => (i % 3) - 1), shape: [8, 2] };
     const r = await compareModes({ input: x, gradOutput: dy, devices: 2, modes: ['sync'] });
-    expect(r.scale.grad_weight).toBe(maxAbs(batchNorm(x, { gradOutput: dy }).gradWeight!));
+    expect(r.scale.gradWeight).toBe(maxAbs(batchNorm(x, { gradOutput: dy }).gradWeight!));
     const synthetic = await compareModes({ input: x, devices: 2, modes: ['sync'] });
-    expect(synthetic.scale.grad_weight).not.toBe(r.scale.grad_weight);
+    expect(synthetic.scale.gradWeight).not.toBe(r.scale.gradWeight);
     await expect(compareModes({ input: x, gradOutput: { data: new Float32Array(16), shape: [8, 2] }, devices: 2 })).rejects.toThrow(/grad output must have the input's dtype/);
     await expect(compareModes({ input: x, gradOutput: { data: new Float64Array(8), shape: [4, 2] }, devices: 2 })).rejects.toThrow(/grad output must have the input's shape/);
   });
@@ -87,10 +87,10 @@ describe('compareModes: figures that can be judged', () => {
     const r = await compareModes({ shape: [10, 3, 2, 2], devices: 4, modes: ['sync'] });
     const N = 40;
     const expected = Math.sqrt(([12, 12, 8, 8].reduce((a, n) => a + (1 / n - 1 / N), 0) / 4) * (N / (N - 1)));
-    expect(r.summary.iid_rms_mean_shift_in_std).toBeCloseTo(expected, 14);
+    expect(r.summary.iidRmsMeanShiftInStd).toBeCloseTo(expected, 14);
     // Random-looking synthetic data strays about as i.i.d. values would.
-    expect(r.summary.rms_mean_shift_in_std / expected).toBeGreaterThan(0.3);
-    expect(r.summary.rms_mean_shift_in_std / expected).toBeLessThan(3);
+    expect(r.summary.rmsMeanShiftInStd / expected).toBeGreaterThan(0.3);
+    expect(r.summary.rmsMeanShiftInStd / expected).toBeLessThan(3);
   });
 
   it('with shifted-sums the shift is the zero running mean: it says so, and the rows are those of sums', async () => {

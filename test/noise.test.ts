@@ -3,10 +3,10 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { noiseTable } from '../src/cli/noise-command.js';
+import { noiseTable } from '../src/report/tables/noise-table.js';
 import { InputError } from '../src/errors.js';
 import { noiseExperiment } from '../src/experiments/noise.js';
-import { NOISE_COLUMNS } from '../src/report/noise-columns.js';
+import { NOISE_COLUMNS } from '../src/report/tables/noise-columns.js';
 import { DISTRIBUTION_NAMES, distributionByName, varianceOfSampleVariance } from '../src/tensor/distributions.js';
 import { encodeNpy } from '../src/tensor/npy.js';
 import { SeededRandom } from '../src/tensor/random.js';
@@ -38,26 +38,26 @@ describe('noiseExperiment', () => {
     const r = await noiseExperiment({ batchSizes: [2, 8], devices: 4, trials: 120, seed: 1 });
     expect(r.rows.map((row) => `${row.batch}/${row.mode}`)).toEqual(['2/local', '2/group:2', '2/sync', '8/local', '8/group:2', '8/sync']);
     for (const row of r.rows) {
-      expect(row.mean_ratio, `${row.batch} ${row.mode} mean`).toBeGreaterThan(0.85);
-      expect(row.mean_ratio, `${row.batch} ${row.mode} mean`).toBeLessThan(1.15);
-      expect(row.var_ratio, `${row.batch} ${row.mode} var`).toBeGreaterThan(0.8);
-      expect(row.var_ratio, `${row.batch} ${row.mode} var`).toBeLessThan(1.2);
-      expect(row.mean_noise_theory).toBeCloseTo(1 / row.values_per_unit, 12);
+      expect(row.meanRatio, `${row.batch} ${row.mode} mean`).toBeGreaterThan(0.85);
+      expect(row.meanRatio, `${row.batch} ${row.mode} mean`).toBeLessThan(1.15);
+      expect(row.varRatio, `${row.batch} ${row.mode} var`).toBeGreaterThan(0.8);
+      expect(row.varRatio, `${row.batch} ${row.mode} var`).toBeLessThan(1.2);
+      expect(row.meanNoiseTheory).toBeCloseTo(1 / row.valuesPerUnit, 12);
     }
     const local2 = r.rows[0];
     const sync2 = r.rows[2];
-    expect(local2.mean_noise / sync2.mean_noise).toBeGreaterThan(2.5); // 4x fewer values: about 4x the noise
-    expect(sync2.mean_vs_batch_ratio).toBeNull();
-    expect(sync2.var_vs_batch_rms).toBeLessThan(1e-10);
+    expect(local2.meanNoise / sync2.meanNoise).toBeGreaterThan(2.5); // 4x fewer values: about 4x the noise
+    expect(sync2.meanVsBatchRatio).toBeNull();
+    expect(sync2.varVsBatchRms).toBeLessThan(1e-10);
   });
 
   it('heavy tails: Laplace variance noise follows the fourth-moment theory, not the normal one', async () => {
     const r = await noiseExperiment({ batchSizes: [8], devices: 4, trials: 150, dist: 'laplace', seed: 2 });
     const local = r.rows.find((row) => row.mode === 'local')!;
-    const normalTheory = 2 / (local.values_per_unit - 1);
-    expect(local.var_noise_theory).toBeGreaterThan(1.5 * normalTheory);
-    expect(local.var_ratio).toBeGreaterThan(0.8);
-    expect(local.var_ratio).toBeLessThan(1.2);
+    const normalTheory = 2 / (local.valuesPerUnit - 1);
+    expect(local.varNoiseTheory).toBeGreaterThan(1.5 * normalTheory);
+    expect(local.varRatio).toBeGreaterThan(0.8);
+    expect(local.varRatio).toBeLessThan(1.2);
   });
 
   it('draws from a user array, whose own moments are the population', async () => {
@@ -65,8 +65,8 @@ describe('noiseExperiment', () => {
     const r = await noiseExperiment({ batchSizes: [4], devices: 2, trials: 200, input: x, seed: 3 });
     expect(r.source).toEqual({ kind: 'input', shape: [500, 3] });
     for (const row of r.rows) {
-      expect(row.mean_ratio).toBeGreaterThan(0.8);
-      expect(row.mean_ratio).toBeLessThan(1.2);
+      expect(row.meanRatio).toBeGreaterThan(0.8);
+      expect(row.meanRatio).toBeLessThan(1.2);
     }
   });
 

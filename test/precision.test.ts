@@ -5,7 +5,9 @@
  */
 import { Command } from 'commander';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { addPrecisionCommand, formatError, precisionTable } from '../src/cli/precision-command.js';
+import { addPrecisionCommand } from '../src/cli/precision-command.js';
+import { type PrecisionJson, precisionRowJson } from '../src/report/json/precision-json.js';
+import { formatError, precisionTable } from '../src/report/tables/precision-table.js';
 import { pytorchRoundTrip, torchBatchNormStats, torchGatherStatsWithCounts, torchNormalize } from '../src/bn/pytorch-roundtrip.js';
 import { shardRows } from '../src/tensor/sharding.js';
 import { InputError } from '../src/errors.js';
@@ -174,17 +176,17 @@ describe('precisionExperiment on the cluster (small sweep, 4 devices)', () => {
   const firstBreak = (method: string, dtype: string) =>
     DEFAULT_RATIOS.find((ratio) => {
       const r = row(method, dtype, ratio);
-      return !(r.rel_error <= 1e-3) || r.negative_count > 0;
+      return !(r.relError <= 1e-3) || r.negativeCount > 0;
     }) ?? Infinity;
 
   it('has a row with the documented fields for every method, dtype and ratio', () => {
     expect(report.rows).toHaveLength(PRECISION_METHODS.length * 2 * DEFAULT_RATIOS.length);
     for (const r of report.rows) {
-      expect(Object.keys(r).sort()).toEqual([...ROW_FIELDS].sort());
-      expect(r.channel_trials).toBe(C * T);
-      expect(r.nan_count).toBe(0);
-      expect(Number.isFinite(r.rel_error)).toBe(true);
-      expect(r.median_rel_error).toBeLessThanOrEqual(r.rel_error);
+      expect(Object.keys(precisionRowJson(r)).sort()).toEqual([...ROW_FIELDS].sort());
+      expect(r.channelTrials).toBe(C * T);
+      expect(r.nanCount).toBe(0);
+      expect(Number.isFinite(r.relError)).toBe(true);
+      expect(r.medianRelError).toBeLessThanOrEqual(r.relError);
     }
     expect(report.settings).toMatchObject({ rows: 64, channels: C, devices: W, trials: T, seed: 7, offset: null, algorithm: 'allgather' });
     expect(JSON.parse(JSON.stringify(report))).toEqual(report); // plain data
@@ -194,46 +196,46 @@ describe('precisionExperiment on the cluster (small sweep, 4 devices)', () => {
   it('two-pass, welford and shifted sums stay within 1e-6 in float64 at |mean|/std = 1e8', () => {
     for (const m of ['two-pass', 'welford', 'shifted-sums']) {
       const r = row(m, 'float64', 1e8);
-      expect(r.rel_error, m).toBeLessThanOrEqual(1e-6);
-      expect(r.negative_count, m).toBe(0);
-      expect(r.output_max_abs_error, m).toBeLessThan(1e-6);
+      expect(r.relError, m).toBeLessThanOrEqual(1e-6);
+      expect(r.negativeCount, m).toBe(0);
+      expect(r.outputMaxAbsError, m).toBeLessThan(1e-6);
     }
   });
 
   it('E[x^2] - E[x]^2 breaks at high ratio with float64 sums, and much earlier with float32 sums', () => {
     const r = row('sums-float64', 'float64', 1e8);
-    expect(r.rel_error > 1e-3 || r.negative_count > 0).toBe(true);
-    expect(row('sums-float64', 'float64', 1).rel_error).toBeLessThan(1e-12);
+    expect(r.relError > 1e-3 || r.negativeCount > 0).toBe(true);
+    expect(row('sums-float64', 'float64', 1).relError).toBeLessThan(1e-12);
     const f32 = firstBreak('sums-float32', 'float64');
     const f64 = firstBreak('sums-float64', 'float64');
     expect(f32).toBeLessThanOrEqual(1e4);
     expect(f64).toBeGreaterThanOrEqual(1e6);
     expect(f64 / f32).toBeGreaterThanOrEqual(1e2);
     // Its error grows with the ratio.
-    expect(row('sums-float32', 'float32', 1e4).rel_error).toBeGreaterThan(row('sums-float32', 'float32', 1).rel_error * 1e4);
+    expect(row('sums-float32', 'float32', 1e4).relError).toBeGreaterThan(row('sums-float32', 'float32', 1).relError * 1e4);
   });
 
   it('a negative variance shows in the normalized output', () => {
-    const neg = report.rows.filter((r) => r.negative_count > 0);
+    const neg = report.rows.filter((r) => r.negativeCount > 0);
     expect(neg.length).toBeGreaterThan(0);
     // Normalized by sqrt(eps) instead of std ~ 1: off by far more than 1.
-    expect(Math.max(...neg.map((r) => r.output_max_abs_error))).toBeGreaterThan(10);
+    expect(Math.max(...neg.map((r) => r.outputMaxAbsError))).toBeGreaterThan(10);
   });
 
   it('float32 at 1e8 cannot hold the spread: stored channels are constant', () => {
-    expect(row('two-pass', 'float32', 1e8).constant_channels).toBeGreaterThan(0);
-    expect(row('two-pass', 'float64', 1e8).constant_channels).toBe(0);
+    expect(row('two-pass', 'float32', 1e8).constantChannels).toBeGreaterThan(0);
+    expect(row('two-pass', 'float64', 1e8).constantChannels).toBe(0);
   });
 
   it('reports the communication cost of each method', () => {
     const cost = (m: string, dtype = 'float64') => row(m, dtype, 1);
-    expect(cost('two-pass')).toMatchObject({ rounds: 2, values_per_allreduce: [C + 1, C], values_formula: 'C+1, C', bytes_per_device: (W - 1) * (2 * C + 1) * 8 });
-    expect(cost('welford')).toMatchObject({ rounds: 1, values_per_allreduce: [3 * C], bytes_per_device: (W - 1) * 3 * C * 8 });
-    expect(cost('sums-float64')).toMatchObject({ rounds: 1, values_per_allreduce: [2 * C + 1], bytes_per_device: (W - 1) * (2 * C + 1) * 8 });
-    expect(cost('sums-float32')).toMatchObject({ rounds: 1, bytes_per_device: (W - 1) * (2 * C + 1) * 4 });
-    expect(cost('shifted-sums')).toMatchObject({ rounds: 1, values_per_allreduce: [2 * C + 1] });
-    expect(cost('pytorch-roundtrip', 'float32')).toMatchObject({ rounds: 1, values_per_allreduce: [2 * C + 1], bytes_per_device: (W - 1) * (2 * C + 1) * 4 });
-    expect(cost('pytorch-roundtrip', 'float64').bytes_per_device).toBe((W - 1) * (2 * C + 1) * 8);
+    expect(cost('two-pass')).toMatchObject({ rounds: 2, valuesPerAllreduce: [C + 1, C], valuesFormula: 'C+1, C', bytesPerDevice: (W - 1) * (2 * C + 1) * 8 });
+    expect(cost('welford')).toMatchObject({ rounds: 1, valuesPerAllreduce: [3 * C], bytesPerDevice: (W - 1) * 3 * C * 8 });
+    expect(cost('sums-float64')).toMatchObject({ rounds: 1, valuesPerAllreduce: [2 * C + 1], bytesPerDevice: (W - 1) * (2 * C + 1) * 8 });
+    expect(cost('sums-float32')).toMatchObject({ rounds: 1, bytesPerDevice: (W - 1) * (2 * C + 1) * 4 });
+    expect(cost('shifted-sums')).toMatchObject({ rounds: 1, valuesPerAllreduce: [2 * C + 1] });
+    expect(cost('pytorch-roundtrip', 'float32')).toMatchObject({ rounds: 1, valuesPerAllreduce: [2 * C + 1], bytesPerDevice: (W - 1) * (2 * C + 1) * 4 });
+    expect(cost('pytorch-roundtrip', 'float64').bytesPerDevice).toBe((W - 1) * (2 * C + 1) * 8);
   });
 
   it('prints tables that say where E[x^2] - E[x]^2 breaks, and draws a log-log plot', async () => {
@@ -320,7 +322,7 @@ describe('precision command', () => {
     });
     await program().parseAsync(argv('--offset', '1e6', '--scale', '1', '--dtype', 'float32', '--json', '--rows', '64', '--devices', '4', '--trials', '2'));
     vi.restoreAllMocks();
-    const report = JSON.parse(out) as { rows: PrecisionRow[] };
+    const report = JSON.parse(out) as PrecisionJson;
     expect(report.rows.map((r) => r.method)).toEqual([...PRECISION_METHODS]);
     for (const r of report.rows) {
       expect(r).toMatchObject({ dtype: 'float32', ratio: 1e6, offset: 1e6, scale: 1 });

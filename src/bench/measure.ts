@@ -3,18 +3,13 @@
  * a streaming-read probe that tells what bandwidth plain JavaScript reaches in this process.
  */
 import { performance } from 'node:perf_hooks';
+import { median } from '../summary-stats.js';
 
 export interface Timing {
   /** Median milliseconds over the measured repetitions. */
   readonly medianMs: number;
   readonly minMs: number;
   readonly reps: number;
-}
-
-export function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
 export function timeIt(fn: () => void, reps = 15, warmup = 3): Timing {

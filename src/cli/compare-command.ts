@@ -6,13 +6,13 @@ import { type Command, Option } from 'commander';
 import { STATS_METHODS, type StatsMethod } from '../bn/batch-moments.js';
 import type { Accumulator } from '../bn/moments.js';
 import { ALGORITHM_NAMES, type AlgorithmName, DEFAULT_ALGORITHM } from '../collectives/algorithms/index.js';
-import { parseMode } from '../bn/modes.js';
 import { InputError } from '../errors.js';
 import { DEFAULT_COMPARE_DEVICES, DEFAULT_COMPARE_SHAPE, compareModes } from '../experiments/compare.js';
-import { compareTables } from '../report/compare-tables.js';
+import { compareJson } from '../report/json/compare-json.js';
+import { compareTables } from '../report/tables/compare-table.js';
 import { readNpyFile } from '../tensor/npy.js';
 import { channelLayout, sizeOf } from '../tensor/tensor.js';
-import { parsePositiveInteger, parseSeed, parseShape, parseTimeoutMs, threadsOption } from './parse.js';
+import { listOf, parsePositiveInteger, parseSeed, parseShape, parseTimeoutMs, threadsOption } from './parse.js';
 
 interface CompareFlags {
   input?: string;
@@ -21,7 +21,7 @@ interface CompareFlags {
   seed: number;
   devices: number;
   threads?: number;
-  modes?: string;
+  modes?: string[];
   algorithm: AlgorithmName;
   stats: StatsMethod;
   accumulator: Accumulator;
@@ -44,7 +44,7 @@ export function addCompareCommand(program: Command): void {
     .option('--seed <n>', 'seed of the synthetic batch and of the upstream gradient', parseSeed, 0)
     .option('--devices <W>', 'simulated devices', parsePositiveInteger, DEFAULT_COMPARE_DEVICES)
     .addOption(threadsOption())
-    .option('--modes <list>', 'comma-separated modes (default: local, sync, group:K, ghost:G chosen for W)')
+    .option('--modes <list>', 'comma-separated modes (default: local, sync, group:K, ghost:G chosen for W)', listOf('--modes', (mode) => mode))
     .addOption(new Option('--algorithm <name>', 'all-reduce of the mode rows (every algorithm gets its own row too)').choices(ALGORITHM_NAMES).default(DEFAULT_ALGORITHM))
     .addOption(new Option('--stats <method>', 'how partial statistics are computed and merged').choices(STATS_METHODS).default('sums'))
     .addOption(new Option('--accumulator <precision>', 'precision of the sums').choices(['float64', 'float32']).default('float64'))
@@ -64,21 +64,19 @@ export function addCompareCommand(program: Command): void {
           throw new InputError(`--shape ${flags.shape.join(',')} has ${sizeOf(flags.shape)} elements; the synthetic batch is limited to ${MAX_SYNTHETIC_ELEMENTS}`);
         }
       }
-      const modes = flags.modes?.split(',').map((m) => m.trim());
-      if (modes) for (const m of modes) parseMode(m, flags.devices);
       const report = await compareModes({
         input,
         shape: flags.shape,
         seed: flags.seed,
         devices: flags.devices,
         threads: flags.threads,
-        modes,
+        modes: flags.modes,
         algorithm: flags.algorithm,
         stats: flags.stats,
         accumulator: flags.accumulator,
         timeoutMs: flags.timeoutMs,
         gradOutput,
       });
-      process.stdout.write(flags.json ? `${JSON.stringify(report, null, 2)}\n` : `${compareTables(report, flags.channels)}\n`);
+      process.stdout.write(flags.json ? `${JSON.stringify(compareJson(report), null, 2)}\n` : `${compareTables(report, flags.channels)}\n`);
     });
 }

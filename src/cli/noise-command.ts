@@ -3,10 +3,11 @@ import type { Command } from 'commander';
 import { Option } from 'commander';
 import { STATS_METHODS, type StatsMethod } from '../bn/batch-moments.js';
 import { ALGORITHM_NAMES, type AlgorithmName, DEFAULT_ALGORITHM } from '../collectives/algorithms/index.js';
-import { type NoiseReport, noiseExperiment } from '../experiments/noise.js';
+import { noiseExperiment } from '../experiments/noise.js';
+import { noiseJson } from '../report/json/noise-json.js';
 import { noisePlot } from '../report/plots/noise-plot.js';
-import { noiseColumnNotes } from '../report/noise-columns.js';
-import { count, formatNumber, renderTable } from '../report/table.js';
+import { noiseColumnNotes } from '../report/tables/noise-columns.js';
+import { noiseTable } from '../report/tables/noise-table.js';
 import { DISTRIBUTION_NAMES, type DistributionName } from '../tensor/distributions.js';
 import { readNpyFile } from '../tensor/npy.js';
 import { listOf, parsePositiveInteger, parseSeed, wholeNumber, threadsOption } from './parse.js';
@@ -30,8 +31,10 @@ interface NoiseFlags extends ReportFlags {
 /** Default number of trials: enough for the normal-data ratios to land within a few percent of 1. */
 export const DEFAULT_NOISE_TRIALS = 400;
 
-
-
+/**
+ * Registers `syncbn-sim noise`.
+ * @param program - the CLI program.
+ */
 export function addNoiseCommand(program: Command): void {
   const command = program
     .command('noise')
@@ -69,34 +72,6 @@ export function addNoiseCommand(program: Command): void {
         onProgress,
       }),
     );
-    await emitReport(flags, report, () => noiseTable(report), () => noisePlot(report), inputs);
+    await emitReport(flags, noiseJson(report), () => noiseTable(report), () => noisePlot(report), inputs);
   });
-}
-
-export function noiseTable(r: NoiseReport): string {
-  const source = r.source.kind === 'synthetic' ? `${r.source.dist} data (${r.source.description})` : `rows drawn from your [${r.source.shape.join(',')}] array`;
-  const lines = [
-    `noise: ${source}, ${count(r.devices, 'device')}, ${count(r.trials, 'trial')}, ${count(r.channels, 'channel')}; ratio = measured / theory (1 means as i.i.d. theory predicts)`,
-    '',
-    renderTable(
-      ['b', 'mode', 'n', 'Var(mean)/s^2', 'theory 1/n', 'ratio', 'Var(var)/s^4', 'theory', 'ratio', 'vs batch mean: ratio', 'var/batch var: rms dev'],
-      r.rows.map((row) => [
-        row.batch,
-        row.mode,
-        row.values_per_unit,
-        formatNumber(row.mean_noise, 4),
-        formatNumber(row.mean_noise_theory, 4),
-        formatNumber(row.mean_ratio, 3),
-        formatNumber(row.var_noise, 4),
-        formatNumber(row.var_noise_theory, 4),
-        formatNumber(row.var_ratio, 3),
-        row.mean_vs_batch_ratio === null ? '-' : formatNumber(row.mean_vs_batch_ratio, 3),
-        formatNumber(row.var_vs_batch_rms, 3),
-      ]),
-    ),
-    '',
-    ...(r.shift ? [`note: ${r.shift.note}`] : []),
-    ...noiseColumnNotes(),
-  ];
-  return lines.join('\n');
 }

@@ -1,7 +1,22 @@
-/** Option-value parsers for commander: each refuses a bad value with a message naming the flag. */
+/**
+ * Every option-value parser of the CLI. Two kinds: `parseX(value)` refuses a value in commander's
+ * words (commander names the option: "option '--devices <W>' argument 'x' is invalid"), and
+ * `x(flag)` returns a parser that refuses it as an InputError naming the flag and quoting the value
+ * as typed (`--eps must be a number > 0, got '1e-400' (it rounds to 0 in float64)`).
+ */
 import { InvalidArgumentError, Option } from 'commander';
 import { InputError } from '../errors.js';
+import { orList } from '../report/prose.js';
 
+/** A commander option-value parser: the typed text in, the value out (or a thrown refusal). */
+export type ValueParser<T> = (value: string) => T;
+
+/**
+ * A finite number, in commander's words.
+ * @param value - the text typed.
+ * @returns the number.
+ * @throws InvalidArgumentError when it is empty or not a finite number.
+ */
 export function parseFiniteNumber(value: string): number {
   const n = Number(value);
   if (value.trim() === '' || !Number.isFinite(n)) throw new InvalidArgumentError(`'${value}' is not a finite number.`);
@@ -14,33 +29,66 @@ function rounding(value: string, n: number): string {
   return '';
 }
 
-/** A finite number for `flag`, refused with a message quoting what was typed. */
-export function finiteNumber(flag: string) {
-  return (value: string): number => {
+/**
+ * A finite number for `flag`.
+ * @param flag - the option, as messages name it (`--offset`).
+ * @returns a parser refusing, as an InputError quoting what was typed, what is not a finite number.
+ */
+export function finiteNumber(flag: string): ValueParser<number> {
+  return (value) => {
     const n = Number(value);
     if (value.trim() === '' || !Number.isFinite(n)) throw new InputError(`${flag} must be a finite number, got '${value}'`);
     return n;
   };
 }
 
-/** A finite number > 0 for `flag`; '1e-400' is refused as typed, not as the 0 it rounds to. */
-export function positiveNumber(flag: string) {
-  return (value: string): number => {
+/**
+ * A finite number > 0 for `flag`; '1e-400' is refused as typed, with a note that it rounds to 0.
+ * @param flag - the option, as messages name it (`--eps`).
+ * @returns a parser refusing, as an InputError, what is not a finite number > 0.
+ */
+export function positiveNumber(flag: string): ValueParser<number> {
+  return (value) => {
     const n = finiteNumber(flag)(value);
     if (n <= 0) throw new InputError(`${flag} must be a number > 0, got '${value}'${rounding(value, n)}`);
     return n;
   };
 }
 
-/** A finite number in [min, max] for `flag`, refused with a message quoting what was typed. */
-export function numberInRange(flag: string, min: number, max: number) {
-  return (value: string): number => {
+/**
+ * A finite number >= 0 for `flag` (SGD momentum, weight decay).
+ * @param flag - the option, as messages name it.
+ * @returns a parser refusing a non-number in commander's words and a negative one as an InputError.
+ */
+export function nonNegativeNumber(flag: string): ValueParser<number> {
+  return (value) => {
+    const n = parseFiniteNumber(value);
+    if (n < 0) throw new InputError(`${flag} must be >= 0, got ${value}`);
+    return n;
+  };
+}
+
+/**
+ * A finite number in [min, max] for `flag`.
+ * @param flag - the option, as messages name it (`--momentum`).
+ * @param min - the smallest value allowed.
+ * @param max - the largest value allowed.
+ * @returns a parser refusing, as an InputError quoting what was typed, anything else.
+ */
+export function numberInRange(flag: string, min: number, max: number): ValueParser<number> {
+  return (value) => {
     const n = finiteNumber(flag)(value);
     if (n < min || n > max) throw new InputError(`${flag} must lie in [${min}, ${max}], got '${value}'`);
     return n;
   };
 }
 
+/**
+ * A whole number >= 1, in commander's words (`--devices`, `--epochs`, `--reps`).
+ * @param value - the text typed.
+ * @returns the number.
+ * @throws InvalidArgumentError when it is not a whole number >= 1 (safe integers only).
+ */
 export function parsePositiveInteger(value: string): number {
   const n = Number(value);
   if (!/^\s*\d+\s*$/.test(value) || !Number.isSafeInteger(n) || n < 1) {
@@ -49,33 +97,102 @@ export function parsePositiveInteger(value: string): number {
   return n;
 }
 
-/** A value that must be one of `choices`. */
-export function oneOf<T extends string>(choices: readonly T[]) {
-  return (value: string): T => {
-    if (!(choices as readonly string[]).includes(value)) {
-      throw new InvalidArgumentError(`'${value}' is not one of ${choices.join(', ')}.`);
-    }
+/**
+ * A whole number >= 1 for `flag`, refused with the flag first (`--subset: '0' is not a whole
+ * number >= 1`), as list items are.
+ * @param flag - the option, as messages name it.
+ * @returns a parser refusing, as an InputError, anything else.
+ */
+export function wholeNumber(flag: string): ValueParser<number> {
+  return (value) => {
+    if (!/^\d+$/.test(value) || Number(value) < 1) throw new InputError(`${flag}: '${value}' is not a whole number >= 1`);
+    return Number(value);
+  };
+}
+
+/**
+ * A whole number >= `min` for `flag` (safe integers only; spaces around it are ignored).
+ * @param flag - the option, as messages name it (`--rows`).
+ * @param min - the smallest value allowed.
+ * @returns a parser refusing, as an InputError quoting what was typed, anything else.
+ */
+export function wholeNumberFrom(flag: string, min: number): ValueParser<number> {
+  return (value) => {
+    const n = Number(value);
+    if (!/^\s*\d+\s*$/.test(value) || !Number.isSafeInteger(n) || n < min) throw new InputError(`${flag} must be a whole number >= ${min}, got '${value}'`);
+    return n;
+  };
+}
+
+/**
+ * `--seed`: a whole number >= 0.
+ * @param value - the text typed.
+ * @returns the seed.
+ * @throws InputError when it is not a whole number >= 0.
+ */
+export function parseSeed(value: string): number {
+  return wholeNumberFrom('--seed', 0)(value);
+}
+
+/**
+ * One of a fixed set of names for `flag` (`--dtype must be float32 or float64, got 'int8'`).
+ * @param flag - the option, as messages name it.
+ * @param choices - the names allowed.
+ * @returns a parser refusing, as an InputError, any other name.
+ */
+export function oneOf<T extends string>(flag: string, choices: readonly T[]): ValueParser<T> {
+  return (value) => {
+    if (!(choices as readonly string[]).includes(value)) throw new InputError(`${flag} must be ${orList(choices)}, got '${value}'`);
     return value as T;
   };
 }
 
-/** `crash:RANK`, `hang:RANK` or `skip:RANK`. */
+/**
+ * One of a fixed set of names, as an item of a list for `flag` (`--methods: unknown method 'x' (a, b)`).
+ * @param flag - the option, as messages name it.
+ * @param choices - the names allowed.
+ * @param noun - what a name is, for the message ("method").
+ * @returns a parser refusing, as an InputError, any other name.
+ */
+export function knownName<T extends string>(flag: string, choices: readonly T[], noun: string): ValueParser<T> {
+  return (value) => {
+    if (!(choices as readonly string[]).includes(value)) throw new InputError(`${flag}: unknown ${noun} '${value}' (${choices.join(', ')})`);
+    return value as T;
+  };
+}
+
+/**
+ * A comma-separated, non-empty list for `flag`, each item trimmed and parsed by `item`.
+ * @param flag - the option, as messages name it.
+ * @param item - the parser of one item.
+ * @returns a parser refusing an empty list as an InputError (items refuse as `item` does).
+ */
+export function listOf<T>(flag: string, item: ValueParser<T>): ValueParser<T[]> {
+  return (value) => {
+    if (value.trim() === '') throw new InputError(`${flag}: the list is empty`);
+    return value.split(',').map((v) => item(v.trim()));
+  };
+}
+
+/**
+ * `--inject-fault`: `crash:RANK`, `hang:RANK` or `skip:RANK`.
+ * @param value - the text typed.
+ * @returns the fault (its rank is checked against the devices later, by the cluster).
+ * @throws InvalidArgumentError when it has another form.
+ */
 export function parseFault(value: string): { kind: 'crash' | 'hang' | 'skip'; rank: number } {
   const match = /^(crash|hang|skip):(\d+)$/.exec(value);
   if (!match) throw new InvalidArgumentError(`'${value}' is not crash:RANK, hang:RANK or skip:RANK.`);
   return { kind: match[1] as 'crash' | 'hang' | 'skip', rank: Number(match[2]) };
 }
 
-export function parsePositiveNumber(value: string): number {
-  const n = parseFiniteNumber(value);
-  if (n <= 0) throw new InvalidArgumentError(`'${value}' is not a number > 0.`);
-  return n;
-}
-
 /**
  * `--timeout-ms`: a finite number of milliseconds > 0, refused with a message quoting what was
  * typed. Any length works (the cluster times long waits in slices below Node's timer limit), so a
  * huge value means "wait as long as it takes".
+ * @param value - the text typed.
+ * @returns the timeout in milliseconds.
+ * @throws InputError when it is not a finite number > 0.
  */
 export function parseTimeoutMs(value: string): number {
   const n = Number(value);
@@ -83,7 +200,12 @@ export function parseTimeoutMs(value: string): number {
   return n;
 }
 
-/** A tensor shape such as `64,64,32,32`: comma-separated whole numbers >= 1. */
+/**
+ * A tensor shape such as `64,64,32,32`: comma-separated whole numbers >= 1.
+ * @param value - the text typed.
+ * @returns the dimensions.
+ * @throws InvalidArgumentError when it is not such a list.
+ */
 export function parseShape(value: string): number[] {
   const parts = value.split(',').map((p) => p.trim());
   if (value.trim() === '' || parts.some((p) => !/^\d+$/.test(p))) {
@@ -94,31 +216,10 @@ export function parseShape(value: string): number[] {
   return dims;
 }
 
-/** A seed: a whole number >= 0. */
-export function parseSeed(value: string): number {
-  if (!/^\d+$/.test(value) || !Number.isSafeInteger(Number(value))) throw new InputError(`--seed must be a whole number >= 0, got '${value}'`);
-  return Number(value);
-}
-
-/** A whole number >= 1 for `flag`, refused with a message naming the flag. */
-export function wholeNumber(flag: string) {
-  return (value: string): number => {
-    if (!/^\d+$/.test(value) || Number(value) < 1) throw new InputError(`${flag}: '${value}' is not a whole number >= 1`);
-    return Number(value);
-  };
-}
-
-/** A comma-separated, non-empty list for `flag`, each item parsed by `item`. */
-export function listOf<T>(flag: string, item: (value: string) => T) {
-  return (value: string): T[] => {
-    if (value.trim() === '') throw new InputError(`${flag}: the list is empty`);
-    return value.split(',').map((v) => item(v.trim()));
-  };
-}
-
 /**
  * The `--threads T` option of every command that runs devices: W devices are hosted on T worker
  * threads (1 to W; default min(W, cores)); results are bitwise the same for every T.
+ * @returns the option, to add to a command.
  */
 export function threadsOption(): Option {
   return new Option('--threads <T>', 'worker threads hosting the devices, 1 to W (default: min(W, cores); results do not depend on it)').argParser(wholeNumber('--threads'));

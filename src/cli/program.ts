@@ -1,8 +1,5 @@
 /** The command-line program: commands are registered here; each lives in its own module. */
-import { Command, CommanderError } from 'commander';
-import { InputError } from '../errors.js';
-import { InterruptedError } from '../experiments/interrupt.js';
-import { DivergedError } from '../experiments/train.js';
+import { Command } from 'commander';
 import { addBenchCommand } from './bench-command.js';
 import { addCompareCommand } from './compare-command.js';
 import { addCostCommand } from './cost-command.js';
@@ -10,16 +7,14 @@ import { addNoiseCommand } from './noise-command.js';
 import { addPrecisionCommand } from './precision-command.js';
 import { addRunCommand } from './run-command.js';
 import { addTrainCommand } from './train-command.js';
-import { UsageError, unknownCommandError, usageErrorFrom } from './usage-error.js';
+import { EXIT_OK } from '../errors.js';
+import { errorExit } from './exit-codes.js';
+import { unknownCommandError, usageErrorFrom } from './usage-error.js';
 
-/** Exit codes: 0 ok, 1 runtime failure, 2 bad usage or bad input, 130 interrupted. */
-export const EXIT_OK = 0;
-export const EXIT_FAILURE = 1;
-export const EXIT_USAGE = 2;
-/** Stopped by Ctrl-C (128 + SIGINT), as shells report it. */
-export const EXIT_INTERRUPTED = 130;
-
-/** The whole CLI as a commander program; errors are thrown (as UsageError), never printed by commander. */
+/**
+ * The whole CLI as a commander program; errors are thrown (as UsageError), never printed by commander.
+ * @returns the program with every command registered.
+ */
 export function buildProgram(): Command {
   const program = new Command('syncbn-sim')
     .description('Simulate synchronized batch normalization across many devices.')
@@ -42,7 +37,12 @@ export function buildProgram(): Command {
   return program;
 }
 
-/** Runs the CLI and returns the exit code; errors become one line on stderr, never a stack trace. */
+/**
+ * Runs the CLI; an error becomes one line on stderr (never a stack trace, unless SYNCBN_DEBUG is
+ * set and the error is unexpected) and an exit code, as src/cli/exit-codes.ts maps them.
+ * @param argv - the process's arguments, `process.argv` (node, the script, then the CLI's own).
+ * @returns the exit code.
+ */
 export async function main(argv: readonly string[]): Promise<number> {
   try {
     const program = buildProgram();
@@ -51,22 +51,9 @@ export async function main(argv: readonly string[]): Promise<number> {
     await program.parseAsync(argv as string[]);
     return EXIT_OK;
   } catch (error) {
-    if (error instanceof CommanderError && error.exitCode === 0) return EXIT_OK; // --help, --version
-    if (error instanceof UsageError || error instanceof InputError) {
-      process.stderr.write(`syncbn-sim: error: ${error.message}\n`);
-      return EXIT_USAGE;
-    }
-    if (error instanceof InterruptedError) {
-      process.stderr.write(`syncbn-sim: ${error.message}\n`);
-      return EXIT_INTERRUPTED;
-    }
-    if (error instanceof DivergedError) {
-      process.stderr.write(`syncbn-sim: ${error.message}\n`);
-      return EXIT_FAILURE;
-    }
-    const message = error instanceof Error ? error.message : String(error);
-    process.stderr.write(`syncbn-sim: failed: ${message}\n`);
-    if (process.env.SYNCBN_DEBUG) process.stderr.write(`${(error as Error)?.stack ?? ''}\n`);
-    return EXIT_FAILURE;
+    const exit = errorExit(error);
+    if (exit.line !== undefined) process.stderr.write(`syncbn-sim: ${exit.line}\n`);
+    if (exit.unexpected && process.env.SYNCBN_DEBUG) process.stderr.write(`${(error as Error)?.stack ?? ''}\n`);
+    return exit.code;
   }
 }

@@ -7,7 +7,7 @@ import { DATASET_NAMES, type DatasetName, type EpochRow, type RunHeader, type Tr
 import { trainPlot } from '../report/plots/train-plot.js';
 import { formatNumber, renderTable } from '../report/table.js';
 import { MODEL_NAMES, type ModelName } from '../train/protocol.js';
-import { listOf, parseFiniteNumber, parsePositiveInteger, parseSeed, parseTimeoutMs, positiveNumber, threadsOption, wholeNumber } from './parse.js';
+import { listOf, nonNegativeNumber, parsePositiveInteger, parseSeed, parseTimeoutMs, positiveNumber, threadsOption, wholeNumber } from './parse.js';
 import { withProgress } from './progress.js';
 import { type ReportFlags, addReportOptions, checkReportFlags, emitReport } from './report-output.js';
 
@@ -35,15 +35,6 @@ interface TrainFlags extends ReportFlags {
 }
 
 
-
-function nonNegative(flag: string) {
-  return (v: string): number => {
-    const n = parseFiniteNumber(v);
-    if (n < 0) throw new InputError(`${flag} must be >= 0, got ${v}`);
-    return n;
-  };
-}
-
 export function addTrainCommand(program: Command): void {
   const command = program
     .command('train')
@@ -60,8 +51,8 @@ export function addTrainCommand(program: Command): void {
     .option('--epochs <E>', 'epochs per run', parsePositiveInteger, 5)
     .option('--lr <rate>', 'learning rate (plain SGD by default), > 0', positiveNumber('--lr'), 1.0)
     .addOption(new Option('--lr-scaling <rule>', 'linear: lr x global batch / 256 for each run').choices(['none', 'linear']).default('none'))
-    .option('--momentum <m>', 'SGD momentum', nonNegative('--momentum'), 0)
-    .option('--weight-decay <wd>', 'SGD weight decay', nonNegative('--weight-decay'), 0)
+    .option('--momentum <m>', 'SGD momentum', nonNegativeNumber('--momentum'), 0)
+    .option('--weight-decay <wd>', 'SGD weight decay', nonNegativeNumber('--weight-decay'), 0)
     .option('--seed <n>', 'seed of initialisation, shuffling and synthetic data', parseSeed, 0)
     .addOption(new Option('--stats <method>', 'BN statistics method').choices(STATS_METHODS).default('sums'))
     .addOption(new Option('--algorithm <name>', 'all-reduce of the BN statistics (gradients use ring)').choices(ALGORITHM_NAMES).default(DEFAULT_ALGORITHM))

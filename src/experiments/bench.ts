@@ -15,19 +15,22 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { fileURLToPath } from 'node:url';
+import { checkWhole } from '../args.js';
 import { gradInputTrain, gradSums } from '../bn/backward.js';
 import { batchMoments } from '../bn/batch-moments.js';
 import { batchNorm } from '../bn/batch-norm.js';
 import { inverseStd, normalize } from '../bn/normalize.js';
-import { consume, gbPerSecond, median, streamingRead, timeIt } from '../bench/measure.js';
+import { consume, gbPerSecond, streamingRead, timeIt } from '../bench/measure.js';
 import { ALGORITHM_NAMES, type AlgorithmName, DEFAULT_ALGORITHM } from '../collectives/algorithms/index.js';
 import { Cluster, MAX_DEVICES } from '../cluster/cluster.js';
 import { requireInput } from '../errors.js';
+import { median, quantile } from '../summary-stats.js';
 import { type Tensor, channelLayout } from '../tensor/tensor.js';
+import { fillBenchBatch } from './bench-data.js';
 import { checkBenchOptions } from './option-checks.js';
+import { TORCH_PYTHON, packageRoot } from './torch-python.js';
 
 /** The issue's goals (figure <= goal is met). */
 export const BENCH_GOALS = {
@@ -153,20 +156,6 @@ export interface ClusterBenchReport {
   readonly goals: readonly GoalCheck[];
 }
 
-/** Value at quantile q (0..1) of the values, interpolating between neighbours. */
-export function quantile(values: readonly number[], q: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  if (sorted.length === 0) return NaN;
-  const pos = (sorted.length - 1) * q;
-  const lo = Math.floor(pos);
-  const hi = Math.ceil(pos);
-  return sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo);
-}
-
-function checkWhole(value: number, name: string, min: number, max = Number.MAX_SAFE_INTEGER): void {
-  requireInput(Number.isSafeInteger(value) && value >= min && value <= max, () => `${name} must be a whole number from ${min} to ${max}, got ${value}`);
-}
-
 interface Resolved {
   readonly shape: number[];
   readonly devices: number;
@@ -188,46 +177,25 @@ export function resolveBenchOptions(options: ClusterBenchOptions): Resolved {
   const perChannel = elements / shape[1];
   requireInput(perChannel > 1, () => `shape [${shape.join(',')}] has 1 value per channel: training needs more`);
   const devices = options.devices ?? BENCH_DEFAULTS.devices;
-  checkWhole(devices, 'devices', 1, MAX_DEVICES);
+  checkWhole('devices', devices, 1, MAX_DEVICES);
   const algorithm = options.algorithm ?? BENCH_DEFAULTS.algorithm;
   requireInput(ALGORITHM_NAMES.includes(algorithm), () => `unknown algorithm '${algorithm}' (${ALGORITHM_NAMES.join(', ')})`);
   const reps = options.reps ?? BENCH_DEFAULTS.reps;
-  checkWhole(reps, 'reps', 1, 100_000);
+  checkWhole('reps', reps, 1, 100_000);
   const allreduceReps = options.allreduceReps ?? BENCH_DEFAULTS.allreduceReps;
-  checkWhole(allreduceReps, 'all-reduce reps', 1, 1_000_000);
+  checkWhole('all-reduce reps', allreduceReps, 1, 1_000_000);
   const startDevices = options.startDevices ?? BENCH_DEFAULTS.startDevices;
-  checkWhole(startDevices, 'start devices', 1, MAX_DEVICES);
+  checkWhole('start devices', startDevices, 1, MAX_DEVICES);
   const startReps = options.startReps ?? BENCH_DEFAULTS.startReps;
-  checkWhole(startReps, 'start reps', 1, 1000);
+  checkWhole('start reps', startReps, 1, 1000);
   return { shape, devices, algorithm, reps, allreduceReps, startDevices, startReps };
 }
 
-/** Deterministic float32 data with a different mean and scale per channel. */
-/** Synthetic data in shared memory: the devices read it where it is, as a tuned user's would. */
-function syntheticBatch(shape: readonly number[], phase: number): Tensor<Float32Array> {
-  const n = shape.reduce((a, b) => a * b, 1);
-  const inner = n / shape[0] / shape[1];
-  const data = Cluster.sharedTensor(shape, 'float32').data as Float32Array;
-  for (let i = 0; i < n; i++) {
-    const c = Math.floor(i / inner) % shape[1];
-    data[i] = (1 + (c % 5)) * Math.sin(i * 0.001 + phase) + (c % 7) * 0.25;
-  }
+/** The benchmark batch in shared memory: the devices read it where it is, as a tuned user's would. */
+function sharedBenchBatch(shape: readonly number[], phase: number): Tensor<Float32Array> {
+  const data = fillBenchBatch(Cluster.sharedTensor(shape, 'float32').data as Float32Array, shape, phase);
   return { data, shape };
 }
-
-/** The directory holding this package's package.json and scripts/, from src/ or dist/src/. */
-export function packageRoot(): string | undefined {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 6; i++) {
-    if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'scripts'))) return dir;
-    const up = dirname(dir);
-    if (up === dir) break;
-    dir = up;
-  }
-  return undefined;
-}
-
-export const TORCH_PYTHON = '/usr/bin/python3';
 
 /**
  * PyTorch's CPU BatchNorm (2d for 4-D shapes, 1d for 2-D) on `shape`, median ms over `reps`, by
@@ -270,8 +238,8 @@ const WARMUP_ALLREDUCES = 20;
 export async function benchmarkCluster(options: ClusterBenchOptions = {}): Promise<ClusterBenchReport> {
   const o = resolveBenchOptions(options);
   const progress = options.onProgress ?? (() => {});
-  const x = syntheticBatch(o.shape, 0);
-  const dy = syntheticBatch(o.shape, 1.3);
+  const x = sharedBenchBatch(o.shape, 0);
+  const dy = sharedBenchBatch(o.shape, 1.3);
   const C = o.shape[1];
 
   const probe = timeIt(() => consume(streamingRead(x.data)), Math.max(o.reps, 5));

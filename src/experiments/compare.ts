@@ -1,7 +1,8 @@
 /**
  * `compare`, the main job: one batch split over W devices, every BN mode side by side against
  * single-device BN on the whole batch, and what each all-reduce algorithm sent to get there.
- * Returns plain data; src/cli/compare-command.ts prints it.
+ * Returns plain data, typed in camelCase: src/report/tables/compare-table.ts prints it and
+ * src/report/json/compare-json.ts maps it to the documented JSON.
  */
 import { batchNorm } from '../bn/batch-norm.js';
 import type { StatsMethod } from '../bn/batch-moments.js';
@@ -17,71 +18,126 @@ import { checkCompareOptions, checkDefaultModesArgs } from './option-checks.js';
 
 /** The built-in batch: 32 rows of 8 channels of 4x4, so 4 rows per device on 8 devices. */
 export const DEFAULT_COMPARE_SHAPE: readonly number[] = [32, 8, 4, 4];
+/** Devices of a comparison when none are asked for. */
 export const DEFAULT_COMPARE_DEVICES = 8;
 /** Most modes one comparison runs (each is a forward and a backward on the cluster). */
 export const MAX_COMPARE_MODES = 64;
 
+/** What {@link compareModes} compares, and how. */
 export interface CompareOptions {
   /** Worker threads hosting the devices (1 to the devices); default min(devices, cores). Results do not depend on it. */
   readonly threads?: number;
-  /** The user's batch; without it, a synthetic one of `shape`. */
+  /** The user's batch, [N,C] or [N,C,H,W]; without it, a synthetic one of `shape`. */
   readonly input?: Tensor;
+  /** Shape of the synthetic batch; default {@link DEFAULT_COMPARE_SHAPE}. Ignored with `input`. */
   readonly shape?: readonly number[];
+  /** Seed of the synthetic batch (and, plus 1, of the synthetic gradient); default 0. */
   readonly seed?: number;
+  /** Simulated devices W, 1 to MAX_DEVICES; default {@link DEFAULT_COMPARE_DEVICES}. */
   readonly devices?: number;
-  /** Modes to compare; default local, sync, group:K (K the smallest factor of W) and ghost:G (half a shard). */
+  /** Modes to compare; default local, sync, group:K (K the smallest factor of W) and ghost:G (half a shard), see {@link defaultModes}. */
   readonly modes?: readonly string[];
-  /** Algorithm of the mode rows; every algorithm is also run in sync mode. */
+  /** All-reduce of the mode rows; default the cluster's (allgather). Every algorithm is also run in sync mode. */
   readonly algorithm?: AlgorithmName;
+  /** How partial statistics are computed and merged; default 'sums'. */
   readonly stats?: StatsMethod;
+  /** Precision of the sums; default 'float64'. */
   readonly accumulator?: Accumulator;
+  /** Added to the variance; default 1e-5. */
   readonly eps?: number;
+  /** How long a device waits for a peer, in ms; default the cluster's (30,000). */
   readonly timeoutMs?: number;
-  /** dL/dy of the input's shape; default a seeded synthetic gradient (seed + 1). */
+  /** dL/dy of the input's shape and dtype; default a seeded synthetic gradient (seed + 1). */
   readonly gradOutput?: Tensor;
 }
 
+/** Count, mean and biased variance per channel, as plain arrays. */
 export interface MomentsRow {
+  /** Values per channel. */
   readonly count: number;
+  /** Mean per channel (NaN for an empty shard). */
   readonly mean: number[];
+  /** Biased variance per channel (NaN for an empty shard). */
   readonly var: number[];
 }
 
+/** The statistics one device sees of its own shard. */
 export interface DeviceRow extends MomentsRow {
+  /** The device's rank. */
   readonly rank: number;
+  /** Its shard: rows from the first up to (not including) the second. */
   readonly rows: [number, number];
 }
 
+/** One BN mode against single-device BN on the whole batch, forward and backward. */
 export interface ModeRow {
+  /** The mode, as the cluster names it ('local', 'sync', 'group:2', 'ghost:2'). */
   readonly mode: string;
-  /** Largest |difference| from single-device BN on the whole batch. */
-  readonly max_abs_diff_output: number;
-  readonly max_abs_diff_grad_input: number;
-  readonly max_abs_diff_grad_weight: number;
-  /** The same divided by the single-device array's scale (CompareReport.scale); null when that scale is 0. */
-  readonly rel_diff_output: number | null;
-  readonly rel_diff_grad_input: number | null;
-  readonly rel_diff_grad_weight: number | null;
+  /** Largest |difference| of the output from single-device BN on the whole batch. */
+  readonly maxAbsDiffOutput: number;
+  /** The same for dL/dx. */
+  readonly maxAbsDiffGradInput: number;
+  /** The same for dL/dgamma. */
+  readonly maxAbsDiffGradWeight: number;
+  /** maxAbsDiffOutput over the single-device output's scale ({@link CompareReport.scale}); null when that scale is 0. */
+  readonly relDiffOutput: number | null;
+  /** The same for dL/dx. */
+  readonly relDiffGradInput: number | null;
+  /** The same for dL/dgamma. */
+  readonly relDiffGradWeight: number | null;
+  /** Messages all devices sent, forward plus backward. */
   readonly messages: number;
+  /** Bytes all devices sent, forward plus backward. */
   readonly bytes: number;
 }
 
+/** Sync BN with one all-reduce algorithm. */
 export interface AlgorithmRow {
+  /** The algorithm. */
   readonly algorithm: AlgorithmName;
-  /** Forward plus backward, all devices. */
+  /** Messages all devices sent, forward plus backward. */
   readonly messages: number;
+  /** Bytes all devices sent, forward plus backward. */
   readonly bytes: number;
-  readonly max_messages_per_rank: number;
-  readonly max_abs_diff_output: number;
+  /** Most messages one device sent, forward plus backward. */
+  readonly maxMessagesPerRank: number;
+  /** Largest |difference| of the output from single-device BN on the whole batch. */
+  readonly maxAbsDiffOutput: number;
   /** Every device normalized with bitwise the same mean and variance. */
-  readonly identical_on_all_ranks: boolean;
+  readonly identicalOnAllRanks: boolean;
 }
 
+/** How far the devices' own statistics stray from the whole batch's, over every channel. */
+export interface StraySummary {
+  /** Root mean square over devices and channels of (device mean - batch mean) / batch std. */
+  readonly rmsMeanShiftInStd: number;
+  /**
+   * What i.i.d. values would give for the same: sqrt of the mean over non-empty devices of
+   * (1/n - 1/N) N/(N-1), n a device's values per channel and N the batch's (shards drawn from
+   * the batch without replacement; the batch std here is the biased one).
+   */
+  readonly iidRmsMeanShiftInStd: number;
+  /** Largest |device mean - batch mean| / batch std. */
+  readonly maxMeanShiftInStd: number;
+  /** Root mean square of (device var / batch var - 1). */
+  readonly rmsVarRatioError: number;
+  /** Smallest device var / batch var. */
+  readonly minVarRatio: number;
+  /** Largest device var / batch var. */
+  readonly maxVarRatio: number;
+  /** Devices whose shard holds no rows. */
+  readonly emptyDevices: number;
+}
+
+/** What {@link compareModes} found; src/report/json/compare-json.ts maps it to the documented JSON. */
 export interface CompareReport {
+  /** The batch compared: its shape, dtype, and where it came from (with the seed when synthetic). */
   readonly batch: { readonly shape: number[]; readonly dtype: string; readonly source: 'synthetic' | 'input'; readonly seed?: number };
   /** Where dL/dy came from: the user's file, or synthetic with this seed. */
-  readonly grad_output: { readonly source: 'synthetic'; readonly seed: number } | { readonly source: 'input' };
+  readonly gradOutput: { readonly source: 'synthetic'; readonly seed: number } | { readonly source: 'input' };
+  /** Simulated devices W. */
   readonly devices: number;
+  /** How partial statistics were computed and merged. */
   readonly stats: StatsMethod;
   /** Every setting as used, defaults filled in. */
   readonly settings: {
@@ -97,27 +153,16 @@ export interface CompareReport {
     readonly shift?: { readonly by: string; readonly value: number; readonly note: string };
   };
   /** What relative differences are relative to: max |single-device value| of each array. */
-  readonly scale: { readonly output: number; readonly grad_input: number; readonly grad_weight: number };
+  readonly scale: { readonly output: number; readonly gradInput: number; readonly gradWeight: number };
+  /** Statistics of the whole batch (single-device BN). */
   readonly global: MomentsRow;
-  readonly per_device: DeviceRow[];
-  /** How far the devices' own statistics stray from the whole batch's, over every channel. */
-  readonly summary: {
-    /** Root mean square over devices and channels of (device mean - batch mean) / batch std. */
-    readonly rms_mean_shift_in_std: number;
-    /**
-     * What i.i.d. values would give for the same: sqrt of the mean over non-empty devices of
-     * (1/n - 1/N) N/(N-1), n a device's values per channel and N the batch's (shards drawn from
-     * the batch without replacement; the batch std here is the biased one).
-     */
-    readonly iid_rms_mean_shift_in_std: number;
-    readonly max_mean_shift_in_std: number;
-    /** Root mean square of (device var / batch var - 1). */
-    readonly rms_var_ratio_error: number;
-    readonly min_var_ratio: number;
-    readonly max_var_ratio: number;
-    readonly empty_devices: number;
-  };
+  /** Statistics each device sees of its own shard, by rank. */
+  readonly perDevice: DeviceRow[];
+  /** How far the devices' own statistics stray from the whole batch's. */
+  readonly summary: StraySummary;
+  /** One row per mode compared, in the order asked for. */
   readonly modes: ModeRow[];
+  /** One row per all-reduce algorithm, sync mode. */
   readonly algorithms: AlgorithmRow[];
 }
 
@@ -126,7 +171,15 @@ function smallestFactor(n: number): number | undefined {
   return undefined;
 }
 
-/** local, sync, group:K for the smallest factor K of W (if W > 1), ghost:G for half a shard (when smaller than it). */
+/**
+ * The modes a comparison runs by default: local, sync, group:K for the smallest factor K of W (if
+ * W > 1), and ghost:G for half a shard (when smaller than it).
+ * @param devices - W.
+ * @param rows - rows of the batch.
+ * @param inner - values per row and channel (H x W; 1 for [N,C]): a ghost chunk needs 2 values.
+ * @returns the mode names.
+ * @throws InputError for arguments that are not whole numbers in range.
+ */
 export function defaultModes(devices: number, rows: number, inner: number): string[] {
   checkDefaultModesArgs(devices, rows, inner);
   const modes = ['local', 'sync'];
@@ -159,6 +212,20 @@ function momentsRow(m: Moments): MomentsRow {
   return { count: m.count, mean: Array.from(m.mean), var: Array.from(m.var) };
 }
 
+/**
+ * The main job: one batch split over W devices, every BN mode side by side against single-device
+ * BN on the whole batch (forward and backward), and sync BN with every all-reduce algorithm. Every
+ * mode runs with momentum 0, so that each starts from the same running statistics.
+ * @param options - the batch (or a synthetic one), W, the modes, the algorithm and statistics method.
+ * @returns the comparison, in camelCase (src/report/json/compare-json.ts gives the documented JSON).
+ * @throws InputError for bad options or a bad batch, before any thread starts.
+ * @throws DeviceFailureError when a device fails.
+ * @example
+ * ```ts
+ * const report = await compareModes({ devices: 4, shape: [16, 3, 2, 2], modes: ['local', 'sync'] });
+ * console.log(report.modes.map((m) => `${m.mode}: ${m.maxAbsDiffOutput}`));
+ * ```
+ */
 export async function compareModes(options: CompareOptions = {}): Promise<CompareReport> {
   checkCompareOptions(options);
   const devices = options.devices ?? DEFAULT_COMPARE_DEVICES;
@@ -178,7 +245,7 @@ export async function compareModes(options: CompareOptions = {}): Promise<Compar
 
   // The reference, which also validates the batch (shape, values) before any thread starts.
   const single = batchNorm(input, { gradOutput, stats: options.stats, accumulator: options.accumulator, eps });
-  const scale = { output: maxAbs(single.output.data), grad_input: maxAbs(single.gradInput!.data), grad_weight: maxAbs(single.gradWeight!) };
+  const scale = { output: maxAbs(single.output.data), gradInput: maxAbs(single.gradInput!.data), gradWeight: maxAbs(single.gradWeight!) };
   const cluster = Cluster.start({ devices, threads: options.threads, algorithm: options.algorithm, stats: options.stats, accumulator: options.accumulator, timeoutMs: options.timeoutMs });
   try {
     const modeRows: ModeRow[] = [];
@@ -191,18 +258,18 @@ export async function compareModes(options: CompareOptions = {}): Promise<Compar
       }
       const diffs = {
         output: maxAbsDiff(f.output.data, single.output.data),
-        grad_input: maxAbsDiff(b.gradInput.data, single.gradInput!.data),
-        grad_weight: maxAbsDiff(b.gradWeight, single.gradWeight!),
+        gradInput: maxAbsDiff(b.gradInput.data, single.gradInput!.data),
+        gradWeight: maxAbsDiff(b.gradWeight, single.gradWeight!),
       };
       const relative = (key: keyof typeof diffs) => (scale[key] === 0 ? null : diffs[key] / scale[key]);
       modeRows.push({
         mode: f.mode,
-        max_abs_diff_output: diffs.output,
-        max_abs_diff_grad_input: diffs.grad_input,
-        max_abs_diff_grad_weight: diffs.grad_weight,
-        rel_diff_output: relative('output'),
-        rel_diff_grad_input: relative('grad_input'),
-        rel_diff_grad_weight: relative('grad_weight'),
+        maxAbsDiffOutput: diffs.output,
+        maxAbsDiffGradInput: diffs.gradInput,
+        maxAbsDiffGradWeight: diffs.gradWeight,
+        relDiffOutput: relative('output'),
+        relDiffGradInput: relative('gradInput'),
+        relDiffGradWeight: relative('gradWeight'),
         messages: f.comm.messages + b.comm.messages,
         bytes: f.comm.bytes + b.comm.bytes,
       });
@@ -219,9 +286,9 @@ export async function compareModes(options: CompareOptions = {}): Promise<Compar
         algorithm,
         messages: f.comm.messages + b.comm.messages,
         bytes: f.comm.bytes + b.comm.bytes,
-        max_messages_per_rank: Math.max(...f.comm.perRank.map((r, i) => r.messages + b.comm.perRank[i].messages)),
-        max_abs_diff_output: maxAbsDiff(f.output.data, single.output.data),
-        identical_on_all_ranks: identical,
+        maxMessagesPerRank: Math.max(...f.comm.perRank.map((r, i) => r.messages + b.comm.perRank[i].messages)),
+        maxAbsDiffOutput: maxAbsDiff(f.output.data, single.output.data),
+        identicalOnAllRanks: identical,
       });
     }
     const shift =
@@ -230,13 +297,13 @@ export async function compareModes(options: CompareOptions = {}): Promise<Compar
         : undefined;
     return {
       batch: { shape: [...input.shape], dtype: dtypeOf(input.data), source: options.input ? 'input' : 'synthetic', ...(options.input ? {} : { seed }) },
-      grad_output: options.gradOutput ? { source: 'input' } : { source: 'synthetic', seed: seed + 1 },
+      gradOutput: options.gradOutput ? { source: 'input' } : { source: 'synthetic', seed: seed + 1 },
       devices,
       stats: cluster.stats,
       settings: { eps, accumulator: cluster.accumulator, algorithm: cluster.algorithm, momentum, ...(shift ? { shift } : {}) },
       scale,
       global: momentsRow(single.stats),
-      per_device: perDevice,
+      perDevice,
       summary: summarize(perDevice, single.stats),
       modes: modeRows,
       algorithms,
@@ -246,7 +313,7 @@ export async function compareModes(options: CompareOptions = {}): Promise<Compar
   }
 }
 
-function summarize(devices: readonly DeviceRow[], global: Moments): CompareReport['summary'] {
+function summarize(devices: readonly DeviceRow[], global: Moments): StraySummary {
   let shiftSq = 0;
   let maxShift = 0;
   let iidSq = 0;
@@ -278,17 +345,22 @@ function summarize(devices: readonly DeviceRow[], global: Moments): CompareRepor
   }
   const rms = (s: number) => (terms === 0 ? 0 : Math.sqrt(s / terms));
   return {
-    rms_mean_shift_in_std: rms(shiftSq),
-    iid_rms_mean_shift_in_std: iidTerms === 0 ? 0 : Math.sqrt(iidSq / iidTerms),
-    max_mean_shift_in_std: maxShift,
-    rms_var_ratio_error: rms(ratioSq),
-    min_var_ratio: terms === 0 ? 1 : minRatio,
-    max_var_ratio: terms === 0 ? 1 : maxRatio,
-    empty_devices: devices.filter((d) => d.count === 0).length,
+    rmsMeanShiftInStd: rms(shiftSq),
+    iidRmsMeanShiftInStd: iidTerms === 0 ? 0 : Math.sqrt(iidSq / iidTerms),
+    maxMeanShiftInStd: maxShift,
+    rmsVarRatioError: rms(ratioSq),
+    minVarRatio: terms === 0 ? 1 : minRatio,
+    maxVarRatio: terms === 0 ? 1 : maxRatio,
+    emptyDevices: devices.filter((d) => d.count === 0).length,
   };
 }
 
-/** The rows each device holds, for a header line. */
+/**
+ * The rows each device holds when `rows` are split over `devices` as numpy.array_split does.
+ * @param rows - rows of the batch.
+ * @param devices - W.
+ * @returns the shard sizes, by rank.
+ */
 export function shardSizes(rows: number, devices: number): number[] {
   return Array.from({ length: devices }, (_, r) => {
     const [s, e] = shardRows(rows, devices, r);

@@ -7,10 +7,10 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { median } from '../bench/measure.js';
+import { median } from '../summary-stats.js';
 import { ALGORITHM_NAMES, type AlgorithmName } from '../collectives/algorithms/index.js';
 import { Cluster } from '../cluster/cluster.js';
-import { packageRoot } from './bench.js';
+import { packageRoot } from './torch-python.js';
 
 /** One algorithm's all-reduce time on one thread count. */
 export interface AllReduceOnThreads {

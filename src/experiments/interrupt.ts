@@ -14,5 +14,10 @@ export function throwIfInterrupted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw new InterruptedError();
 }
 
-/** Progress of a long experiment: units done of a total, with a short label. */
+/**
+ * Progress of a long experiment, called after each unit of work.
+ * @param done - units of work finished so far.
+ * @param total - units of work in the whole experiment.
+ * @param label - what is being done, in a few words ("b = 4, trial 3 of 400").
+ */
 export type ProgressFn = (done: number, total: number, label: string) => void;

@@ -16,10 +16,12 @@ import { forwardTrain } from '../bn/forward.js';
 import { sumStats } from '../bn/moments.js';
 import { normalize } from '../bn/normalize.js';
 import { STAGE_BYTES, rowBlocks, stageIn } from '../bn/staging.js';
-import { consume, gbPerSecond, median, streamingRead } from '../bench/measure.js';
+import { consume, gbPerSecond, streamingRead } from '../bench/measure.js';
 import { type KernelBackend, kernelBackend, useKernels } from '../kernels/backend.js';
 import { wasmRuntime } from '../kernels/wasm-runtime.js';
+import { median } from '../summary-stats.js';
 import { channelLayout } from '../tensor/tensor.js';
+import { fillBenchBatch } from './bench-data.js';
 import { type TorchBnPeer, startTorchBnPeer } from './torch-bn-peer.js';
 
 /** What to measure. */
@@ -113,11 +115,7 @@ export async function benchmarkKernels(options: KernelBenchOptions = {}): Promis
   const layout = channelLayout(shape);
   const n = shape.reduce((a, b) => a * b, 1);
   const bytes = n * 4;
-  // Deterministic data with a different mean and scale per channel.
-  const x = Float32Array.from({ length: n }, (_, i) => {
-    const c = Math.floor(i / layout.inner) % layout.channels;
-    return (1 + (c % 5)) * Math.sin(i * 0.001) + (c % 7) * 0.25;
-  });
+  const x = fillBenchBatch(new Float32Array(n), shape, 0);
   const dy = Float32Array.from({ length: n }, (_, i) => Math.cos(i * 0.0007));
   const y = new Float32Array(n);
   const dx = new Float32Array(n);
@@ -165,7 +163,7 @@ export async function benchmarkKernels(options: KernelBenchOptions = {}): Promis
     for (let r = 0; r < rounds; r++) {
       for (const backend of r % 2 === 0 ? backends : [...backends].reverse()) {
         useKernels(backend);
-        passes.forEach((p, i) => passMs[backend][i].push(medianOf(p.run, reps)));
+        for (const [i, p] of passes.entries()) passMs[backend][i].push(medianOf(p.run, reps));
         stepMs[backend][0].push(medianOf(forward, reps));
         stepMs[backend][1].push(medianOf(forwardBackward, reps));
       }

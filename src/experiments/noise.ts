@@ -25,60 +25,86 @@ export const MAX_NOISE_BATCH_ELEMENTS = 2 ** 24;
 /** Most values drawn over a whole run (trials x every batch size): 2^34, minutes of work. */
 export const MAX_NOISE_TOTAL_ELEMENTS = 2 ** 34;
 
+/** What {@link noiseExperiment} measures, and how. */
 export interface NoiseOptions {
   /** Worker threads hosting the devices (1 to the devices); default min(devices, cores). Results do not depend on it. */
   readonly threads?: number;
-  /** Per-device batch sizes b (rows per device). */
+  /** Per-device batch sizes b (rows per device); required, at least one. */
   readonly batchSizes: readonly number[];
+  /** Simulated devices W; default 8. */
   readonly devices?: number;
+  /** Batches drawn per batch size; default 300 (the CLI's default is 400). */
   readonly trials?: number;
   /** Synthetic population; ignored when `input` is given. Default 'normal'. */
   readonly dist?: DistributionName;
-  /** A user's array whose rows are the population, drawn with replacement. */
+  /** A user's array whose rows are the population, drawn with replacement; it must hold finite values. */
   readonly input?: Tensor;
+  /** Seed of the draws; default 0. */
   readonly seed?: number;
-  /** Channels of the synthetic data. */
+  /** Channels of the synthetic data; default 16. */
   readonly channels?: number;
   /** K of the group:K rows; default the smallest factor of W below W (none when W is prime). */
   readonly group?: number;
+  /** All-reduce of the devices; default the cluster's (allgather). */
   readonly algorithm?: AlgorithmName;
+  /** Statistics method of the devices; default 'sums'. */
   readonly stats?: StatsMethod;
+  /** Checked between trials; an abort throws InterruptedError. */
   readonly signal?: AbortSignal;
+  /** Called after every trial. */
   readonly onProgress?: ProgressFn;
 }
 
+/** The noise of one BN mode at one per-device batch size. */
 export interface NoiseRow {
+  /** Per-device batch size b. */
   readonly batch: number;
+  /** 'local', 'group:K' or 'sync'. */
   readonly mode: string;
   /** Values per channel each normalizing unit holds (b x H x W x devices in the unit). */
-  readonly values_per_unit: number;
+  readonly valuesPerUnit: number;
   /** measured / theory of Var(unit mean - population mean). */
-  readonly mean_ratio: number;
+  readonly meanRatio: number;
   /** measured / theory of Var(unbiased unit variance - population variance). */
-  readonly var_ratio: number;
-  /** Var(unit mean - population mean) in units of s^2: measured and theory (1/n). */
-  readonly mean_noise: number;
-  readonly mean_noise_theory: number;
-  /** Var(unbiased unit variance) in units of s^4: measured and theory. */
-  readonly var_noise: number;
-  readonly var_noise_theory: number;
+  readonly varRatio: number;
+  /** Var(unit mean - population mean) in units of s^2, measured. */
+  readonly meanNoise: number;
+  /** Its i.i.d. theory, 1/n. */
+  readonly meanNoiseTheory: number;
+  /** Var(unbiased unit variance) in units of s^4, measured. */
+  readonly varNoise: number;
+  /** Its i.i.d. theory, (mu4/n - s^4 (n-3)/(n(n-1))) / s^4. */
+  readonly varNoiseTheory: number;
   /** measured / theory of Var(unit mean - whole-batch mean); null when the unit is the whole batch (both are 0). */
-  readonly mean_vs_batch_ratio: number | null;
+  readonly meanVsBatchRatio: number | null;
   /** Root mean square of (unit variance / whole-batch variance - 1). */
-  readonly var_vs_batch_rms: number;
+  readonly varVsBatchRms: number;
   /** Independent (unit, channel, trial) samples behind the figures. */
   readonly samples: number;
 }
 
+/** Where the noise experiment drew its batches from. */
+export type NoiseSource =
+  | { readonly kind: 'synthetic'; readonly dist: DistributionName; readonly description: string }
+  | { readonly kind: 'input'; readonly shape: number[] };
+
+/** What {@link noiseExperiment} measured; src/report/json/noise-json.ts maps it to the documented JSON. */
 export interface NoiseReport {
-  readonly source: { readonly kind: 'synthetic'; readonly dist: DistributionName; readonly description: string } | { readonly kind: 'input'; readonly shape: number[] };
+  /** The population: a synthetic distribution, or the rows of the user's array. */
+  readonly source: NoiseSource;
+  /** Simulated devices W. */
   readonly devices: number;
+  /** Batches drawn per batch size. */
   readonly trials: number;
+  /** Channels of the data. */
   readonly channels: number;
+  /** Seed of the draws. */
   readonly seed: number;
-  /** Statistics method of the devices; with shifted-sums, a note that the shift is 0 (momentum 0 keeps the running mean there). */
+  /** Statistics method of the devices. */
   readonly stats: StatsMethod;
+  /** With shifted-sums: the shift is 0 (momentum 0 keeps the running mean there), so the results are those of sums. */
   readonly shift?: { readonly by: string; readonly value: number; readonly note: string };
+  /** One row per batch size and mode, batch sizes in the order given, modes local, group:K, sync. */
   readonly rows: NoiseRow[];
 }
 
@@ -193,6 +219,21 @@ function checkNoiseSize(options: NoiseOptions, devices: number, trials: number, 
   requireInput(total <= MAX_NOISE_TOTAL_ELEMENTS, () => `${trials} trials of these batch sizes draw ${total} values in all; the limit is ${MAX_NOISE_TOTAL_ELEMENTS} (use fewer trials)`);
 }
 
+/**
+ * Measures how noisy the statistics each device normalizes with are, for local, group:K and sync
+ * BN, at each per-device batch size, over many seeded batches on the real devices, beside i.i.d.
+ * theory.
+ * @param options - batch sizes, W, trials, and the data (a distribution or the user's array).
+ * @returns one row per batch size and mode, in camelCase (src/report/json/noise-json.ts gives the documented JSON).
+ * @throws InputError for bad options or data, or runs too large to finish, before any thread starts.
+ * @throws InterruptedError when `signal` is aborted.
+ * @throws DeviceFailureError when a device fails.
+ * @example
+ * ```ts
+ * const report = await noiseExperiment({ batchSizes: [2, 8], devices: 4, trials: 50 });
+ * for (const row of report.rows) console.log(row.batch, row.mode, row.meanRatio);
+ * ```
+ */
 export async function noiseExperiment(options: NoiseOptions): Promise<NoiseReport> {
   checkNoiseOptions(options);
   const devices = options.devices ?? 8;
@@ -280,15 +321,15 @@ export async function noiseExperiment(options: NoiseOptions): Promise<NoiseRepor
       rows.push({
         batch: b,
         mode,
-        values_per_unit: b * population.inner * unitDevices,
-        mean_ratio: tally.meanZ / k,
-        var_ratio: tally.varZ / k,
-        mean_noise: tally.meanNoise / k,
-        mean_noise_theory: tally.meanTheory / k,
-        var_noise: tally.varNoise / k,
-        var_noise_theory: tally.varTheory / k,
-        mean_vs_batch_ratio: tally.batchSamples === 0 ? null : tally.batchZ / tally.batchSamples,
-        var_vs_batch_rms: Math.sqrt(tally.batchVarSq / k),
+        valuesPerUnit: b * population.inner * unitDevices,
+        meanRatio: tally.meanZ / k,
+        varRatio: tally.varZ / k,
+        meanNoise: tally.meanNoise / k,
+        meanNoiseTheory: tally.meanTheory / k,
+        varNoise: tally.varNoise / k,
+        varNoiseTheory: tally.varTheory / k,
+        meanVsBatchRatio: tally.batchSamples === 0 ? null : tally.batchZ / tally.batchSamples,
+        varVsBatchRms: Math.sqrt(tally.batchVarSq / k),
         samples: k,
       });
     }

@@ -26,6 +26,7 @@ import { Cluster, MAX_DEVICES } from '../cluster/cluster.js';
 import { shardRows } from '../tensor/sharding.js';
 import { checkBlock, checkLayout } from '../args.js';
 import { requireInput } from '../errors.js';
+import { median } from '../summary-stats.js';
 import { SeededRandom } from '../tensor/random.js';
 import type { ChannelLayout, DType, FloatArray } from '../tensor/tensor.js';
 import { type ProgressFn, throwIfInterrupted } from './interrupt.js';
@@ -93,27 +94,27 @@ export interface PrecisionRow {
    * data. Where a stored channel is constant (ref = 0, float32 at ratio 1e8), scale^2 stands in
    * for ref. NaN variances are left out here and counted in nan_count.
    */
-  readonly rel_error: number;
+  readonly relError: number;
   /** Median of the same over channels and trials. */
-  readonly median_rel_error: number;
+  readonly medianRelError: number;
   /** Channel-trials whose variance came out negative. */
-  readonly negative_count: number;
+  readonly negativeCount: number;
   /** Channel-trials whose variance or normalized output held NaN. */
-  readonly nan_count: number;
+  readonly nanCount: number;
   /** Channels times trials: what the counts are out of. */
-  readonly channel_trials: number;
+  readonly channelTrials: number;
   /** Channel-trials whose stored values are all equal (the dtype could not hold the spread). */
-  readonly constant_channels: number;
+  readonly constantChannels: number;
   /** max |y - y_exact| over the batch, y_exact normalized with the exact statistics (same eps). */
-  readonly output_max_abs_error: number;
+  readonly outputMaxAbsError: number;
   /** All-reduces per step (sequential rounds of communication). */
   readonly rounds: number;
   /** Values per device in each all-reduce. */
-  readonly values_per_allreduce: number[];
+  readonly valuesPerAllreduce: number[];
   /** The same in terms of C: '2C+1', '3C', 'C+1, C'. */
-  readonly values_formula: string;
+  readonly valuesFormula: string;
   /** Bytes one device sends for the statistics of one forward step (measured on the cluster). */
-  readonly bytes_per_device: number;
+  readonly bytesPerDevice: number;
 }
 
 export interface PrecisionReport {
@@ -354,13 +355,6 @@ function record(acc: Accumulated, cs: Case, variance: ArrayLike<number>, y: Arra
   }
 }
 
-function median(values: readonly number[]): number {
-  if (values.length === 0) return NaN;
-  const s = [...values].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 === 1 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
-}
-
 function maxOf(values: readonly number[]): number {
   let m = values.length === 0 ? NaN : 0;
   for (const v of values) if (v > m || Number.isNaN(m)) m = v;
@@ -434,17 +428,17 @@ export async function precisionExperiment(options: PrecisionOptions = {}): Promi
           ratio: Math.abs(offset) / scale,
           offset,
           scale,
-          rel_error: maxOf(acc.errors),
-          median_rel_error: median(acc.errors),
-          negative_count: acc.negative,
-          nan_count: acc.nan,
-          channel_trials: C * T,
-          constant_channels: acc.constant,
-          output_max_abs_error: acc.outputMax,
+          relError: maxOf(acc.errors),
+          medianRelError: median(acc.errors),
+          negativeCount: acc.negative,
+          nanCount: acc.nan,
+          channelTrials: C * T,
+          constantChannels: acc.constant,
+          outputMaxAbsError: acc.outputMax,
           rounds: plan.rounds,
-          values_per_allreduce: plan.values(C),
-          values_formula: plan.formula,
-          bytes_per_device: acc.bytes,
+          valuesPerAllreduce: plan.values(C),
+          valuesFormula: plan.formula,
+          bytesPerDevice: acc.bytes,
         });
       }
     }

@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { ExternalProcessError } from '../errors.js';
-import { TORCH_PYTHON, packageRoot } from './bench.js';
+import { TORCH_PYTHON, packageRoot } from './torch-python.js';
 
 /** One round of PyTorch's timings, in milliseconds per repetition. */
 export interface TorchBnRound {

@@ -48,5 +48,5 @@ export { DEFAULT_FASHION_MNIST_DIR, loadFashionMnist } from '../data/fashion-mni
 export type { FashionMnistOptions } from '../data/fashion-mnist.js';
 export { epochBatches, gatherBatch } from '../data/batches.js';
 export type { BatchLayout, EpochBatches, EpochOptions } from '../data/batches.js';
-export { MODEL_NORM_KINDS, modelNormName, parseModelNorm } from './model-norm.js';
+export { MODEL_NORM_KINDS } from './model-norm.js';
 export type { ModelNorm } from './model-norm.js';

@@ -26,11 +26,11 @@ export function noisePlot(r: NoiseReport): PlotSpec {
   } as const;
   const color = { field: 'mode', type: 'nominal', title: 'BN mode', scale: { domain: modes }, legend: FULL_LABELS } as const;
   const shape = { field: 'mode', type: 'nominal', title: 'BN mode', scale: { domain: modes, range: cycle(SHAPES, modes.length) } } as const;
-  const panel = (title: string, yTitle: string, measured: 'mean_noise' | 'var_noise', theory: 'mean_noise_theory' | 'var_noise_theory') => ({
+  const panel = (title: string, yTitle: string, measured: 'meanNoise' | 'varNoise', theory: 'meanNoiseTheory' | 'varNoiseTheory') => ({
     title,
     width: 300,
     height: 260,
-    data: { values: r.rows.map((row) => ({ b: row.batch, mode: row.mode, n: row.values_per_unit, measured: onLogAxis(row[measured]), theory: onLogAxis(row[theory]) })) },
+    data: { values: r.rows.map((row) => ({ b: row.batch, mode: row.mode, n: row.valuesPerUnit, measured: onLogAxis(row[measured]), theory: onLogAxis(row[theory]) })) },
     encoding: { x, color },
     layer: [
       { mark: { type: 'line', strokeDash: [5, 3], strokeWidth: 1.5 }, encoding: { y: { field: 'theory', type: 'quantitative', scale: { type: 'log' }, title: yTitle } } },
@@ -57,8 +57,8 @@ export function noisePlot(r: NoiseReport): PlotSpec {
       subtitle: `${r.devices} devices, ${r.trials} trials, ${source} of variance s²; points: measured; dashed lines: i.i.d. theory (log-log)`,
     },
     hconcat: [
-      panel('Noise of the mean', 'Var(mean) / s²', 'mean_noise', 'mean_noise_theory'),
-      panel('Noise of the variance', 'Var(unbiased variance) / s⁴', 'var_noise', 'var_noise_theory'),
+      panel('Noise of the mean', 'Var(mean) / s²', 'meanNoise', 'meanNoiseTheory'),
+      panel('Noise of the variance', 'Var(unbiased variance) / s⁴', 'varNoise', 'varNoiseTheory'),
     ],
     resolve: { scale: { y: 'independent' } },
   } as PlotSpec;

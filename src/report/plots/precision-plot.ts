@@ -17,13 +17,13 @@ export const PLOT_FLOOR = 1e-17;
 export function precisionPlot(r: PrecisionReport): PlotSpec {
   const s = r.settings;
   const values = r.rows
-    .filter((row) => !Number.isNaN(row.rel_error) && row.ratio > 0) // a log axis has no place for 0
+    .filter((row) => !Number.isNaN(row.relError) && row.ratio > 0) // a log axis has no place for 0
     .map((row) => ({
       method: row.method,
       dtype: `${row.dtype} data`,
       ratio: row.ratio,
-      rel_error: Math.min(Math.max(row.rel_error, PLOT_FLOOR), Number.MAX_VALUE),
-      negative: row.negative_count > 0 ? `${row.negative_count} of ${row.channel_trials}` : 'none',
+      rel_error: Math.min(Math.max(row.relError, PLOT_FLOOR), Number.MAX_VALUE),
+      negative: row.negativeCount > 0 ? `${row.negativeCount} of ${row.channelTrials}` : 'none',
     }));
   const methods = [...s.methods];
   const ratios = [...new Set(r.rows.map((q) => q.ratio).filter((q) => q > 0))].sort((a, b) => a - b);

@@ -1,6 +1,6 @@
 /** The `compare` report as terminal tables, with a footer that says what each figure is. */
-import { type CompareReport, shardSizes } from '../experiments/compare.js';
-import { count, formatNumber, renderTable } from './table.js';
+import { type CompareReport, shardSizes } from '../../experiments/compare.js';
+import { count, formatNumber, renderTable } from '../table.js';
 
 /** Devices listed one by one before the table elides the rest. */
 const DEVICES_SHOWN = 16;
@@ -46,7 +46,7 @@ export function compareTables(r: CompareReport, channelsShown: number): string {
   const shown = Math.min(channelsShown, C);
   const sizes = shardSizes(r.batch.shape[0], r.devices);
   const source = r.batch.source === 'synthetic' ? `synthetic batch (seed ${r.batch.seed})` : 'your batch';
-  const gradient = r.grad_output.source === 'input' ? 'your grad output' : `a synthetic grad output (seed ${r.grad_output.seed})`;
+  const gradient = r.gradOutput.source === 'input' ? 'your grad output' : `a synthetic grad output (seed ${r.gradOutput.seed})`;
   const out: string[] = [];
   out.push(
     `${source} [${r.batch.shape.join(',')}] ${r.batch.dtype} over ${count(r.devices, 'device')}, ${rowsRange(sizes)} each; ` +
@@ -63,17 +63,17 @@ export function compareTables(r: CompareReport, channelsShown: number): string {
     return row;
   };
   const rows: (string | number)[][] = [['whole batch', ...cells(r.global)]];
-  const listed = r.per_device.slice(0, DEVICES_SHOWN);
+  const listed = r.perDevice.slice(0, DEVICES_SHOWN);
   for (const d of listed) rows.push([`device ${d.rank}`, ...cells(d)]);
   out.push(renderTable(header, rows));
-  if (r.per_device.length > listed.length) out.push(`... ${r.per_device.length - listed.length} more devices in --json`);
+  if (r.perDevice.length > listed.length) out.push(`... ${r.perDevice.length - listed.length} more devices in --json`);
   const s = r.summary;
   out.push('');
   out.push(
-    `Over all ${C} channels, device means stray from the batch mean by ${formatNumber(s.rms_mean_shift_in_std, 3)} batch std (rms; max ${formatNumber(s.max_mean_shift_in_std, 3)};` +
-      ` i.i.d. values would stray by ${formatNumber(s.iid_rms_mean_shift_in_std, 3)}),` +
-      ` and device variances are ${formatNumber(s.min_var_ratio, 3)}x to ${formatNumber(s.max_var_ratio, 3)}x the batch's (rms error ${formatNumber(s.rms_var_ratio_error, 3)}).` +
-      (s.empty_devices > 0 ? ` ${s.empty_devices} devices hold no rows.` : ''),
+    `Over all ${C} channels, device means stray from the batch mean by ${formatNumber(s.rmsMeanShiftInStd, 3)} batch std (rms; max ${formatNumber(s.maxMeanShiftInStd, 3)};` +
+      ` i.i.d. values would stray by ${formatNumber(s.iidRmsMeanShiftInStd, 3)}),` +
+      ` and device variances are ${formatNumber(s.minVarRatio, 3)}x to ${formatNumber(s.maxVarRatio, 3)}x the batch's (rms error ${formatNumber(s.rmsVarRatioError, 3)}).` +
+      (s.emptyDevices > 0 ? ` ${s.emptyDevices} devices hold no rows.` : ''),
   );
   out.push('');
   out.push(`Each BN mode against single-device BN on the whole batch (forward and backward, ${r.settings.algorithm} all-reduce):`);
@@ -83,12 +83,12 @@ export function compareTables(r: CompareReport, channelsShown: number): string {
       r.modes.map((m) => [
         m.mode,
         describeMode(m.mode, r),
-        formatNumber(m.max_abs_diff_output, 3),
-        relative(m.rel_diff_output),
-        formatNumber(m.max_abs_diff_grad_input, 3),
-        relative(m.rel_diff_grad_input),
-        formatNumber(m.max_abs_diff_grad_weight, 3),
-        relative(m.rel_diff_grad_weight),
+        formatNumber(m.maxAbsDiffOutput, 3),
+        relative(m.relDiffOutput),
+        formatNumber(m.maxAbsDiffGradInput, 3),
+        relative(m.relDiffGradInput),
+        formatNumber(m.maxAbsDiffGradWeight, 3),
+        relative(m.relDiffGradWeight),
         m.messages,
         m.bytes,
       ]),
@@ -99,7 +99,7 @@ export function compareTables(r: CompareReport, channelsShown: number): string {
   out.push(
     renderTable(
       ['algorithm', 'messages', 'bytes', 'most sent by one device', 'max |diff| output', 'same bits on every device'],
-      r.algorithms.map((a) => [a.algorithm, a.messages, a.bytes, a.max_messages_per_rank, formatNumber(a.max_abs_diff_output, 3), a.identical_on_all_ranks ? 'yes' : 'NO']),
+      r.algorithms.map((a) => [a.algorithm, a.messages, a.bytes, a.maxMessagesPerRank, formatNumber(a.maxAbsDiffOutput, 3), a.identicalOnAllRanks ? 'yes' : 'NO']),
     ),
   );
   out.push('');
@@ -111,7 +111,7 @@ export function compareTables(r: CompareReport, channelsShown: number): string {
 export function compareFooter(r: CompareReport): string {
   return [
     `rel: max |diff| divided by the scale of the single-device array, max |value| over it: ${formatNumber(r.scale.output, 3)} (output),` +
-      ` ${formatNumber(r.scale.grad_input, 3)} (grad input), ${formatNumber(r.scale.grad_weight, 3)} (grad gamma); '-' when that array is all zeros.`,
+      ` ${formatNumber(r.scale.gradInput, 3)} (grad input), ${formatNumber(r.scale.gradWeight, 3)} (grad gamma); '-' when that array is all zeros.`,
     'i.i.d. stray: the rms of (device mean - batch mean) / batch std expected if the batch values were i.i.d. and dealt to the devices at random,' +
       ' sqrt((1/n - 1/N) N/(N-1)) with n a device\'s values per channel and N the batch\'s (finite-population correction).',
   ].join('\n');
