@@ -10,8 +10,14 @@ import { runCli } from './helpers.js';
 async function inProcess(args: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
   let stdout = '';
   let stderr = '';
-  vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => ((stdout += String(chunk)), true));
-  vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => ((stderr += String(chunk)), true));
+  vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
+    stdout += String(chunk);
+    return true;
+  });
+  vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
+    stderr += String(chunk);
+    return true;
+  });
   const status = await main(['node', 'syncbn-sim', 'cost', ...args]);
   vi.restoreAllMocks();
   return { status, stdout, stderr };
@@ -21,7 +27,17 @@ afterEach(() => vi.restoreAllMocks());
 
 describe('cost --collective', () => {
   it('--json: kind, bytes, ranks, a row per algorithm and protocol with algbw and busbw in bytes/s, and the best', async () => {
-    const r = await inProcess(['--collective', 'all-reduce', '--bytes', '65536', '--nodes', '2', '--gpus-per-node', '4', '--json']);
+    const r = await inProcess([
+      '--collective',
+      'all-reduce',
+      '--bytes',
+      '65536',
+      '--nodes',
+      '2',
+      '--gpus-per-node',
+      '4',
+      '--json',
+    ]);
     expect(r.status).toBe(0);
     const { collective } = JSON.parse(r.stdout);
     expect(Object.keys(collective)).toEqual(['kind', 'bytes', 'ranks', 'rows', 'best']);
@@ -59,18 +75,48 @@ describe('cost --model', () => {
   });
 
   it('--simulate adds simulated: seconds, analytic_seconds and wait_seconds (executed equals analytic without jitter)', () => {
-    const r = runCli(['cost', '--channels', '8,16,8', '--params', '1000', '--per-gpu-batch', '4', '--step-ms', '1', '--nodes', '2', '--gpus-per-node', '4', '--simulate', '--pattern', 'keras', '--json']);
+    const r = runCli([
+      'cost',
+      '--channels',
+      '8,16,8',
+      '--params',
+      '1000',
+      '--per-gpu-batch',
+      '4',
+      '--step-ms',
+      '1',
+      '--nodes',
+      '2',
+      '--gpus-per-node',
+      '4',
+      '--simulate',
+      '--pattern',
+      'keras',
+      '--json',
+    ]);
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     const { iteration } = JSON.parse(r.stdout);
     for (const row of iteration.rows) {
-      expect(Object.keys(row.simulated)).toEqual(expect.arrayContaining(['seconds', 'analytic_seconds', 'wait_seconds']));
+      expect(Object.keys(row.simulated)).toEqual(
+        expect.arrayContaining(['seconds', 'analytic_seconds', 'wait_seconds']),
+      );
       expect(Math.abs(row.simulated.seconds / row.simulated.analytic_seconds - 1)).toBeLessThan(0.01);
     }
   });
 
   it('a sweep over --nodes: one entry per node count', async () => {
-    const r = await inProcess(['--model', 'lenet-bn', '--per-gpu-batch', '8', '--step-ms', '0.5', '--nodes', '1,2,4', '--json']);
+    const r = await inProcess([
+      '--model',
+      'lenet-bn',
+      '--per-gpu-batch',
+      '8',
+      '--step-ms',
+      '0.5',
+      '--nodes',
+      '1,2,4',
+      '--json',
+    ]);
     expect(r.status).toBe(0);
     expect(JSON.parse(r.stdout).sweep.map((s: { devices: number }) => s.devices)).toEqual([8, 16, 32]);
   });
@@ -87,16 +133,25 @@ describe('bad input: one line, exit 2', () => {
     [['--collective', 'all-reduce', '--bytes', '8', '--intra', 'nvlink-b200'], /unknown link 'nvlink-b200'/],
     [['--collective', 'all-reduce', '--bytes', '8', '--inter', 'pcie4'], /--inter pcie4: pcie4 joins GPUs of one node/],
     [['--collective', 'all-reduce', '--bytes', '8', '--inter-beta', '0'], /--inter-beta must be a number > 0/],
-    [['--collective', 'all-reduce', '--bytes', '8', '--nics-per-node', '0'], /--nics-per-node must be a whole number from 1/],
+    [
+      ['--collective', 'all-reduce', '--bytes', '8', '--nics-per-node', '0'],
+      /--nics-per-node must be a whole number from 1/,
+    ],
     [['--collective', 'all-reduce', '--bytes', '8', '--link', 'ib-hdr'], /needs one --devices count/],
-    [['--collective', 'all-reduce', '--bytes', '8', '--link', 'ib-hdr', '--devices', '4', '--nodes', '2'], /--link .* and --nodes exclude each other/],
+    [
+      ['--collective', 'all-reduce', '--bytes', '8', '--link', 'ib-hdr', '--devices', '4', '--nodes', '2'],
+      /--link .* and --nodes exclude each other/,
+    ],
     [['--model', 'resnet50'], /needs --per-gpu-batch/],
     [['--model', 'resnet50', '--per-gpu-batch', '8', '--gpu', 'h100'], /give --step-ms/],
     [['--model', 'resnet50', '--per-gpu-batch', '8', '--bn', 'group:3'], /group:3: K must divide the 256 devices/],
     [['--model', 'resnet50', '--per-gpu-batch', '8', '--bn', 'ghost:2'], /unknown mode 'ghost:2'/],
     [['--model', 'resnet50', '--per-gpu-batch', '8', '--jitter-ms', '1'], /need --simulate/],
     [['--model', 'resnet50', '--per-gpu-batch', '8', '--simulate', '--straggler', 'x'], /--straggler must be RANK:MS/],
-    [['--model', 'resnet50', '--per-gpu-batch', '8', '--simulate', '--straggler', '999:1'], /rank 999 is not among the 256 devices/],
+    [
+      ['--model', 'resnet50', '--per-gpu-batch', '8', '--simulate', '--straggler', '999:1'],
+      /rank 999 is not among the 256 devices/,
+    ],
     [['--model', 'resnet50', '--per-gpu-batch', '8', '--simulate'], /MiB of vectors/],
     [['--model', 'resnet50', '--per-gpu-batch', '8', '--csv'], /prints a table or --json/],
     [['--per-gpu-batch', '8', '--channels', '4'], /--model, or --channels and --params/],
@@ -114,6 +169,8 @@ describe('bad input: one line, exit 2', () => {
   it('through the built CLI too', () => {
     const r = runCli(['cost', '--collective', 'all-reduce', '--bytes', '2']);
     expect(r.status).toBe(2);
-    expect(r.stderr.trim().split('\n')).toEqual(["syncbn-sim: error: --bytes 2 is less than one float32 value (4 bytes)"]);
+    expect(r.stderr.trim().split('\n')).toEqual([
+      'syncbn-sim: error: --bytes 2 is less than one float32 value (4 bytes)',
+    ]);
   });
 });

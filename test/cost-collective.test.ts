@@ -69,7 +69,11 @@ describe('collective table', () => {
   it('auto is the fastest row', () => {
     const t = collectiveTable(makeTopology(4, 8, undefined, nvlink, hdr), 'all-reduce', 16388);
     expect(t.best.seconds).toBe(Math.min(...t.rows.map((r) => r.seconds)));
-    expect(t.rows.some((r) => r.algorithm === t.best.algorithm && r.protocol === t.best.protocol && r.seconds === t.best.seconds)).toBe(true);
+    expect(
+      t.rows.some(
+        (r) => r.algorithm === t.best.algorithm && r.protocol === t.best.protocol && r.seconds === t.best.seconds,
+      ),
+    ).toBe(true);
   });
 
   it('2 GPUs over NVLink, 32 bytes, ring LL: launch + 2 hops of 16 bytes at half the link, by hand', () => {
@@ -108,8 +112,12 @@ describe('collective table', () => {
   });
 
   it('refuses one rank, a size under one value, and unusable counts', () => {
-    expect(() => collectiveTable(makeTopology(1, 1, undefined, nvlink, hdr), 'all-reduce', 64)).toThrow(/at least 2 ranks/);
-    expect(() => collectiveTable(makeTopology(1, 2, undefined, nvlink, hdr), 'all-reduce', 3)).toThrow(/less than one float32 value/);
+    expect(() => collectiveTable(makeTopology(1, 1, undefined, nvlink, hdr), 'all-reduce', 64)).toThrow(
+      /at least 2 ranks/,
+    );
+    expect(() => collectiveTable(makeTopology(1, 2, undefined, nvlink, hdr), 'all-reduce', 3)).toThrow(
+      /less than one float32 value/,
+    );
     expect(() => collectiveTable(makeTopology(1, 4, undefined, nvlink, hdr), 'all-gather', 15)).toThrow(/per rank/);
     expect(() => makeTopology(0, 8, undefined, nvlink, hdr)).toThrow(/nodes/);
     expect(() => makeTopology(2, 8, 0, nvlink, hdr)).toThrow(/nicsPerNode/);

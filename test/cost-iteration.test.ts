@@ -110,7 +110,8 @@ describe('executed iteration', () => {
   });
 
   it('with jitter, sync BN waits at every layer for the slowest device; local waits once', () => {
-    const run = (mode: string) => simulateIteration({ ...input, topology: cluster(4), pattern: 'pytorch', mode, jitterSeconds: 50e-6, seed: 3 });
+    const run = (mode: string) =>
+      simulateIteration({ ...input, topology: cluster(4), pattern: 'pytorch', mode, jitterSeconds: 50e-6, seed: 3 });
     const sync = run('sync');
     const group = run('group:8');
     const local = run('local');
@@ -155,8 +156,26 @@ describe('executed iteration', () => {
   });
 
   it('refuses runs too large to execute, and bad stragglers', () => {
-    expect(() => simulateIteration({ topology: cluster(64), channels: MODELS.resnet50.channels, computeSeconds: 0.01, pattern: 'pytorch', mode: 'sync' })).toThrow(/MiB of vectors/);
-    expect(() => simulateIteration({ ...input, topology: cluster(2), pattern: 'pytorch', mode: 'sync', straggler: { rank: 16, seconds: 1 } })).toThrow(/rank 16 is not among the 16 devices/);
-    expect(() => simulateIteration({ ...input, topology: cluster(2), pattern: 'pytorch', mode: 'sync', jitterSeconds: -1 })).toThrow(/jitterSeconds/);
+    expect(() =>
+      simulateIteration({
+        topology: cluster(64),
+        channels: MODELS.resnet50.channels,
+        computeSeconds: 0.01,
+        pattern: 'pytorch',
+        mode: 'sync',
+      }),
+    ).toThrow(/MiB of vectors/);
+    expect(() =>
+      simulateIteration({
+        ...input,
+        topology: cluster(2),
+        pattern: 'pytorch',
+        mode: 'sync',
+        straggler: { rank: 16, seconds: 1 },
+      }),
+    ).toThrow(/rank 16 is not among the 16 devices/);
+    expect(() =>
+      simulateIteration({ ...input, topology: cluster(2), pattern: 'pytorch', mode: 'sync', jitterSeconds: -1 }),
+    ).toThrow(/jitterSeconds/);
   });
 });

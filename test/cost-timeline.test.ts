@@ -9,7 +9,15 @@ import { describe, expect, it } from 'vitest';
 import { type AlgorithmName, ALGORITHM_NAMES } from '../src/collectives/algorithms/index.js';
 import { executeAllGather, executeAllReduce, sampleVector } from '../src/cost/execute.js';
 import { PROTOCOLS, type Protocol } from '../src/cost/nccl-tuning.js';
-import { type ModelMachine, allGatherTraffic, allReduceTraffic, familyOf, predictAllGather, predictAllReduce, ringChannelsFor } from '../src/cost/schedule-model.js';
+import {
+  type ModelMachine,
+  allGatherTraffic,
+  allReduceTraffic,
+  familyOf,
+  predictAllGather,
+  predictAllReduce,
+  ringChannelsFor,
+} from '../src/cost/schedule-model.js';
 import { callCosts, makeTopology, resolveLink } from '../src/cost/topology.js';
 
 const intra = resolveLink('intra', {}, 'nvlink-a100');
@@ -53,9 +61,20 @@ describe('executed against predicted, one card per GPU', () => {
         for (const protocol of protocols) {
           const costs = callCosts(topology, familyOf(algorithm), protocol);
           const e = executeAllReduce(algorithm, machine, costs, W, 129, 4);
-          const p = predictAllReduce(algorithm, machine, costs, { first: 0, size: W }, { values: 129, width: 1, bytesPerValue: 4 });
+          const p = predictAllReduce(
+            algorithm,
+            machine,
+            costs,
+            { first: 0, size: W },
+            { values: 129, width: 1, bytesPerValue: 4 },
+          );
           expect(Math.abs(e.seconds / p - 1)).toBeLessThan(0.01);
-          expect(e.traffic).toEqual(allReduceTraffic(algorithm, W, 129, 4, { channels: ringChannelsFor(machine, { first: 0, size: W }), nodeSize: G }));
+          expect(e.traffic).toEqual(
+            allReduceTraffic(algorithm, W, 129, 4, {
+              channels: ringChannelsFor(machine, { first: 0, size: W }),
+              nodeSize: G,
+            }),
+          );
           if (protocol === protocols[0]) {
             const want = expectedSums(W, 129);
             for (const out of [e.outputs[0], e.outputs[W - 1]]) expect(Array.from(out)).toEqual(Array.from(want));
@@ -70,14 +89,20 @@ describe('executed against predicted, one card per GPU', () => {
     const comm = { first: 0, size: W };
     for (const algorithm of ALGORITHM_NAMES) {
       const e = executeAllReduce(algorithm, machine, callCosts(topology, familyOf(algorithm), 'Simple'), W, 37, 4);
-      expect(e.traffic).toEqual(allReduceTraffic(algorithm, W, 37, 4, { channels: ringChannelsFor(machine, comm), nodeSize: 4 }));
+      expect(e.traffic).toEqual(
+        allReduceTraffic(algorithm, W, 37, 4, { channels: ringChannelsFor(machine, comm), nodeSize: 4 }),
+      );
       const want = expectedSums(W, 37);
       for (const out of e.outputs) expect(Array.from(out)).toEqual(Array.from(want));
     }
     for (const algorithm of ['ring', 'direct'] as const) {
       const e = executeAllGather(algorithm, machine, callCosts(topology, 'ring', 'LL'), W, 9, 4);
-      expect(e.traffic).toEqual(allGatherTraffic(algorithm, W, 9, 4, algorithm === 'ring' ? ringChannelsFor(machine, comm) : 1));
-      for (const out of e.outputs) for (let r = 0; r < W; r++) expect(Array.from(out.subarray(r * 9, (r + 1) * 9))).toEqual(Array.from(sampleVector(r, 9)));
+      expect(e.traffic).toEqual(
+        allGatherTraffic(algorithm, W, 9, 4, algorithm === 'ring' ? ringChannelsFor(machine, comm) : 1),
+      );
+      for (const out of e.outputs)
+        for (let r = 0; r < W; r++)
+          expect(Array.from(out.subarray(r * 9, (r + 1) * 9))).toEqual(Array.from(sampleVector(r, 9)));
     }
   });
 
@@ -107,6 +132,8 @@ describe('shared network cards', () => {
     expect(pHalf).toBeGreaterThan(1.5 * pFull);
     expect(eHalf).toBeGreaterThan(1.5 * eFull);
     // The all-gather of the same size, likewise.
-    expect(predictAllGather('ring', half.machine, costs, comm, values / 8, 4)).toBeGreaterThan(1.5 * predictAllGather('ring', full.machine, costs, comm, values / 8, 4));
+    expect(predictAllGather('ring', half.machine, costs, comm, values / 8, 4)).toBeGreaterThan(
+      1.5 * predictAllGather('ring', full.machine, costs, comm, values / 8, 4),
+    );
   });
 });

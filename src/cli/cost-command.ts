@@ -24,7 +24,14 @@ import { GPU_NAMES, MODEL_NAMES } from '../cost/networks.js';
 import { BN_PATTERNS } from '../cost/bn-patterns.js';
 import { COLLECTIVE_KINDS } from '../cost/collective-table.js';
 import { LINK_NAMES as CLUSTER_LINK_NAMES } from '../cost/links.js';
-import { CLUSTER_ONLY_FLAGS, type ClusterCostFlags, FLAT_ONLY_FLAGS, parseStraggler, runCollective, runIteration } from './cost-topology.js';
+import {
+  CLUSTER_ONLY_FLAGS,
+  type ClusterCostFlags,
+  FLAT_ONLY_FLAGS,
+  parseStraggler,
+  runCollective,
+  runIteration,
+} from './cost-topology.js';
 import { type Cell, formatNumber, renderTable } from '../report/table.js';
 import { type ReportFlags, addReportOptions, checkReportFlags, emitReport } from './report-output.js';
 
@@ -50,7 +57,8 @@ function wholeNumberList(flag: string, min: number, max: number) {
       if (p === '') throw new InputError(`${flag}: empty item in '${value}'`);
       if (!/^\d+$/.test(p)) throw new InputError(`${flag}: '${p}' is not a whole number`);
       const n = Number(p);
-      if (!Number.isSafeInteger(n) || n < min || n > max) throw new InputError(`${flag}: ${p} is out of range (${min} to ${max})`);
+      if (!Number.isSafeInteger(n) || n < min || n > max)
+        throw new InputError(`${flag}: ${p} is out of range (${min} to ${max})`);
       return n;
     });
   };
@@ -59,14 +67,16 @@ function wholeNumberList(flag: string, min: number, max: number) {
 function nonNegativeSeconds(flag: string, unit: string) {
   return (value: string): number => {
     const n = Number(value);
-    if (value.trim() === '' || !Number.isFinite(n) || n < 0) throw new InputError(`${flag} must be a number >= 0 (${unit}), got '${value}'`);
+    if (value.trim() === '' || !Number.isFinite(n) || n < 0)
+      throw new InputError(`${flag} must be a number >= 0 (${unit}), got '${value}'`);
     return n;
   };
 }
 
 function oneOfFlag<T extends string>(flag: string, choices: readonly T[]) {
   return (value: string): T => {
-    if (!(choices as readonly string[]).includes(value)) throw new InputError(`${flag}: unknown value '${value}' (${choices.join(', ')})`);
+    if (!(choices as readonly string[]).includes(value))
+      throw new InputError(`${flag}: unknown value '${value}' (${choices.join(', ')})`);
     return value as T;
   };
 }
@@ -74,7 +84,8 @@ function oneOfFlag<T extends string>(flag: string, choices: readonly T[]) {
 function positiveMs(flag: string) {
   return (value: string): number => {
     const n = Number(value);
-    if (value.trim() === '' || !Number.isFinite(n) || n <= 0) throw new InputError(`${flag} must be a number > 0 (milliseconds), got '${value}'`);
+    if (value.trim() === '' || !Number.isFinite(n) || n <= 0)
+      throw new InputError(`${flag} must be a number > 0 (milliseconds), got '${value}'`);
     return n;
   };
 }
@@ -82,7 +93,8 @@ function positiveMs(flag: string) {
 function positiveSeconds(flag: string) {
   return (value: string): number => {
     const n = Number(value);
-    if (value.trim() === '' || !Number.isFinite(n) || n <= 0) throw new InputError(`${flag} must be a number > 0 (seconds per byte), got '${value}'`);
+    if (value.trim() === '' || !Number.isFinite(n) || n <= 0)
+      throw new InputError(`${flag} must be a number > 0 (seconds per byte), got '${value}'`);
     return n;
   };
 }
@@ -106,7 +118,8 @@ function wholeNumber(flag: string, min: number, max = Number.MAX_SAFE_INTEGER) {
   return (value: string): number => {
     const p = value.trim();
     const n = Number(p);
-    if (!/^\d+$/.test(p) || !Number.isSafeInteger(n) || n < min || n > max) throw new InputError(`${flag} must be a whole number from ${min} to ${max}, got '${value}'`);
+    if (!/^\d+$/.test(p) || !Number.isSafeInteger(n) || n < min || n > max)
+      throw new InputError(`${flag} must be a whole number from ${min} to ${max}, got '${value}'`);
     return n;
   };
 }
@@ -119,65 +132,182 @@ function modeList(value: string): string[] {
 }
 
 function parseBytesPerValue(value: string): 4 | 8 {
-  if (value !== '4' && value !== '8') throw new InputError(`--bytes-per-value must be 4 (float32) or 8 (float64), got '${value}'`);
+  if (value !== '4' && value !== '8')
+    throw new InputError(`--bytes-per-value must be 4 (float32) or 8 (float64), got '${value}'`);
   return Number(value) as 4 | 8;
 }
 
 export function addCostCommand(program: Command): void {
   const command = program
     .command('cost')
-    .description('what sync BN costs: a flat alpha-beta-gamma model per W (default), one collective on a cluster (--collective), or a whole training iteration per BN mode (--model)')
+    .description(
+      'what sync BN costs: a flat alpha-beta-gamma model per W (default), one collective on a cluster (--collective), or a whole training iteration per BN mode (--model)',
+    )
     .addOption(
       new Option('--devices <list>', `device counts W, comma-separated (1 to ${MAX_COST_DEVICES})`)
         .argParser(wholeNumberList('--devices', 1, MAX_COST_DEVICES))
         .default([...DEFAULT_COST_DEVICES], '2,4,8,...,4096'),
     )
-    .option('--link <name>', `link preset of the flat model: ${LINK_NAMES.join(', ')}; with --collective or --model, a flat network of one --devices count over ${CLUSTER_LINK_NAMES.join(', ')}`, DEFAULT_LINK)
-    .option('--alpha <seconds>', "latency per message, overrides the preset's", nonNegativeSeconds('--alpha', 'seconds'))
-    .option('--beta <seconds-per-byte>', "transfer time per byte (1/bandwidth), overrides the preset's", nonNegativeSeconds('--beta', 'seconds per byte'))
-    .option('--gamma <seconds-per-byte>', "reduction time per byte, overrides the preset's", nonNegativeSeconds('--gamma', 'seconds per byte'))
-    .option('--network <name>', `built-in network whose BN layers are modelled: ${NETWORK_NAMES.join(', ')} (default: resnet50)`, oneOfFlag('--network', NETWORK_NAMES))
-    .option('--channels <list>', 'channels of each BN layer of your own network, comma-separated (instead of --network)', wholeNumberList('--channels', 1, MAX_LAYER_CHANNELS))
-    .option('--stats <method>', `statistics sent: ${STATS_METHODS.join(', ')}`, oneOfFlag('--stats', STATS_METHODS), 'sums')
-    .option('--bytes-per-value <n>', 'bytes of one value on the wire: 4 (float32, what GPUs send) or 8', parseBytesPerValue, 4)
+    .option(
+      '--link <name>',
+      `link preset of the flat model: ${LINK_NAMES.join(', ')}; with --collective or --model, a flat network of one --devices count over ${CLUSTER_LINK_NAMES.join(', ')}`,
+      DEFAULT_LINK,
+    )
+    .option(
+      '--alpha <seconds>',
+      "latency per message, overrides the preset's",
+      nonNegativeSeconds('--alpha', 'seconds'),
+    )
+    .option(
+      '--beta <seconds-per-byte>',
+      "transfer time per byte (1/bandwidth), overrides the preset's",
+      nonNegativeSeconds('--beta', 'seconds per byte'),
+    )
+    .option(
+      '--gamma <seconds-per-byte>',
+      "reduction time per byte, overrides the preset's",
+      nonNegativeSeconds('--gamma', 'seconds per byte'),
+    )
+    .option(
+      '--network <name>',
+      `built-in network whose BN layers are modelled: ${NETWORK_NAMES.join(', ')} (default: resnet50)`,
+      oneOfFlag('--network', NETWORK_NAMES),
+    )
+    .option(
+      '--channels <list>',
+      'channels of each BN layer of your own network, comma-separated (instead of --network)',
+      wholeNumberList('--channels', 1, MAX_LAYER_CHANNELS),
+    )
+    .option(
+      '--stats <method>',
+      `statistics sent: ${STATS_METHODS.join(', ')}`,
+      oneOfFlag('--stats', STATS_METHODS),
+      'sums',
+    )
+    .option(
+      '--bytes-per-value <n>',
+      'bytes of one value on the wire: 4 (float32, what GPUs send) or 8',
+      parseBytesPerValue,
+      4,
+    )
     .addOption(
       new Option('--algorithms <list>', `all-reduce algorithms, comma-separated: ${FLAT_ALGORITHM_NAMES.join(', ')}`)
         .argParser(parseAlgorithms)
         .default([...FLAT_ALGORITHM_NAMES], 'all five'),
     )
-    .option('--collective <kind>', `one collective on a cluster, every algorithm and NCCL protocol: ${COLLECTIVE_KINDS.join(', ')}`, oneOfFlag('--collective', COLLECTIVE_KINDS))
-    .option('--bytes <n>', 'size of the collective, as nccl-tests counts it (float32 values)', wholeNumber('--bytes', 1))
-    .option('--model <name>', `a whole training iteration of a network: ${MODEL_NAMES.join(', ')}`, oneOfFlag('--model', MODEL_NAMES))
+    .option(
+      '--collective <kind>',
+      `one collective on a cluster, every algorithm and NCCL protocol: ${COLLECTIVE_KINDS.join(', ')}`,
+      oneOfFlag('--collective', COLLECTIVE_KINDS),
+    )
+    .option(
+      '--bytes <n>',
+      'size of the collective, as nccl-tests counts it (float32 values)',
+      wholeNumber('--bytes', 1),
+    )
+    .option(
+      '--model <name>',
+      `a whole training iteration of a network: ${MODEL_NAMES.join(', ')}`,
+      oneOfFlag('--model', MODEL_NAMES),
+    )
     .option('--params <n>', 'parameters of your own network (with --channels)', wholeNumber('--params', 0))
     .option('--per-gpu-batch <b>', 'images per GPU per iteration', wholeNumber('--per-gpu-batch', 1))
-    .option('--gpu <name>', `measured training throughput: ${GPU_NAMES.join(', ')} (default a100)`, oneOfFlag('--gpu', GPU_NAMES))
-    .option('--step-ms <ms>', 'your measured compute per iteration, milliseconds (instead of --gpu)', positiveMs('--step-ms'))
-    .option('--pattern <name>', `the BN collectives of: ${BN_PATTERNS.join(', ')} (default pytorch)`, oneOfFlag('--pattern', BN_PATTERNS))
+    .option(
+      '--gpu <name>',
+      `measured training throughput: ${GPU_NAMES.join(', ')} (default a100)`,
+      oneOfFlag('--gpu', GPU_NAMES),
+    )
+    .option(
+      '--step-ms <ms>',
+      'your measured compute per iteration, milliseconds (instead of --gpu)',
+      positiveMs('--step-ms'),
+    )
+    .option(
+      '--pattern <name>',
+      `the BN collectives of: ${BN_PATTERNS.join(', ')} (default pytorch)`,
+      oneOfFlag('--pattern', BN_PATTERNS),
+    )
     .option('--bn <list>', 'BN modes: sync, group:K, local (default sync,group:G,local)', modeList)
-    .option('--nodes <list>', 'nodes N, comma-separated (W = N x G; default 1 for --collective, 32 for --model)', wholeNumberList('--nodes', 1, MAX_NODES))
+    .option(
+      '--nodes <list>',
+      'nodes N, comma-separated (W = N x G; default 1 for --collective, 32 for --model)',
+      wholeNumberList('--nodes', 1, MAX_NODES),
+    )
     .option('--gpus-per-node <G>', 'GPUs per node (default 8)', wholeNumber('--gpus-per-node', 1, MAX_GPUS_PER_NODE))
-    .option('--nics-per-node <K>', 'network cards per node, shared by its GPUs (default one per GPU)', wholeNumber('--nics-per-node', 1, MAX_GPUS_PER_NODE))
+    .option(
+      '--nics-per-node <K>',
+      'network cards per node, shared by its GPUs (default one per GPU)',
+      wholeNumber('--nics-per-node', 1, MAX_GPUS_PER_NODE),
+    )
     .option('--intra <name>', `link between GPUs of a node (default ${DEFAULT_INTRA})`)
     .option('--inter <name>', `link between nodes (default ${DEFAULT_INTER})`)
-    .option('--intra-alpha <seconds>', "latency per hop inside a node, replacing NCCL's for every protocol", nonNegativeSeconds('--intra-alpha', 'seconds'))
-    .option('--intra-beta <seconds-per-byte>', 'seconds per byte inside a node (1/bandwidth)', positiveSeconds('--intra-beta'))
-    .option('--inter-alpha <seconds>', "latency per hop between nodes, replacing NCCL's for every protocol", nonNegativeSeconds('--inter-alpha', 'seconds'))
-    .option('--inter-beta <seconds-per-byte>', 'seconds per byte between nodes (1/bandwidth)', positiveSeconds('--inter-beta'))
+    .option(
+      '--intra-alpha <seconds>',
+      "latency per hop inside a node, replacing NCCL's for every protocol",
+      nonNegativeSeconds('--intra-alpha', 'seconds'),
+    )
+    .option(
+      '--intra-beta <seconds-per-byte>',
+      'seconds per byte inside a node (1/bandwidth)',
+      positiveSeconds('--intra-beta'),
+    )
+    .option(
+      '--inter-alpha <seconds>',
+      "latency per hop between nodes, replacing NCCL's for every protocol",
+      nonNegativeSeconds('--inter-alpha', 'seconds'),
+    )
+    .option(
+      '--inter-beta <seconds-per-byte>',
+      'seconds per byte between nodes (1/bandwidth)',
+      positiveSeconds('--inter-beta'),
+    )
     .option('--simulate', 'also execute the BN collectives among the W simulated devices on a virtual clock')
-    .option('--jitter-ms <ms>', 'with --simulate: each device computes up to this much longer (seeded uniform) before every BN call', nonNegativeSeconds('--jitter-ms', 'milliseconds'))
+    .option(
+      '--jitter-ms <ms>',
+      'with --simulate: each device computes up to this much longer (seeded uniform) before every BN call',
+      nonNegativeSeconds('--jitter-ms', 'milliseconds'),
+    )
     .option('--straggler <rank:ms>', 'with --simulate: one device this much slower per iteration', parseStraggler)
     .option('--seed <n>', 'with --simulate: seed of the jitter (default 0)', wholeNumber('--seed', 0, 2 ** 31 - 1));
   addReportOptions(command).action(async (flags: CostFlags) => {
     const typed = (name: string) => command.getOptionValueSource(name) === 'cli';
-    const cluster = flags.collective !== undefined || flags.model !== undefined || typed('perGpuBatch') || typed('params');
+    const cluster =
+      flags.collective !== undefined || flags.model !== undefined || typed('perGpuBatch') || typed('params');
     const flag = (name: string) => `--${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
     if (cluster) {
       const stray = FLAT_ONLY_FLAGS.find(typed);
-      if (stray) throw new InputError(`${flag(stray)} belongs to the flat model; with --collective or --model give the cluster's flags (see syncbn-sim cost --help)`);
-      if (flags.collective !== undefined && flags.model !== undefined) throw new InputError('--collective and --model exclude each other: give one');
-      const own: ClusterCostFlags = { ...flags, link: typed('link') ? flags.link : undefined, devices: typed('devices') ? flags.devices : undefined, gamma: typed('gamma') ? flags.gamma : undefined, channels: flags.channels };
+      if (stray)
+        throw new InputError(
+          `${flag(stray)} belongs to the flat model; with --collective or --model give the cluster's flags (see syncbn-sim cost --help)`,
+        );
+      if (flags.collective !== undefined && flags.model !== undefined)
+        throw new InputError('--collective and --model exclude each other: give one');
+      const own: ClusterCostFlags = {
+        ...flags,
+        link: typed('link') ? flags.link : undefined,
+        devices: typed('devices') ? flags.devices : undefined,
+        gamma: typed('gamma') ? flags.gamma : undefined,
+        channels: flags.channels,
+      };
       if (flags.collective !== undefined) {
-        for (const name of ['model', 'params', 'perGpuBatch', 'gpu', 'stepMs', 'pattern', 'bn', 'simulate', 'jitterMs', 'straggler', 'seed', 'channels']) if (typed(name)) throw new InputError(`${flag(name)} belongs to --model; --collective takes --bytes and the cluster's flags`);
+        for (const name of [
+          'model',
+          'params',
+          'perGpuBatch',
+          'gpu',
+          'stepMs',
+          'pattern',
+          'bn',
+          'simulate',
+          'jitterMs',
+          'straggler',
+          'seed',
+          'channels',
+        ])
+          if (typed(name))
+            throw new InputError(
+              `${flag(name)} belongs to --model; --collective takes --bytes and the cluster's flags`,
+            );
         process.stdout.write(`${runCollective(own)}\n`);
       } else {
         if (typed('bytes')) throw new InputError('--bytes belongs to --collective');
@@ -186,10 +316,14 @@ export function addCostCommand(program: Command): void {
       return;
     }
     const stray = CLUSTER_ONLY_FLAGS.find(typed);
-    if (stray) throw new InputError(`${flag(stray)} needs --collective or --model (a cluster); the flat model takes --devices and --link`);
+    if (stray)
+      throw new InputError(
+        `${flag(stray)} needs --collective or --model (a cluster); the flat model takes --devices and --link`,
+      );
     flags.link = parseLink(flags.link);
     checkReportFlags(flags);
-    if (flags.network !== undefined && flags.channels !== undefined) throw new InputError('--network and --channels exclude each other: give one');
+    if (flags.network !== undefined && flags.channels !== undefined)
+      throw new InputError('--network and --channels exclude each other: give one');
     const report = costModel({
       devices: flags.devices,
       link: flags.link as LinkPresetName,
@@ -202,7 +336,12 @@ export function addCostCommand(program: Command): void {
       bytesPerValue: flags.bytesPerValue,
       algorithms: flags.algorithms,
     });
-    await emitReport(flags, report, () => costTables(report), () => costPlot(report));
+    await emitReport(
+      flags,
+      report,
+      () => costTables(report),
+      () => costPlot(report),
+    );
   });
 }
 
@@ -274,7 +413,12 @@ export function costTables(r: CostReport): string {
     formatCount(row.messages).padStart(8),
     formatBytes(row.bytes).padStart(8),
   ]);
-  out.push(renderTable(['W', 'algorithm', 'ms/iteration', 'fused ms (bound)', 'latency %', 'messages', 'bytes (all devices)'], rows));
+  out.push(
+    renderTable(
+      ['W', 'algorithm', 'ms/iteration', 'fused ms (bound)', 'latency %', 'messages', 'bytes (all devices)'],
+      rows,
+    ),
+  );
   out.push('');
   out.push('Fastest algorithm by message size (the crossovers; all pairwise crossovers are in --json):');
   const bySize: Cell[][] = r.fastest_by_size.map((f) => {
@@ -290,7 +434,17 @@ export function costTables(r: CostReport): string {
   out.push(renderTable(['W', 'fastest'], bySize));
   out.push('');
   const devices = r.fastest.map((f) => f.devices);
-  out.push(`Fastest for ${netName}, one all-reduce per layer (W: algorithm): ${runsOf(devices, r.fastest.map((f) => f.algorithms.join(' = ')))}.`);
-  out.push(`Fastest with fused all-reduces (a lower bound): ${runsOf(devices, r.fastest.map((f) => f.algorithms_fused.join(' = ')))}.`);
+  out.push(
+    `Fastest for ${netName}, one all-reduce per layer (W: algorithm): ${runsOf(
+      devices,
+      r.fastest.map((f) => f.algorithms.join(' = ')),
+    )}.`,
+  );
+  out.push(
+    `Fastest with fused all-reduces (a lower bound): ${runsOf(
+      devices,
+      r.fastest.map((f) => f.algorithms_fused.join(' = ')),
+    )}.`,
+  );
   return out.join('\n');
 }

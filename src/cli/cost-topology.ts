@@ -6,10 +6,23 @@
  */
 import { InputError } from '../errors.js';
 import { BN_PATTERNS, type BnPattern } from '../cost/bn-patterns.js';
-import { COLLECTIVE_KINDS, type CollectiveKind, type CollectiveTable, collectiveTable } from '../cost/collective-table.js';
+import {
+  COLLECTIVE_KINDS,
+  type CollectiveKind,
+  type CollectiveTable,
+  collectiveTable,
+} from '../cost/collective-table.js';
 import { type IterationReport, iterationCost } from '../cost/iteration.js';
 import { DEFAULT_INTER, DEFAULT_INTRA, INTER_LINK_NAMES, INTRA_LINK_NAMES } from '../cost/links.js';
-import { GPU_NAMES, type GpuName, MODELS, MODEL_NAMES, type ModelName, type NetworkFigures, computeSeconds } from '../cost/networks.js';
+import {
+  GPU_NAMES,
+  type GpuName,
+  MODELS,
+  MODEL_NAMES,
+  type ModelName,
+  type NetworkFigures,
+  computeSeconds,
+} from '../cost/networks.js';
 import { type SimulateResult, type Straggler, simulateIteration } from '../cost/simulate.js';
 import { type Topology, flatTopology, makeTopology, resolveLink } from '../cost/topology.js';
 import { collectiveJson, iterationJson } from '../report/json/cost-json.js';
@@ -65,7 +78,8 @@ export const DEFAULT_MODEL_NODES = [32];
 export function parseStraggler(value: string): Straggler {
   const m = /^(\d+):([0-9.eE+-]+)$/.exec(value.trim());
   const ms = m ? Number(m[2]) : Number.NaN;
-  if (!m || !Number.isFinite(ms) || ms < 0 || !Number.isSafeInteger(Number(m[1]))) throw new InputError(`--straggler must be RANK:MS (a rank and milliseconds >= 0), got '${value}'`);
+  if (!m || !Number.isFinite(ms) || ms < 0 || !Number.isSafeInteger(Number(m[1])))
+    throw new InputError(`--straggler must be RANK:MS (a rank and milliseconds >= 0), got '${value}'`);
   return { rank: Number(m[1]), seconds: ms / 1000 };
 }
 
@@ -78,18 +92,39 @@ export function parseStraggler(value: string): Straggler {
  */
 export function topologiesOf(f: TopologyFlags, defaultNodes: readonly number[]): Topology[] {
   if (f.link !== undefined) {
-    for (const [flag, v] of [['--nodes', f.nodes], ['--gpus-per-node', f.gpusPerNode], ['--nics-per-node', f.nicsPerNode], ['--intra', f.intra], ['--inter', f.inter]] as const) {
-      if (v !== undefined) throw new InputError(`--link (a flat network of --devices devices) and ${flag} exclude each other: give one`);
+    for (const [flag, v] of [
+      ['--nodes', f.nodes],
+      ['--gpus-per-node', f.gpusPerNode],
+      ['--nics-per-node', f.nicsPerNode],
+      ['--intra', f.intra],
+      ['--inter', f.inter],
+    ] as const) {
+      if (v !== undefined)
+        throw new InputError(`--link (a flat network of --devices devices) and ${flag} exclude each other: give one`);
     }
-    if (f.devices === undefined || f.devices.length !== 1) throw new InputError('--link with --collective or --model needs one --devices count');
-    const link = resolveLink('intra', { preset: f.link, alpha: f.intraAlpha ?? f.interAlpha, beta: f.intraBeta ?? f.interBeta }, f.link);
+    if (f.devices === undefined || f.devices.length !== 1)
+      throw new InputError('--link with --collective or --model needs one --devices count');
+    const link = resolveLink(
+      'intra',
+      { preset: f.link, alpha: f.intraAlpha ?? f.interAlpha, beta: f.intraBeta ?? f.interBeta },
+      f.link,
+    );
     return [flatTopology(f.devices[0], link)];
   }
-  if (f.devices !== undefined) throw new InputError('--devices counts a flat network: with --collective or --model give --nodes and --gpus-per-node (or --link)');
+  if (f.devices !== undefined)
+    throw new InputError(
+      '--devices counts a flat network: with --collective or --model give --nodes and --gpus-per-node (or --link)',
+    );
   const intra = resolveLink('intra', { preset: f.intra, alpha: f.intraAlpha, beta: f.intraBeta }, DEFAULT_INTRA);
   const inter = resolveLink('inter', { preset: f.inter, alpha: f.interAlpha, beta: f.interBeta }, DEFAULT_INTER);
-  if (intra.kind === 'net') throw new InputError(`--intra ${f.intra}: a network link (${INTER_LINK_NAMES.join(', ')}) joins nodes; GPUs of a node use ${INTRA_LINK_NAMES.join(', ')}`);
-  if (inter.kind !== 'net') throw new InputError(`--inter ${f.inter}: ${inter.name} joins GPUs of one node; nodes use ${INTER_LINK_NAMES.join(', ')}`);
+  if (intra.kind === 'net')
+    throw new InputError(
+      `--intra ${f.intra}: a network link (${INTER_LINK_NAMES.join(', ')}) joins nodes; GPUs of a node use ${INTRA_LINK_NAMES.join(', ')}`,
+    );
+  if (inter.kind !== 'net')
+    throw new InputError(
+      `--inter ${f.inter}: ${inter.name} joins GPUs of one node; nodes use ${INTER_LINK_NAMES.join(', ')}`,
+    );
   const G = f.gpusPerNode ?? 8;
   return (f.nodes ?? defaultNodes).map((N) => makeTopology(N, G, f.nicsPerNode, intra, inter));
 }
@@ -107,7 +142,10 @@ const gbps = (b: number) => (Number.isFinite(b) ? formatNumber(b / 1e9, 4) : 'in
 
 /** What the topology is, in one line. */
 function describe(t: Topology): string {
-  const links = t.nodes > 1 ? `${t.intra.name} inside nodes, ${t.inter.name} between them, ${t.nicsPerNode} card${t.nicsPerNode > 1 ? 's' : ''} per node` : `${t.intra.name}`;
+  const links =
+    t.nodes > 1
+      ? `${t.intra.name} inside nodes, ${t.inter.name} between them, ${t.nicsPerNode} card${t.nicsPerNode > 1 ? 's' : ''} per node`
+      : `${t.intra.name}`;
   return `${t.nodes} node${t.nodes > 1 ? 's' : ''} x ${t.gpusPerNode} GPU${t.gpusPerNode > 1 ? 's' : ''} (W = ${t.nodes * t.gpusPerNode}), ${links}`;
 }
 
@@ -118,7 +156,14 @@ function describe(t: Topology): string {
  * @returns the text.
  */
 export function collectiveText(t: CollectiveTable, topology: Topology): string {
-  const rows: Cell[][] = t.rows.map((r) => [r.algorithm, r.protocol, seconds(r.seconds), gbps(r.algbw), gbps(r.busbw), r.algorithm === t.best.algorithm && r.protocol === t.best.protocol ? '<- auto' : '']);
+  const rows: Cell[][] = t.rows.map((r) => [
+    r.algorithm,
+    r.protocol,
+    seconds(r.seconds),
+    gbps(r.algbw),
+    gbps(r.busbw),
+    r.algorithm === t.best.algorithm && r.protocol === t.best.protocol ? '<- auto' : '',
+  ]);
   return [
     `${t.kind} of ${t.bytes} bytes (float32) on ${describe(topology)}.`,
     "Latencies and protocol shares from NCCL's tuning model (src/graph/tuning.cc); busbw as nccl-tests defines it.",
@@ -146,9 +191,11 @@ export function runCollective(f: ClusterCostFlags): string {
 
 /** The network of `--model` or `--channels`/`--params`. */
 function networkOf(f: ClusterCostFlags): NetworkFigures {
-  if (f.model !== undefined && (f.channels !== undefined || f.params !== undefined)) throw new InputError('--model and --channels/--params exclude each other: give one');
+  if (f.model !== undefined && (f.channels !== undefined || f.params !== undefined))
+    throw new InputError('--model and --channels/--params exclude each other: give one');
   if (f.model !== undefined) return MODELS[f.model];
-  if (f.channels === undefined || f.params === undefined) throw new InputError('an iteration needs --model, or --channels and --params for your own network');
+  if (f.channels === undefined || f.params === undefined)
+    throw new InputError('an iteration needs --model, or --channels and --params for your own network');
   return { name: 'custom', channels: f.channels, params: f.params, source: '--channels and --params' };
 }
 
@@ -168,29 +215,73 @@ interface IterationRun {
 export function runIteration(f: ClusterCostFlags): string {
   if (f.csv || f.plot) throw new InputError('--model prints a table or --json');
   if (f.perGpuBatch === undefined) throw new InputError('an iteration needs --per-gpu-batch');
-  if (!f.simulate && (f.jitterMs !== undefined || f.straggler !== undefined || f.seed !== undefined)) throw new InputError('--jitter-ms, --straggler and --seed need --simulate');
+  if (!f.simulate && (f.jitterMs !== undefined || f.straggler !== undefined || f.seed !== undefined))
+    throw new InputError('--jitter-ms, --straggler and --seed need --simulate');
   const network = networkOf(f);
   const compute = computeSeconds(network, f.perGpuBatch, f.gpu, f.stepMs);
   const pattern = f.pattern ?? 'pytorch';
   const runs: IterationRun[] = topologiesOf(f, DEFAULT_MODEL_NODES).map((topology) => {
     const modes = f.bn ?? ['sync', `group:${topology.gpusPerNode}`, 'local'];
-    const report = iterationCost({ topology, network, computeSeconds: compute.seconds, pattern, modes, gamma: f.gamma ?? 0 });
+    const report = iterationCost({
+      topology,
+      network,
+      computeSeconds: compute.seconds,
+      pattern,
+      modes,
+      gamma: f.gamma ?? 0,
+    });
     if (!f.simulate) return { topology, report };
     const simulated = new Map<string, SimulateResult>();
     for (const mode of modes) {
-      simulated.set(mode, simulateIteration({ topology, channels: network.channels, computeSeconds: compute.seconds, pattern, mode, gamma: f.gamma ?? 0, jitterSeconds: (f.jitterMs ?? 0) / 1000, straggler: f.straggler, seed: f.seed ?? 0 }));
+      simulated.set(
+        mode,
+        simulateIteration({
+          topology,
+          channels: network.channels,
+          computeSeconds: compute.seconds,
+          pattern,
+          mode,
+          gamma: f.gamma ?? 0,
+          jitterSeconds: (f.jitterMs ?? 0) / 1000,
+          straggler: f.straggler,
+          seed: f.seed ?? 0,
+        }),
+      );
     }
     return { topology, report, simulated };
   });
   if (f.json) {
-    const body = runs.length === 1 ? { iteration: iterationJson(runs[0].report, runs[0].simulated) } : { sweep: runs.map((r) => iterationJson(r.report, r.simulated)) };
-    return JSON.stringify({ ...body, network: { name: network.name, layers: network.channels.length, params: network.params, source: network.source }, compute: { seconds: compute.seconds, source: compute.source }, pattern }, null, 2);
+    const body =
+      runs.length === 1
+        ? { iteration: iterationJson(runs[0].report, runs[0].simulated) }
+        : { sweep: runs.map((r) => iterationJson(r.report, r.simulated)) };
+    return JSON.stringify(
+      {
+        ...body,
+        network: {
+          name: network.name,
+          layers: network.channels.length,
+          params: network.params,
+          source: network.source,
+        },
+        compute: { seconds: compute.seconds, source: compute.source },
+        pattern,
+      },
+      null,
+      2,
+    );
   }
   return iterationText(runs, network, compute, pattern, f);
 }
 
 /** The iteration reports as terminal text. */
-function iterationText(runs: readonly IterationRun[], network: NetworkFigures, compute: { seconds: number; source: string }, pattern: BnPattern, f: ClusterCostFlags): string {
+function iterationText(
+  runs: readonly IterationRun[],
+  network: NetworkFigures,
+  compute: { seconds: number; source: string },
+  pattern: BnPattern,
+  f: ClusterCostFlags,
+): string {
   const out = [
     `One training iteration of ${network.name === 'custom' ? 'your network' : network.name} (${network.channels.length} BN layers, ${network.params} parameters), ${f.perGpuBatch} images per GPU; BN traffic as ${pattern} issues it.`,
     `Compute ${seconds(compute.seconds)} per iteration (${compute.source}).`,
@@ -227,7 +318,28 @@ function iterationText(runs: readonly IterationRun[], network: NetworkFigures, c
 }
 
 /** Flags that belong to the cluster reports only. */
-export const CLUSTER_ONLY_FLAGS = ['nodes', 'gpusPerNode', 'nicsPerNode', 'intra', 'inter', 'intraAlpha', 'intraBeta', 'interAlpha', 'interBeta', 'bytes', 'params', 'perGpuBatch', 'gpu', 'stepMs', 'pattern', 'bn', 'simulate', 'jitterMs', 'straggler', 'seed'] as const;
+export const CLUSTER_ONLY_FLAGS = [
+  'nodes',
+  'gpusPerNode',
+  'nicsPerNode',
+  'intra',
+  'inter',
+  'intraAlpha',
+  'intraBeta',
+  'interAlpha',
+  'interBeta',
+  'bytes',
+  'params',
+  'perGpuBatch',
+  'gpu',
+  'stepMs',
+  'pattern',
+  'bn',
+  'simulate',
+  'jitterMs',
+  'straggler',
+  'seed',
+] as const;
 /** Flags of the flat sweep only. */
 export const FLAT_ONLY_FLAGS = ['alpha', 'beta', 'network', 'stats', 'bytesPerValue', 'algorithms'] as const;
 

@@ -66,7 +66,15 @@ const SLOTS_PER_RING = 32;
  * @param tagBase first tag (it uses size - 1)
  * @returns the ring's program
  */
-export function* ringAllGatherOver(t: Endpoint, blocks: Float64Array, blockValues: number, order: readonly number[], from: number, to: number, tagBase: number): Program {
+export function* ringAllGatherOver(
+  t: Endpoint,
+  blocks: Float64Array,
+  blockValues: number,
+  order: readonly number[],
+  from: number,
+  to: number,
+  tagBase: number,
+): Program {
   const size = order.length;
   if (size === 1) return;
   const pos = order.indexOf(t.rank);
@@ -90,10 +98,21 @@ export function* ringAllGatherOver(t: Endpoint, blocks: Float64Array, blockValue
 export function ringAllGather(channels: number, nodeSize: number): AllGatherAlgorithm {
   const algorithm: AllGatherAlgorithm = {
     name: 'ring',
-    space: (size, blockValues) => ({ slots: Math.max(1, Math.min(channels * (size - 1), channels * SLOTS_PER_RING)), slotValues: Math.max(1, Math.ceil(blockValues / channels)) }),
+    space: (size, blockValues) => ({
+      slots: Math.max(1, Math.min(channels * (size - 1), channels * SLOTS_PER_RING)),
+      slotValues: Math.max(1, Math.ceil(blockValues / channels)),
+    }),
     lanes: () => channels,
     lane: (t, blocks, blockValues, index) =>
-      ringAllGatherOver(t, blocks, blockValues, ringOrder(t.size, nodeSize, index), partStart(index, blockValues, channels), partStart(index + 1, blockValues, channels), index * (t.size - 1)),
+      ringAllGatherOver(
+        t,
+        blocks,
+        blockValues,
+        ringOrder(t.size, nodeSize, index),
+        partStart(index, blockValues, channels),
+        partStart(index + 1, blockValues, channels),
+        index * (t.size - 1),
+      ),
     *run(t, blocks, blockValues) {
       for (let i = 0; i < channels; i++) yield* algorithm.lane(t, blocks, blockValues, i);
     },

@@ -191,10 +191,14 @@ export class Timeline {
    */
   constructor(machine: TimelineMachine) {
     const { devices, nodeSize, nicsPerNode, gamma } = machine;
-    if (!(Number.isSafeInteger(devices) && devices >= 1)) throw new RangeError(`devices must be a whole number >= 1, got ${devices}`);
-    if (!(Number.isSafeInteger(nodeSize) && nodeSize >= 1)) throw new RangeError(`nodeSize must be a whole number >= 1, got ${nodeSize}`);
-    if (!(Number.isSafeInteger(nicsPerNode) && nicsPerNode >= 1)) throw new RangeError(`nicsPerNode must be a whole number >= 1, got ${nicsPerNode}`);
-    if (!(Number.isFinite(gamma) && gamma >= 0)) throw new RangeError(`gamma must be a finite number >= 0, got ${gamma}`);
+    if (!(Number.isSafeInteger(devices) && devices >= 1))
+      throw new RangeError(`devices must be a whole number >= 1, got ${devices}`);
+    if (!(Number.isSafeInteger(nodeSize) && nodeSize >= 1))
+      throw new RangeError(`nodeSize must be a whole number >= 1, got ${nodeSize}`);
+    if (!(Number.isSafeInteger(nicsPerNode) && nicsPerNode >= 1))
+      throw new RangeError(`nicsPerNode must be a whole number >= 1, got ${nicsPerNode}`);
+    if (!(Number.isFinite(gamma) && gamma >= 0))
+      throw new RangeError(`gamma must be a finite number >= 0, got ${gamma}`);
     this.machine = machine;
     this.heap = new TaskHeap(this.clock, this.tie);
     this.mainTask = new Int32Array(devices).fill(-1);
@@ -230,8 +234,7 @@ export class Timeline {
       const task = heap.pop();
       this.current = task;
       this.state[task] = RUNNABLE;
-      let step: IteratorResult<Wait, unknown>;
-      step = (this.program[task] as Program<unknown>).next();
+      const step: IteratorResult<Wait, unknown> = (this.program[task] as Program<unknown>).next();
       if (step.done) {
         this.finish(task);
         continue;
@@ -239,13 +242,18 @@ export class Timeline {
       this.waitOf[task] = step.value;
       const s = this.state[task];
       if (s === REQUEUE) heap.push(task);
-      else if (s !== PARKED && s !== JOINING) throw new TimelineDeadlockError(`device ${this.deviceOf[task]} waited for rank ${step.value.peer} outside a timeline call`);
+      else if (s !== PARKED && s !== JOINING)
+        throw new TimelineDeadlockError(
+          `device ${this.deviceOf[task]} waited for rank ${step.value.peer} outside a timeline call`,
+        );
     }
     this.current = -1;
     const stuck = this.state.findIndex((s) => s !== DONE);
     if (stuck >= 0) {
       const w = this.waitOf[stuck];
-      throw new TimelineDeadlockError(`device ${this.deviceOf[stuck]} waits for rank ${w?.peer} (tag ${w?.tag}), which never sends it`);
+      throw new TimelineDeadlockError(
+        `device ${this.deviceOf[stuck]} waits for rank ${w?.peer} (tag ${w?.tag}), which never sends it`,
+      );
     }
     const ends = new Float64Array(this.machine.devices);
     for (let r = 0; r < ends.length; r++) ends[r] = this.mainTask[r] >= 0 ? this.clock[this.mainTask[r]] : 0;
@@ -278,11 +286,20 @@ export class Timeline {
    * @param costs launch and hop costs of the call
    * @returns the device's program for the call
    */
-  *allReduce(rank: number, comm: Communicator, algorithm: AllReduceAlgorithm, data: Float64Array, reducer: Reducer, costs: CallCosts): Program {
+  *allReduce(
+    rank: number,
+    comm: Communicator,
+    algorithm: AllReduceAlgorithm,
+    data: Float64Array,
+    reducer: Reducer,
+    costs: CallCosts,
+  ): Program {
     const call = this.beginCall(rank, comm, reducer.bytesPerValue, costs);
     const timed = this.timedReducer(reducer);
     if (!isLaned(algorithm) || algorithm.lanes(comm.size) === 1) {
-      yield* (isLaned(algorithm) ? (algorithm as LanedAllReduce).lane(call(0), data, timed, 0) : algorithm.run(call(0), data, timed));
+      yield* isLaned(algorithm)
+        ? (algorithm as LanedAllReduce).lane(call(0), data, timed, 0)
+        : algorithm.run(call(0), data, timed);
       return;
     }
     const lanes = algorithm.lanes(comm.size);
@@ -300,7 +317,15 @@ export class Timeline {
    * @param costs launch and hop costs of the call
    * @returns the device's program for the call
    */
-  *allGather(rank: number, comm: Communicator, algorithm: AllGatherAlgorithm, blocks: Float64Array, blockValues: number, bytesPerValue: number, costs: CallCosts): Program {
+  *allGather(
+    rank: number,
+    comm: Communicator,
+    algorithm: AllGatherAlgorithm,
+    blocks: Float64Array,
+    blockValues: number,
+    bytesPerValue: number,
+    costs: CallCosts,
+  ): Program {
     const call = this.beginCall(rank, comm, bytesPerValue, costs);
     const lanes = algorithm.lanes(comm.size);
     if (lanes === 1) {
@@ -354,9 +379,15 @@ export class Timeline {
   }
 
   /** Starts a call: its number on the device, its launch latency; returns lane endpoints. */
-  private beginCall(rank: number, comm: Communicator, bytesPerValue: number, costs: CallCosts): (lane: number) => Endpoint {
+  private beginCall(
+    rank: number,
+    comm: Communicator,
+    bytesPerValue: number,
+    costs: CallCosts,
+  ): (lane: number) => Endpoint {
     const task = this.current;
-    if (task < 0 || this.deviceOf[task] !== rank) throw new RangeError(`device ${rank} called a collective outside its own program`);
+    if (task < 0 || this.deviceOf[task] !== rank)
+      throw new RangeError(`device ${rank} called a collective outside its own program`);
     const local = rank - comm.first;
     if (local < 0 || local >= comm.size) throw new RangeError(`rank ${rank} is not a member of its own communicator`);
     const call = ++this.calls[rank];
@@ -403,7 +434,18 @@ export class Timeline {
    * @param bytes - bytes of one copy
    * @param costs - hop costs of the call
    */
-  send(sender: number, call: number, tag: number, data: Float64Array, start: number, end: number, to: readonly number[], first: number, bytes: number, costs: CallCosts): void {
+  send(
+    sender: number,
+    call: number,
+    tag: number,
+    data: Float64Array,
+    start: number,
+    end: number,
+    to: readonly number[],
+    first: number,
+    bytes: number,
+    costs: CallCosts,
+  ): void {
     const { nodeSize, nicsPerNode } = this.machine;
     const t = this.clock[this.current];
     const node = Math.floor(sender / nodeSize);
@@ -429,7 +471,12 @@ export class Timeline {
       else arrival[k] = at;
     }
     const key = keyOf(call, tag);
-    const message: Message = { values: data.slice(start, end), readers, arrival: typeof arrival === 'number' ? single : arrival, remaining: readers.length };
+    const message: Message = {
+      values: data.slice(start, end),
+      readers,
+      arrival: typeof arrival === 'number' ? single : arrival,
+      remaining: readers.length,
+    };
     this.sent[sender].set(key, message);
     if (this.parkedOn[sender] === 0) return;
     const waiting = this.waiters[sender].get(key);
@@ -437,7 +484,10 @@ export class Timeline {
       this.waiters[sender].delete(key);
       this.parkedOn[sender] -= waiting.length;
       for (const task of waiting) {
-        this.clock[task] = Math.max(this.clock[task], arrivalOf(message, this.readerIndex(message, this.deviceOf[task])));
+        this.clock[task] = Math.max(
+          this.clock[task],
+          arrivalOf(message, this.readerIndex(message, this.deviceOf[task])),
+        );
         this.state[task] = RUNNABLE;
         this.heap.push(task);
       }
@@ -459,9 +509,9 @@ export class Timeline {
     const key = keyOf(call, tag);
     const message = this.sent[sender].get(key);
     if (!message) {
-      let list = this.waiters[sender].get(key);
-      if (!list) this.waiters[sender].set(key, (list = []));
-      list.push(this.current);
+      const list = this.waiters[sender].get(key);
+      if (list) list.push(this.current);
+      else this.waiters[sender].set(key, [this.current]);
       this.parkedOn[sender]++;
       this.state[this.current] = PARKED;
       return false;
@@ -485,9 +535,13 @@ export class Timeline {
    * @returns the buffer
    */
   scratch(rank: number, index: number, length: number): Float64Array {
-    const buffers = (this.scratchOf[rank] ??= []);
+    this.scratchOf[rank] ??= [];
+    const buffers = this.scratchOf[rank];
     let b = buffers[index];
-    if (!b || b.length < length) buffers[index] = b = new Float64Array(Math.max(length, 2 * (b?.length ?? 0)));
+    if (!b || b.length < length) {
+      b = new Float64Array(Math.max(length, 2 * (b?.length ?? 0)));
+      buffers[index] = b;
+    }
     return b.length === length ? b : b.subarray(0, length);
   }
 

@@ -45,7 +45,10 @@ export function bnCalls(channels: readonly number[], pattern: BnPattern): BnCall
   const calls: BnCall[] = [];
   if (pattern === 'fused') {
     const total = channels.reduce((s, C) => s + 2 * C + 1, 0);
-    calls.push({ pass: 'forward', layer: -1, kind: 'all-reduce', values: total }, { pass: 'backward', layer: -1, kind: 'all-reduce', values: total });
+    calls.push(
+      { pass: 'forward', layer: -1, kind: 'all-reduce', values: total },
+      { pass: 'backward', layer: -1, kind: 'all-reduce', values: total },
+    );
     return calls;
   }
   for (let layer = 0; layer < L; layer++) {

@@ -90,14 +90,34 @@ function algorithmsOf(kind: CollectiveKind): readonly (AlgorithmName | AllGather
  * @param values - all-reduce: values in the vector; all-gather: values per rank's block.
  * @returns seconds.
  */
-export function collectiveSeconds(topology: Topology, gamma: number, kind: CollectiveKind, algorithm: AlgorithmName | AllGatherName, protocol: Protocol, first: number, size: number, values: number): number {
+export function collectiveSeconds(
+  topology: Topology,
+  gamma: number,
+  kind: CollectiveKind,
+  algorithm: AlgorithmName | AllGatherName,
+  protocol: Protocol,
+  first: number,
+  size: number,
+  values: number,
+): number {
   const machine: ModelMachine = { nodeSize: topology.gpusPerNode, nics: topology.nicsPerNode, gamma };
   const comm = { first, size };
   if (kind === 'all-reduce') {
     const a = algorithm as AlgorithmName;
-    return predictAllReduce(a, machine, callCosts(topology, familyOf(a), protocol), comm, { values, width: 1, bytesPerValue: WIRE_BYTES });
+    return predictAllReduce(a, machine, callCosts(topology, familyOf(a), protocol), comm, {
+      values,
+      width: 1,
+      bytesPerValue: WIRE_BYTES,
+    });
   }
-  return predictAllGather(algorithm as AllGatherName, machine, callCosts(topology, 'ring', protocol), comm, values, WIRE_BYTES);
+  return predictAllGather(
+    algorithm as AllGatherName,
+    machine,
+    callCosts(topology, 'ring', protocol),
+    comm,
+    values,
+    WIRE_BYTES,
+  );
 }
 
 /**
@@ -111,7 +131,15 @@ export function collectiveSeconds(topology: Topology, gamma: number, kind: Colle
  * @param algorithms - candidates (default every algorithm of the kind).
  * @returns the pick (seconds 0 for one rank).
  */
-export function pickFastest(topology: Topology, gamma: number, kind: CollectiveKind, first: number, size: number, values: number, algorithms = algorithmsOf(kind)): CollectivePick {
+export function pickFastest(
+  topology: Topology,
+  gamma: number,
+  kind: CollectiveKind,
+  first: number,
+  size: number,
+  values: number,
+  algorithms = algorithmsOf(kind),
+): CollectivePick {
   let best: CollectivePick | undefined;
   for (const algorithm of algorithms) {
     for (const protocol of PROTOCOLS) {
@@ -139,7 +167,10 @@ export function collectiveTable(topology: Topology, kind: CollectiveKind, bytes:
   if (ranks < 2) throw new InputError(`a collective needs at least 2 ranks, the topology has ${ranks}`);
   const unit = kind === 'all-reduce' ? WIRE_BYTES : WIRE_BYTES * ranks;
   const values = Math.floor(bytes / unit);
-  if (values < 1) throw new InputError(`--bytes ${bytes} is less than one float32 value${kind === 'all-gather' ? ` per rank (${unit} bytes for ${ranks} ranks)` : ` (${WIRE_BYTES} bytes)`}`);
+  if (values < 1)
+    throw new InputError(
+      `--bytes ${bytes} is less than one float32 value${kind === 'all-gather' ? ` per rank (${unit} bytes for ${ranks} ranks)` : ` (${WIRE_BYTES} bytes)`}`,
+    );
   const used = values * unit;
   const factor = busFactor(kind, ranks);
   const rows: CollectiveRow[] = [];
@@ -151,5 +182,11 @@ export function collectiveTable(topology: Topology, kind: CollectiveKind, bytes:
     }
   }
   const fastest = rows.reduce((a, b) => (b.seconds < a.seconds ? b : a));
-  return { kind, bytes: used, ranks, rows, best: { algorithm: fastest.algorithm, protocol: fastest.protocol, seconds: fastest.seconds } };
+  return {
+    kind,
+    bytes: used,
+    ranks,
+    rows,
+    best: { algorithm: fastest.algorithm, protocol: fastest.protocol, seconds: fastest.seconds },
+  };
 }

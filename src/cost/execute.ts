@@ -44,11 +44,24 @@ export function sampleVector(rank: number, values: number): Float64Array {
  * @param starts when each device reaches the call (default all at 0)
  * @returns times, traffic and results
  */
-export function executeAllReduce(algorithm: AlgorithmName, machine: ModelMachine, costs: CallCosts, devices: number, values: number, bytesPerValue: 4 | 8 = 4, starts?: ArrayLike<number>): Executed {
+export function executeAllReduce(
+  algorithm: AlgorithmName,
+  machine: ModelMachine,
+  costs: CallCosts,
+  devices: number,
+  values: number,
+  bytesPerValue: 4 | 8 = 4,
+  starts?: ArrayLike<number>,
+): Executed {
   const comm: Communicator = { first: 0, size: devices };
   const generator = allReduceGenerator(algorithm, machine, comm);
   const reducer: Reducer = bytesPerValue === 4 ? float32Sum : float64Sum;
-  const timeline = new Timeline({ devices, nodeSize: machine.nodeSize, nicsPerNode: machine.nics, gamma: machine.gamma });
+  const timeline = new Timeline({
+    devices,
+    nodeSize: machine.nodeSize,
+    nicsPerNode: machine.nics,
+    gamma: machine.gamma,
+  });
   const outputs = Array.from({ length: devices }, (_, r) => sampleVector(r, values));
   for (let r = 0; r < devices; r++) {
     timeline.start(r, timeline.allReduce(r, comm, generator, outputs[r], reducer, costs), starts?.[r] ?? 0);
@@ -67,10 +80,22 @@ export function executeAllReduce(algorithm: AlgorithmName, machine: ModelMachine
  * @param bytesPerValue bytes per value on the wire
  * @returns times, traffic and every device's gathered blocks
  */
-export function executeAllGather(algorithm: AllGatherName, machine: ModelMachine, costs: CallCosts, devices: number, blockValues: number, bytesPerValue: 4 | 8 = 4): Executed {
+export function executeAllGather(
+  algorithm: AllGatherName,
+  machine: ModelMachine,
+  costs: CallCosts,
+  devices: number,
+  blockValues: number,
+  bytesPerValue: 4 | 8 = 4,
+): Executed {
   const comm: Communicator = { first: 0, size: devices };
   const generator = allGatherGenerator(algorithm, machine, comm);
-  const timeline = new Timeline({ devices, nodeSize: machine.nodeSize, nicsPerNode: machine.nics, gamma: machine.gamma });
+  const timeline = new Timeline({
+    devices,
+    nodeSize: machine.nodeSize,
+    nicsPerNode: machine.nics,
+    gamma: machine.gamma,
+  });
   const outputs = Array.from({ length: devices }, (_, r) => {
     const blocks = new Float64Array(devices * blockValues).fill(Number.NaN);
     blocks.set(sampleVector(r, blockValues), r * blockValues);

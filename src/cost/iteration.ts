@@ -51,7 +51,8 @@ export function parseCostMode(label: string, devices: number): CostMode {
   const m = /^group:(\d+)$/.exec(label);
   if (!m) throw new InputError(`--bn: unknown mode '${label}' (sync, local or group:K)`);
   const K = Number(m[1]);
-  if (!(K >= 1 && K <= devices && devices % K === 0)) throw new InputError(`--bn ${label}: K must divide the ${devices} devices`);
+  if (!(K >= 1 && K <= devices && devices % K === 0))
+    throw new InputError(`--bn ${label}: K must divide the ${devices} devices`);
   return { label, groupSize: K };
 }
 
@@ -77,7 +78,10 @@ export class PickCache {
     const key = `${kind}:${size}:${values}`;
     let p = this.picks.get(key);
     if (p === undefined) {
-      p = size === 1 ? { algorithm: 'ring', protocol: 'Simple', seconds: 0 } : pickFastest(this.topology, this.gamma, kind, 0, size, values);
+      p =
+        size === 1
+          ? { algorithm: 'ring', protocol: 'Simple', seconds: 0 }
+          : pickFastest(this.topology, this.gamma, kind, 0, size, values);
       this.picks.set(key, p);
     }
     return p;
@@ -157,7 +161,12 @@ export function callPicks(calls: readonly BnCall[], mode: CostMode, cache: PickC
  * @param cache - fastest picks.
  * @returns exposed seconds, total seconds and bucket count.
  */
-export function gradientAllReduce(network: NetworkFigures, devices: number, backwardSeconds: number, cache: PickCache): { exposed: number; total: number; buckets: number } {
+export function gradientAllReduce(
+  network: NetworkFigures,
+  devices: number,
+  backwardSeconds: number,
+  cache: PickCache,
+): { exposed: number; total: number; buckets: number } {
   const bytes = network.params * WIRE_BYTES;
   if (devices === 1 || bytes === 0) return { exposed: 0, total: 0, buckets: 0 };
   let done = 0;

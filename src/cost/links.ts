@@ -27,9 +27,21 @@ export type InterLinkName = 'ib-edr' | 'ib-hdr' | 'ib-ndr' | 'ethernet-100g' | '
 export type LinkPresetName = IntraLinkName | InterLinkName;
 
 /** The links GPUs of one node talk over. */
-export const INTRA_LINK_NAMES: readonly IntraLinkName[] = ['pcie3', 'pcie4', 'nvlink-v100', 'nvlink-a100', 'nvlink-h100'];
+export const INTRA_LINK_NAMES: readonly IntraLinkName[] = [
+  'pcie3',
+  'pcie4',
+  'nvlink-v100',
+  'nvlink-a100',
+  'nvlink-h100',
+];
 /** The links nodes talk over. */
-export const INTER_LINK_NAMES: readonly InterLinkName[] = ['ib-edr', 'ib-hdr', 'ib-ndr', 'ethernet-100g', 'ethernet-25g'];
+export const INTER_LINK_NAMES: readonly InterLinkName[] = [
+  'ib-edr',
+  'ib-hdr',
+  'ib-ndr',
+  'ethernet-100g',
+  'ethernet-25g',
+];
 /** Every preset. */
 export const LINK_NAMES: readonly LinkPresetName[] = [...INTRA_LINK_NAMES, ...INTER_LINK_NAMES];
 
@@ -50,14 +62,30 @@ export interface LinkPreset {
 }
 
 const GB = 1e9;
-const NVLINK_SOURCE = "NCCL topo.h SMxx_NVLINK_BW (effective GB/s per link); 25 GB/s line rate per link and direction (NVIDIA datasheets); the 128-byte payload explained in NVIDIA/nccl-tests issue #149";
-const PCIE_SOURCE = 'NCCL topo.cc: bw = lanes x per-lane rate / 80 (8 GT/s -> 60, 16 GT/s -> 120); line rate = GT/s x lanes x 128/130 / 8';
+const NVLINK_SOURCE =
+  'NCCL topo.h SMxx_NVLINK_BW (effective GB/s per link); 25 GB/s line rate per link and direction (NVIDIA datasheets); the 128-byte payload explained in NVIDIA/nccl-tests issue #149';
+const PCIE_SOURCE =
+  'NCCL topo.cc: bw = lanes x per-lane rate / 80 (8 GT/s -> 60, 16 GT/s -> 120); line rate = GT/s x lanes x 128/130 / 8';
 const NET_SOURCE = 'NCCL topo.cc: NIC bw = reported port speed in Mb/s / 8000 GB/s';
 
 /** Every preset, by name. */
 export const LINK_PRESETS: Readonly<Record<LinkPresetName, LinkPreset>> = {
-  pcie3: { name: 'pcie3', kind: 'pcie', bandwidth: 12 * GB, lineRate: 15.75 * GB, description: 'PCIe 3.0 x16 between GPUs of a node', source: PCIE_SOURCE },
-  pcie4: { name: 'pcie4', kind: 'pcie', bandwidth: 24 * GB, lineRate: 31.5 * GB, description: 'PCIe 4.0 x16 between GPUs of a node', source: PCIE_SOURCE },
+  pcie3: {
+    name: 'pcie3',
+    kind: 'pcie',
+    bandwidth: 12 * GB,
+    lineRate: 15.75 * GB,
+    description: 'PCIe 3.0 x16 between GPUs of a node',
+    source: PCIE_SOURCE,
+  },
+  pcie4: {
+    name: 'pcie4',
+    kind: 'pcie',
+    bandwidth: 24 * GB,
+    lineRate: 31.5 * GB,
+    description: 'PCIe 4.0 x16 between GPUs of a node',
+    source: PCIE_SOURCE,
+  },
   'nvlink-v100': {
     name: 'nvlink-v100',
     kind: 'nvlink',
@@ -82,9 +110,30 @@ export const LINK_PRESETS: Readonly<Record<LinkPresetName, LinkPreset>> = {
     description: 'NVLink 4 through NVSwitch, 18 links per H100 (DGX H100)',
     source: `H100 SXM5: 18 NVLink 4 links x 20.6 GB/s effective (SM90_NVLINK_BW); ${NVLINK_SOURCE}`,
   },
-  'ib-edr': { name: 'ib-edr', kind: 'net', bandwidth: 12.5 * GB, lineRate: 12.5 * GB, description: 'InfiniBand EDR, 100 Gb/s per card', source: `IBTA EDR 4x = 100 Gb/s data rate; ${NET_SOURCE}` },
-  'ib-hdr': { name: 'ib-hdr', kind: 'net', bandwidth: 25 * GB, lineRate: 25 * GB, description: 'InfiniBand HDR, 200 Gb/s per card', source: `IBTA HDR 4x = 200 Gb/s data rate; ${NET_SOURCE}` },
-  'ib-ndr': { name: 'ib-ndr', kind: 'net', bandwidth: 50 * GB, lineRate: 50 * GB, description: 'InfiniBand NDR, 400 Gb/s per card', source: `IBTA NDR 4x = 400 Gb/s data rate; ${NET_SOURCE}` },
+  'ib-edr': {
+    name: 'ib-edr',
+    kind: 'net',
+    bandwidth: 12.5 * GB,
+    lineRate: 12.5 * GB,
+    description: 'InfiniBand EDR, 100 Gb/s per card',
+    source: `IBTA EDR 4x = 100 Gb/s data rate; ${NET_SOURCE}`,
+  },
+  'ib-hdr': {
+    name: 'ib-hdr',
+    kind: 'net',
+    bandwidth: 25 * GB,
+    lineRate: 25 * GB,
+    description: 'InfiniBand HDR, 200 Gb/s per card',
+    source: `IBTA HDR 4x = 200 Gb/s data rate; ${NET_SOURCE}`,
+  },
+  'ib-ndr': {
+    name: 'ib-ndr',
+    kind: 'net',
+    bandwidth: 50 * GB,
+    lineRate: 50 * GB,
+    description: 'InfiniBand NDR, 400 Gb/s per card',
+    source: `IBTA NDR 4x = 400 Gb/s data rate; ${NET_SOURCE}`,
+  },
   'ethernet-100g': {
     name: 'ethernet-100g',
     kind: 'net',

@@ -43,9 +43,18 @@ const BASE: Readonly<Record<Family, Readonly<Record<Protocol, number>>>> = {
 
 /** Seconds per hop (NCCL `hwLatencies`, microseconds there). */
 const HOP: Readonly<Record<HopKind, Readonly<Record<Family, Readonly<Record<Protocol, number>>>>>> = {
-  nvlink: { tree: { LL: 0.6 * US, LL128: 1.25 * US, Simple: 4.0 * US }, ring: { LL: 0.6 * US, LL128: 1.9 * US, Simple: 3.4 * US } },
-  pcie: { tree: { LL: 1.0 * US, LL128: 1.9 * US, Simple: 4.0 * US }, ring: { LL: 1.0 * US, LL128: 2.5 * US, Simple: 5.7 * US } },
-  net: { tree: { LL: 5.0 * US, LL128: 8.5 * US, Simple: 14 * US }, ring: { LL: 2.7 * US, LL128: 4.0 * US, Simple: 14.0 * US } },
+  nvlink: {
+    tree: { LL: 0.6 * US, LL128: 1.25 * US, Simple: 4.0 * US },
+    ring: { LL: 0.6 * US, LL128: 1.9 * US, Simple: 3.4 * US },
+  },
+  pcie: {
+    tree: { LL: 1.0 * US, LL128: 1.9 * US, Simple: 4.0 * US },
+    ring: { LL: 1.0 * US, LL128: 2.5 * US, Simple: 5.7 * US },
+  },
+  net: {
+    tree: { LL: 5.0 * US, LL128: 8.5 * US, Simple: 14 * US },
+    ring: { LL: 2.7 * US, LL128: 4.0 * US, Simple: 14.0 * US },
+  },
 };
 
 /**
@@ -88,4 +97,5 @@ export function bandwidthShare(family: Family, protocol: Protocol, multiNode: bo
 }
 
 /** Where the figures come from, for reports. */
-export const NCCL_SOURCE = 'NCCL 2.30.7 src/graph/tuning.cc (NVIDIA/nccl commit 5067397c): baseLatencies, hwLatencies and the protocol bandwidth factors';
+export const NCCL_SOURCE =
+  'NCCL 2.30.7 src/graph/tuning.cc (NVIDIA/nccl commit 5067397c): baseLatencies, hwLatencies and the protocol bandwidth factors';

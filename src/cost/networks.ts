@@ -36,7 +36,8 @@ export const MODELS: Readonly<Record<ModelName, NetworkFigures>> = {
     name: 'resnet50',
     channels: NETWORKS.resnet50.channels,
     params: 25_557_032,
-    source: "torchvision's resnet50: 53 BatchNorm2d layers (26,560 channels), 25,557,032 parameters (its weights' documented num_params)",
+    source:
+      "torchvision's resnet50: 53 BatchNorm2d layers (26,560 channels), 25,557,032 parameters (its weights' documented num_params)",
   },
   'lenet-bn': {
     name: 'lenet-bn',
@@ -66,16 +67,19 @@ export const GPUS: Readonly<Record<GpuName, GpuPreset>> = {
   a100: {
     name: 'a100',
     resnet50ImagesPerSecond: 2470,
-    source: 'NVIDIA DeepLearningExamples, PyTorch ResNet50 v1.5 README: DGX A100 (A100 80GB), 1 GPU, mixed precision, 2470 img/s (pytorch-21.03 container)',
+    source:
+      'NVIDIA DeepLearningExamples, PyTorch ResNet50 v1.5 README: DGX A100 (A100 80GB), 1 GPU, mixed precision, 2470 img/s (pytorch-21.03 container)',
   },
   v100: {
     name: 'v100',
     resnet50ImagesPerSecond: 1200,
-    source: 'NVIDIA DeepLearningExamples, PyTorch ResNet50 v1.5 README: DGX-1 (V100 16GB), 1 GPU, mixed precision, 1200 img/s (pytorch-21.03 container)',
+    source:
+      'NVIDIA DeepLearningExamples, PyTorch ResNet50 v1.5 README: DGX-1 (V100 16GB), 1 GPU, mixed precision, 1200 img/s (pytorch-21.03 container)',
   },
   h100: {
     name: 'h100',
-    source: 'no single-GPU ResNet-50 training throughput for H100 was found in a source of the same kind (NVIDIA publishes MLPerf time-to-train, not img/s): give --step-ms',
+    source:
+      'no single-GPU ResNet-50 training throughput for H100 was found in a source of the same kind (NVIDIA publishes MLPerf time-to-train, not img/s): give --step-ms',
   },
 };
 
@@ -88,11 +92,20 @@ export const GPUS: Readonly<Record<GpuName, GpuPreset>> = {
  * @returns seconds and where the figure comes from.
  * @throws {@link InputError} when neither is given, both are, or the GPU has no figure for the network.
  */
-export function computeSeconds(network: NetworkFigures, perGpuBatch: number, gpu: GpuName | undefined, stepMs: number | undefined): { seconds: number; source: string } {
-  if (stepMs !== undefined && gpu !== undefined) throw new InputError('--gpu and --step-ms exclude each other: give one');
+export function computeSeconds(
+  network: NetworkFigures,
+  perGpuBatch: number,
+  gpu: GpuName | undefined,
+  stepMs: number | undefined,
+): { seconds: number; source: string } {
+  if (stepMs !== undefined && gpu !== undefined)
+    throw new InputError('--gpu and --step-ms exclude each other: give one');
   if (stepMs !== undefined) return { seconds: stepMs / 1000, source: `--step-ms ${stepMs}` };
   const preset = GPUS[gpu ?? 'a100'];
-  if (network.name !== 'resnet50') throw new InputError(`--gpu has measured throughput for resnet50 only; give --step-ms for ${network.name === 'custom' ? 'your network' : network.name}`);
+  if (network.name !== 'resnet50')
+    throw new InputError(
+      `--gpu has measured throughput for resnet50 only; give --step-ms for ${network.name === 'custom' ? 'your network' : network.name}`,
+    );
   if (preset.resnet50ImagesPerSecond === undefined) throw new InputError(`--gpu ${preset.name}: ${preset.source}`);
   return { seconds: perGpuBatch / preset.resnet50ImagesPerSecond, source: preset.source };
 }

@@ -33,7 +33,12 @@ import { hierarchicalFor } from '../collectives/algorithms/hierarchical.js';
 import { binaryTreeLinks, doubleBinaryTree, treeRank } from '../collectives/algorithms/double-binary-tree.js';
 import { ringChannels, ringOrder } from '../collectives/algorithms/ring-channels.js';
 import type { AllReduceAlgorithm } from '../collectives/algorithms/types.js';
-import { type AllGatherAlgorithm, type AllGatherName, directAllGather, ringAllGather } from '../collectives/all-gather.js';
+import {
+  type AllGatherAlgorithm,
+  type AllGatherName,
+  directAllGather,
+  ringAllGather,
+} from '../collectives/all-gather.js';
 import type { Communicator } from '../collectives/communicator.js';
 import type { TrafficCount } from '../collectives/endpoint.js';
 import type { CallCosts, HopCost } from '../collectives/timeline.js';
@@ -89,7 +94,11 @@ export function ringChannelsFor(machine: ModelMachine, comm: Communicator): numb
  * @param comm the communicator
  * @returns the generator object
  */
-export function allReduceGenerator(algorithm: AlgorithmName, machine: ModelMachine, comm: Communicator): AllReduceAlgorithm {
+export function allReduceGenerator(
+  algorithm: AlgorithmName,
+  machine: ModelMachine,
+  comm: Communicator,
+): AllReduceAlgorithm {
   if (algorithm === 'ring') return ringChannels(ringChannelsFor(machine, comm), machine.nodeSize);
   if (algorithm === 'hierarchical') return hierarchicalFor(machine.nodeSize);
   if (algorithm === 'double-binary-tree') return doubleBinaryTree;
@@ -103,7 +112,11 @@ export function allReduceGenerator(algorithm: AlgorithmName, machine: ModelMachi
  * @param comm the communicator
  * @returns the generator object
  */
-export function allGatherGenerator(algorithm: AllGatherName, machine: ModelMachine, comm: Communicator): AllGatherAlgorithm {
+export function allGatherGenerator(
+  algorithm: AllGatherName,
+  machine: ModelMachine,
+  comm: Communicator,
+): AllGatherAlgorithm {
   return algorithm === 'ring' ? ringAllGather(ringChannelsFor(machine, comm), machine.nodeSize) : directAllGather;
 }
 
@@ -157,7 +170,13 @@ const maxPart = (records: number, parts: number) => Math.ceil(records / parts);
  * @param vector values, record width and bytes per value
  * @returns seconds
  */
-export function predictAllReduce(algorithm: AlgorithmName, machine: ModelMachine, costs: CallCosts, comm: Communicator, vector: VectorShape): number {
+export function predictAllReduce(
+  algorithm: AlgorithmName,
+  machine: ModelMachine,
+  costs: CallCosts,
+  comm: Communicator,
+  vector: VectorShape,
+): number {
   checkComm(comm);
   const P = comm.size;
   if (P === 1) return 0;
@@ -178,7 +197,14 @@ export function predictAllReduce(algorithm: AlgorithmName, machine: ModelMachine
       break;
     }
     case 'recursive-doubling':
-      t = recursiveDoublingTime(hops, Array.from({ length: P }, (_, i) => i), n, g, new Float64Array(P), true).reduce((a, b) => Math.max(a, b), 0);
+      t = recursiveDoublingTime(
+        hops,
+        Array.from({ length: P }, (_, i) => i),
+        n,
+        g,
+        new Float64Array(P),
+        true,
+      ).reduce((a, b) => Math.max(a, b), 0);
       break;
     case 'hierarchical':
       t = hierarchicalTime(hops, machine.nodeSize, P, n, g);
@@ -215,10 +241,14 @@ function ringTime(hops: Hops, machine: ModelMachine, comm: Communicator, records
   const inter = interSends(hops, P, machine.nodeSize, c);
   for (let r = 0; r < P; r++) {
     const intra = c - inter[r];
-    if (intra > 0) ports = Math.max(ports, steps * intra * chunk * hops.costs.intra.secondsPerByte + hops.costs.intra.latency);
+    if (intra > 0)
+      ports = Math.max(ports, steps * intra * chunk * hops.costs.intra.secondsPerByte + hops.costs.intra.latency);
     if (inter[r] > 0) {
       const sharing = Math.max(1, Math.ceil(hops.membersInNode(r) / machine.nics));
-      ports = Math.max(ports, steps * inter[r] * chunk * hops.costs.inter.secondsPerByte * (c > 1 ? sharing : 1) + hops.costs.inter.latency);
+      ports = Math.max(
+        ports,
+        steps * inter[r] * chunk * hops.costs.inter.secondsPerByte * (c > 1 ? sharing : 1) + hops.costs.inter.latency,
+      );
     }
   }
   return Math.max(chain, ports);
@@ -253,7 +283,13 @@ function binomialUp(hops: Hops, ranks: readonly number[], n: number, g: number, 
 }
 
 /** Binomial broadcast from position 0 holding the result at `rootTime`: when each position has it. */
-function binomialDown(hops: Hops, ranks: readonly number[], n: number, up: Float64Array, rootTime: number): Float64Array {
+function binomialDown(
+  hops: Hops,
+  ranks: readonly number[],
+  n: number,
+  up: Float64Array,
+  rootTime: number,
+): Float64Array {
   const m = ranks.length;
   const down = new Float64Array(m);
   down[0] = rootTime;
@@ -283,7 +319,14 @@ function firstPowerAtLeast(m: number): number {
  * ranks of a node cross the network in the same round (flat), or only one per node (leaders).
  * Each rank's links are followed: a post waits for the rank's previous copy on the same link.
  */
-function recursiveDoublingTime(hops: Hops, ranks: readonly number[], n: number, g: number, start: Float64Array, everyRankCrosses: boolean): Float64Array {
+function recursiveDoublingTime(
+  hops: Hops,
+  ranks: readonly number[],
+  n: number,
+  g: number,
+  start: Float64Array,
+  everyRankCrosses: boolean,
+): Float64Array {
   const m = ranks.length;
   const end = Float64Array.from(start);
   if (m === 1) return end;
@@ -315,7 +358,9 @@ function recursiveDoublingTime(hops: Hops, ranks: readonly number[], n: number, 
 
 function hierarchicalTime(hops: Hops, G: number, P: number, n: number, g: number): number {
   const nodes = Math.ceil(P / G);
-  const blocks = Array.from({ length: nodes }, (_, b) => Array.from({ length: Math.min(G, P - b * G) }, (_, k) => b * G + k));
+  const blocks = Array.from({ length: nodes }, (_, b) =>
+    Array.from({ length: Math.min(G, P - b * G) }, (_, k) => b * G + k),
+  );
   const ups = blocks.map((ranks) => binomialUp(hops, ranks, n, g, new Float64Array(ranks.length)));
   const leaders = blocks.map((ranks) => ranks[0]);
   const between = recursiveDoublingTime(hops, leaders, n, g, Float64Array.from(ups.map((u) => u[0])), false);
@@ -370,7 +415,8 @@ function fanOut(hops: Hops, P: number, bytes: number, at: number, from: number, 
 
 function allgatherAllReduceTime(hops: Hops, P: number, n: number, g: number): number {
   let last = 0;
-  for (let r = 0; r < P; r += Math.max(1, hops.machine.nodeSize)) last = Math.max(last, fanOut(hops, P, n, 0, r, hops.membersInNode(r)));
+  for (let r = 0; r < P; r += Math.max(1, hops.machine.nodeSize))
+    last = Math.max(last, fanOut(hops, P, n, 0, r, hops.membersInNode(r)));
   return last + (P - 1) * n * g;
 }
 
@@ -393,14 +439,22 @@ function centralTime(hops: Hops, P: number, n: number, g: number): number {
  * @param bytesPerValue bytes per value on the wire
  * @returns seconds
  */
-export function predictAllGather(algorithm: AllGatherName, machine: ModelMachine, costs: CallCosts, comm: Communicator, blockValues: number, bytesPerValue: number): number {
+export function predictAllGather(
+  algorithm: AllGatherName,
+  machine: ModelMachine,
+  costs: CallCosts,
+  comm: Communicator,
+  blockValues: number,
+  bytesPerValue: number,
+): number {
   checkComm(comm);
   const P = comm.size;
   if (P === 1) return 0;
   const hops = new Hops(machine, costs, comm.first, P);
   if (algorithm === 'direct') {
     let last = 0;
-    for (let r = 0; r < P; r++) last = Math.max(last, fanOut(hops, P, blockValues * bytesPerValue, 0, r, hops.membersInNode(r)));
+    for (let r = 0; r < P; r++)
+      last = Math.max(last, fanOut(hops, P, blockValues * bytesPerValue, 0, r, hops.membersInNode(r)));
     return costs.base + last;
   }
   const c = ringChannelsFor(machine, comm);
@@ -414,7 +468,16 @@ export function predictAllGather(algorithm: AllGatherName, machine: ModelMachine
     const inter = crossing[r];
     const intra = c - inter;
     if (intra > 0) ports = Math.max(ports, (P - 1) * intra * part * costs.intra.secondsPerByte + costs.intra.latency);
-    if (inter > 0) ports = Math.max(ports, (P - 1) * inter * part * costs.inter.secondsPerByte * (c > 1 ? Math.max(1, Math.ceil(hops.membersInNode(r) / machine.nics)) : 1) + costs.inter.latency);
+    if (inter > 0)
+      ports = Math.max(
+        ports,
+        (P - 1) *
+          inter *
+          part *
+          costs.inter.secondsPerByte *
+          (c > 1 ? Math.max(1, Math.ceil(hops.membersInNode(r) / machine.nics)) : 1) +
+          costs.inter.latency,
+      );
   }
   return costs.base + Math.max(chain, ports);
 }
@@ -437,7 +500,13 @@ export function predictAllGather(algorithm: AllGatherName, machine: ModelMachine
  * @param options ring channels and hierarchical node size (defaults: 1 and 8)
  * @returns messages and bytes
  */
-export function allReduceTraffic(algorithm: AlgorithmName, P: number, values: number, bytesPerValue: number, options: { channels?: number; nodeSize?: number } = {}): TrafficCount {
+export function allReduceTraffic(
+  algorithm: AlgorithmName,
+  P: number,
+  values: number,
+  bytesPerValue: number,
+  options: { channels?: number; nodeSize?: number } = {},
+): TrafficCount {
   checkWhole('ranks', P, 1);
   checkWhole('values', values, 0);
   if (P === 1) return { messages: 0, bytes: 0 };
@@ -489,7 +558,13 @@ export function allReduceTraffic(algorithm: AlgorithmName, P: number, values: nu
  * @param channels rings of the ring all-gather (default 1)
  * @returns messages and bytes (every rank sends every block but its successor's: P(P-1) blocks)
  */
-export function allGatherTraffic(algorithm: AllGatherName, P: number, blockValues: number, bytesPerValue: number, channels = 1): TrafficCount {
+export function allGatherTraffic(
+  algorithm: AllGatherName,
+  P: number,
+  blockValues: number,
+  bytesPerValue: number,
+  channels = 1,
+): TrafficCount {
   checkWhole('ranks', P, 1);
   checkWhole('blockValues', blockValues, 0);
   const blocks = P * (P - 1);

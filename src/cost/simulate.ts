@@ -18,7 +18,7 @@
  * waiting for slower peers, which no closed formula gives.
  */
 import { checkNumber, checkWhole } from '../args.js';
-import { type AllGatherName } from '../collectives/all-gather.js';
+import type { AllGatherName } from '../collectives/all-gather.js';
 import type { AlgorithmName } from '../collectives/algorithms/index.js';
 import type { Communicator } from '../collectives/communicator.js';
 import type { Program } from '../collectives/endpoint.js';
@@ -30,7 +30,15 @@ import { type BnCall, type BnPattern, bnCalls } from './bn-patterns.js';
 import { type CollectivePick, WIRE_BYTES } from './collective-table.js';
 import { sampleVector } from './execute.js';
 import { FORWARD_SHARE, PickCache, callPicks, parseCostMode } from './iteration.js';
-import { type ModelMachine, allGatherGenerator, allGatherTraffic, allReduceGenerator, allReduceTraffic, familyOf, ringChannelsFor } from './schedule-model.js';
+import {
+  type ModelMachine,
+  allGatherGenerator,
+  allGatherTraffic,
+  allReduceGenerator,
+  allReduceTraffic,
+  familyOf,
+  ringChannelsFor,
+} from './schedule-model.js';
 import { type Topology, callCosts, devicesOf } from './topology.js';
 
 /** Most messages one simulation may send: a few seconds of this machine's time. */
@@ -92,7 +100,13 @@ export interface SimulateResult {
  * @param groupSize - ranks per communicator (K divides W).
  * @returns messages and peak bytes.
  */
-export function bnTraffic(machine: ModelMachine, calls: readonly BnCall[], picks: readonly CollectivePick[], devices: number, groupSize: number): { messages: number; peakBytes: number } {
+export function bnTraffic(
+  machine: ModelMachine,
+  calls: readonly BnCall[],
+  picks: readonly CollectivePick[],
+  devices: number,
+  groupSize: number,
+): { messages: number; peakBytes: number } {
   let messages = 0;
   let peakBytes = 0;
   if (groupSize === 1) return { messages, peakBytes };
@@ -102,8 +116,17 @@ export function bnTraffic(machine: ModelMachine, calls: readonly BnCall[], picks
     const algorithm = picks[i].algorithm;
     const t =
       c.kind === 'all-reduce'
-        ? allReduceTraffic(algorithm as AlgorithmName, groupSize, c.values, WIRE_BYTES, { channels, nodeSize: machine.nodeSize })
-        : allGatherTraffic(algorithm as AllGatherName, groupSize, c.values, WIRE_BYTES, algorithm === 'ring' ? channels : 1);
+        ? allReduceTraffic(algorithm as AlgorithmName, groupSize, c.values, WIRE_BYTES, {
+            channels,
+            nodeSize: machine.nodeSize,
+          })
+        : allGatherTraffic(
+            algorithm as AllGatherName,
+            groupSize,
+            c.values,
+            WIRE_BYTES,
+            algorithm === 'ring' ? channels : 1,
+          );
     messages += t.messages * (devices / groupSize);
     peakBytes = Math.max(peakBytes, devices * (c.kind === 'all-gather' ? groupSize * c.values : c.values) * 8);
   });
@@ -119,7 +142,9 @@ function baseSegments(calls: readonly BnCall[], computeSeconds: number): number[
     const key = `${c.pass}:${c.layer}`;
     if (seen.has(key)) return 0;
     seen.add(key);
-    return c.pass === 'forward' ? (computeSeconds * FORWARD_SHARE) / forwardLayers : (computeSeconds * (1 - FORWARD_SHARE)) / backwardLayers;
+    return c.pass === 'forward'
+      ? (computeSeconds * FORWARD_SHARE) / forwardLayers
+      : (computeSeconds * (1 - FORWARD_SHARE)) / backwardLayers;
   });
 }
 
@@ -138,7 +163,8 @@ export function simulateIteration(input: SimulateInput): SimulateResult {
   const seed = input.seed ?? 0;
   if (input.straggler) {
     checkWhole('straggler.rank', input.straggler.rank, 0);
-    if (input.straggler.rank >= W) throw new InputError(`--straggler: rank ${input.straggler.rank} is not among the ${W} devices`);
+    if (input.straggler.rank >= W)
+      throw new InputError(`--straggler: rank ${input.straggler.rank} is not among the ${W} devices`);
     checkNumber('straggler.seconds', input.straggler.seconds, { min: 0 });
   }
   const mode = parseCostMode(input.mode, W);
@@ -151,8 +177,14 @@ export function simulateIteration(input: SimulateInput): SimulateResult {
   // Refuse runs that would not finish or not fit, before anything is allocated.
   if (K > 1) {
     const { messages, peakBytes } = bnTraffic(machine, calls, picks, W, K);
-    if (messages > MAX_SIMULATED_MESSAGES) throw new InputError(`--simulate: ${input.mode} with pattern ${input.pattern} on ${W} devices sends ${messages.toExponential(2)} messages, more than the ${MAX_SIMULATED_MESSAGES.toExponential(0)} a simulation may send`);
-    if (peakBytes > MAX_SIMULATED_BYTES) throw new InputError(`--simulate: ${input.mode} with pattern ${input.pattern} on ${W} devices holds ${(peakBytes / 2 ** 20).toFixed(0)} MiB of vectors at once, more than ${MAX_SIMULATED_BYTES / 2 ** 20} MiB`);
+    if (messages > MAX_SIMULATED_MESSAGES)
+      throw new InputError(
+        `--simulate: ${input.mode} with pattern ${input.pattern} on ${W} devices sends ${messages.toExponential(2)} messages, more than the ${MAX_SIMULATED_MESSAGES.toExponential(0)} a simulation may send`,
+      );
+    if (peakBytes > MAX_SIMULATED_BYTES)
+      throw new InputError(
+        `--simulate: ${input.mode} with pattern ${input.pattern} on ${W} devices holds ${(peakBytes / 2 ** 20).toFixed(0)} MiB of vectors at once, more than ${MAX_SIMULATED_BYTES / 2 ** 20} MiB`,
+      );
   }
 
   const base = baseSegments(calls, input.computeSeconds);
@@ -178,12 +210,17 @@ export function simulateIteration(input: SimulateInput): SimulateResult {
     let g = generators.get(key);
     if (!g) {
       const p = picks[i];
-      g = calls[i].kind === 'all-reduce' ? allReduceGenerator(p.algorithm as AlgorithmName, machine, comm) : allGatherGenerator(p.algorithm as AllGatherName, machine, comm);
+      g =
+        calls[i].kind === 'all-reduce'
+          ? allReduceGenerator(p.algorithm as AlgorithmName, machine, comm)
+          : allGatherGenerator(p.algorithm as AllGatherName, machine, comm);
       generators.set(key, g);
     }
     return g;
   };
-  const costsOf = picks.map((p, i) => callCosts(topology, calls[i].kind === 'all-reduce' ? familyOf(p.algorithm as AlgorithmName) : 'ring', p.protocol));
+  const costsOf = picks.map((p, i) =>
+    callCosts(topology, calls[i].kind === 'all-reduce' ? familyOf(p.algorithm as AlgorithmName) : 'ring', p.protocol),
+  );
 
   function* device(r: number): Program {
     const comm: Communicator = { first: Math.floor(r / K) * K, size: K };
@@ -192,11 +229,26 @@ export function simulateIteration(input: SimulateInput): SimulateResult {
       if (K === 1) continue;
       const c = calls[i];
       if (c.kind === 'all-reduce') {
-        yield* timeline.allReduce(r, comm, generatorFor(i, comm) as ReturnType<typeof allReduceGenerator>, sampleVector(r, c.values), float32Sum, costsOf[i]);
+        yield* timeline.allReduce(
+          r,
+          comm,
+          generatorFor(i, comm) as ReturnType<typeof allReduceGenerator>,
+          sampleVector(r, c.values),
+          float32Sum,
+          costsOf[i],
+        );
       } else {
         const blocks = new Float64Array(K * c.values);
         blocks.set(sampleVector(r, c.values), (r - comm.first) * c.values);
-        yield* timeline.allGather(r, comm, generatorFor(i, comm) as ReturnType<typeof allGatherGenerator>, blocks, c.values, WIRE_BYTES, costsOf[i]);
+        yield* timeline.allGather(
+          r,
+          comm,
+          generatorFor(i, comm) as ReturnType<typeof allGatherGenerator>,
+          blocks,
+          c.values,
+          WIRE_BYTES,
+          costsOf[i],
+        );
       }
     }
   }
@@ -205,5 +257,11 @@ export function simulateIteration(input: SimulateInput): SimulateResult {
   const seconds = ends.reduce((a, b) => Math.max(a, b), 0);
   const analyticSeconds = input.computeSeconds + picks.reduce((s, p) => s + p.seconds, 0);
   const extraComputeSeconds = extraTotal / W;
-  return { seconds, analyticSeconds, waitSeconds: seconds - analyticSeconds - extraComputeSeconds, extraComputeSeconds, messages: timeline.traffic.messages };
+  return {
+    seconds,
+    analyticSeconds,
+    waitSeconds: seconds - analyticSeconds - extraComputeSeconds,
+    extraComputeSeconds,
+    messages: timeline.traffic.messages,
+  };
 }

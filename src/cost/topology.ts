@@ -82,8 +82,12 @@ export function resolveLink(role: 'intra' | 'inter', options: LinkOptions, fallb
     kind: preset.kind,
     bandwidth: options.beta !== undefined ? 1 / options.beta : preset.bandwidth,
     latency: options.alpha,
-    description: custom ? `${role} link set by the user (NCCL's ${preset.kind} bandwidth shares)` : preset.description + (set.length > 0 ? ` (${set.join(' and ')} set by the user)` : ''),
-    source: custom ? `alpha and beta set by the user` : (set.length > 0 ? `${set.join(' and ')} set by the user; otherwise ` : '') + preset.source,
+    description: custom
+      ? `${role} link set by the user (NCCL's ${preset.kind} bandwidth shares)`
+      : preset.description + (set.length > 0 ? ` (${set.join(' and ')} set by the user)` : ''),
+    source: custom
+      ? `alpha and beta set by the user`
+      : (set.length > 0 ? `${set.join(' and ')} set by the user; otherwise ` : '') + preset.source,
   };
 }
 
@@ -102,7 +106,13 @@ export const MAX_GPUS_PER_NODE = 256;
  * @returns the topology
  * @throws InputError on counts out of range
  */
-export function makeTopology(nodes: number, gpusPerNode: number, nicsPerNode: number | undefined, intra: Link, inter: Link): Topology {
+export function makeTopology(
+  nodes: number,
+  gpusPerNode: number,
+  nicsPerNode: number | undefined,
+  intra: Link,
+  inter: Link,
+): Topology {
   checkWhole('nodes', nodes, 1, MAX_NODES);
   checkWhole('gpusPerNode', gpusPerNode, 1, MAX_GPUS_PER_NODE);
   const K = nicsPerNode ?? gpusPerNode;
@@ -120,7 +130,10 @@ export function makeTopology(nodes: number, gpusPerNode: number, nicsPerNode: nu
 export function flatTopology(devices: number, link: Link): Topology {
   checkWhole('devices', devices, 1, MAX_NODES * MAX_GPUS_PER_NODE);
   if (link.kind === 'net') return { nodes: devices, gpusPerNode: 1, nicsPerNode: 1, intra: link, inter: link };
-  if (devices > MAX_GPUS_PER_NODE) throw new InputError(`a flat ${link.name} link joins at most ${MAX_GPUS_PER_NODE} GPUs of one node, got ${devices} devices`);
+  if (devices > MAX_GPUS_PER_NODE)
+    throw new InputError(
+      `a flat ${link.name} link joins at most ${MAX_GPUS_PER_NODE} GPUs of one node, got ${devices} devices`,
+    );
   return { nodes: 1, gpusPerNode: devices, nicsPerNode: 1, intra: link, inter: link };
 }
 

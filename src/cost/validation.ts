@@ -64,7 +64,8 @@ export const MEASUREMENTS: readonly Measurement[] = [
     bytes: 8,
     metric: 'seconds',
     measured: 19.9e-6,
-    source: 'NVIDIA/nccl-tests issue #150: all_reduce_perf, one A100 80GB in each of 2 nodes on InfiniBand HDR, 8 B out-of-place 19.90 us',
+    source:
+      'NVIDIA/nccl-tests issue #150: all_reduce_perf, one A100 80GB in each of 2 nodes on InfiniBand HDR, 8 B out-of-place 19.90 us',
   },
   {
     name: '8 A100 (NVLink), 8 GiB',
@@ -76,7 +77,8 @@ export const MEASUREMENTS: readonly Measurement[] = [
     bytes: 8 * 2 ** 30,
     metric: 'busbw',
     measured: 230e9,
-    source: 'NVIDIA/nccl-tests issue #149, the NCCL maintainer: 8 A100 reach ~230 GB/s bus bandwidth at 8 GB (240 effective, less other GPU bottlenecks)',
+    source:
+      'NVIDIA/nccl-tests issue #149, the NCCL maintainer: 8 A100 reach ~230 GB/s bus bandwidth at 8 GB (240 effective, less other GPU bottlenecks)',
   },
   {
     name: '8 H100 (NVLink), ring, 2-4 GiB',
@@ -88,7 +90,8 @@ export const MEASUREMENTS: readonly Measurement[] = [
     bytes: 4 * 2 ** 30,
     metric: 'busbw',
     measured: 367.5e9,
-    source: 'NVIDIA/nccl issue #1455: NCCL_ALGO=RING on 8 H100 SXM, busbw 365-370 GB/s (midpoint); the maintainer in NVIDIA/nccl-tests issue #212: ~370 GB/s effective',
+    source:
+      'NVIDIA/nccl issue #1455: NCCL_ALGO=RING on 8 H100 SXM, busbw 365-370 GB/s (midpoint); the maintainer in NVIDIA/nccl-tests issue #212: ~370 GB/s effective',
   },
   {
     name: '3 nodes x 8 A100, 4 HDR cards each, 128 MiB',
@@ -101,7 +104,8 @@ export const MEASUREMENTS: readonly Measurement[] = [
     bytes: 128 * 2 ** 20,
     metric: 'busbw',
     measured: 96e9,
-    source: 'NVIDIA/nccl-tests issue #119: 24 A100-SXM4-40GB in 3 nodes with 4 HDR cards each, all_reduce_perf peak busbw ~96 GB/s at 128 MB',
+    source:
+      'NVIDIA/nccl-tests issue #119: 24 A100-SXM4-40GB in 3 nodes with 4 HDR cards each, all_reduce_perf peak busbw ~96 GB/s at 128 MB',
   },
 ];
 
@@ -128,12 +132,24 @@ const NCCL_ALGORITHMS = { 'all-reduce': ['ring', 'double-binary-tree'], 'all-gat
  * @returns the prediction and its relative error.
  */
 export function validate(m: Measurement): ValidationRow {
-  const topology = makeTopology(m.nodes, m.gpusPerNode, m.nicsPerNode, resolveLink('intra', {}, m.intra), resolveLink('inter', {}, m.inter));
+  const topology = makeTopology(
+    m.nodes,
+    m.gpusPerNode,
+    m.nicsPerNode,
+    resolveLink('intra', {}, m.intra),
+    resolveLink('inter', {}, m.inter),
+  );
   const ranks = m.nodes * m.gpusPerNode;
   const values = m.kind === 'all-reduce' ? Math.floor(m.bytes / WIRE_BYTES) : Math.floor(m.bytes / WIRE_BYTES / ranks);
   const pick = pickFastest(topology, 0, m.kind, 0, ranks, values, NCCL_ALGORITHMS[m.kind]);
   const predicted = m.metric === 'seconds' ? pick.seconds : (m.bytes / pick.seconds) * busFactor(m.kind, ranks);
-  return { measurement: m, predicted, error: predicted / m.measured - 1, algorithm: pick.algorithm, protocol: pick.protocol };
+  return {
+    measurement: m,
+    predicted,
+    error: predicted / m.measured - 1,
+    algorithm: pick.algorithm,
+    protocol: pick.protocol,
+  };
 }
 
 /**

@@ -61,7 +61,15 @@ export function ringOrder(size: number, nodeSize: number, channel: number): numb
  * @param tagBase first tag of this ring (it uses 2(size - 1))
  * @returns the ring's program
  */
-export function* ringOver(t: Endpoint, data: Float64Array, reducer: Reducer, order: readonly number[], from: number, to: number, tagBase: number): Program {
+export function* ringOver(
+  t: Endpoint,
+  data: Float64Array,
+  reducer: Reducer,
+  order: readonly number[],
+  from: number,
+  to: number,
+  tagBase: number,
+): Program {
   const size = order.length;
   if (size === 1) return;
   const w = reducer.width;
@@ -102,7 +110,15 @@ export function ringChannels(channels: number, nodeSize: number): LanedAllReduce
     lane(t, data, reducer, index) {
       const records = data.length / reducer.width;
       const order = ringOrder(t.size, nodeSize, index);
-      return ringOver(t, data, reducer, order, partStart(index, records, channels), partStart(index + 1, records, channels), index * 2 * (t.size - 1));
+      return ringOver(
+        t,
+        data,
+        reducer,
+        order,
+        partStart(index, records, channels),
+        partStart(index + 1, records, channels),
+        index * 2 * (t.size - 1),
+      );
     },
     run: (t, data, reducer) => lanesInTurn(algorithm, t, data, reducer),
   };

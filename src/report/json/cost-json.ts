@@ -17,7 +17,13 @@ export function collectiveJson(t: CollectiveTable): { collective: Record<string,
       kind: t.kind,
       bytes: t.bytes,
       ranks: t.ranks,
-      rows: t.rows.map((r) => ({ algorithm: r.algorithm, protocol: r.protocol, seconds: r.seconds, algbw: r.algbw, busbw: r.busbw })),
+      rows: t.rows.map((r) => ({
+        algorithm: r.algorithm,
+        protocol: r.protocol,
+        seconds: r.seconds,
+        algbw: r.algbw,
+        busbw: r.busbw,
+      })),
       best: { algorithm: t.best.algorithm, protocol: t.best.protocol, seconds: t.best.seconds },
     },
   };
@@ -29,7 +35,10 @@ export function collectiveJson(t: CollectiveTable): { collective: Record<string,
  * @param simulated - the executed runs by BN mode, when --simulate ran.
  * @returns the JSON object.
  */
-export function iterationJson(r: IterationReport, simulated?: ReadonlyMap<string, SimulateResult>): Record<string, unknown> {
+export function iterationJson(
+  r: IterationReport,
+  simulated?: ReadonlyMap<string, SimulateResult>,
+): Record<string, unknown> {
   return {
     nodes: r.nodes,
     gpus_per_node: r.gpusPerNode,
@@ -48,7 +57,17 @@ export function iterationJson(r: IterationReport, simulated?: ReadonlyMap<string
         iteration_seconds: row.iterationSeconds,
         grad_exposed_seconds: row.gradExposedSeconds,
         calls: row.calls,
-        ...(s ? { simulated: { seconds: s.seconds, analytic_seconds: s.analyticSeconds, wait_seconds: s.waitSeconds, extra_compute_seconds: s.extraComputeSeconds, messages: s.messages } } : {}),
+        ...(s
+          ? {
+              simulated: {
+                seconds: s.seconds,
+                analytic_seconds: s.analyticSeconds,
+                wait_seconds: s.waitSeconds,
+                extra_compute_seconds: s.extraComputeSeconds,
+                messages: s.messages,
+              },
+            }
+          : {}),
       };
     }),
   };
