@@ -125,8 +125,11 @@ describe('cost --model', () => {
 describe('bad input: one line, exit 2', () => {
   it.each([
     [['--collective', 'all-reduce'], /--collective needs --bytes/],
-    [['--collective', 'reduce-scatter', '--bytes', '8'], /--collective: unknown value 'reduce-scatter'/],
-    [['--collective', 'all-reduce', '--bytes', '0'], /--bytes must be a whole number from 1/],
+    [
+      ['--collective', 'reduce-scatter', '--bytes', '8'],
+      /--collective must be all-reduce or all-gather, got 'reduce-scatter'/,
+    ],
+    [['--collective', 'all-reduce', '--bytes', '0'], /--bytes must be a whole number >= 1, got '0'/],
     [['--collective', 'all-reduce', '--bytes', '8', '--nodes', '0'], /--nodes: 0 is out of range/],
     [['--collective', 'all-reduce', '--bytes', '8', '--model', 'resnet50'], /exclude each other/],
     [['--collective', 'all-reduce', '--bytes', '8', '--alpha', '1e-6'], /--alpha belongs to the flat model/],
@@ -135,7 +138,12 @@ describe('bad input: one line, exit 2', () => {
     [['--collective', 'all-reduce', '--bytes', '8', '--inter-beta', '0'], /--inter-beta must be a number > 0/],
     [
       ['--collective', 'all-reduce', '--bytes', '8', '--nics-per-node', '0'],
-      /--nics-per-node must be a whole number from 1/,
+      /--nics-per-node must be a whole number >= 1/,
+    ],
+    [['--collective', 'all-reduce', '--bytes', '8', '--gpus-per-node', '1000'], /--gpus-per-node must be at most 256/],
+    [
+      ['--collective', 'all-reduce', '--bytes', '8', '--nodes', '2', '--intra-alpha', '-1'],
+      /--intra-alpha must be >= 0/,
     ],
     [['--collective', 'all-reduce', '--bytes', '8', '--link', 'ib-hdr'], /needs one --devices count/],
     [

@@ -9,7 +9,7 @@ import { FLAT_ALGORITHM_NAMES, type FlatAlgorithmName } from '../collectives/cos
 import { DEFAULT_LINK, LINK_NAMES, type LinkPresetName, linkPreset } from '../collectives/link-presets.js';
 import { InputError } from '../errors.js';
 import { DEFAULT_INTER, DEFAULT_INTRA } from '../cost/links.js';
-import { MAX_GPUS_PER_NODE, MAX_NODES } from '../cost/topology.js';
+import { MAX_NODES } from '../cost/topology.js';
 import {
   type CostReport,
   DEFAULT_COST_DEVICES,
@@ -28,11 +28,19 @@ import {
   CLUSTER_ONLY_FLAGS,
   type ClusterCostFlags,
   FLAT_ONLY_FLAGS,
-  parseStraggler,
   runCollective,
   runIteration,
 } from './cost-topology.js';
 import { type Cell, formatNumber, renderTable } from '../report/table.js';
+import {
+  listOf,
+  nonNegativeNumber,
+  oneOf,
+  parseSeed,
+  parseStraggler,
+  positiveNumber,
+  wholeNumberFrom,
+} from './parse.js';
 import { type ReportFlags, addReportOptions, checkReportFlags, emitReport } from './report-output.js';
 
 interface CostFlags extends ReportFlags, Omit<ClusterCostFlags, 'devices' | 'link' | 'gamma' | 'channels'> {
@@ -81,24 +89,6 @@ function oneOfFlag<T extends string>(flag: string, choices: readonly T[]) {
   };
 }
 
-function positiveMs(flag: string) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (value.trim() === '' || !Number.isFinite(n) || n <= 0)
-      throw new InputError(`${flag} must be a number > 0 (milliseconds), got '${value}'`);
-    return n;
-  };
-}
-
-function positiveSeconds(flag: string) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (value.trim() === '' || !Number.isFinite(n) || n <= 0)
-      throw new InputError(`${flag} must be a number > 0 (seconds per byte), got '${value}'`);
-    return n;
-  };
-}
-
 function parseLink(value: string): LinkPresetName {
   try {
     return linkPreset(value).name;
@@ -111,24 +101,6 @@ function parseAlgorithms(value: string): FlatAlgorithmName[] {
   if (value.trim() === '') throw new InputError('--algorithms: empty list');
   const parse = oneOfFlag('--algorithms', FLAT_ALGORITHM_NAMES);
   return value.split(',').map((a) => parse(a.trim()));
-}
-
-/** A whole number >= min for `flag`. */
-function wholeNumber(flag: string, min: number, max = Number.MAX_SAFE_INTEGER) {
-  return (value: string): number => {
-    const p = value.trim();
-    const n = Number(p);
-    if (!/^\d+$/.test(p) || !Number.isSafeInteger(n) || n < min || n > max)
-      throw new InputError(`${flag} must be a whole number from ${min} to ${max}, got '${value}'`);
-    return n;
-  };
-}
-
-/** A comma-separated list of BN modes (checked against W later). */
-function modeList(value: string): string[] {
-  const modes = value.split(',').map((m) => m.trim());
-  if (modes.some((m) => m === '')) throw new InputError(`--bn: empty item in '${value}'`);
-  return modes;
 }
 
 function parseBytesPerValue(value: string): 4 | 8 {
@@ -198,77 +170,81 @@ export function addCostCommand(program: Command): void {
     .option(
       '--collective <kind>',
       `one collective on a cluster, every algorithm and NCCL protocol: ${COLLECTIVE_KINDS.join(', ')}`,
-      oneOfFlag('--collective', COLLECTIVE_KINDS),
+      oneOf('--collective', COLLECTIVE_KINDS),
     )
     .option(
       '--bytes <n>',
       'size of the collective, as nccl-tests counts it (float32 values)',
-      wholeNumber('--bytes', 1),
+      wholeNumberFrom('--bytes', 1),
     )
     .option(
       '--model <name>',
       `a whole training iteration of a network: ${MODEL_NAMES.join(', ')}`,
-      oneOfFlag('--model', MODEL_NAMES),
+      oneOf('--model', MODEL_NAMES),
     )
-    .option('--params <n>', 'parameters of your own network (with --channels)', wholeNumber('--params', 0))
-    .option('--per-gpu-batch <b>', 'images per GPU per iteration', wholeNumber('--per-gpu-batch', 1))
+    .option('--params <n>', 'parameters of your own network (with --channels)', wholeNumberFrom('--params', 0))
+    .option('--per-gpu-batch <b>', 'images per GPU per iteration', wholeNumberFrom('--per-gpu-batch', 1))
     .option(
       '--gpu <name>',
       `measured training throughput: ${GPU_NAMES.join(', ')} (default a100)`,
-      oneOfFlag('--gpu', GPU_NAMES),
+      oneOf('--gpu', GPU_NAMES),
     )
     .option(
       '--step-ms <ms>',
       'your measured compute per iteration, milliseconds (instead of --gpu)',
-      positiveMs('--step-ms'),
+      positiveNumber('--step-ms'),
     )
     .option(
       '--pattern <name>',
       `the BN collectives of: ${BN_PATTERNS.join(', ')} (default pytorch)`,
-      oneOfFlag('--pattern', BN_PATTERNS),
+      oneOf('--pattern', BN_PATTERNS),
     )
-    .option('--bn <list>', 'BN modes: sync, group:K, local (default sync,group:G,local)', modeList)
+    .option(
+      '--bn <list>',
+      'BN modes: sync, group:K, local (default sync,group:G,local)',
+      listOf('--bn', (m) => m),
+    )
     .option(
       '--nodes <list>',
       'nodes N, comma-separated (W = N x G; default 1 for --collective, 32 for --model)',
       wholeNumberList('--nodes', 1, MAX_NODES),
     )
-    .option('--gpus-per-node <G>', 'GPUs per node (default 8)', wholeNumber('--gpus-per-node', 1, MAX_GPUS_PER_NODE))
+    .option('--gpus-per-node <G>', 'GPUs per node (default 8)', wholeNumberFrom('--gpus-per-node', 1))
     .option(
       '--nics-per-node <K>',
       'network cards per node, shared by its GPUs (default one per GPU)',
-      wholeNumber('--nics-per-node', 1, MAX_GPUS_PER_NODE),
+      wholeNumberFrom('--nics-per-node', 1),
     )
     .option('--intra <name>', `link between GPUs of a node (default ${DEFAULT_INTRA})`)
     .option('--inter <name>', `link between nodes (default ${DEFAULT_INTER})`)
     .option(
       '--intra-alpha <seconds>',
       "latency per hop inside a node, replacing NCCL's for every protocol",
-      nonNegativeSeconds('--intra-alpha', 'seconds'),
+      nonNegativeNumber('--intra-alpha'),
     )
     .option(
       '--intra-beta <seconds-per-byte>',
       'seconds per byte inside a node (1/bandwidth)',
-      positiveSeconds('--intra-beta'),
+      positiveNumber('--intra-beta'),
     )
     .option(
       '--inter-alpha <seconds>',
       "latency per hop between nodes, replacing NCCL's for every protocol",
-      nonNegativeSeconds('--inter-alpha', 'seconds'),
+      nonNegativeNumber('--inter-alpha'),
     )
     .option(
       '--inter-beta <seconds-per-byte>',
       'seconds per byte between nodes (1/bandwidth)',
-      positiveSeconds('--inter-beta'),
+      positiveNumber('--inter-beta'),
     )
     .option('--simulate', 'also execute the BN collectives among the W simulated devices on a virtual clock')
     .option(
       '--jitter-ms <ms>',
       'with --simulate: each device computes up to this much longer (seeded uniform) before every BN call',
-      nonNegativeSeconds('--jitter-ms', 'milliseconds'),
+      nonNegativeNumber('--jitter-ms'),
     )
     .option('--straggler <rank:ms>', 'with --simulate: one device this much slower per iteration', parseStraggler)
-    .option('--seed <n>', 'with --simulate: seed of the jitter (default 0)', wholeNumber('--seed', 0, 2 ** 31 - 1));
+    .option('--seed <n>', 'with --simulate: seed of the jitter (default 0)', parseSeed);
   addReportOptions(command).action(async (flags: CostFlags) => {
     const typed = (name: string) => command.getOptionValueSource(name) === 'cli';
     const cluster =

@@ -24,7 +24,7 @@ import {
   computeSeconds,
 } from '../cost/networks.js';
 import { type SimulateResult, type Straggler, simulateIteration } from '../cost/simulate.js';
-import { type Topology, flatTopology, makeTopology, resolveLink } from '../cost/topology.js';
+import { MAX_GPUS_PER_NODE, type Topology, flatTopology, makeTopology, resolveLink } from '../cost/topology.js';
 import { collectiveJson, iterationJson } from '../report/json/cost-json.js';
 import { type Cell, formatNumber, renderTable } from '../report/table.js';
 
@@ -70,20 +70,6 @@ export interface ClusterCostFlags extends TopologyFlags {
 export const DEFAULT_MODEL_NODES = [32];
 
 /**
- * `RANK:MS` of `--straggler`.
- * @param value - as typed.
- * @returns the straggler, in seconds.
- * @throws {@link InputError} naming the flag.
- */
-export function parseStraggler(value: string): Straggler {
-  const m = /^(\d+):([0-9.eE+-]+)$/.exec(value.trim());
-  const ms = m ? Number(m[2]) : Number.NaN;
-  if (!m || !Number.isFinite(ms) || ms < 0 || !Number.isSafeInteger(Number(m[1])))
-    throw new InputError(`--straggler must be RANK:MS (a rank and milliseconds >= 0), got '${value}'`);
-  return { rank: Number(m[1]), seconds: ms / 1000 };
-}
-
-/**
  * The topologies the flags describe: one per `--nodes` count (or the one flat network of `--link`).
  * @param f - the flags.
  * @param defaultNodes - nodes when `--nodes` is not given.
@@ -126,6 +112,10 @@ export function topologiesOf(f: TopologyFlags, defaultNodes: readonly number[]):
       `--inter ${f.inter}: ${inter.name} joins GPUs of one node; nodes use ${INTER_LINK_NAMES.join(', ')}`,
     );
   const G = f.gpusPerNode ?? 8;
+  // Name the flag, not the library argument, when a count is out of the model's range.
+  if (G > MAX_GPUS_PER_NODE) throw new InputError(`--gpus-per-node must be at most ${MAX_GPUS_PER_NODE}, got ${G}`);
+  if (f.nicsPerNode !== undefined && f.nicsPerNode > MAX_GPUS_PER_NODE)
+    throw new InputError(`--nics-per-node must be at most ${MAX_GPUS_PER_NODE}, got ${f.nicsPerNode}`);
   return (f.nodes ?? defaultNodes).map((N) => makeTopology(N, G, f.nicsPerNode, intra, inter));
 }
 
