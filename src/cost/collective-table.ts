@@ -157,7 +157,7 @@ export function pickFastest(
  * @param bytes - the result's size on one rank, as nccl-tests' size column.
  * @param gamma - seconds per byte reduced (default 0: NCCL reduces inside its copy kernels, and its model has no separate term).
  * @returns rows for every algorithm and protocol, and the fastest.
- * @throws {@link InputError} when the topology has one rank, the size holds less than one float32 value per rank, or an argument is unusable.
+ * @throws {@link syncbn-sim!InputError} when the topology has one rank, the size holds less than one float32 value per rank, or an argument is unusable.
  */
 export function collectiveTable(topology: Topology, kind: CollectiveKind, bytes: number, gamma = 0): CollectiveTable {
   checkChoice('kind', kind, COLLECTIVE_KINDS);

@@ -43,7 +43,7 @@ export interface CostMode {
  * @param label - 'sync', 'local' or 'group:K'.
  * @param devices - W.
  * @returns the mode.
- * @throws {@link InputError} for another name, or K that does not divide W.
+ * @throws {@link syncbn-sim!InputError} for another name, or K that does not divide W.
  */
 export function parseCostMode(label: string, devices: number): CostMode {
   if (label === 'sync') return { label, groupSize: devices };
@@ -189,7 +189,7 @@ export function gradientAllReduce(
  * The iteration for every BN mode.
  * @param input - topology, network, compute, pattern and modes.
  * @returns the report.
- * @throws {@link InputError} for a bad mode or an unusable argument.
+ * @throws {@link syncbn-sim!InputError} for a bad mode or an unusable argument.
  */
 export function iterationCost(input: IterationInput): IterationReport {
   checkNumber('computeSeconds', input.computeSeconds, { min: 0 });

@@ -90,7 +90,7 @@ export const GPUS: Readonly<Record<GpuName, GpuPreset>> = {
  * @param gpu - a GPU preset, or undefined when `stepMs` is given.
  * @param stepMs - the user's measured compute time per iteration, milliseconds.
  * @returns seconds and where the figure comes from.
- * @throws {@link InputError} when neither is given, both are, or the GPU has no figure for the network.
+ * @throws {@link syncbn-sim!InputError} when neither is given, both are, or the GPU has no figure for the network.
  */
 export function computeSeconds(
   network: NetworkFigures,

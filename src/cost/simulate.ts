@@ -152,7 +152,7 @@ function baseSegments(calls: readonly BnCall[], computeSeconds: number): number[
  * Runs one iteration's BN collectives among every device of the topology.
  * @param input - topology, network, compute, pattern, mode, jitter and straggler.
  * @returns simulated, analytic and waiting seconds.
- * @throws {@link InputError} when the run would exceed MAX_SIMULATED_MESSAGES or MAX_SIMULATED_BYTES, or an argument is unusable.
+ * @throws {@link syncbn-sim!InputError} when the run would exceed MAX_SIMULATED_MESSAGES or MAX_SIMULATED_BYTES, or an argument is unusable.
  */
 export function simulateIteration(input: SimulateInput): SimulateResult {
   const { topology } = input;

@@ -42,6 +42,7 @@ export type { PrecisionMethod, PrecisionOptions, PrecisionReport, PrecisionRow }
 // cost: the alpha-beta model of the BN all-reduces of a network.
 export { NETWORK_NAMES, costModel } from './cost.js';
 export type { CostCrossover, CostFastest, CostFastestBySize, CostOptions, CostReport, CostRow, NetworkName } from './cost.js';
+export type { FlatAlgorithmName } from '../collectives/cost-model.js';
 export { LINK_NAMES } from '../collectives/link-presets.js';
 export type { LinkPresetName } from '../collectives/link-presets.js';
 
@@ -59,9 +60,9 @@ export type { SimulateInput, SimulateResult, Straggler } from '../cost/simulate.
 export { flatTopology, makeTopology, resolveLink } from '../cost/topology.js';
 export type { Link, LinkOptions, Topology } from '../cost/topology.js';
 export { INTER_LINK_NAMES, INTRA_LINK_NAMES, LINK_PRESETS as CLUSTER_LINK_PRESETS } from '../cost/links.js';
-export type { InterLinkName, IntraLinkName } from '../cost/links.js';
+export type { InterLinkName, IntraLinkName, LinkPreset as ClusterLinkPreset, LinkPresetName as ClusterLinkName } from '../cost/links.js';
 export { PROTOCOLS } from '../cost/nccl-tuning.js';
-export type { Protocol } from '../cost/nccl-tuning.js';
+export type { HopKind, Protocol } from '../cost/nccl-tuning.js';
 export { MEASUREMENTS, validationTable } from '../cost/validation.js';
 export type { Measurement, ValidationRow } from '../cost/validation.js';
 
