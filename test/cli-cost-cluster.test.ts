@@ -5,7 +5,9 @@
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { main } from '../src/cli/program.js';
-import { runCli } from './helpers.js';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { runCli, tempDir } from './helpers.js';
 
 async function inProcess(args: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
   let stdout = '';
@@ -105,6 +107,26 @@ describe('cost --model', () => {
     }
   });
 
+  it('--plot draws BN time and share against W, and writes its spec beside it', () => {
+    const dir = tempDir('syncbn-cost-plot-');
+    const r = runCli([
+      'cost',
+      '--model',
+      'resnet50',
+      '--per-gpu-batch',
+      '32',
+      '--nodes',
+      '1,4,16',
+      '--plot',
+      join(dir, 'bn.svg'),
+    ]);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/plot written to/);
+    expect(readFileSync(join(dir, 'bn.svg'), 'utf8')).toMatch(/^<svg/);
+    const spec = JSON.parse(readFileSync(join(dir, 'bn.vl.json'), 'utf8'));
+    expect(spec.data.values.map((v: { devices: number }) => v.devices)).toEqual([8, 8, 8, 32, 32, 32, 128, 128, 128]);
+  });
+
   it('a sweep over --nodes: one entry per node count', async () => {
     const r = await inProcess([
       '--model',
@@ -161,7 +183,7 @@ describe('bad input: one line, exit 2', () => {
       /rank 999 is not among the 256 devices/,
     ],
     [['--model', 'resnet50', '--per-gpu-batch', '8', '--simulate'], /MiB of vectors/],
-    [['--model', 'resnet50', '--per-gpu-batch', '8', '--csv'], /prints a table or --json/],
+    [['--model', 'resnet50', '--per-gpu-batch', '8', '--csv'], /prints a table or --json \(and --plot\)/],
     [['--per-gpu-batch', '8', '--channels', '4'], /--model, or --channels and --params/],
     [['--nodes', '4'], /--nodes needs --collective or --model/],
   ])('%j', async (args, message) => {

@@ -32,6 +32,8 @@ import {
   runIteration,
 } from './cost-topology.js';
 import { type Cell, formatNumber, renderTable } from '../report/table.js';
+import { checkPlotPath, writePlot } from '../report/plot.js';
+import { interruptibleWrite } from './interruptible-write.js';
 import {
   listOf,
   nonNegativeNumber,
@@ -287,7 +289,15 @@ export function addCostCommand(program: Command): void {
         process.stdout.write(`${runCollective(own)}\n`);
       } else {
         if (typed('bytes')) throw new InputError('--bytes belongs to --collective');
-        process.stdout.write(`${runIteration(own)}\n`);
+        if (flags.plot) checkPlotPath(flags.plot);
+        const { text, plot } = runIteration(own);
+        let out = `${text}\n`;
+        if (flags.plot) {
+          const path = flags.plot;
+          const written = await interruptibleWrite((hooks) => writePlot(path, plot(), hooks));
+          if (!flags.json) out += `plot written to ${written.join(' and ')}\n`;
+        }
+        process.stdout.write(out);
       }
       return;
     }

@@ -26,6 +26,8 @@ import {
 import { type SimulateResult, type Straggler, simulateIteration } from '../cost/simulate.js';
 import { MAX_GPUS_PER_NODE, type Topology, flatTopology, makeTopology, resolveLink } from '../cost/topology.js';
 import { collectiveJson, iterationJson } from '../report/json/cost-json.js';
+import type { PlotSpec } from '../report/plot.js';
+import { iterationPlot } from '../report/plots/iteration-plot.js';
 import { type Cell, formatNumber, renderTable } from '../report/table.js';
 
 /** The topology flags, as commander parses them. */
@@ -199,11 +201,11 @@ interface IterationRun {
 /**
  * Runs `cost --model` (or `--channels` and `--params`).
  * @param f - the flags.
- * @returns the text or JSON to print.
+ * @returns the text or JSON to print, and the figure `--plot` draws.
  * @throws {@link InputError} for bad flags or a simulation too large.
  */
-export function runIteration(f: ClusterCostFlags): string {
-  if (f.csv || f.plot) throw new InputError('--model prints a table or --json');
+export function runIteration(f: ClusterCostFlags): { text: string; plot: () => PlotSpec } {
+  if (f.csv) throw new InputError('--model prints a table or --json (and --plot)');
   if (f.perGpuBatch === undefined) throw new InputError('an iteration needs --per-gpu-batch');
   if (!f.simulate && (f.jitterMs !== undefined || f.straggler !== undefined || f.seed !== undefined))
     throw new InputError('--jitter-ms, --straggler and --seed need --simulate');
@@ -240,28 +242,23 @@ export function runIteration(f: ClusterCostFlags): string {
     }
     return { topology, report, simulated };
   });
-  if (f.json) {
-    const body =
-      runs.length === 1
-        ? { iteration: iterationJson(runs[0].report, runs[0].simulated) }
-        : { sweep: runs.map((r) => iterationJson(r.report, r.simulated)) };
-    return JSON.stringify(
-      {
-        ...body,
-        network: {
-          name: network.name,
-          layers: network.channels.length,
-          params: network.params,
-          source: network.source,
-        },
-        compute: { seconds: compute.seconds, source: compute.source },
-        pattern,
-      },
-      null,
-      2,
+  const plot = () =>
+    iterationPlot(
+      runs.map((r) => r.report),
+      `BN communication per iteration: ${network.name === 'custom' ? 'your network' : network.name}, ${f.perGpuBatch} per GPU, ${pattern}'s pattern`,
     );
-  }
-  return iterationText(runs, network, compute, pattern, f);
+  if (!f.json) return { text: iterationText(runs, network, compute, pattern, f), plot };
+  const body =
+    runs.length === 1
+      ? { iteration: iterationJson(runs[0].report, runs[0].simulated) }
+      : { sweep: runs.map((r) => iterationJson(r.report, r.simulated)) };
+  const json = {
+    ...body,
+    network: { name: network.name, layers: network.channels.length, params: network.params, source: network.source },
+    compute: { seconds: compute.seconds, source: compute.source },
+    pattern,
+  };
+  return { text: JSON.stringify(json, null, 2), plot };
 }
 
 /** The iteration reports as terminal text. */
