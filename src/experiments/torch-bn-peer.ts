@@ -12,7 +12,9 @@ import { TORCH_PYTHON, packageRoot } from './torch-python.js';
 
 /** One round of PyTorch's timings, in milliseconds per repetition. */
 export interface TorchBnRound {
+  /** The forward alone, one sample per repetition (snake_case: the peer's JSON, kept as it comes). */
   readonly forward_ms: readonly number[];
+  /** Forward then backward, one sample per repetition. */
   readonly forward_backward_ms: readonly number[];
 }
 
