@@ -27,9 +27,13 @@ export interface StatsAxes {
 
 /** Where the elements of one set lie: `segments` runs of `length` elements, `stride` apart. */
 export interface SetSpan {
+  /** Offset of the set's first element in the block. */
   readonly first: number;
+  /** Runs of contiguous elements. */
   readonly segments: number;
+  /** Offset from the start of one run to the next. */
   readonly stride: number;
+  /** Elements per run. */
   readonly length: number;
 }
 

@@ -38,10 +38,15 @@ export interface RenormLimits {
  * linearly to its final value, reached at `rMaxSteps` and `dMaxSteps`.
  */
 export interface RenormSchedule {
+  /** Steps of plain batch norm (rMax = 1, dMax = 0) before the limits relax. */
   readonly warmupSteps: number;
+  /** Final rMax, >= 1. */
   readonly rMax: number;
+  /** The step at which rMax reaches its final value. */
   readonly rMaxSteps: number;
+  /** Final dMax, >= 0. */
   readonly dMax: number;
+  /** The step at which dMax reaches its final value. */
   readonly dMaxSteps: number;
 }
 
@@ -200,7 +205,9 @@ export interface BatchRenormOptions {
   readonly momentum?: number;
   /** default 1e-5. */
   readonly eps?: number;
+  /** gamma, [C]; default all ones. */
   readonly weight?: ArrayLike<number>;
+  /** beta, [C]; default all zeros. */
   readonly bias?: ArrayLike<number>;
   /** Running mean before the step, [C]; default zeros. */
   readonly runningMean?: ArrayLike<number>;
@@ -212,15 +219,23 @@ export interface BatchRenormOptions {
 
 /** What the Batch Renormalization operator returns. */
 export interface BatchRenormResult {
+  /** y, the input's shape and dtype. */
   readonly output: Tensor;
   /** The batch statistics (count, mean, biased variance). */
   readonly stats: Moments;
+  /** r = sigma_B / sigma, clipped, per channel: treated as a constant by the backward. */
   readonly r: Float64Array;
+  /** d = (mu_B - mu) / sigma, clipped, per channel: also a constant of the backward. */
   readonly d: Float64Array;
+  /** The running mean after the step. */
   readonly runningMean: Float64Array;
+  /** The running variance after the step. */
   readonly runningVar: Float64Array;
+  /** dL/dx, given dL/dy. */
   readonly gradInput?: Tensor;
+  /** dL/dgamma, given dL/dy. */
   readonly gradWeight?: FloatArray;
+  /** dL/dbeta, given dL/dy. */
   readonly gradBias?: FloatArray;
 }
 
