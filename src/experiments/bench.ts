@@ -104,7 +104,7 @@ export interface AllReduceFigures {
   readonly samples: number;
 }
 
-/** One of the goals ({@link BENCH_GOALS}) against the figure measured. */
+/** One of the goals (BENCH_GOALS) against the figure measured. */
 export interface GoalCheck {
   /** The goal's key in BENCH_GOALS. */
   readonly name: string;

@@ -88,7 +88,7 @@ export const RUN_OUTPUT_NAMES: readonly string[] = [
  *
  * @param paths - the .npy files to read; only `input` is required.
  * @returns the arrays, in the dtype each file holds.
- * @throws {@link InputError} naming the file: unreadable, not a .npy of float32 or float64, or a
+ * @throws InputError naming the file: unreadable, not a .npy of float32 or float64, or a
  *   per-channel file that is not 1-D.
  */
 export function loadRunInputs(paths: RunInputPaths): RunInputs {
@@ -154,7 +154,7 @@ export interface ClusterRunDetails {
   };
 }
 
-/** What a run computed, with what it was given: enough for {@link runOutputFiles} to write every file. */
+/** What a run computed, with what it was given: enough for `runOutputFiles` to write every file. */
 export interface RunReport {
   /** The output, the running statistics after the step and, given dL/dy, the gradients. */
   readonly result: BatchNormResult;
@@ -175,7 +175,7 @@ export interface RunReport {
  * @param settings - the operator's options; every one has PyTorch's default.
  * @returns the result, the batch's own statistics (also in eval mode, where the output used the
  *   running ones), and what the run was given.
- * @throws {@link InputError} for unusable arrays or options, as `batchNorm` does.
+ * @throws InputError for unusable arrays or options, as `batchNorm` does.
  * @example
  * ```ts
  * const x = { data: new Float32Array([1, 2, 3, 4, 5, 6, 7, 8]), shape: [4, 2] };
@@ -212,7 +212,7 @@ export function runBatchNorm(inputs: RunInputs, settings: RunSettings): RunRepor
  * @param spread - the devices, mode, algorithm and timeout.
  * @returns the report of {@link runBatchNorm} with the cluster's output, gradients and running
  *   statistics, and `cluster` holding what each device did and what was sent.
- * @throws {@link InputError} for unusable arrays or settings, or a `skip` fault in a mode that
+ * @throws InputError for unusable arrays or settings, or a `skip` fault in a mode that
  *   does not communicate.
  * @throws a DeviceFailureError (crash, hang, timeout) naming the rank and phase when a device fails.
  * @example
@@ -375,7 +375,7 @@ export function shiftNote(report: RunReport): { by: string; zero_channels: numbe
  *
  * @param report - a run's report.
  * @returns the document, ready for JSON.stringify (NaN and infinity become null there).
- * @throws {@link InputError} when `report` is not a run's report.
+ * @throws InputError when `report` is not a run's report.
  */
 export function runStatsJson(report: RunReport) {
   checkRunReport(report);
@@ -424,7 +424,7 @@ function clusterJson(c: ClusterRunDetails) {
  *
  * @param report - a run's report.
  * @returns output.npy and stats.json always; the gradients given dL/dy; the running statistics in train mode.
- * @throws {@link InputError} when `report` is not a run's report.
+ * @throws InputError when `report` is not a run's report.
  */
 export function runOutputFiles(report: RunReport): OutputFile[] {
   checkRunReport(report);

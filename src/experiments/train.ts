@@ -31,7 +31,7 @@ export class DivergedError extends SyncBnError {
   /** Always 'DivergedError'. */
   override readonly name = 'DivergedError';
   /**
-   * @param run - the run, as {@link runLabel} names it.
+   * @param run - the run, as `runLabel` names it.
    * @param epoch - the 1-based epoch.
    * @param step - the 1-based step within the epoch.
    * @param what - what became non-finite.
