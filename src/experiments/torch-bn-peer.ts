@@ -28,6 +28,7 @@ export interface TorchBnPeer {
    * Times `reps` repetitions of the forward and of forward+backward.
    * @param reps - repetitions of each.
    * @returns the samples.
+   * @throws ExternalProcessError when the peer answers with something else or has ended.
    */
   round(reps: number): Promise<TorchBnRound>;
   /** Ends the process. */

@@ -57,6 +57,7 @@ export function checkAxes(name: string, axes: unknown, layout: ChannelLayout): S
  * The axes of batch norm: N, H and W per channel.
  * @param channels - C.
  * @returns the axes.
+ * @throws InputError when `channels` is not a whole number >= 1.
  */
 export function batchAxes(channels: number): StatsAxes {
   return { batch: true, groups: checkWhole('channels', channels, 1) };
@@ -66,6 +67,7 @@ export function batchAxes(channels: number): StatsAxes {
  * The axes of group norm (G groups), of layer norm (G = 1) and of instance norm (G = C).
  * @param groups - G.
  * @returns the axes.
+ * @throws InputError when `groups` is not a whole number >= 1.
  */
 export function sampleAxes(groups: number): StatsAxes {
   return { batch: false, groups: checkWhole('groups', groups, 1) };
