@@ -246,6 +246,14 @@ export interface BatchRenormResult {
  * @param options - limits, momentum, eps, gamma, beta, running statistics, dL/dy.
  * @returns output, batch statistics, r, d, the running statistics after the step, gradients.
  * @throws InputError for a bad shape, non-finite values or bad options.
+ * @example
+ * ```ts
+ * const x = { data: new Float32Array([1, 2, 3, 4, 5, 6, 7, 8]), shape: [4, 2] }; // means 4, 5; variances 5
+ * const step = 40_000; // past Ioffe's warm-up: rMax 3, dMax 5
+ * const r = batchRenorm(x, { limits: renormLimits(step), runningMean: [3, 5], runningVar: [4, 4] });
+ * r.r; // [1.118, 1.118]: sqrt(5 / 4)
+ * r.d; // [0.5, 0]: (4 - 3) / 2 and (5 - 5) / 2
+ * ```
  */
 export function batchRenorm(input: Tensor, options: BatchRenormOptions = {}): BatchRenormResult {
   checkOptions('options', options);

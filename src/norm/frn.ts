@@ -194,6 +194,13 @@ function toDtypeOf(like: FloatArray, values: ArrayLike<number>): FloatArray {
  * @param options - eps0, gamma, beta, tau, epsL, dL/dy.
  * @returns output, nu2 and gradients.
  * @throws InputError for a bad shape, non-finite values or bad options.
+ * @example
+ * ```ts
+ * // No batch statistics: each sample's channel is divided by its own root mean square.
+ * const r = filterResponseNorm({ data: new Float32Array([3, -4, 4, 3]), shape: [2, 2] });
+ * r.nu2; // [9, 16, 16, 9]
+ * r.output.data; // [1, 0, 1, 1]: -1 clipped by the TLU (tau 0)
+ * ```
  */
 export function filterResponseNorm(input: Tensor, options: FrnOptions = {}): FrnResult {
   const eps = options.eps === undefined ? FRN_EPS : checkNumber('eps', options.eps, { above: 0 });
