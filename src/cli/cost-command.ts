@@ -111,6 +111,10 @@ function parseBytesPerValue(value: string): 4 | 8 {
   return Number(value) as 4 | 8;
 }
 
+/**
+ * Adds `syncbn-sim cost`: the flat model by default, `--collective` and `--model` on a cluster.
+ * @param program - the CLI program.
+ */
 export function addCostCommand(program: Command): void {
   const command = program
     .command('cost')
@@ -331,7 +335,11 @@ export function addCostCommand(program: Command): void {
   });
 }
 
-/** Bytes in decimal units, 3 significant digits. */
+/**
+ * Bytes in decimal units, 3 significant digits.
+ * @param bytes - a byte count.
+ * @returns it with its unit ('16.4 kB').
+ */
 export function formatBytes(bytes: number): string {
   const units = ['B', 'kB', 'MB', 'GB', 'TB', 'PB', 'EB'];
   let v = bytes;
@@ -368,7 +376,11 @@ function runsOf(devices: readonly number[], labels: readonly string[]): string {
   return parts.join('; ');
 }
 
-/** The report as terminal text. */
+/**
+ * The flat model's report as terminal text.
+ * @param r - the report.
+ * @returns the tables and the summary lines.
+ */
 export function costTables(r: CostReport): string {
   const net = r.network;
   const link = r.link;

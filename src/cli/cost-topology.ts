@@ -32,39 +32,67 @@ import { type Cell, formatNumber, renderTable } from '../report/table.js';
 
 /** The topology flags, as commander parses them. */
 export interface TopologyFlags {
+  /** Node counts N (`--nodes`), one report each. */
   nodes?: number[];
+  /** GPUs per node G. */
   gpusPerNode?: number;
+  /** Network cards per node K. */
   nicsPerNode?: number;
+  /** Preset of the link inside a node. */
   intra?: string;
+  /** Preset of the link between nodes. */
   inter?: string;
+  /** Seconds per hop inside a node, replacing the preset's. */
   intraAlpha?: number;
+  /** Seconds per byte inside a node, replacing the preset's. */
   intraBeta?: number;
+  /** Seconds per hop between nodes, replacing the preset's. */
   interAlpha?: number;
+  /** Seconds per byte between nodes, replacing the preset's. */
   interBeta?: number;
   /** A flat network (`--link` with one `--devices` count). */
   link?: string;
+  /** Devices of the flat network of `--link`. */
   devices?: number[];
+  /** Seconds per byte reduced. */
   gamma?: number;
 }
 
 /** The flags of `--collective` and `--model`. */
 export interface ClusterCostFlags extends TopologyFlags {
+  /** The collective of `--collective`. */
   collective?: CollectiveKind;
+  /** Its size, bytes. */
   bytes?: number;
+  /** A built-in network. */
   model?: ModelName;
+  /** Channels per BN layer of the user's network. */
   channels?: number[];
+  /** Parameters of the user's network. */
   params?: number;
+  /** Images per GPU per iteration. */
   perGpuBatch?: number;
+  /** GPU preset of measured throughput. */
   gpu?: GpuName;
+  /** The user's compute per iteration, milliseconds. */
   stepMs?: number;
+  /** The framework's BN traffic. */
   pattern?: BnPattern;
+  /** BN modes, as typed. */
   bn?: string[];
+  /** Whether to execute the iteration on the timeline. */
   simulate?: boolean;
+  /** Largest random extra compute before each call, milliseconds. */
   jitterMs?: number;
+  /** One slow device. */
   straggler?: Straggler;
+  /** Seed of the jitter. */
   seed?: number;
+  /** Print JSON. */
   json?: boolean;
+  /** Print CSV (refused: these reports are nested). */
   csv?: boolean;
+  /** Where `--plot` draws the figure. */
   plot?: string;
 }
 
