@@ -130,6 +130,7 @@ export function collectiveSeconds(
  * @param values - all-reduce: values in the vector; all-gather: values per block.
  * @param algorithms - candidates (default every algorithm of the kind).
  * @returns the pick (seconds 0 for one rank).
+ * @throws {@link syncbn-sim!InputError} when an argument is unusable.
  */
 export function pickFastest(
   topology: Topology,
@@ -140,6 +141,11 @@ export function pickFastest(
   values: number,
   algorithms = algorithmsOf(kind),
 ): CollectivePick {
+  checkNumber('gamma', gamma, { min: 0 });
+  checkChoice('kind', kind, COLLECTIVE_KINDS);
+  checkWhole('first', first);
+  checkWhole('size', size, 1);
+  checkWhole('values', values, 1);
   let best: CollectivePick | undefined;
   for (const algorithm of algorithms) {
     for (const protocol of PROTOCOLS) {

@@ -3,6 +3,7 @@
  * layers' channels, the parameter count (the gradient all-reduce of DDP) and GPU presets of
  * measured training throughput. Every figure is read from its source, never fitted.
  */
+import { checkChoice, checkNumber, checkWhole } from '../args.js';
 import { InputError } from '../errors.js';
 import { NETWORKS } from '../experiments/cost.js';
 
@@ -98,6 +99,9 @@ export function computeSeconds(
   gpu: GpuName | undefined,
   stepMs: number | undefined,
 ): { seconds: number; source: string } {
+  checkWhole('perGpuBatch', perGpuBatch, 1);
+  if (gpu !== undefined) checkChoice('gpu', gpu, GPU_NAMES);
+  if (stepMs !== undefined) checkNumber('stepMs', stepMs, { above: 0 });
   if (stepMs !== undefined && gpu !== undefined)
     throw new InputError('--gpu and --step-ms exclude each other: give one');
   if (stepMs !== undefined) return { seconds: stepMs / 1000, source: `--step-ms ${stepMs}` };
