@@ -119,9 +119,11 @@ describe('executed against predicted, one card per GPU', () => {
 
 describe('shared network cards', () => {
   it('with one card for 4 GPUs, what crosses the network is slower, in the model and on the timeline', () => {
-    const values = 2 ** 20; // 4 MiB over 8 GPUs: bandwidth-bound
-    const full = setup(2, 4, 4);
-    const half = setup(2, 4, 1);
+    // 1 MiB over 25 GbE cards: each ring step's transfer outlasts the hop latency.
+    const values = 2 ** 18;
+    const slow = resolveLink('inter', {}, 'ethernet-25g');
+    const full = { machine: { nodeSize: 4, nics: 4, gamma: 0 }, topology: makeTopology(2, 4, 4, intra, slow) };
+    const half = { machine: { nodeSize: 4, nics: 1, gamma: 0 } };
     const costs = callCosts(full.topology, 'ring', 'Simple');
     const comm = { first: 0, size: 8 };
     const vector = { values, width: 1, bytesPerValue: 4 };
