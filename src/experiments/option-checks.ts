@@ -124,6 +124,8 @@ export function checkTrainOptions(options: unknown): void {
     batch: whole,
     perDeviceBatches: ofType.numbers('an array of per-device batch sizes'),
     bn: ofType.strings('an array of BN modes'),
+    norm: ofType.strings('an array of normalizations'),
+    renormSchedule: ofType.object,
     epochs: whole,
     lr: positive,
     lrScaling: ofType.string('none or linear'),
