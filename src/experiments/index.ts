@@ -52,6 +52,15 @@ export type { AllReduceFigures, ClusterBenchOptions, ClusterBenchReport, GoalChe
 export { DATASET_NAMES, DivergedError, trainExperiment } from './train.js';
 export type { DatasetName, EpochRow, RunHeader, RunReport as TrainRunReport, TrainOptions, TrainReport } from './train.js';
 
+// semantics: every framework's synchronized BN on one batch, against exact single-device BN.
+export { SEMANTICS_DTYPES, semanticsExperiment } from './semantics.js';
+export type { SemanticsExperimentOptions, SemanticsReport } from './semantics.js';
+export type { SemanticsRow } from '../semantics/measure.js';
+export type { SemanticsCaseName } from '../semantics/cases.js';
+export type { FrameworkName } from '../semantics/rules.js';
+export type { StorageType } from '../semantics/engine.js';
+export type { HalfFormat } from '../half/formats.js';
+
 // Stopping and following long experiments.
 export { InterruptedError } from './interrupt.js';
 export type { ProgressFn } from './interrupt.js';
