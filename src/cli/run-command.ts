@@ -1,5 +1,7 @@
 /** `syncbn-sim run`: batch norm on the user's .npy files, outputs written whole or not at all. */
 import { type Command, Option } from 'commander';
+import { InputError } from '../errors.js';
+import { normRunOutputFiles, normRunStatsJson, parseRunNorm, runNorm } from '../experiments/run-norm.js';
 import { STATS_METHODS, type StatsMethod } from '../bn/batch-moments.js';
 import type { Accumulator } from '../bn/moments.js';
 import type { RunningConvention } from '../bn/running-stats.js';
@@ -42,7 +44,20 @@ interface RunFlags {
   algorithm?: AlgorithmName;
   injectFault?: Fault;
   timeoutMs: number;
+  norm?: string;
 }
+
+/** Flags of batch norm that a batch-independent normalization has no use for. */
+const BN_ONLY_FLAGS: readonly [keyof RunFlags, string][] = [
+  ['eval', '--eval'],
+  ['momentum', '--momentum'],
+  ['convention', '--convention'],
+  ['stats', '--stats'],
+  ['accumulator', '--accumulator'],
+  ['algorithm', '--algorithm'],
+  ['injectFault', '--inject-fault'],
+  ['threads', '--threads'],
+];
 
 /** How many channels the terminal summary lists before it elides the rest. */
 const CHANNELS_SHOWN = 8;
@@ -75,8 +90,21 @@ export function addRunCommand(program: Command): void {
     .option('--timeout-ms <ms>', 'how long a device waits for a peer before the run fails', parseTimeoutMs, 30_000)
     .requiredOption('--out <dir>', 'output directory (created if missing)')
     .option('--json', 'print stats.json to stdout instead of a table')
-    .action(async (flags: RunFlags) => {
+    .option('--norm <name>', 'group-norm:G, layer-norm (over C,H,W; weight and bias shaped as one example) or instance-norm instead of batch norm')
+    .action(async (flags: RunFlags, command: Command) => {
       const inputFiles = runInputFiles(flags);
+      if (flags.norm !== undefined) {
+        try {
+          parseRunNorm(flags.norm);
+        } catch (error) {
+          throw new InputError(`--norm: ${(error as Error).message}`);
+        }
+        const given = BN_ONLY_FLAGS.filter(([key]) => command.getOptionValueSource(key) === 'cli').map(([, flag]) => flag);
+        if (given.length > 0) throw new InputError(`--norm ${flags.norm} takes its statistics per sample: ${given.join(', ')} ${given.length === 1 ? 'is' : 'are'} for batch norm`);
+        checkOutputTargets(flags.out, RUN_OUTPUT_NAMES, inputFiles);
+        await runNormCommand(flags, inputFiles);
+        return;
+      }
       checkOutputTargets(flags.out, RUN_OUTPUT_NAMES, inputFiles);
       const inputs = loadRunInputs(flags);
       const settings = {
@@ -125,4 +153,25 @@ export function addRunCommand(program: Command): void {
       if (removed.length > 0) lines.push(`removed ${removed.join(', ')} of an earlier run there (this run does not write them)`);
       process.stdout.write(`${lines.join('\n')}\n`);
     });
+}
+
+/** `run --norm`: a batch-independent normalization, on one device or split as W devices would hold the batch. */
+async function runNormCommand(flags: RunFlags, inputFiles: ReturnType<typeof runInputFiles>): Promise<void> {
+  const inputs = loadRunInputs(flags, { anyAffineShape: true });
+  const onDevices = flags.devices !== undefined || flags.mode !== undefined;
+  const report = runNorm(inputs, { norm: flags.norm!, eps: flags.eps }, onDevices ? { devices: flags.devices ?? 1, mode: flags.mode } : undefined);
+  const files = normRunOutputFiles(report);
+  const { written, removed } = await interruptibleWrite((hooks) => writeFilesAtomically(flags.out, files, { ...hooks, replaces: RUN_OUTPUT_NAMES, inputs: inputFiles }));
+  const stats = normRunStatsJson(report);
+  if (flags.json) {
+    process.stdout.write(`${JSON.stringify({ ...stats, files: written, removed }, null, 2)}\n`);
+    return;
+  }
+  const where = report.cluster ? `, ${count(report.cluster.devices, 'device')} (${report.cluster.mode}): ${count(report.cluster.pieces.length, 'piece')} normalized on their own, nothing sent` : '';
+  const lines = [
+    `input [${stats.input.shape.join(',')}] ${stats.input.dtype}, ${report.norm}, eps ${report.eps}${where}`,
+    `wrote ${written.length} files to ${flags.out}: ${files.map((f) => f.name).join(', ')}`,
+  ];
+  if (removed.length > 0) lines.push(`removed ${removed.join(', ')} of an earlier run there (this run does not write them)`);
+  process.stdout.write(`${lines.join('\n')}\n`);
 }

@@ -65,8 +65,11 @@ export const RUN_OUTPUT_NAMES: readonly string[] = [
   'stats.json',
 ];
 
-/** Loads every given file; per-channel files must be 1-D. Throws InputError naming the file. */
-export function loadRunInputs(paths: RunInputPaths): RunInputs {
+/**
+ * Loads every given file; per-channel files must be 1-D (the weight and bias may have any shape
+ * with `anyAffineShape`, for layer norm's, which the operator then checks). Throws InputError naming the file.
+ */
+export function loadRunInputs(paths: RunInputPaths, options: { anyAffineShape?: boolean } = {}): RunInputs {
   checkRunInputPaths(paths);
   const load = (path: string | undefined, what: string, oneDimensional: boolean): Tensor | undefined => {
     if (path === undefined) return undefined;
@@ -79,8 +82,8 @@ export function loadRunInputs(paths: RunInputPaths): RunInputs {
   return {
     input: load(paths.input, 'input', false)!,
     gradOutput: load(paths.gradOutput, 'grad output', false),
-    weight: load(paths.weight, 'weight', true),
-    bias: load(paths.bias, 'bias', true),
+    weight: load(paths.weight, 'weight', options.anyAffineShape !== true),
+    bias: load(paths.bias, 'bias', options.anyAffineShape !== true),
     runningMean: load(paths.runningMean, 'running mean', true),
     runningVar: load(paths.runningVar, 'running var', true),
   };
