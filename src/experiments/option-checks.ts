@@ -29,6 +29,7 @@ export function checkCompareOptions(options: unknown): void {
     accumulator: name('an accumulator'),
     eps: positive,
     timeoutMs: positive,
+    storage: name('a 16-bit format'),
   });
 }
 
