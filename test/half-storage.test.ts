@@ -7,6 +7,9 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { batchNorm } from '../src/bn/batch-norm.js';
 import { compareModes } from '../src/experiments/compare.js';
+import { halfCountRows, precisionExperiment } from '../src/experiments/precision.js';
+import { precisionJson } from '../src/report/json/precision-json.js';
+import { halfCountsTable } from '../src/report/tables/precision-table.js';
 import { runBatchNorm, storeInputsInHalf, storeOutputsInHalf } from '../src/experiments/run.js';
 import { roundToHalf } from '../src/half/round.js';
 import { toHalfStorage } from '../src/half/storage.js';
@@ -69,5 +72,29 @@ describe('compare --dtype', () => {
     const [sync, local] = r.modes;
     expect(sync.relDiffOutput!).toBeLessThanOrEqual(2 ** -8);
     expect(local.relDiffOutput!).toBeGreaterThan(2 ** -6);
+  });
+});
+
+describe('precision --dtype float16|bfloat16', () => {
+  it('stores the data in 16 bits, stops the sweep where float16 ends, and shows where half counts break', async () => {
+    const r = await precisionExperiment({ dtypes: ['float16'], rows: 32, channels: 2, devices: 2, trials: 1, methods: ['pytorch-roundtrip'] });
+    expect(r.settings.ratios).toEqual([1, 1e2, 1e4]);
+    const counts = r.halfCounts!;
+    const at = (n: number) => counts.find((c) => c.count === n)!;
+    expect(at(2048)).toMatchObject({ stored: 2048, exact: true });
+    expect(at(2049)).toMatchObject({ stored: 2048, exact: false });
+    expect(at(65504).exact).toBe(true);
+    expect(at(65520).stored).toBe(Infinity);
+    expect(at(100352).runningVarStored).toBeNaN();
+    expect(at(100352).runningVarExact).toBeCloseTo(0.9 + 0.1 * (100352 / 100351), 15);
+    expect(halfCountsTable(r)).toMatch(/100352 \(32x56x56\) +inf +NO/);
+    const json = JSON.parse(JSON.stringify(precisionJson(r)));
+    expect(json.half_counts.find((c: { count: number }) => c.count === 100352)).toMatchObject({ stored: null, running_var_stored: null });
+    expect(json.rows[0].dtype).toBe('float16');
+  });
+
+  it('bfloat16 keeps 100,352 exactly (49 x 2^11) but not 2049; float16 refuses data past 65504', async () => {
+    expect(halfCountRows(['bfloat16']).find((c) => c.count === 100352)!.exact).toBe(true);
+    await expect(precisionExperiment({ dtypes: ['float16'], offset: 1e5, methods: ['pytorch-roundtrip'] })).rejects.toThrow(/does not fit float16/);
   });
 });
