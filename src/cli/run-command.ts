@@ -67,6 +67,10 @@ const BN_ONLY_FLAGS: readonly [keyof RunFlags, string][] = [
 /** How many channels the terminal summary lists before it elides the rest. */
 const CHANNELS_SHOWN = 8;
 
+/**
+ * Registers `syncbn-sim run`.
+ * @param program - the CLI program.
+ */
 export function addRunCommand(program: Command): void {
   program
     .command('run')
@@ -112,7 +116,9 @@ export function addRunCommand(program: Command): void {
         return;
       }
       checkOutputTargets(flags.out, RUN_OUTPUT_NAMES, inputFiles);
-      const loaded = loadRunInputs(flags);
+      const onDevices = flags.devices !== undefined || flags.threads !== undefined || flags.mode !== undefined || flags.algorithm !== undefined || flags.injectFault !== undefined;
+      // 16-bit storage makes a new array; otherwise the devices read the file's own in shared memory.
+      const loaded = loadRunInputs(flags, { shared: onDevices && flags.dtype === undefined });
       const inputs = flags.dtype ? storeInputsInHalf(loaded, flags.dtype) : loaded;
       // 16-bit data: PyTorch's kernels accumulate in float (acc_type<Half>) with Welford
       // (aten/src/ATen/native/cuda/Normalization.cuh), unless the flags say otherwise.
@@ -125,7 +131,6 @@ export function addRunCommand(program: Command): void {
         accumulator: flags.dtype && byDefault('accumulator') ? ('float32' as const) : flags.accumulator,
         convention: flags.convention,
       };
-      const onDevices = flags.devices !== undefined || flags.threads !== undefined || flags.mode !== undefined || flags.algorithm !== undefined || flags.injectFault !== undefined;
       const computed: RunReport = onDevices
         ? await runOnCluster(inputs, settings, {
             devices: flags.devices ?? 1,

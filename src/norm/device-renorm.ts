@@ -12,7 +12,7 @@ import type { Moments } from '../bn/moments.js';
 import { inverseStd, normalize } from '../bn/normalize.js';
 import type { DeviceBnSettings } from '../bn/block-bn.js';
 import { type AllReduceFn, deviceMoments } from '../bn/block-moments.js';
-import { type Program } from '../collectives/endpoint.js';
+import type { Program } from '../collectives/endpoint.js';
 import { float64Sum } from '../collectives/reducers.js';
 import { InputError } from '../errors.js';
 import type { ChannelLayout, FloatArray } from '../tensor/tensor.js';
@@ -24,10 +24,13 @@ export interface DeviceRenormForward {
   readonly local?: Moments;
   /** What the device normalized with (the synced batch statistics, or the running ones in eval). */
   readonly used: Moments;
+  /** 1 / sqrt(var + eps) of `used`, per channel. */
   readonly invStd: Float64Array;
   /** r and d per channel (1 and 0 in eval mode). */
   readonly r: Float64Array;
+  /** d per channel (0 in eval mode). */
   readonly d: Float64Array;
+  /** Train mode; false when the running statistics were used (r = 1, d = 0). */
   readonly training: boolean;
 }
 
