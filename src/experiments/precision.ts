@@ -60,11 +60,13 @@ export const HALF_COUNTS: readonly number[] = [2048, 2049, 65504, 65520, 100352]
 
 /** One count kept in a 16-bit format, and what it does to PyTorch's unbiased running variance. */
 export interface HalfCountRow {
+  /** The 16-bit format the count is kept in. */
   readonly format: HalfFormat;
   /** Values per channel in the (global) batch. */
   readonly count: number;
   /** The count as the format stores it (Infinity past its range). */
   readonly stored: number;
+  /** Whether the format stores the count as itself. */
   readonly exact: boolean;
   /** Running variance after one step from 1, batch variance 1, momentum 0.1, with the exact count. */
   readonly runningVarExact: number;

@@ -28,6 +28,7 @@ export const RUN_NORM_KINDS: readonly ModelNorm['kind'][] = ['group-norm', 'laye
 
 /** How a norm run is spread: W devices and the BN mode (which these normalizations ignore but for ghost chunks). */
 export interface NormRunSpread {
+  /** W, 1 to MAX_DEVICES. */
   readonly devices: number;
   /** local, sync, group:K or ghost:G; default sync. */
   readonly mode?: string;
@@ -35,6 +36,7 @@ export interface NormRunSpread {
 
 /** One piece of the batch normalized on its own. */
 export interface NormPiece {
+  /** The device that holds it. */
   readonly rank: number;
   /** First and last (exclusive) row of the whole batch. */
   readonly rows: readonly [number, number];
@@ -44,11 +46,17 @@ export interface NormPiece {
 export interface NormRunReport {
   /** group-norm:G, layer-norm or instance-norm. */
   readonly norm: string;
+  /** Added to the variance. */
   readonly eps: number;
+  /** The input, as normalized. */
   readonly input: Tensor;
+  /** y, the input's shape and dtype. */
   readonly output: Tensor;
+  /** dL/dx, with a grad output. */
   readonly gradInput?: Tensor;
+  /** dL/dgamma (summed over devices in rank order), with a grad output. */
   readonly gradWeight?: FloatArray;
+  /** dL/dbeta, the same way. */
   readonly gradBias?: FloatArray;
   /** Present with devices: W, the mode, and the pieces each device normalized. */
   readonly cluster?: { readonly devices: number; readonly mode: string; readonly pieces: readonly NormPiece[] };

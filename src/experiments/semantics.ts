@@ -31,7 +31,9 @@ export interface SemanticsReport {
   readonly dtype: StorageType;
   /** The 16-bit format of the half cases. */
   readonly half: HalfFormat;
+  /** The frameworks, in table order. */
   readonly frameworks: readonly FrameworkName[];
+  /** The cases, in table order. */
   readonly cases: readonly SemanticsCaseName[];
   /** Cases outer, frameworks inner. */
   readonly rows: readonly SemanticsRow[];

@@ -8,6 +8,7 @@ export type SemanticsJsonRow = SnakeCased<Omit<SemanticsRow, 'note'>>;
 
 /** The documented JSON: exactly `{"rows": [...]}` (errors NaN where a framework refuses a case, written as null). */
 export interface SemanticsJson {
+  /** One row per case and framework. */
   readonly rows: SemanticsJsonRow[];
 }
 

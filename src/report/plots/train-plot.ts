@@ -17,7 +17,7 @@ const PANELS = [
  * Loss and accuracies against epoch, a panel each (three to a row): colour and the legend are the
  * BN mode; the per-device batch is the dash pattern and point shape, so runs of one mode at
  * several batch sizes share a colour and stay apart.
- * @param r the train report
+ * @param report the train report
  * @returns a Vega-Lite spec (five panels)
  */
 export function trainPlot(report: TrainReport): PlotSpec {
