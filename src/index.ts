@@ -64,6 +64,7 @@ export type { KernelBackend } from './kernels/backend.js';
 export { channelLayout, countPerChannel, dtypeOf } from './tensor/tensor.js';
 export type { ChannelLayout, DType, FloatArray, Tensor } from './tensor/tensor.js';
 export { encodeNpy, parseNpy, readNpyFile } from './tensor/npy.js';
+export type { FloatAllocator, NpyReadOptions } from './tensor/npy.js';
 
 // Simulated devices: the cluster, its options and results, its BN modes and all-reduce algorithms.
 export { Cluster, MAX_DEVICES } from './cluster/cluster.js';

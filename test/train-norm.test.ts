@@ -46,9 +46,9 @@ describe('train with a normalization that does not use the batch', () => {
   it('group-norm:2 on 4 devices: bitwise the same weights in every BN mode, and those of one device to float32 rounding', async () => {
     const norm: ModelNorm = { kind: 'group-norm', groups: 2 };
     const one = trainer(1, 'sync', norm);
+    const fresh = one.params(0);
     await steps(one, 1);
     const reference = one.params(0);
-    const fresh = trainer(1, 'sync', norm).params(0);
     expect(relativeError(reference, fresh)).toBeGreaterThan(1e-3); // the weights moved
     let first: number[] | undefined;
     for (const bn of ['local', 'sync', 'ghost:2']) {
@@ -92,12 +92,13 @@ describe('train with a normalization that does not use the batch', () => {
 
 describe('train with Batch Renormalization', () => {
   it('during the warm-up (r_max 1, d_max 0) it trains as batch norm; relaxed limits change it; sync over 4 devices is one device', async () => {
-    const bn = trainer(4, 'sync', { kind: 'batch' });
-    const warm = trainer(4, 'sync', { kind: 'batch-renorm' });
+    const mlp = { model: 'mlp' as const };
+    const bn = trainer(4, 'sync', { kind: 'batch' }, mlp);
+    const warm = trainer(4, 'sync', { kind: 'batch-renorm' }, mlp);
     // Relaxed from the first step: r_max 3 and d_max 5 at step 1.
     const relaxed: RenormSchedule = { warmupSteps: 0, rMax: 3, rMaxSteps: 1, dMax: 5, dMaxSteps: 1 };
-    const loose = trainer(4, 'sync', { kind: 'batch-renorm' }, { renormSchedule: relaxed });
-    const looseOne = trainer(1, 'sync', { kind: 'batch-renorm' }, { renormSchedule: relaxed });
+    const loose = trainer(4, 'sync', { kind: 'batch-renorm' }, { ...mlp, renormSchedule: relaxed });
+    const looseOne = trainer(1, 'sync', { kind: 'batch-renorm' }, { ...mlp, renormSchedule: relaxed });
     for (const t of [bn, warm, loose, looseOne]) await steps(t, 3);
     expect(relativeError(warm.params(0), bn.params(0))).toBeLessThan(1e-5);
     expect(relativeError(loose.params(0), bn.params(0))).toBeGreaterThan(1e-4);

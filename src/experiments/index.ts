@@ -35,8 +35,8 @@ export { DISTRIBUTION_NAMES } from '../tensor/distributions.js';
 export type { DistributionName } from '../tensor/distributions.js';
 
 // precision: the error of each statistics method as |mean| / std grows.
-export { PRECISION_METHODS, exactMoments, precisionExperiment } from './precision.js';
-export type { PrecisionMethod, PrecisionOptions, PrecisionReport, PrecisionRow } from './precision.js';
+export { HALF_COUNTS, PRECISION_ALL_DTYPES, PRECISION_METHODS, exactMoments, halfCountRows, precisionExperiment } from './precision.js';
+export type { HalfCountRow, PrecisionDType, PrecisionMethod, PrecisionOptions, PrecisionReport, PrecisionRow } from './precision.js';
 
 // cost: the alpha-beta model of the BN all-reduces of a network.
 export { NETWORK_NAMES, costModel } from './cost.js';

@@ -24,7 +24,7 @@ import type { StatsMethod } from '../bn/batch-moments.js';
 import type { Accumulator } from '../bn/moments.js';
 import { Cluster, MAX_DEVICES } from '../cluster/cluster.js';
 import { shardRows } from '../tensor/sharding.js';
-import { checkBlock, checkLayout } from '../args.js';
+import { checkBlock, checkChoiceList, checkLayout } from '../args.js';
 import { requireInput } from '../errors.js';
 import { median } from '../summary-stats.js';
 import { SeededRandom } from '../tensor/random.js';
@@ -80,9 +80,10 @@ export interface HalfCountRow {
  * statistics' dtype, torch/nn/modules/_functions.py).
  * @param formats - the 16-bit formats.
  * @returns a row per format and count of {@link HALF_COUNTS}.
+ * @throws InputError when formats is not an array of 16-bit format names.
  */
 export function halfCountRows(formats: readonly HalfFormat[]): HalfCountRow[] {
-  return formats.flatMap((format) =>
+  return checkChoiceList('formats', formats, HALF_FORMATS).flatMap((format) =>
     HALF_COUNTS.map((count) => {
       const stored = storedCount(count, format);
       return { format, count, stored, exact: stored === count, runningVarExact: runningVarWithCount(1, 1, count, 0.1, 'exact'), runningVarStored: runningVarWithCount(1, 1, count, 0.1, format) };

@@ -260,7 +260,18 @@ export interface TrainReport {
     /** How the BN layers computed and merged statistics. */
     readonly stats: StatsMethod;
     /** Batch Renorm's warm-up (present when a run uses batch-renorm). */
-    readonly renorm_schedule?: { readonly warmup_steps: number; readonly r_max: number; readonly r_max_steps: number; readonly d_max: number; readonly d_max_steps: number };
+    readonly renorm_schedule?: {
+      /** Steps with r_max 1 and d_max 0. */
+      readonly warmup_steps: number;
+      /** r_max at the end of its ramp. */
+      readonly r_max: number;
+      /** The step r_max reaches it. */
+      readonly r_max_steps: number;
+      /** d_max at the end of its ramp. */
+      readonly d_max: number;
+      /** The step d_max reaches it. */
+      readonly d_max_steps: number;
+    };
   };
   /** One per (per-device batch, BN mode), batch sizes outermost. */
   readonly runs: RunReport[];
