@@ -62,10 +62,10 @@ export function addCompareCommand(program: Command): void {
       if (flags.gradOutput !== undefined && command.getOptionValueSource('seed') === 'cli') {
         throw new InputError('--seed has no effect with --input and --grad-output (it seeds only the synthetic batch and gradient): drop it');
       }
-      checkCapturedFlags(command, isNpzPath(flags.input), ['gradOutput', 'seed', 'modes', 'algorithm', 'accumulator', 'channels']);
+      checkCapturedFlags(command, isNpzPath(flags.input), ['gradOutput', 'seed', 'modes', 'algorithm', 'accumulator', 'channels', 'threads', 'timeoutMs']);
       if (isNpzPath(flags.input)) {
         const acts = readCapturedInput(flags.input, flags.layers);
-        const report = await compareLayers({ acts, devices: flags.devices, threads: flags.threads, stats: flags.stats, timeoutMs: flags.timeoutMs });
+        const report = await compareLayers({ acts, devices: flags.devices, stats: flags.stats });
         process.stdout.write(flags.json ? `${JSON.stringify(layerCompareJson(report), null, 2)}\n` : `${layerCompareTable(report)}\n`);
         return;
       }

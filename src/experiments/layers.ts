@@ -14,7 +14,8 @@
 import { batchMoments } from '../bn/batch-moments.js';
 import type { StatsMethod } from '../bn/batch-moments.js';
 import type { AlgorithmName } from '../collectives/algorithms/index.js';
-import { Cluster, MAX_DEVICES } from '../cluster/cluster.js';
+import { MAX_DEVICES } from '../cluster/cluster.js';
+import { shardRows } from '../tensor/sharding.js';
 import { InputError, requireInput } from '../errors.js';
 import type { CapturedActivations, CapturedLayer } from '../tensor/activations.js';
 import { describeNonFinite } from '../tensor/finite.js';
@@ -33,12 +34,8 @@ export interface LayerCompareOptions {
   readonly acts: CapturedActivations;
   /** Simulated devices W; default 8. */
   readonly devices?: number;
-  /** Worker threads hosting the devices; default min(W, cores). Results do not depend on it. */
-  readonly threads?: number;
-  /** Statistics method of the devices; default 'sums'. */
+  /** Statistics method of the devices' own statistics; default 'sums'. */
   readonly stats?: StatsMethod;
-  /** How long a device waits for a peer, in ms. */
-  readonly timeoutMs?: number;
   /** Checked between steps; an abort throws InterruptedError. */
   readonly signal?: AbortSignal;
   /** Called after every layer step. */
@@ -133,8 +130,8 @@ interface Pool {
 }
 
 /**
- * Splits every captured batch of every layer over W devices (local BN on the real devices) and
- * measures how far each device's mean and variance stray from the whole batch's, beside i.i.d.
+ * Splits every captured batch of every layer over W devices as the cluster does (numpy.array_split
+ * along N; each device's own statistics by the same kernel local BN runs on a device) and measures how far each device's mean and variance stray from the whole batch's, beside i.i.d.
  * theory, with the effective number of independent values behind a device's statistics.
  * @param options - the activations, W and the cluster's settings.
  * @returns one entry per layer (a row per step and a pooled summary) and the layers most sensitive to the split.
@@ -159,59 +156,57 @@ export async function compareLayers(options: LayerCompareOptions): Promise<Layer
   for (const layer of acts.layers) {
     const rows: LayerStrayRow[] = [];
     const pool: Pool = { z2: 0, theory: 0, count: 0 };
-    const cluster = Cluster.start({ devices, threads: options.threads, stats: options.stats, timeoutMs: options.timeoutMs });
-    try {
-      for (const [k, batch] of layer.batches.entries()) {
-        throwIfInterrupted(options.signal);
-        const layout = channelLayout(batch.shape);
-        const N = layout.rows * layout.inner;
-        const whole = batchMoments(batch.data, layout, { method: 'two-pass' });
-        const f = await cluster.forward(batch, { mode: 'local', momentum: 0 });
-        let z2 = 0;
-        let v2 = 0;
-        let samples = 0;
-        let theory = 0;
-        let held = 0;
-        let rowsHeld = 0;
-        let constant = 0;
-        for (let c = 0; c < layout.channels; c++) if (!(whole.var[c] > 0)) constant++;
-        for (const d of f.devices) {
-          const n = d.local.count;
-          if (n === 0) continue;
-          held++;
-          rowsHeld += d.rows[1] - d.rows[0];
-          theory += N > 1 ? ((1 / n - 1 / N) * N) / (N - 1) : 0;
-          for (let c = 0; c < layout.channels; c++) {
-            if (!(whole.var[c] > 0)) continue;
-            z2 += (d.local.mean[c] - whole.mean[c]) ** 2 / whole.var[c];
-            v2 += (d.local.var[c] / whole.var[c] - 1) ** 2;
-            samples++;
-          }
+    for (const [k, batch] of layer.batches.entries()) {
+      throwIfInterrupted(options.signal);
+      const layout = channelLayout(batch.shape);
+      const N = layout.rows * layout.inner;
+      const whole = batchMoments(batch.data, layout, { method: 'two-pass' });
+      let z2 = 0;
+      let v2 = 0;
+      let samples = 0;
+      let theory = 0;
+      let held = 0;
+      let rowsHeld = 0;
+      let constant = 0;
+      for (let c = 0; c < layout.channels; c++) if (!(whole.var[c] > 0)) constant++;
+      const rowSize = layout.channels * layout.inner;
+      for (let rank = 0; rank < devices; rank++) {
+        const [from, to] = shardRows(layout.rows, devices, rank);
+        if (to === from) continue;
+        // The device's own statistics, as local BN computes them on its shard.
+        const local = batchMoments(batch.data.subarray(from * rowSize, to * rowSize), { ...layout, rows: to - from }, { method: options.stats ?? 'sums' });
+        const n = local.count;
+        held++;
+        rowsHeld += to - from;
+        theory += N > 1 ? ((1 / n - 1 / N) * N) / (N - 1) : 0;
+        for (let c = 0; c < layout.channels; c++) {
+          if (!(whole.var[c] > 0)) continue;
+          z2 += (local.mean[c] - whole.mean[c]) ** 2 / whole.var[c];
+          v2 += (local.var[c] / whole.var[c] - 1) ** 2;
+          samples++;
         }
-        requireInput(samples > 0, () => `${acts.source}: layer '${layer.name}' step ${layer.steps[k]}: every channel is constant, nothing to measure`);
-        const meanZ2 = z2 / samples;
-        const meanTheory = theory / held;
-        const valuesPerDevice = (rowsHeld * layout.inner) / held;
-        const ratio = meanTheory > 0 ? meanZ2 / meanTheory : null;
-        rows.push({
-          step: layer.steps[k],
-          rows: layout.rows,
-          rowsPerDevice: rowsHeld / held,
-          valuesPerDevice,
-          meanStray: Math.sqrt(meanZ2),
-          meanStrayIid: Math.sqrt(meanTheory),
-          noiseRatio: ratio,
-          effectiveN: ratio === null || ratio === 0 ? null : valuesPerDevice / ratio,
-          varStrayRms: Math.sqrt(v2 / samples),
-          constantChannels: constant,
-        });
-        pool.z2 += z2;
-        pool.theory += meanTheory * samples;
-        pool.count += samples;
-        options.onProgress?.(++done, total, `layer ${layer.name}, step ${layer.steps[k]}`);
       }
-    } finally {
-      await cluster.close();
+      requireInput(samples > 0, () => `${acts.source}: layer '${layer.name}' step ${layer.steps[k]}: every channel is constant, nothing to measure`);
+      const meanZ2 = z2 / samples;
+      const meanTheory = theory / held;
+      const valuesPerDevice = (rowsHeld * layout.inner) / held;
+      const ratio = meanTheory > 0 ? meanZ2 / meanTheory : null;
+      rows.push({
+        step: layer.steps[k],
+        rows: layout.rows,
+        rowsPerDevice: rowsHeld / held,
+        valuesPerDevice,
+        meanStray: Math.sqrt(meanZ2),
+        meanStrayIid: Math.sqrt(meanTheory),
+        noiseRatio: ratio,
+        effectiveN: ratio === null || ratio === 0 ? null : valuesPerDevice / ratio,
+        varStrayRms: Math.sqrt(v2 / samples),
+        constantChannels: constant,
+      });
+      pool.z2 += z2;
+      pool.theory += meanTheory * samples;
+      pool.count += samples;
+      options.onProgress?.(++done, total, `layer ${layer.name}, step ${layer.steps[k]}`);
     }
     const valuesPerRow = channelLayout(layer.batches[0].shape).inner;
     const valuesPerDevice = rows.reduce((a, r) => a + r.valuesPerDevice, 0) / rows.length;
