@@ -125,6 +125,7 @@ export function checkTrainOptions(options: unknown): void {
     perDeviceBatches: ofType.numbers('an array of per-device batch sizes'),
     bn: ofType.strings('an array of BN modes'),
     epochs: whole,
+    steps: whole,
     lr: positive,
     lrScaling: ofType.string('none or linear'),
     momentum: finite,

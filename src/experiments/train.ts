@@ -83,6 +83,8 @@ export interface TrainOptions {
   readonly perDeviceBatches?: readonly number[];
   readonly bn?: readonly string[];
   readonly epochs?: number;
+  /** A budget of training steps per run instead of whole epochs: the run stops after this many (its last epoch is partial), then evaluates. */
+  readonly steps?: number;
   readonly lr?: number;
   readonly lrScaling?: 'none' | 'linear';
   readonly momentum?: number;
@@ -159,7 +161,10 @@ export async function trainExperiment(options: TrainOptions = {}): Promise<Train
   checkTrainOptions(options);
   const model = options.model ?? 'lenet-bn';
   const devices = options.devices ?? 8;
-  const epochs = options.epochs ?? 5;
+  const stepBudget = options.steps;
+  requireInput(stepBudget === undefined || (Number.isSafeInteger(stepBudget) && stepBudget >= 1), () => `steps must be a whole number >= 1, got ${stepBudget}`);
+  requireInput(stepBudget === undefined || options.epochs === undefined, 'give a budget of epochs or of steps, not both');
+  const epochs = stepBudget === undefined ? (options.epochs ?? 5) : MAX_TRAIN_EPOCHS;
   const seed = options.seed ?? 0;
   const modes = options.bn ?? ['local', 'sync'];
   const lrBase = options.lr ?? 1.0;
@@ -186,7 +191,8 @@ export async function trainExperiment(options: TrainOptions = {}): Promise<Train
   const testSet = sharedSet(test.images, test.labels, test.count);
   const trainSet = sharedSet(train.images, train.labels, train.count);
   const runs: RunReport[] = [];
-  const totalSteps = grid.reduce((a, g) => a + Math.floor(train.count / g.global) + 1, 0) * modes.length * epochs;
+  const totalSteps =
+    stepBudget === undefined ? grid.reduce((a, g) => a + Math.floor(train.count / g.global) + 1, 0) * modes.length * epochs : stepBudget * grid.length * modes.length;
   let stepsDone = 0;
 
   for (const g of grid) {
@@ -211,8 +217,9 @@ export async function trainExperiment(options: TrainOptions = {}): Promise<Train
       let steps = 0;
       let trainSeconds = 0;
       let examples = 0;
+      let stepsTaken = 0;
       try {
-        for (let epoch = 0; epoch < epochs; epoch++) {
+        for (let epoch = 0; epoch < epochs && (stepBudget === undefined || stepsTaken < stepBudget); epoch++) {
           const t0 = performance.now();
           const plan = epochBatches(train.count, { batchSize: g.global, devices, seed, epoch });
           dropped = plan.dropped;
@@ -221,6 +228,8 @@ export async function trainExperiment(options: TrainOptions = {}): Promise<Train
           let correct = 0;
           let count = 0;
           for (const [b, indices] of plan.batches.entries()) {
+            if (stepBudget !== undefined && stepsTaken >= stepBudget) break;
+            stepsTaken++;
             throwIfInterrupted(options.signal);
             gatherBatch(train, indices, trainer.batchImages, trainer.batchLabels);
             const r = await trainer.step(indices.length);
@@ -228,7 +237,7 @@ export async function trainExperiment(options: TrainOptions = {}): Promise<Train
             lossSum += r.lossSum;
             correct += r.correct;
             count += r.count;
-            options.onProgress?.(++stepsDone, totalSteps, `${header.bn}, b = ${g.perDevice}, epoch ${epoch + 1}/${epochs}`);
+            options.onProgress?.(++stepsDone, totalSteps, `${header.bn}, b = ${g.perDevice}, ${stepBudget === undefined ? `epoch ${epoch + 1}/${epochs}` : `epoch ${epoch + 1}, step ${stepsTaken}/${stepBudget}`}`);
           }
           const stepSeconds = (performance.now() - t0) / 1000;
           trainSeconds += stepSeconds;
@@ -249,7 +258,7 @@ export async function trainExperiment(options: TrainOptions = {}): Promise<Train
     model,
     dataset: { name: options.dataset ?? 'synthetic', train: train.count, test: test.count },
     settings: {
-      epochs,
+      epochs: stepBudget === undefined ? epochs : Math.max(0, ...runs.map((run) => run.epochs.length)),
       momentum: options.momentum ?? 0,
       weight_decay: options.weightDecay ?? 0,
       seed,
