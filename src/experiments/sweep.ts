@@ -231,8 +231,15 @@ function runFileName(c: SweepRunConfig): string {
 
 const sameJson = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
 
+/** The settings a run's result depends on: the sweep's, less its range of seeds (each run has its own). */
+function runSettings(settings: SweepSettings): Omit<SweepSettings, 'seed' | 'seeds'> {
+  const { seed: _seed, seeds: _seeds, ...rest } = settings;
+  return rest;
+}
+
 /** Reads a finished run back; undefined when there is none. Refuses a file of another sweep's settings. */
-function readRunFile(dir: string, config: SweepRunConfig, settings: SweepSettings): RunReport | undefined {
+function readRunFile(dir: string, config: SweepRunConfig, sweepSettings: SweepSettings): RunReport | undefined {
+  const settings = runSettings(sweepSettings);
   const path = join(dir, runFileName(config));
   if (!existsSync(path)) return undefined;
   let parsed: { version?: unknown; settings?: unknown; config?: unknown; run?: RunReport };
@@ -382,7 +389,7 @@ export async function sweepExperiment(options: SweepOptions): Promise<SweepRepor
         const run = r.runs[0];
         const result: SweepRunResult = { config, run, reused: false };
         if (dir !== undefined) {
-          const file = { version: SWEEP_RUN_FILE_VERSION, settings, config, run };
+          const file = { version: SWEEP_RUN_FILE_VERSION, settings: runSettings(settings), config, run };
           await writeFilesAtomically(dir, [{ name: runFileName(config), bytes: `${JSON.stringify(file, null, 1)}\n` }]);
         }
         results[index] = result;
