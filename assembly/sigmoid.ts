@@ -7,7 +7,7 @@
 // the exponent bits. Within 2 ulp of the correctly rounded sigmoid wherever that is a normal
 // float; 0 below x = -88.7 and 1 above x = 17, as float32 rounding of the exact value; NaN stays NaN.
 
-const LOG2E: f32 = 1.44269504088896341;
+const LOG2E: f32 = 1.4426950408889634;
 const LN2_HI: f32 = 0.693359375;
 const LN2_LO: f32 = -2.12194440e-4;
 const P5: f32 = 1.9875691500e-4;

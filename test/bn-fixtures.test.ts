@@ -7,7 +7,7 @@ import { STATS_METHODS } from '../src/bn/batch-moments.js';
 import { KERNEL_BACKENDS, kernelBackend, useKernels } from '../src/kernels/backend.js';
 import { readNpyFile } from '../src/tensor/npy.js';
 import { dtypeOf } from '../src/tensor/tensor.js';
-import { type FixtureCase, fixtureCases, relativeError, runCli, tempDir, toleranceFor } from './helpers.js';
+import { type FixtureCase, fixtureCases, relativeError, runMain, tempDir, toleranceFor } from './helpers.js';
 
 const cases = fixtureCases();
 
@@ -69,7 +69,7 @@ describe.each(cases.map((c) => [c.name, c] as const))('operator vs PyTorch: %s',
     }
   });
 
-  it.each([[undefined], ['3'], ['8']])('the run command writes the same arrays (devices: %s, sync BN)', (devices) => {
+  it.each([[undefined], ['3'], ['8']])('the run command writes the same arrays (devices: %s, sync BN)', async (devices) => {
     const out = tempDir();
     const args = ['run', '--input', join(fixture.dir, 'input.npy'), '--eps', String(fixture.eps), '--out', out];
     // Eval mode updates no running statistics: run refuses --momentum there as doing nothing.
@@ -82,7 +82,7 @@ describe.each(cases.map((c) => [c.name, c] as const))('operator vs PyTorch: %s',
     }
     if (fixture.has_grad) args.push('--grad-output', join(fixture.dir, 'grad_output.npy'));
     if (!fixture.training) args.push('--eval');
-    const result = runCli(args);
+    const result = await runMain(args);
     expect(result.stderr).toBe('');
     expect(result.status).toBe(0);
     const written = (name: string) => readNpyFile(join(out, name)).data;

@@ -5,24 +5,15 @@
 import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { main } from '../src/cli/program.js';
 import { encodeNpy } from '../src/tensor/npy.js';
-import { runCli, tempDir } from './helpers.js';
+import { runCli, runMain, tempDir } from './helpers.js';
 
 afterEach(() => {
   vi.restoreAllMocks();
 });
 
 /** Runs main() in this process (these refusals come before any work) and returns exit code and stderr. */
-async function cli(args: string[]): Promise<{ status: number; stderr: string; stdout: string }> {
-  let stdout = '';
-  let stderr = '';
-  vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => ((stdout += String(chunk)), true));
-  vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => ((stderr += String(chunk)), true));
-  const status = await main(['node', 'syncbn-sim', ...args]);
-  vi.restoreAllMocks();
-  return { status, stdout, stderr };
-}
+const cli = runMain;
 
 const many = (item: string, n: number) => Array.from({ length: n }, () => item).join(',');
 

@@ -5,9 +5,8 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { main } from '../src/cli/program.js';
 import { encodeNpy } from '../src/tensor/npy.js';
-import { runCli, tempDir } from './helpers.js';
+import { runCli, runMain, tempDir } from './helpers.js';
 
 let dir: string;
 const path = (name: string) => join(dir, name);
@@ -37,13 +36,7 @@ function checkUsageError(r: { status: number | null; stdout: string; stderr: str
  * per case would cost a second of start-up each) and checks the usage error.
  */
 async function usageError(args: string[]): Promise<string> {
-  let stdout = '';
-  let stderr = '';
-  vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => ((stdout += String(chunk)), true));
-  vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => ((stderr += String(chunk)), true));
-  const status = await main(['node', 'syncbn-sim', ...args.map((a) => a.replace('$DIR', dir))]);
-  vi.restoreAllMocks();
-  return checkUsageError({ status, stdout, stderr });
+  return checkUsageError(await runMain(args.map((a) => a.replace('$DIR', dir))));
 }
 
 describe("commander's errors in the CLI's voice", () => {

@@ -4,13 +4,13 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { encodeNpy } from '../src/tensor/npy.js';
 import { readNpyFile } from '../src/tensor/npy.js';
-import { runCli, tempDir } from './helpers.js';
+import { runCli, runMain, tempDir } from './helpers.js';
 
 /** A raw .npy v1.0 file with any descr, for dtypes the writer refuses to produce. */
 function rawNpy(descr: string, shape: number[], dataBytes: number, fortran = false): Uint8Array {
   let header = `{'descr': '${descr}', 'fortran_order': ${fortran ? 'True' : 'False'}, 'shape': (${shape.join(', ')}${shape.length === 1 ? ',' : ''}), }`;
   const total = 10 + header.length + 1;
-  header = header + ' '.repeat((64 - (total % 64)) % 64) + '\n';
+  header = `${header + ' '.repeat((64 - (total % 64)) % 64)}\n`;
   const bytes = new Uint8Array(10 + header.length + dataBytes);
   bytes.set([0x93, ...Buffer.from('NUMPY'), 1, 0, header.length & 0xff, header.length >> 8]);
   bytes.set(Buffer.from(header, 'latin1'), 10);
@@ -48,7 +48,7 @@ beforeAll(() => {
 });
 
 describe('run writes what it promises', () => {
-  it('train mode with gradients: arrays, running stats and stats.json', () => {
+  it('train mode with gradients: arrays, running stats and stats.json', async () => {
     const out = path('out-train');
     const r = runCli(['run', '--input', path('x.npy'), '--grad-output', path('dy.npy'), '--out', out]);
     expect(r.stderr).toBe('');
@@ -69,9 +69,9 @@ describe('run writes what it promises', () => {
     expect(rm[0]).toBeCloseTo(0.1 * stats.global.mean[0], 6);
   });
 
-  it('eval mode writes no running statistics and normalizes with the given ones', () => {
+  it('eval mode writes no running statistics and normalizes with the given ones', async () => {
     const out = path('out-eval');
-    const r = runCli(['run', '--input', path('x.npy'), '--eval', '--weight', path('gamma3.npy'), '--out', out, '--json']);
+    const r = await runMain(['run', '--input', path('x.npy'), '--eval', '--weight', path('gamma3.npy'), '--out', out, '--json']);
     expect(r.status).toBe(0);
     expect(readdirSync(out).sort()).toEqual(['output.npy', 'stats.json']);
     const printed = JSON.parse(r.stdout);
@@ -81,8 +81,8 @@ describe('run writes what it promises', () => {
     expect(y[7]).toBeCloseTo((2 * x[7]) / Math.sqrt(1 + 1e-5), 6);
   });
 
-  it('prints a readable table by default', () => {
-    const r = runCli(['run', '--input', path('x.npy'), '--out', path('out-table')]);
+  it('prints a readable table by default', async () => {
+    const r = await runMain(['run', '--input', path('x.npy'), '--out', path('out-table')]);
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/batch mean/);
     expect(r.stdout).toMatch(/wrote 4 files/);
@@ -117,9 +117,9 @@ describe('bad input: one clear line, exit code 2, no output files', () => {
     ['unknown stats method', () => ['--input', path('x.npy'), '--stats', 'magic'], /stats.*magic/],
   ];
 
-  it.each(cases)('%s', (_what, args, message) => {
+  it.each(cases)('%s', async (_what, args, message) => {
     const out = path(`out-bad-${Math.random().toString(36).slice(2)}`);
-    const r = runCli(['run', ...args(), '--out', out]);
+    const r = await runMain(['run', ...args(), '--out', out]);
     expect(r.status).toBe(2);
     expect(r.stdout).toBe('');
     expect(r.stderr).toMatch(message);
@@ -134,24 +134,24 @@ describe('bad input: one clear line, exit code 2, no output files', () => {
     expect(written).toEqual([]);
   });
 
-  it('an output directory that cannot be written', () => {
-    const r = runCli(['run', '--input', path('x.npy'), '--out', join(path('a-file'), 'sub')]);
+  it('an output directory that cannot be written', async () => {
+    const r = await runMain(['run', '--input', path('x.npy'), '--out', join(path('a-file'), 'sub')]);
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/cannot create output directory/);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
   });
 
-  it('a missing required option', () => {
-    const r = runCli(['run', '--out', path('out-x')]);
+  it('a missing required option', async () => {
+    const r = await runMain(['run', '--out', path('out-x')]);
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/--input/);
   });
 });
 
 describe('run on simulated devices', () => {
-  it('stats.json gains every device and the traffic', () => {
+  it('stats.json gains every device and the traffic', async () => {
     const out = path('out-devices');
-    const r = runCli(['run', '--input', path('x.npy'), '--grad-output', path('dy.npy'), '--devices', '4', '--mode', 'local', '--out', out, '--json']);
+    const r = await runMain(['run', '--input', path('x.npy'), '--grad-output', path('dy.npy'), '--devices', '4', '--mode', 'local', '--out', out, '--json']);
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     const stats = JSON.parse(readFileSync(join(out, 'stats.json'), 'utf8'));
@@ -166,8 +166,8 @@ describe('run on simulated devices', () => {
     expect(stats.devices[0].running.mean[1]).not.toBeCloseTo(stats.devices[3].running.mean[1], 6);
   });
 
-  it('sync mode reports its messages and bytes', () => {
-    const r = runCli(['run', '--input', path('x.npy'), '--devices', '4', '--algorithm', 'allgather', '--out', path('out-sync'), '--json']);
+  it('sync mode reports its messages and bytes', async () => {
+    const r = await runMain(['run', '--input', path('x.npy'), '--devices', '4', '--algorithm', 'allgather', '--out', path('out-sync'), '--json']);
     expect(r.status).toBe(0);
     const stats = JSON.parse(r.stdout);
     expect(stats.comm).toEqual({ algorithm: 'allgather', messages: 12, bytes: 12 * 7 * 8 });
@@ -177,7 +177,7 @@ describe('run on simulated devices', () => {
     ['crash:1', /device rank 1 crashed in phase 'forward: all-reduce'/],
     ['hang:2', /device rank 2 stopped responding in phase 'forward: all-reduce'/],
     ['skip:3', /device rank 3 never joined the collective in phase 'forward: all-reduce'/],
-  ])('--inject-fault %s fails with exit 1, names rank and phase, writes nothing, leaves no thread', (fault, message) => {
+  ])('--inject-fault %s fails with exit 1, names rank and phase, writes nothing, leaves no thread', async (fault, message) => {
     const out = path(`out-fault-${fault.replace(':', '-')}`);
     const r = runCli(['run', '--input', path('x.npy'), '--devices', '4', '--inject-fault', fault, '--timeout-ms', '1000', '--out', out], { timeoutMs: 30_000 });
     // spawnSync returning at all shows that no worker thread kept the process alive.
@@ -197,10 +197,10 @@ describe('run on simulated devices', () => {
     [['--devices', '4', '--algorithm', 'gossip'], /gossip/],
     [['--devices', '4', '--timeout-ms', '0'], /--timeout-ms must be a number > 0, got '0'/],
     [['--devices', '6', '--mode', 'local', '--input', 'x.npy'], /expected more than 1 value per channel/],
-  ])('bad device options %j exit 2', (args, message) => {
+  ])('bad device options %j exit 2', async (args, message) => {
     const input = args.includes('--input') ? [] : ['--input', path('x.npy')];
     const fixed = args.map((a) => (a === 'x.npy' ? path('x-2d.npy') : a));
-    const r = runCli(['run', ...input, ...fixed, '--out', path('out-bad-devices')]);
+    const r = await runMain(['run', ...input, ...fixed, '--out', path('out-bad-devices')]);
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(message);
     expect(() => readdirSync(path('out-bad-devices'))).toThrow();
@@ -213,33 +213,33 @@ describe('what run reports about its settings and results', () => {
     writeFileSync(path('x-huge.npy'), f32([8, 2], (i) => (i % 2 ? -3e38 : 3e38) * (0.9 + 0.01 * i)));
   });
 
-  it('stats.json and the table give the momentum used: 0.1 by default, 0.99 with --convention keras (never null)', () => {
-    const pytorch = runCli(['run', '--input', path('x.npy'), '--out', path('out-momentum'), '--json']);
+  it('stats.json and the table give the momentum used: 0.1 by default, 0.99 with --convention keras (never null)', async () => {
+    const pytorch = await runMain(['run', '--input', path('x.npy'), '--out', path('out-momentum'), '--json']);
     expect(JSON.parse(pytorch.stdout).settings).toMatchObject({ momentum: 0.1, eps: 1e-5, stats: 'sums', accumulator: 'float64', convention: 'pytorch' });
     expect(JSON.parse(readFileSync(path('out-momentum/stats.json'), 'utf8')).settings.momentum).toBe(0.1);
-    const keras = runCli(['run', '--input', path('x.npy'), '--out', path('out-momentum'), '--convention', 'keras', '--json']);
+    const keras = await runMain(['run', '--input', path('x.npy'), '--out', path('out-momentum'), '--convention', 'keras', '--json']);
     expect(JSON.parse(keras.stdout).settings.momentum).toBe(0.99);
-    const table = runCli(['run', '--input', path('x.npy'), '--out', path('out-momentum')]);
+    const table = await runMain(['run', '--input', path('x.npy'), '--out', path('out-momentum')]);
     expect(table.stdout.split('\n')[0]).toMatch(/stats: sums, eps 0\.00001, momentum 0\.1 \(pytorch\)/);
   });
 
-  it('--stats shifted-sums with a zero shift says the results are those of sums, in the table and stats.json', () => {
-    const fresh = runCli(['run', '--input', path('x.npy'), '--stats', 'shifted-sums', '--out', path('out-shift')]);
+  it('--stats shifted-sums with a zero shift says the results are those of sums, in the table and stats.json', async () => {
+    const fresh = await runMain(['run', '--input', path('x.npy'), '--stats', 'shifted-sums', '--out', path('out-shift')]);
     expect(fresh.status).toBe(0);
     expect(fresh.stdout).toMatch(/note: --stats shifted-sums shifts by the running mean; the shift is 0 in every channel, so there the results are exactly those of --stats sums/);
     const stats = JSON.parse(readFileSync(path('out-shift/stats.json'), 'utf8'));
     expect(stats.settings.shift).toMatchObject({ by: 'the running mean before the step', zero_channels: [0, 1, 2] });
-    const shifted = runCli(['run', '--input', path('x.npy'), '--stats', 'shifted-sums', '--running-mean', path('gamma3.npy'), '--out', path('out-shift'), '--json']);
+    const shifted = await runMain(['run', '--input', path('x.npy'), '--stats', 'shifted-sums', '--running-mean', path('gamma3.npy'), '--out', path('out-shift'), '--json']);
     const shiftedStats = JSON.parse(shifted.stdout);
     expect(shiftedStats.settings.shift.zero_channels).toEqual([]);
     expect(shiftedStats.settings.shift.note).toBeUndefined();
-    const sums = runCli(['run', '--input', path('x.npy'), '--out', path('out-shift'), '--json']);
+    const sums = await runMain(['run', '--input', path('x.npy'), '--out', path('out-shift'), '--json']);
     expect(JSON.parse(sums.stdout).settings.shift).toBeUndefined();
   });
 
-  it('float32 sums that overflow on finite data: one warning line, "overflow" in stats.json, files written, exit 0', () => {
+  it('float32 sums that overflow on finite data: one warning line, "overflow" in stats.json, files written, exit 0', async () => {
     const out = path('out-overflow');
-    const r = runCli(['run', '--input', path('x-huge.npy'), '--accumulator', 'float32', '--out', out, '--json']);
+    const r = await runMain(['run', '--input', path('x-huge.npy'), '--accumulator', 'float32', '--out', out, '--json']);
     expect(r.status).toBe(0);
     const lines = r.stderr.trim().split('\n');
     expect(lines).toHaveLength(1);
@@ -251,12 +251,12 @@ describe('what run reports about its settings and results', () => {
     expect(readNpyFile(join(out, 'output.npy')).data.every((v) => Number.isNaN(v))).toBe(true);
   });
 
-  it('a float32 running variance too large for its file is reported the same way; finite results say nothing', () => {
-    const r = runCli(['run', '--input', path('x-huge.npy'), '--out', path('out-overflow-var'), '--json']);
+  it('a float32 running variance too large for its file is reported the same way; finite results say nothing', async () => {
+    const r = await runMain(['run', '--input', path('x-huge.npy'), '--out', path('out-overflow-var'), '--json']);
     expect(r.status).toBe(0);
     expect(r.stderr).toMatch(/^syncbn-sim: warning: the result overflowed to NaN or infinity in running_var\.npy \(channels 0, 1\); the values exceed float32/);
     expect(JSON.parse(r.stdout).overflow.where).toEqual([{ in: 'running_var.npy', channels: [0, 1] }]);
-    const fine = runCli(['run', '--input', path('x.npy'), '--out', path('out-overflow-none'), '--json']);
+    const fine = await runMain(['run', '--input', path('x.npy'), '--out', path('out-overflow-none'), '--json']);
     expect(fine.stderr).toBe('');
     expect(JSON.parse(fine.stdout).overflow).toBeUndefined();
   });

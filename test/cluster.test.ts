@@ -56,12 +56,10 @@ async function expectMatchesReference(cluster: Cluster, mode: string, x: Tensor,
     expect(relativeError(b.gradWeight, ref.gradWeight!), 'grad weight').toBeLessThan(tol);
     expect(relativeError(b.gradBias, ref.gradBias!), 'grad bias').toBeLessThan(tol);
     const after = cluster.runningStats();
-    {
       for (let r = 0; r < W; r++) {
         expect(relativeError(after[r].mean, ref.running[r].mean), `running mean rank ${r}`).toBeLessThan(tol);
         expect(relativeError(after[r].var, ref.running[r].var), `running var rank ${r}`).toBeLessThan(tol);
       }
-    }
   }
 }
 

@@ -141,7 +141,8 @@ describe('collectives on one scheduler', () => {
       allReduceOnOneThread('allgather', integerVectors(6, 4), float64Sum, {
         program: (rank, go) =>
           rank === 4
-            ? (function* (): Program {
+            ? // biome-ignore lint/correctness/useYield: a program that finishes without waiting
+              (function* (): Program {
                 throw new Error('boom');
               })()
             : go(),

@@ -24,7 +24,7 @@ afterAll(() => rmSync(root, { recursive: true, force: true }));
 function toyDataset(labels: number[], shape: [number, number, number] = [1, 2, 2], classes = 10): Dataset {
   const size = shape[0] * shape[1] * shape[2];
   const images = new Float32Array(labels.length * size);
-  labels.forEach((_, i) => images.fill(i / 100, i * size, (i + 1) * size));
+  for (let i = 0; i < labels.length; i++) images.fill(i / 100, i * size, (i + 1) * size);
   return checkDataset({ name: 'toy', images, labels: Uint8Array.from(labels), count: labels.length, shape, classes });
 }
 

@@ -21,7 +21,7 @@ interface Conversion {
   float32_exact: boolean;
 }
 const fixture = JSON.parse(readFileSync(join(ROOT, 'test', 'fixtures', 'half', 'conversions.json'), 'utf8')) as { cases: Conversion[] };
-const valueOf = (hex: string) => Buffer.from(hex, 'hex').readDoubleBE(0);
+const doubleFromHex = (hex: string) => Buffer.from(hex, 'hex').readDoubleBE(0);
 
 describe('the formats', () => {
   it('have the constants their field widths give', () => {
@@ -34,8 +34,8 @@ describe.each(['float16', 'bfloat16'] as const)('float64 -> %s', (format) => {
   it(`matches the reference bit for bit on ${fixture.cases.length} values (specials, limits, ties, subnormals, random)`, () => {
     const wrong: string[] = [];
     for (const c of fixture.cases) {
-      const bits = halfBits(valueOf(c.x), format);
-      if (bits !== c[format]) wrong.push(`${valueOf(c.x)}: ${bits.toString(16)} != ${c[format].toString(16)}`);
+      const bits = halfBits(doubleFromHex(c.x), format);
+      if (bits !== c[format]) wrong.push(`${doubleFromHex(c.x)}: ${bits.toString(16)} != ${c[format].toString(16)}`);
     }
     expect(wrong.slice(0, 5)).toEqual([]);
   });
@@ -50,9 +50,9 @@ describe.each(['float16', 'bfloat16'] as const)('float64 -> %s', (format) => {
   });
 
   it('rounds an array as it rounds each value', () => {
-    const xs = fixture.cases.slice(0, 200).map((c) => valueOf(c.x));
+    const xs = fixture.cases.slice(0, 200).map((c) => doubleFromHex(c.x));
     const rounded = roundArrayToHalf(Float64Array.from(xs), format);
-    xs.forEach((x, i) => expect(Object.is(rounded[i], fromHalfBits(halfBits(x, format), format)) || Number.isNaN(x)).toBe(true));
+    for (const [i, x] of xs.entries()) expect(Object.is(rounded[i], fromHalfBits(halfBits(x, format), format)) || Number.isNaN(x)).toBe(true);
   });
 });
 
@@ -71,9 +71,9 @@ describe('hand-checked conversions', () => {
   it('bfloat16 rounds once, from the double (torch goes through float32 and rounds twice)', () => {
     const x = 1 + 2 ** -8 + 2 ** -30;
     expect(roundToHalf(x, 'bfloat16')).toBe(1 + 2 ** -7);
-    const c = fixture.cases.find((k) => valueOf(k.x) === x)!;
+    const c = fixture.cases.find((k) => doubleFromHex(k.x) === x)!;
     expect(fromHalfBits(c.bfloat16_torch, 'bfloat16')).toBe(1);
-    const differ = fixture.cases.filter((k) => k.bfloat16 !== k.bfloat16_torch && !Number.isNaN(valueOf(k.x)));
+    const differ = fixture.cases.filter((k) => k.bfloat16 !== k.bfloat16_torch && !Number.isNaN(doubleFromHex(k.x)));
     expect(differ.length).toBeGreaterThan(0);
     expect(differ.every((k) => !k.float32_exact)).toBe(true);
   });

@@ -6,6 +6,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readNpyFile } from '../src/tensor/npy.js';
 import type { Tensor } from '../src/tensor/tensor.js';
+import { vi } from 'vitest';
+import { main } from '../src/cli/program.js';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const BN_FIXTURES = join(ROOT, 'test', 'fixtures', 'bn');
@@ -70,4 +72,28 @@ export function runCli(args: readonly string[], options: { timeoutMs?: number; e
     env: { ...process.env, NO_COLOR: '1', ...options.env },
   });
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+/**
+ * Runs the CLI's main() in this process, capturing what it writes: the same program as the built
+ * CLI without a child process's second of start-up, for tests that run it many times. Tests in one
+ * file run one at a time, so the captured streams are this call's own.
+ */
+export async function runMain(args: readonly string[]): Promise<{ status: number; stdout: string; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
+    stdout += String(chunk);
+    return true;
+  });
+  vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
+    stderr += String(chunk);
+    return true;
+  });
+  try {
+    const status = await main(['node', 'syncbn-sim', ...args]);
+    return { status, stdout, stderr };
+  } finally {
+    vi.restoreAllMocks();
+  }
 }

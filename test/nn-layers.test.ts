@@ -312,7 +312,7 @@ describe('activations and flatten', () => {
   it('Sigmoid and ReLU compute their functions', () => {
     const x = new Float32Array([-2, 0, 3]);
     const s = new Sigmoid().forward(x, 1, [3], false);
-    [1 / (1 + Math.exp(2)), 0.5, 1 / (1 + Math.exp(-3))].forEach((v, i) => expect(s[i]).toBeCloseTo(v, 7));
+    for (const [i, v] of [1 / (1 + Math.exp(2)), 0.5, 1 / (1 + Math.exp(-3))].entries()) expect(s[i]).toBeCloseTo(v, 7);
     expect(Array.from(new ReLU().forward(x, 1, [3], false))).toEqual([0, 0, 3]);
     const relu = new ReLU().forward(new Float32Array([-0, Number.NaN, Number.POSITIVE_INFINITY, -5]), 1, [4], false);
     expect(Object.is(relu[0], 0)).toBe(true);

@@ -52,7 +52,8 @@ export function runTogether<T>(programs: readonly ((allReduce: AllReduceFn) => P
   const running = programs.map((make, rank) =>
     make(function* (data, reducer) {
       const k = made[rank]++;
-      const call = (calls[k] ??= { inputs: new Array(W).fill(undefined) });
+      calls[k] ??= { inputs: new Array(W).fill(undefined) };
+      const call = calls[k];
       call.inputs[rank] = data.slice();
       while (call.inputs.some((v) => v === undefined)) yield { kind: 'message', peer: -1, tag: k };
       if (!call.result) {

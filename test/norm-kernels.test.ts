@@ -241,7 +241,7 @@ describe('a normalization that does not use the batch gives the same bits on any
       expect(sameBits(concat(parts.map((p) => p.gradInput!.data)), whole.gradInput!.data)).toBe(true);
       // Parameter gradients are sums over the batch: the devices' shares add up to the whole.
       const summed = new Float64Array(6);
-      for (const p of parts) Array.from(p.gradWeight!).forEach((v, c) => (summed[c] += v));
+      for (const p of parts) for (const [c, v] of Array.from(p.gradWeight!).entries()) summed[c] += v;
       expect(relativeError(summed, whole.gradWeight!)).toBeLessThan(1e-13);
     });
   });

@@ -153,7 +153,7 @@ const headerFileArb = fc
     const values: Record<string, string> = { descr, fortran_order: fortran, shape: shapeText ?? shapeTuple(dims), extra: '1' };
     const dict = `{${keys.map((k) => `'${k}': ${values[k]}`).join(', ')}${trailingComma ? ',' : ''}}`;
     const prefix = version === 1 ? 10 : 12;
-    const header = Buffer.from(dict + ' '.repeat((64 - ((prefix + dict.length + 1) % 64)) % 64) + '\n', 'latin1');
+    const header = Buffer.from(`${dict + ' '.repeat((64 - ((prefix + dict.length + 1) % 64)) % 64)}\n`, 'latin1');
     const itemsize = descr.includes('4') ? 4 : 8;
     const dataLength = Math.max(0, product(dims) * itemsize + extraData);
     const out = new Uint8Array(prefix + header.length + dataLength);

@@ -65,7 +65,7 @@ function rawNpy(
   let text = header;
   if (opts.pad ?? true) {
     const unpadded = prefix + Buffer.byteLength(text, major === 3 ? 'utf8' : 'latin1') + 1;
-    text += ' '.repeat((64 - (unpadded % 64)) % 64) + '\n';
+    text += `${' '.repeat((64 - (unpadded % 64)) % 64)}\n`;
   }
   const headerBytes = Buffer.from(text, major === 3 ? 'utf8' : 'latin1');
   const out = new Uint8Array(prefix + headerBytes.length + data.length);
@@ -92,7 +92,7 @@ describe('fixtures written by NumPy', () => {
     expect(t.shape).toEqual(want.shape);
     expect(t.data).toBeInstanceOf(want.dtype === 'float32' ? Float32Array : Float64Array);
     expect(t.data.length).toBe(want.values.length);
-    want.values.forEach((v, i) => expect(Object.is(t.data[i], fromJson(v)), `element ${i}`).toBe(true));
+    for (const [i, v] of want.values.entries()) expect(Object.is(t.data[i], fromJson(v)), `element ${i}`).toBe(true);
     expect(hexOf(t.data)).toBe(want.hex); // bit-exact, NaN payloads of big-endian files included
     // A fresh array of its own, starting at offset 0.
     expect(t.data.byteOffset).toBe(0);
@@ -222,7 +222,7 @@ describe('parseNpy on hand-made files', () => {
   });
 
   it('does not need the 64-byte alignment NumPy writes (old files used 16)', () => {
-    const bytes = rawNpy(dict('<f8', '(1,)') + '\n', new Uint8Array(8), { pad: false });
+    const bytes = rawNpy(`${dict('<f8', '(1,)')}\n`, new Uint8Array(8), { pad: false });
     expect(parse(bytes).shape).toEqual([1]);
   });
 
@@ -258,10 +258,10 @@ describe('parseNpy on hand-made files', () => {
     ['version 1.1', () => rawNpy(dict('<f4', '(6,)'), f4x6, { minor: 1 }), 'unsupported .npy format version 1.1'],
     ['header length beyond the file', () => rawNpy(dict('<f4', '(6,)'), f4x6, { headerLength: 500 }), /truncated header: header length 500 goes past the end of the file \(\d+ bytes\)/],
     ['header length over the limit', () => rawNpy(dict('<f4', '(6,)'), f4x6, { major: 2, headerLength: 0xffffffff }), `header length 4294967295 bytes exceeds the limit of ${MAX_NPY_HEADER_BYTES}`],
-    ['header without newline', () => rawNpy(dict('<f4', '(6,)') + '   ', f4x6, { pad: false }), 'does not end with a newline'],
+    ['header without newline', () => rawNpy(`${dict('<f4', '(6,)')}   `, f4x6, { pad: false }), 'does not end with a newline'],
     ['empty header', () => rawNpy('', new Uint8Array(0), { pad: false }), 'does not end with a newline'],
     ['newline inside the header', () => rawNpy(`{'descr': '<f4',\n'fortran_order': False, 'shape': (6,)}`, f4x6), "expected a quoted key or '}'"],
-    ['garbage after the dict', () => rawNpy(dict('<f4', '(6,)') + ' x', f4x6), "unexpected 'x' after the dict"],
+    ['garbage after the dict', () => rawNpy(`${dict('<f4', '(6,)')} x`, f4x6), "unexpected 'x' after the dict"],
     ['not a dict', () => rawNpy("[('descr', '<f4')]", f4x6), "expected '{'"],
     ['unknown key', () => rawNpy(`{'descr': '<f4', 'fortran_order': False, 'shape': (6,), 'extra': 1}`, f4x6), "unknown key 'extra'"],
     ['missing key', () => rawNpy(`{'descr': '<f4', 'shape': (6,)}`, f4x6), "missing key 'fortran_order'"],

@@ -80,7 +80,7 @@ function legends(svg: string): { title: string; labels: string[] }[] {
 
 /** The tick labels each x axis shows (vega hides overlapping ones with opacity 0). */
 function xTickLabels(svg: string): string[][] {
-  return [...svg.matchAll(/aria-label="X-axis[^"]*"[^]*?class="mark-text role-axis-label"[^>]*>([^]*?)<\/g>/g)].map((m) =>
+  return [...svg.matchAll(/aria-label="X-axis[^"]*"[\s\S]*?class="mark-text role-axis-label"[^>]*>([\s\S]*?)<\/g>/g)].map((m) =>
     [...m[1].matchAll(/<text([^>]*)>([^<]*)<\/text>/g)].filter((t) => !/\sopacity="0"/.test(t[1])).map((t) => t[2]),
   );
 }

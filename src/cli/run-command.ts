@@ -78,7 +78,8 @@ export function addRunCommand(program: Command): void {
     .action(async (flags: RunFlags) => {
       const inputFiles = runInputFiles(flags);
       checkOutputTargets(flags.out, RUN_OUTPUT_NAMES, inputFiles);
-      const inputs = loadRunInputs(flags);
+      const onDevices = flags.devices !== undefined || flags.threads !== undefined || flags.mode !== undefined || flags.algorithm !== undefined || flags.injectFault !== undefined;
+      const inputs = loadRunInputs(flags, { shared: onDevices });
       const settings = {
         training: !flags.eval,
         momentum: flags.momentum,
@@ -87,7 +88,6 @@ export function addRunCommand(program: Command): void {
         accumulator: flags.accumulator,
         convention: flags.convention,
       };
-      const onDevices = flags.devices !== undefined || flags.threads !== undefined || flags.mode !== undefined || flags.algorithm !== undefined || flags.injectFault !== undefined;
       const report: RunReport = onDevices
         ? await runOnCluster(inputs, settings, {
             devices: flags.devices ?? 1,

@@ -3,7 +3,7 @@
  * choice, conflicting flags, stray arguments) and unknown commands, each as one line that main()
  * prints as `syncbn-sim: error: ...` with exit code 2.
  */
-import { type Command, CommanderError } from 'commander';
+import type { Command, CommanderError } from 'commander';
 import { SyncBnError } from '../errors.js';
 
 /** A usage error of the command line (exit code 2); the message is one line. */

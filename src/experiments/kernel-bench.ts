@@ -163,7 +163,7 @@ export async function benchmarkKernels(options: KernelBenchOptions = {}): Promis
     for (let r = 0; r < rounds; r++) {
       for (const backend of r % 2 === 0 ? backends : [...backends].reverse()) {
         useKernels(backend);
-        passes.forEach((p, i) => passMs[backend][i].push(medianOf(p.run, reps)));
+        for (const [i, p] of passes.entries()) passMs[backend][i].push(medianOf(p.run, reps));
         stepMs[backend][0].push(medianOf(forward, reps));
         stepMs[backend][1].push(medianOf(forwardBackward, reps));
       }

@@ -3,7 +3,7 @@
  * Loading, computing and turning results into files are separate steps so that the library can
  * call the middle one on arrays it already holds.
  */
-import { type BatchNormOptions, type BatchNormResult, batchNorm, resolveSettings } from '../bn/batch-norm.js';
+import { type BatchNormOptions, type BatchNormResult, batchNorm, checkBatchNormInputs, resolveSettings } from '../bn/batch-norm.js';
 import type { AlgorithmName } from '../collectives/algorithms/index.js';
 import { Cluster, type DeviceStats, type RunningStatsOfRank } from '../cluster/cluster.js';
 import { modeName, parseMode } from '../bn/modes.js';
@@ -13,7 +13,7 @@ import type { Moments } from '../bn/moments.js';
 import { InputError } from '../errors.js';
 import type { NamedInput, OutputFile } from '../io/atomic-write.js';
 import { nonFiniteChannels, nonFiniteIndices } from '../tensor/finite.js';
-import { encodeNpy, readNpyFile } from '../tensor/npy.js';
+import { type NpyReadOptions, encodeNpy, readNpyFile } from '../tensor/npy.js';
 import { type Tensor, channelLayout, dtypeOf } from '../tensor/tensor.js';
 import { checkClusterRunSettings, checkRunInputPaths, checkRunInputs, checkRunReport } from './option-checks.js';
 
@@ -65,12 +65,21 @@ export const RUN_OUTPUT_NAMES: readonly string[] = [
   'stats.json',
 ];
 
-/** Loads every given file; per-channel files must be 1-D. Throws InputError naming the file. */
-export function loadRunInputs(paths: RunInputPaths): RunInputs {
+/**
+ * Loads every given file; per-channel files must be 1-D.
+ *
+ * @param paths - the files.
+ * @param options - `shared: true` reads the input and the gradient straight into shared memory,
+ *   where simulated devices read them without a copy (for {@link runOnCluster}); default false.
+ * @returns the arrays.
+ * @throws InputError naming the file.
+ */
+export function loadRunInputs(paths: RunInputPaths, options: { readonly shared?: boolean } = {}): RunInputs {
   checkRunInputPaths(paths);
+  const shared: NpyReadOptions = options.shared ? { allocate: (dtype, length) => Cluster.sharedTensor([length], dtype).data } : {};
   const load = (path: string | undefined, what: string, oneDimensional: boolean): Tensor | undefined => {
     if (path === undefined) return undefined;
-    const tensor = readNpyFile(path, what);
+    const tensor = readNpyFile(path, what, oneDimensional ? {} : shared);
     if (oneDimensional && tensor.shape.length !== 1) {
       throw new InputError(`${what} ${path}: must be 1-D with one value per channel, got shape [${tensor.shape.join(',')}]`);
     }
@@ -140,6 +149,36 @@ export function runBatchNorm(inputs: RunInputs, settings: RunSettings): RunRepor
 }
 
 /**
+ * Checks a run's inputs and options as {@link batchNorm} does, and computes what the run reports
+ * of the whole batch without the single-device forward and backward: the statistics the output
+ * was normalized with (the batch's in train mode, the running ones in eval mode) and the batch's.
+ */
+function wholeBatchStats(inputs: RunInputs, settings: RunSettings): { stats: Moments; global: Moments } {
+  const options: BatchNormOptions = {
+    ...settings,
+    weight: inputs.weight?.data,
+    bias: inputs.bias?.data,
+    runningMean: inputs.runningMean?.data,
+    runningVar: inputs.runningVar?.data,
+    gradOutput: inputs.gradOutput,
+  };
+  const resolved = resolveSettings(options);
+  const layout = checkBatchNormInputs(inputs.input, options, resolved.training);
+  const x = inputs.input.data;
+  if (resolved.training) {
+    const shift = options.runningMean ?? new Float64Array(layout.channels);
+    const stats = batchMoments(x, layout, { method: resolved.stats, accumulator: resolved.accumulator, shift });
+    return { stats, global: stats };
+  }
+  const running = {
+    count: layout.rows * layout.inner,
+    mean: Float64Array.from(options.runningMean ?? new Float64Array(layout.channels)),
+    var: Float64Array.from(options.runningVar ?? new Float64Array(layout.channels).fill(1)),
+  };
+  return { stats: running, global: batchMoments(x, layout, { method: 'two-pass' }) };
+}
+
+/**
  * Runs the operator over W simulated devices. Outputs and gradients are those of one loss over
  * the whole batch; the running statistics returned in `result` are rank 0's (as DDP's
  * broadcast_buffers would keep), and every rank's are in `cluster.running`.
@@ -151,8 +190,9 @@ export async function runOnCluster(inputs: RunInputs, settings: RunSettings, spr
   if (spread.fault?.kind === 'skip' && (mode.kind === 'local' || mode.kind === 'ghost')) {
     throw new InputError(`fault skip:${spread.fault.rank} needs a mode that communicates (sync or group:K), not ${modeName(mode)}`);
   }
-  // The single-device run validates everything (shapes, values, options) before any thread starts.
-  const reference = runBatchNorm(inputs, settings);
+  // Everything is validated before any thread starts; of the single-device computation only the
+  // whole batch's statistics are needed, and they cost one pass over the input.
+  const whole = wholeBatchStats(inputs, settings);
   const cluster = Cluster.start({
     devices: spread.devices,
     threads: spread.threads,
@@ -184,7 +224,7 @@ export async function runOnCluster(inputs: RunInputs, settings: RunSettings, spr
     };
     const result: BatchNormResult = {
       output: forward.output,
-      stats: reference.result.stats,
+      stats: whole.stats,
       runningMean: toDtype(running[0].mean),
       runningVar: toDtype(running[0].var),
       gradInput: backward?.gradInput,
@@ -192,7 +232,9 @@ export async function runOnCluster(inputs: RunInputs, settings: RunSettings, spr
       gradBias: backward?.gradBias,
     };
     return {
-      ...reference,
+      global: whole.global,
+      inputs,
+      settings,
       result,
       cluster: {
         devices: spread.devices,

@@ -9,6 +9,7 @@ import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { gatherBatch } from '../data/batches.js';
+import type { Dataset } from '../data/dataset.js';
 import { loadFashionMnist } from '../data/fashion-mnist.js';
 import { loadSynthetic } from '../data/synthetic.js';
 import { Trainer } from '../train/trainer.js';
@@ -41,7 +42,7 @@ export async function benchmarkTraining(options: { devices?: number; batch?: num
   const steps = options.steps ?? 40;
   const bn = options.bn ?? 'sync';
   let data: TrainBenchReport['data'] = 'fashion-mnist';
-  let train;
+  let train: Dataset;
   try {
     train = loadFashionMnist().train;
   } catch {

@@ -5,7 +5,7 @@
  * results back; every driver call is synchronous and self-contained, so all drivers share the
  * memory from `base` without interfering.
  */
-import { type KernelExports } from './wasm-exports.js';
+import type { KernelExports } from './wasm-exports.js';
 import { loadKernels } from './wasm-module.js';
 
 const PAGE_BYTES = 65536;

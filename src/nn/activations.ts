@@ -36,7 +36,8 @@ abstract class Elementwise implements Layer {
   /** {@inheritDoc Layer.backward} */
   backward(dy: Float32Array): Float32Array {
     const n = checkBackward(this.name, this.y?.length, dy);
-    const dx = (this.dx = reuse(this.dx, n));
+    this.dx = reuse(this.dx, n);
+    const dx = this.dx;
     this.gradient(this.y!, dy, dx);
     return dx;
   }

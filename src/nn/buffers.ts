@@ -30,8 +30,12 @@ export class ModeBuffers {
    * @returns the buffer.
    */
   get(training: boolean, length: number): Float32Array {
-    if (training) return (this.train = reuse(this.train, length));
-    return (this.evaluate = reuse(this.evaluate, length));
+    if (training) {
+      this.train = reuse(this.train, length);
+      return this.train;
+    }
+    this.evaluate = reuse(this.evaluate, length);
+    return this.evaluate;
   }
 }
 

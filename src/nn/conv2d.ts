@@ -256,7 +256,8 @@ export class Conv2d implements Layer {
     const NP = batch * P;
     const col = this.cols.get(training, Kc * NP);
     im2col(x, batch, g, k, this.stride, this.padding, col);
-    const yT = (this.yT = reuse(this.yT, O * NP));
+    this.yT = reuse(this.yT, O * NP);
+    const yT = this.yT;
     gemm(false, false, O, NP, Kc, this.weight, Kc, col, NP, yT, NP);
     const bias = this.bias;
     for (let b = 0; b < batch; b++) {
@@ -279,7 +280,8 @@ export class Conv2d implements Layer {
     const { x, batch, g, rt } = cache!;
     const Kc = g.C * k * k;
     if (rt) {
-      const dx = this.inputGrad ? (this.dx = reuse(this.dx, batch * g.C * g.H * g.W)) : undefined;
+      if (this.inputGrad) this.dx = reuse(this.dx, batch * g.C * g.H * g.W);
+      const dx = this.inputGrad ? this.dx : undefined;
       convBackwardWasm(rt, x, batch, g, k, this.padding, this.weight, O, dy, this.gradWeight, this.hasBias ? this.gradBias : EMPTY, dx);
       return dx ?? new Float32Array(0);
     }
@@ -287,7 +289,8 @@ export class Conv2d implements Layer {
     const P = g.outH * g.outW;
     const NP = batch * P;
     // dY [out, batch*P], and the bias gradient on the way
-    const dyT = (this.dyT = reuse(this.dyT, O * NP));
+    this.dyT = reuse(this.dyT, O * NP);
+    const dyT = this.dyT;
     for (let o = 0; o < O; o++) {
       let sum = 0;
       for (let b = 0; b < batch; b++) {
@@ -303,9 +306,11 @@ export class Conv2d implements Layer {
     }
     gemm(false, true, O, Kc, NP, dyT, NP, col, NP, this.gradWeight, Kc, true);
     if (!this.inputGrad) return new Float32Array(0);
-    const dcol = (this.dcol = reuse(this.dcol, Kc * NP));
+    this.dcol = reuse(this.dcol, Kc * NP);
+    const dcol = this.dcol;
     gemm(true, false, Kc, NP, O, this.weight, Kc, dyT, NP, dcol, NP);
-    const dx = (this.dx = reuse(this.dx, batch * g.C * g.H * g.W));
+    this.dx = reuse(this.dx, batch * g.C * g.H * g.W);
+    const dx = this.dx;
     col2im(dcol, batch, g, k, this.stride, this.padding, dx);
     return dx;
   }

@@ -107,7 +107,8 @@ export class FrnLayer implements Layer {
   backward(dy: Float32Array): Float32Array {
     const n = checkBackward(this.name, this.cache?.length, dy);
     const { x, layout, invRms } = this.cache!;
-    const dx = (this.dx = reuse(this.dx, n));
+    this.dx = reuse(this.dx, n);
+    const dx = this.dx;
     const g = frnBackward(dy, x, layout, invRms, this.parts(), dx);
     const C = this.channels;
     for (let c = 0; c < C; c++) {

@@ -133,15 +133,20 @@ export function kaimingNormal(target: Float32Array, fans: Fans, rng: SeededRando
 export function initWeight(target: Float32Array, scheme: InitScheme, fans: Fans, rng: SeededRandom): void {
   switch (scheme) {
     case 'xavier-uniform':
-      return xavierUniform(target, fans, rng);
+      xavierUniform(target, fans, rng);
+      return;
     case 'xavier-normal':
-      return xavierNormal(target, fans, rng);
+      xavierNormal(target, fans, rng);
+      return;
     case 'kaiming-uniform':
-      return kaimingUniform(target, fans, rng);
+      kaimingUniform(target, fans, rng);
+      return;
     case 'kaiming-normal':
-      return kaimingNormal(target, fans, rng);
+      kaimingNormal(target, fans, rng);
+      return;
     case 'pytorch':
-      return fillUniform(target, 1 / Math.sqrt(fans.fanIn), rng);
+      fillUniform(target, 1 / Math.sqrt(fans.fanIn), rng);
+      return;
     default:
       throw new InternalError(`unknown init scheme '${scheme as string}'`);
   }

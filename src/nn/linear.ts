@@ -131,7 +131,8 @@ export class Linear implements Layer {
       }
     }
     if (!this.inputGrad) return new Float32Array(0);
-    const dx = (this.dx = reuse(this.dx, batch * I));
+    this.dx = reuse(this.dx, batch * I);
+    const dx = this.dx;
     gemm(false, false, batch, I, O, dy, O, this.weight, I, dx, I);
     return dx;
   }

@@ -76,7 +76,8 @@ abstract class Pool2d implements Layer {
   backward(dy: Float32Array): Float32Array {
     const g = this.geom;
     checkBackward(this.name, g && g.planes * g.outH * g.outW, dy);
-    const dx = (this.dx = reuse(this.dx, g!.planes * g!.H * g!.W));
+    this.dx = reuse(this.dx, g!.planes * g!.H * g!.W);
+    const dx = this.dx;
     dx.fill(0);
     this.unpool(dy, g!, dx);
     return dx;
@@ -142,7 +143,10 @@ export class AvgPool2d extends Pool2d {
     const k = this.kernelSize;
     const s = this.stride;
     const scale = 1 / (k * k);
-    if (k === 2 && s === 2) return avgPool2x2(x, g, y);
+    if (k === 2 && s === 2) {
+      avgPool2x2(x, g, y);
+      return;
+    }
     for (let pl = 0; pl < planes; pl++) {
       const xp = pl * H * W;
       const yp = pl * outH * outW;
@@ -162,7 +166,10 @@ export class AvgPool2d extends Pool2d {
     const k = this.kernelSize;
     const s = this.stride;
     const scale = 1 / (k * k);
-    if (k === 2 && s === 2) return avgUnpool2x2(dy, g, dx);
+    if (k === 2 && s === 2) {
+      avgUnpool2x2(dy, g, dx);
+      return;
+    }
     for (let pl = 0; pl < planes; pl++) {
       const xp = pl * H * W;
       const yp = pl * outH * outW;

@@ -133,7 +133,8 @@ export class SampleNormLayer implements Layer {
     const n = checkBackward(this.name, this.cache?.length, dy);
     const { x, layout, mean, invStd, count } = this.cache!;
     const affine = { kind: this.settings.affine, weight: this.gamma };
-    const dx = (this.dx = reuse(this.dx, n));
+    this.dx = reuse(this.dx, n);
+    const dx = this.dx;
     const sums = setGradSums(dy, x, layout, this.axes, mean, invStd, affine);
     setGradInput(dy, x, layout, this.axes, mean, invStd, affine, sums, count, dx);
     const { gradWeight, gradBias } = affineGrads(dy, x, layout, this.axes, mean, invStd, this.settings.affine);

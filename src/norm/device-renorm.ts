@@ -12,7 +12,7 @@ import type { Moments } from '../bn/moments.js';
 import { inverseStd, normalize } from '../bn/normalize.js';
 import type { DeviceBnSettings } from '../bn/block-bn.js';
 import { type AllReduceFn, deviceMoments } from '../bn/block-moments.js';
-import { type Program } from '../collectives/endpoint.js';
+import type { Program } from '../collectives/endpoint.js';
 import { float64Sum } from '../collectives/reducers.js';
 import { InputError } from '../errors.js';
 import type { ChannelLayout, FloatArray } from '../tensor/tensor.js';

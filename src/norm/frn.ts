@@ -115,6 +115,7 @@ export function frnForward(x: FloatArray, layout: ChannelLayout, invRms: ArrayLi
       const start = (r * C + c) * inner;
       for (let i = start; i < start + inner; i++) {
         const z = x[i] * scale + shift;
+        // biome-ignore lint/complexity/useMathMinMax: Math.max would turn a NaN z into NaN; the TLU keeps t, as PyTorch's max(z, tau) compare does
         out[i] = z >= t ? z : t;
       }
     }

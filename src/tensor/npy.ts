@@ -27,7 +27,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { argumentError, checkString, checkTensor } from '../args.js';
 import { InputError, requireInput } from '../errors.js';
-import { type DType, type FloatArray, type Tensor } from './tensor.js';
+import type { DType, FloatArray, Tensor } from './tensor.js';
 import { describeFsError } from '../io/fs-errors.js';
 
 /** Largest header (the dict text, padding and newline) the reader accepts: far above any real one. */
@@ -60,12 +60,27 @@ const SUPPORTED_DESCRS: Readonly<Record<string, DtypeInfo>> = {
 // Reading
 // ---------------------------------------------------------------------------------------------
 
+/** Makes the array a .npy file's values are read into. */
+export type FloatAllocator = (dtype: DType, length: number) => FloatArray;
+
+/** How a .npy file is read. */
+export interface NpyReadOptions {
+  /**
+   * Makes the array the values are read into (exactly `length` elements of `dtype`), for example
+   * one in shared memory that simulated devices read where it is; default a fresh array.
+   */
+  readonly allocate?: FloatAllocator;
+}
+
+const allocateFloats: FloatAllocator = (dtype, length) => (dtype === 'float32' ? new Float32Array(length) : new Float64Array(length));
+
 /**
  * Parses a .npy file held in memory (format 1.0, 2.0 or 3.0; float32 or float64 of either byte
  * order; C order). The result owns a fresh, aligned, native-endian array.
  *
  * @param bytes - the file's contents.
  * @param label - names the array in error messages (default 'array').
+ * @param options - where the values go (default a fresh array).
  * @returns the array and its shape.
  * @throws {@link InputError} for anything that is not such a file: a bad magic string or header,
  *   another dtype, Fortran order, truncated data.
@@ -77,7 +92,7 @@ const SUPPORTED_DESCRS: Readonly<Record<string, DtypeInfo>> = {
  * const x = parseNpy(readFileSync('x.npy'), 'x.npy'); // { data: Float32Array, shape: [64, 16, 8, 8] }
  * ```
  */
-export function parseNpy(bytes: Uint8Array, label = 'array'): Tensor {
+export function parseNpy(bytes: Uint8Array, label = 'array', options: NpyReadOptions = {}): Tensor {
   if (!(bytes instanceof Uint8Array)) throw argumentError('bytes', "a Uint8Array (a .npy file's contents)", bytes);
   checkString('label', label);
   const fail = (message: string): never => {
@@ -90,7 +105,7 @@ export function parseNpy(bytes: Uint8Array, label = 'array'): Tensor {
   const dataStart = headerStart + headerLength;
   const available = bytes.length - dataStart;
   const count = checkDataLength(header, available, fail);
-  const data = copyData(bytes.subarray(dataStart), count, header.info);
+  const data = copyData(bytes.subarray(dataStart), count, header.info, options.allocate ?? allocateFloats);
   return { data, shape: header.shape };
 }
 
@@ -99,6 +114,7 @@ export function parseNpy(bytes: Uint8Array, label = 'array'): Tensor {
  *
  * @param path - the file.
  * @param label - names it in error messages (default the path).
+ * @param options - where the values go (default a fresh array).
  * @returns the array and its shape.
  * @throws {@link InputError} naming the path when the file is missing, unreadable, a directory,
  *   larger than 2 GiB, or not a .npy file this reader accepts.
@@ -110,7 +126,7 @@ export function parseNpy(bytes: Uint8Array, label = 'array'): Tensor {
  * const { stats } = batchNorm(x);
  * ```
  */
-export function readNpyFile(path: string, label: string = path): Tensor {
+export function readNpyFile(path: string, label: string = path, options: NpyReadOptions = {}): Tensor {
   checkString('path', path);
   checkString('label', label);
   const where = label === path ? path : `${label} (${path})`;
@@ -125,7 +141,7 @@ export function readNpyFile(path: string, label: string = path): Tensor {
     if (err instanceof InputError) throw err;
     throw new InputError(`${where}: cannot read file: ${describeFsError(err)}`);
   }
-  return parseNpy(bytes, where);
+  return parseNpy(bytes, where, options);
 }
 
 
@@ -390,9 +406,12 @@ function checkDataLength(header: NpyHeader, available: number, fail: (m: string)
 }
 
 /** Copies the data into a fresh typed array (aligned whatever the input's offset), swapping bytes if needed. */
-function copyData(src: Uint8Array, count: number, info: DtypeInfo): FloatArray {
-  const out = info.dtype === 'float32' ? new Float32Array(count) : new Float64Array(count);
-  const outBytes = new Uint8Array(out.buffer);
+function copyData(src: Uint8Array, count: number, info: DtypeInfo, allocate: FloatAllocator): FloatArray {
+  const out = allocate(info.dtype, count);
+  if (!(out.length === count && (info.dtype === 'float32' ? out instanceof Float32Array : out instanceof Float64Array))) {
+    throw new InputError(`allocate must return a ${info.dtype} array of ${count} elements`);
+  }
+  const outBytes = new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
   outBytes.set(src.subarray(0, out.byteLength));
   if (info.littleEndian !== HOST_LITTLE_ENDIAN) swapBytes(outBytes, info.itemsize);
   return out;

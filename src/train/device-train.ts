@@ -126,7 +126,7 @@ function evaluate(task: EvalTask, rank: number): number[] {
   const chunks = Math.ceil(task.count / task.chunk);
   // Whole chunks per device, so that batch statistics always come from `chunk` examples.
   const [first, last] = shardRows(chunks, devices, rank);
-  const source = task.statsRank >= 0 ? task.statsRank : 0;
+  const source = Math.max(task.statsRank, 0);
   const stats = new Float64Array(task.statsRank >= 0 ? buffers.bnState : buffers.collected, source * bn.stride * 8, bn.stride);
   // Eval never changes the replicas' statistics: batch-statistics passes update a scratch copy.
   const scratch = Float64Array.from(stats);
@@ -181,6 +181,7 @@ export function runTrainTask(task: TrainStepTask | EvalTask): TrainReply {
     const count = { messages: 0, bytes: 0 };
     traffic.set(rank, count);
     if (task.op === 'train-step') return trainStep(task, rank, control, router, count);
+    // biome-ignore lint/correctness/useYield: every device program is a generator; evaluation never waits for a peer
     return (function* (): Program<number[]> {
       control.setPhase(rank, 'evaluate');
       const values = evaluate(task, rank);
