@@ -8,28 +8,18 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { zipSync } from 'fflate';
-import { describe, expect, it, vi } from 'vitest';
-import { main } from '../src/cli/program.js';
+import { describe, expect, it } from 'vitest';
 import { InputError } from '../src/errors.js';
 import { compareLayers, noiseLayers } from '../src/experiments/layers.js';
-import { type CapturedActivations, capturedFromNpz, readCapturedActivations, selectLayers } from '../src/tensor/activations.js';
+import {
+  type CapturedActivations,
+  capturedFromNpz,
+  readCapturedActivations,
+  selectLayers,
+} from '../src/tensor/activations.js';
 import { encodeNpy } from '../src/tensor/npy.js';
 import { parseNpz, readNpzFile } from '../src/tensor/npz.js';
-import { type CliResult, ROOT, runCli, tempDir } from './helpers.js';
-
-/** Runs the CLI's main() in this process (a child process costs a second of start-up per case). */
-async function mainInProcess(args: readonly string[]): Promise<CliResult> {
-  let stdout = '';
-  let stderr = '';
-  vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => ((stdout += String(chunk)), true));
-  vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => ((stderr += String(chunk)), true));
-  try {
-    const status = await main(['node', 'syncbn-sim', ...args]);
-    return { status, stdout, stderr };
-  } finally {
-    vi.restoreAllMocks();
-  }
-}
+import { ROOT, runCli, runMain, tempDir } from './helpers.js';
 
 const DIR = join(ROOT, 'test', 'fixtures', 'npz');
 const expected = JSON.parse(readFileSync(join(DIR, 'expected.json'), 'utf8'));
@@ -76,28 +66,42 @@ describe('.npz reader', () => {
   });
 
   it('reads what syncbn_capture.py wrote, stored and deflated, with its manifest', () => {
-    for (const [file, rows, steps] of [['acts.npz', 16, 3], ['acts-deflated.npz', 8, 1]] as const) {
+    for (const [file, rows, steps] of [
+      ['acts.npz', 16, 3],
+      ['acts-deflated.npz', 8, 1],
+    ] as const) {
       const acts = readCapturedActivations(join(DIR, file));
       expect(acts.manifest).toBe(true);
-      expect(acts.layers.map((l) => [l.name, l.type])).toEqual([['bn1', 'BatchNorm2d'], ['bn2', 'BatchNorm2d'], ['bn3', 'BatchNorm1d']]);
-      expect(acts.layers.map((l) => l.shape)).toEqual([[rows, 6, 12, 12], [rows, 8, 6, 6], [rows, 16]]);
+      expect(acts.layers.map((l) => [l.name, l.type])).toEqual([
+        ['bn1', 'BatchNorm2d'],
+        ['bn2', 'BatchNorm2d'],
+        ['bn3', 'BatchNorm1d'],
+      ]);
+      expect(acts.layers.map((l) => l.shape)).toEqual([
+        [rows, 6, 12, 12],
+        [rows, 8, 6, 6],
+        [rows, 16],
+      ]);
       for (const l of acts.layers) expect(l.batches).toHaveLength(steps);
     }
   });
 
-  it.each(Object.entries(expected.refused as Record<string, string>))('refuses %s naming the archive and the problem', (file, substring) => {
-    const path = join(DIR, file);
-    let error: unknown;
-    try {
-      readCapturedActivations(path);
-    } catch (e) {
-      error = e;
-    }
-    expect(error).toBeInstanceOf(InputError);
-    expect((error as Error).message).toContain(path);
-    expect((error as Error).message).toContain(substring);
-    expect((error as Error).message).not.toContain('\n');
-  });
+  it.each(Object.entries(expected.refused as Record<string, string>))(
+    'refuses %s naming the archive and the problem',
+    (file, substring) => {
+      const path = join(DIR, file);
+      let error: unknown;
+      try {
+        readCapturedActivations(path);
+      } catch (e) {
+        error = e;
+      }
+      expect(error).toBeInstanceOf(InputError);
+      expect((error as Error).message).toContain(path);
+      expect((error as Error).message).toContain(substring);
+      expect((error as Error).message).not.toContain('\n');
+    },
+  );
 
   it('refuses an empty archive, a missing file and a directory', () => {
     expect(() => parseNpz(zipSync({}), 'empty.npz')).toThrow(/empty.npz: (not an .npz|the archive holds no .npy)/);
@@ -108,7 +112,10 @@ describe('.npz reader', () => {
   it('views [N,C,L] and [N,C,D,H,W] inputs as [N,C,L,1] and [N,C,D*H,W] without a copy', () => {
     const data3 = new Float64Array(2 * 3 * 4).map((_, i) => i);
     const data5 = new Float32Array(2 * 1 * 2 * 3 * 2).map((_, i) => i);
-    const bytes = zipSync({ 'seq.npy': encodeNpy({ data: data3, shape: [2, 3, 4] }), 'vol.npy': encodeNpy({ data: data5, shape: [2, 1, 2, 3, 2] }) });
+    const bytes = zipSync({
+      'seq.npy': encodeNpy({ data: data3, shape: [2, 3, 4] }),
+      'vol.npy': encodeNpy({ data: data5, shape: [2, 1, 2, 3, 2] }),
+    });
     const acts = capturedFromNpz(parseNpz(bytes, 'm.npz'), 'm.npz');
     expect(acts.layers[0].shape).toEqual([2, 3, 4]);
     expect(acts.layers[0].batches[0].shape).toEqual([2, 3, 4, 1]);
@@ -167,7 +174,11 @@ describe('per-layer compare', () => {
   });
 
   it('leaves empty shards out when the batch has fewer rows than devices', async () => {
-    const acts = oneLayer('x', Float64Array.from({ length: 3 * 2 }, (_, i) => (i * 7) % 5), [3, 2]);
+    const acts = oneLayer(
+      'x',
+      Float64Array.from({ length: 3 * 2 }, (_, i) => (i * 7) % 5),
+      [3, 2],
+    );
     const report = await compareLayers({ acts, devices: 8 });
     expect(report.layers[0].rows[0].rowsPerDevice).toBe(1);
   });
@@ -190,7 +201,8 @@ describe('effective sample size (noise on captured layers)', () => {
       const v = gaussian(next);
       for (let i = 0; i < inner; i++) perSample[r * inner + i] = v + 1e-3 * gaussian(next);
     }
-    const run = (acts: CapturedActivations) => noiseLayers({ acts, batchSizes: [4], devices: 2, threads: 1, trials: 100, seed: 1 });
+    const run = (acts: CapturedActivations) =>
+      noiseLayers({ acts, batchSizes: [4], devices: 2, threads: 1, trials: 100, seed: 1 });
     const a = await run(oneLayer('iid', iid, [rows, 2, 4, 4]));
     const b = await run(oneLayer('repeated', perSample, [rows, 2, 4, 4]));
     const local = (r: typeof a) => r.layers[0].rows.find((x) => x.mode === 'local');
@@ -200,26 +212,43 @@ describe('effective sample size (noise on captured layers)', () => {
     expect(local(b)?.effectiveN).toBeGreaterThan(2);
     expect(local(b)?.effectiveN).toBeLessThan(8);
     expect(b.layers[0].summary.effectivePerRow).toBeLessThan(2);
-    for (const r of [a, b]) for (const row of r.layers[0].rows) expect(row.effectiveN).toBeCloseTo(row.valuesPerUnit / row.meanRatio, 10);
+    for (const r of [a, b])
+      for (const row of r.layers[0].rows) expect(row.effectiveN).toBeCloseTo(row.valuesPerUnit / row.meanRatio, 10);
   });
 
   it('names the layer in a refusal from the noise experiment', async () => {
     const acts = oneLayer('flat', new Float64Array(4 * 2).fill(1), [4, 2]);
-    await expect(noiseLayers({ acts, batchSizes: [2], devices: 2, threads: 1, trials: 2 })).rejects.toThrow(/layer 'flat': input: channel 0 is constant/);
+    await expect(noiseLayers({ acts, batchSizes: [2], devices: 2, threads: 1, trials: 2 })).rejects.toThrow(
+      /layer 'flat': input: channel 0 is constant/,
+    );
   });
 });
 
 describe.skipIf(!hasTorch())('python/syncbn_capture.py on a real PyTorch model', () => {
   it('hooks BatchNorm1d (2-D and 3-D inputs), BatchNorm2d, BatchNorm3d and SyncBatchNorm, and the simulator reads it back', () => {
     const out = join(tempDir(), 'tiny.npz');
-    const r = spawnSync('/usr/bin/python3', [join(ROOT, 'test', 'python', 'capture_tiny.py'), out], { encoding: 'utf8' });
+    const r = spawnSync('/usr/bin/python3', [join(ROOT, 'test', 'python', 'capture_tiny.py'), out], {
+      encoding: 'utf8',
+    });
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     const { manifest, sums, no_bn_refusal: refusal } = JSON.parse(r.stdout);
     expect(refusal).toBe('the model has no BatchNorm1d/2d/3d or SyncBatchNorm layer to capture');
-    expect(manifest.layers.map((l: { name: string; type: string }) => `${l.name}:${l.type}`)).toEqual(['bn3d:BatchNorm3d', 'bn2d:BatchNorm2d', 'sync:SyncBatchNorm', 'seq:BatchNorm1d', 'bn1d:BatchNorm1d']);
+    expect(manifest.layers.map((l: { name: string; type: string }) => `${l.name}:${l.type}`)).toEqual([
+      'bn3d:BatchNorm3d',
+      'bn2d:BatchNorm2d',
+      'sync:SyncBatchNorm',
+      'seq:BatchNorm1d',
+      'bn1d:BatchNorm1d',
+    ]);
     const acts = readCapturedActivations(out);
-    expect(acts.layers.map((l) => l.shape)).toEqual([[6, 2, 2, 4, 4], [6, 3, 4, 4], [6, 3, 4, 4], [6, 3, 4], [6, 5]]);
+    expect(acts.layers.map((l) => l.shape)).toEqual([
+      [6, 2, 2, 4, 4],
+      [6, 3, 4, 4],
+      [6, 3, 4, 4],
+      [6, 3, 4],
+      [6, 5],
+    ]);
     for (const l of acts.layers) {
       expect(l.steps).toEqual([0, 1]);
       const sum = Array.from(l.batches[0].data).reduce((a, v) => a + v, 0);
@@ -228,7 +257,6 @@ describe.skipIf(!hasTorch())('python/syncbn_capture.py on a real PyTorch model',
       expect(Array.from(l.batches[1].data)).not.toEqual(Array.from(l.batches[0].data));
     }
   });
-
 });
 
 describe('CLI: compare and noise --input acts.npz', () => {
@@ -240,21 +268,47 @@ describe('CLI: compare and noise --input acts.npz', () => {
     expect(json.layers.map((l: { name: string }) => l.name)).toEqual(['bn2', 'bn3']);
     expect(json.layers[0].shape).toEqual([16, 8, 6, 6]);
     expect(json.layers[0].rows).toHaveLength(3);
-    expect(Object.keys(json.layers[0].rows[0])).toEqual(['step', 'rows', 'rows_per_device', 'values_per_device', 'mean_stray', 'mean_stray_iid', 'noise_ratio', 'effective_n', 'var_stray_rms', 'constant_channels']);
+    expect(Object.keys(json.layers[0].rows[0])).toEqual([
+      'step',
+      'rows',
+      'rows_per_device',
+      'values_per_device',
+      'mean_stray',
+      'mean_stray_iid',
+      'noise_ratio',
+      'effective_n',
+      'var_stray_rms',
+      'constant_channels',
+    ]);
     expect(json.layers[0].rows[0].mean_stray).toBeCloseTo(expected.compare['4'].bn2.steps[0].mean_stray, 12);
   });
 
   it('compare prints one line per layer, the finding in words and the most sensitive layers', async () => {
-    const r = await mainInProcess(['compare', '--input', ACTS, '--devices', '8']);
+    const r = await runMain(['compare', '--input', ACTS, '--devices', '8']);
     expect(r.status).toBe(0);
     const lines = r.stdout.split('\n');
     for (const name of ['bn1', 'bn2', 'bn3']) expect(lines.filter((l) => l.startsWith(`${name} `))).toHaveLength(1);
-    expect(r.stdout).toContain('effective sample size behind a device\'s statistics is nearer b than b x H x W');
+    expect(r.stdout).toContain("effective sample size behind a device's statistics is nearer b than b x H x W");
     expect(r.stdout).toMatch(/Most sensitive to the split \(largest stray of the device means\): bn\d/);
   });
 
   it('noise --csv gives a row per layer, batch size and mode, with effective_n', async () => {
-    const r = await mainInProcess(['noise', '--input', join(DIR, 'acts-deflated.npz'), '--layers', 'bn3', '--devices', '2', '--threads', '1', '--batch-sizes', '2', '--trials', '20', '--csv']);
+    const r = await runMain([
+      'noise',
+      '--input',
+      join(DIR, 'acts-deflated.npz'),
+      '--layers',
+      'bn3',
+      '--devices',
+      '2',
+      '--threads',
+      '1',
+      '--batch-sizes',
+      '2',
+      '--trials',
+      '20',
+      '--csv',
+    ]);
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     const [header, ...rows] = r.stdout.trim().split('\n');
@@ -267,7 +321,9 @@ describe('CLI: compare and noise --input acts.npz', () => {
     const r = runCli(['compare', '--input', join(DIR, 'truncated.npz')]);
     expect(r.status).toBe(2);
     expect(r.stdout).toBe('');
-    expect(r.stderr.trim().split('\n')).toEqual([`syncbn-sim: error: ${join(DIR, 'truncated.npz')}: not a zip archive (no end of central directory record)`]);
+    expect(r.stderr.trim().split('\n')).toEqual([
+      `syncbn-sim: error: ${join(DIR, 'truncated.npz')}: not a zip archive (no end of central directory record)`,
+    ]);
   });
 
   it.each([
@@ -280,7 +336,7 @@ describe('CLI: compare and noise --input acts.npz', () => {
     [['noise', '--input', ACTS, '--plot', join(tempDir(), 'p.svg')], '--plot is not drawn for captured activations'],
     [['noise', '--input', join(DIR, 'manifest-shape.npz')], 'the manifest says [6,3,4,1]'],
   ] as [string[], string][])('exits 2 with one line (main in this process): %j', async (args, message) => {
-    const r = await mainInProcess(args);
+    const r = await runMain(args);
     expect(r.stderr).toContain(message);
     expect(r.status).toBe(2);
     expect(r.stdout).toBe('');

@@ -6,15 +6,14 @@
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it, vi } from 'vitest';
-import { main } from '../src/cli/program.js';
+import { describe, expect, it } from 'vitest';
 import { InputError } from '../src/errors.js';
 import { type SweepOptions, sweepExperiment } from '../src/experiments/sweep.js';
 import { trainExperiment } from '../src/experiments/train.js';
 import { sweepJson } from '../src/report/json/sweep-json.js';
 import { sweepPlot } from '../src/report/plots/sweep-plot.js';
 import { meanCi95, studentTCdf, studentTQuantile } from '../src/summary-stats.js';
-import { CLI, type CliResult, tempDir } from './helpers.js';
+import { CLI, runMain, tempDir } from './helpers.js';
 
 describe("Student's t", () => {
   it('matches the closed forms for 1 and 2 degrees of freedom', () => {
@@ -28,7 +27,18 @@ describe("Student's t", () => {
 
   it('matches published two-sided 95% critical values, and the normal 1.959964 for large df', () => {
     // Critical values t(0.975, df), as printed in standard tables (e.g. NIST/SEMATECH e-Handbook, table 1.3.6.7.2).
-    const table: [number, number][] = [[3, 3.182], [4, 2.776], [5, 2.571], [9, 2.262], [10, 2.228], [19, 2.093], [29, 2.045], [30, 2.042], [60, 2.0], [100, 1.984]];
+    const table: [number, number][] = [
+      [3, 3.182],
+      [4, 2.776],
+      [5, 2.571],
+      [9, 2.262],
+      [10, 2.228],
+      [19, 2.093],
+      [29, 2.045],
+      [30, 2.042],
+      [60, 2.0],
+      [100, 1.984],
+    ];
     for (const [df, t] of table) expect(Math.abs(studentTQuantile(0.975, df) - t)).toBeLessThan(6e-4);
     expect(studentTQuantile(0.975, 1e7)).toBeCloseTo(1.959964, 5);
   });
@@ -58,21 +68,41 @@ describe('sweep', () => {
   it('summarizes each configuration over its seeds from the runs train makes, and resumes them', async () => {
     const dir = tempDir('syncbn-sweep-');
     const seen: string[] = [];
-    const first = await sweepExperiment({ ...TINY, resumeDir: dir, onRun: (r) => seen.push(`${r.config.bn}/${r.config.seed}/${r.reused}`) });
+    const first = await sweepExperiment({
+      ...TINY,
+      resumeDir: dir,
+      onRun: (r) => seen.push(`${r.config.bn}/${r.config.seed}/${r.reused}`),
+    });
     expect(seen.sort()).toEqual(['local/0/false', 'local/1/false', 'sync/0/false', 'sync/1/false']);
     expect(first.trained).toBe(4);
-    expect(first.rows.map((r) => [r.bn, r.norm, r.perDeviceBatch, r.devices, r.seeds])).toEqual([['local', 'batch', 2, 2, 2], ['sync', 'batch', 2, 2, 2]]);
+    expect(first.rows.map((r) => [r.bn, r.norm, r.perDeviceBatch, r.devices, r.seeds])).toEqual([
+      ['local', 'batch', 2, 2, 2],
+      ['sync', 'batch', 2, 2, 2],
+    ]);
     for (const row of first.rows) {
       const [a, b] = row.testAccBySeed;
       expect(row.testAccMean).toBeCloseTo((a + b) / 2, 15);
-      expect(row.testAccCi95).toBeCloseTo((studentTQuantile(0.975, 1) * Math.abs(a - b)) / Math.sqrt(2) / Math.sqrt(2), 12);
+      expect(row.testAccCi95).toBeCloseTo(
+        (studentTQuantile(0.975, 1) * Math.abs(a - b)) / Math.sqrt(2) / Math.sqrt(2),
+        12,
+      );
     }
     const [local, sync] = first.rows;
     expect(sync.gapVsSync).toBe(0);
     expect(local.gapVsSync).toBeCloseTo(local.testAccMean - sync.testAccMean, 15);
 
     // The sweep's run is train's run: the same final epoch, bit for bit.
-    const alone = await trainExperiment({ model: 'mlp', subset: 64, devices: 2, perDeviceBatches: [2], bn: ['sync'], steps: 3, seed: 1, preciseBatches: 1, threads: 1 });
+    const alone = await trainExperiment({
+      model: 'mlp',
+      subset: 64,
+      devices: 2,
+      perDeviceBatches: [2],
+      bn: ['sync'],
+      steps: 3,
+      seed: 1,
+      preciseBatches: 1,
+      threads: 1,
+    });
     const finalEpoch = alone.runs[0].epochs[alone.runs[0].epochs.length - 1];
     expect(sync.testAccBySeed[1]).toBe(finalEpoch.test_acc);
 
@@ -89,13 +119,26 @@ describe('sweep', () => {
     expect(again.rows).toEqual(first.rows);
 
     // Runs of other settings are refused, naming what differs.
-    await expect(sweepExperiment({ ...TINY, steps: 4, resumeDir: dir })).rejects.toThrow(/trained with other settings \(steps 3, now 4\)/);
+    await expect(sweepExperiment({ ...TINY, steps: 4, resumeDir: dir })).rejects.toThrow(
+      /trained with other settings \(steps 3, now 4\)/,
+    );
     writeFileSync(join(dir, 'run_batch_local_W2_b2_lr-none_seed0.json'), '{"version": 1, "sett');
     await expect(sweepExperiment({ ...TINY, resumeDir: dir })).rejects.toThrow(/not a sweep run file/);
 
     // The JSON keys the issue asks for, first and in its order; the plot has a band per mode.
     const json = sweepJson(first);
-    expect(Object.keys(json.rows[0]).slice(0, 10)).toEqual(['bn', 'norm', 'per_device_batch', 'devices', 'seeds', 'train_acc_mean', 'train_acc_ci95', 'test_acc_mean', 'test_acc_ci95', 'gap_vs_sync']);
+    expect(Object.keys(json.rows[0]).slice(0, 10)).toEqual([
+      'bn',
+      'norm',
+      'per_device_batch',
+      'devices',
+      'seeds',
+      'train_acc_mean',
+      'train_acc_ci95',
+      'test_acc_mean',
+      'test_acc_ci95',
+      'gap_vs_sync',
+    ]);
     const spec = JSON.stringify(sweepPlot(first));
     expect(spec).toContain('"type":"area"');
     expect(spec).toContain('"bind":"legend"');
@@ -106,7 +149,7 @@ describe('sweep', () => {
     [{ epochs: 1 }, 'give a budget of --epochs or of --steps, not both'],
     [{ norms: ['group-norm:2'] }, "unknown normalization 'group-norm:2'"],
     [{ perDeviceBatches: [2, 2] }, 'per-device batch: a value is given twice'],
-    [{ bn: ['sync', 'frob'] }, "frob"],
+    [{ bn: ['sync', 'frob'] }, 'frob'],
     [{ perDeviceBatches: [] }, 'give at least one per-device batch size'],
   ] as [Partial<SweepOptions>, string][])('refuses %j before any run', async (change, message) => {
     let error: unknown;
@@ -120,29 +163,40 @@ describe('sweep', () => {
   });
 });
 
-async function mainInProcess(args: readonly string[]): Promise<CliResult> {
-  let stdout = '';
-  let stderr = '';
-  vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => ((stdout += String(chunk)), true));
-  vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => ((stderr += String(chunk)), true));
-  try {
-    const status = await main(['node', 'syncbn-sim', ...args]);
-    return { status, stdout, stderr };
-  } finally {
-    vi.restoreAllMocks();
-  }
-}
-
 describe('CLI: sweep', () => {
   it('stops cleanly on Ctrl-C, keeping the finished runs, and the same command goes on from there', async () => {
     const dir = tempDir('syncbn-sweep-cli-');
-    const args = [CLI, 'sweep', '--model', 'mlp', '--subset', '64', '--per-device-batch', '2', '--devices', '2', '--bn', 'local,sync', '--seeds', '6', '--steps', '40', '--precise-batches', '1', '--jobs', '1', '--resume', dir];
+    const args = [
+      CLI,
+      'sweep',
+      '--model',
+      'mlp',
+      '--subset',
+      '64',
+      '--per-device-batch',
+      '2',
+      '--devices',
+      '2',
+      '--bn',
+      'local,sync',
+      '--seeds',
+      '6',
+      '--steps',
+      '40',
+      '--precise-batches',
+      '1',
+      '--jobs',
+      '1',
+      '--resume',
+      dir,
+    ];
     const child = spawn(process.execPath, args, { env: { ...process.env, NO_COLOR: '1' } });
     let stderr = '';
     child.stderr.on('data', (d) => (stderr += String(d)));
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     // Interrupt once the first run is on disk (polling a fact, not a time).
-    while (readdirSync(dir).filter((f) => f.endsWith('.json')).length === 0) await new Promise((r) => setTimeout(r, 50));
+    while (readdirSync(dir).filter((f) => f.endsWith('.json')).length === 0)
+      await new Promise((r) => setTimeout(r, 50));
     child.kill('SIGINT');
     expect(await exited).toBe(130);
     const files = readdirSync(dir);
@@ -156,7 +210,27 @@ describe('CLI: sweep', () => {
     // Going on: only the first seeds are needed to see the reuse (a smaller grid over the same files).
     // With one job, local seed 0 is the first run to finish.
     expect(files).toContain('run_batch_local_W2_b2_lr-none_seed0.json');
-    const r = await mainInProcess(['sweep', '--model', 'mlp', '--subset', '64', '--per-device-batch', '2', '--devices', '2', '--bn', 'local', '--seeds', '1', '--steps', '40', '--precise-batches', '1', '--resume', dir]);
+    const r = await runMain([
+      'sweep',
+      '--model',
+      'mlp',
+      '--subset',
+      '64',
+      '--per-device-batch',
+      '2',
+      '--devices',
+      '2',
+      '--bn',
+      'local',
+      '--seeds',
+      '1',
+      '--steps',
+      '40',
+      '--precise-batches',
+      '1',
+      '--resume',
+      dir,
+    ]);
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toContain('run 1/1 (reused): local W=2 b=2 lr-scaling none seed 0');
     expect(r.stdout).toContain('0 runs trained, 1 reused from the resume directory');
@@ -171,7 +245,7 @@ describe('CLI: sweep', () => {
     [['sweep', '--data-dir', '/tmp'], '--data-dir is for --dataset fashion-mnist'],
     [['sweep', '--steps', '1', '--resume', CLI], 'not a directory'],
   ])('exits 2 with one line: %j', async (args, message) => {
-    const r = await mainInProcess(args);
+    const r = await runMain(args);
     expect(r.stderr).toContain(message);
     expect(r.status).toBe(2);
     expect(r.stdout).toBe('');

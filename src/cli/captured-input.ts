@@ -39,7 +39,10 @@ export function readCapturedInput(path: string, layers: readonly string[] | unde
  */
 export function checkCapturedFlags(command: Command, archive: boolean, inapplicable: readonly string[]): void {
   const typed = (name: string) => command.getOptionValueSource(name) === 'cli';
-  if (!archive && typed('layers')) throw new InputError('--layers picks layers of captured activations: give --input ACTS.npz (from python/syncbn_capture.py)');
+  if (!archive && typed('layers'))
+    throw new InputError(
+      '--layers picks layers of captured activations: give --input ACTS.npz (from python/syncbn_capture.py)',
+    );
   if (!archive) return;
   for (const name of inapplicable) {
     if (typed(name)) {

@@ -14,7 +14,17 @@ import { sweepJson } from '../report/json/sweep-json.js';
 import { sweepPlot } from '../report/plots/sweep-plot.js';
 import { sweepTable } from '../report/tables/sweep-table.js';
 import { MODEL_NAMES, type ModelName } from '../train/protocol.js';
-import { listOf, nonNegativeNumber, oneOf, parsePositiveInteger, parseSeed, parseTimeoutMs, positiveNumber, threadsOption, wholeNumber } from './parse.js';
+import {
+  listOf,
+  nonNegativeNumber,
+  oneOf,
+  parsePositiveInteger,
+  parseSeed,
+  parseTimeoutMs,
+  positiveNumber,
+  threadsOption,
+  wholeNumber,
+} from './parse.js';
 import { withProgress } from './progress.js';
 import { type ReportFlags, addReportOptions, checkReportFlags, emitReport } from './report-output.js';
 
@@ -59,17 +69,42 @@ function runLine(r: SweepRunResult, done: number, total: number): string {
 export function addSweepCommand(program: Command): void {
   const command = program
     .command('sweep')
-    .description('a grid of training runs (per-device batch x BN mode x devices x lr scaling) over seeds: mean accuracy with 95% confidence intervals, gap to sync BN')
-    .option('--per-device-batch <list>', 'per-device batch sizes b', listOf('--per-device-batch', wholeNumber('--per-device-batch')), [2, 4, 8, 16])
-    .option('--bn <modes>', 'BN modes: local, sync, group:K, ghost:G', listOf('--bn', (v) => v), ['local', 'sync'])
+    .description(
+      'a grid of training runs (per-device batch x BN mode x devices x lr scaling) over seeds: mean accuracy with 95% confidence intervals, gap to sync BN',
+    )
+    .option(
+      '--per-device-batch <list>',
+      'per-device batch sizes b',
+      listOf('--per-device-batch', wholeNumber('--per-device-batch')),
+      [2, 4, 8, 16],
+    )
+    .option(
+      '--bn <modes>',
+      'BN modes: local, sync, group:K, ghost:G',
+      listOf('--bn', (v) => v),
+      ['local', 'sync'],
+    )
     // Issue 12 adds `train --norm`; its sweep flag (`--norm <list>`) goes here, feeding SweepOptions.norms.
     .option('--devices <list>', 'device counts W', listOf('--devices', wholeNumber('--devices')), [8])
-    .option('--lr-scaling <list>', 'learning-rate rules: none, linear (lr x global batch / 256)', listOf('--lr-scaling', oneOf('--lr-scaling', ['none', 'linear'] as const)), ['none'])
+    .option(
+      '--lr-scaling <list>',
+      'learning-rate rules: none, linear (lr x global batch / 256)',
+      listOf('--lr-scaling', oneOf('--lr-scaling', ['none', 'linear'] as const)),
+      ['none'],
+    )
     .option('--seeds <K>', 'runs per configuration, seeds --seed to --seed + K - 1', parsePositiveInteger, 3)
     .option('--seed <n>', 'the first seed', parseSeed, 0)
-    .addOption(new Option('--epochs <E>', 'budget of every run in epochs (default 1)').argParser(parsePositiveInteger).conflicts('steps'))
-    .addOption(new Option('--steps <S>', 'budget of every run in training steps instead').argParser(parsePositiveInteger).conflicts('epochs'))
-    .option('--jobs <J>', 'runs trained at once (default: the machine\'s cores)', wholeNumber('--jobs'))
+    .addOption(
+      new Option('--epochs <E>', 'budget of every run in epochs (default 1)')
+        .argParser(parsePositiveInteger)
+        .conflicts('steps'),
+    )
+    .addOption(
+      new Option('--steps <S>', 'budget of every run in training steps instead')
+        .argParser(parsePositiveInteger)
+        .conflicts('epochs'),
+    )
+    .option('--jobs <J>', "runs trained at once (default: the machine's cores)", wholeNumber('--jobs'))
     .addOption(threadsOption().default(1, '1 per run'))
     .option('--resume <dir>', 'write each finished run to DIR, and reuse the runs already there (same settings)')
     .addOption(new Option('--model <name>', 'network').choices(MODEL_NAMES).default('lenet-bn'))
@@ -80,13 +115,27 @@ export function addSweepCommand(program: Command): void {
     .option('--momentum <m>', 'SGD momentum', nonNegativeNumber('--momentum'), 0)
     .option('--weight-decay <wd>', 'SGD weight decay', nonNegativeNumber('--weight-decay'), 0)
     .addOption(new Option('--stats <method>', 'BN statistics method').choices(STATS_METHODS).default('sums'))
-    .addOption(new Option('--algorithm <name>', 'all-reduce of the BN statistics').choices(ALGORITHM_NAMES).default(DEFAULT_ALGORITHM))
-    .addOption(new Option('--eval-stats <whose>', 'running statistics test accuracy uses in local mode').choices(['rank0', 'average']).default('rank0'))
-    .option('--precise-batches <K>', 'training batches precise BN recomputes the statistics over', parsePositiveInteger, 10)
+    .addOption(
+      new Option('--algorithm <name>', 'all-reduce of the BN statistics')
+        .choices(ALGORITHM_NAMES)
+        .default(DEFAULT_ALGORITHM),
+    )
+    .addOption(
+      new Option('--eval-stats <whose>', 'running statistics test accuracy uses in local mode')
+        .choices(['rank0', 'average'])
+        .default('rank0'),
+    )
+    .option(
+      '--precise-batches <K>',
+      'training batches precise BN recomputes the statistics over',
+      parsePositiveInteger,
+      10,
+    )
     .option('--timeout-ms <ms>', 'how long a device waits for a peer', parseTimeoutMs, 60_000);
   addReportOptions(command).action(async (flags: SweepFlags) => {
     checkReportFlags(flags);
-    if (flags.dataDir !== undefined && flags.dataset !== 'fashion-mnist') throw new InputError('--data-dir is for --dataset fashion-mnist; the synthetic set is built in');
+    if (flags.dataDir !== undefined && flags.dataset !== 'fashion-mnist')
+      throw new InputError('--data-dir is for --dataset fashion-mnist; the synthetic set is built in');
     const printing = !flags.json && !flags.csv;
     let finishedRuns = 0;
     try {
@@ -125,7 +174,12 @@ export function addSweepCommand(program: Command): void {
           },
         }),
       );
-      await emitReport(flags, sweepJson(report), () => `${printing ? '\n' : ''}${sweepTable(report)}`, () => sweepPlot(report));
+      await emitReport(
+        flags,
+        sweepJson(report),
+        () => `${printing ? '\n' : ''}${sweepTable(report)}`,
+        () => sweepPlot(report),
+      );
     } catch (error) {
       if (error instanceof InterruptedError || (error as { code?: string })?.code === 'E_DIVERGED') {
         process.stderr.write(

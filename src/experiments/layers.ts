@@ -113,13 +113,19 @@ export interface LayerCompareReport {
 }
 
 function checkDevices(devices: number): void {
-  requireInput(Number.isSafeInteger(devices) && devices >= 1 && devices <= MAX_DEVICES, () => `devices must be a whole number from 1 to ${MAX_DEVICES}, got ${devices}`);
+  requireInput(
+    Number.isSafeInteger(devices) && devices >= 1 && devices <= MAX_DEVICES,
+    () => `devices must be a whole number from 1 to ${MAX_DEVICES}, got ${devices}`,
+  );
 }
 
 function checkFinite(layer: CapturedLayer, source: string): void {
   for (const [k, b] of layer.batches.entries()) {
     const bad = describeNonFinite(b.data, b.shape);
-    requireInput(bad === undefined, () => `${source}: layer '${layer.name}' step ${layer.steps[k]} holds ${bad}: the statistics need finite values`);
+    requireInput(
+      bad === undefined,
+      () => `${source}: layer '${layer.name}' step ${layer.steps[k]} holds ${bad}: the statistics need finite values`,
+    );
   }
 }
 
@@ -174,7 +180,11 @@ export async function compareLayers(options: LayerCompareOptions): Promise<Layer
         const [from, to] = shardRows(layout.rows, devices, rank);
         if (to === from) continue;
         // The device's own statistics, as local BN computes them on its shard.
-        const local = batchMoments(batch.data.subarray(from * rowSize, to * rowSize), { ...layout, rows: to - from }, { method: options.stats ?? 'sums' });
+        const local = batchMoments(
+          batch.data.subarray(from * rowSize, to * rowSize),
+          { ...layout, rows: to - from },
+          { method: options.stats ?? 'sums' },
+        );
         const n = local.count;
         held++;
         rowsHeld += to - from;
@@ -186,7 +196,11 @@ export async function compareLayers(options: LayerCompareOptions): Promise<Layer
           samples++;
         }
       }
-      requireInput(samples > 0, () => `${acts.source}: layer '${layer.name}' step ${layer.steps[k]}: every channel is constant, nothing to measure`);
+      requireInput(
+        samples > 0,
+        () =>
+          `${acts.source}: layer '${layer.name}' step ${layer.steps[k]}: every channel is constant, nothing to measure`,
+      );
       const meanZ2 = z2 / samples;
       const meanTheory = theory / held;
       const valuesPerDevice = (rowsHeld * layout.inner) / held;
@@ -230,7 +244,10 @@ export async function compareLayers(options: LayerCompareOptions): Promise<Layer
       },
     });
   }
-  const mostSensitive = [...layers].sort((a, b) => b.summary.meanStray - a.summary.meanStray).slice(0, SENSITIVE_LAYERS_NAMED).map((l) => l.name);
+  const mostSensitive = [...layers]
+    .sort((a, b) => b.summary.meanStray - a.summary.meanStray)
+    .slice(0, SENSITIVE_LAYERS_NAMED)
+    .map((l) => l.name);
   return { source: acts.source, devices, layers, mostSensitive };
 }
 
@@ -349,7 +366,7 @@ export async function noiseLayers(options: LayerNoiseOptions): Promise<LayerNois
   const perLayer = trials * options.batchSizes.length;
   for (const [i, layer] of acts.layers.entries()) {
     const input = population(layer);
-    let report;
+    let report: Awaited<ReturnType<typeof noiseExperiment>>;
     try {
       report = await noiseExperiment({
         input,
@@ -362,7 +379,10 @@ export async function noiseLayers(options: LayerNoiseOptions): Promise<LayerNois
         algorithm: options.algorithm,
         stats: options.stats,
         signal: options.signal,
-        onProgress: options.onProgress && ((done, _total, label) => options.onProgress?.(i * perLayer + done, acts.layers.length * perLayer, `layer ${layer.name}: ${label}`)),
+        onProgress:
+          options.onProgress &&
+          ((done, _total, label) =>
+            options.onProgress?.(i * perLayer + done, acts.layers.length * perLayer, `layer ${layer.name}: ${label}`)),
       });
     } catch (err) {
       if (err instanceof InputError) throw new InputError(`layer '${layer.name}': ${err.message}`);
@@ -380,7 +400,13 @@ export async function noiseLayers(options: LayerNoiseOptions): Promise<LayerNois
       shape: [...layer.shape],
       population: input.shape[0],
       rows,
-      summary: { valuesPerRow, noiseRatio, effectivePerRow: valuesPerRow / noiseRatio, smallestBatch: smallest.batch, meanNoiseAtSmallest: smallest.meanNoise },
+      summary: {
+        valuesPerRow,
+        noiseRatio,
+        effectivePerRow: valuesPerRow / noiseRatio,
+        smallestBatch: smallest.batch,
+        meanNoiseAtSmallest: smallest.meanNoise,
+      },
     });
   }
   const mostSensitive = [...layers]

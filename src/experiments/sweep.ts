@@ -246,34 +246,64 @@ function readRunFile(dir: string, config: SweepRunConfig, sweepSettings: SweepSe
   try {
     parsed = JSON.parse(readFileSync(path, 'utf8'));
   } catch (err) {
-    throw new InputError(`${path}: not a sweep run file (${err instanceof SyntaxError ? err.message : describeFsError(err)}); remove it to train the run again`);
+    throw new InputError(
+      `${path}: not a sweep run file (${err instanceof SyntaxError ? err.message : describeFsError(err)}); remove it to train the run again`,
+    );
   }
-  requireInput(parsed.version === SWEEP_RUN_FILE_VERSION, () => `${path}: a run file of version ${JSON.stringify(parsed.version)}, expected ${SWEEP_RUN_FILE_VERSION}`);
+  requireInput(
+    parsed.version === SWEEP_RUN_FILE_VERSION,
+    () => `${path}: a run file of version ${JSON.stringify(parsed.version)}, expected ${SWEEP_RUN_FILE_VERSION}`,
+  );
   if (!sameJson(parsed.settings, settings)) {
     const theirs = (parsed.settings ?? {}) as Record<string, unknown>;
-    const differ = Object.keys(settings).filter((k) => !sameJson(theirs[k], (settings as unknown as Record<string, unknown>)[k]));
-    throw new InputError(`${path}: trained with other settings (${differ.map((k) => `${k} ${JSON.stringify(theirs[k])}, now ${JSON.stringify((settings as unknown as Record<string, unknown>)[k])}`).join('; ')}): resume with the same settings, or use another directory`);
+    const differ = Object.keys(settings).filter(
+      (k) => !sameJson(theirs[k], (settings as unknown as Record<string, unknown>)[k]),
+    );
+    throw new InputError(
+      `${path}: trained with other settings (${differ.map((k) => `${k} ${JSON.stringify(theirs[k])}, now ${JSON.stringify((settings as unknown as Record<string, unknown>)[k])}`).join('; ')}): resume with the same settings, or use another directory`,
+    );
   }
-  requireInput(sameJson(parsed.config, config) && parsed.run && Array.isArray(parsed.run.epochs) && parsed.run.epochs.length > 0, () => `${path}: its configuration does not match its name; remove it to train the run again`);
+  requireInput(
+    sameJson(parsed.config, config) && parsed.run && Array.isArray(parsed.run.epochs) && parsed.run.epochs.length > 0,
+    () => `${path}: its configuration does not match its name; remove it to train the run again`,
+  );
   return parsed.run;
 }
 
 function checkSweepOptions(options: SweepOptions): { seeds: number; seed: number; jobs: number } {
-  requireInput(Array.isArray(options.perDeviceBatches) && options.perDeviceBatches.length > 0, '--per-device-batch: give at least one per-device batch size');
+  requireInput(
+    Array.isArray(options.perDeviceBatches) && options.perDeviceBatches.length > 0,
+    '--per-device-batch: give at least one per-device batch size',
+  );
   const seeds = options.seeds ?? 3;
   const seed = options.seed ?? 0;
-  requireInput(Number.isSafeInteger(seeds) && seeds >= 1 && seeds <= MAX_SWEEP_SEEDS, () => `seeds must be a whole number from 1 to ${MAX_SWEEP_SEEDS}, got ${seeds}`);
+  requireInput(
+    Number.isSafeInteger(seeds) && seeds >= 1 && seeds <= MAX_SWEEP_SEEDS,
+    () => `seeds must be a whole number from 1 to ${MAX_SWEEP_SEEDS}, got ${seeds}`,
+  );
   requireInput(Number.isSafeInteger(seed) && seed >= 0, () => `seed must be a whole number >= 0, got ${seed}`);
-  requireInput(options.epochs === undefined || options.steps === undefined, 'give a budget of --epochs or of --steps, not both');
+  requireInput(
+    options.epochs === undefined || options.steps === undefined,
+    'give a budget of --epochs or of --steps, not both',
+  );
   for (const norm of options.norms ?? ['batch']) {
-    requireInput(SWEEP_NORMS.includes(norm), () => `unknown normalization '${norm}' (a sweep runs ${SWEEP_NORMS.join(', ')}; other normalizations come with train --norm)`);
+    requireInput(
+      SWEEP_NORMS.includes(norm),
+      () =>
+        `unknown normalization '${norm}' (a sweep runs ${SWEEP_NORMS.join(', ')}; other normalizations come with train --norm)`,
+    );
   }
-  for (const [name, list] of [['per-device batch', options.perDeviceBatches], ['devices', options.devices ?? [8]]] as const) {
-    for (const v of list) requireInput(Number.isSafeInteger(v) && v >= 1, () => `${name} must be a whole number >= 1, got ${v}`);
+  for (const [name, list] of [
+    ['per-device batch', options.perDeviceBatches],
+    ['devices', options.devices ?? [8]],
+  ] as const) {
+    for (const v of list)
+      requireInput(Number.isSafeInteger(v) && v >= 1, () => `${name} must be a whole number >= 1, got ${v}`);
     requireInput(new Set(list).size === list.length, () => `${name}: a value is given twice`);
   }
   requireInput(new Set(options.bn ?? []).size === (options.bn ?? []).length, '--bn: a mode is given twice');
-  for (const s of options.lrScaling ?? ['none']) requireInput(s === 'none' || s === 'linear', () => `lr scaling must be none or linear, got '${s}'`);
+  for (const s of options.lrScaling ?? ['none'])
+    requireInput(s === 'none' || s === 'linear', () => `lr scaling must be none or linear, got '${s}'`);
   const jobs = options.jobs ?? availableParallelism();
   requireInput(Number.isSafeInteger(jobs) && jobs >= 1, () => `jobs must be a whole number >= 1, got ${jobs}`);
   return { seeds, seed, jobs };
@@ -297,7 +327,10 @@ function checkSweepOptions(options: SweepOptions): { seeds: number; seed: number
 export async function sweepExperiment(options: SweepOptions): Promise<SweepReport> {
   const { seeds, seed, jobs } = checkSweepOptions(options);
   const grid = gridOf(options, seeds, seed);
-  requireInput(grid.length <= MAX_SWEEP_RUNS, () => `the grid makes ${grid.length} runs; the limit is ${MAX_SWEEP_RUNS}`);
+  requireInput(
+    grid.length <= MAX_SWEEP_RUNS,
+    () => `the grid makes ${grid.length} runs; the limit is ${MAX_SWEEP_RUNS}`,
+  );
   const settings: SweepSettings = {
     model: options.model ?? 'lenet-bn',
     dataset: options.dataset ?? 'synthetic',
@@ -383,7 +416,9 @@ export async function sweepExperiment(options: SweepOptions): Promise<SweepRepor
           signal: controller.signal,
           onProgress: (done, total, label) => {
             stepsDone.set(index, { done, total });
-            report(`${position}: ${label.replace(/^([^,]+), b = (\d+), /, `$1 W=${config.devices} b=$2 seed ${config.seed}, `)}`);
+            report(
+              `${position}: ${label.replace(/^([^,]+), b = (\d+), /, `$1 W=${config.devices} b=$2 seed ${config.seed}, `)}`,
+            );
           },
         });
         const run = r.runs[0];
@@ -450,7 +485,14 @@ function summarize(grid: readonly SweepRunConfig[], results: readonly SweepRunRe
     };
   });
   for (const row of rows) {
-    const sync = rows.find((r) => r.bn === 'sync' && r.norm === row.norm && r.devices === row.devices && r.lrScaling === row.lrScaling && r.perDeviceBatch === row.perDeviceBatch);
+    const sync = rows.find(
+      (r) =>
+        r.bn === 'sync' &&
+        r.norm === row.norm &&
+        r.devices === row.devices &&
+        r.lrScaling === row.lrScaling &&
+        r.perDeviceBatch === row.perDeviceBatch,
+    );
     row.gapVsSync = sync ? row.testAccMean - sync.testAccMean : null;
   }
   return rows;

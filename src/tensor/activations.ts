@@ -51,7 +51,10 @@ export interface CapturedActivations {
  */
 export function asBatchNormInput(tensor: Tensor, what: string): Tensor {
   const s = tensor.shape;
-  requireInput(s.length >= 2 && s.length <= 5, () => `${what}: a batch-norm input is [N,C], [N,C,L], [N,C,H,W] or [N,C,D,H,W], got shape [${s.join(',')}]`);
+  requireInput(
+    s.length >= 2 && s.length <= 5,
+    () => `${what}: a batch-norm input is [N,C], [N,C,L], [N,C,H,W] or [N,C,D,H,W], got shape [${s.join(',')}]`,
+  );
   requireInput(s[1] > 0, () => `${what}: zero channels (shape [${s.join(',')}])`);
   if (s.length === 2 || s.length === 4) return tensor;
   if (s.length === 3) return { data: tensor.data, shape: [s[0], s[1], s[2], 1] };
@@ -70,8 +73,10 @@ function sameDims(a: readonly number[], b: readonly number[]): boolean {
 function checkSteps(label: string, name: string, shapes: readonly (readonly number[])[]): void {
   const first = shapes[0];
   for (const s of shapes) {
-    requireInput(s.length === first.length && s.slice(1).every((d, i) => d === first[i + 1]), () =>
-      `${label}: layer '${name}' has steps of shapes [${first.join(',')}] and [${s.join(',')}]; they may differ in N only`,
+    requireInput(
+      s.length === first.length && s.slice(1).every((d, i) => d === first[i + 1]),
+      () =>
+        `${label}: layer '${name}' has steps of shapes [${first.join(',')}] and [${s.join(',')}]; they may differ in N only`,
     );
   }
 }
@@ -98,8 +103,10 @@ export function capturedFromNpz(contents: NpzContents, label: string): CapturedA
   }
   const m = contents.manifest as Record<string, unknown>;
   if (typeof m !== 'object' || m === null || Array.isArray(m)) fail('manifest.json is not an object');
-  if (m.format !== CAPTURE_FORMAT) fail(`manifest.json has format ${JSON.stringify(m.format)}, expected '${CAPTURE_FORMAT}'`);
-  if (m.version !== CAPTURE_VERSION) fail(`manifest.json has version ${JSON.stringify(m.version)}; this reader knows version ${CAPTURE_VERSION}`);
+  if (m.format !== CAPTURE_FORMAT)
+    fail(`manifest.json has format ${JSON.stringify(m.format)}, expected '${CAPTURE_FORMAT}'`);
+  if (m.version !== CAPTURE_VERSION)
+    fail(`manifest.json has version ${JSON.stringify(m.version)}; this reader knows version ${CAPTURE_VERSION}`);
   if (!Array.isArray(m.layers) || m.layers.length === 0) fail('manifest.json lists no layers');
   const used = new Set<string>();
   const names = new Set<string>();
@@ -113,12 +120,18 @@ export function capturedFromNpz(contents: NpzContents, label: string): CapturedA
     if (names.has(name)) fail(`layer '${name}' is listed twice in manifest.json`);
     names.add(name);
     if (typeof l.type !== 'string') fail(`layer '${name}' has no type in manifest.json`);
-    if (!isWholeList(l.shape) || !isWholeList(l.steps) || !Array.isArray(l.members) || !l.members.every((s) => typeof s === 'string')) {
+    if (
+      !isWholeList(l.shape) ||
+      !isWholeList(l.steps) ||
+      !Array.isArray(l.members) ||
+      !l.members.every((s) => typeof s === 'string')
+    ) {
       fail(`layer '${name}' needs shape, steps and members in manifest.json`);
     }
     const members = l.members as string[];
     const steps = l.steps as number[];
-    if (members.length === 0 || members.length !== steps.length) fail(`layer '${name}' lists ${members.length} members for ${steps.length} steps`);
+    if (members.length === 0 || members.length !== steps.length)
+      fail(`layer '${name}' lists ${members.length} members for ${steps.length} steps`);
     const batches = members.map((member) => {
       if (!member.endsWith('.npy')) fail(`layer '${name}': member '${member}' is not an .npy`);
       const t = contents.arrays.get(member.slice(0, -4));
@@ -128,11 +141,25 @@ export function capturedFromNpz(contents: NpzContents, label: string): CapturedA
       return t as Tensor;
     });
     const shape = l.shape as number[];
-    if (!sameDims(batches[0].shape, shape)) fail(`layer '${name}': member '${members[0]}' has shape [${batches[0].shape.join(',')}], the manifest says [${shape.join(',')}]`);
-    checkSteps(label, name, batches.map((b) => b.shape));
-    layers.push({ name, type: l.type as string, shape: [...shape], steps: [...steps], batches: batches.map((b, k) => asBatchNormInput(b, `${label}:${members[k]}`)) });
+    if (!sameDims(batches[0].shape, shape))
+      fail(
+        `layer '${name}': member '${members[0]}' has shape [${batches[0].shape.join(',')}], the manifest says [${shape.join(',')}]`,
+      );
+    checkSteps(
+      label,
+      name,
+      batches.map((b) => b.shape),
+    );
+    layers.push({
+      name,
+      type: l.type as string,
+      shape: [...shape],
+      steps: [...steps],
+      batches: batches.map((b, k) => asBatchNormInput(b, `${label}:${members[k]}`)),
+    });
   }
-  for (const key of contents.arrays.keys()) if (!used.has(`${key}.npy`)) fail(`member '${key}.npy' is not listed in manifest.json`);
+  for (const key of contents.arrays.keys())
+    if (!used.has(`${key}.npy`)) fail(`member '${key}.npy' is not listed in manifest.json`);
   return { source: label, manifest: true, layers };
 }
 
@@ -167,7 +194,10 @@ export function selectLayers(acts: CapturedActivations, names: readonly string[]
     requireInput(!seen.has(n), () => `--layers: '${n}' is given twice`);
     seen.add(n);
     const layer = acts.layers.find((l) => l.name === n);
-    requireInput(layer !== undefined, () => `--layers: no layer '${n}' in ${acts.source} (layers: ${acts.layers.map((l) => l.name).join(', ')})`);
+    requireInput(
+      layer !== undefined,
+      () => `--layers: no layer '${n}' in ${acts.source} (layers: ${acts.layers.map((l) => l.name).join(', ')})`,
+    );
     return layer as CapturedLayer;
   });
   return { ...acts, layers };

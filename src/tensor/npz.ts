@@ -69,19 +69,24 @@ function centralDirectory(bytes: Uint8Array, fail: (message: string) => never): 
   let offset = view.getUint32(eocd + 16, true);
   if ((offset === 0xffffffff || entries === 0xffff) && eocd >= 20 && view.getUint32(eocd - 20, true) === 0x07064b50) {
     const z64 = Number(view.getBigUint64(eocd - 12, true));
-    if (z64 + 56 > bytes.length || view.getUint32(z64, true) !== 0x06064b50) fail('bad zip64 end of central directory record');
+    if (z64 + 56 > bytes.length || view.getUint32(z64, true) !== 0x06064b50)
+      fail('bad zip64 end of central directory record');
     entries = Number(view.getBigUint64(z64 + 32, true));
     offset = Number(view.getBigUint64(z64 + 48, true));
   }
   const records: { name: string; crc: number }[] = [];
   const decoder = new TextDecoder();
   for (let e = 0; e < entries; e++) {
-    if (offset + 46 > bytes.length || view.getUint32(offset, true) !== 0x02014b50) fail(`bad central directory record ${e + 1} of ${entries}`);
+    if (offset + 46 > bytes.length || view.getUint32(offset, true) !== 0x02014b50)
+      fail(`bad central directory record ${e + 1} of ${entries}`);
     const nameLength = view.getUint16(offset + 28, true);
     const extraLength = view.getUint16(offset + 30, true);
     const commentLength = view.getUint16(offset + 32, true);
     if (offset + 46 + nameLength > bytes.length) fail(`bad central directory record ${e + 1} of ${entries}`);
-    records.push({ name: decoder.decode(bytes.subarray(offset + 46, offset + 46 + nameLength)), crc: view.getUint32(offset + 16, true) });
+    records.push({
+      name: decoder.decode(bytes.subarray(offset + 46, offset + 46 + nameLength)),
+      crc: view.getUint32(offset + 16, true),
+    });
     offset += 46 + nameLength + extraLength + commentLength;
   }
   return records;
@@ -122,7 +127,10 @@ export function parseNpz(bytes: Uint8Array, label = 'archive'): NpzContents {
   try {
     members = unzipSync(bytes, {
       filter(file) {
-        if (file.compression !== 0 && file.compression !== 8) fail(`member '${file.name}' uses compression method ${file.compression}; only stored (0) and deflated (8) are read`);
+        if (file.compression !== 0 && file.compression !== 8)
+          fail(
+            `member '${file.name}' uses compression method ${file.compression}; only stored (0) and deflated (8) are read`,
+          );
         return true;
       },
     });
@@ -139,7 +147,10 @@ export function parseNpz(bytes: Uint8Array, label = 'archive'): NpzContents {
     if (crc32(data) !== r.crc) fail(`member '${r.name}' is corrupt (its CRC-32 does not match)`);
     if (r.name.endsWith('/') && data.length === 0) continue;
     if (r.name === 'manifest.json') {
-      requireInput(data.length <= MAX_NPZ_MANIFEST_BYTES, () => `${label}: manifest.json is larger than ${MAX_NPZ_MANIFEST_BYTES} bytes`);
+      requireInput(
+        data.length <= MAX_NPZ_MANIFEST_BYTES,
+        () => `${label}: manifest.json is larger than ${MAX_NPZ_MANIFEST_BYTES} bytes`,
+      );
       try {
         manifest = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(data));
       } catch (err) {
@@ -173,7 +184,10 @@ export function readNpzFile(path: string, label: string = path): NpzContents {
     const stats = statSync(path);
     requireInput(!stats.isDirectory(), `${where}: cannot read file: is a directory`);
     requireInput(stats.isFile(), `${where}: cannot read file: not a regular file`);
-    requireInput(stats.size <= MAX_FILE_BYTES, () => `${where}: cannot read file: too large (${stats.size} bytes, limit ${MAX_FILE_BYTES})`);
+    requireInput(
+      stats.size <= MAX_FILE_BYTES,
+      () => `${where}: cannot read file: too large (${stats.size} bytes, limit ${MAX_FILE_BYTES})`,
+    );
     bytes = readFileSync(path);
   } catch (err) {
     if (err instanceof InputError) throw err;

@@ -33,13 +33,54 @@ export function sweepPlot(r: SweepReport): PlotSpec {
   const modes = bnModeOrder(values.map((v) => v.mode));
   const batches = inOrder(values.map((v) => v.b)).sort((a, b) => a - b);
   const panels = inOrder(values.map((v) => v.panel));
-  const color = { field: 'mode', type: 'nominal', title: 'BN mode', scale: { domain: modes }, legend: FULL_LABELS } as const;
-  const x = { field: 'b', type: 'quantitative', title: 'per-device batch (log scale)', scale: { type: 'log', base: 2, domain: [batches[0], batches[batches.length - 1]], nice: false }, axis: { values: batches, format: 'd' } } as const;
+  const color = {
+    field: 'mode',
+    type: 'nominal',
+    title: 'BN mode',
+    scale: { domain: modes },
+    legend: FULL_LABELS,
+  } as const;
+  const x = {
+    field: 'b',
+    type: 'quantitative',
+    title: 'per-device batch (log scale)',
+    scale: { type: 'log', base: 2, domain: [batches[0], batches[batches.length - 1]], nice: false },
+    axis: { values: batches, format: 'd' },
+  } as const;
   const legendToggle = { name: 'pick', select: { type: 'point', fields: ['mode'] }, bind: 'legend' } as const;
   const faded = { condition: { param: 'pick', value: 1 }, value: 0.12 } as const;
   const layer = [
-    { mark: { type: 'area', opacity: 0.18 }, encoding: { x, y: { field: 'lo', type: 'quantitative' }, y2: { field: 'hi' }, color, opacity: { condition: { param: 'pick', value: 0.18 }, value: 0.03 } } },
-    { mark: { type: 'line', strokeWidth: 1.8 }, encoding: { x, y: { field: 'acc', type: 'quantitative', title: 'test accuracy (running statistics)', scale: { zero: false }, axis: { format: '.0%' } }, color, strokeDash: { field: 'mode', type: 'nominal', scale: { domain: modes, range: cycle(DASHES, modes.length) }, legend: null }, opacity: faded } },
+    {
+      mark: { type: 'area', opacity: 0.18 },
+      encoding: {
+        x,
+        y: { field: 'lo', type: 'quantitative' },
+        y2: { field: 'hi' },
+        color,
+        opacity: { condition: { param: 'pick', value: 0.18 }, value: 0.03 },
+      },
+    },
+    {
+      mark: { type: 'line', strokeWidth: 1.8 },
+      encoding: {
+        x,
+        y: {
+          field: 'acc',
+          type: 'quantitative',
+          title: 'test accuracy (running statistics)',
+          scale: { zero: false },
+          axis: { format: '.0%' },
+        },
+        color,
+        strokeDash: {
+          field: 'mode',
+          type: 'nominal',
+          scale: { domain: modes, range: cycle(DASHES, modes.length) },
+          legend: null,
+        },
+        opacity: faded,
+      },
+    },
     {
       params: [legendToggle],
       mark: { type: 'point', filled: true, size: 60 },
@@ -47,7 +88,12 @@ export function sweepPlot(r: SweepReport): PlotSpec {
         x,
         y: { field: 'acc', type: 'quantitative' },
         color,
-        shape: { field: 'mode', type: 'nominal', scale: { domain: modes, range: cycle(SHAPES, modes.length) }, legend: null },
+        shape: {
+          field: 'mode',
+          type: 'nominal',
+          scale: { domain: modes, range: cycle(SHAPES, modes.length) },
+          legend: null,
+        },
         opacity: faded,
         tooltip: [
           { field: 'mode', title: 'BN mode' },
@@ -67,7 +113,16 @@ export function sweepPlot(r: SweepReport): PlotSpec {
   const s = r.settings;
   const budget = s.steps !== null ? count(s.steps, 'step') : count(s.epochs ?? 0, 'epoch');
   const subtitle = `mean over ${count(s.seeds, 'seed')} with 95% confidence bands (Student's t); ${budget} per run; click a legend entry to single out a mode`;
-  const base = { $schema: VEGA_LITE_SCHEMA, title: { text: `${s.model} on ${s.dataset}: test accuracy against per-device batch`, subtitle }, data: { values } };
+  const base = {
+    $schema: VEGA_LITE_SCHEMA,
+    title: { text: `${s.model} on ${s.dataset}: test accuracy against per-device batch`, subtitle },
+    data: { values },
+  };
   if (panels.length === 1) return { ...base, width: 420, height: 280, layer } as unknown as PlotSpec;
-  return { ...base, facet: { field: 'panel', type: 'nominal', title: null, sort: panels }, columns: 2, spec: { width: 320, height: 240, layer } } as unknown as PlotSpec;
+  return {
+    ...base,
+    facet: { field: 'panel', type: 'nominal', title: null, sort: panels },
+    columns: 2,
+    spec: { width: 320, height: 240, layer },
+  } as unknown as PlotSpec;
 }

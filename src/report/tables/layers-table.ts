@@ -15,7 +15,14 @@ const num = (v: number | null, digits = 3) => (v === null ? '-' : formatNumber(v
  * {@link CORRELATED_RATIO}; the i.i.d. case too, so the reader knows it was looked at.
  */
 function correlationFinding(
-  layers: readonly { name: string; ratio: number | null; perRow: number | null; valuesPerRow: number; rows: number; values: number }[],
+  layers: readonly {
+    name: string;
+    ratio: number | null;
+    perRow: number | null;
+    valuesPerRow: number;
+    rows: number;
+    values: number;
+  }[],
 ): string[] {
   const correlated = layers.filter((l) => l.ratio !== null && l.ratio > CORRELATED_RATIO && l.valuesPerRow > 1);
   const lines: string[] = [];
@@ -28,12 +35,15 @@ function correlationFinding(
   }
   if (correlated.length > 0) {
     lines.push(
-      'The values within one sample are spatially correlated, so the effective sample size behind a device\'s statistics is nearer b than b x H x W: ' +
+      "The values within one sample are spatially correlated, so the effective sample size behind a device's statistics is nearer b than b x H x W: " +
         'synthetic i.i.d. data of the same shape understates the noise of per-device BN by the ratio above.',
     );
   }
   const iid = layers.filter((l) => l.ratio !== null && l.ratio <= CORRELATED_RATIO);
-  if (iid.length > 0) lines.push(`${andList(iid.map((l) => l.name))}: noise within a factor ${CORRELATED_RATIO} of i.i.d. theory (the values behave as independent).`);
+  if (iid.length > 0)
+    lines.push(
+      `${andList(iid.map((l) => l.name))}: noise within a factor ${CORRELATED_RATIO} of i.i.d. theory (the values behave as independent).`,
+    );
   return lines;
 }
 
@@ -47,7 +57,20 @@ export function layerCompareTable(r: LayerCompareReport): string {
     `compare: captured activations from ${r.source}, ${count(r.layers.length, 'layer')}, each captured batch split over ${count(r.devices, 'device')} (local BN: each device normalizes with its own shard)`,
     '',
     renderTable(
-      ['layer', 'type', 'input', 'steps', 'rows/device', 'values/device', 'stray of means', 'i.i.d.', 'noise ratio', 'effective n', 'per sample', 'var stray'],
+      [
+        'layer',
+        'type',
+        'input',
+        'steps',
+        'rows/device',
+        'values/device',
+        'stray of means',
+        'i.i.d.',
+        'noise ratio',
+        'effective n',
+        'per sample',
+        'var stray',
+      ],
       r.layers.map((l) => [
         l.name,
         l.type,
@@ -65,7 +88,14 @@ export function layerCompareTable(r: LayerCompareReport): string {
     ),
     '',
     ...correlationFinding(
-      r.layers.map((l) => ({ name: l.name, ratio: l.summary.noiseRatio, perRow: l.summary.effectivePerRow, valuesPerRow: l.summary.valuesPerRow, rows: l.summary.rowsPerDevice, values: l.summary.valuesPerDevice })),
+      r.layers.map((l) => ({
+        name: l.name,
+        ratio: l.summary.noiseRatio,
+        perRow: l.summary.effectivePerRow,
+        valuesPerRow: l.summary.valuesPerRow,
+        rows: l.summary.rowsPerDevice,
+        values: l.summary.valuesPerDevice,
+      })),
     ),
     `Most sensitive to the split (largest stray of the device means): ${r.mostSensitive
       .map((name) => {
@@ -78,7 +108,10 @@ export function layerCompareTable(r: LayerCompareReport): string {
     'noise ratio: (stray / i.i.d.)^2; effective n: values per device / noise ratio, the i.i.d. values that would stray as much; per sample: effective n / rows per device; var stray: rms of (device var / batch var - 1).',
   ];
   const constant = r.layers.filter((l) => l.rows.some((x) => x.constantChannels > 0));
-  for (const l of constant) lines.push(`note: ${l.name} has constant channels in some batches (up to ${Math.max(...l.rows.map((x) => x.constantChannels))}); they are left out.`);
+  for (const l of constant)
+    lines.push(
+      `note: ${l.name} has constant channels in some batches (up to ${Math.max(...l.rows.map((x) => x.constantChannels))}); they are left out.`,
+    );
   return lines.join('\n');
 }
 
@@ -93,7 +126,16 @@ export function layerNoiseTable(r: LayerNoiseReport): string {
     `noise: captured activations from ${r.source}, ${count(r.layers.length, 'layer')}, ${count(r.devices, 'device')}, ${count(r.trials, 'trial')} per batch size; batches of rows drawn with replacement from every captured step of a layer`,
     '',
     renderTable(
-      ['layer', 'type', 'input', 'rows', 'values/sample', ...batches.map((b) => `ratio b=${b}`), 'effective/sample', `Var(mean)/s^2 b=${r.layers[0]?.summary.smallestBatch ?? '-'}`],
+      [
+        'layer',
+        'type',
+        'input',
+        'rows',
+        'values/sample',
+        ...batches.map((b) => `ratio b=${b}`),
+        'effective/sample',
+        `Var(mean)/s^2 b=${r.layers[0]?.summary.smallestBatch ?? '-'}`,
+      ],
       r.layers.map((l) => [
         l.name,
         l.type,

@@ -25,7 +25,19 @@ export function sweepTable(r: SweepReport): string {
       `${count(r.trained, 'run')} trained${r.reused > 0 ? `, ${r.reused} reused from the resume directory` : ''}`,
     '',
     renderTable(
-      ['BN', 'norm', 'W', 'b', 'lr scaling', 'seeds', 'train acc %', 'test acc % (running)', 'precise BN %', 'batch stats %', 'gap vs sync (pts)'],
+      [
+        'BN',
+        'norm',
+        'W',
+        'b',
+        'lr scaling',
+        'seeds',
+        'train acc %',
+        'test acc % (running)',
+        'precise BN %',
+        'batch stats %',
+        'gap vs sync (pts)',
+      ],
       r.rows.map((row) => [
         row.bn,
         row.norm,
@@ -41,8 +53,8 @@ export function sweepTable(r: SweepReport): string {
       ]),
     ),
     '',
-    'accuracies: mean of each run\'s final evaluation over the seeds, ± the half-width of the 95% confidence interval (Student\'s t, seeds - 1 degrees of freedom; none for one seed);',
-    'gap vs sync: test accuracy (running statistics) minus sync BN\'s at the same per-device batch, devices and lr scaling, in percentage points.',
+    "accuracies: mean of each run's final evaluation over the seeds, ± the half-width of the 95% confidence interval (Student's t, seeds - 1 degrees of freedom; none for one seed);",
+    "gap vs sync: test accuracy (running statistics) minus sync BN's at the same per-device batch, devices and lr scaling, in percentage points.",
   ];
   return lines.join('\n');
 }
