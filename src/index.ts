@@ -64,6 +64,7 @@ export type { KernelBackend } from './kernels/backend.js';
 export { channelLayout, countPerChannel, dtypeOf } from './tensor/tensor.js';
 export type { ChannelLayout, DType, FloatArray, Tensor } from './tensor/tensor.js';
 export { encodeNpy, parseNpy, readNpyFile } from './tensor/npy.js';
+export type { FloatAllocator, NpyReadOptions } from './tensor/npy.js';
 export { parseNpz, readNpzFile } from './tensor/npz.js';
 export type { NpzContents } from './tensor/npz.js';
 export { capturedFromNpz, readCapturedActivations, selectLayers } from './tensor/activations.js';

@@ -1,5 +1,5 @@
 /**
- * TSDoc on every export of the lower layers, internal modules included (`npm run docs` checks only
+ * TSDoc on every export of the package, internal modules included (`npm run docs` checks only
  * what the package entries export): every exported function, class, interface, type and constant
  * has a comment; so does every public member of an exported class or interface and every field of
  * an exported object type; and a function or method names each parameter with @param and says
@@ -11,10 +11,41 @@ import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
 import { ROOT } from './helpers.js';
 
-/** Where every export is documented (src/experiments, src/cli and src/report are not yet). */
-const SCOPE = ['src/bn', 'src/cluster', 'src/collectives', 'src/tensor', 'src/nn', 'src/kernels', 'src/train', 'src/data', 'src/io', 'src/errors.ts', 'src/args.ts', 'src/index.ts', 'workers'];
+/** Where every export is documented: every directory of src/, the worker entry, the CLI entry and the scripts. */
+const SCOPE = [
+  'src/bn',
+  'src/cluster',
+  'src/collectives',
+  'src/tensor',
+  'src/nn',
+  'src/kernels',
+  'src/train',
+  'src/data',
+  'src/io',
+  'src/norm',
+  'src/semantics',
+  'src/half',
+  'src/bench',
+  'src/experiments',
+  'src/report',
+  'src/cli',
+  'src/errors.ts',
+  'src/args.ts',
+  'src/summary-stats.ts',
+  'src/index.ts',
+  'workers',
+  'bin',
+  'scripts',
+];
+
+/**
+ * Left out for now: the cost model is being rewritten (the experiment and its command here, and
+ * src/cost/, not in SCOPE yet); the rewrite documents them, adds src/cost to SCOPE and empties this.
+ */
+const NOT_YET = ['src/experiments/cost.ts', 'src/cli/cost-command.ts'];
 
 function sourceFiles(path: string): string[] {
+  if (NOT_YET.some((skip) => path === join(ROOT, skip))) return [];
   if (!statSync(path).isDirectory()) return path.endsWith('.ts') ? [path] : [];
   return readdirSync(path).flatMap((name) => sourceFiles(join(path, name)));
 }
@@ -83,7 +114,7 @@ function gapsIn(file: string): string[] {
   return gaps;
 }
 
-describe('TSDoc on the lower layers', () => {
+describe('TSDoc on every export', () => {
   const files = SCOPE.flatMap((path) => sourceFiles(join(ROOT, path)));
 
   it('reads the files in scope', () => {

@@ -17,6 +17,10 @@ interface BenchFlags {
   json?: boolean;
 }
 
+/**
+ * Registers `syncbn-sim bench`.
+ * @param program - the CLI program.
+ */
 export function addBenchCommand(program: Command): void {
   program
     .command('bench')
@@ -49,7 +53,11 @@ export function addBenchCommand(program: Command): void {
 
 const fmt = (v: number) => Number(v.toPrecision(3));
 
-/** The report as text: the figures with their goals, then the all-reduce of every algorithm. */
+/**
+ * The report as text: the figures with their goals, then the all-reduce of every algorithm.
+ * @param r - the benchmark's report.
+ * @returns the tables, lines joined by '\n'.
+ */
 export function benchTables(r: ClusterBenchReport): string {
   const goalOf = (name: string) => r.goals.find((g) => g.name.startsWith(name));
   const goalCells = (name: string): Cell[] => {

@@ -39,6 +39,10 @@ interface CompareFlags {
 const MAX_SYNTHETIC_ELEMENTS = 2 ** 27;
 
 
+/**
+ * Registers `syncbn-sim compare`, the default command (what `syncbn-sim` with no command runs).
+ * @param program - the CLI program.
+ */
 export function addCompareCommand(program: Command): void {
   program
     .command('compare', { isDefault: true })

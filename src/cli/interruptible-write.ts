@@ -8,7 +8,9 @@ import { InterruptedError } from '../experiments/interrupt.js';
 
 /** What an all-or-nothing write needs from the CLI: the Ctrl-C signal and the test pause. */
 export interface WriteHooks {
+  /** Aborted by Ctrl-C: the write rolls back. */
   readonly signal: AbortSignal;
+  /** The test hook of SYNCBN_TEST_WRITE_GATE; absent unless that variable is set. */
   readonly afterFirstFile?: (temporary: string) => Promise<void>;
 }
 
@@ -26,7 +28,13 @@ function testGate(signal: AbortSignal): WriteHooks['afterFirstFile'] {
   };
 }
 
-/** Runs `write` with Ctrl-C turned into an abort of the write (which then throws InterruptedError). */
+/**
+ * Runs `write` with Ctrl-C turned into an abort of the write (which then throws InterruptedError).
+ *
+ * @param write - the all-or-nothing write, given the hooks.
+ * @returns what `write` returns.
+ * @throws InterruptedError after Ctrl-C, once the write has rolled back.
+ */
 export async function interruptibleWrite<T>(write: (hooks: WriteHooks) => Promise<T>): Promise<T> {
   const controller = new AbortController();
   const onSigint = () => controller.abort(new InterruptedError());

@@ -8,13 +8,22 @@ import { toCsv } from '../report/csv.js';
 import { type PlotSpec, checkPlotPath, writePlot } from '../report/plot.js';
 import { interruptibleWrite } from './interruptible-write.js';
 
+/** The output flags as commander parses them. */
 export interface ReportFlags {
+  /** --json: the whole report as JSON on stdout. */
   json?: boolean;
+  /** --csv: the report's rows as CSV on stdout. */
   csv?: boolean;
+  /** --plot FILE.svg: also write the plot and its Vega-Lite spec. */
   plot?: string;
 }
 
-/** Adds --json, --csv (which exclude each other) and --plot. */
+/**
+ * Adds --json, --csv (which exclude each other) and --plot.
+ *
+ * @param command - the experiment's command.
+ * @returns the same command, for chaining.
+ */
 export function addReportOptions(command: Command): Command {
   return command
     .addOption(new Option('--json', 'print the results as JSON instead of a table').conflicts('csv'))
@@ -22,12 +31,28 @@ export function addReportOptions(command: Command): Command {
     .option('--plot <file.svg>', 'also draw the results to an SVG (the Vega-Lite spec goes beside it)');
 }
 
-/** Refuses bad output options before any work starts; the plot may not overwrite any of `inputs`. */
+/**
+ * Refuses bad output options before any work starts; the plot may not overwrite any of `inputs`.
+ *
+ * @param flags - the parsed flags.
+ * @param inputs - the command's input files; default none.
+ * @throws InputError for a --plot path that is not .svg, is a directory or is an input.
+ */
 export function checkReportFlags(flags: ReportFlags, inputs: readonly NamedInput[] = []): void {
   if (flags.plot) checkPlotPath(flags.plot, inputs);
 }
 
-/** Prints the report in the chosen form, then writes the plot if asked. */
+/**
+ * Prints the report in the chosen form, then writes the plot if asked. The table and plot are
+ * built only when asked for.
+ *
+ * @param flags - the parsed flags.
+ * @param report - the report as its JSON; `rows` are what --csv prints.
+ * @param table - builds the table, printed without --json or --csv.
+ * @param plot - builds the plot's spec, with --plot.
+ * @param inputs - the command's input files, which the plot may not overwrite; default none.
+ * @throws OutputWriteError when the plot cannot be written; InterruptedError after Ctrl-C.
+ */
 export async function emitReport(
   flags: ReportFlags,
   report: { rows: readonly object[] },

@@ -47,6 +47,10 @@ interface RunFlags {
 /** How many channels the terminal summary lists before it elides the rest. */
 const CHANNELS_SHOWN = 8;
 
+/**
+ * Registers `syncbn-sim run`.
+ * @param program - the CLI program.
+ */
 export function addRunCommand(program: Command): void {
   program
     .command('run')

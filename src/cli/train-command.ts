@@ -35,6 +35,10 @@ interface TrainFlags extends ReportFlags {
 }
 
 
+/**
+ * Registers `syncbn-sim train`.
+ * @param program - the CLI program.
+ */
 export function addTrainCommand(program: Command): void {
   const command = program
     .command('train')
@@ -123,6 +127,12 @@ function epochLine(run: RunHeader, e: EpochRow): string {
   return epochCells([runName(run), e.epoch, f(e.train_loss), f(e.train_acc), f(e.test_acc), f(e.test_acc_precise), f(e.test_acc_batch), e.seconds.toFixed(1)]);
 }
 
+/**
+ * The table printed after training: the final epoch of every run side by side, with the settings
+ * and the examples each epoch dropped.
+ * @param r - the training report.
+ * @returns the text, lines joined by '\n' (it starts with an empty line, after the epoch lines).
+ */
 export function trainSummary(r: TrainReport): string {
   const lines = [
     '',

@@ -8,7 +8,9 @@ import { SyncBnError } from '../errors.js';
 
 /** A usage error of the command line (exit code 2); the message is one line. */
 export class UsageError extends SyncBnError {
+  /** 'E_USAGE': exit code 2. */
   override readonly code = 'E_USAGE';
+  /** Always 'UsageError'. */
   override readonly name = 'UsageError';
 }
 
@@ -20,6 +22,11 @@ function commandNames(program: Command): string[] {
 /**
  * Turns a commander error into a one-line UsageError naming the command; help and version
  * (exit code 0) pass through unchanged.
+ *
+ * @param error - what commander threw (exitOverride is on).
+ * @param command - the command that was parsing.
+ * @param program - the root program, for the list of commands.
+ * @returns a UsageError, or `error` itself for help and version.
  */
 export function usageErrorFrom(error: CommanderError, command: Command, program: Command): Error {
   if (error.exitCode === 0) return error;
@@ -44,6 +51,10 @@ export function usageErrorFrom(error: CommanderError, command: Command, program:
 /**
  * `syncbn-sim frob`: compare is the default command, so commander would hand it 'frob' as a stray
  * argument. A first word that is not an option, a command or `help` is an unknown command.
+ *
+ * @param program - the root program.
+ * @param args - the arguments after the node and script paths.
+ * @returns the error to report, or undefined when the first word is fine.
  */
 export function unknownCommandError(program: Command, args: readonly string[]): UsageError | undefined {
   const first = args[0];

@@ -47,6 +47,7 @@ export const BENCH_GOALS = {
   syncOverPytorch: 0.6,
 } as const;
 
+/** The default of each option of {@link ClusterBenchOptions}. */
 export const BENCH_DEFAULTS = {
   shape: [64, 64, 32, 32] as readonly number[],
   devices: 8,
@@ -60,6 +61,7 @@ export const BENCH_DEFAULTS = {
 /** Largest batch the benchmark accepts (elements): each of x, y, dy, dx is allocated twice or more. */
 export const MAX_BENCH_ELEMENTS = 2 ** 27;
 
+/** What {@link benchmarkCluster} times; every field is optional. */
 export interface ClusterBenchOptions {
   /** Worker threads hosting the devices (1 to the devices); default min(devices, cores). Results do not depend on it. */
   readonly threads?: number;
@@ -85,74 +87,119 @@ export interface ClusterBenchOptions {
   readonly onProgress?: (message: string) => void;
 }
 
+/** The timing of one all-reduce algorithm. Keys are snake_case: the bench report is the CLI's JSON as it is. */
 export interface AllReduceFigures {
+  /** The algorithm timed. */
   readonly algorithm: AlgorithmName;
   /**
    * Median, 10th and 90th percentile over calls of the whole collective's time (from the end of
    * the call before on the slowest thread to the end of this one there), in microseconds.
    */
   readonly median_us: number;
+  /** 10th percentile, in microseconds. */
   readonly p10_us: number;
+  /** 90th percentile, in microseconds. */
   readonly p90_us: number;
+  /** Calls timed. */
   readonly samples: number;
 }
 
+/** One of the issue's goals (BENCH_GOALS) against the figure measured. */
 export interface GoalCheck {
+  /** The goal's key in BENCH_GOALS. */
   readonly name: string;
+  /** What was measured. */
   readonly figure: number;
+  /** The figure to stay at or under. */
   readonly goal: number;
+  /** 'x' for a ratio, 'us' for microseconds. */
   readonly unit: 'x' | 'us';
+  /** figure <= goal. */
   readonly met: boolean;
 }
 
+/** PyTorch's CPU BatchNorm on the benchmark's shape, as scripts/bench_torch.py reports it. */
 export interface TorchPeer {
+  /** Median forward, in ms. */
   readonly forward_ms: number;
+  /** Median forward then backward, in ms: what a sync step is held to. */
   readonly forward_backward_ms: number;
+  /** PyTorch's intra-op threads. */
   readonly threads: number;
 }
 
+/** What starting and stopping a cluster costs: the fixed price of every experiment. */
 export interface StartStopFigures {
+  /** Devices of the cluster started. */
   readonly devices: number;
   /** Cluster.start, ready(), close(): median ms. */
   readonly start_ready_close_ms: number;
   /** Cluster.start, ready(), one tiny sync forward (every thread up and loaded), close(): median ms. */
   readonly start_first_step_close_ms: number;
+  /** Cycles timed. */
   readonly reps: number;
 }
 
+/**
+ * What {@link benchmarkCluster} measured: times, their ratios (which a noisy machine moves less
+ * than the times) and the goals. Keys are snake_case, the CLI's JSON as it is.
+ */
 export interface ClusterBenchReport {
+  /** The batch's shape. */
   readonly shape: readonly number[];
+  /** Always float32, the dtype training runs in. */
   readonly dtype: 'float32';
+  /** W. */
   readonly devices: number;
+  /** Algorithm of the sync steps and of `allreduce_us`. */
   readonly algorithm: AlgorithmName;
   /** CPUs Node may use: with fewer CPUs than devices, threads share cores. */
   readonly cpus: number;
-  readonly reps: { readonly steps: number; readonly allreduce: number; readonly start: number };
+  /** Repetitions timed. */
+  readonly reps: {
+    /** Steps of each kind. */
+    readonly steps: number;
+    /** All-reduces per algorithm. */
+    readonly allreduce: number;
+    /** Start/stop cycles. */
+    readonly start: number;
+  };
   /** Streaming read of x in a JS loop, timed in this run: what one thread gets from memory. */
   readonly probe_ms: number;
+  /** The same as bandwidth, GB/s. */
   readonly probe_gb_per_s: number;
   /** Medians of forward+backward training steps, in ms. */
   readonly sync_step_ms: number;
+  /** The same for local BN on the same cluster and data. */
   readonly local_step_ms: number;
+  /** The same for the batchNorm operator on the whole batch, one thread. */
   readonly single_step_ms: number;
   /**
    * The same step as bare single-thread kernels into preallocated outputs (no input checks, no
    * allocation): what the arithmetic and memory traffic alone cost on one thread. No goal.
    */
   readonly single_kernels_step_ms: number;
+  /** sync_step_ms / local_step_ms: what synchronizing costs. */
   readonly sync_over_local: number;
+  /** sync_step_ms / single_step_ms: what splitting over W devices gains. */
   readonly sync_over_single: number;
+  /** sync_step_ms / single_kernels_step_ms. */
   readonly sync_over_single_kernels: number;
   /** 2C+1: the values one sync all-reduce carries. */
   readonly allreduce_values: number;
   /** Median all-reduce of 2C+1 values with `algorithm`, in microseconds. */
   readonly allreduce_us: number;
+  /** Every algorithm's all-reduce of 2C+1 values. */
   readonly allreduce: readonly AllReduceFigures[];
+  /** Starting and stopping a cluster of `startDevices`. */
   readonly start_stop: StartStopFigures;
   /** PyTorch's CPU BatchNorm on the same shape, or why it did not run. */
   readonly pytorch?: TorchPeer;
+  /** Why PyTorch did not run (absent when it did). */
   readonly pytorch_note?: string;
+  /** sync_step_ms / PyTorch's forward_backward_ms, when PyTorch ran. */
   readonly sync_over_pytorch?: number;
+  /** Each goal of BENCH_GOALS with its figure; the PyTorch goal only when PyTorch ran. */
   readonly goals: readonly GoalCheck[];
 }
 
@@ -166,7 +213,13 @@ interface Resolved {
   readonly startReps: number;
 }
 
-/** Fills defaults and checks every option; throws InputError naming the bad one. */
+/**
+ * Fills defaults and checks every option, so a bad one is refused before any thread starts.
+ *
+ * @param options - as given to {@link benchmarkCluster}.
+ * @returns every option with its default.
+ * @throws InputError naming the bad one.
+ */
 export function resolveBenchOptions(options: ClusterBenchOptions): Resolved {
   checkBenchOptions(options);
   const shape = [...(options.shape ?? BENCH_DEFAULTS.shape)];
@@ -199,7 +252,12 @@ function sharedBenchBatch(shape: readonly number[], phase: number): Tensor<Float
 
 /**
  * PyTorch's CPU BatchNorm (2d for 4-D shapes, 1d for 2-D) on `shape`, median ms over `reps`, by
- * running scripts/bench_torch.py with Debian's python. Returns a reason instead when it cannot run.
+ * running scripts/bench_torch.py with Debian's python. Returns a reason instead when it cannot run:
+ * PyTorch is optional, a missing one is a note in the report, never a failure.
+ *
+ * @param shape - [N,C] or [N,C,H,W].
+ * @param reps - timed repetitions.
+ * @returns PyTorch's figures, or why there are none.
  */
 export function torchPeer(shape: readonly number[], reps: number): TorchPeer | { readonly reason: string } {
   const root = packageRoot();
@@ -234,7 +292,20 @@ function allReduceFigures(algorithm: AlgorithmName, calls: number[]): AllReduceF
 const WARMUP_STEPS = 2;
 const WARMUP_ALLREDUCES = 20;
 
-/** Runs the whole benchmark in this process. Throws InputError for bad options before starting anything. */
+/**
+ * Runs the whole benchmark in this process, so every figure and its ratios share the machine's
+ * mood. Never asserts a time: the goals are reported, met or not.
+ *
+ * @param options - shape, devices, algorithm and repetitions; every field has a default.
+ * @returns the figures, ratios and goals.
+ * @throws InputError for bad options, before starting anything.
+ * @throws a DeviceFailureError when a device fails.
+ * @example
+ * ```ts
+ * const report = await benchmarkCluster({ shape: [32, 16, 8, 8], devices: 4, torch: false });
+ * console.log(report.sync_over_local, report.allreduce_us);
+ * ```
+ */
 export async function benchmarkCluster(options: ClusterBenchOptions = {}): Promise<ClusterBenchReport> {
   const o = resolveBenchOptions(options);
   const progress = options.onProgress ?? (() => {});

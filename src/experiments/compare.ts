@@ -132,17 +132,39 @@ export interface StraySummary {
 /** What {@link compareModes} found; src/report/json/compare-json.ts maps it to the documented JSON. */
 export interface CompareReport {
   /** The batch compared: its shape, dtype, and where it came from (with the seed when synthetic). */
-  readonly batch: { readonly shape: number[]; readonly dtype: string; readonly source: 'synthetic' | 'input'; readonly seed?: number };
+  readonly batch: {
+    /** [N,C] or [N,C,H,W]. */
+    readonly shape: number[];
+    /** 'float32' or 'float64'. */
+    readonly dtype: string;
+    /** 'input' for the caller's batch, 'synthetic' for a seeded one. */
+    readonly source: 'synthetic' | 'input';
+    /** The seed of a synthetic batch. */
+    readonly seed?: number;
+  };
   /** Where dL/dy came from: the user's file, or synthetic with this seed. */
-  readonly gradOutput: { readonly source: 'synthetic'; readonly seed: number } | { readonly source: 'input' };
+  readonly gradOutput:
+    | {
+        /** A seeded synthetic gradient. */
+        readonly source: 'synthetic';
+        /** Its seed (the batch's plus 1). */
+        readonly seed: number;
+      }
+    | {
+        /** The caller's gradient. */
+        readonly source: 'input';
+      };
   /** Simulated devices W. */
   readonly devices: number;
   /** How partial statistics were computed and merged. */
   readonly stats: StatsMethod;
   /** Every setting as used, defaults filled in. */
   readonly settings: {
+    /** Added to the variance. */
     readonly eps: number;
+    /** Precision of the sums. */
     readonly accumulator: Accumulator;
+    /** All-reduce of the mode rows. */
     readonly algorithm: AlgorithmName;
     /**
      * Running-statistics momentum of the forwards: 0, so that every mode starts from the same
@@ -150,10 +172,24 @@ export interface CompareReport {
      */
     readonly momentum: number;
     /** With stats shifted-sums: the shift (the running mean, 0 here), which makes the results those of sums. */
-    readonly shift?: { readonly by: string; readonly value: number; readonly note: string };
+    readonly shift?: {
+      /** What the shift is: 'the running mean'. */
+      readonly by: string;
+      /** Its value in every channel. */
+      readonly value: number;
+      /** Why the results are then exactly those of sums. */
+      readonly note: string;
+    };
   };
   /** What relative differences are relative to: max |single-device value| of each array. */
-  readonly scale: { readonly output: number; readonly gradInput: number; readonly gradWeight: number };
+  readonly scale: {
+    /** max |y|. */
+    readonly output: number;
+    /** max |dL/dx|. */
+    readonly gradInput: number;
+    /** max |dL/dgamma|. */
+    readonly gradWeight: number;
+  };
   /** Statistics of the whole batch (single-device BN). */
   readonly global: MomentsRow;
   /** Statistics each device sees of its own shard, by rank. */

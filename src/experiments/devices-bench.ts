@@ -14,17 +14,25 @@ import { packageRoot } from './torch-python.js';
 
 /** One algorithm's all-reduce time on one thread count. */
 export interface AllReduceOnThreads {
+  /** T, the threads hosting the devices. */
   readonly threads: number;
+  /** The algorithm timed. */
   readonly algorithm: AlgorithmName;
+  /** Median over calls, in microseconds. */
   readonly medianUs: number;
+  /** 10th percentile, in microseconds. */
   readonly p10Us: number;
+  /** 90th percentile, in microseconds. */
   readonly p90Us: number;
 }
 
 /** One W of the compare job: wall time and peak resident memory of its process. */
 export interface CompareFootprint {
+  /** W. */
   readonly devices: number;
+  /** Wall time of the whole compare job, in seconds. */
   readonly seconds: number;
+  /** Peak resident memory of its process, in MB. */
   readonly maxRssMb: number;
 }
 
@@ -35,8 +43,15 @@ function quantileOf(values: readonly number[], q: number): number {
 
 /**
  * Times `reps` back-to-back all-reduces of `values` float64 values among `devices` devices for
- * each thread count and algorithm (after a warm-up of a tenth as many).
+ * each thread count and algorithm (after a warm-up of a tenth as many). One cluster per thread
+ * count, closed before the next starts.
+ *
+ * @param devices - W.
+ * @param threadCounts - the T to try, each 1 to W.
+ * @param values - float64 values per all-reduce (2C+1 for sync BN).
+ * @param reps - timed calls per (threads, algorithm).
  * @returns one row per (threads, algorithm)
+ * @throws InputError for arguments the cluster refuses.
  */
 export async function allReduceOnThreads(devices: number, threadCounts: readonly number[], values: number, reps: number): Promise<AllReduceOnThreads[]> {
   const rows: AllReduceOnThreads[] = [];
@@ -57,7 +72,10 @@ export async function allReduceOnThreads(devices: number, threadCounts: readonly
 }
 
 /**
- * Runs the compare job at each W in a child process (dist/scripts/compare-footprint.js).
+ * Runs the compare job at each W in a child process (dist/scripts/compare-footprint.js), so that
+ * each W's peak memory is its own.
+ *
+ * @param devicesList - the W to run, in order.
  * @returns one footprint per W, or the reason the runs could not be made
  */
 export function compareFootprints(devicesList: readonly number[]): CompareFootprint[] | { readonly reason: string } {
@@ -76,7 +94,11 @@ export function compareFootprints(devicesList: readonly number[]): CompareFootpr
 
 /**
  * How the cost grows from one W to the next: the ratio of the growth in seconds to the growth in
- * W (1 means linear, 2 means the time grew with the square of W over that step).
+ * W (1 means linear, 2 means the time grew with the square of W over that step): the slope of
+ * log cost against log W.
+ *
+ * @param rows - footprints, W ascending.
+ * @returns one entry per consecutive pair of rows, with the time and memory exponents.
  */
 export function growthExponents(rows: readonly CompareFootprint[]): { readonly from: number; readonly to: number; readonly timeExponent: number; readonly memoryExponent: number }[] {
   const out = [];

@@ -26,11 +26,11 @@ export type { ClusterRunDetails, ClusterRunSettings, RunInputPaths, RunInputs, R
 
 // compare: BN modes and all-reduce algorithms side by side against single-device BN.
 export { DEFAULT_COMPARE_DEVICES, DEFAULT_COMPARE_SHAPE, compareModes, defaultModes } from './compare.js';
-export type { AlgorithmRow, CompareOptions, CompareReport, DeviceRow, ModeRow, MomentsRow } from './compare.js';
+export type { AlgorithmRow, CompareOptions, CompareReport, DeviceRow, ModeRow, MomentsRow, StraySummary } from './compare.js';
 
 // noise: the statistical noise of what each device normalizes with, against i.i.d. theory.
 export { noiseExperiment } from './noise.js';
-export type { NoiseOptions, NoiseReport, NoiseRow } from './noise.js';
+export type { NoiseOptions, NoiseReport, NoiseRow, NoiseSource } from './noise.js';
 export { compareLayers, noiseLayers } from './layers.js';
 export { SWEEP_NORMS, sweepExperiment } from './sweep.js';
 export type { SweepOptions, SweepReport, SweepRow, SweepRunConfig, SweepRunResult, SweepSettings } from './sweep.js';

@@ -38,29 +38,43 @@ export interface KernelBenchOptions {
 
 /** One pass on both backends. */
 export interface PassFigure {
+  /** What the pass does and which arrays it reads and writes. */
   readonly pass: string;
   /** Bytes the pass must move: each array it reads or writes, once. */
   readonly bytes: number;
+  /** Median over rounds on the WebAssembly kernels, in ms. */
   readonly wasm_ms: number;
+  /** The same on the JavaScript reference. */
   readonly js_ms: number;
+  /** bytes / wasm_ms, GB/s. */
   readonly wasm_gb_per_s: number;
+  /** bytes / js_ms, GB/s. */
   readonly js_gb_per_s: number;
+  /** wasm_gb_per_s over the streaming probe's: 1 means as fast as memory allows one thread. */
   readonly wasm_ratio_to_probe: number;
+  /** The same for the JavaScript reference. */
   readonly js_ratio_to_probe: number;
 }
 
 /** A ratio between two timings, per round: its median and spread. */
 export interface RatioFigure {
+  /** Median over rounds. */
   readonly median: number;
+  /** Smallest round. */
   readonly min: number;
+  /** Largest round. */
   readonly max: number;
 }
 
 /** A whole step (forward, or forward+backward) on every side. */
 export interface StepFigure {
+  /** Which step. */
   readonly step: 'forward' | 'forward+backward';
+  /** Median on the WebAssembly kernels, in ms. */
   readonly wasm_ms: number;
+  /** Median on the JavaScript reference, in ms. */
   readonly js_ms: number;
+  /** Median of PyTorch's CPU BatchNorm, in ms, when it ran. */
   readonly pytorch_ms?: number;
   /** Ours (default backend) over PyTorch. */
   readonly wasm_over_pytorch?: RatioFigure;
@@ -72,17 +86,27 @@ export interface StepFigure {
 
 /** The figures of one run. */
 export interface KernelBenchReport {
+  /** The batch's shape. */
   readonly shape: readonly number[];
+  /** Always float32. */
   readonly dtype: 'float32';
+  /** Rounds, ours and PyTorch's alternating. */
   readonly rounds: number;
+  /** Repetitions of each pass per round. */
   readonly reps: number;
+  /** The streaming-read probe every bandwidth is compared with, timed in this run. */
   readonly probe: { readonly what: string; readonly ms: number; readonly gb_per_s: number };
   /** Copying x into the module's memory block by block, as every WebAssembly pass does. */
   readonly staging: { readonly ms: number; readonly gb_per_s: number; readonly ratio_to_probe: number };
+  /** Each pass on both backends. */
   readonly passes: readonly PassFigure[];
+  /** The forward, and forward+backward, on every side. */
   readonly steps: readonly StepFigure[];
+  /** PyTorch's threads and version, when it ran. */
   readonly pytorch?: { readonly threads: number; readonly version: string };
+  /** Why PyTorch did not run (absent when it did). */
   readonly pytorch_note?: string;
+  /** The goal for the kernels, with the figure measured when there is one. */
   readonly goal: { readonly name: string; readonly figure?: number; readonly goal: number; readonly met?: boolean };
 }
 

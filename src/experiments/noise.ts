@@ -85,8 +85,20 @@ export interface NoiseRow {
 
 /** Where the noise experiment drew its batches from. */
 export type NoiseSource =
-  | { readonly kind: 'synthetic'; readonly dist: DistributionName; readonly description: string }
-  | { readonly kind: 'input'; readonly shape: number[] };
+  | {
+      /** Seeded draws from a named distribution, whose moments are known exactly. */
+      readonly kind: 'synthetic';
+      /** The distribution. */
+      readonly dist: DistributionName;
+      /** The distribution and the per-channel offset and scale, in words. */
+      readonly description: string;
+    }
+  | {
+      /** Rows drawn with replacement from the user's array: its moments stand for the population's. */
+      readonly kind: 'input';
+      /** The array's shape. */
+      readonly shape: number[];
+    };
 
 /** What {@link noiseExperiment} measured; src/report/json/noise-json.ts maps it to the documented JSON. */
 export interface NoiseReport {
@@ -103,7 +115,14 @@ export interface NoiseReport {
   /** Statistics method of the devices. */
   readonly stats: StatsMethod;
   /** With shifted-sums: the shift is 0 (momentum 0 keeps the running mean there), so the results are those of sums. */
-  readonly shift?: { readonly by: string; readonly value: number; readonly note: string };
+  readonly shift?: {
+    /** What the shift is: 'the running mean'. */
+    readonly by: string;
+    /** Its value in every channel: 0. */
+    readonly value: number;
+    /** Why the results are then exactly those of sums. */
+    readonly note: string;
+  };
   /** One row per batch size and mode, batch sizes in the order given, modes local, group:K, sync. */
   readonly rows: NoiseRow[];
 }

@@ -16,7 +16,12 @@ const name = (kind: string) => ofType.string(`the name of ${kind}`);
 const algorithm = name('an all-reduce algorithm');
 const stats = name('a statistics method');
 
-/** compareModes's options. */
+/**
+ * Checks the types of compareModes's options.
+ *
+ * @param options - as the caller gave it.
+ * @throws InputError naming the first field of the wrong type, what it must be and what it got.
+ */
 export function checkCompareOptions(options: unknown): void {
   checkFields('options', options, {
     input: ofType.tensor,
@@ -32,14 +37,26 @@ export function checkCompareOptions(options: unknown): void {
   });
 }
 
-/** defaultModes's arguments. */
+/**
+ * Checks defaultModes's arguments: whole numbers, devices 1 to MAX_DEVICES and inner at least 1.
+ *
+ * @param devices - as the caller gave it.
+ * @param rows - as the caller gave it.
+ * @param inner - as the caller gave it.
+ * @throws InputError naming the first argument out of range.
+ */
 export function checkDefaultModesArgs(devices: unknown, rows: unknown, inner: unknown): void {
   checkWhole('devices', devices, 1, MAX_DEVICES);
   checkWhole('rows', rows);
   checkWhole('inner', inner, 1);
 }
 
-/** noiseExperiment's options. */
+/**
+ * Checks the types of noiseExperiment's options.
+ *
+ * @param options - as the caller gave it.
+ * @throws InputError naming the first field of the wrong type, what it must be and what it got.
+ */
 export function checkNoiseOptions(options: unknown): void {
   checkFields(
     'options',
@@ -62,7 +79,12 @@ export function checkNoiseOptions(options: unknown): void {
   );
 }
 
-/** precisionExperiment's options. */
+/**
+ * Checks the types of precisionExperiment's options.
+ *
+ * @param options - as the caller gave it.
+ * @throws InputError naming the first field of the wrong type, what it must be and what it got.
+ */
 export function checkPrecisionOptions(options: unknown): void {
   checkFields('options', options, {
     offset: finite,
@@ -81,7 +103,12 @@ export function checkPrecisionOptions(options: unknown): void {
   });
 }
 
-/** costModel's options. */
+/**
+ * Checks the types of costModel's options.
+ *
+ * @param options - as the caller gave it.
+ * @throws InputError naming the first field of the wrong type, what it must be and what it got.
+ */
 export function checkCostOptions(options: unknown): void {
   checkFields('options', options, {
     devices: ofType.numbers('an array of device counts'),
@@ -97,7 +124,12 @@ export function checkCostOptions(options: unknown): void {
   });
 }
 
-/** benchmarkCluster's options. */
+/**
+ * Checks the types of benchmarkCluster's options.
+ *
+ * @param options - as the caller gave it.
+ * @throws InputError naming the first field of the wrong type, what it must be and what it got.
+ */
 export function checkBenchOptions(options: unknown): void {
   checkFields('options', options, {
     shape: ofType.numbers('a shape (an array of whole numbers)'),
@@ -113,7 +145,12 @@ export function checkBenchOptions(options: unknown): void {
   });
 }
 
-/** trainExperiment's options. */
+/**
+ * Checks the types of trainExperiment's options.
+ *
+ * @param options - as the caller gave it.
+ * @throws InputError naming the first field of the wrong type, what it must be and what it got.
+ */
 export function checkTrainOptions(options: unknown): void {
   checkFields('options', options, {
     model: name('a model'),
@@ -142,19 +179,34 @@ export function checkTrainOptions(options: unknown): void {
   });
 }
 
-/** loadRunInputs's paths: the input file, and optional per-channel files. */
+/**
+ * Checks the types of loadRunInputs's paths: the input file, and optional per-channel files.
+ *
+ * @param paths - as the caller gave it.
+ * @throws InputError naming the first field of the wrong type, what it must be and what it got.
+ */
 export function checkRunInputPaths(paths: unknown): void {
   const path = ofType.string('a file path');
   checkFields('paths', paths, { input: path, gradOutput: path, weight: path, bias: path, runningMean: path, runningVar: path }, ['input']);
 }
 
-/** runBatchNorm's and runOnCluster's inputs: tensors, the input required. */
+/**
+ * Checks the types of runBatchNorm's and runOnCluster's inputs: tensors, the input required.
+ *
+ * @param inputs - as the caller gave it.
+ * @throws InputError naming the first field of the wrong type, what it must be and what it got.
+ */
 export function checkRunInputs(inputs: unknown): void {
   const t = ofType.tensor;
   checkFields('inputs', inputs, { input: t, gradOutput: t, weight: t, bias: t, runningMean: t, runningVar: t }, ['input']);
 }
 
-/** runOnCluster's spread of the run over devices. */
+/**
+ * Checks the types of runOnCluster's spread of the run over devices.
+ *
+ * @param spread - as the caller gave it.
+ * @throws InputError naming the first field of the wrong type, what it must be and what it got.
+ */
 export function checkClusterRunSettings(spread: unknown): void {
   checkFields(
     'spread',
@@ -174,7 +226,12 @@ export function checkClusterRunSettings(spread: unknown): void {
   );
 }
 
-/** A report runBatchNorm or runOnCluster returned (what runOutputFiles and runStatsJson read). */
+/**
+ * Checks the types of a report runBatchNorm or runOnCluster returned (what runOutputFiles and runStatsJson read).
+ *
+ * @param report - as the caller gave it.
+ * @throws InputError naming the first field of the wrong type, what it must be and what it got.
+ */
 export function checkRunReport(report: unknown): void {
   const r = checkObject<Record<string, unknown>>('report', report);
   const result = checkObject<Record<string, unknown>>('report.result', r.result);

@@ -32,12 +32,20 @@ import type { ChannelLayout, DType, FloatArray } from '../tensor/tensor.js';
 import { type ProgressFn, throwIfInterrupted } from './interrupt.js';
 import { checkPrecisionOptions } from './option-checks.js';
 
+/**
+ * Every method the experiment can compare, in the order it reports them: the four statistics
+ * methods of the cluster (sums split by accumulator, since float32 sums are the case that
+ * cancels), and PyTorch's own round trip through (mean, invstd, count).
+ */
 export const PRECISION_METHODS = ['sums-float32', 'sums-float64', 'welford', 'two-pass', 'shifted-sums', 'pytorch-roundtrip'] as const;
+/** One of {@link PRECISION_METHODS}. */
 export type PrecisionMethod = (typeof PRECISION_METHODS)[number];
+/** The data types the data may be stored in: float32 is where cancellation shows first. */
 export const PRECISION_DTYPES: readonly DType[] = ['float32', 'float64'];
 /** |mean| / std of the default sweep. */
 export const DEFAULT_RATIOS: readonly number[] = [1, 1e2, 1e4, 1e6, 1e8];
 
+/** The default of each numeric option of {@link PrecisionOptions}. */
 export const PRECISION_DEFAULTS = {
   rows: 256,
   channels: 8,
@@ -59,6 +67,7 @@ const MIN_NORMAL: Readonly<Record<DType, number>> = { float32: 2 ** -126, float6
 /** The all-reduce every cluster method uses (PyTorch's choice, one round per all-reduce). */
 const ALGORITHM = 'allgather';
 
+/** What {@link precisionExperiment} sweeps, and how; every field is optional. */
 export interface PrecisionOptions {
   /** Worker threads hosting the devices (1 to the devices); default min(devices, cores). Results do not depend on it. */
   readonly threads?: number;
@@ -68,26 +77,39 @@ export interface PrecisionOptions {
   readonly scale?: number;
   /** Data types to run; default both. */
   readonly dtypes?: readonly DType[];
+  /** N, rows of each batch, at least 2; default 256. */
   readonly rows?: number;
+  /** C, channels of each batch; default 8 (rows x channels at most 2^24). */
   readonly channels?: number;
+  /** W, simulated devices the batch is split over, 1 to MAX_DEVICES; default 8. */
   readonly devices?: number;
   /** Batches per case (seeds seed, seed+1, ...); errors are the worst and counts the sum over trials. */
   readonly trials?: number;
+  /** Seed of the first batch; default 0. */
   readonly seed?: number;
+  /** Methods to compare, names from {@link PRECISION_METHODS}; default all of them. */
   readonly methods?: readonly string[];
+  /** Added to the variance before normalizing; default 1e-5. */
   readonly eps?: number;
+  /** How long a device waits for a peer, in ms; default the cluster's (30,000). */
   readonly timeoutMs?: number;
   /** Checked between units of work; an abort throws InterruptedError. */
   readonly signal?: AbortSignal;
+  /** Called after each (case, trial); default none. */
   readonly onProgress?: ProgressFn;
 }
 
+/** The error of one method on one dtype at one |mean| / std, and what it costs to communicate. */
 export interface PrecisionRow {
+  /** The statistics method. */
   readonly method: PrecisionMethod;
+  /** The dtype the data was stored in. */
   readonly dtype: DType;
   /** |mean| / std of the distribution the data was drawn from (|offset| / scale). */
   readonly ratio: number;
+  /** The distribution's mean. */
   readonly offset: number;
+  /** The distribution's standard deviation. */
   readonly scale: number;
   /**
    * Worst over channels and trials of |var - ref| / ref, ref the exact variance of the stored
@@ -117,21 +139,36 @@ export interface PrecisionRow {
   readonly bytesPerDevice: number;
 }
 
+/** What {@link precisionExperiment} measured; src/report/json/precision-json.ts maps it to the documented JSON. */
 export interface PrecisionReport {
+  /** Every setting as used, defaults filled in. */
   readonly settings: {
+    /** N. */
     readonly rows: number;
+    /** C. */
     readonly channels: number;
+    /** W. */
     readonly devices: number;
+    /** Batches per case. */
     readonly trials: number;
+    /** Seed of the first batch. */
     readonly seed: number;
+    /** Added to the variance. */
     readonly eps: number;
+    /** The data's standard deviation. */
     readonly scale: number;
+    /** The data's mean as given; null for the default sweep over ratios. */
     readonly offset: number | null;
+    /** |mean| / std of each case, in order. */
     readonly ratios: number[];
+    /** Data types run. */
     readonly dtypes: DType[];
+    /** Methods compared. */
     readonly methods: PrecisionMethod[];
+    /** The all-reduce of every cluster method ('allgather', one round per all-reduce as in PyTorch). */
     readonly algorithm: string;
   };
+  /** One row per (ratio, dtype, method), in that nesting order. */
   readonly rows: PrecisionRow[];
 }
 
@@ -154,7 +191,13 @@ const short = (x: number): string => String(Number(x.toPrecision(3)));
 
 const isWhole = (v: unknown, min: number): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= min;
 
-/** Checks every option and fills defaults; throws InputError naming the bad one. */
+/**
+ * Checks every option and fills defaults, so the sweep refuses bad input before a thread starts.
+ *
+ * @param options - as given to {@link precisionExperiment}.
+ * @returns every option with its default, and the offsets of each case.
+ * @throws InputError naming the bad option.
+ */
 export function resolvePrecisionOptions(options: PrecisionOptions): ResolvedOptions {
   checkPrecisionOptions(options);
   const d = PRECISION_DEFAULTS;
@@ -259,8 +302,26 @@ function compensatedSum(x: FloatArray, layout: ChannelLayout, c: number, f: (v: 
  * The mean and biased variance of the stored values, per channel, to about float64 precision:
  * a compensated mean, then the corrected two-pass sum((x - mean)^2) - (sum(x - mean))^2 / n, both
  * sums compensated. x - mean is exact (Sterbenz) whenever |mean| >> std.
+ *
+ * @param x - the values, C order (float32 values are read exactly as float64).
+ * @param layout - rows, channels and values per row and channel of `x`.
+ * @returns the reference each method's variance is held to.
+ * @throws InputError when `x` does not hold `layout`'s values.
+ * @example
+ * ```ts
+ * const x = new Float32Array([1e8, 1e8 + 8, 1e8 + 16, 1e8 + 24]);
+ * exactMoments(x, { rows: 4, channels: 1, inner: 1 }).var; // [80]
+ * ```
  */
-export function exactMoments(x: FloatArray, layout: ChannelLayout): { mean: Float64Array; var: Float64Array } {
+export function exactMoments(
+  x: FloatArray,
+  layout: ChannelLayout,
+): {
+  /** Mean per channel. */
+  mean: Float64Array;
+  /** Biased variance per channel, never negative. */
+  var: Float64Array;
+} {
   checkBlock('x', x, checkLayout('layout', layout));
   const C = layout.channels;
   const n = layout.rows * layout.inner;
@@ -363,7 +424,21 @@ function maxOf(values: readonly number[]): number {
 
 // ---------------------------------------------------------------------------------------------
 
-/** Runs the whole sweep. Starts one cluster of W devices per cluster method, one at a time. */
+/**
+ * Runs the whole sweep. Starts one cluster of W devices per cluster method, one at a time, so a
+ * sweep never holds more than W worker threads.
+ *
+ * @param options - the data, the cases and the methods; every field has a default.
+ * @returns one row per (ratio, dtype, method), with the settings used.
+ * @throws InputError for bad options, before any thread starts.
+ * @throws InterruptedError when `signal` aborts; every cluster is closed.
+ * @throws a DeviceFailureError when a device fails.
+ * @example
+ * ```ts
+ * const report = await precisionExperiment({ dtypes: ['float32'], methods: ['sums-float32', 'welford'] });
+ * for (const row of report.rows) console.log(row.ratio, row.method, row.relError);
+ * ```
+ */
 export async function precisionExperiment(options: PrecisionOptions = {}): Promise<PrecisionReport> {
   const o = resolvePrecisionOptions(options);
   const { rows: N, channels: C, devices: W, trials: T, scale, eps } = o;
@@ -462,7 +537,12 @@ export async function precisionExperiment(options: PrecisionOptions = {}): Promi
   };
 }
 
-/** 1e+8 as '1e8', 100 as '1e2', 1 as '1', 3.5 as '3.5'. */
+/**
+ * A ratio as tables and labels show it: 1e+8 as '1e8', 100 as '1e2', 1 as '1', 3.5 as '3.5'.
+ *
+ * @param ratio - |mean| / std, >= 0.
+ * @returns the short text.
+ */
 export function formatRatio(ratio: number): string {
   if (ratio === 0) return '0';
   const exp = Math.round(Math.log10(ratio));

@@ -19,20 +19,33 @@ import { checkClusterRunSettings, checkRunInputPaths, checkRunInputs, checkRunRe
 
 /** Paths of the .npy files a run reads; only `input` is required. */
 export interface RunInputPaths {
+  /** The batch, [N,C] or [N,C,H,W], float32 or float64 (`--input`). */
   readonly input: string;
+  /** dL/dy, the input's shape; without it the run stops after the forward pass (`--grad-output`). */
   readonly gradOutput?: string;
+  /** gamma, 1-D [C]; default all ones (`--weight`). */
   readonly weight?: string;
+  /** beta, 1-D [C]; default all zeros (`--bias`). */
   readonly bias?: string;
+  /** The running mean before the step, 1-D [C]; default zeros (`--running-mean`). */
   readonly runningMean?: string;
+  /** The running variance before the step, 1-D [C]; default ones (`--running-var`). */
   readonly runningVar?: string;
 }
 
+/** The arrays of a run, as {@link loadRunInputs} reads them from {@link RunInputPaths} or a caller builds them. */
 export interface RunInputs {
+  /** The batch, [N,C] or [N,C,H,W]. */
   readonly input: Tensor;
+  /** dL/dy, the input's shape; without it only the forward pass runs. */
   readonly gradOutput?: Tensor;
+  /** gamma, [C]; default all ones. */
   readonly weight?: Tensor;
+  /** beta, [C]; default all zeros. */
   readonly bias?: Tensor;
+  /** The running mean before the step, [C]; default zeros (also the shift of 'shifted-sums'). */
   readonly runningMean?: Tensor;
+  /** The running variance before the step, [C]; default ones. */
   readonly runningVar?: Tensor;
 }
 
@@ -46,7 +59,12 @@ const INPUT_FLAGS: Readonly<Record<keyof RunInputPaths, string>> = {
   runningVar: '--running-var',
 };
 
-/** The input files given, named by their flags: no output may overwrite one of them. */
+/**
+ * The input files given, named by their flags: no output may overwrite one of them.
+ *
+ * @param paths - the files of the run.
+ * @returns one entry per path given, with the flag that named it.
+ */
 export function runInputFiles(paths: RunInputPaths): NamedInput[] {
   return (Object.keys(INPUT_FLAGS) as (keyof RunInputPaths)[]).flatMap((key) => (paths[key] === undefined ? [] : [{ path: paths[key]!, what: INPUT_FLAGS[key] }]));
 }
@@ -68,11 +86,12 @@ export const RUN_OUTPUT_NAMES: readonly string[] = [
 /**
  * Loads every given file; per-channel files must be 1-D.
  *
- * @param paths - the files.
+ * @param paths - the .npy files to read; only `input` is required.
  * @param options - `shared: true` reads the input and the gradient straight into shared memory,
  *   where simulated devices read them without a copy (for {@link runOnCluster}); default false.
- * @returns the arrays.
- * @throws InputError naming the file.
+ * @returns the arrays, in the dtype each file holds.
+ * @throws InputError naming the file: unreadable, not a .npy of float32 or float64, or a
+ *   per-channel file that is not 1-D.
  */
 export function loadRunInputs(paths: RunInputPaths, options: { readonly shared?: boolean } = {}): RunInputs {
   checkRunInputPaths(paths);
@@ -95,41 +114,78 @@ export function loadRunInputs(paths: RunInputPaths, options: { readonly shared?:
   };
 }
 
+/**
+ * How the operator runs: every option of `batchNorm` except the arrays, which come from
+ * {@link RunInputs}. Defaults are PyTorch's (train mode, momentum 0.1, eps 1e-5, 'sums' in float64).
+ */
 export type RunSettings = Omit<BatchNormOptions, 'weight' | 'bias' | 'runningMean' | 'runningVar' | 'gradOutput'>;
 
 /** How a run is spread over simulated devices. */
 export interface ClusterRunSettings {
   /** Worker threads hosting the devices (1 to the devices); default min(devices, cores). Results do not depend on it. */
   readonly threads?: number;
+  /** W: the simulated devices the batch is split over (as numpy.array_split splits it), 1 to MAX_DEVICES. */
   readonly devices: number;
   /** 'local', 'sync', 'group:K' or 'ghost:G'; default 'sync'. */
   readonly mode?: string;
+  /** The all-reduce algorithm; default 'allgather' (DEFAULT_ALGORITHM). */
   readonly algorithm?: AlgorithmName;
+  /** How long any device may wait for a peer before the run fails, in ms; default 30000. */
   readonly timeoutMs?: number;
+  /** A failure to inject into one rank, to see how the cluster reports it; default none. */
   readonly fault?: Fault;
 }
 
 /** What the devices did in a cluster run. */
 export interface ClusterRunDetails {
+  /** W, as given. */
   readonly devices: number;
+  /** The mode the devices ran, normalized ('sync', 'group:2', ...). */
   readonly mode: string;
+  /** Per rank: its rows, its shard's statistics and the statistics it normalized with. */
   readonly perDevice: readonly DeviceStats[];
+  /** Every rank's running statistics after the step (they differ between ranks unless the mode syncs). */
   readonly running: readonly RunningStatsOfRank[];
   /** Forward plus backward traffic. */
-  readonly comm: { readonly algorithm: AlgorithmName; readonly messages: number; readonly bytes: number };
+  readonly comm: {
+    /** The all-reduce algorithm used. */
+    readonly algorithm: AlgorithmName;
+    /** Messages sent, summed over ranks. */
+    readonly messages: number;
+    /** Bytes sent, summed over ranks. */
+    readonly bytes: number;
+  };
 }
 
+/** What a run computed, with what it was given: enough for `runOutputFiles` to write every file. */
 export interface RunReport {
+  /** The output, the running statistics after the step and, given dL/dy, the gradients. */
   readonly result: BatchNormResult;
   /** Statistics of the whole input batch (what sync BN in train mode normalizes with). */
   readonly global: Moments;
+  /** The arrays the run was given. */
   readonly inputs: RunInputs;
+  /** The settings as given (defaults not filled in; `runStatsJson` fills them). */
   readonly settings: RunSettings;
   /** Present when the run went through simulated devices. */
   readonly cluster?: ClusterRunDetails;
 }
 
-/** Runs the operator on loaded arrays. */
+/**
+ * Runs the operator on loaded arrays, on one device.
+ *
+ * @param inputs - the arrays; `input` is required.
+ * @param settings - the operator's options; every one has PyTorch's default.
+ * @returns the result, the batch's own statistics (also in eval mode, where the output used the
+ *   running ones), and what the run was given.
+ * @throws InputError for unusable arrays or options, as `batchNorm` does.
+ * @example
+ * ```ts
+ * const x = { data: new Float32Array([1, 2, 3, 4, 5, 6, 7, 8]), shape: [4, 2] };
+ * const report = runBatchNorm({ input: x }, { stats: 'welford' });
+ * report.global.mean; // [4, 5]
+ * ```
+ */
 export function runBatchNorm(inputs: RunInputs, settings: RunSettings): RunReport {
   checkRunInputs(inputs);
   const result = batchNorm(inputs.input, {
@@ -181,7 +237,22 @@ function wholeBatchStats(inputs: RunInputs, settings: RunSettings): { stats: Mom
 /**
  * Runs the operator over W simulated devices. Outputs and gradients are those of one loss over
  * the whole batch; the running statistics returned in `result` are rank 0's (as DDP's
- * broadcast_buffers would keep), and every rank's are in `cluster.running`.
+ * broadcast_buffers would keep), and every rank's are in `cluster.running`. The single-device run
+ * comes first, so bad input is refused before any thread starts; the cluster is closed on every path.
+ *
+ * @param inputs - the arrays; `input` is required.
+ * @param settings - the operator's options; every one has PyTorch's default.
+ * @param spread - the devices, mode, algorithm and timeout.
+ * @returns the report of {@link runBatchNorm} with the cluster's output, gradients and running
+ *   statistics, and `cluster` holding what each device did and what was sent.
+ * @throws InputError for unusable arrays or settings, or a `skip` fault in a mode that
+ *   does not communicate.
+ * @throws a DeviceFailureError (crash, hang, timeout) naming the rank and phase when a device fails.
+ * @example
+ * ```ts
+ * const report = await runOnCluster(loadRunInputs({ input: 'x.npy' }), {}, { devices: 4, mode: 'group:2' });
+ * report.cluster?.comm.messages;
+ * ```
  */
 export async function runOnCluster(inputs: RunInputs, settings: RunSettings, spread: ClusterRunSettings): Promise<RunReport> {
   checkRunInputs(inputs);
@@ -261,6 +332,7 @@ function momentsJson(m: Moments) {
 export interface OverflowNote {
   /** 'batch statistics' or the name of an output file. */
   readonly in: string;
+  /** The channels (or indices, for per-channel files) that hold NaN or infinity, ascending. */
   readonly channels: number[];
 }
 
@@ -270,6 +342,9 @@ const FLOAT32_MAX = 3.4028234663852886e38;
 /**
  * Every place a run's result holds NaN or infinity. Inputs are checked to be finite, so any such
  * value is an overflow: float32 sums past 3.4e38, or a statistic too large for a float32 file.
+ *
+ * @param report - a run's report.
+ * @returns one note per place that overflowed; empty when everything is finite.
  */
 export function runOverflow(report: RunReport): OverflowNote[] {
   const { result, inputs } = report;
@@ -290,7 +365,14 @@ export function runOverflow(report: RunReport): OverflowNote[] {
   return notes;
 }
 
-/** One line on an overflow: where, and what to do about it. */
+/**
+ * One line on an overflow: where, and what to do about it.
+ *
+ * @param notes - from {@link runOverflow}, not empty.
+ * @param accumulator - the accumulator used ('float32' or 'float64'): a float32 one is the usual cause.
+ * @param dtype - the input's dtype, named when the values themselves exceed it.
+ * @returns the message, without a trailing newline.
+ */
 export function describeOverflow(notes: readonly OverflowNote[], accumulator: string, dtype: string): string {
   const list = (cs: readonly number[]) => (cs.length > 6 ? `${cs.slice(0, 6).join(', ')} and ${cs.length - 6} more` : cs.join(', '));
   const where = notes.map((n) => `${n.in} (channel${n.channels.length === 1 ? '' : 's'} ${list(n.channels)})`).join(', ');
@@ -303,7 +385,12 @@ export function describeOverflow(notes: readonly OverflowNote[], accumulator: st
   return `the result overflowed to NaN or infinity in ${where}; ${why} (stats.json lists it under "overflow")`;
 }
 
-/** The shift of --stats shifted-sums, and where it is zero (then the results are exactly those of sums). */
+/**
+ * The shift of --stats shifted-sums, and where it is zero (then the results are exactly those of sums).
+ *
+ * @param report - a run's report.
+ * @returns what stats.json says of the shift, or undefined unless the run used shifted sums in train mode.
+ */
 export function shiftNote(report: RunReport): { by: string; zero_channels: number[]; note?: string } | undefined {
   const { settings, inputs } = report;
   if ((settings.stats ?? 'sums') !== 'shifted-sums' || !(settings.training ?? true)) return undefined;
@@ -318,7 +405,14 @@ export function shiftNote(report: RunReport): { by: string; zero_channels: numbe
   };
 }
 
-/** The stats.json document of a run: every setting as used, defaults filled in. */
+/**
+ * The stats.json document of a run: every setting as used, defaults filled in. Its keys are
+ * snake_case, the documented JSON of the CLI.
+ *
+ * @param report - a run's report.
+ * @returns the document, ready for JSON.stringify (NaN and infinity become null there).
+ * @throws InputError when `report` is not a run's report.
+ */
 export function runStatsJson(report: RunReport) {
   checkRunReport(report);
   const { result, inputs, settings } = report;
@@ -361,7 +455,13 @@ function clusterJson(c: ClusterRunDetails) {
   };
 }
 
-/** Every file a run writes, in memory, ready for an all-or-nothing write. */
+/**
+ * Every file a run writes, in memory, ready for an all-or-nothing write.
+ *
+ * @param report - a run's report.
+ * @returns output.npy and stats.json always; the gradients given dL/dy; the running statistics in train mode.
+ * @throws InputError when `report` is not a run's report.
+ */
 export function runOutputFiles(report: RunReport): OutputFile[] {
   checkRunReport(report);
   const { result, settings } = report;

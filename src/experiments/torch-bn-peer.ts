@@ -12,7 +12,9 @@ import { TORCH_PYTHON, packageRoot } from './torch-python.js';
 
 /** One round of PyTorch's timings, in milliseconds per repetition. */
 export interface TorchBnRound {
+  /** The forward alone, one sample per repetition (snake_case: the peer's JSON, kept as it comes). */
   readonly forward_ms: readonly number[];
+  /** Forward then backward, one sample per repetition. */
   readonly forward_backward_ms: readonly number[];
 }
 
@@ -26,6 +28,7 @@ export interface TorchBnPeer {
    * Times `reps` repetitions of the forward and of forward+backward.
    * @param reps - repetitions of each.
    * @returns the samples.
+   * @throws ExternalProcessError when the peer answers with something else or has ended.
    */
   round(reps: number): Promise<TorchBnRound>;
   /** Ends the process. */

@@ -15,15 +15,25 @@ import { loadSynthetic } from '../data/synthetic.js';
 import { Trainer } from '../train/trainer.js';
 import { TORCH_PYTHON, packageRoot } from './torch-python.js';
 
+/** Training speed, ours and PyTorch's on the same network and batch. */
 export interface TrainBenchReport {
+  /** Fashion-MNIST when installed, else the synthetic set of the same shape. */
   readonly data: 'fashion-mnist' | 'synthetic';
+  /** W. */
   readonly devices: number;
+  /** The global batch. */
   readonly batch: number;
+  /** The BN mode. */
   readonly bn: string;
+  /** Steps timed. */
   readonly steps: number;
+  /** Training examples per second. */
   readonly examples_per_second: number;
+  /** What an epoch of 60,000 images takes at that speed. */
   readonly seconds_per_60k_epoch: number;
+  /** PyTorch's CPU build on the same network and batch, when it ran. */
   readonly pytorch?: { readonly examples_per_second: number; readonly seconds_per_60k_epoch: number; readonly threads: number };
+  /** Why PyTorch did not run (absent when it did). */
   readonly pytorch_note?: string;
   /** Ours against the goal of at most twice PyTorch's epoch time. */
   readonly ratio_to_pytorch?: number;

@@ -26,13 +26,22 @@ import { checkTrainOptions } from './option-checks.js';
  * often): the experiment stops at that step and reports nothing as if it had finished.
  */
 export class DivergedError extends SyncBnError {
+  /** 'E_DIVERGED': a runtime failure, exit code 1. */
   override readonly code = 'E_DIVERGED';
+  /** Always 'DivergedError'. */
   override readonly name = 'DivergedError';
+  /**
+   * @param run - the run, as `runLabel` names it.
+   * @param epoch - the 1-based epoch.
+   * @param step - the 1-based step within the epoch.
+   * @param what - what became non-finite.
+   */
   constructor(
     /** The run, as the table names it (e.g. "sync W=8 b=32 lr=1"). */
     readonly run: string,
     /** 1-based epoch and step within the epoch. */
     readonly epoch: number,
+    /** 1-based step within the epoch. */
     readonly step: number,
     /** What became non-finite: "loss NaN" or "weights (infinity)". */
     readonly what: string,
@@ -41,7 +50,12 @@ export class DivergedError extends SyncBnError {
   }
 }
 
-/** How a run is named in messages and tables: BN mode, devices, per-device batch and learning rate. */
+/**
+ * How a run is named in messages and tables: BN mode, devices, per-device batch and learning rate.
+ *
+ * @param run - the run's header.
+ * @returns e.g. "sync W=8 b=32 lr=1".
+ */
 export function runLabel(run: RunHeader): string {
   const lr = run.lr >= 1e6 || run.lr < 1e-3 ? run.lr.toExponential(2).replace(/\.?0+e/, 'e') : String(Number(run.lr.toPrecision(3)));
   return `${run.bn} W=${run.devices} b=${run.per_device_batch} lr=${lr}`;
@@ -58,7 +72,12 @@ function checkFiniteStep(trainer: Trainer, lossSum: number, header: RunHeader, e
   if (bad >= 0) fail(`weights ${Number.isNaN(params[bad]) ? 'NaN' : 'infinity'} (parameter ${bad} of ${params.length})`);
 }
 
+/**
+ * A dataset training can run on: 'synthetic' (seeded, needs nothing installed, so tests and CI
+ * can train) or 'fashion-mnist' (Debian's dataset-fashion-mnist, IDX files).
+ */
 export type DatasetName = 'synthetic' | 'fashion-mnist';
+/** Every {@link DatasetName}. */
 export const DATASET_NAMES: readonly DatasetName[] = ['synthetic', 'fashion-mnist'];
 
 /** Most epochs per run. */
@@ -69,94 +88,177 @@ export const MAX_TRAIN_RUNS = 64;
 /** The batch the learning rate is given for, when `lrScaling` is 'linear' (Goyal et al.'s rule). */
 export const LR_REFERENCE_BATCH = 256;
 
+/** What {@link trainExperiment} trains, on what, and how; every field is optional. */
 export interface TrainOptions {
   /** Worker threads hosting the devices (1 to the devices); default min(devices, cores). Results do not depend on it. */
   readonly threads?: number;
+  /** The network; default 'lenet-bn'. */
   readonly model?: ModelName;
+  /** The data; default 'synthetic'. */
   readonly dataset?: DatasetName;
+  /** Where Fashion-MNIST's IDX files are; default /usr/share/datasets/fashion-mnist. */
   readonly dataDir?: string;
+  /** Training examples to use (the first ones); default all. */
   readonly subset?: number;
+  /** W, simulated devices, 1 to MAX_DEVICES; default 8. */
   readonly devices?: number;
-  /** Global batch sizes (split over the devices); alternative to perDeviceBatches. */
+  /** Global batch size (split over the devices); default 256; ignored with perDeviceBatches. */
   readonly batch?: number;
   /** Per-device batch sizes: each gives a run with global batch b x W. */
   readonly perDeviceBatches?: readonly number[];
+  /** BN modes to train with, one run each ('local', 'sync', 'group:K', 'ghost:G'); default local and sync. */
   readonly bn?: readonly string[];
+  /** Epochs per run, 1 to MAX_TRAIN_EPOCHS; default 5. */
   readonly epochs?: number;
   /** A budget of training steps per run instead of whole epochs: the run stops after this many (its last epoch is partial), then evaluates. */
   readonly steps?: number;
+  /** SGD learning rate, > 0; default 1.0 (for the batch LR_REFERENCE_BATCH with 'linear' scaling). */
   readonly lr?: number;
+  /** 'linear' scales lr by global batch / LR_REFERENCE_BATCH (Goyal et al.); default 'none'. */
   readonly lrScaling?: 'none' | 'linear';
+  /** SGD momentum; default 0. */
   readonly momentum?: number;
+  /** SGD weight decay; default 0. */
   readonly weightDecay?: number;
+  /** Seed of the initial parameters, the example order and the synthetic data; default 0. */
   readonly seed?: number;
+  /** How the BN layers compute and merge statistics; default 'sums'. */
   readonly stats?: StatsMethod;
+  /** The all-reduce of the BN statistics and the gradients; default the trainer's ('allgather'). */
   readonly algorithm?: AlgorithmName;
   /** Whose running statistics test_acc uses in local mode: rank 0's (DDP) or the mean over ranks. */
   readonly evalStats?: 'rank0' | 'average';
-  /** Training batches precise BN recomputes the statistics over. */
+  /** Training batches precise BN recomputes the statistics over; default 10. */
   readonly preciseBatches?: number;
+  /** How long a device waits for a peer, in ms; default the trainer's (30,000). */
   readonly timeoutMs?: number;
   /** The kernels the devices run (`wasm` or `js`); default SYNCBN_KERNELS, else `wasm` (see `TrainerOptions`). */
   readonly kernels?: KernelBackend;
+  /** Checked before every step; an abort throws InterruptedError and closes the trainer. */
   readonly signal?: AbortSignal;
+  /** Called after every step; default none. */
   readonly onProgress?: ProgressFn;
   /** Called after every epoch of every run (the CLI prints it as it comes). */
   readonly onEpoch?: (run: RunHeader, epoch: EpochRow) => void;
 }
 
+/**
+ * One epoch of one run. Keys are snake_case: the report is the CLI's JSON as it is (it has not
+ * moved to src/report/json yet).
+ */
 export interface EpochRow {
+  /** 1-based. */
   readonly epoch: number;
+  /** Mean loss over the epoch's training examples. */
   readonly train_loss: number;
+  /** Accuracy on the training examples, as the steps saw them (train-mode BN). */
   readonly train_acc: number;
   /** With the running statistics (rank 0's, or averaged over ranks when asked). */
   readonly test_acc: number;
+  /** With precise BN: population statistics recomputed over `preciseBatches` training batches, weights frozen. */
   readonly test_acc_precise: number;
+  /** With batch statistics at the training per-device batch size (what train mode would do at test time). */
   readonly test_acc_batch: number;
+  /** Wall-clock seconds of the epoch's training steps (evaluation left out). */
   readonly seconds: number;
 }
 
+/** What tells one run from another in a training experiment. */
 export interface RunHeader {
+  /** The BN mode, normalized ('sync', 'group:2', ...). */
   readonly bn: string;
+  /** W. */
   readonly devices: number;
+  /** Examples per device per step. */
   readonly per_device_batch: number;
+  /** Examples per step over all devices. */
   readonly global_batch: number;
+  /** The learning rate used, after any scaling. */
   readonly lr: number;
 }
 
+/** One training run: its header, every epoch, and its speed. */
 export interface RunReport extends RunHeader {
+  /** One row per epoch, in order. */
   readonly epochs: EpochRow[];
   /** Examples dropped per epoch: a final partial batch too small to give every device two. */
   readonly dropped_per_epoch: number;
+  /** Steps per epoch. */
   readonly steps_per_epoch: number;
+  /** Training examples per wall-clock second, evaluation left out. */
   readonly examples_per_second: number;
 }
 
+/** What {@link trainExperiment} found: one report per run, and every setting used. */
 export interface TrainReport {
+  /** The network. */
   readonly model: ModelName;
-  readonly dataset: { readonly name: DatasetName; readonly train: number; readonly test: number };
+  /** The data, and how many examples each split held. */
+  readonly dataset: {
+    /** Its name. */
+    readonly name: DatasetName;
+    /** Training examples used. */
+    readonly train: number;
+    /** Test examples. */
+    readonly test: number;
+  };
+  /** Every setting as used, defaults filled in. */
   readonly settings: {
+    /** Epochs per run. */
     readonly epochs: number;
     /** SGD momentum and weight decay. */
     readonly momentum: number;
+    /** SGD weight decay. */
     readonly weight_decay: number;
+    /** The seed. */
     readonly seed: number;
+    /** 'rank0' or 'average': whose running statistics test_acc used in local mode. */
     readonly eval_stats: string;
+    /** Training batches of precise BN. */
     readonly precise_batches: number;
+    /** 'none' or 'linear'. */
     readonly lr_scaling: string;
     /** The BN layers' running-statistics momentum (PyTorch convention) and eps, as used. */
     readonly bn_momentum: number;
+    /** The BN layers' eps. */
     readonly bn_eps: number;
+    /** How the BN layers computed and merged statistics. */
     readonly stats: StatsMethod;
   };
+  /** One per (per-device batch, BN mode), batch sizes outermost. */
   readonly runs: RunReport[];
 }
 
+/**
+ * Loads a dataset by name, so the CLI and the experiment refuse an unknown one the same way.
+ *
+ * @param name - the dataset.
+ * @param options - where Fashion-MNIST is, how many training examples to keep, the synthetic seed.
+ * @returns the training and test sets.
+ * @throws InputError for an unknown name or Fashion-MNIST files that are missing or malformed.
+ */
 export function loadDataset(name: DatasetName, options: { dataDir?: string; subset?: number; seed?: number }): { train: Dataset; test: Dataset } {
   requireInput(DATASET_NAMES.includes(name), () => `unknown dataset '${name}' (${DATASET_NAMES.join(', ')})`);
   return name === 'fashion-mnist' ? loadFashionMnist({ dataDir: options.dataDir, subset: options.subset }) : loadSynthetic({ subset: options.subset, seed: options.seed });
 }
 
+/**
+ * Trains the model once per (per-device batch size, BN mode), each run from the same initial
+ * parameters and example order, so the runs differ only in how BN sees the batch. Evaluates every
+ * epoch three ways (running statistics, precise BN, batch statistics).
+ *
+ * @param options - the model, data, devices, modes and optimizer; every field has a default.
+ * @returns one report per run, with every setting used.
+ * @throws InputError for bad options, before any thread starts.
+ * @throws {@link DivergedError} when a run's loss or weights stop being finite.
+ * @throws InterruptedError when `signal` aborts; the trainer is closed.
+ * @throws a DeviceFailureError when a device fails.
+ * @example
+ * ```ts
+ * const report = await trainExperiment({ devices: 4, perDeviceBatches: [2, 32], bn: ['local', 'sync'], epochs: 2 });
+ * for (const run of report.runs) console.log(runLabel(run), run.epochs.at(-1)?.test_acc);
+ * ```
+ */
 export async function trainExperiment(options: TrainOptions = {}): Promise<TrainReport> {
   checkTrainOptions(options);
   const model = options.model ?? 'lenet-bn';

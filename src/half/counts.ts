@@ -48,6 +48,7 @@ export function countLimits(format: HalfFormat): CountLimits {
  * @param height - H.
  * @param width - W.
  * @returns the count.
+ * @throws InputError when an argument is not a whole number.
  */
 export function valuesPerChannel(batch: number, height: number, width: number): number {
   return checkWhole('batch', batch) * checkWhole('height', height) * checkWhole('width', width);
@@ -62,6 +63,7 @@ export function valuesPerChannel(batch: number, height: number, width: number): 
  * @param momentum - m.
  * @param format - the format the count is kept in, or 'exact'.
  * @returns r after the step.
+ * @throws InputError when `n` is not a whole number.
  */
 export function runningVarWithCount(runningVar: number, batchVar: number, n: number, momentum: number, format: HalfFormat | 'exact'): number {
   const stored = format === 'exact' ? checkWhole('n', n) : storedCount(n, format);

@@ -36,6 +36,13 @@ function binade(a: number): number {
  * @returns the nearest value of the format, ties to even; +-Infinity past the overflow threshold;
  *   NaN for NaN; the sign of zero kept.
  * @throws InputError when x is not a number or the format is unknown.
+ * @example
+ * ```ts
+ * roundToHalf(0.1, 'float16'); // 0.0999755859375
+ * roundToHalf(0.1, 'bfloat16'); // 0.10009765625
+ * roundToHalf(2049, 'float16'); // 2048: float16 counts stop being exact past 2048
+ * roundToHalf(65520, 'float16'); // Infinity
+ * ```
  */
 export function roundToHalf(x: number, format: HalfFormat): number {
   if (typeof x !== 'number') throw new InputError(`x must be a number, got ${typeof x}`);

@@ -18,14 +18,19 @@ export type AffineKind = 'channel' | 'element';
 
 /** gamma and beta, either of which may be left out (1 and 0). */
 export interface Affine {
+  /** Whether gamma and beta are per channel or per element of [C, H, W]. */
   readonly kind: AffineKind;
+  /** gamma, of {@link affineLength} values; default all ones. */
   readonly weight?: ArrayLike<number>;
+  /** beta, shaped as gamma; default all zeros. */
   readonly bias?: ArrayLike<number>;
 }
 
 /** The sums of a set's backward: sum(g) and sum(g * xhat) with g = dy * gamma. */
 export interface SetGradSums {
+  /** sum(g) per set. */
   readonly sumG: Float64Array;
+  /** sum(g * xhat) per set. */
   readonly sumGXhat: Float64Array;
 }
 

@@ -27,9 +27,13 @@ export interface StatsAxes {
 
 /** Where the elements of one set lie: `segments` runs of `length` elements, `stride` apart. */
 export interface SetSpan {
+  /** Offset of the set's first element in the block. */
   readonly first: number;
+  /** Runs of contiguous elements. */
   readonly segments: number;
+  /** Offset from the start of one run to the next. */
   readonly stride: number;
+  /** Elements per run. */
   readonly length: number;
 }
 
@@ -53,6 +57,7 @@ export function checkAxes(name: string, axes: unknown, layout: ChannelLayout): S
  * The axes of batch norm: N, H and W per channel.
  * @param channels - C.
  * @returns the axes.
+ * @throws InputError when `channels` is not a whole number >= 1.
  */
 export function batchAxes(channels: number): StatsAxes {
   return { batch: true, groups: checkWhole('channels', channels, 1) };
@@ -62,6 +67,7 @@ export function batchAxes(channels: number): StatsAxes {
  * The axes of group norm (G groups), of layer norm (G = 1) and of instance norm (G = C).
  * @param groups - G.
  * @returns the axes.
+ * @throws InputError when `groups` is not a whole number >= 1.
  */
 export function sampleAxes(groups: number): StatsAxes {
   return { batch: false, groups: checkWhole('groups', groups, 1) };

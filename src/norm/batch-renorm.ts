@@ -38,10 +38,15 @@ export interface RenormLimits {
  * linearly to its final value, reached at `rMaxSteps` and `dMaxSteps`.
  */
 export interface RenormSchedule {
+  /** Steps of plain batch norm (rMax = 1, dMax = 0) before the limits relax. */
   readonly warmupSteps: number;
+  /** Final rMax, >= 1. */
   readonly rMax: number;
+  /** The step at which rMax reaches its final value. */
   readonly rMaxSteps: number;
+  /** Final dMax, >= 0. */
   readonly dMax: number;
+  /** The step at which dMax reaches its final value. */
   readonly dMaxSteps: number;
 }
 
@@ -200,7 +205,9 @@ export interface BatchRenormOptions {
   readonly momentum?: number;
   /** default 1e-5. */
   readonly eps?: number;
+  /** gamma, [C]; default all ones. */
   readonly weight?: ArrayLike<number>;
+  /** beta, [C]; default all zeros. */
   readonly bias?: ArrayLike<number>;
   /** Running mean before the step, [C]; default zeros. */
   readonly runningMean?: ArrayLike<number>;
@@ -212,15 +219,23 @@ export interface BatchRenormOptions {
 
 /** What the Batch Renormalization operator returns. */
 export interface BatchRenormResult {
+  /** y, the input's shape and dtype. */
   readonly output: Tensor;
   /** The batch statistics (count, mean, biased variance). */
   readonly stats: Moments;
+  /** r = sigma_B / sigma, clipped, per channel: treated as a constant by the backward. */
   readonly r: Float64Array;
+  /** d = (mu_B - mu) / sigma, clipped, per channel: also a constant of the backward. */
   readonly d: Float64Array;
+  /** The running mean after the step. */
   readonly runningMean: Float64Array;
+  /** The running variance after the step. */
   readonly runningVar: Float64Array;
+  /** dL/dx, given dL/dy. */
   readonly gradInput?: Tensor;
+  /** dL/dgamma, given dL/dy. */
   readonly gradWeight?: FloatArray;
+  /** dL/dbeta, given dL/dy. */
   readonly gradBias?: FloatArray;
 }
 
@@ -231,6 +246,14 @@ export interface BatchRenormResult {
  * @param options - limits, momentum, eps, gamma, beta, running statistics, dL/dy.
  * @returns output, batch statistics, r, d, the running statistics after the step, gradients.
  * @throws InputError for a bad shape, non-finite values or bad options.
+ * @example
+ * ```ts
+ * const x = { data: new Float32Array([1, 2, 3, 4, 5, 6, 7, 8]), shape: [4, 2] }; // means 4, 5; variances 5
+ * const step = 40_000; // past Ioffe's warm-up: rMax 3, dMax 5
+ * const r = batchRenorm(x, { limits: renormLimits(step), runningMean: [3, 5], runningVar: [4, 4] });
+ * r.r; // [1.118, 1.118]: sqrt(5 / 4)
+ * r.d; // [0.5, 0]: (4 - 3) / 2 and (5 - 5) / 2
+ * ```
  */
 export function batchRenorm(input: Tensor, options: BatchRenormOptions = {}): BatchRenormResult {
   checkOptions('options', options);

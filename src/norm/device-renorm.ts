@@ -24,10 +24,13 @@ export interface DeviceRenormForward {
   readonly local?: Moments;
   /** What the device normalized with (the synced batch statistics, or the running ones in eval). */
   readonly used: Moments;
+  /** 1 / sqrt(var + eps) of `used`, per channel. */
   readonly invStd: Float64Array;
   /** r and d per channel (1 and 0 in eval mode). */
   readonly r: Float64Array;
+  /** d per channel (0 in eval mode). */
   readonly d: Float64Array;
+  /** Train mode; false when the running statistics were used (r = 1, d = 0). */
   readonly training: boolean;
 }
 

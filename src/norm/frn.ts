@@ -42,8 +42,11 @@ export interface FrnOptions extends FrnParams {
 
 /** The gradients of FRN's per-channel parameters, in float64. */
 export interface FrnParamGrads {
+  /** dL/dgamma, [C]. */
   readonly gradWeight: Float64Array;
+  /** dL/dbeta, [C]. */
   readonly gradBias: Float64Array;
+  /** dL/dtau, [C]: the sum of dy where the TLU clipped. */
   readonly gradTau: Float64Array;
   /** d/d epsL (zero where epsL is zero, the kink of |epsL|). */
   readonly gradEps: Float64Array;
@@ -51,13 +54,19 @@ export interface FrnParamGrads {
 
 /** What the FRN operator returns. */
 export interface FrnResult {
+  /** y, the input's shape and dtype. */
   readonly output: Tensor;
   /** mean(x^2) per (sample, channel), N x C values. */
   readonly nu2: Float64Array;
+  /** dL/dx, given dL/dy. */
   readonly gradInput?: Tensor;
+  /** dL/dgamma, given dL/dy, in the input's dtype. */
   readonly gradWeight?: FloatArray;
+  /** dL/dbeta, given dL/dy. */
   readonly gradBias?: FloatArray;
+  /** dL/dtau, given dL/dy. */
   readonly gradTau?: FloatArray;
+  /** dL/depsL, given dL/dy (zeros without learnedEps). */
   readonly gradEps?: FloatArray;
 }
 
@@ -186,6 +195,13 @@ function toDtypeOf(like: FloatArray, values: ArrayLike<number>): FloatArray {
  * @param options - eps0, gamma, beta, tau, epsL, dL/dy.
  * @returns output, nu2 and gradients.
  * @throws InputError for a bad shape, non-finite values or bad options.
+ * @example
+ * ```ts
+ * // No batch statistics: each sample's channel is divided by its own root mean square.
+ * const r = filterResponseNorm({ data: new Float32Array([3, -4, 4, 3]), shape: [2, 2] });
+ * r.nu2; // [9, 16, 16, 9]
+ * r.output.data; // [1, 0, 1, 1]: -1 clipped by the TLU (tau 0)
+ * ```
  */
 export function filterResponseNorm(input: Tensor, options: FrnOptions = {}): FrnResult {
   const eps = options.eps === undefined ? FRN_EPS : checkNumber('eps', options.eps, { above: 0 });

@@ -20,6 +20,14 @@ export interface LayerNormOptions extends NormOptions {
  * @param options - affine kind, eps, gamma, beta, dL/dy.
  * @returns output, statistics per sample and gradients.
  * @throws InputError for a bad shape, non-finite values or bad options.
+ * @example
+ * ```ts
+ * // [N=4, C=2]: each sample's two values are normalized together, whatever the batch.
+ * const x = { data: new Float32Array([1, 2, 3, 4, 5, 6, 7, 8]), shape: [4, 2] };
+ * const { stats } = layerNorm(x);
+ * stats.mean; // [1.5, 3.5, 5.5, 7.5]
+ * stats.var; // [0.25, 0.25, 0.25, 0.25]
+ * ```
  */
 export function layerNorm(input: Tensor, options: LayerNormOptions = {}): NormResult {
   checkOptions('options', options);

@@ -26,9 +26,11 @@ export interface NormOptions {
 
 /** What a normalization operator returns. */
 export interface NormResult {
+  /** y, the input's shape and dtype. */
   readonly output: Tensor;
   /** The statistics each set was normalized with (count per set, mean, biased variance). */
   readonly stats: SetMoments;
+  /** dL/dx, given dL/dy. */
   readonly gradInput?: Tensor;
   /** dL/dgamma, in the input's dtype. */
   readonly gradWeight?: FloatArray;

@@ -16,13 +16,17 @@ import { type StatsAxes, checkAxes, setCount, setSize, spanOf } from './axes.js'
 export interface SetMoments {
   /** Elements in every set. */
   readonly count: number;
+  /** Mean per set. */
   readonly mean: Float64Array;
+  /** Biased variance per set. */
   readonly var: Float64Array;
 }
 
 /** Welford-style partial statistics per set, mergeable across devices (Chan et al.). */
 export interface SetPartials {
+  /** Elements in every set (the same for every set of a block). */
   readonly count: number;
+  /** Mean per set. */
   readonly mean: Float64Array;
   /** Sum of squared deviations from the set's mean. */
   readonly m2: Float64Array;

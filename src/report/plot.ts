@@ -72,6 +72,8 @@ function plotFiles(path: string): { dir: string; svg: string; spec: string } {
 /**
  * Checks a --plot path before any work starts: it must name an .svg file, and neither it nor its
  * .vl.json may be a directory or one of the command's `inputs`.
+ * @param path - the .svg file asked for.
+ * @param inputs - the command's input files, which no output may overwrite; default none.
  * @throws InputError when it does not end in .svg, or names a directory or an input
  */
 export function checkPlotPath(path: string, inputs: readonly NamedInput[] = []): void {

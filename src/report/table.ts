@@ -1,8 +1,16 @@
 /** Plain-text tables for the terminal: columns padded to their widest cell, numbers right-aligned. */
 
+/** A table cell: numbers are formatted by {@link formatNumber} and right-aligned. */
 export type Cell = string | number;
 
-/** A number in at most `digits` significant digits, without trailing noise. */
+/**
+ * A number in at most `digits` significant digits, without trailing noise: errors of 1e-17 and
+ * counts of 4096 must both read as they are.
+ *
+ * @param value - any number; whole numbers below 1e15 print in full, NaN and infinities as JS prints them.
+ * @param digits - significant digits; default 6.
+ * @returns the text, in exponent form below 1e-4 and from 1e9 up.
+ */
 export function formatNumber(value: number, digits = 6): string {
   if (Number.isInteger(value) && Math.abs(value) < 1e15) return String(value);
   if (!Number.isFinite(value)) return String(value);
@@ -11,6 +19,13 @@ export function formatNumber(value: number, digits = 6): string {
   return String(Number(value.toPrecision(digits)));
 }
 
+/**
+ * A plain-text table: each column as wide as its widest cell, numeric columns right-aligned.
+ *
+ * @param header - the column names.
+ * @param rows - one array of cells per row, in column order.
+ * @returns the header, a rule of dashes and the rows, lines joined by '\n', no trailing spaces.
+ */
 export function renderTable(header: readonly string[], rows: readonly (readonly Cell[])[]): string {
   const text = rows.map((row) => row.map((cell) => (typeof cell === 'number' ? formatNumber(cell) : cell)));
   const widths = header.map((h, i) => Math.max(h.length, ...text.map((row) => (row[i] ?? '').length)));
@@ -20,7 +35,13 @@ export function renderTable(header: readonly string[], rows: readonly (readonly 
   return [line(header), line(widths.map((w) => '-'.repeat(w))), ...text.map(line)].join('\n');
 }
 
-/** "1 device", "8 devices". */
+/**
+ * "1 device", "8 devices".
+ *
+ * @param n - how many.
+ * @param noun - the singular noun; the plural adds an s.
+ * @returns the count and the noun.
+ */
 export function count(n: number, noun: string): string {
   return `${formatNumber(n)} ${noun}${n === 1 ? '' : 's'}`;
 }

@@ -25,12 +25,15 @@ export const SEMANTICS_CASES: readonly SemanticsCaseName[] = ['even', 'uneven', 
 
 /** One case's batch, split. */
 export interface SemanticsCase {
+  /** Which case. */
   readonly name: SemanticsCaseName;
   /** The whole batch (values before storage rounding). */
   readonly input: Tensor<Float64Array>;
+  /** W, the devices the batch is split over. */
   readonly devices: number;
   /** Each device's rows. */
   readonly shards: readonly Tensor<Float64Array>[];
+  /** What the values are stored in: the rounding every framework sees before it computes. */
   readonly storage: StorageType;
   /** The model is in the 16-bit format (counts and running statistics too). */
   readonly halfModel: boolean;

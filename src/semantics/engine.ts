@@ -48,6 +48,7 @@ export interface RuleRunOptions {
 
 /** What one device normalizes with, and keeps. */
 export interface DeviceView {
+  /** Rows of its shard (0 for an empty one). */
   readonly rows: number;
   /** Elements per channel on this device. */
   readonly count: number;
@@ -55,6 +56,7 @@ export interface DeviceView {
   readonly mean: Float64Array;
   /** The biased variance it normalizes with (as the framework holds it), per channel. */
   readonly var: Float64Array;
+  /** 1 / sqrt(var + eps) as the framework computes it, per channel. */
   readonly invStd: Float64Array;
   /** Its running variance after the step. */
   readonly runningVar: Float64Array;
@@ -62,14 +64,17 @@ export interface DeviceView {
 
 /** The outcome of one rule on one split batch. */
 export interface RuleOutcome {
+  /** The framework whose rule ran. */
   readonly framework: SyncBnRule['name'];
   /** Set when the framework refuses the batch (the reason, as its source says it). */
   readonly refused?: string;
+  /** Each device's view, by rank. */
   readonly devices: readonly DeviceView[];
   /** Every device's output, concatenated in rank order (the input's shape). */
   readonly output: Float64Array;
   /** The eps and momentum used. */
   readonly eps: number;
+  /** The running-statistics momentum used, in the framework's own form. */
   readonly momentum: number;
 }
 

@@ -53,6 +53,7 @@ export type EmptyRankRule =
 export interface RunningRule {
   /** torch: r = (1 - m) r + m s (default m 0.1); keras: r = m r + (1 - m) s (default m 0.99). */
   readonly form: 'torch' | 'keras';
+  /** m, in `form`'s sense. */
   readonly momentum: number;
   /** The variance folded in when devices are synced. */
   readonly variance: 'unbiased' | 'biased';
@@ -64,23 +65,31 @@ export interface RunningRule {
 export interface HalfRule {
   /** float32: the input is promoted and the statistics are float32; storage: they stay 16-bit. */
   readonly float16: 'float32' | 'storage';
+  /** The same for bfloat16 input. */
   readonly bfloat16: 'float32' | 'storage';
   /** The dtype of the per-device counts: float32, an integer, or that of the running statistics. */
   readonly counts: 'float32' | 'integer' | 'running-dtype' | 'none';
+  /** Where this was read in the framework's source, and what the line does. */
   readonly source: string;
 }
 
 /** One framework's synchronized BN. */
 export interface SyncBnRule {
+  /** The framework. */
   readonly name: FrameworkName;
   /** How tables show it. */
   readonly label: string;
   /** Files the rule was read from (repository: path). */
   readonly sources: readonly string[];
+  /** What each device sends. */
   readonly sends: SendKind;
+  /** How the messages are weighted in the merge. */
   readonly weighting: Weighting;
+  /** How the variance is rebuilt after the merge. */
   readonly variance: VarianceRebuild;
+  /** What a device with no rows does. */
   readonly emptyRank: EmptyRankRule;
+  /** How the running statistics are kept. */
   readonly running: RunningRule;
   /** The framework's default eps. */
   readonly eps: number;
@@ -89,6 +98,7 @@ export interface SyncBnRule {
    * mean * scale), which loses |mean| / std more to rounding.
    */
   readonly output: 'centered' | 'scale-shift';
+  /** What the statistics are computed in under mixed precision. */
   readonly half: HalfRule;
 }
 

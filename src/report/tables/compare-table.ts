@@ -12,7 +12,14 @@ function rowsRange(sizes: readonly number[]): string {
   return lo === hi ? count(lo, 'row') : `${lo} to ${hi} rows`;
 }
 
-/** What a mode normalizes with, with the exact rows per normalizing unit. */
+/**
+ * What a mode normalizes with, with the exact rows per normalizing unit: the reader sees at once
+ * why local and ghost rows differ from sync.
+ *
+ * @param mode - the mode as the report names it ('local', 'sync', 'group:K', 'ghost:G').
+ * @param report - the comparison, for the batch's rows and W.
+ * @returns e.g. "groups of 2 devices (8 rows)".
+ */
 export function describeMode(mode: string, report: CompareReport): string {
   const W = report.devices;
   const rows = report.batch.shape[0];
@@ -40,7 +47,13 @@ function relative(value: number | null): string {
   return value === null ? '-' : formatNumber(value, 3);
 }
 
-/** The report as terminal tables; `channelsShown` channels in the per-device table. */
+/**
+ * The report as terminal tables: the batch, the per-device statistics, the modes, the algorithms.
+ *
+ * @param r - the comparison.
+ * @param channelsShown - channels listed in the per-device table (the rest elided).
+ * @returns the tables and their footer, lines joined by '\n'.
+ */
 export function compareTables(r: CompareReport, channelsShown: number): string {
   const C = r.global.mean.length;
   const shown = Math.min(channelsShown, C);
@@ -107,7 +120,12 @@ export function compareTables(r: CompareReport, channelsShown: number): string {
   return out.join('\n');
 }
 
-/** What the figures are: the scale of each relative difference and the i.i.d. expectation. */
+/**
+ * What the figures are: the scale of each relative difference and the i.i.d. expectation.
+ *
+ * @param r - the comparison.
+ * @returns two lines, joined by '\n'.
+ */
 export function compareFooter(r: CompareReport): string {
   return [
     `rel: max |diff| divided by the scale of the single-device array, max |value| over it: ${formatNumber(r.scale.output, 3)} (output),` +

@@ -5,7 +5,9 @@
 
 /** A column of the noise table and what it holds. */
 export interface ColumnNote {
+  /** The column's header, as the table prints it. */
   readonly header: string;
+  /** What it holds, in one sentence. */
   readonly meaning: string;
 }
 
@@ -31,7 +33,11 @@ export const NOISE_COLUMNS: readonly ColumnNote[] = [
   },
 ];
 
-/** The footer of the noise table (and the tail of its --help): one line per column. */
+/**
+ * The footer of the noise table (and the tail of its --help): one line per column.
+ *
+ * @returns 'Columns:' and one indented line per column, headers padded to one width.
+ */
 export function noiseColumnNotes(): string[] {
   const width = Math.max(...NOISE_COLUMNS.map((c) => c.header.length));
   return ['Columns:', ...NOISE_COLUMNS.map((c) => `  ${c.header.padEnd(width)}  ${c.meaning}`)];
