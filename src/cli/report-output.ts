@@ -35,7 +35,10 @@ export function addReportOptions(command: Command): Command {
     .addOption(new Option('--json', 'print the results as JSON instead of a table').conflicts('csv'))
     .addOption(new Option('--csv', 'print the result rows as CSV instead of a table').conflicts('json'))
     .option('--plot <file.svg>', 'also draw the results to an SVG (the Vega-Lite spec goes beside it)')
-    .option('--html <file.html>', 'also write one self-contained page: the plot, interactive (tooltips on hover), beside the table');
+    .option(
+      '--html <file.html>',
+      'also write one self-contained page: the plot, interactive (tooltips on hover), beside the table',
+    );
 }
 
 /**
@@ -95,7 +98,9 @@ export async function emitReport(
     const path = flags.html;
     const spec = plot();
     const page = await htmlReport({ title: plotTitle(spec), table: table(), plots: [spec] });
-    await interruptibleWrite((hooks) => writeFilesAtomically(dirname(path), [{ name: basename(path), bytes: page }], { ...hooks, inputs }));
+    await interruptibleWrite((hooks) =>
+      writeFilesAtomically(dirname(path), [{ name: basename(path), bytes: page }], { ...hooks, inputs }),
+    );
     if (!flags.json && !flags.csv) text += `report written to ${path}\n`;
   }
   process.stdout.write(text);
