@@ -38,7 +38,7 @@ export function sweepPlot(r: SweepReport): PlotSpec {
     type: 'nominal',
     title: 'BN mode',
     scale: { domain: modes },
-    legend: FULL_LABELS,
+    legend: { ...FULL_LABELS, symbolOpacity: 1 },
   } as const;
   const x = {
     field: 'b',
