@@ -125,6 +125,10 @@ describe('cost --model', () => {
     expect(readFileSync(join(dir, 'bn.svg'), 'utf8')).toMatch(/^<svg/);
     const spec = JSON.parse(readFileSync(join(dir, 'bn.vl.json'), 'utf8'));
     expect(spec.data.values.map((v: { devices: number }) => v.devices)).toEqual([8, 8, 8, 32, 32, 32, 128, 128, 128]);
+    // --html: one page with the table and the plot.
+    const html = runCli(['cost', '--model', 'lenet-bn', '--per-gpu-batch', '8', '--step-ms', '1', '--nodes', '1,2', '--html', join(dir, 'bn.html')]);
+    expect(html.status).toBe(0);
+    expect(readFileSync(join(dir, 'bn.html'), 'utf8')).toMatch(/<!DOCTYPE html>[\s\S]*group:8/);
   });
 
   it('a sweep over --nodes: one entry per node count', async () => {
@@ -186,6 +190,7 @@ describe('bad input: one line, exit 2', () => {
     [['--model', 'resnet50', '--per-gpu-batch', '8', '--csv'], /prints a table or --json \(and --plot\)/],
     [['--per-gpu-batch', '8', '--channels', '4'], /--model, or --channels and --params/],
     [['--nodes', '4'], /--nodes needs --collective or --model/],
+    [['--collective', 'all-reduce', '--bytes', '8', '--html', 'x.html'], /--collective prints a table or --json/],
   ])('%j', async (args, message) => {
     const r = await inProcess(args);
     expect(r.status).toBe(2);

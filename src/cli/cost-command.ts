@@ -32,7 +32,10 @@ import {
   runIteration,
 } from './cost-topology.js';
 import { type Cell, formatNumber, renderTable } from '../report/table.js';
-import { checkPlotPath, writePlot } from '../report/plot.js';
+import { writePlot } from '../report/plot.js';
+import { basename, dirname } from 'node:path';
+import { writeFilesAtomically } from '../io/atomic-write.js';
+import { htmlReport } from '../report/html.js';
 import { interruptibleWrite } from './interruptible-write.js';
 import {
   listOf,
@@ -293,13 +296,22 @@ export function addCostCommand(program: Command): void {
         process.stdout.write(`${runCollective(own)}\n`);
       } else {
         if (typed('bytes')) throw new InputError('--bytes belongs to --collective');
-        if (flags.plot) checkPlotPath(flags.plot);
-        const { text, plot } = runIteration(own);
+        checkReportFlags(flags);
+        const { text, table, plot } = runIteration(own);
         let out = `${text}\n`;
         if (flags.plot) {
           const path = flags.plot;
           const written = await interruptibleWrite((hooks) => writePlot(path, plot(), hooks));
           if (!flags.json) out += `plot written to ${written.join(' and ')}\n`;
+        }
+        if (flags.html) {
+          const path = flags.html;
+          const spec = plot();
+          const page = await htmlReport({ title: 'syncbn-sim cost --model', table: table(), plots: [spec] });
+          await interruptibleWrite((hooks) =>
+            writeFilesAtomically(dirname(path), [{ name: basename(path), bytes: page }], hooks),
+          );
+          if (!flags.json) out += `report written to ${path}\n`;
         }
         process.stdout.write(out);
       }

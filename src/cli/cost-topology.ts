@@ -94,6 +94,8 @@ export interface ClusterCostFlags extends TopologyFlags {
   csv?: boolean;
   /** Where `--plot` draws the figure. */
   plot?: string;
+  /** Where `--html` writes its page. */
+  html?: string;
 }
 
 /** Default nodes of `--model`: 32 nodes of 8 GPUs, the 256 GPUs of the issue's question. */
@@ -202,7 +204,7 @@ export function collectiveText(t: CollectiveTable, topology: Topology): string {
  */
 export function runCollective(f: ClusterCostFlags): string {
   if (f.bytes === undefined) throw new InputError('--collective needs --bytes');
-  if (f.csv || f.plot) throw new InputError('--collective prints a table or --json');
+  if (f.csv || f.plot || f.html) throw new InputError('--collective prints a table or --json');
   const [topology, ...more] = topologiesOf(f, [1]);
   if (more.length > 0) throw new InputError('--collective takes one --nodes count');
   const table = collectiveTable(topology, f.collective ?? 'all-reduce', f.bytes, f.gamma ?? 0);
@@ -229,10 +231,10 @@ interface IterationRun {
 /**
  * Runs `cost --model` (or `--channels` and `--params`).
  * @param f - the flags.
- * @returns the text or JSON to print, and the figure `--plot` draws.
+ * @returns the text or JSON to print, the table (for `--html`) and the figure `--plot` draws.
  * @throws {@link InputError} for bad flags or a simulation too large.
  */
-export function runIteration(f: ClusterCostFlags): { text: string; plot: () => PlotSpec } {
+export function runIteration(f: ClusterCostFlags): { text: string; table: () => string; plot: () => PlotSpec } {
   if (f.csv) throw new InputError('--model prints a table or --json (and --plot)');
   if (f.perGpuBatch === undefined) throw new InputError('an iteration needs --per-gpu-batch');
   if (!f.simulate && (f.jitterMs !== undefined || f.straggler !== undefined || f.seed !== undefined))
@@ -275,7 +277,8 @@ export function runIteration(f: ClusterCostFlags): { text: string; plot: () => P
       runs.map((r) => r.report),
       `BN communication per iteration: ${network.name === 'custom' ? 'your network' : network.name}, ${f.perGpuBatch} per GPU, ${pattern}'s pattern`,
     );
-  if (!f.json) return { text: iterationText(runs, network, compute, pattern, f), plot };
+  const table = () => iterationText(runs, network, compute, pattern, f);
+  if (!f.json) return { text: table(), table, plot };
   const body =
     runs.length === 1
       ? { iteration: iterationJson(runs[0].report, runs[0].simulated) }
@@ -286,7 +289,7 @@ export function runIteration(f: ClusterCostFlags): { text: string; plot: () => P
     compute: { seconds: compute.seconds, source: compute.source },
     pattern,
   };
-  return { text: JSON.stringify(json, null, 2), plot };
+  return { text: JSON.stringify(json, null, 2), table, plot };
 }
 
 /** The iteration reports as terminal text. */
