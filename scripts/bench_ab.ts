@@ -35,6 +35,7 @@ type Nn = {
   SeededRandom: typeof import('../src/tensor/random.js').SeededRandom;
 };
 type TrainBench = typeof import('../src/experiments/train-bench.js');
+type TrainBenchReport = import('../src/experiments/train-bench.js').TrainBenchReport;
 
 interface Build {
   readonly label: string;
@@ -171,10 +172,14 @@ const lenet = await rounds(ROUNDS * 2, la.step, lb.step);
 const lenetRow = { a_ms: lenet.aMs, b_ms: lenet.bMs, b_speedup: lenet.bSpeedup, b_speedup_best: lenet.bSpeedupBest, loss_bitwise_same: Object.is(la.loss(), lb.loss()) };
 
 // --- 3. training ------------------------------------------------------------------------------
+/** Examples per second of a training benchmark's report: camelCase since the JSON boundary moved, snake_case in builds before. */
+function examplesPerSecond(report: TrainBenchReport | { readonly examples_per_second: number }): number {
+  return 'examplesPerSecond' in report ? report.examplesPerSecond : report.examples_per_second;
+}
 if (process.stderr.isTTY) console.error(`training: ${TRAIN_ROUNDS} rounds of BN-LeNet, batch 256 on 8 devices, each build...`);
 const train = (build: Build) => async () => {
   const report = await build.train.benchmarkTraining({ devices: 8, batch: 256, steps: TRAIN_STEPS, torch: false });
-  return 1000 / report.examples_per_second; // ms per example, so that `rounds` takes ratios the same way
+  return 1000 / examplesPerSecond(report); // ms per example, so that `rounds` takes ratios the same way
 };
 const training = await rounds(TRAIN_ROUNDS, train(a), train(b));
 const trainRow = { a_examples_per_s: 1000 / training.aMs, b_examples_per_s: 1000 / training.bMs, b_speedup: training.bSpeedup, b_speedup_best: training.bSpeedupBest };

@@ -2,6 +2,7 @@
 import { type Command, Option } from 'commander';
 import { ALGORITHM_NAMES, type AlgorithmName } from '../collectives/algorithms/index.js';
 import { BENCH_DEFAULTS, type ClusterBenchReport, benchmarkCluster } from '../experiments/bench.js';
+import { clusterBenchJson } from '../report/json/bench-json.js';
 import { type Cell, formatNumber, renderTable } from '../report/table.js';
 import { parsePositiveInteger, parseShape, threadsOption } from './parse.js';
 
@@ -47,7 +48,7 @@ export function addBenchCommand(program: Command): void {
         torch: flags.torch,
         onProgress: tty ? (message) => process.stderr.write(`bench: ${message}\n`) : undefined,
       });
-      process.stdout.write(flags.json ? `${JSON.stringify(report, null, 2)}\n` : `${benchTables(report)}\n`);
+      process.stdout.write(flags.json ? `${JSON.stringify(clusterBenchJson(report), null, 2)}\n` : `${benchTables(report)}\n`);
     });
 }
 
@@ -65,34 +66,34 @@ export function benchTables(r: ClusterBenchReport): string {
     return g ? [`<= ${formatNumber(g.goal)}${g.unit === 'x' ? 'x' : ' us'}`, g.met ? 'yes' : 'NO'] : ['', ''];
   };
   const rows: Cell[][] = [
-    ['sync BN step (forward+backward)', `${fmt(r.sync_step_ms)} ms`, '', ''],
-    ['local BN step, same cluster and data', `${fmt(r.local_step_ms)} ms`, '', ''],
-    ['single-thread BN on the whole batch', `${fmt(r.single_step_ms)} ms`, '', ''],
-    ['  its bare kernels (no checks, no allocation)', `${fmt(r.single_kernels_step_ms)} ms`, '', ''],
-    ['sync / local', `${fmt(r.sync_over_local)}x`, ...goalCells('sync step / local step')],
-    ['sync / single-thread', `${fmt(r.sync_over_single)}x`, ...goalCells('sync step / single-thread')],
-    ['sync / bare single-thread kernels', `${fmt(r.sync_over_single_kernels)}x`, '', ''],
-    [`all-reduce of ${r.allreduce_values} values (${r.algorithm}), median`, `${fmt(r.allreduce_us)} us`, ...goalCells('all-reduce')],
+    ['sync BN step (forward+backward)', `${fmt(r.syncStepMs)} ms`, '', ''],
+    ['local BN step, same cluster and data', `${fmt(r.localStepMs)} ms`, '', ''],
+    ['single-thread BN on the whole batch', `${fmt(r.singleStepMs)} ms`, '', ''],
+    ['  its bare kernels (no checks, no allocation)', `${fmt(r.singleKernelsStepMs)} ms`, '', ''],
+    ['sync / local', `${fmt(r.syncOverLocal)}x`, ...goalCells('sync step / local step')],
+    ['sync / single-thread', `${fmt(r.syncOverSingle)}x`, ...goalCells('sync step / single-thread')],
+    ['sync / bare single-thread kernels', `${fmt(r.syncOverSingleKernels)}x`, '', ''],
+    [`all-reduce of ${r.allreduceValues} values (${r.algorithm}), median`, `${fmt(r.allreduceUs)} us`, ...goalCells('all-reduce')],
   ];
   if (r.pytorch) {
-    rows.push([`PyTorch BatchNorm (CPU, ${r.pytorch.threads} thread${r.pytorch.threads === 1 ? '' : 's'})`, `${fmt(r.pytorch.forward_backward_ms)} ms`, '', '']);
-    rows.push(['sync / PyTorch', `${fmt(r.sync_over_pytorch!)}x`, ...goalCells('sync step / PyTorch')]);
+    rows.push([`PyTorch BatchNorm (CPU, ${r.pytorch.threads} thread${r.pytorch.threads === 1 ? '' : 's'})`, `${fmt(r.pytorch.forwardBackwardMs)} ms`, '', '']);
+    rows.push(['sync / PyTorch', `${fmt(r.syncOverPytorch!)}x`, ...goalCells('sync step / PyTorch')]);
   }
-  const s = r.start_stop;
-  rows.push([`start + ready + close, ${s.devices} devices`, `${fmt(s.start_ready_close_ms)} ms`, '', '']);
-  rows.push([`start + first step + close, ${s.devices} devices`, `${fmt(s.start_first_step_close_ms)} ms`, '', '']);
+  const s = r.startStop;
+  rows.push([`start + ready + close, ${s.devices} devices`, `${fmt(s.startReadyCloseMs)} ms`, '', '']);
+  rows.push([`start + first step + close, ${s.devices} devices`, `${fmt(s.startFirstStepCloseMs)} ms`, '', '']);
   const lines = [
     `cluster benchmark: [${r.shape.join(',')}] float32 on ${r.devices} devices (${r.algorithm}), ${r.cpus} CPUs;` +
       ` medians of ${r.reps.steps} steps, ${r.reps.allreduce} all-reduces per device, ${r.reps.start} start/stops`,
-    `streaming-read probe: ${fmt(r.probe_ms)} ms, ${fmt(r.probe_gb_per_s)} GB/s`,
+    `streaming-read probe: ${fmt(r.probeMs)} ms, ${fmt(r.probeGbPerS)} GB/s`,
     '',
     renderTable(['figure', 'value', 'goal', 'met'], rows),
     '',
     renderTable(
       ['all-reduce', 'median us', 'p10 us', 'p90 us'],
-      r.allreduce.map((a) => [a.algorithm, fmt(a.median_us), fmt(a.p10_us), fmt(a.p90_us)]),
+      r.allreduce.map((a) => [a.algorithm, fmt(a.medianUs), fmt(a.p10Us), fmt(a.p90Us)]),
     ),
   ];
-  if (r.pytorch_note) lines.push('', `PyTorch peer: ${r.pytorch_note}`);
+  if (r.pytorchNote) lines.push('', `PyTorch peer: ${r.pytorchNote}`);
   return lines.join('\n');
 }
