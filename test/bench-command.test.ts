@@ -12,7 +12,7 @@ import { type ClusterBenchReport, benchmarkCluster } from '../src/experiments/be
 import { type ClusterBenchJson, clusterBenchJson } from '../src/report/json/bench-json.js';
 import { quantile } from '../src/summary-stats.js';
 import { InputError } from '../src/errors.js';
-import { CLUSTER_BENCH_KEYS, keyPaths } from './bench-json-keys.js';
+import { CLUSTER_BENCH_KEYS, keyPaths } from './json-keys.js';
 
 const TINY = { shape: [16, 4, 2, 2], devices: 2, reps: 2, allreduceReps: 5, startDevices: 4, startReps: 1, torch: false } as const;
 

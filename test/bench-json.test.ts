@@ -12,7 +12,7 @@ import { clusterBenchJson } from '../src/report/json/bench-json.js';
 import { benchRunJson } from '../src/report/json/bench-run-json.js';
 import { kernelBenchJson } from '../src/report/json/kernel-bench-json.js';
 import { trainBenchJson } from '../src/report/json/train-bench-json.js';
-import { CLUSTER_BENCH_KEYS, KERNEL_BENCH_KEYS, TRAIN_BENCH_KEYS, keyPaths } from './bench-json-keys.js';
+import { CLUSTER_BENCH_KEYS, KERNEL_BENCH_KEYS, TRAIN_BENCH_KEYS, keyPaths } from './json-keys.js';
 
 const ratio = { median: 1.5, min: 1.2, max: 1.9 };
 

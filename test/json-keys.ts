@@ -1,4 +1,4 @@
-/** The keys the benchmarks' JSON has always printed, in order (test/bench-json.test.ts, test/bench-command.test.ts). */
+/** The keys the JSON documents have always printed, in order, and how to list a document's keys (test/bench-json.test.ts, test/bench-command.test.ts, test/run-json.test.ts). */
 
 /** Every key path of a JSON document in order: 'a', 'a.b', 'list[].c' (an array's first element). */
 export function keyPaths(value: unknown, prefix = ''): string[] {
