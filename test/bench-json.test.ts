@@ -1,5 +1,5 @@
 /**
- * The JSON of the benchmarks (`syncbn-sim bench --json`, `npm run bench -- --json`) keeps exactly
+ * The JSON of the benchmarks (`syncbn-sim bench --json`, `npm run bench -- --json`, bench_ab.js) keeps exactly
  * the keys, in the order, it has always printed, while the reports are typed in camelCase. Reports
  * are made up here (every optional figure present, then absent), so no benchmark runs; the real
  * `bench --json` is checked against the same keys in test/bench-command.test.ts.
@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import type { ClusterBenchReport } from '../src/experiments/bench.js';
 import type { KernelBenchReport } from '../src/experiments/kernel-bench.js';
 import type { TrainBenchReport } from '../src/experiments/train-bench.js';
+import { benchAbJson } from '../src/report/json/bench-ab-json.js';
 import { clusterBenchJson } from '../src/report/json/bench-json.js';
 import { benchRunJson } from '../src/report/json/bench-run-json.js';
 import { kernelBenchJson } from '../src/report/json/kernel-bench-json.js';
@@ -106,6 +107,24 @@ describe('the JSON of the benchmarks', () => {
       ...prefixed('training_small', TRAIN_BENCH_KEYS(true)),
       ...prefixed('training', TRAIN_BENCH_KEYS(false)),
       'goals', 'goals[].name', 'goals[].figure', 'goals[].goal', 'goals[].met',
+    ]);
+  });
+
+  it('bench_ab.js --json keeps its keys and their order', () => {
+    const json = benchAbJson({
+      a: 'A /tmp/old/dist',
+      b: 'B dist',
+      rounds: 21,
+      trainRounds: 4,
+      gemm: [{ product: 'square 256', op: 'NN 256x256x256', aGflops: 10, bGflops: 11, bSpeedup: 1.1, bSpeedupBest: 1.05, bitwiseSame: true }],
+      lenet: { aMs: 5, bMs: 4, bSpeedup: 1.25, bSpeedupBest: 1.2, lossBitwiseSame: true },
+      training: { aExamplesPerS: 1000, bExamplesPerS: 1100, bSpeedup: 1.1, bSpeedupBest: 1.1 },
+    });
+    expect(keyPaths(json)).toEqual([
+      'a', 'b', 'rounds', 'train_rounds',
+      'gemm', ...['product', 'op', 'a_gflops', 'b_gflops', 'b_speedup', 'b_speedup_best', 'bitwise_same'].map((k) => `gemm[].${k}`),
+      'lenet', ...['a_ms', 'b_ms', 'b_speedup', 'b_speedup_best', 'loss_bitwise_same'].map((k) => `lenet.${k}`),
+      'training', ...['a_examples_per_s', 'b_examples_per_s', 'b_speedup', 'b_speedup_best'].map((k) => `training.${k}`),
     ]);
   });
 });
