@@ -10,12 +10,13 @@
  * a ratio to a streaming-read probe timed in this same process, so that a noisy shared machine
  * moves both numbers together. PyTorch runs beside it when Debian's python3-torch is installed.
  */
-import { benchTables } from '../src/cli/bench-command.js';
+import { benchTables } from '../src/report/tables/bench-table.js';
 import { availableParallelism } from 'node:os';
 import { DEFAULT_ALGORITHM } from '../src/collectives/algorithms/index.js';
 import { benchmarkCluster } from '../src/experiments/bench.js';
 import { allReduceOnThreads, compareFootprints, growthExponents } from '../src/experiments/devices-bench.js';
 import { type KernelBenchReport, benchmarkKernels } from '../src/experiments/kernel-bench.js';
+import { kernelBenchTable } from '../src/report/tables/kernel-bench-table.js';
 import { benchRunJson } from '../src/report/json/bench-run-json.js';
 import { renderTable } from '../src/report/table.js';
 import { benchmarkTraining } from '../src/experiments/train-bench.js';
@@ -31,33 +32,6 @@ const report: KernelBenchReport = await benchmarkKernels({
   rounds: Number(process.env.BENCH_ROUNDS ?? 9),
   reps: Number(process.env.BENCH_KERNEL_REPS ?? 5),
 });
-
-/** The kernel section of the printed report. */
-function kernelSection(r: KernelBenchReport): string {
-  const fmt = (v: number) => String(Number(v.toPrecision(3)));
-  const x = (v: number) => `${fmt(v)}x`;
-  const spread = (f: { median: number; min: number; max: number } | undefined) => (f ? `${x(f.median)} (${fmt(f.min)}-${fmt(f.max)})` : '-');
-  const lines = [
-    `batch norm kernels, [${r.shape.join(',')}] ${r.dtype}, one thread: ${r.rounds} rounds of ${r.reps} repetitions, medians;`,
-    'wasm (the default kernels) and js (the reference) alternate in each round, then PyTorch runs its round',
-    `streaming-read probe (a JS loop summing x): ${fmt(r.probe.ms)} ms, ${fmt(r.probe.gbPerS)} GB/s`,
-    `copying x into the module's memory in blocks, as every wasm pass does: ${fmt(r.staging.ms)} ms, ${fmt(r.staging.gbPerS)} GB/s`,
-    '',
-    renderTable(
-      ['pass', 'MiB moved', 'wasm ms', 'GB/s', '/ probe', 'js ms', 'GB/s', '/ probe'],
-      r.passes.map((p) => [p.pass, fmt(p.bytes / 2 ** 20), fmt(p.wasmMs), fmt(p.wasmGbPerS), fmt(p.wasmRatioToProbe), fmt(p.jsMs), fmt(p.jsGbPerS), fmt(p.jsRatioToProbe)]),
-    ),
-    '',
-    renderTable(
-      ['step', 'wasm ms', 'js ms', 'PyTorch ms', 'wasm / PyTorch (rounds)', 'js / PyTorch', 'js / wasm'],
-      r.steps.map((s) => [s.step, fmt(s.wasmMs), fmt(s.jsMs), s.pytorchMs === undefined ? '-' : fmt(s.pytorchMs), spread(s.wasmOverPytorch), s.jsOverPytorch ? x(s.jsOverPytorch.median) : '-', x(s.jsOverWasm.median)]),
-    ),
-    '',
-    r.pytorch ? `PyTorch ${r.pytorch.version}, BatchNorm2d on CPU at ${r.pytorch.threads} intra-op thread(s)` : `PyTorch: ${r.pytorchNote}`,
-    `goal: ${r.goal.name} at most ${fmt(r.goal.goal)}x: ${r.goal.figure === undefined ? 'not measured' : `${x(r.goal.figure)}, ${r.goal.met ? 'met' : 'NOT met'}`}`,
-  ];
-  return lines.join('\n');
-}
 
 // The cluster benchmark: sync and local BN steps at W = 8 on the default threads, the PyTorch peer
 // at this machine's intra-op threads (the fair match for our threads), start-up.
@@ -105,7 +79,7 @@ if (json) {
   process.stdout.write(`${JSON.stringify(benchRunJson(run), null, 2)}\n`);
 } else {
   const fmt = (v: number) => Number(v.toPrecision(3));
-  console.log(kernelSection(report));
+  console.log(kernelBenchTable(report));
   console.log();
   console.log(benchTables(cluster));
   console.log();

@@ -6,7 +6,8 @@
 import { Command, CommanderError } from 'commander';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ALGORITHM_NAMES } from '../src/collectives/algorithms/index.js';
-import { addBenchCommand, benchTables } from '../src/cli/bench-command.js';
+import { addBenchCommand } from '../src/cli/bench-command.js';
+import { benchTables } from '../src/report/tables/bench-table.js';
 import { parseShape } from '../src/cli/parse.js';
 import { type ClusterBenchReport, benchmarkCluster } from '../src/experiments/bench.js';
 import { type ClusterBenchJson, clusterBenchJson } from '../src/report/json/bench-json.js';

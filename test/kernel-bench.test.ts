@@ -4,6 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { benchmarkKernels } from '../src/experiments/kernel-bench.js';
 import { kernelBackend, useKernels } from '../src/kernels/backend.js';
+import { kernelBenchTable } from '../src/report/tables/kernel-bench-table.js';
 
 describe('benchmarkKernels', () => {
   it('times every pass on both backends and reports bytes, GB/s and the goal', async () => {
@@ -27,6 +28,7 @@ describe('benchmarkKernels', () => {
       }
       expect(r.pytorchNote).toBe('not run (switched off)');
       expect(r.goal).toEqual({ name: expect.stringMatching(/forward\+backward.*PyTorch/), goal: 1 });
+      expect(kernelBenchTable(r)).toMatch(/PyTorch: not run \(switched off\)\ngoal: .* not measured$/);
     } finally {
       useKernels('wasm');
     }
