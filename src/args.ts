@@ -1,7 +1,7 @@
 /**
  * Checks of the arguments the public API receives. Each check names the argument, says what it
  * must be and describes what it got, with the type when the type is wrong:
- * `devices must be a whole number from 1 to 256, got the string '8'`. Every failure is an
+ * `devices must be a whole number from 1 to 4096, got the string '8'`. Every failure is an
  * InputError (exit code 2 in the CLI); a check returns the value, narrowed to the type it checked.
  */
 import { InputError } from './errors.js';

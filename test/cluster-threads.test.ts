@@ -60,12 +60,15 @@ describe('W = 64 devices on T threads', () => {
 
   for (const stats of ['sums', 'welford'] as const) {
     it(`every algorithm and mode (${stats}): outputs, gradients, statistics and traffic are bitwise the same for T = ${threadCounts.join(', ')}`, async () => {
-      for (const algorithm of ALGORITHM_NAMES) {
-        for (const mode of ['sync', 'group:8', 'local', 'ghost:2']) {
-          const records = [];
-          for (const T of threadCounts) records.push(await stepRecord(cluster(T, stats), mode, algorithm));
-          for (let i = 1; i < records.length; i++) expect(records[i], `${algorithm} ${mode}, T = ${threadCounts[i]} against T = 1`).toEqual(records[0]);
-        }
+      // local and ghost send nothing, so the algorithm cannot matter to them: one is enough.
+      const cases = [
+        ...ALGORITHM_NAMES.flatMap((algorithm) => ['sync', 'group:8'].map((mode) => [algorithm, mode] as const)),
+        ...['local', 'ghost:2'].map((mode) => [ALGORITHM_NAMES[0], mode] as const),
+      ];
+      for (const [algorithm, mode] of cases) {
+        const records = [];
+        for (const T of threadCounts) records.push(await stepRecord(cluster(T, stats), mode, algorithm));
+        for (let i = 1; i < records.length; i++) expect(records[i], `${algorithm} ${mode}, T = ${threadCounts[i]} against T = 1`).toEqual(records[0]);
       }
     }, 240_000);
   }

@@ -7,12 +7,17 @@ import { STATS_METHODS, type StatsMethod } from '../bn/batch-moments.js';
 import type { Accumulator } from '../bn/moments.js';
 import { ALGORITHM_NAMES, type AlgorithmName, DEFAULT_ALGORITHM } from '../collectives/algorithms/index.js';
 import { InputError } from '../errors.js';
+import { HALF_FORMATS, type HalfFormat } from '../half/formats.js';
 import { DEFAULT_COMPARE_DEVICES, DEFAULT_COMPARE_SHAPE, compareModes } from '../experiments/compare.js';
 import { compareJson } from '../report/json/compare-json.js';
 import { compareTables } from '../report/tables/compare-table.js';
 import { readNpyFile } from '../tensor/npy.js';
+import { compareLayers } from '../experiments/layers.js';
+import { layerCompareJson } from '../report/json/layers-json.js';
+import { layerCompareTable } from '../report/tables/layers-table.js';
+import { checkCapturedFlags, isNpzPath, readCapturedInput } from './captured-input.js';
 import { channelLayout, sizeOf } from '../tensor/tensor.js';
-import { listOf, parsePositiveInteger, parseSeed, parseShape, parseTimeoutMs, threadsOption } from './parse.js';
+import { listOf, oneOf, parsePositiveInteger, parseSeed, parseShape, parseTimeoutMs, threadsOption } from './parse.js';
 
 interface CompareFlags {
   input?: string;
@@ -28,6 +33,8 @@ interface CompareFlags {
   channels: number;
   timeoutMs: number;
   json?: boolean;
+  dtype?: HalfFormat;
+  layers?: string[];
 }
 
 /** Largest synthetic batch: 2^27 elements (512 MiB of float32). */
@@ -42,7 +49,8 @@ export function addCompareCommand(program: Command): void {
   program
     .command('compare', { isDefault: true })
     .description('the main job: local, sync, group and ghost BN side by side on one batch over W devices (the default command)')
-    .option('--input <file>', 'your batch, [N,C] or [N,C,H,W] .npy (default: a built-in synthetic batch)')
+    .option('--input <file>', 'your batch, [N,C] or [N,C,H,W] .npy, or activations captured by python/syncbn_capture.py (.npz: every layer) (default: a built-in synthetic batch)')
+    .option('--layers <names>', 'with --input ACTS.npz: only these layers (comma-separated, as the manifest names them)', listOf('--layers', (name) => name))
     .option('--grad-output <file>', 'your dL/dy for the backward, the shape and dtype of --input (default: a seeded synthetic one)')
     .addOption(new Option('--shape <dims>', 'shape of the synthetic batch').argParser(parseShape).default([...DEFAULT_COMPARE_SHAPE]).conflicts('input'))
     .option('--seed <n>', 'seed of the synthetic batch and of the upstream gradient', parseSeed, 0)
@@ -54,11 +62,19 @@ export function addCompareCommand(program: Command): void {
     .addOption(new Option('--accumulator <precision>', 'precision of the sums').choices(['float64', 'float32']).default('float64'))
     .addOption(new Option('--channels <k>', 'channels listed in the per-device table').argParser(parsePositiveInteger).default(3).conflicts('json'))
     .option('--timeout-ms <ms>', 'how long a device waits for a peer', parseTimeoutMs, 30_000)
+    .option('--dtype <format>', 'store the batch, the gradient and every output in float16 or bfloat16 (statistics in float32 or wider)', oneOf('--dtype', HALF_FORMATS))
     .option('--json', 'print the report as JSON')
     .action(async (flags: CompareFlags, command: Command) => {
       if (flags.gradOutput !== undefined && flags.input === undefined) throw new InputError('--grad-output needs --input: give the batch it belongs to');
       if (flags.gradOutput !== undefined && command.getOptionValueSource('seed') === 'cli') {
         throw new InputError('--seed has no effect with --input and --grad-output (it seeds only the synthetic batch and gradient): drop it');
+      }
+      checkCapturedFlags(command, isNpzPath(flags.input), ['gradOutput', 'seed', 'modes', 'algorithm', 'accumulator', 'channels', 'threads', 'timeoutMs']);
+      if (isNpzPath(flags.input)) {
+        const acts = readCapturedInput(flags.input, flags.layers);
+        const report = await compareLayers({ acts, devices: flags.devices, stats: flags.stats });
+        process.stdout.write(flags.json ? `${JSON.stringify(layerCompareJson(report), null, 2)}\n` : `${layerCompareTable(report)}\n`);
+        return;
       }
       const input = flags.input ? readNpyFile(flags.input, 'input') : undefined;
       const gradOutput = flags.gradOutput ? readNpyFile(flags.gradOutput, 'grad output') : undefined;
@@ -80,6 +96,7 @@ export function addCompareCommand(program: Command): void {
         accumulator: flags.accumulator,
         timeoutMs: flags.timeoutMs,
         gradOutput,
+        storage: flags.dtype,
       });
       process.stdout.write(flags.json ? `${JSON.stringify(compareJson(report), null, 2)}\n` : `${compareTables(report, flags.channels)}\n`);
     });

@@ -4,7 +4,8 @@
  */
 import { type BatchNormSettings, resolveSettings } from '../../bn/batch-norm.js';
 import type { Moments } from '../../bn/moments.js';
-import { type ClusterRunDetails, type OverflowNote, type RunReport, type ShiftNote, runOverflow, shiftNote } from '../../experiments/run.js';
+import { type ClusterRunDetails, HALF_STORAGE_NOTE, type OverflowNote, type RunReport, type ShiftNote, runOverflow, shiftNote } from '../../experiments/run.js';
+import type { HalfFormat } from '../../half/formats.js';
 import { checkRunReport } from '../../experiments/option-checks.js';
 import { type DType, dtypeOf } from '../../tensor/tensor.js';
 
@@ -38,8 +39,14 @@ export interface RunStatsJson {
   readonly mode: 'train' | 'eval';
   /** What the output was normalized with. */
   readonly normalized_with: 'batch statistics' | 'running statistics';
-  /** Every setting as used, defaults filled in; the shift with --stats shifted-sums in train mode. */
-  readonly settings: Omit<BatchNormSettings, 'training'> & { readonly shift?: { readonly by: string; readonly zero_channels: number[]; readonly note?: string } };
+  /**
+   * Every setting as used, defaults filled in; the shift with --stats shifted-sums in train mode;
+   * the 16-bit storage with --dtype float16 or bfloat16.
+   */
+  readonly settings: Omit<BatchNormSettings, 'training'> & {
+    readonly shift?: { readonly by: string; readonly zero_channels: number[]; readonly note?: string };
+    readonly storage?: { readonly dtype: HalfFormat; readonly note: string };
+  };
   /** Where the result overflowed to NaN or infinity; absent when it did not. */
   readonly overflow?: { readonly note: string; readonly where: OverflowNote[] };
   /** Statistics of the whole batch. */
@@ -80,6 +87,7 @@ export function runStatsJson(report: RunReport): RunStatsJson {
       accumulator: used.accumulator,
       convention: used.convention,
       ...(shift ? { shift: shiftJson(shift) } : {}),
+      ...(report.storage ? { storage: { dtype: report.storage, note: HALF_STORAGE_NOTE } } : {}),
     },
     ...(overflow.length > 0 ? { overflow: { note: 'NaN and infinity are written as null in JSON', where: overflow } } : {}),
     global: momentsJson(report.global),
