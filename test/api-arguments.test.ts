@@ -6,7 +6,8 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { resolveSettings } from '../src/bn/batch-norm.js';
-import { runOutputFiles, runStatsJson } from '../src/experiments/run.js';
+import { runStatsJson } from '../src/report/json/run-json.js';
+import { runOutputFiles } from '../src/report/run-files.js';
 import * as collectives from '../src/collectives/index.js';
 import * as experiments from '../src/experiments/index.js';
 import * as main from '../src/index.js';
