@@ -11,6 +11,7 @@
  * each finished run is written whole to that directory as it finishes (atomically), and a later
  * sweep with the same settings reuses it instead of training again.
  */
+import { checkOptions, checkWhole } from '../args.js';
 import { existsSync, mkdirSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
@@ -271,6 +272,9 @@ function readRunFile(dir: string, config: SweepRunConfig, sweepSettings: SweepSe
 }
 
 function checkSweepOptions(options: SweepOptions): { seeds: number; seed: number; jobs: number } {
+  checkOptions('options', options);
+  if (options.seeds !== undefined) checkWhole('seeds', options.seeds, 1, MAX_SWEEP_SEEDS);
+  if (options.seed !== undefined) checkWhole('seed', options.seed);
   requireInput(
     Array.isArray(options.perDeviceBatches) && options.perDeviceBatches.length > 0,
     '--per-device-batch: give at least one per-device batch size',
