@@ -170,7 +170,7 @@ const CASES: readonly [string, () => unknown, RegExp][] = [
   ['selectLayers', () => api.selectLayers(bad({ layers: 'all' }), ['a']), /^acts must be captured activations \(from readCapturedActivations\), got an object/],
   ['compareLayers', () => api.compareLayers({ acts: bad('x') }), /^acts must be an object, got the string 'x'$/],
   ['noiseLayers', () => api.noiseLayers(bad('x')), /^options must be an object, got the string 'x'$/],
-  ['sweepExperiment', () => api.sweepExperiment({ seeds: bad('2') }), /^seeds must be a whole number from 1 to 100, got the string '2'$/],
+  ['sweepExperiment', () => api.sweepExperiment({ perDeviceBatches: [2], seeds: bad('2') }), /^seeds must be a whole number from 1 to 100, got the string '2'$/],
 ];
 
 describe('bad arguments to every export', () => {
