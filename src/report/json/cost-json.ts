@@ -5,13 +5,23 @@
 import type { CollectiveTable } from '../../cost/collective-table.js';
 import type { IterationReport } from '../../cost/iteration.js';
 import type { SimulateResult } from '../../cost/simulate.js';
+import type { SnakeCased } from './snake-case.js';
+
+/** The documented JSON of `cost --collective`. */
+export type CollectiveJson = { collective: SnakeCased<CollectiveTable> };
+
+/** One row of `cost --model --json`, with the executed run when `--simulate` ran. */
+export type IterationRowJson = SnakeCased<IterationReport['rows'][number]> & { simulated?: SnakeCased<SimulateResult> };
+
+/** One iteration of `cost --model --json`. */
+export type IterationJson = Omit<SnakeCased<IterationReport>, 'rows'> & { rows: IterationRowJson[] };
 
 /**
  * `{"collective": {"kind", "bytes", "ranks", "rows": [...], "best": {...}}}`, bandwidths in bytes per second.
  * @param t - the table.
  * @returns the JSON object.
  */
-export function collectiveJson(t: CollectiveTable): { collective: Record<string, unknown> } {
+export function collectiveJson(t: CollectiveTable): CollectiveJson {
   return {
     collective: {
       kind: t.kind,
@@ -35,10 +45,7 @@ export function collectiveJson(t: CollectiveTable): { collective: Record<string,
  * @param simulated - the executed runs by BN mode, when --simulate ran.
  * @returns the JSON object.
  */
-export function iterationJson(
-  r: IterationReport,
-  simulated?: ReadonlyMap<string, SimulateResult>,
-): Record<string, unknown> {
+export function iterationJson(r: IterationReport, simulated?: ReadonlyMap<string, SimulateResult>): IterationJson {
   return {
     nodes: r.nodes,
     gpus_per_node: r.gpusPerNode,
