@@ -22,13 +22,20 @@ import {
 import { DEFAULT_LINK, LINK_NAMES, LINK_PRESETS } from '../src/collectives/link-presets.js';
 import { Cluster } from '../src/cluster/cluster.js';
 import { InputError } from '../src/errors.js';
-import { type CostReport, DEFAULT_COST_DEVICES, NETWORKS, bnAllReduceValues, costModel } from '../src/experiments/cost.js';
+import {
+  type CostReport,
+  DEFAULT_COST_DEVICES,
+  NETWORKS,
+  bnAllReduceValues,
+  costModel,
+} from '../src/experiments/cost.js';
 import { VEGA_LITE_SCHEMA } from '../src/report/plot.js';
 import type { Tensor } from '../src/tensor/tensor.js';
 
 function batch(rows: number, channels: number, seed: number): Tensor {
   const data = new Float64Array(rows * channels);
-  for (let i = 0; i < data.length; i++) data[i] = Math.sin(i * 12.9898 + seed * 78.233) * ((i % channels) + 1) + (i % channels);
+  for (let i = 0; i < data.length; i++)
+    data[i] = Math.sin(i * 12.9898 + seed * 78.233) * ((i % channels) + 1) + (i % channels);
   return { data, shape: [rows, channels] };
 }
 
@@ -53,26 +60,29 @@ describe('the model counts what the simulator sends', () => {
   const C = 5; // sums: 11 values; welford: 5 records of 3; two-pass: 6 then 5 values
   const STATS: StatsMethod[] = ['sums', 'welford', 'two-pass'];
 
-  it.each([1, 2, 3, 5, 8, 13, 16, 64])('W = %i: every algorithm, sums, welford and two-pass, forward and backward', async (W) => {
-    // Fewer rows than devices from W = 8 on: empty shards still take part in the all-reduce.
-    const rows = Math.max(W - 3, 4);
-    for (const stats of STATS) {
-      const cluster = Cluster.start({ devices: W, stats, timeoutMs: 20_000 });
-      open.push(cluster);
-      const vectors = bnAllReduceValues(C, stats);
-      for (const algorithm of FLAT_ALGORITHM_NAMES) {
-        const f = await cluster.forward(batch(rows, C, W), { mode: 'sync', algorithm });
-        const wantF = modelTraffic(algorithm, W, vectors.forward, 8);
-        expect(f.comm.messages, `${algorithm} ${stats} forward messages`).toBe(wantF.messages);
-        expect(f.comm.bytes, `${algorithm} ${stats} forward bytes`).toBe(wantF.bytes);
-        const b = await cluster.backward(batch(rows, C, W + 1));
-        const wantB = modelTraffic(algorithm, W, vectors.backward, 8);
-        expect(b.comm.messages, `${algorithm} ${stats} backward messages`).toBe(wantB.messages);
-        expect(b.comm.bytes, `${algorithm} ${stats} backward bytes`).toBe(wantB.bytes);
+  it.each([1, 2, 3, 5, 8, 13, 16, 64])(
+    'W = %i: every algorithm, sums, welford and two-pass, forward and backward',
+    async (W) => {
+      // Fewer rows than devices from W = 8 on: empty shards still take part in the all-reduce.
+      const rows = Math.max(W - 3, 4);
+      for (const stats of STATS) {
+        const cluster = Cluster.start({ devices: W, stats, timeoutMs: 20_000 });
+        open.push(cluster);
+        const vectors = bnAllReduceValues(C, stats);
+        for (const algorithm of FLAT_ALGORITHM_NAMES) {
+          const f = await cluster.forward(batch(rows, C, W), { mode: 'sync', algorithm });
+          const wantF = modelTraffic(algorithm, W, vectors.forward, 8);
+          expect(f.comm.messages, `${algorithm} ${stats} forward messages`).toBe(wantF.messages);
+          expect(f.comm.bytes, `${algorithm} ${stats} forward bytes`).toBe(wantF.bytes);
+          const b = await cluster.backward(batch(rows, C, W + 1));
+          const wantB = modelTraffic(algorithm, W, vectors.backward, 8);
+          expect(b.comm.messages, `${algorithm} ${stats} backward messages`).toBe(wantB.messages);
+          expect(b.comm.bytes, `${algorithm} ${stats} backward bytes`).toBe(wantB.bytes);
+        }
+        await cluster.close();
       }
-      await cluster.close();
-    }
-  });
+    },
+  );
 
   it('float32 accumulators send 4 bytes a value', async () => {
     const W = 5;
@@ -141,7 +151,10 @@ describe('allReduceSeconds', () => {
     for (const a of FLAT_ALGORITHM_NAMES) {
       expect(allReduceSeconds(a, 1, 1e6, unit)).toBe(0);
       const c = costCoefficients(a, 12);
-      expect(allReduceSeconds(a, 12, 10, { alpha: 2, beta: 3, gamma: 5 })).toBeCloseTo(2 * c.alpha + 10 * (3 * c.beta + 5 * c.gamma), 12);
+      expect(allReduceSeconds(a, 12, 10, { alpha: 2, beta: 3, gamma: 5 })).toBeCloseTo(
+        2 * c.alpha + 10 * (3 * c.beta + 5 * c.gamma),
+        12,
+      );
     }
   });
 
@@ -174,7 +187,9 @@ describe('crossoverBytes', () => {
               const sizes = [0, 1, 1e3, 1e6, 1e9, 1e12];
               const bWinsLate = sizes.findIndex((n) => t(b, n) < t(a, n) * (1 - 1e-9));
               const aWinsEarly = sizes.findIndex((n) => t(a, n) < t(b, n) * (1 - 1e-9));
-              expect(bWinsLate === -1 || aWinsEarly === -1 || aWinsEarly > bWinsLate, `${a} ${b} W=${W} ${name}`).toBe(true);
+              expect(bWinsLate === -1 || aWinsEarly === -1 || aWinsEarly > bWinsLate, `${a} ${b} W=${W} ${name}`).toBe(
+                true,
+              );
               continue;
             }
             crossings++;
@@ -234,7 +249,12 @@ describe('networks and the per-iteration projection', () => {
     expect(DEFAULT_COST_DEVICES[DEFAULT_COST_DEVICES.length - 1]).toBe(4096);
     expect(r.rows.length).toBe(12 * 5);
     expect(r.link.name).toBe(DEFAULT_LINK);
-    expect(r.network).toMatchObject({ name: 'resnet50', layers: 53, channels_total: 26_560, all_reduces_per_iteration: 106 });
+    expect(r.network).toMatchObject({
+      name: 'resnet50',
+      layers: 53,
+      channels_total: 26_560,
+      all_reduces_per_iteration: 106,
+    });
     // sums, float32: (2C + 1) values forward and backward per layer.
     expect(r.network.values_per_iteration).toBe(2 * (2 * 26_560 + 53));
     expect(r.network.fused_message_bytes).toEqual([4 * (2 * 26_560 + 53), 4 * (2 * 26_560 + 53)]);
@@ -244,7 +264,9 @@ describe('networks and the per-iteration projection', () => {
       const seconds = perLayer.reduce((s, n) => s + allReduceSeconds(row.algorithm, row.devices, 4 * n, link), 0);
       expect(row.seconds / seconds).toBeCloseTo(1, 10);
       expect(row.seconds_fused).toBeLessThan(row.seconds);
-      expect({ messages: row.messages, bytes: row.bytes }).toEqual(modelTraffic(row.algorithm, row.devices, perLayer, 4));
+      expect({ messages: row.messages, bytes: row.bytes }).toEqual(
+        modelTraffic(row.algorithm, row.devices, perLayer, 4),
+      );
       expect(row.latency_fraction).toBeGreaterThan(0);
       expect(row.latency_fraction).toBeLessThanOrEqual(1);
     }
@@ -258,14 +280,23 @@ describe('networks and the per-iteration projection', () => {
   });
 
   it('one device costs nothing; custom channels, links and statistics are honoured', () => {
-    const r = costModel({ devices: [1, 3], channels: [4, 8], link: 'nvlink', alpha: 0, stats: 'welford', bytesPerValue: 8, algorithms: ['tree', 'ring'] });
+    const r = costModel({
+      devices: [1, 3],
+      channels: [4, 8],
+      link: 'nvlink',
+      alpha: 0,
+      stats: 'welford',
+      bytesPerValue: 8,
+      algorithms: ['tree', 'ring'],
+    });
     expect(r.rows.map((x) => [x.devices, x.algorithm])).toEqual([
       [1, 'ring'],
       [1, 'tree'],
       [3, 'ring'],
       [3, 'tree'],
     ]);
-    for (const row of r.rows.filter((x) => x.devices === 1)) expect(row).toMatchObject({ seconds: 0, messages: 0, bytes: 0 });
+    for (const row of r.rows.filter((x) => x.devices === 1))
+      expect(row).toMatchObject({ seconds: 0, messages: 0, bytes: 0 });
     expect(r.link).toMatchObject({ name: 'nvlink', alpha: 0, overridden: ['alpha'] });
     expect(r.network).toMatchObject({ name: 'custom', layers: 2, values_per_iteration: 12 + 9 + 24 + 17 });
     expect(r.rows[2].bytes).toBe(trafficOf('ring', 3, 62, 8).bytes);
@@ -303,7 +334,7 @@ describe('cost command (in process)', () => {
   function program(): Command {
     const p = new Command('syncbn-sim').exitOverride().configureOutput({ writeErr: () => {}, writeOut: () => {} });
     addCostCommand(p);
-    p.commands.forEach((c) => c.exitOverride());
+    for (const c of p.commands) c.exitOverride();
     return p;
   }
 
@@ -341,7 +372,9 @@ describe('cost command (in process)', () => {
     expect(table).toMatch(/Fastest algorithm by message size/);
     expect(table).toMatch(/Fastest for resnet50/);
     const csv = await run('--devices', '4', '--channels', '3,5', '--csv');
-    expect(csv.split('\n')[0]).toBe('devices,algorithm,seconds,seconds_fused,latency_fraction,messages,bytes,messages_fused,all_reduces,layers,values_per_iteration');
+    expect(csv.split('\n')[0]).toBe(
+      'devices,algorithm,seconds,seconds_fused,latency_fraction,messages,bytes,messages_fused,all_reduces,layers,values_per_iteration',
+    );
     expect(csv.trim().split('\n').length).toBe(6);
     const dir = mkdtempSync(join(tmpdir(), 'syncbn-cost-'));
     const out = await run('--devices', '2,8,64', '--plot', join(dir, 'cost.svg'));

@@ -348,8 +348,8 @@ export function costModel(options: CostOptions = {}): CostReport {
   const backwardRounds: number[] = [];
   for (const C of net.channels) {
     const v = bnAllReduceValues(C, stats);
-    v.forward.forEach((n, round) => (forwardRounds[round] = (forwardRounds[round] ?? 0) + n));
-    v.backward.forEach((n, round) => (backwardRounds[round] = (backwardRounds[round] ?? 0) + n));
+    for (const [round, n] of v.forward.entries()) forwardRounds[round] = (forwardRounds[round] ?? 0) + n;
+    for (const [round, n] of v.backward.entries()) backwardRounds[round] = (backwardRounds[round] ?? 0) + n;
     perLayer.push(...v.forward, ...v.backward);
   }
   const fused = [...forwardRounds, ...backwardRounds];

@@ -8,7 +8,10 @@ import type { SimulateResult } from '../../cost/simulate.js';
 import type { SnakeCased } from './snake-case.js';
 
 /** The documented JSON of `cost --collective`. */
-export type CollectiveJson = { collective: SnakeCased<CollectiveTable> };
+export type CollectiveJson = {
+  /** The table: kind, bytes, ranks, rows and the fastest. */
+  collective: SnakeCased<CollectiveTable>;
+};
 
 /** One row of `cost --model --json`, with the executed run when `--simulate` ran. */
 export type IterationRowJson = SnakeCased<IterationReport['rows'][number]> & { simulated?: SnakeCased<SimulateResult> };
