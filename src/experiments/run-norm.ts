@@ -12,14 +12,12 @@
 import { requireInput } from '../errors.js';
 import { parseMode } from '../bn/modes.js';
 import { MAX_DEVICES } from '../cluster/cluster.js';
-import type { OutputFile } from '../io/atomic-write.js';
 import { groupNorm } from '../norm/group-norm.js';
 import { instanceNorm } from '../norm/instance-norm.js';
 import { layerNorm } from '../norm/layer-norm.js';
 import type { NormOptions, NormResult } from '../norm/operator.js';
-import { encodeNpy } from '../tensor/npy.js';
 import { ghostChunks, shardRows } from '../tensor/sharding.js';
-import { type FloatArray, type Tensor, allocLike, dtypeOf } from '../tensor/tensor.js';
+import { type FloatArray, type Tensor, allocLike } from '../tensor/tensor.js';
 import { type ModelNorm, modelNormName, parseModelNorm } from '../train/model-norm.js';
 import type { RunInputs } from './run.js';
 
@@ -167,43 +165,4 @@ export function runNorm(inputs: RunInputs, settings: { norm: string; eps?: numbe
     gradBias,
     cluster: { devices: spread.devices, mode: spread.mode ?? 'sync', pieces },
   };
-}
-
-/**
- * The stats.json of a norm run.
- * @param r - the report.
- * @returns plain data: input, norm, eps, and the pieces each device normalized.
- */
-export function normRunStatsJson(r: NormRunReport) {
-  return {
-    input: { shape: [...r.input.shape], dtype: dtypeOf(r.input.data) },
-    norm: r.norm,
-    settings: { eps: r.eps },
-    ...(r.cluster
-      ? {
-          devices: r.cluster.devices,
-          mode_across_devices: r.cluster.mode,
-          pieces: r.cluster.pieces.map((p) => ({ rank: p.rank, rows: [...p.rows] })),
-          note: 'the normalization takes its statistics per sample: each piece is normalized on its own and nothing is sent',
-        }
-      : {}),
-  };
-}
-
-/**
- * Every file a norm run writes: output.npy, and with a grad output grad_input.npy,
- * grad_weight.npy and grad_bias.npy (layer norm's shaped as one example); stats.json.
- * @param r - the report.
- * @returns the files, in memory.
- */
-export function normRunOutputFiles(r: NormRunReport): OutputFile[] {
-  const files: OutputFile[] = [{ name: 'output.npy', bytes: encodeNpy(r.output) }];
-  if (r.gradInput && r.gradWeight && r.gradBias) {
-    const shape = r.gradWeight.length === r.input.shape[1] ? [r.gradWeight.length] : r.input.shape.slice(1);
-    files.push({ name: 'grad_input.npy', bytes: encodeNpy(r.gradInput) });
-    files.push({ name: 'grad_weight.npy', bytes: encodeNpy({ data: r.gradWeight, shape }) });
-    files.push({ name: 'grad_bias.npy', bytes: encodeNpy({ data: r.gradBias, shape }) });
-  }
-  files.push({ name: 'stats.json', bytes: `${JSON.stringify(normRunStatsJson(r), null, 2)}\n` });
-  return files;
 }
