@@ -19,7 +19,12 @@ afterAll(async () => {
   await Promise.all(open.map((t) => t.close()));
 });
 
-function trainer(devices: number, bn: string, norm: ModelNorm, options: { model?: ModelName; renormSchedule?: RenormSchedule } = {}): Trainer {
+function trainer(
+  devices: number,
+  bn: string,
+  norm: ModelNorm,
+  options: { model?: ModelName; renormSchedule?: RenormSchedule } = {},
+): Trainer {
   const t = new Trainer({
     model: { name: options.model ?? 'lenet-bn', inputShape: [...train.shape], classes: train.classes },
     devices,
@@ -110,11 +115,32 @@ describe('train with Batch Renormalization', () => {
 
 describe('syncbn-sim train --norm', () => {
   it('runs batch norm in each BN mode and a batch-independent norm once, naming the norm in the JSON', () => {
-    const r = runCli(['train', '--model', 'mlp', '--devices', '2', '--batch', '16', '--bn', 'local,sync', '--norm', 'batch,layer-norm', '--epochs', '1', '--subset', '64', '--json']);
+    const r = runCli([
+      'train',
+      '--model',
+      'mlp',
+      '--devices',
+      '2',
+      '--batch',
+      '16',
+      '--bn',
+      'local,sync',
+      '--norm',
+      'batch,layer-norm',
+      '--epochs',
+      '1',
+      '--subset',
+      '64',
+      '--json',
+    ]);
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     const report = JSON.parse(r.stdout);
-    expect(report.runs.map((run: { norm: string; bn: string }) => `${run.norm}/${run.bn}`)).toEqual(['batch/local', 'batch/sync', 'layer-norm/none']);
+    expect(report.runs.map((run: { norm: string; bn: string }) => `${run.norm}/${run.bn}`)).toEqual([
+      'batch/local',
+      'batch/sync',
+      'layer-norm/none',
+    ]);
     const e = report.runs[2].epochs[0];
     expect(e.test_acc_precise).toBe(e.test_acc);
   });
@@ -134,8 +160,16 @@ describe('syncbn-sim train --norm', () => {
     expect(() => normName('--norm')('group-norm')).toThrow(/--norm: norm group-norm needs its number of groups/);
     expect(() => normName('--norm')('batchnorm')).toThrow(/--norm: unknown norm 'batchnorm'/);
     expect(() => normName('--norm', ['group-norm'])('frn')).toThrow(/--norm: frn is not available here/);
-    expect(parseRenormSchedule('10,20,30')).toEqual({ warmupSteps: 10, rMax: 3, rMaxSteps: 20, dMax: 5, dMaxSteps: 30 });
-    expect(() => parseRenormSchedule('10,5,20')).toThrow(/--renorm-schedule: R_STEPS and D_STEPS must not come before WARMUP/);
+    expect(parseRenormSchedule('10,20,30')).toEqual({
+      warmupSteps: 10,
+      rMax: 3,
+      rMaxSteps: 20,
+      dMax: 5,
+      dMaxSteps: 30,
+    });
+    expect(() => parseRenormSchedule('10,5,20')).toThrow(
+      /--renorm-schedule: R_STEPS and D_STEPS must not come before WARMUP/,
+    );
     expect(() => parseRenormSchedule('1,2')).toThrow(/--renorm-schedule must be WARMUP,R_STEPS,D_STEPS/);
   });
 });
