@@ -104,7 +104,7 @@ describe('train with Batch Renormalization', () => {
     const relaxed: RenormSchedule = { warmupSteps: 0, rMax: 3, rMaxSteps: 1, dMax: 5, dMaxSteps: 1 };
     const loose = trainer(4, 'sync', { kind: 'batch-renorm' }, { ...mlp, renormSchedule: relaxed });
     const looseOne = trainer(1, 'sync', { kind: 'batch-renorm' }, { ...mlp, renormSchedule: relaxed });
-    for (const t of [bn, warm, loose, looseOne]) await steps(t, 3);
+    for (const t of [bn, warm, loose, looseOne]) await steps(t, 2);
     expect(relativeError(warm.params(0), bn.params(0))).toBeLessThan(1e-5);
     expect(relativeError(loose.params(0), bn.params(0))).toBeGreaterThan(1e-4);
     expect(relativeError(loose.params(0), looseOne.params(0))).toBeLessThan(1e-5);
@@ -130,7 +130,7 @@ describe('syncbn-sim train --norm', () => {
       '--epochs',
       '1',
       '--subset',
-      '64',
+      '32',
       '--json',
     ]);
     expect(r.stderr).toBe('');
