@@ -8,7 +8,7 @@
  *   running statistics), for composing variants of one's own;
  * - {@link Cluster}: W simulated devices on worker threads that all-reduce their partial
  *   statistics with a chosen algorithm, driven step by step;
- * - the .npy reader and writer;
+ * - the .npy reader and writer, the .npz reader and captured activations (python/syncbn_capture.py);
  * - the errors: every error the package throws is a {@link SyncBnError} with a stable `code`.
  *
  * The rest lives behind subpath entries: `syncbn-sim/tensor` (seeded synthetic data, sharding),
@@ -65,6 +65,10 @@ export { channelLayout, countPerChannel, dtypeOf } from './tensor/tensor.js';
 export type { ChannelLayout, DType, FloatArray, Tensor } from './tensor/tensor.js';
 export { encodeNpy, parseNpy, readNpyFile } from './tensor/npy.js';
 export type { FloatAllocator, NpyReadOptions } from './tensor/npy.js';
+export { parseNpz, readNpzFile } from './tensor/npz.js';
+export type { NpzContents } from './tensor/npz.js';
+export { capturedFromNpz, readCapturedActivations, selectLayers } from './tensor/activations.js';
+export type { CapturedActivations, CapturedLayer } from './tensor/activations.js';
 
 // Simulated devices: the cluster, its options and results, its BN modes and all-reduce algorithms.
 export { Cluster, MAX_DEVICES } from './cluster/cluster.js';

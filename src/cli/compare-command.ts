@@ -12,6 +12,10 @@ import { DEFAULT_COMPARE_DEVICES, DEFAULT_COMPARE_SHAPE, compareModes } from '..
 import { compareJson } from '../report/json/compare-json.js';
 import { compareTables } from '../report/tables/compare-table.js';
 import { readNpyFile } from '../tensor/npy.js';
+import { compareLayers } from '../experiments/layers.js';
+import { layerCompareJson } from '../report/json/layers-json.js';
+import { layerCompareTable } from '../report/tables/layers-table.js';
+import { checkCapturedFlags, isNpzPath, readCapturedInput } from './captured-input.js';
 import { channelLayout, sizeOf } from '../tensor/tensor.js';
 import { listOf, oneOf, parsePositiveInteger, parseSeed, parseShape, parseTimeoutMs, threadsOption } from './parse.js';
 
@@ -30,6 +34,7 @@ interface CompareFlags {
   timeoutMs: number;
   json?: boolean;
   dtype?: HalfFormat;
+  layers?: string[];
 }
 
 /** Largest synthetic batch: 2^27 elements (512 MiB of float32). */
@@ -44,7 +49,8 @@ export function addCompareCommand(program: Command): void {
   program
     .command('compare', { isDefault: true })
     .description('the main job: local, sync, group and ghost BN side by side on one batch over W devices (the default command)')
-    .option('--input <file>', 'your batch, [N,C] or [N,C,H,W] .npy (default: a built-in synthetic batch)')
+    .option('--input <file>', 'your batch, [N,C] or [N,C,H,W] .npy, or activations captured by python/syncbn_capture.py (.npz: every layer) (default: a built-in synthetic batch)')
+    .option('--layers <names>', 'with --input ACTS.npz: only these layers (comma-separated, as the manifest names them)', listOf('--layers', (name) => name))
     .option('--grad-output <file>', 'your dL/dy for the backward, the shape and dtype of --input (default: a seeded synthetic one)')
     .addOption(new Option('--shape <dims>', 'shape of the synthetic batch').argParser(parseShape).default([...DEFAULT_COMPARE_SHAPE]).conflicts('input'))
     .option('--seed <n>', 'seed of the synthetic batch and of the upstream gradient', parseSeed, 0)
@@ -62,6 +68,13 @@ export function addCompareCommand(program: Command): void {
       if (flags.gradOutput !== undefined && flags.input === undefined) throw new InputError('--grad-output needs --input: give the batch it belongs to');
       if (flags.gradOutput !== undefined && command.getOptionValueSource('seed') === 'cli') {
         throw new InputError('--seed has no effect with --input and --grad-output (it seeds only the synthetic batch and gradient): drop it');
+      }
+      checkCapturedFlags(command, isNpzPath(flags.input), ['gradOutput', 'seed', 'modes', 'algorithm', 'accumulator', 'channels', 'threads', 'timeoutMs']);
+      if (isNpzPath(flags.input)) {
+        const acts = readCapturedInput(flags.input, flags.layers);
+        const report = await compareLayers({ acts, devices: flags.devices, stats: flags.stats });
+        process.stdout.write(flags.json ? `${JSON.stringify(layerCompareJson(report), null, 2)}\n` : `${layerCompareTable(report)}\n`);
+        return;
       }
       const input = flags.input ? readNpyFile(flags.input, 'input') : undefined;
       const gradOutput = flags.gradOutput ? readNpyFile(flags.gradOutput, 'grad output') : undefined;

@@ -1,5 +1,11 @@
 /** `syncbn-sim noise`: statistic noise against per-device batch size, beside the theory. */
 import type { Command } from 'commander';
+import { InputError } from '../errors.js';
+import { noiseLayers } from '../experiments/layers.js';
+import { toCsv } from '../report/csv.js';
+import { layerNoiseJson } from '../report/json/layers-json.js';
+import { layerNoiseTable } from '../report/tables/layers-table.js';
+import { checkCapturedFlags, isNpzPath, readCapturedInput } from './captured-input.js';
 import { Option } from 'commander';
 import { STATS_METHODS, type StatsMethod } from '../bn/batch-moments.js';
 import { ALGORITHM_NAMES, type AlgorithmName, DEFAULT_ALGORITHM } from '../collectives/algorithms/index.js';
@@ -26,6 +32,7 @@ interface NoiseFlags extends ReportFlags {
   group?: number;
   algorithm: AlgorithmName;
   stats: StatsMethod;
+  layers?: string[];
 }
 
 /** Default number of trials: enough for the normal-data ratios to land within a few percent of 1. */
@@ -44,16 +51,29 @@ export function addNoiseCommand(program: Command): void {
     .addOption(threadsOption())
     .option('--trials <T>', 'batches drawn per batch size', parsePositiveInteger, DEFAULT_NOISE_TRIALS)
     .addOption(new Option('--dist <name>', 'distribution of the synthetic data').choices(DISTRIBUTION_NAMES).default('normal').conflicts('input'))
-    .option('--input <file>', 'draw batches (rows, with replacement) from your .npy instead')
+    .option('--input <file>', 'draw batches (rows, with replacement) from your .npy instead, or from every layer of activations captured by python/syncbn_capture.py (.npz)')
+    .option('--layers <names>', 'with --input ACTS.npz: only these layers (comma-separated)', listOf('--layers', (name) => name))
     .option('--seed <n>', 'random seed', parseSeed, 0)
     .addOption(new Option('--channels <C>', 'channels of the synthetic data').argParser(parsePositiveInteger).default(16).conflicts('input'))
     .option('--group <K>', 'K of the group:K rows (default: the smallest factor of W below W)', parsePositiveInteger)
     .addOption(new Option('--algorithm <name>', 'all-reduce algorithm').choices(ALGORITHM_NAMES).default(DEFAULT_ALGORITHM))
     .addOption(new Option('--stats <method>', 'statistics method').choices(STATS_METHODS).default('sums'));
   command.addHelpText('after', `\n${noiseColumnNotes().join('\n')}`);
-  addReportOptions(command).action(async (flags: NoiseFlags) => {
+  addReportOptions(command).action(async (flags: NoiseFlags, cmd: Command) => {
     const inputs = flags.input ? [{ path: flags.input, what: '--input' }] : [];
     checkReportFlags(flags, inputs);
+    checkCapturedFlags(cmd, isNpzPath(flags.input), []);
+    if (isNpzPath(flags.input)) {
+      if (flags.plot) throw new InputError('--plot is not drawn for captured activations yet: use --json or --csv (a row per layer, batch size and mode)');
+      const acts = readCapturedInput(flags.input, flags.layers);
+      const report = await withProgress(({ signal, onProgress }) =>
+        noiseLayers({ acts, batchSizes: flags.batchSizes, devices: flags.devices, threads: flags.threads, trials: flags.trials, seed: flags.seed, group: flags.group, algorithm: flags.algorithm, stats: flags.stats, signal, onProgress }),
+      );
+      const json = layerNoiseJson(report);
+      const rows = json.layers.flatMap((l) => l.rows.map((row) => ({ layer: l.name, ...row })));
+      process.stdout.write(flags.json ? `${JSON.stringify(json, null, 2)}\n` : flags.csv ? toCsv(rows) : `${layerNoiseTable(report)}\n`);
+      return;
+    }
     const input = flags.input ? readNpyFile(flags.input, 'input') : undefined;
     const report = await withProgress(({ signal, onProgress }) =>
       noiseExperiment({

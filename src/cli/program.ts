@@ -7,6 +7,7 @@ import { addNoiseCommand } from './noise-command.js';
 import { addPrecisionCommand } from './precision-command.js';
 import { addRunCommand } from './run-command.js';
 import { addSemanticsCommand } from './semantics-command.js';
+import { addSweepCommand } from './sweep-command.js';
 import { addTrainCommand } from './train-command.js';
 import { EXIT_OK } from '../errors.js';
 import { errorExit } from './exit-codes.js';
@@ -30,6 +31,7 @@ export function buildProgram(): Command {
   addCostCommand(program);
   addTrainCommand(program);
   addSemanticsCommand(program);
+  addSweepCommand(program);
   addBenchCommand(program);
   for (const command of [program, ...program.commands]) {
     command.exitOverride((error) => {

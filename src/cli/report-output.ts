@@ -1,9 +1,13 @@
 /**
  * The output options every experiment command shares: a table by default, `--json` or `--csv`
- * on stdout instead, and `--plot FILE.svg` (plus FILE.vl.json) on request.
+ * on stdout instead, `--plot FILE.svg` (plus FILE.vl.json) and `--html FILE.html` (one
+ * self-contained page: the plot, interactive, beside the table) on request.
  */
 import { type Command, Option } from 'commander';
-import type { NamedInput } from '../io/atomic-write.js';
+import { basename, dirname, extname } from 'node:path';
+import { InputError } from '../errors.js';
+import { type NamedInput, checkOutputTargets, writeFilesAtomically } from '../io/atomic-write.js';
+import { htmlReport } from '../report/html.js';
 import { toCsv } from '../report/csv.js';
 import { type PlotSpec, checkPlotPath, writePlot } from '../report/plot.js';
 import { interruptibleWrite } from './interruptible-write.js';
@@ -16,10 +20,12 @@ export interface ReportFlags {
   csv?: boolean;
   /** --plot FILE.svg: also write the plot and its Vega-Lite spec. */
   plot?: string;
+  /** --html FILE.html: also write a self-contained page with the plot (interactive) and the table. */
+  html?: string;
 }
 
 /**
- * Adds --json, --csv (which exclude each other) and --plot.
+ * Adds --json, --csv (which exclude each other), --plot and --html.
  *
  * @param command - the experiment's command.
  * @returns the same command, for chaining.
@@ -28,7 +34,11 @@ export function addReportOptions(command: Command): Command {
   return command
     .addOption(new Option('--json', 'print the results as JSON instead of a table').conflicts('csv'))
     .addOption(new Option('--csv', 'print the result rows as CSV instead of a table').conflicts('json'))
-    .option('--plot <file.svg>', 'also draw the results to an SVG (the Vega-Lite spec goes beside it)');
+    .option('--plot <file.svg>', 'also draw the results to an SVG (the Vega-Lite spec goes beside it)')
+    .option(
+      '--html <file.html>',
+      'also write one self-contained page: the plot, interactive (tooltips on hover), beside the table',
+    );
 }
 
 /**
@@ -36,10 +46,25 @@ export function addReportOptions(command: Command): Command {
  *
  * @param flags - the parsed flags.
  * @param inputs - the command's input files; default none.
- * @throws InputError for a --plot path that is not .svg, is a directory or is an input.
+ * @throws InputError for a --plot path that is not .svg, an --html path that is not .html, or
+ *   either naming a directory or an input.
  */
 export function checkReportFlags(flags: ReportFlags, inputs: readonly NamedInput[] = []): void {
   if (flags.plot) checkPlotPath(flags.plot, inputs);
+  if (flags.html) checkHtmlPath(flags.html, inputs);
+}
+
+/** The --html target: an .html file that is neither a directory nor an input. */
+function checkHtmlPath(path: string, inputs: readonly NamedInput[]): void {
+  if (extname(path).toLowerCase() !== '.html') throw new InputError(`--html must name an .html file, got '${path}'`);
+  checkOutputTargets(dirname(path), [basename(path)], inputs);
+}
+
+/** The title of a plot's page: the plot's own title. */
+function plotTitle(spec: PlotSpec): string {
+  const title = (spec as { title?: string | { text?: string | string[] } }).title;
+  const text = typeof title === 'string' ? title : title?.text;
+  return (Array.isArray(text) ? text.join(' ') : text) ?? 'syncbn-sim report';
 }
 
 /**
@@ -49,7 +74,7 @@ export function checkReportFlags(flags: ReportFlags, inputs: readonly NamedInput
  * @param flags - the parsed flags.
  * @param report - the report as its JSON; `rows` are what --csv prints.
  * @param table - builds the table, printed without --json or --csv.
- * @param plot - builds the plot's spec, with --plot.
+ * @param plot - builds the plot's spec, with --plot or --html.
  * @param inputs - the command's input files, which the plot may not overwrite; default none.
  * @throws OutputWriteError when the plot cannot be written; InterruptedError after Ctrl-C.
  */
@@ -68,6 +93,15 @@ export async function emitReport(
     const path = flags.plot;
     const written = await interruptibleWrite((hooks) => writePlot(path, plot(), { ...hooks, inputs }));
     if (!flags.json && !flags.csv) text += `plot written to ${written.join(' and ')}\n`;
+  }
+  if (flags.html) {
+    const path = flags.html;
+    const spec = plot();
+    const page = await htmlReport({ title: plotTitle(spec), table: table(), plots: [spec] });
+    await interruptibleWrite((hooks) =>
+      writeFilesAtomically(dirname(path), [{ name: basename(path), bytes: page }], { ...hooks, inputs }),
+    );
+    if (!flags.json && !flags.csv) text += `report written to ${path}\n`;
   }
   process.stdout.write(text);
 }

@@ -31,6 +31,10 @@ export type { AlgorithmRow, CompareOptions, CompareReport, DeviceRow, ModeRow, M
 // noise: the statistical noise of what each device normalizes with, against i.i.d. theory.
 export { noiseExperiment } from './noise.js';
 export type { NoiseOptions, NoiseReport, NoiseRow, NoiseSource } from './noise.js';
+export { compareLayers, noiseLayers } from './layers.js';
+export { SWEEP_NORMS, sweepExperiment } from './sweep.js';
+export type { SweepOptions, SweepReport, SweepRow, SweepRunConfig, SweepRunResult, SweepSettings } from './sweep.js';
+export type { LayerCompareEntry, LayerCompareOptions, LayerCompareReport, LayerNoiseEntry, LayerNoiseOptions, LayerNoiseReport, LayerNoiseRow, LayerNoiseSummary, LayerStrayRow, LayerSummary } from './layers.js';
 export { DISTRIBUTION_NAMES } from '../tensor/distributions.js';
 export type { DistributionName } from '../tensor/distributions.js';
 

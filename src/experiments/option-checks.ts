@@ -165,6 +165,7 @@ export function checkTrainOptions(options: unknown): void {
     norm: ofType.strings('an array of normalizations'),
     renormSchedule: ofType.object,
     epochs: whole,
+    steps: whole,
     lr: positive,
     lrScaling: ofType.string('none or linear'),
     momentum: finite,

@@ -145,6 +145,8 @@ export interface TrainOptions {
   readonly renormSchedule?: RenormSchedule;
   /** Epochs per run, 1 to MAX_TRAIN_EPOCHS; default 5. */
   readonly epochs?: number;
+  /** A budget of training steps per run instead of whole epochs: the run stops after this many (its last epoch is partial), then evaluates. */
+  readonly steps?: number;
   /** SGD learning rate, > 0; default 1.0 (for the batch LR_REFERENCE_BATCH with 'linear' scaling). */
   readonly lr?: number;
   /** 'linear' scales lr by global batch / LR_REFERENCE_BATCH (Goyal et al.); default 'none'. */
@@ -311,7 +313,10 @@ export async function trainExperiment(options: TrainOptions = {}): Promise<Train
   checkTrainOptions(options);
   const model = options.model ?? 'lenet-bn';
   const devices = options.devices ?? 8;
-  const epochs = options.epochs ?? 5;
+  const stepBudget = options.steps;
+  requireInput(stepBudget === undefined || (Number.isSafeInteger(stepBudget) && stepBudget >= 1), () => `steps must be a whole number >= 1, got ${stepBudget}`);
+  requireInput(stepBudget === undefined || options.epochs === undefined, 'give a budget of epochs or of steps, not both');
+  const epochs = stepBudget === undefined ? (options.epochs ?? 5) : MAX_TRAIN_EPOCHS;
   const seed = options.seed ?? 0;
   const modes = options.bn ?? ['local', 'sync'];
   const lrBase = options.lr ?? 1.0;
@@ -354,7 +359,8 @@ export async function trainExperiment(options: TrainOptions = {}): Promise<Train
   const testSet = sharedSet(test.images, test.labels, test.count);
   const trainSet = sharedSet(train.images, train.labels, train.count);
   const runs: RunReport[] = [];
-  const totalSteps = grid.reduce((a, g) => a + Math.floor(train.count / g.global) + 1, 0) * pairs.length * epochs;
+  const totalSteps =
+    stepBudget === undefined ? grid.reduce((a, g) => a + Math.floor(train.count / g.global) + 1, 0) * pairs.length * epochs : stepBudget * grid.length * pairs.length;
   let stepsDone = 0;
 
   for (const g of grid) {
@@ -381,8 +387,9 @@ export async function trainExperiment(options: TrainOptions = {}): Promise<Train
       let steps = 0;
       let trainSeconds = 0;
       let examples = 0;
+      let stepsTaken = 0;
       try {
-        for (let epoch = 0; epoch < epochs; epoch++) {
+        for (let epoch = 0; epoch < epochs && (stepBudget === undefined || stepsTaken < stepBudget); epoch++) {
           const t0 = performance.now();
           const plan = epochBatches(train.count, { batchSize: g.global, devices, seed, epoch });
           dropped = plan.dropped;
@@ -391,6 +398,8 @@ export async function trainExperiment(options: TrainOptions = {}): Promise<Train
           let correct = 0;
           let count = 0;
           for (const [b, indices] of plan.batches.entries()) {
+            if (stepBudget !== undefined && stepsTaken >= stepBudget) break;
+            stepsTaken++;
             throwIfInterrupted(options.signal);
             gatherBatch(train, indices, trainer.batchImages, trainer.batchLabels);
             const r = await trainer.step(indices.length);
@@ -398,7 +407,7 @@ export async function trainExperiment(options: TrainOptions = {}): Promise<Train
             lossSum += r.lossSum;
             correct += r.correct;
             count += r.count;
-            options.onProgress?.(++stepsDone, totalSteps, `${normalizationLabel(header)}, b = ${g.perDevice}, epoch ${epoch + 1}/${epochs}`);
+            options.onProgress?.(++stepsDone, totalSteps, `${normalizationLabel(header)}, b = ${g.perDevice}, ${stepBudget === undefined ? `epoch ${epoch + 1}/${epochs}` : `epoch ${epoch + 1}, step ${stepsTaken}/${stepBudget}`}`);
           }
           const stepSeconds = (performance.now() - t0) / 1000;
           trainSeconds += stepSeconds;
@@ -419,7 +428,7 @@ export async function trainExperiment(options: TrainOptions = {}): Promise<Train
     model,
     dataset: { name: options.dataset ?? 'synthetic', train: train.count, test: test.count },
     settings: {
-      epochs,
+      epochs: stepBudget === undefined ? epochs : Math.max(0, ...runs.map((run) => run.epochs.length)),
       momentum: options.momentum ?? 0,
       weight_decay: options.weightDecay ?? 0,
       seed,

@@ -1,0 +1,499 @@
+/**
+ * `sweep`: a grid of data-parallel training runs (BN mode x per-device batch x devices x learning
+ * rate scaling, and normalization once `train` has it) over K seeds with a fixed budget of epochs
+ * or steps, summarized per configuration as the mean final accuracy with a 95% confidence interval
+ * over the seeds (Student's t), and the gap to sync BN at the same per-device batch.
+ *
+ * Each run is one call of {@link trainExperiment} (one mode, one batch size, one seed): the sweep
+ * adds no training code of its own. Runs are independent, so several run at once (`jobs`, default
+ * the machine's cores), each on one worker thread by default: a run's results do not depend on
+ * its thread count, so the sweep's results do not depend on how it was scheduled. With `resumeDir`
+ * each finished run is written whole to that directory as it finishes (atomically), and a later
+ * sweep with the same settings reuses it instead of training again.
+ */
+import { existsSync, mkdirSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import type { StatsMethod } from '../bn/batch-moments.js';
+import { modeName, parseMode } from '../bn/modes.js';
+import type { AlgorithmName } from '../collectives/algorithms/index.js';
+import { InputError, requireInput } from '../errors.js';
+import { writeFilesAtomically } from '../io/atomic-write.js';
+import { describeFsError } from '../io/fs-errors.js';
+import type { KernelBackend } from '../kernels/backend.js';
+import { meanCi95 } from '../summary-stats.js';
+import type { ModelName } from '../train/protocol.js';
+import { InterruptedError, type ProgressFn, throwIfInterrupted } from './interrupt.js';
+import { type DatasetName, type RunReport, trainExperiment } from './train.js';
+
+/** Most runs (configurations x seeds) in one sweep. */
+export const MAX_SWEEP_RUNS = 4096;
+/** Most seeds per configuration. */
+export const MAX_SWEEP_SEEDS = 100;
+/** The version of the run files a sweep writes to its resume directory. */
+export const SWEEP_RUN_FILE_VERSION = 1;
+
+/**
+ * The normalizations a sweep can run. Only batch norm (the BN modes of `--bn`) until `train`
+ * takes a normalization (issue 12's `train --norm`): then this list grows and
+ * {@link SweepRunConfig.norm} is passed to {@link trainExperiment} in `runOne` below.
+ */
+export const SWEEP_NORMS: readonly string[] = ['batch'];
+
+/** What {@link sweepExperiment} runs. */
+export interface SweepOptions {
+  /** Per-device batch sizes b; required. */
+  readonly perDeviceBatches: readonly number[];
+  /** BN modes ('local', 'sync', 'group:K', 'ghost:G'); default local and sync. */
+  readonly bn?: readonly string[];
+  /** Normalizations; default ['batch'] (the only one until `train --norm` exists, see {@link SWEEP_NORMS}). */
+  readonly norms?: readonly string[];
+  /** Device counts W; default [8]. */
+  readonly devices?: readonly number[];
+  /** Learning-rate scaling rules; default ['none']. */
+  readonly lrScaling?: readonly ('none' | 'linear')[];
+  /** Seeds per configuration, K; default 3. Run k uses seed `seed + k`. */
+  readonly seeds?: number;
+  /** First seed; default 0. */
+  readonly seed?: number;
+  /** Budget of every run in epochs (default 1 when `steps` is not given). */
+  readonly epochs?: number;
+  /** Budget of every run in training steps instead. */
+  readonly steps?: number;
+  /** Runs trained at once; default the machine's cores (at most the runs). */
+  readonly jobs?: number;
+  /** Worker threads per run; default 1 (results do not depend on it). */
+  readonly threads?: number;
+  /** Where each finished run is written, and read back from on a later sweep; default none. */
+  readonly resumeDir?: string;
+  /** The model; default lenet-bn. */
+  readonly model?: ModelName;
+  /** The data; default synthetic. */
+  readonly dataset?: DatasetName;
+  /** Fashion-MNIST's directory. */
+  readonly dataDir?: string;
+  /** Use only this many training examples. */
+  readonly subset?: number;
+  /** Base learning rate; default 1. */
+  readonly lr?: number;
+  /** SGD momentum; default 0. */
+  readonly momentum?: number;
+  /** SGD weight decay; default 0. */
+  readonly weightDecay?: number;
+  /** BN statistics method. */
+  readonly stats?: StatsMethod;
+  /** All-reduce of the BN statistics. */
+  readonly algorithm?: AlgorithmName;
+  /** Whose running statistics test accuracy uses in local mode. */
+  readonly evalStats?: 'rank0' | 'average';
+  /** Training batches precise BN recomputes the statistics over. */
+  readonly preciseBatches?: number;
+  /** How long a device waits for a peer. */
+  readonly timeoutMs?: number;
+  /** The kernels the devices run. */
+  readonly kernels?: KernelBackend;
+  /** Stops the sweep (every running run) cleanly; finished runs stay in `resumeDir`. */
+  readonly signal?: AbortSignal;
+  /** Progress over all runs' steps, labelled with the run, its seed and epoch. */
+  readonly onProgress?: ProgressFn;
+  /** Called as each run finishes (or is reused from `resumeDir`). */
+  readonly onRun?: (run: SweepRunResult, done: number, total: number) => void;
+}
+
+/** One configuration of the grid, with one seed: one training run. */
+export interface SweepRunConfig {
+  /** The BN mode, as train names it. */
+  readonly bn: string;
+  /** The normalization ('batch'). */
+  readonly norm: string;
+  /** Per-device batch b. */
+  readonly perDeviceBatch: number;
+  /** Devices W. */
+  readonly devices: number;
+  /** Learning-rate scaling. */
+  readonly lrScaling: 'none' | 'linear';
+  /** The seed of this run. */
+  readonly seed: number;
+}
+
+/** A finished run: its configuration and what train reported for it. */
+export interface SweepRunResult {
+  /** The configuration and seed. */
+  readonly config: SweepRunConfig;
+  /** train's report of the run (every epoch). */
+  readonly run: RunReport;
+  /** Whether it was read back from the resume directory rather than trained now. */
+  readonly reused: boolean;
+}
+
+/** One configuration summarized over its seeds. */
+export interface SweepRow {
+  /** The BN mode. */
+  readonly bn: string;
+  /** The normalization. */
+  readonly norm: string;
+  /** Per-device batch b. */
+  readonly perDeviceBatch: number;
+  /** Devices W. */
+  readonly devices: number;
+  /** Seeds run. */
+  readonly seeds: number;
+  /** Mean final training accuracy over the seeds. */
+  readonly trainAccMean: number;
+  /** Its 95% confidence half-width (Student's t); null for one seed. */
+  readonly trainAccCi95: number | null;
+  /** Mean final test accuracy with the running statistics. */
+  readonly testAccMean: number;
+  /** Its 95% confidence half-width. */
+  readonly testAccCi95: number | null;
+  /** testAccMean minus sync BN's at the same per-device batch, devices, scaling and norm; null without a sync row (and 0 for sync). */
+  readonly gapVsSync: number | null;
+  /** Learning-rate scaling. */
+  readonly lrScaling: 'none' | 'linear';
+  /** The learning rate used (after scaling). */
+  readonly lr: number;
+  /** Mean final test accuracy with precise BN. */
+  readonly testAccPreciseMean: number;
+  /** Its 95% confidence half-width. */
+  readonly testAccPreciseCi95: number | null;
+  /** Mean final test accuracy with batch statistics. */
+  readonly testAccBatchMean: number;
+  /** Its 95% confidence half-width. */
+  readonly testAccBatchCi95: number | null;
+  /** The final test accuracy (running statistics) of each seed, in seed order. */
+  readonly testAccBySeed: number[];
+}
+
+/** What {@link sweepExperiment} reports. */
+export interface SweepReport {
+  /** The settings every run shared. */
+  readonly settings: SweepSettings;
+  /** Runs trained now, and runs reused from the resume directory. */
+  readonly trained: number;
+  /** Runs reused from the resume directory. */
+  readonly reused: number;
+  /** One row per configuration, in grid order (norm, devices, scaling, batch, mode). */
+  readonly rows: SweepRow[];
+}
+
+/** What every run of a sweep shares; a resumed run must have been trained with the same. */
+export interface SweepSettings {
+  /** The model. */
+  readonly model: string;
+  /** The data. */
+  readonly dataset: string;
+  /** Training examples used (the subset), or null for all. */
+  readonly subset: number | null;
+  /** Budget in epochs, or null when in steps. */
+  readonly epochs: number | null;
+  /** Budget in steps, or null when in epochs. */
+  readonly steps: number | null;
+  /** Base learning rate. */
+  readonly lr: number;
+  /** SGD momentum. */
+  readonly momentum: number;
+  /** SGD weight decay. */
+  readonly weightDecay: number;
+  /** BN statistics method. */
+  readonly stats: string;
+  /** Whose running statistics test accuracy uses in local mode. */
+  readonly evalStats: string;
+  /** Precise-BN batches. */
+  readonly preciseBatches: number;
+  /** First seed. */
+  readonly seed: number;
+  /** Seeds per configuration. */
+  readonly seeds: number;
+}
+
+/** Every run of the grid, in grid order, seeds innermost. */
+function gridOf(options: SweepOptions, seeds: number, seed: number): SweepRunConfig[] {
+  const runs: SweepRunConfig[] = [];
+  for (const norm of options.norms ?? ['batch']) {
+    for (const devices of options.devices ?? [8]) {
+      for (const lrScaling of options.lrScaling ?? ['none']) {
+        for (const perDeviceBatch of options.perDeviceBatches) {
+          for (const mode of options.bn ?? ['local', 'sync']) {
+            const bn = modeName(parseMode(mode, devices));
+            for (let k = 0; k < seeds; k++) runs.push({ bn, norm, perDeviceBatch, devices, lrScaling, seed: seed + k });
+          }
+        }
+      }
+    }
+  }
+  return runs;
+}
+
+/** The run file's name in the resume directory. */
+function runFileName(c: SweepRunConfig): string {
+  return `run_${c.norm}_${c.bn.replace(':', '-')}_W${c.devices}_b${c.perDeviceBatch}_lr-${c.lrScaling}_seed${c.seed}.json`;
+}
+
+const sameJson = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+
+/** The settings a run's result depends on: the sweep's, less its range of seeds (each run has its own). */
+function runSettings(settings: SweepSettings): Omit<SweepSettings, 'seed' | 'seeds'> {
+  const { seed: _seed, seeds: _seeds, ...rest } = settings;
+  return rest;
+}
+
+/** Reads a finished run back; undefined when there is none. Refuses a file of another sweep's settings. */
+function readRunFile(dir: string, config: SweepRunConfig, sweepSettings: SweepSettings): RunReport | undefined {
+  const settings = runSettings(sweepSettings);
+  const path = join(dir, runFileName(config));
+  if (!existsSync(path)) return undefined;
+  let parsed: { version?: unknown; settings?: unknown; config?: unknown; run?: RunReport };
+  try {
+    parsed = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw new InputError(
+      `${path}: not a sweep run file (${err instanceof SyntaxError ? err.message : describeFsError(err)}); remove it to train the run again`,
+    );
+  }
+  requireInput(
+    parsed.version === SWEEP_RUN_FILE_VERSION,
+    () => `${path}: a run file of version ${JSON.stringify(parsed.version)}, expected ${SWEEP_RUN_FILE_VERSION}`,
+  );
+  if (!sameJson(parsed.settings, settings)) {
+    const theirs = (parsed.settings ?? {}) as Record<string, unknown>;
+    const differ = Object.keys(settings).filter(
+      (k) => !sameJson(theirs[k], (settings as unknown as Record<string, unknown>)[k]),
+    );
+    throw new InputError(
+      `${path}: trained with other settings (${differ.map((k) => `${k} ${JSON.stringify(theirs[k])}, now ${JSON.stringify((settings as unknown as Record<string, unknown>)[k])}`).join('; ')}): resume with the same settings, or use another directory`,
+    );
+  }
+  requireInput(
+    sameJson(parsed.config, config) && parsed.run && Array.isArray(parsed.run.epochs) && parsed.run.epochs.length > 0,
+    () => `${path}: its configuration does not match its name; remove it to train the run again`,
+  );
+  return parsed.run;
+}
+
+function checkSweepOptions(options: SweepOptions): { seeds: number; seed: number; jobs: number } {
+  requireInput(
+    Array.isArray(options.perDeviceBatches) && options.perDeviceBatches.length > 0,
+    '--per-device-batch: give at least one per-device batch size',
+  );
+  const seeds = options.seeds ?? 3;
+  const seed = options.seed ?? 0;
+  requireInput(
+    Number.isSafeInteger(seeds) && seeds >= 1 && seeds <= MAX_SWEEP_SEEDS,
+    () => `seeds must be a whole number from 1 to ${MAX_SWEEP_SEEDS}, got ${seeds}`,
+  );
+  requireInput(Number.isSafeInteger(seed) && seed >= 0, () => `seed must be a whole number >= 0, got ${seed}`);
+  requireInput(
+    options.epochs === undefined || options.steps === undefined,
+    'give a budget of --epochs or of --steps, not both',
+  );
+  for (const norm of options.norms ?? ['batch']) {
+    requireInput(
+      SWEEP_NORMS.includes(norm),
+      () =>
+        `unknown normalization '${norm}' (a sweep runs ${SWEEP_NORMS.join(', ')}; other normalizations come with train --norm)`,
+    );
+  }
+  for (const [name, list] of [
+    ['per-device batch', options.perDeviceBatches],
+    ['devices', options.devices ?? [8]],
+  ] as const) {
+    for (const v of list)
+      requireInput(Number.isSafeInteger(v) && v >= 1, () => `${name} must be a whole number >= 1, got ${v}`);
+    requireInput(new Set(list).size === list.length, () => `${name}: a value is given twice`);
+  }
+  requireInput(new Set(options.bn ?? []).size === (options.bn ?? []).length, '--bn: a mode is given twice');
+  for (const s of options.lrScaling ?? ['none'])
+    requireInput(s === 'none' || s === 'linear', () => `lr scaling must be none or linear, got '${s}'`);
+  const jobs = options.jobs ?? availableParallelism();
+  requireInput(Number.isSafeInteger(jobs) && jobs >= 1, () => `jobs must be a whole number >= 1, got ${jobs}`);
+  return { seeds, seed, jobs };
+}
+
+/**
+ * Runs a grid of training runs over seeds and summarizes each configuration with 95% confidence
+ * intervals (Student's t over the seeds) and its gap to sync BN.
+ * @param options - the grid, the seeds, the budget and train's settings.
+ * @returns one row per configuration, and how many runs were trained and reused.
+ * @throws InputError for a bad grid or settings (before any run), or a resume directory holding
+ *   runs of other settings.
+ * @throws InterruptedError when `signal` is aborted (finished runs stay in `resumeDir`).
+ * @throws DivergedError when a run diverges (the sweep stops; finished runs stay in `resumeDir`).
+ * @example
+ * ```ts
+ * const r = await sweepExperiment({ perDeviceBatches: [2, 8], bn: ['local', 'sync'], devices: [4], seeds: 3, steps: 50, subset: 2000 });
+ * for (const row of r.rows) console.log(row.bn, row.perDeviceBatch, row.testAccMean, row.testAccCi95);
+ * ```
+ */
+export async function sweepExperiment(options: SweepOptions): Promise<SweepReport> {
+  const { seeds, seed, jobs } = checkSweepOptions(options);
+  const grid = gridOf(options, seeds, seed);
+  requireInput(
+    grid.length <= MAX_SWEEP_RUNS,
+    () => `the grid makes ${grid.length} runs; the limit is ${MAX_SWEEP_RUNS}`,
+  );
+  const settings: SweepSettings = {
+    model: options.model ?? 'lenet-bn',
+    dataset: options.dataset ?? 'synthetic',
+    subset: options.subset ?? null,
+    epochs: options.steps === undefined ? (options.epochs ?? 1) : null,
+    steps: options.steps ?? null,
+    lr: options.lr ?? 1,
+    momentum: options.momentum ?? 0,
+    weightDecay: options.weightDecay ?? 0,
+    stats: options.stats ?? 'sums',
+    evalStats: options.evalStats ?? 'rank0',
+    preciseBatches: options.preciseBatches ?? 10,
+    seed,
+    seeds,
+  };
+  const dir = options.resumeDir;
+  if (dir !== undefined) {
+    try {
+      if (existsSync(dir)) requireInput(statSync(dir).isDirectory(), () => `--resume ${dir}: not a directory`);
+      else mkdirSync(dir, { recursive: true });
+      readdirSync(dir);
+    } catch (err) {
+      if (err instanceof InputError) throw err;
+      throw new InputError(`--resume ${dir}: ${describeFsError(err)}`);
+    }
+  }
+  const results: (SweepRunResult | undefined)[] = grid.map((config) => {
+    const run = dir === undefined ? undefined : readRunFile(dir, config, settings);
+    return run ? { config, run, reused: true } : undefined;
+  });
+  const reused = results.filter((r) => r !== undefined).length;
+  let finished = 0;
+  for (const r of results) if (r) options.onRun?.(r, ++finished, grid.length);
+
+  // Each run reports its own steps; the sweep's progress sums them over the runs.
+  const pending = grid.map((_, i) => i).filter((i) => results[i] === undefined);
+  const stepsDone = new Map<number, { done: number; total: number }>();
+  const report = (label: string) => {
+    let done = 0;
+    let total = 0;
+    for (const v of stepsDone.values()) {
+      done += v.done;
+      total += v.total;
+    }
+    const unknown = pending.length - stepsDone.size;
+    const perRun = stepsDone.size > 0 ? total / stepsDone.size : 1;
+    options.onProgress?.(done, total + unknown * perRun, label);
+  };
+  const controller = new AbortController();
+  const onAbort = () => controller.abort();
+  options.signal?.addEventListener('abort', onAbort, { once: true });
+  let firstError: unknown;
+  let next = 0;
+  const worker = async () => {
+    while (next < pending.length && firstError === undefined) {
+      const index = pending[next++];
+      const config = grid[index];
+      const position = `run ${index + 1}/${grid.length}`;
+      try {
+        throwIfInterrupted(controller.signal);
+        const r = await trainExperiment({
+          model: options.model,
+          dataset: options.dataset,
+          dataDir: options.dataDir,
+          subset: options.subset,
+          devices: config.devices,
+          threads: options.threads ?? 1,
+          perDeviceBatches: [config.perDeviceBatch],
+          bn: [config.bn],
+          // Issue 12's `train --norm` hook: pass config.norm here once TrainOptions takes it.
+          ...(options.steps === undefined ? { epochs: options.epochs ?? 1 } : { steps: options.steps }),
+          lr: options.lr,
+          lrScaling: config.lrScaling,
+          momentum: options.momentum,
+          weightDecay: options.weightDecay,
+          seed: config.seed,
+          stats: options.stats,
+          algorithm: options.algorithm,
+          evalStats: options.evalStats,
+          preciseBatches: options.preciseBatches,
+          timeoutMs: options.timeoutMs,
+          kernels: options.kernels,
+          signal: controller.signal,
+          onProgress: (done, total, label) => {
+            stepsDone.set(index, { done, total });
+            report(
+              `${position}: ${label.replace(/^([^,]+), b = (\d+), /, `$1 W=${config.devices} b=$2 seed ${config.seed}, `)}`,
+            );
+          },
+        });
+        const run = r.runs[0];
+        const result: SweepRunResult = { config, run, reused: false };
+        if (dir !== undefined) {
+          const file = { version: SWEEP_RUN_FILE_VERSION, settings: runSettings(settings), config, run };
+          await writeFilesAtomically(dir, [{ name: runFileName(config), bytes: `${JSON.stringify(file, null, 1)}\n` }]);
+        }
+        results[index] = result;
+        options.onRun?.(result, ++finished, grid.length);
+      } catch (err) {
+        if (firstError === undefined) firstError = err;
+        controller.abort();
+      }
+    }
+  };
+  try {
+    await Promise.all(Array.from({ length: Math.min(jobs, Math.max(1, pending.length)) }, worker));
+  } finally {
+    options.signal?.removeEventListener('abort', onAbort);
+  }
+  if (firstError !== undefined) {
+    // An abort from outside wins over the errors it caused in the runs it stopped.
+    if (options.signal?.aborted) throw new InterruptedError();
+    throw firstError;
+  }
+  return { settings, trained: grid.length - reused, reused, rows: summarize(grid, results as SweepRunResult[]) };
+}
+
+/** Groups runs by configuration, in grid order, and summarizes each over its seeds. */
+function summarize(grid: readonly SweepRunConfig[], results: readonly SweepRunResult[]): SweepRow[] {
+  const groups = new Map<string, SweepRunResult[]>();
+  for (const [i, c] of grid.entries()) {
+    const key = JSON.stringify([c.norm, c.devices, c.lrScaling, c.perDeviceBatch, c.bn]);
+    const group = groups.get(key) ?? [];
+    group.push(results[i]);
+    groups.set(key, group);
+  }
+  const rows = [...groups.values()].map((runs) => {
+    const c = runs[0].config;
+    const final = runs.map((r) => r.run.epochs[r.run.epochs.length - 1]);
+    const train = meanCi95(final.map((e) => e.train_acc));
+    const test = meanCi95(final.map((e) => e.test_acc));
+    const precise = meanCi95(final.map((e) => e.test_acc_precise));
+    const batch = meanCi95(final.map((e) => e.test_acc_batch));
+    return {
+      bn: c.bn,
+      norm: c.norm,
+      perDeviceBatch: c.perDeviceBatch,
+      devices: c.devices,
+      seeds: runs.length,
+      trainAccMean: train.mean,
+      trainAccCi95: train.ci95,
+      testAccMean: test.mean,
+      testAccCi95: test.ci95,
+      gapVsSync: null as number | null,
+      lrScaling: c.lrScaling,
+      lr: runs[0].run.lr,
+      testAccPreciseMean: precise.mean,
+      testAccPreciseCi95: precise.ci95,
+      testAccBatchMean: batch.mean,
+      testAccBatchCi95: batch.ci95,
+      testAccBySeed: final.map((e) => e.test_acc),
+    };
+  });
+  for (const row of rows) {
+    const sync = rows.find(
+      (r) =>
+        r.bn === 'sync' &&
+        r.norm === row.norm &&
+        r.devices === row.devices &&
+        r.lrScaling === row.lrScaling &&
+        r.perDeviceBatch === row.perDeviceBatch,
+    );
+    row.gapVsSync = sync ? row.testAccMean - sync.testAccMean : null;
+  }
+  return rows;
+}

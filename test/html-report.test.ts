@@ -1,0 +1,204 @@
+/**
+ * `--html FILE`: one self-contained page per report, checked as text (no network, the table,
+ * script-safe specs) and in a real browser: headless Chromium (Debian's `chromium`, which
+ * .ci/apt-packages installs) opens every report kind in one launch (an index page frames them all:
+ * a Chromium start costs seconds on a loaded machine) and the test checks that each page rendered
+ * its chart with no error or console.error, that the charts hold marks, and that a screenshot is
+ * not blank. Without Chromium the browser test is skipped, and says so.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { PNG } from 'pngjs';
+import { describe, expect, it } from 'vitest';
+import type { SweepReport } from '../src/experiments/sweep.js';
+import { htmlReport } from '../src/report/html.js';
+import { sweepPlot } from '../src/report/plots/sweep-plot.js';
+import { sweepTable } from '../src/report/tables/sweep-table.js';
+import { runMain, tempDir } from './helpers.js';
+
+const CHROMIUM = ['chromium', 'chromium-browser'].find((name) => spawnSync('which', [name]).status === 0);
+if (!CHROMIUM)
+  console.warn(
+    'html-report.test.ts: the browser test was skipped: chromium is not installed (apt-get install chromium)',
+  );
+
+/** A sweep report built by hand: the page's rendering is under test here, not training. */
+function sweepReport(): SweepReport {
+  const row = (bn: string, b: number, acc: number, ci: number | null) => ({
+    bn,
+    norm: 'batch',
+    perDeviceBatch: b,
+    devices: 8,
+    seeds: 3,
+    trainAccMean: acc + 0.02,
+    trainAccCi95: ci,
+    testAccMean: acc,
+    testAccCi95: ci,
+    gapVsSync: null,
+    lrScaling: 'none' as const,
+    lr: 1,
+    testAccPreciseMean: acc + 0.01,
+    testAccPreciseCi95: ci,
+    testAccBatchMean: acc - 0.05,
+    testAccBatchCi95: ci,
+    testAccBySeed: [acc - 0.01, acc, acc + 0.01],
+  });
+  return {
+    settings: {
+      model: 'lenet-bn',
+      dataset: 'synthetic',
+      subset: null,
+      epochs: 1,
+      steps: null,
+      lr: 1,
+      momentum: 0,
+      weightDecay: 0,
+      stats: 'sums',
+      evalStats: 'rank0',
+      preciseBatches: 10,
+      seed: 0,
+      seeds: 3,
+    },
+    trained: 6,
+    reused: 0,
+    rows: [
+      row('local', 2, 0.6, 0.05),
+      row('sync', 2, 0.75, 0.02),
+      row('local', 8, 0.78, 0.02),
+      row('sync', 8, 0.8, 0.01),
+    ],
+  };
+}
+
+describe('html reports as text', () => {
+  it('are self-contained, carry the table, and keep </script> in data from ending a script', async () => {
+    const report = sweepReport();
+    const page = await htmlReport({
+      title: 'a </script><b>title',
+      table: sweepTable(report),
+      plots: [sweepPlot(report)],
+    });
+    expect(page.startsWith('<!DOCTYPE html>')).toBe(true);
+    expect(page).not.toMatch(/<(script|link|img)[^>]+(src|href)=["']?https?:/i);
+    expect(page).toContain('local  batch  8  2');
+    expect(page).toContain('<title>a &lt;/script&gt;&lt;b&gt;title</title>');
+    // Only the page's three script elements close: no data or library text ends one early.
+    expect(page.match(/<\/script>/gi)).toHaveLength(3);
+    expect(page.length).toBeGreaterThan(400_000); // vega is inlined
+  });
+
+  it('--html refuses a path that is not .html, naming it', async () => {
+    const r = await runMain(['cost', '--devices', '8', '--html', join(tempDir(), 'x.htm')]);
+    expect(r.status).toBe(2);
+    expect(r.stderr.trim()).toMatch(/--html must name an \.html file, got '.*x\.htm'$/);
+  });
+});
+
+describe.skipIf(!CHROMIUM)('html reports in headless Chromium', () => {
+  it('every report kind loads with no error, renders its chart with marks, and the screenshot is not blank', async () => {
+    const dir = tempDir('syncbn-html-');
+    const kinds: Record<string, string[]> = {
+      cost: ['cost', '--devices', '2,8,64'],
+      noise: ['noise', '--batch-sizes', '2,8', '--devices', '2', '--threads', '1', '--trials', '10', '--channels', '2'],
+      precision: [
+        'precision',
+        '--rows',
+        '16',
+        '--channels',
+        '2',
+        '--devices',
+        '2',
+        '--threads',
+        '1',
+        '--trials',
+        '1',
+        '--dtype',
+        'float32',
+      ],
+      train: [
+        'train',
+        '--model',
+        'mlp',
+        '--subset',
+        '64',
+        '--devices',
+        '2',
+        '--threads',
+        '1',
+        '--per-device-batch',
+        '4',
+        '--epochs',
+        '1',
+        '--precise-batches',
+        '1',
+        '--json',
+      ],
+    };
+    for (const [kind, args] of Object.entries(kinds)) {
+      const r = await runMain([...args, '--html', join(dir, `${kind}.html`)]);
+      expect(r.status, `${kind}: ${r.stderr}`).toBe(0);
+    }
+    const report = sweepReport();
+    writeFileSync(
+      join(dir, 'sweep.html'),
+      await htmlReport({ title: 'sweep', table: sweepTable(report), plots: [sweepPlot(report)] }),
+    );
+    const names = [...Object.keys(kinds), 'sweep'];
+    // The index frames every report and writes what each one recorded into its own body.
+    const index = `<!DOCTYPE html><html><body>${names.map((n) => `<iframe id="${n}" src="${n}.html" width="1300" height="700"></iframe>`).join('')}
+<script>
+function check() {
+  var states = ${JSON.stringify(names)}.map(function (n) {
+    var doc = document.getElementById(n).contentDocument;
+    var body = doc && doc.body;
+    if (!body || body.dataset.done !== 'yes') return null;
+    return n + '=' + body.dataset.charts + '/' + doc.querySelectorAll('svg path, svg line, svg rect').length + '/' + (body.dataset.errors ? encodeURIComponent(body.dataset.errors) : 'ok');
+  });
+  if (states.every(function (s) { return s; })) document.body.dataset.summary = states.join(';');
+  else setTimeout(check, 50);
+}
+window.addEventListener('load', check);
+</script></body></html>`;
+    writeFileSync(join(dir, 'index.html'), index);
+    const png = join(dir, 'shot.png');
+    const dom = await new Promise<string>((resolve) => {
+      const child = spawn(CHROMIUM as string, [
+        '--headless=new',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--allow-file-access-from-files',
+        '--hide-scrollbars',
+        '--virtual-time-budget=30000',
+        '--window-size=1300,3600',
+        `--screenshot=${png}`,
+        '--dump-dom',
+        `file://${join(dir, 'index.html')}`,
+      ]);
+      let out = '';
+      child.stdout.on('data', (d) => {
+        out += String(d);
+      });
+      child.on('exit', () => resolve(out));
+    });
+    const summary = /data-summary="([^"]*)"/.exec(dom)?.[1];
+    expect(summary, 'the index page recorded no summary: a report did not finish').toBeDefined();
+    const states = Object.fromEntries((summary ?? '').split(';').map((s) => s.split('=') as [string, string]));
+    for (const name of names) {
+      const [charts, marks, errors] = (states[name] ?? '').split('/');
+      expect(decodeURIComponent(errors ?? ''), name).toBe('ok');
+      expect(charts, name).toBe('1');
+      expect(Number(marks), name).toBeGreaterThan(20);
+    }
+    const image = PNG.sync.read(readFileSync(png));
+    let ink = 0;
+    const colours = new Set<number>();
+    for (let i = 0; i < image.data.length; i += 4) {
+      const [r, g, b] = [image.data[i], image.data[i + 1], image.data[i + 2]];
+      if (r + g + b < 3 * 235) ink++;
+      colours.add((r >> 4) * 256 + (g >> 4) * 16 + (b >> 4));
+    }
+    expect(ink / (image.width * image.height)).toBeGreaterThan(0.01);
+    expect(colours.size).toBeGreaterThan(20);
+  }, 120_000);
+});
