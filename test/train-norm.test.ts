@@ -142,7 +142,7 @@ describe('syncbn-sim train --norm', () => {
       'layer-norm/none',
     ]);
     const e = report.runs[2].epochs[0];
-    expect(e.test_acc_precise).toBe(e.test_acc);
+    expect(e.testAccPrecise).toBe(e.testAcc);
   });
 
   it.each([

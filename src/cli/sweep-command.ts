@@ -59,7 +59,7 @@ function runLine(r: SweepRunResult, done: number, total: number): string {
   const c = r.config;
   const e = r.run.epochs[r.run.epochs.length - 1];
   const pct = (v: number) => `${(100 * v).toFixed(1)}%`;
-  return `run ${done}/${total}${r.reused ? ' (reused)' : ''}: ${c.bn} W=${c.devices} b=${c.perDeviceBatch} lr-scaling ${c.lrScaling} seed ${c.seed}: test acc ${pct(e.test_acc)} (precise BN ${pct(e.test_acc_precise)}, batch stats ${pct(e.test_acc_batch)}), train acc ${pct(e.train_acc)}`;
+  return `run ${done}/${total}${r.reused ? ' (reused)' : ''}: ${c.bn} W=${c.devices} b=${c.perDeviceBatch} lr-scaling ${c.lrScaling} seed ${c.seed}: test acc ${pct(e.testAcc)} (precise BN ${pct(e.testAccPrecise)}, batch stats ${pct(e.testAccBatch)}), train acc ${pct(e.trainAcc)}`;
 }
 
 /**

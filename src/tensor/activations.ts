@@ -9,6 +9,7 @@
  * axis but C, so each is viewed, without a copy, as [N,C] or [N,C,H',W'] ([N,C,L,1] and
  * [N,C,D*H,W]), the layouts the simulator runs.
  */
+import { argumentError, checkObject, checkString, checkStringList } from '../args.js';
 import { InputError, requireInput } from '../errors.js';
 import { type NpzContents, readNpzFile } from './npz.js';
 import type { Tensor } from './tensor.js';
@@ -91,6 +92,9 @@ function checkSteps(label: string, name: string, shapes: readonly (readonly numb
  *   disagrees with the manifest, or an input that is not 2-D to 5-D.
  */
 export function capturedFromNpz(contents: NpzContents, label: string): CapturedActivations {
+  checkObject('contents', contents);
+  if (!(contents.arrays instanceof Map)) throw argumentError('contents.arrays', 'a Map of member names to arrays (from parseNpz)', contents.arrays);
+  checkString('label', label);
   const fail = (message: string): never => {
     throw new InputError(`${label}: ${message}`);
   };
@@ -189,6 +193,8 @@ export function readCapturedActivations(path: string, label: string = path): Cap
  * @throws {@link InputError} for an unknown name (listing the known ones) or a name given twice.
  */
 export function selectLayers(acts: CapturedActivations, names: readonly string[]): CapturedActivations {
+  checkCaptured('acts', acts);
+  checkStringList('names', names);
   const seen = new Set<string>();
   const layers = names.map((n) => {
     requireInput(!seen.has(n), () => `--layers: '${n}' is given twice`);
@@ -201,4 +207,20 @@ export function selectLayers(acts: CapturedActivations, names: readonly string[]
     return layer as CapturedLayer;
   });
   return { ...acts, layers };
+}
+
+/**
+ * Checks that a value is a set of captured activations (from {@link capturedFromNpz} or
+ * {@link readCapturedActivations}).
+ * @param name - the argument's name in messages.
+ * @param value - the value.
+ * @returns the value, typed.
+ * @throws {@link syncbn-sim!InputError} naming the argument.
+ */
+export function checkCaptured(name: string, value: unknown): CapturedActivations {
+  const acts = checkObject<CapturedActivations>(name, value);
+  if (!Array.isArray(acts.layers) || typeof acts.source !== 'string') {
+    throw argumentError(name, 'captured activations (from readCapturedActivations)', value);
+  }
+  return acts;
 }
