@@ -151,6 +151,14 @@ const CASES: readonly [string, () => unknown, RegExp][] = [
   ['SeededRandom', () => new api.SeededRandom(bad('1')), /^seed must be an integer, got the string '1'$/],
   ['syntheticBatch', () => api.syntheticBatch(bad([2, 'a'])), /^shape\[1\] must be a whole number >= 0, got the string 'a'$/],
   ['syntheticGradient', () => api.syntheticGradient([2, 2], 0, bad('int8')), /^dtype must be one of float32, float64, got 'int8'$/],
+  ['parseNpz', () => api.parseNpz(bad('acts.npz')), /^bytes must be a Uint8Array \(an \.npz file's contents\), got the string 'acts\.npz'$/],
+  ['readNpzFile', () => api.readNpzFile(bad(3)), /^path must be a non-empty string, got the number 3$/],
+  ['capturedFromNpz', () => api.capturedFromNpz(bad(undefined), 'a.npz'), /^contents must be an object, got undefined$/],
+  ['readCapturedActivations', () => api.readCapturedActivations(bad(['a.npz'])), /^path must be a non-empty string, got an array/],
+  ['selectLayers', () => api.selectLayers(bad({ layers: 'bn1' }), ['bn1']), /^acts\.layers must be an array of captured layers/],
+  ['compareLayers', () => api.compareLayers(bad(undefined)), /^options must be an object, got undefined$/],
+  ['noiseLayers', () => api.noiseLayers(bad({ acts: { layers: [], source: 'a' }, batchSizes: [0] })), /^options\.batchSizes\[0\] must be a whole number >= 1, got 0$/],
+  ['sweepExperiment', () => api.sweepExperiment(bad({ perDeviceBatches: '2,4' })), /^options\.perDeviceBatches must be/],
 ];
 
 describe('bad arguments to every export', () => {

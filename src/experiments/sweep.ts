@@ -17,6 +17,7 @@ import { join } from 'node:path';
 import type { StatsMethod } from '../bn/batch-moments.js';
 import { modeName, parseMode } from '../bn/modes.js';
 import type { AlgorithmName } from '../collectives/algorithms/index.js';
+import { checkObject, checkWholeList } from '../args.js';
 import { InputError, requireInput } from '../errors.js';
 import { writeFilesAtomically } from '../io/atomic-write.js';
 import { describeFsError } from '../io/fs-errors.js';
@@ -271,6 +272,8 @@ function readRunFile(dir: string, config: SweepRunConfig, sweepSettings: SweepSe
 }
 
 function checkSweepOptions(options: SweepOptions): { seeds: number; seed: number; jobs: number } {
+  checkObject('options', options);
+  checkWholeList('options.perDeviceBatches', options.perDeviceBatches, 1, Number.MAX_SAFE_INTEGER, { nonEmpty: false });
   requireInput(
     Array.isArray(options.perDeviceBatches) && options.perDeviceBatches.length > 0,
     '--per-device-batch: give at least one per-device batch size',

@@ -9,6 +9,7 @@
  * axis but C, so each is viewed, without a copy, as [N,C] or [N,C,H',W'] ([N,C,L,1] and
  * [N,C,D*H,W]), the layouts the simulator runs.
  */
+import { checkObject, checkString, checkStringList } from '../args.js';
 import { InputError, requireInput } from '../errors.js';
 import { type NpzContents, readNpzFile } from './npz.js';
 import type { Tensor } from './tensor.js';
@@ -61,6 +62,19 @@ export function asBatchNormInput(tensor: Tensor, what: string): Tensor {
   return { data: tensor.data, shape: [s[0], s[1], s[2] * s[3], s[4]] };
 }
 
+/**
+ * Checks that a value is captured activations, as readCapturedActivations returns them.
+ * @param name - the argument's name in messages.
+ * @param value - what the caller passed.
+ * @throws {@link InputError} naming the argument when it is not an object with a `layers` array.
+ */
+export function checkActivations(name: string, value: unknown): asserts value is CapturedActivations {
+  const acts = checkObject<{ layers?: unknown; source?: unknown }>(name, value);
+  if (!Array.isArray(acts.layers))
+    throw new InputError(`${name}.layers must be an array of captured layers, as readCapturedActivations returns`);
+  if (typeof acts.source !== 'string') throw new InputError(`${name}.source must be a string (the archive's path)`);
+}
+
 function isWholeList(value: unknown): value is number[] {
   return Array.isArray(value) && value.every((v) => Number.isSafeInteger(v) && v >= 0);
 }
@@ -91,6 +105,10 @@ function checkSteps(label: string, name: string, shapes: readonly (readonly numb
  *   disagrees with the manifest, or an input that is not 2-D to 5-D.
  */
 export function capturedFromNpz(contents: NpzContents, label: string): CapturedActivations {
+  checkObject('contents', contents);
+  checkString('label', label);
+  if (!(contents.arrays instanceof Map))
+    throw new InputError('contents.arrays must be a Map of arrays, as parseNpz returns');
   const fail = (message: string): never => {
     throw new InputError(`${label}: ${message}`);
   };
@@ -189,6 +207,8 @@ export function readCapturedActivations(path: string, label: string = path): Cap
  * @throws {@link InputError} for an unknown name (listing the known ones) or a name given twice.
  */
 export function selectLayers(acts: CapturedActivations, names: readonly string[]): CapturedActivations {
+  checkActivations('acts', acts);
+  checkStringList('names', names);
   const seen = new Set<string>();
   const layers = names.map((n) => {
     requireInput(!seen.has(n), () => `--layers: '${n}' is given twice`);
