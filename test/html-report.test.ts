@@ -95,6 +95,24 @@ describe('html reports as text', () => {
   });
 });
 
+describe('--png FILE', () => {
+  it('renders the plot to a PNG that is not blank, and refuses another extension', async () => {
+    const path = join(tempDir(), 'cost.png');
+    const r = await runMain(['cost', '--devices', '2,8', '--png', path]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toContain(`image written to ${path}`);
+    const image = PNG.sync.read(readFileSync(path));
+    expect(image.width).toBeGreaterThan(400);
+    let ink = 0;
+    for (let i = 0; i < image.data.length; i += 4)
+      if (image.data[i] + image.data[i + 1] + image.data[i + 2] < 3 * 235) ink++;
+    expect(ink / (image.width * image.height)).toBeGreaterThan(0.01);
+    const bad = await runMain(['cost', '--devices', '8', '--png', join(tempDir(), 'cost.jpg')]);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/--png must name a \.png file, got '.*cost\.jpg'/);
+  });
+});
+
 describe.skipIf(!CHROMIUM)('html reports in headless Chromium', () => {
   it('every report kind loads with no error, renders its chart with marks, and the screenshot is not blank', async () => {
     const dir = tempDir('syncbn-html-');
