@@ -15,7 +15,7 @@ import type { SweepReport } from '../src/experiments/sweep.js';
 import { htmlReport } from '../src/report/html.js';
 import { sweepPlot } from '../src/report/plots/sweep-plot.js';
 import { sweepTable } from '../src/report/tables/sweep-table.js';
-import { runMain, tempDir } from './helpers.js';
+import { ROOT, runMain, tempDir } from './helpers.js';
 
 const CHROMIUM = ['chromium', 'chromium-browser'].find((name) => spawnSync('which', [name]).status === 0);
 if (!CHROMIUM)
@@ -133,6 +133,19 @@ describe.skipIf(!CHROMIUM)('html reports in headless Chromium', () => {
         '1',
         '--dtype',
         'float32',
+      ],
+      layers: [
+        'noise',
+        '--input',
+        join(ROOT, 'test', 'fixtures', 'npz', 'acts-deflated.npz'),
+        '--batch-sizes',
+        '2,4',
+        '--devices',
+        '2',
+        '--threads',
+        '1',
+        '--trials',
+        '10',
       ],
       train: [
         'train',

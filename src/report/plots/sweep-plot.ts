@@ -75,8 +75,8 @@ export function sweepPlot(r: SweepReport): PlotSpec {
         strokeDash: {
           field: 'mode',
           type: 'nominal',
+          title: 'BN mode',
           scale: { domain: modes, range: cycle(DASHES, modes.length) },
-          legend: null,
         },
         opacity: faded,
       },
@@ -91,8 +91,8 @@ export function sweepPlot(r: SweepReport): PlotSpec {
         shape: {
           field: 'mode',
           type: 'nominal',
+          title: 'BN mode',
           scale: { domain: modes, range: cycle(SHAPES, modes.length) },
-          legend: null,
         },
         opacity: faded,
         tooltip: [
