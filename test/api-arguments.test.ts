@@ -2,7 +2,7 @@
  * Every exported function refuses a bad argument with an InputError that names the argument and
  * what it got (its type too, when the type is wrong): a table of bad calls, export by export, over
  * the main entry and every subpath entry (syncbn-sim/tensor, /collectives, /nn, /train,
- * /experiments). No RangeError, TypeError or "got 8" for the string '8'.
+ * /experiments, /norm). No RangeError, TypeError or "got 8" for the string '8'.
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { resolveSettings } from '../src/bn/batch-norm.js';
@@ -11,6 +11,7 @@ import * as collectives from '../src/collectives/index.js';
 import * as experiments from '../src/experiments/index.js';
 import * as main from '../src/index.js';
 import * as nn from '../src/nn/index.js';
+import * as norm from '../src/norm/index.js';
 import * as tensor from '../src/tensor/index.js';
 import * as train from '../src/train/index.js';
 
@@ -22,9 +23,10 @@ const ENTRIES: Readonly<Record<string, Readonly<Record<string, unknown>>>> = {
   'syncbn-sim/nn': nn,
   'syncbn-sim/train': train,
   'syncbn-sim/experiments': experiments,
+  'syncbn-sim/norm': norm,
 };
 /** Every entry's exports, plus internal functions whose checks serve the CLI. */
-const api = { ...main, ...tensor, ...collectives, ...nn, ...train, ...experiments, resolveSettings, runOutputFiles, runStatsJson };
+const api = { ...main, ...tensor, ...collectives, ...nn, ...train, ...experiments, ...norm, resolveSettings, runOutputFiles, runStatsJson };
 const { InputError } = api;
 const x = new Float32Array([1, 2, 3, 4, 5, 6]);
 const layout = { rows: 3, channels: 2, inner: 1 };
@@ -124,6 +126,15 @@ const CASES: readonly [string, () => unknown, RegExp][] = [
   ['exactMoments', () => api.exactMoments(bad([1, 2]), { rows: 2, channels: 1, inner: 1 }), /^x must be a Float32Array or Float64Array, got an array of 2 numbers/],
   ['exactMoments', () => api.exactMoments(new Float32Array(5), layout), /^x has 5 elements but the layout \(3 rows, 2 channels, 1 inner\) needs 6$/],
   ['precisionExperiment', () => api.precisionExperiment({ rows: bad('8') }), /^rows must be a whole number, got the string '8'$/],
+  ['halfCountRows', () => api.halfCountRows(bad('float16')), /^formats must be an array of names \(float16, bfloat16\), got the string 'float16'$/],
+  ['groupNorm', () => api.groupNorm(t, { groups: bad('2') }), /^groups must be a whole number >= 1, got the string '2'$/],
+  ['layerNorm', () => api.layerNorm(bad([1, 2])), /^input must be an object, got an array/],
+  ['instanceNorm', () => api.instanceNorm({ data: x, shape: [3, 2] }, { eps: bad('1e-5') }), /^eps must be a positive finite number, got the string '1e-5'$/],
+  ['batchRenorm', () => api.batchRenorm(t, { limits: bad({ rMax: 0.5, dMax: 0 }) }), /^limits\.rMax must be a finite number >= 1, got 0\.5$/],
+  ['renormLimits', () => api.renormLimits(bad('10')), /^step must be a whole number >= 0, got the string '10'$/],
+  ['filterResponseNorm', () => api.filterResponseNorm(t, { eps: bad(-1) }), /^eps must be a positive finite number, got -1$/],
+  ['semanticsExperiment', () => api.semanticsExperiment({ dtype: bad(16) }), /^dtype must be one of float32, float64, float16, bfloat16, got the number 16$/],
+  ['semanticsExperiment', () => api.semanticsExperiment({ frameworks: bad('pytorch') }), /^frameworks must be an array of names \(pytorch, .*\), got the string 'pytorch'$/],
   ['costModel', () => api.costModel({ devices: bad(8) }), /^devices must be an array of device counts, got the number 8$/],
   ['benchmarkCluster', () => api.benchmarkCluster({ torch: bad('no') }), /^torch must be true or false, got the string 'no'$/],
   ['BatchNormLayer', () => new api.BatchNormLayer(bad('4'), 0, {}), /^channels must be a whole number >= 1, got the string '4'$/],

@@ -61,7 +61,7 @@ describe('syncbn-sim precision', () => {
     [['--scale', '0'], /--scale must be a number > 0/],
     [['--rows', '1'], /rows/],
     [['--methods', 'welford,magic'], /unknown method 'magic'/],
-    [['--dtype', 'float16'], /float16/],
+    [['--dtype', 'float8'], /--dtype must be float32, float64, float16 or bfloat16, got 'float8'/],
   ])('bad input %j: one line, exit 2', (args, message) => {
     const r = runCli(['precision', ...args]);
     expect(r.status).toBe(2);

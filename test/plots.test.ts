@@ -314,6 +314,7 @@ function handMadeTrainReport(): TrainReport {
   for (const [m, bn] of ['local', 'group:2', 'sync'].entries()) {
     for (const b of [4, 32]) {
       runs.push({
+        norm: 'batch',
         bn,
         devices: 4,
         per_device_batch: b,

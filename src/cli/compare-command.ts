@@ -7,6 +7,7 @@ import { STATS_METHODS, type StatsMethod } from '../bn/batch-moments.js';
 import type { Accumulator } from '../bn/moments.js';
 import { ALGORITHM_NAMES, type AlgorithmName, DEFAULT_ALGORITHM } from '../collectives/algorithms/index.js';
 import { InputError } from '../errors.js';
+import { HALF_FORMATS, type HalfFormat } from '../half/formats.js';
 import { DEFAULT_COMPARE_DEVICES, DEFAULT_COMPARE_SHAPE, compareModes } from '../experiments/compare.js';
 import { compareJson } from '../report/json/compare-json.js';
 import { compareTables } from '../report/tables/compare-table.js';
@@ -16,7 +17,7 @@ import { layerCompareJson } from '../report/json/layers-json.js';
 import { layerCompareTable } from '../report/tables/layers-table.js';
 import { checkCapturedFlags, isNpzPath, readCapturedInput } from './captured-input.js';
 import { channelLayout, sizeOf } from '../tensor/tensor.js';
-import { listOf, parsePositiveInteger, parseSeed, parseShape, parseTimeoutMs, threadsOption } from './parse.js';
+import { listOf, oneOf, parsePositiveInteger, parseSeed, parseShape, parseTimeoutMs, threadsOption } from './parse.js';
 
 interface CompareFlags {
   input?: string;
@@ -32,6 +33,7 @@ interface CompareFlags {
   channels: number;
   timeoutMs: number;
   json?: boolean;
+  dtype?: HalfFormat;
   layers?: string[];
 }
 
@@ -60,6 +62,7 @@ export function addCompareCommand(program: Command): void {
     .addOption(new Option('--accumulator <precision>', 'precision of the sums').choices(['float64', 'float32']).default('float64'))
     .addOption(new Option('--channels <k>', 'channels listed in the per-device table').argParser(parsePositiveInteger).default(3).conflicts('json'))
     .option('--timeout-ms <ms>', 'how long a device waits for a peer', parseTimeoutMs, 30_000)
+    .option('--dtype <format>', 'store the batch, the gradient and every output in float16 or bfloat16 (statistics in float32 or wider)', oneOf('--dtype', HALF_FORMATS))
     .option('--json', 'print the report as JSON')
     .action(async (flags: CompareFlags, command: Command) => {
       if (flags.gradOutput !== undefined && flags.input === undefined) throw new InputError('--grad-output needs --input: give the batch it belongs to');
@@ -93,6 +96,7 @@ export function addCompareCommand(program: Command): void {
         accumulator: flags.accumulator,
         timeoutMs: flags.timeoutMs,
         gradOutput,
+        storage: flags.dtype,
       });
       process.stdout.write(flags.json ? `${JSON.stringify(compareJson(report), null, 2)}\n` : `${compareTables(report, flags.channels)}\n`);
     });

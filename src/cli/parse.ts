@@ -7,6 +7,8 @@
 import { InvalidArgumentError, Option } from 'commander';
 import { InputError } from '../errors.js';
 import { orList } from '../report/prose.js';
+import { IOFFE_SCHEDULE, type RenormSchedule } from '../norm/batch-renorm.js';
+import { parseModelNorm } from '../train/model-norm.js';
 
 /** A commander option-value parser: the typed text in, the value out (or a thrown refusal). */
 export type ValueParser<T> = (value: string) => T;
@@ -223,4 +225,38 @@ export function parseShape(value: string): number[] {
  */
 export function threadsOption(): Option {
   return new Option('--threads <T>', 'worker threads hosting the devices, 1 to W (default: min(W, cores); results do not depend on it)').argParser(wholeNumber('--threads'));
+}
+
+/**
+ * `--norm`'s items: `batch`, `batch-renorm`, `group-norm:G`, `layer-norm`, `instance-norm` or `frn`.
+ * @param flag - the option, as messages name it.
+ * @param allowed - the kinds this command accepts (default all).
+ * @returns a parser refusing, as an InputError naming the flag, any other name or a bad G.
+ */
+export function normName(flag: string, allowed?: readonly string[]): ValueParser<string> {
+  return (value) => {
+    let norm;
+    try {
+      norm = parseModelNorm(value);
+    } catch (error) {
+      throw new InputError(`${flag}: ${(error as Error).message}`);
+    }
+    if (allowed && !allowed.includes(norm.kind)) throw new InputError(`${flag}: ${value} is not available here (${allowed.map((k) => (k === 'group-norm' ? 'group-norm:G' : k)).join(', ')})`);
+    return value;
+  };
+}
+
+/**
+ * `--renorm-schedule WARMUP,R_STEPS,D_STEPS`: Batch Renorm's warm-up in steps (r_max = 1 and
+ * d_max = 0 until WARMUP, then linear to r_max 3 at R_STEPS and d_max 5 at D_STEPS, Ioffe 2017).
+ * @param value - the text typed.
+ * @returns the schedule.
+ * @throws InputError when it is not three whole numbers with WARMUP <= R_STEPS and WARMUP <= D_STEPS.
+ */
+export function parseRenormSchedule(value: string): RenormSchedule {
+  const parts = value.split(',').map((p) => p.trim());
+  if (parts.length !== 3 || parts.some((p) => !/^\d+$/.test(p))) throw new InputError(`--renorm-schedule must be WARMUP,R_STEPS,D_STEPS (three whole numbers of steps), got '${value}'`);
+  const [warmupSteps, rMaxSteps, dMaxSteps] = parts.map(Number);
+  if (rMaxSteps < warmupSteps || dMaxSteps < warmupSteps) throw new InputError(`--renorm-schedule: R_STEPS and D_STEPS must not come before WARMUP, got '${value}'`);
+  return { ...IOFFE_SCHEDULE, warmupSteps, rMaxSteps, dMaxSteps };
 }

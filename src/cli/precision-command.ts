@@ -3,11 +3,10 @@
  * methods stay exact, and what each costs to communicate.
  */
 import type { Command } from 'commander';
-import { PRECISION_DEFAULTS, PRECISION_DTYPES, PRECISION_METHODS, type PrecisionMethod, precisionExperiment, resolvePrecisionOptions } from '../experiments/precision.js';
+import { PRECISION_ALL_DTYPES, PRECISION_DEFAULTS, type PrecisionDType, PRECISION_METHODS, type PrecisionMethod, precisionExperiment, resolvePrecisionOptions } from '../experiments/precision.js';
 import { precisionJson } from '../report/json/precision-json.js';
 import { precisionPlot } from '../report/plots/precision-plot.js';
 import { precisionTable } from '../report/tables/precision-table.js';
-import type { DType } from '../tensor/tensor.js';
 import { withProgress } from './progress.js';
 import { finiteNumber, knownName, listOf, oneOf, parseSeed, positiveNumber, threadsOption, wholeNumberFrom } from './parse.js';
 import { type ReportFlags, addReportOptions, checkReportFlags, emitReport } from './report-output.js';
@@ -15,7 +14,7 @@ import { type ReportFlags, addReportOptions, checkReportFlags, emitReport } from
 interface PrecisionFlags extends ReportFlags {
   offset?: number;
   scale: number;
-  dtype?: DType;
+  dtype?: PrecisionDType;
   rows: number;
   channels: number;
   devices: number;
@@ -37,7 +36,7 @@ export function addPrecisionCommand(program: Command): void {
     .description('error of the batch variance by each statistics method as |mean|/std grows (1 to 1e8), float32 and float64, and its communication cost')
     .option('--offset <X>', 'mean of the data (default: sweep |mean|/std over 1, 1e2, 1e4, 1e6, 1e8)', finiteNumber('--offset'))
     .option('--scale <S>', 'standard deviation of the data, > 0', positiveNumber('--scale'), d.scale)
-    .option('--dtype <type>', 'float32 or float64 (default: both)', oneOf('--dtype', PRECISION_DTYPES))
+    .option('--dtype <type>', 'float32, float64, float16 or bfloat16 (default: float32 and float64; 16 bits: data stored in 16 bits, methods as for float32 data, and where half-precision counts break)', oneOf('--dtype', PRECISION_ALL_DTYPES))
     .option('--rows <N>', 'rows of each batch, >= 2', wholeNumberFrom('--rows', 2), d.rows)
     .option('--channels <C>', 'channels of each batch', wholeNumberFrom('--channels', 1), d.channels)
     .option('--devices <W>', 'simulated devices', wholeNumberFrom('--devices', 1), d.devices)

@@ -6,6 +6,7 @@ import { addCostCommand } from './cost-command.js';
 import { addNoiseCommand } from './noise-command.js';
 import { addPrecisionCommand } from './precision-command.js';
 import { addRunCommand } from './run-command.js';
+import { addSemanticsCommand } from './semantics-command.js';
 import { addSweepCommand } from './sweep-command.js';
 import { addTrainCommand } from './train-command.js';
 import { EXIT_OK } from '../errors.js';
@@ -29,6 +30,7 @@ export function buildProgram(): Command {
   addPrecisionCommand(program);
   addCostCommand(program);
   addTrainCommand(program);
+  addSemanticsCommand(program);
   addSweepCommand(program);
   addBenchCommand(program);
   for (const command of [program, ...program.commands]) {

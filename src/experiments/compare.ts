@@ -14,6 +14,9 @@ import { shardRows } from '../tensor/sharding.js';
 import { requireInput } from '../errors.js';
 import { syntheticBatch, syntheticGradient } from '../tensor/synthetic.js';
 import { type Tensor, channelLayout, dtypeOf } from '../tensor/tensor.js';
+import { HALF_FORMATS, type HalfFormat } from '../half/formats.js';
+import { checkChoice } from '../args.js';
+import { overflowedCount, roundInPlace, toHalfStorage } from '../half/storage.js';
 import { checkCompareOptions, checkDefaultModesArgs } from './option-checks.js';
 
 /** The built-in batch: 32 rows of 8 channels of 4x4, so 4 rows per device on 8 devices. */
@@ -49,6 +52,11 @@ export interface CompareOptions {
   readonly timeoutMs?: number;
   /** dL/dy of the input's shape and dtype; default a seeded synthetic gradient (seed + 1). */
   readonly gradOutput?: Tensor;
+  /**
+   * Store the batch, the gradient and every output in float16 or bfloat16 (mixed precision:
+   * statistics and parameters in float32 or wider); outputs are compared after that rounding.
+   */
+  readonly storage?: HalfFormat;
 }
 
 /** Count, mean and biased variance per channel, as plain arrays. */
@@ -266,12 +274,24 @@ export async function compareModes(options: CompareOptions = {}): Promise<Compar
   checkCompareOptions(options);
   const devices = options.devices ?? DEFAULT_COMPARE_DEVICES;
   const seed = options.seed ?? 0;
-  const input = options.input ?? syntheticBatch(options.shape ?? DEFAULT_COMPARE_SHAPE, seed);
-  const layout = channelLayout(input.shape);
-  const gradOutput = options.gradOutput ?? syntheticGradient(input.shape, seed + 1, dtypeOf(input.data));
+  const given = options.input ?? syntheticBatch(options.shape ?? DEFAULT_COMPARE_SHAPE, seed);
+  const layout = channelLayout(given.shape);
+  const givenGrad = options.gradOutput ?? syntheticGradient(given.shape, seed + 1, dtypeOf(given.data));
   if (options.gradOutput) {
-    requireInput(dtypeOf(options.gradOutput.data) === dtypeOf(input.data), () => `grad output must have the input's dtype (${dtypeOf(input.data)}), got ${dtypeOf(options.gradOutput!.data)}`);
+    requireInput(dtypeOf(options.gradOutput.data) === dtypeOf(given.data), () => `grad output must have the input's dtype (${dtypeOf(given.data)}), got ${dtypeOf(options.gradOutput!.data)}`);
   }
+  const storage = options.storage === undefined ? undefined : checkChoice('storage', options.storage, HALF_FORMATS);
+  const stored = (t: Tensor, what: string) => {
+    if (storage === undefined) return t;
+    const s = toHalfStorage(t, storage);
+    const lost = overflowedCount(t.data, s.data);
+    requireInput(lost === 0, () => `--dtype ${storage}: ${lost} value${lost === 1 ? '' : 's'} of the ${what} overflow ${storage}`);
+    return s;
+  };
+  const input = stored(given, 'input');
+  const gradOutput = stored(givenGrad, 'grad output');
+  // Every output is stored back in 16 bits before it is compared.
+  const back = <A extends Float32Array | Float64Array>(a: A): A => (storage === undefined ? a : roundInPlace(a, storage));
   const modes = options.modes ?? defaultModes(devices, layout.rows, layout.inner);
   requireInput(modes.length > 0, 'give at least one mode');
   requireInput(modes.length <= MAX_COMPARE_MODES, () => `modes: ${modes.length} given; the limit is ${MAX_COMPARE_MODES}`);
@@ -281,6 +301,8 @@ export async function compareModes(options: CompareOptions = {}): Promise<Compar
 
   // The reference, which also validates the batch (shape, values) before any thread starts.
   const single = batchNorm(input, { gradOutput, stats: options.stats, accumulator: options.accumulator, eps });
+  back(single.output.data);
+  back(single.gradInput!.data);
   const scale = { output: maxAbs(single.output.data), gradInput: maxAbs(single.gradInput!.data), gradWeight: maxAbs(single.gradWeight!) };
   const cluster = Cluster.start({ devices, threads: options.threads, algorithm: options.algorithm, stats: options.stats, accumulator: options.accumulator, timeoutMs: options.timeoutMs });
   try {
@@ -289,6 +311,8 @@ export async function compareModes(options: CompareOptions = {}): Promise<Compar
     for (const mode of modes) {
       const f = await cluster.forward(input, { mode, eps, momentum });
       const b = await cluster.backward(gradOutput);
+      back(f.output.data);
+      back(b.gradInput.data);
       if (perDevice.length === 0) {
         perDevice = f.devices.map((d) => ({ rank: d.rank, rows: [d.rows[0], d.rows[1]], ...momentsRow(d.local) }));
       }
@@ -314,6 +338,7 @@ export async function compareModes(options: CompareOptions = {}): Promise<Compar
     for (const algorithm of ALGORITHM_NAMES) {
       const f = await cluster.forward(input, { mode: 'sync', algorithm, eps, momentum });
       const b = await cluster.backward(gradOutput);
+      back(f.output.data);
       const first = f.devices[0].used;
       const identical = f.devices.every(
         (d) => d.used.mean.every((v, c) => Object.is(v, first.mean[c])) && d.used.var.every((v, c) => Object.is(v, first.var[c])),
@@ -332,7 +357,7 @@ export async function compareModes(options: CompareOptions = {}): Promise<Compar
         ? { by: 'the running mean', value: 0, note: 'shifted-sums shifts by the running mean, which is 0 in every row here (compare keeps momentum 0): the results are exactly those of sums' }
         : undefined;
     return {
-      batch: { shape: [...input.shape], dtype: dtypeOf(input.data), source: options.input ? 'input' : 'synthetic', ...(options.input ? {} : { seed }) },
+      batch: { shape: [...input.shape], dtype: storage ?? dtypeOf(input.data), source: options.input ? 'input' : 'synthetic', ...(options.input ? {} : { seed }) },
       gradOutput: options.gradOutput ? { source: 'input' } : { source: 'synthetic', seed: seed + 1 },
       devices,
       stats: cluster.stats,

@@ -39,8 +39,8 @@ export { DISTRIBUTION_NAMES } from '../tensor/distributions.js';
 export type { DistributionName } from '../tensor/distributions.js';
 
 // precision: the error of each statistics method as |mean| / std grows.
-export { PRECISION_METHODS, exactMoments, precisionExperiment } from './precision.js';
-export type { PrecisionMethod, PrecisionOptions, PrecisionReport, PrecisionRow } from './precision.js';
+export { HALF_COUNTS, PRECISION_ALL_DTYPES, PRECISION_METHODS, exactMoments, halfCountRows, precisionExperiment } from './precision.js';
+export type { HalfCountRow, PrecisionDType, PrecisionMethod, PrecisionOptions, PrecisionReport, PrecisionRow } from './precision.js';
 
 // cost: the alpha-beta model of the BN all-reduces of a network.
 export { NETWORK_NAMES, costModel } from './cost.js';
@@ -55,6 +55,15 @@ export type { AllReduceFigures, ClusterBenchOptions, ClusterBenchReport, GoalChe
 // train: data-parallel training runs that compare BN modes and per-device batch sizes.
 export { DATASET_NAMES, DivergedError, trainExperiment } from './train.js';
 export type { DatasetName, EpochRow, RunHeader, RunReport as TrainRunReport, TrainOptions, TrainReport } from './train.js';
+
+// semantics: every framework's synchronized BN on one batch, against exact single-device BN.
+export { SEMANTICS_DTYPES, semanticsExperiment } from './semantics.js';
+export type { SemanticsExperimentOptions, SemanticsReport } from './semantics.js';
+export type { SemanticsRow } from '../semantics/measure.js';
+export type { SemanticsCaseName } from '../semantics/cases.js';
+export type { FrameworkName } from '../semantics/rules.js';
+export type { StorageType } from '../semantics/engine.js';
+export type { HalfFormat } from '../half/formats.js';
 
 // Stopping and following long experiments.
 export { InterruptedError } from './interrupt.js';

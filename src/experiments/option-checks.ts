@@ -34,6 +34,7 @@ export function checkCompareOptions(options: unknown): void {
     accumulator: name('an accumulator'),
     eps: positive,
     timeoutMs: positive,
+    storage: name('a 16-bit format'),
   });
 }
 
@@ -161,6 +162,8 @@ export function checkTrainOptions(options: unknown): void {
     batch: whole,
     perDeviceBatches: ofType.numbers('an array of per-device batch sizes'),
     bn: ofType.strings('an array of BN modes'),
+    norm: ofType.strings('an array of normalizations'),
+    renormSchedule: ofType.object,
     epochs: whole,
     steps: whole,
     lr: positive,

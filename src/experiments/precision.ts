@@ -24,12 +24,15 @@ import type { StatsMethod } from '../bn/batch-moments.js';
 import type { Accumulator } from '../bn/moments.js';
 import { Cluster, MAX_DEVICES } from '../cluster/cluster.js';
 import { shardRows } from '../tensor/sharding.js';
-import { checkBlock, checkLayout } from '../args.js';
+import { checkBlock, checkChoiceList, checkLayout } from '../args.js';
 import { requireInput } from '../errors.js';
 import { median } from '../summary-stats.js';
 import { SeededRandom } from '../tensor/random.js';
 import type { ChannelLayout, DType, FloatArray } from '../tensor/tensor.js';
 import { type ProgressFn, throwIfInterrupted } from './interrupt.js';
+import { HALF_FORMATS, type HalfFormat } from '../half/formats.js';
+import { halfRounding } from '../half/round.js';
+import { runningVarWithCount, storedCount } from '../half/counts.js';
 import { checkPrecisionOptions } from './option-checks.js';
 
 /**
@@ -42,6 +45,51 @@ export const PRECISION_METHODS = ['sums-float32', 'sums-float64', 'welford', 'tw
 export type PrecisionMethod = (typeof PRECISION_METHODS)[number];
 /** The data types the data may be stored in: float32 is where cancellation shows first. */
 export const PRECISION_DTYPES: readonly DType[] = ['float32', 'float64'];
+
+/** A precision case's storage: float32, float64, or a 16-bit format (mixed precision). */
+export type PrecisionDType = DType | HalfFormat;
+
+/** Every storage `precision --dtype` takes: the default two, and float16 and bfloat16. */
+export const PRECISION_ALL_DTYPES: readonly PrecisionDType[] = ['float32', 'float64', ...HALF_FORMATS];
+
+/** Largest finite value of each storage. */
+const MAX_FINITE: Readonly<Record<PrecisionDType, number>> = { float32: 3.4028234663852886e38, float64: Number.MAX_VALUE, float16: 65504, bfloat16: 3.3895313892515355e38 };
+
+/** The counts the half-precision rows show: the last exact float16 integer, the first inexact, float16's largest, its overflow, and one ResNet stage at batch 32 (32 x 56 x 56). */
+export const HALF_COUNTS: readonly number[] = [2048, 2049, 65504, 65520, 100352];
+
+/** One count kept in a 16-bit format, and what it does to PyTorch's unbiased running variance. */
+export interface HalfCountRow {
+  /** The 16-bit format the count is kept in. */
+  readonly format: HalfFormat;
+  /** Values per channel in the (global) batch. */
+  readonly count: number;
+  /** The count as the format stores it (Infinity past its range). */
+  readonly stored: number;
+  /** Whether the format stores the count as itself. */
+  readonly exact: boolean;
+  /** Running variance after one step from 1, batch variance 1, momentum 0.1, with the exact count. */
+  readonly runningVarExact: number;
+  /** The same with the stored count (NaN when it is infinite: n / (n - 1) = inf / inf). */
+  readonly runningVarStored: number;
+}
+
+/**
+ * Where counts kept in a 16-bit format break, and the running variance PyTorch's update gives
+ * with them (src/half/counts.ts; PyTorch's SyncBatchNorm casts its counts to the running
+ * statistics' dtype, torch/nn/modules/_functions.py).
+ * @param formats - the 16-bit formats.
+ * @returns a row per format and count of {@link HALF_COUNTS}.
+ * @throws InputError when formats is not an array of 16-bit format names.
+ */
+export function halfCountRows(formats: readonly HalfFormat[]): HalfCountRow[] {
+  return checkChoiceList('formats', formats, HALF_FORMATS).flatMap((format) =>
+    HALF_COUNTS.map((count) => {
+      const stored = storedCount(count, format);
+      return { format, count, stored, exact: stored === count, runningVarExact: runningVarWithCount(1, 1, count, 0.1, 'exact'), runningVarStored: runningVarWithCount(1, 1, count, 0.1, format) };
+    }),
+  );
+}
 /** |mean| / std of the default sweep. */
 export const DEFAULT_RATIOS: readonly number[] = [1, 1e2, 1e4, 1e6, 1e8];
 
@@ -63,7 +111,7 @@ export const MAX_PRECISION_TRIALS = 100_000;
 /** Most values normalized over a whole run (every case and trial): 2^34, minutes of work. */
 export const MAX_PRECISION_TOTAL_ELEMENTS = 2 ** 34;
 /** Smallest positive normal number of each dtype: below it values lose their significant digits. */
-const MIN_NORMAL: Readonly<Record<DType, number>> = { float32: 2 ** -126, float64: 2 ** -1022 };
+const MIN_NORMAL: Readonly<Record<PrecisionDType, number>> = { float32: 2 ** -126, float64: 2 ** -1022, float16: 2 ** -14, bfloat16: 2 ** -126 };
 /** The all-reduce every cluster method uses (PyTorch's choice, one round per all-reduce). */
 const ALGORITHM = 'allgather';
 
@@ -75,8 +123,12 @@ export interface PrecisionOptions {
   readonly offset?: number;
   /** The data's standard deviation, > 0; default 1. */
   readonly scale?: number;
-  /** Data types to run; default both. */
-  readonly dtypes?: readonly DType[];
+  /**
+   * Data types to run; default float32 and float64. float16 and bfloat16 store the data in 16
+   * bits (the methods then run on those values as float32 data, mixed precision) and add the
+   * half-precision count rows.
+   */
+  readonly dtypes?: readonly PrecisionDType[];
   /** N, rows of each batch, at least 2; default 256. */
   readonly rows?: number;
   /** C, channels of each batch; default 8 (rows x channels at most 2^24). */
@@ -103,8 +155,8 @@ export interface PrecisionOptions {
 export interface PrecisionRow {
   /** The statistics method. */
   readonly method: PrecisionMethod;
-  /** The dtype the data was stored in. */
-  readonly dtype: DType;
+  /** The dtype the data was stored in (a 16-bit one held as float32 values). */
+  readonly dtype: PrecisionDType;
   /** |mean| / std of the distribution the data was drawn from (|offset| / scale). */
   readonly ratio: number;
   /** The distribution's mean. */
@@ -162,7 +214,7 @@ export interface PrecisionReport {
     /** |mean| / std of each case, in order. */
     readonly ratios: number[];
     /** Data types run. */
-    readonly dtypes: DType[];
+    readonly dtypes: PrecisionDType[];
     /** Methods compared. */
     readonly methods: PrecisionMethod[];
     /** The all-reduce of every cluster method ('allgather', one round per all-reduce as in PyTorch). */
@@ -170,6 +222,8 @@ export interface PrecisionReport {
   };
   /** One row per (ratio, dtype, method), in that nesting order. */
   readonly rows: PrecisionRow[];
+  /** Present when a 16-bit dtype ran: where its counts break ({@link halfCountRows}). */
+  readonly halfCounts?: HalfCountRow[];
 }
 
 interface ResolvedOptions {
@@ -181,7 +235,7 @@ interface ResolvedOptions {
   readonly scale: number;
   readonly eps: number;
   readonly offsets: number[];
-  readonly dtypes: DType[];
+  readonly dtypes: PrecisionDType[];
   readonly methods: PrecisionMethod[];
   readonly timeoutMs?: number;
 }
@@ -220,7 +274,7 @@ export function resolvePrecisionOptions(options: PrecisionOptions): ResolvedOpti
   if (options.offset !== undefined) requireInput(Number.isFinite(options.offset), () => `offset must be a finite number, got ${options.offset}`);
   const dtypes = [...(options.dtypes ?? PRECISION_DTYPES)];
   requireInput(dtypes.length > 0, 'give at least one dtype');
-  for (const t of dtypes) requireInput(PRECISION_DTYPES.includes(t), () => `unknown dtype '${t}' (float32 or float64)`);
+  for (const t of dtypes) requireInput(PRECISION_ALL_DTYPES.includes(t), () => `unknown dtype '${t}' (${PRECISION_ALL_DTYPES.join(', ')})`);
   const methods = [...(options.methods ?? PRECISION_METHODS)];
   requireInput(methods.length > 0, 'give at least one method');
   for (const m of methods) {
@@ -233,12 +287,15 @@ export function resolvePrecisionOptions(options: PrecisionOptions): ResolvedOpti
       (t === 'float32' && scale * scale >= MIN_NORMAL.float64 ? ' (try --dtype float64)' : ''),
     );
   }
-  const offsets = options.offset !== undefined ? [options.offset] : DEFAULT_RATIOS.map((r) => r * scale);
+  const narrowest = dtypes.reduce((a, t) => (MAX_FINITE[t] < MAX_FINITE[a] ? t : a), dtypes[0]);
+  // The default sweep stops where the narrowest dtype asked for cannot hold the data (float16: 65504).
+  const offsets =
+    options.offset !== undefined ? [options.offset] : DEFAULT_RATIOS.map((r) => r * scale).filter((off, i) => i === 0 || Math.abs(off) + 40 * scale <= MAX_FINITE[narrowest]);
   for (const offset of offsets) {
     // Data up to 40 std from the mean must stay finite in every dtype asked for, squares included in float64.
     const top = Math.abs(offset) + 40 * scale;
-    requireInput(Number.isFinite(top) && (!dtypes.includes('float32') || Number.isFinite(Math.fround(top))), () =>
-      dtypes.includes('float32') && Number.isFinite(top) ? `offset ${offset} with scale ${scale} does not fit float32 (try --dtype float64)` : `offset ${offset} with scale ${scale} does not fit float64`,
+    requireInput(Number.isFinite(top) && top <= MAX_FINITE[narrowest], () =>
+      Number.isFinite(top) ? `offset ${offset} with scale ${scale} does not fit ${narrowest}${narrowest === 'float32' ? ' (try --dtype float64)' : ` (largest finite ${short(MAX_FINITE[narrowest])})`}` : `offset ${offset} with scale ${scale} does not fit float64`,
     );
     requireInput(Number.isFinite(rows * top * top), () => `offset ${offset} with scale ${scale}: the sum of squares of ${rows} rows overflows float64`);
   }
@@ -355,8 +412,14 @@ function drawTrial(seed: number, n: number): Trial {
   return { z, warmZ };
 }
 
-function materialize(z: Float64Array, offset: number, scale: number, dtype: DType): FloatArray {
-  const out = dtype === 'float32' ? new Float32Array(z.length) : new Float64Array(z.length);
+function materialize(z: Float64Array, offset: number, scale: number, dtype: PrecisionDType): FloatArray {
+  const out = dtype === 'float64' ? new Float64Array(z.length) : new Float32Array(z.length);
+  if (dtype === 'float16' || dtype === 'bfloat16') {
+    // Stored in 16 bits: each value rounded once from the double; a Float32Array holds it exactly.
+    const round = halfRounding(dtype);
+    for (let i = 0; i < z.length; i++) out[i] = round(offset + scale * z[i]);
+    return out;
+  }
   for (let i = 0; i < z.length; i++) out[i] = offset + scale * z[i];
   return out;
 }
@@ -370,7 +433,7 @@ interface Case {
   readonly warmMean: Float64Array;
 }
 
-function buildCase(trial: Trial, offset: number, scale: number, dtype: DType, layout: ChannelLayout, eps: number): Case {
+function buildCase(trial: Trial, offset: number, scale: number, dtype: PrecisionDType, layout: ChannelLayout, eps: number): Case {
   const x = materialize(trial.z, offset, scale, dtype);
   const ref = exactMoments(x, layout);
   const warm = exactMoments(materialize(trial.warmZ, offset, scale, dtype), layout);
@@ -453,7 +516,7 @@ export async function precisionExperiment(options: PrecisionOptions = {}): Promi
   let done = 0;
   const progress = (label: string) => options.onProgress?.(done, total, label);
   const results = new Map<string, Accumulated>();
-  const resultKey = (method: PrecisionMethod, offset: number, dtype: DType) => `${method}/${offset}/${dtype}`;
+  const resultKey = (method: PrecisionMethod, offset: number, dtype: PrecisionDType) => `${method}/${offset}/${dtype}`;
 
   for (const method of o.methods) {
     const plan = PLANS[method];
@@ -480,7 +543,7 @@ export async function precisionExperiment(options: PrecisionOptions = {}): Promi
             torchNormalize(cs.x, layout, rt.mean, rt.invstd, y);
             record(acc, cs, rt.var, y, scale, C);
             const live = shards.filter(([s, e]) => e > s).length;
-            acc.bytes = (live - 1) * (2 * C + 1) * (dtype === 'float32' ? 4 : 8);
+            acc.bytes = (live - 1) * (2 * C + 1) * (dtype === 'float64' ? 8 : 4);
           }
           done++;
           progress(`${method} ${dtype} |mean|/std ${formatRatio(Math.abs(offset) / scale)} trial ${t + 1}/${T}`);
@@ -492,6 +555,7 @@ export async function precisionExperiment(options: PrecisionOptions = {}): Promi
   }
 
   const rows: PrecisionRow[] = [];
+  const halfFormats = o.dtypes.filter((t): t is HalfFormat => t === 'float16' || t === 'bfloat16');
   for (const dtype of o.dtypes) {
     for (const method of o.methods) {
       const plan = PLANS[method];
@@ -534,6 +598,7 @@ export async function precisionExperiment(options: PrecisionOptions = {}): Promi
       algorithm: ALGORITHM,
     },
     rows,
+    ...(halfFormats.length > 0 ? { halfCounts: halfCountRows(halfFormats) } : {}),
   };
 }
 

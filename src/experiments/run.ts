@@ -10,7 +10,9 @@ import { modeName, parseMode } from '../bn/modes.js';
 import type { Fault } from '../cluster/protocol.js';
 import { batchMoments } from '../bn/batch-moments.js';
 import type { Moments } from '../bn/moments.js';
-import { InputError } from '../errors.js';
+import { InputError, requireInput } from '../errors.js';
+import type { HalfFormat } from '../half/formats.js';
+import { overflowedCount, roundInPlace, toHalfStorage } from '../half/storage.js';
 import type { NamedInput, OutputFile } from '../io/atomic-write.js';
 import { nonFiniteChannels, nonFiniteIndices } from '../tensor/finite.js';
 import { type NpyReadOptions, encodeNpy, readNpyFile } from '../tensor/npy.js';
@@ -84,16 +86,18 @@ export const RUN_OUTPUT_NAMES: readonly string[] = [
 ];
 
 /**
- * Loads every given file; per-channel files must be 1-D.
+ * Loads every given file; per-channel files must be 1-D (but for the weight and bias with
+ * `anyAffineShape`: layer norm's have the shape of one example, which the operator then checks).
  *
  * @param paths - the .npy files to read; only `input` is required.
  * @param options - `shared: true` reads the input and the gradient straight into shared memory,
  *   where simulated devices read them without a copy (for {@link runOnCluster}); default false.
+ *   `anyAffineShape: true` lets the weight and bias have any shape (for `run --norm layer-norm`).
  * @returns the arrays, in the dtype each file holds.
  * @throws InputError naming the file: unreadable, not a .npy of float32 or float64, or a
  *   per-channel file that is not 1-D.
  */
-export function loadRunInputs(paths: RunInputPaths, options: { readonly shared?: boolean } = {}): RunInputs {
+export function loadRunInputs(paths: RunInputPaths, options: { readonly shared?: boolean; readonly anyAffineShape?: boolean } = {}): RunInputs {
   checkRunInputPaths(paths);
   const shared: NpyReadOptions = options.shared ? { allocate: (dtype, length) => Cluster.sharedTensor([length], dtype).data } : {};
   const load = (path: string | undefined, what: string, oneDimensional: boolean): Tensor | undefined => {
@@ -107,8 +111,8 @@ export function loadRunInputs(paths: RunInputPaths, options: { readonly shared?:
   return {
     input: load(paths.input, 'input', false)!,
     gradOutput: load(paths.gradOutput, 'grad output', false),
-    weight: load(paths.weight, 'weight', true),
-    bias: load(paths.bias, 'bias', true),
+    weight: load(paths.weight, 'weight', options.anyAffineShape !== true),
+    bias: load(paths.bias, 'bias', options.anyAffineShape !== true),
     runningMean: load(paths.runningMean, 'running mean', true),
     runningVar: load(paths.runningVar, 'running var', true),
   };
@@ -169,6 +173,44 @@ export interface RunReport {
   readonly settings: RunSettings;
   /** Present when the run went through simulated devices. */
   readonly cluster?: ClusterRunDetails;
+  /** The 16-bit format the input, grad output, output and grad input were stored in (`run --dtype`). */
+  readonly storage?: HalfFormat;
+}
+
+/** What stats.json says of 16-bit storage. */
+export const HALF_STORAGE_NOTE =
+  'input and grad output rounded to the 16-bit format (round to nearest even), statistics computed from those values and kept in float32 or wider, ' +
+  'weight, bias and running statistics in float32 (mixed precision, as PyTorch: acc_type<Half> is float), output and grad input rounded back to 16 bits; ' +
+  'the .npy files hold float32 values that are exactly the 16-bit ones (numpy .astype(float16) is lossless)';
+
+/**
+ * Inputs stored in a 16-bit format: the input and grad output rounded (weight, bias and running
+ * statistics stay as they are: float32 in mixed precision).
+ * @param inputs - the loaded arrays.
+ * @param format - float16 or bfloat16.
+ * @returns the arrays as the devices hold them.
+ * @throws InputError when a value overflows the format (float16's largest is 65504).
+ */
+export function storeInputsInHalf(inputs: RunInputs, format: HalfFormat): RunInputs {
+  const store = (t: Tensor, what: string) => {
+    const stored = toHalfStorage(t, format);
+    const lost = overflowedCount(t.data, stored.data);
+    requireInput(lost === 0, () => `--dtype ${format}: ${lost} value${lost === 1 ? '' : 's'} of the ${what} overflow ${format} (largest finite ${format === 'float16' ? '65504' : '3.39e38'})`);
+    return stored;
+  };
+  return { ...inputs, input: store(inputs.input, 'input'), gradOutput: inputs.gradOutput ? store(inputs.gradOutput, 'grad output') : undefined };
+}
+
+/**
+ * A run's outputs stored back in a 16-bit format: output and grad input rounded in place.
+ * @param report - the run.
+ * @param format - float16 or bfloat16.
+ * @returns the report, marked with its storage.
+ */
+export function storeOutputsInHalf(report: RunReport, format: HalfFormat): RunReport {
+  roundInPlace(report.result.output.data, format);
+  if (report.result.gradInput) roundInPlace(report.result.gradInput.data, format);
+  return { ...report, storage: format };
 }
 
 /**
@@ -431,6 +473,7 @@ export function runStatsJson(report: RunReport) {
       accumulator: used.accumulator,
       convention: used.convention,
       ...(shift ? { shift } : {}),
+      ...(report.storage ? { storage: { dtype: report.storage, note: HALF_STORAGE_NOTE } } : {}),
     },
     ...(overflow.length > 0 ? { overflow: { note: 'NaN and infinity are written as null in JSON', where: overflow } } : {}),
     global: momentsJson(report.global),

@@ -17,6 +17,8 @@ import { SyncBnError, requireInput } from '../errors.js';
 import type { KernelBackend } from '../kernels/backend.js';
 import { firstNonFinite } from '../tensor/finite.js';
 import { type ModelName, MODEL_NAMES } from '../train/protocol.js';
+import { type ModelNorm, modelNormName, parseModelNorm } from '../train/model-norm.js';
+import { IOFFE_SCHEDULE, type RenormSchedule, checkRenormSchedule } from '../norm/batch-renorm.js';
 import { DEFAULT_BN_EPS, DEFAULT_BN_MOMENTUM, type SharedSet, Trainer, sharedSet } from '../train/trainer.js';
 import { type ProgressFn, throwIfInterrupted } from './interrupt.js';
 import { checkTrainOptions } from './option-checks.js';
@@ -51,14 +53,39 @@ export class DivergedError extends SyncBnError {
 }
 
 /**
- * How a run is named in messages and tables: BN mode, devices, per-device batch and learning rate.
+ * Whether a normalization looks across examples (batch norm and Batch Renorm do; group norm,
+ * layer norm, instance norm and FRN never do, so the BN mode cannot change them).
+ * @param norm - the normalization.
+ * @returns true when its statistics include the batch axis.
+ */
+export function usesBatch(norm: ModelNorm): boolean {
+  return norm.kind === 'batch' || norm.kind === 'batch-renorm';
+}
+
+/** The BN mode a run reports when its normalization does not use the batch. */
+export const NO_BN_MODE = 'none';
+
+/**
+ * A run's normalization as tables and plots name it: the BN mode for batch norm ("sync"),
+ * "batch-renorm sync" for Batch Renorm, the normalization alone otherwise ("group-norm:2").
+ * @param run - the run.
+ * @returns its label.
+ */
+export function normalizationLabel(run: Pick<RunHeader, 'bn' | 'norm'>): string {
+  if (run.norm === 'batch') return run.bn;
+  return run.bn === NO_BN_MODE ? run.norm : `${run.norm} ${run.bn}`;
+}
+
+/**
+ * How a run is named in messages and tables: normalization and BN mode, devices, per-device
+ * batch and learning rate.
  *
  * @param run - the run's header.
- * @returns e.g. "sync W=8 b=32 lr=1".
+ * @returns e.g. "sync W=8 b=32 lr=1" or "group-norm:2 W=8 b=2 lr=0.0625".
  */
 export function runLabel(run: RunHeader): string {
   const lr = run.lr >= 1e6 || run.lr < 1e-3 ? run.lr.toExponential(2).replace(/\.?0+e/, 'e') : String(Number(run.lr.toPrecision(3)));
-  return `${run.bn} W=${run.devices} b=${run.per_device_batch} lr=${lr}`;
+  return `${normalizationLabel(run)} W=${run.devices} b=${run.per_device_batch} lr=${lr}`;
 }
 
 /** Throws DivergedError when the step's loss or rank 0's weights (all replicas hold the same) are not finite. */
@@ -108,6 +135,14 @@ export interface TrainOptions {
   readonly perDeviceBatches?: readonly number[];
   /** BN modes to train with, one run each ('local', 'sync', 'group:K', 'ghost:G'); default local and sync. */
   readonly bn?: readonly string[];
+  /**
+   * Normalizations at the model's BN positions, as on the command line: batch (default),
+   * batch-renorm, group-norm:G, layer-norm, instance-norm, frn. Batch norm and Batch Renorm run
+   * once per BN mode of `bn`; the others, which never look across examples, once (BN mode "none").
+   */
+  readonly norm?: readonly string[];
+  /** Batch Renorm's warm-up of r_max and d_max by step; default Ioffe 2017's. */
+  readonly renormSchedule?: RenormSchedule;
   /** Epochs per run, 1 to MAX_TRAIN_EPOCHS; default 5. */
   readonly epochs?: number;
   /** A budget of training steps per run instead of whole epochs: the run stops after this many (its last epoch is partial), then evaluates. */
@@ -165,7 +200,9 @@ export interface EpochRow {
 
 /** What tells one run from another in a training experiment. */
 export interface RunHeader {
-  /** The BN mode, normalized ('sync', 'group:2', ...). */
+  /** The normalization: batch, batch-renorm, group-norm:G, layer-norm, instance-norm or frn. */
+  readonly norm: string;
+  /** The BN mode, normalized ('sync', 'group:2', ...; "none" for a normalization that does not use the batch). */
   readonly bn: string;
   /** W. */
   readonly devices: number;
@@ -224,6 +261,19 @@ export interface TrainReport {
     readonly bn_eps: number;
     /** How the BN layers computed and merged statistics. */
     readonly stats: StatsMethod;
+    /** Batch Renorm's warm-up (present when a run uses batch-renorm). */
+    readonly renorm_schedule?: {
+      /** Steps with r_max 1 and d_max 0. */
+      readonly warmup_steps: number;
+      /** r_max at the end of its ramp. */
+      readonly r_max: number;
+      /** The step r_max reaches it. */
+      readonly r_max_steps: number;
+      /** d_max at the end of its ramp. */
+      readonly d_max: number;
+      /** The step d_max reaches it. */
+      readonly d_max_steps: number;
+    };
   };
   /** One per (per-device batch, BN mode), batch sizes outermost. */
   readonly runs: RunReport[];
@@ -277,12 +327,28 @@ export async function trainExperiment(options: TrainOptions = {}): Promise<Train
   requireInput(Number.isSafeInteger(devices) && devices >= 1 && devices <= MAX_DEVICES, () => `devices must be a whole number from 1 to ${MAX_DEVICES}, got ${devices}`);
   requireInput(modes.length > 0, '--bn: give at least one mode');
   for (const m of modes) parseMode(m, devices);
+  const norms = (options.norm ?? ['batch']).map((n) => parseModelNorm(n));
+  requireInput(norms.length > 0, '--norm: give at least one normalization');
+  if (options.renormSchedule !== undefined) checkRenormSchedule('renormSchedule', options.renormSchedule);
+  // Each normalization that uses the batch runs in every BN mode; the others once.
+  const pairs: { norm: ModelNorm; mode: string; bn: string }[] = [];
+  for (const norm of norms) {
+    if (!usesBatch(norm)) {
+      pairs.push({ norm, mode: 'local', bn: NO_BN_MODE });
+      continue;
+    }
+    for (const mode of modes) {
+      const parsed = parseMode(mode, devices);
+      requireInput(!(norm.kind === 'batch-renorm' && parsed.kind === 'ghost'), () => `--norm batch-renorm runs in local, sync or group:K mode, not ${mode}: each ghost chunk would need its own r and d`);
+      pairs.push({ norm, mode, bn: modeName(parsed) });
+    }
+  }
   requireInput(Number.isFinite(lrBase) && lrBase > 0, () => `learning rate must be > 0, got ${lrBase}`);
   requireInput(Number.isSafeInteger(preciseBatches) && preciseBatches >= 1, () => `precise-BN batches must be a whole number >= 1, got ${preciseBatches}`);
   const grid: { perDevice: number; global: number }[] = options.perDeviceBatches
     ? options.perDeviceBatches.map((b) => ({ perDevice: b, global: b * devices }))
     : [{ perDevice: Math.ceil((options.batch ?? 256) / devices), global: options.batch ?? 256 }];
-  requireInput(grid.length * modes.length <= MAX_TRAIN_RUNS, () => `${modes.length} BN modes x ${grid.length} batch sizes make ${grid.length * modes.length} runs; the limit is ${MAX_TRAIN_RUNS}`);
+  requireInput(grid.length * pairs.length <= MAX_TRAIN_RUNS, () => `${pairs.length} normalizations and BN modes x ${grid.length} batch sizes make ${grid.length * pairs.length} runs; the limit is ${MAX_TRAIN_RUNS}`);
   for (const g of grid) {
     requireInput(g.global >= 2 * devices, () => `a global batch of ${g.global} cannot give each of ${devices} devices two examples`);
   }
@@ -294,18 +360,20 @@ export async function trainExperiment(options: TrainOptions = {}): Promise<Train
   const trainSet = sharedSet(train.images, train.labels, train.count);
   const runs: RunReport[] = [];
   const totalSteps =
-    stepBudget === undefined ? grid.reduce((a, g) => a + Math.floor(train.count / g.global) + 1, 0) * modes.length * epochs : stepBudget * grid.length * modes.length;
+    stepBudget === undefined ? grid.reduce((a, g) => a + Math.floor(train.count / g.global) + 1, 0) * pairs.length * epochs : stepBudget * grid.length * pairs.length;
   let stepsDone = 0;
 
   for (const g of grid) {
-    for (const mode of modes) {
+    for (const { norm, mode, bn } of pairs) {
       const lr = options.lrScaling === 'linear' ? (lrBase * g.global) / LR_REFERENCE_BATCH : lrBase;
-      const header: RunHeader = { bn: modeName(parseMode(mode, devices)), devices, per_device_batch: g.perDevice, global_batch: g.global, lr };
+      const header: RunHeader = { norm: modelNormName(norm), bn, devices, per_device_batch: g.perDevice, global_batch: g.global, lr };
       const trainer = new Trainer({
         model: spec,
         devices,
         threads: options.threads,
         bn: mode,
+        norm,
+        renormSchedule: options.renormSchedule,
         optimizer: { lr, momentum: options.momentum ?? 0, weightDecay: options.weightDecay ?? 0 },
         maxBatch: g.global,
         seed,
@@ -339,13 +407,13 @@ export async function trainExperiment(options: TrainOptions = {}): Promise<Train
             lossSum += r.lossSum;
             correct += r.correct;
             count += r.count;
-            options.onProgress?.(++stepsDone, totalSteps, `${header.bn}, b = ${g.perDevice}, ${stepBudget === undefined ? `epoch ${epoch + 1}/${epochs}` : `epoch ${epoch + 1}, step ${stepsTaken}/${stepBudget}`}`);
+            options.onProgress?.(++stepsDone, totalSteps, `${normalizationLabel(header)}, b = ${g.perDevice}, ${stepBudget === undefined ? `epoch ${epoch + 1}/${epochs}` : `epoch ${epoch + 1}, step ${stepsTaken}/${stepBudget}`}`);
           }
           const stepSeconds = (performance.now() - t0) / 1000;
           trainSeconds += stepSeconds;
           examples += count;
           throwIfInterrupted(options.signal);
-          const row = await evaluateThreeWays(trainer, testSet, trainSet, g, mode, options.evalStats ?? 'rank0', preciseBatches);
+          const row = await evaluateThreeWays(trainer, testSet, trainSet, g, mode, options.evalStats ?? 'rank0', preciseBatches, usesBatch(norm));
           const epochRow: EpochRow = { epoch: epoch + 1, train_loss: lossSum / count, train_acc: correct / count, ...row, seconds: stepSeconds };
           rows.push(epochRow);
           options.onEpoch?.(header, epochRow);
@@ -370,6 +438,7 @@ export async function trainExperiment(options: TrainOptions = {}): Promise<Train
       bn_momentum: DEFAULT_BN_MOMENTUM,
       bn_eps: DEFAULT_BN_EPS,
       stats: options.stats ?? 'sums',
+      ...(norms.some((n) => n.kind === 'batch-renorm') ? { renorm_schedule: scheduleJson(options.renormSchedule ?? IOFFE_SCHEDULE) } : {}),
     },
     runs,
   };
@@ -383,7 +452,13 @@ async function evaluateThreeWays(
   mode: string,
   evalStats: 'rank0' | 'average',
   preciseBatches: number,
+  batchDependent: boolean,
 ): Promise<Pick<EpochRow, 'test_acc' | 'test_acc_precise' | 'test_acc_batch'>> {
+  if (!batchDependent) {
+    // No running statistics and nothing that depends on the batch: the three evaluations are one.
+    const only = await trainer.evaluate(testSet, 'running', { chunk: 500 });
+    return { test_acc: only.accuracy, test_acc_precise: only.accuracy, test_acc_batch: only.accuracy };
+  }
   const averaged = evalStats === 'average' && mode === 'local' ? trainer.averagedBnStatistics() : undefined;
   const running = await trainer.evaluate(testSet, 'running', { chunk: 500, stats: averaged });
   // Precise BN over the first K global batches of the (unshuffled) training set.
@@ -391,4 +466,8 @@ async function evaluateThreeWays(
   const precise = await trainer.evaluate(testSet, 'running', { chunk: 500, stats: await trainer.preciseStatistics(preciseSet, grid.global) });
   const batch = await trainer.evaluate(testSet, 'batch', { chunk: grid.perDevice });
   return { test_acc: running.accuracy, test_acc_precise: precise.accuracy, test_acc_batch: batch.accuracy };
+}
+
+function scheduleJson(s: RenormSchedule) {
+  return { warmup_steps: s.warmupSteps, r_max: s.rMax, r_max_steps: s.rMaxSteps, d_max: s.dMax, d_max_steps: s.dMaxSteps };
 }

@@ -15,7 +15,7 @@ import type { HalfFormat } from '../half/formats.js';
 import { shardRows } from '../tensor/sharding.js';
 import { SeededRandom } from '../tensor/random.js';
 import type { Tensor } from '../tensor/tensor.js';
-import type { StorageType } from './engine.js';
+import { STORAGE_TYPES, type StorageType } from './engine.js';
 
 /** The cases, by name. */
 export type SemanticsCaseName = 'even' | 'uneven' | 'empty' | 'offset' | 'half' | 'half-counts';
@@ -55,17 +55,28 @@ const SHAPES: Readonly<Record<SemanticsCaseName, CaseShape>> = {
   'half-counts': { rows: 64, shape: [1, 56, 56], devices: 2, loc: 0.5 },
 };
 
+/** Options of {@link semanticsCase}. */
+export interface SemanticsCaseOptions {
+  /** The 16-bit format of the half cases; default float16. */
+  readonly half?: HalfFormat;
+  /** How the other cases store their values; default float32 (a 16-bit format: mixed precision). */
+  readonly storage?: StorageType;
+  /** Seed of the values; default 12. */
+  readonly seed?: number;
+}
+
 /**
  * Builds a case.
  * @param name - the case.
- * @param options - `half`: the 16-bit format of the half cases (default float16); `seed` (default 12).
+ * @param options - the 16-bit format of the half cases, the storage of the others, the seed.
  * @returns the batch, its split and how it is stored.
  * @throws InputError for an unknown case or format.
  */
-export function semanticsCase(name: SemanticsCaseName, options: { half?: HalfFormat; seed?: number } = {}): SemanticsCase {
+export function semanticsCase(name: SemanticsCaseName, options: SemanticsCaseOptions = {}): SemanticsCase {
   checkChoice('case', name, SEMANTICS_CASES);
   checkOptions('options', options);
   const half = options.half === undefined ? 'float16' : checkChoice('half', options.half, ['float16', 'bfloat16']);
+  const other = options.storage === undefined ? 'float32' : checkChoice('storage', options.storage, STORAGE_TYPES);
   const { rows, shape, devices, loc } = SHAPES[name];
   const rng = new SeededRandom(options.seed ?? 12);
   const [C, H, W] = shape;
@@ -82,6 +93,6 @@ export function semanticsCase(name: SemanticsCaseName, options: { half?: HalfFor
     const [s, e] = shardRows(rows, devices, d);
     return { data: data.slice(s * rowSize, e * rowSize), shape: [e - s, ...shape] };
   });
-  const storage: StorageType = name === 'half' || name === 'half-counts' ? half : 'float32';
+  const storage: StorageType = name === 'half' || name === 'half-counts' ? half : other;
   return { name, input, devices, shards, storage, halfModel: name === 'half-counts' };
 }

@@ -123,6 +123,8 @@ export interface SemanticsOptions {
   readonly cases?: readonly SemanticsCaseName[];
   /** The 16-bit format of the half cases; default float16. */
   readonly half?: HalfFormat;
+  /** How the other cases store their values; default float32. */
+  readonly storage?: StorageType;
 }
 
 /**
@@ -144,7 +146,7 @@ export function runSemantics(options: SemanticsOptions = {}): SemanticsRow[] {
   const cases = options.cases === undefined ? SEMANTICS_CASES : checkChoiceList('cases', options.cases, SEMANTICS_CASES);
   const rows: SemanticsRow[] = [];
   for (const name of cases) {
-    const c = semanticsCase(name, { half: options.half });
+    const c = semanticsCase(name, { half: options.half, storage: options.storage });
     for (const f of frameworks) rows.push(measureRule(FRAMEWORK_RULES[f], c));
   }
   return rows;

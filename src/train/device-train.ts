@@ -17,16 +17,17 @@ import { everyone } from '../collectives/communicator.js';
 import { shardRows } from '../tensor/sharding.js';
 import type { WakeRouter } from '../collectives/outbox-endpoint.js';
 import { kernelBackend, useKernels } from '../kernels/backend.js';
-import type { BnContextHolder } from '../nn/batch-norm-layer.js';
+import type { RenormContextHolder } from '../nn/batch-renorm-layer.js';
 import { softmaxCrossEntropy } from '../nn/loss.js';
 import type { Sequential } from '../nn/sequential.js';
 import { sgdStep } from '../nn/sgd.js';
+import { type ModelNorm, modelNormName } from './model-norm.js';
 import { type BnStateLayout, bnStateLayout, bnStateOf, buildModel } from './models.js';
 import type { EvalTask, ModelSpec, TrainReply, TrainStepTask } from './protocol.js';
 
 interface DeviceModel {
   readonly model: Sequential;
-  readonly holder: BnContextHolder;
+  readonly holder: RenormContextHolder;
   readonly grads: Float32Array;
   /** The gradients widened to float64 for the all-reduce (kept: a step must not allocate them). */
   readonly sum: Float64Array;
@@ -41,12 +42,12 @@ interface DeviceModel {
  */
 const models = new Map<string, DeviceModel>();
 
-function modelFor(spec: ModelSpec, rank: number): DeviceModel {
-  const key = `${spec.name}/${spec.inputShape.join('x')}/${spec.classes}/${rank}`;
+function modelFor(spec: ModelSpec, norm: ModelNorm | undefined, rank: number): DeviceModel {
+  const key = `${spec.name}/${spec.inputShape.join('x')}/${spec.classes}/${norm === undefined ? 'batch' : modelNormName(norm)}/${rank}`;
   let entry = models.get(key);
   if (!entry) {
-    const holder: BnContextHolder = {};
-    const { model, bnChannels } = buildModel(spec, holder);
+    const holder: RenormContextHolder = {};
+    const { model, bnChannels } = buildModel(spec, holder, norm);
     entry = { model, holder, grads: new Float32Array(model.paramCount), sum: new Float64Array(model.paramCount), bn: bnStateLayout(bnChannels) };
     models.set(key, entry);
   }
@@ -72,7 +73,7 @@ function exampleSize(spec: ModelSpec): number {
 function* trainStep(task: TrainStepTask, rank: number, control: Control, router: WakeRouter, traffic: TrafficCount): Program<number[]> {
   const { buffers, model: spec } = task;
   const devices = task.hosting.devices;
-  const device = modelFor(spec, rank);
+  const device = modelFor(spec, task.norm, rank);
   const { model, holder, grads, sum, bn } = device;
   const P = model.paramCount;
   const params = new Float32Array(buffers.params, rank * P * 4, P);
@@ -95,6 +96,7 @@ function* trainStep(task: TrainStepTask, rank: number, control: Control, router:
     allReduce: group ? allReduceAmong(bnNetwork, group, rank, algorithmByName(task.algorithm), traffic) : undefined,
     running: (index) => bnStateOf(state, bn, index),
   };
+  holder.limits = task.renormLimits;
   control.setPhase(rank, 'train: forward');
   const logits = yield* model.forwardProgram(x, b, true);
   const { loss, correct, grad } = softmaxCrossEntropy(logits, labels, b, spec.classes);
@@ -117,7 +119,7 @@ function* trainStep(task: TrainStepTask, rank: number, control: Control, router:
 function evaluate(task: EvalTask, rank: number): number[] {
   const { buffers, model: spec } = task;
   const devices = task.hosting.devices;
-  const device = modelFor(spec, rank);
+  const device = modelFor(spec, task.norm, rank);
   const { model, holder, grads, bn } = device;
   const P = model.paramCount;
   model.bindTo(new Float32Array(buffers.params, task.paramsRank * P * 4, P), grads);
@@ -132,6 +134,8 @@ function evaluate(task: EvalTask, rank: number): number[] {
   const scratch = Float64Array.from(stats);
   const sums = new Float64Array(buffers.collected, rank * bn.stride * 8, bn.stride);
   const training = task.how !== 'running';
+  // Batch Renorm normalizes with batch statistics alone when evaluated that way (r = 1, d = 0).
+  holder.limits = training ? { rMax: 1, dMax: 0 } : undefined;
   holder.current = {
     settings: { mode: { kind: 'local' }, stats: task.stats, accumulator: 'float64', training, momentum: 0, eps: task.eps, convention: 'pytorch' },
     running: (index) => bnStateOf(training ? scratch : stats, bn, index),

@@ -10,6 +10,8 @@ import type { OutboxBuffer } from '../collectives/outbox.js';
 import type { BnMode } from '../bn/modes.js';
 import type { FailureReply, Hosting, SuccessReply, ThreadLinks } from '../cluster/protocol.js';
 import type { KernelBackend } from '../kernels/backend.js';
+import type { RenormLimits } from '../norm/batch-renorm.js';
+import type { ModelNorm } from './model-norm.js';
 
 /** The networks the training experiments build (see models.ts). */
 export type ModelName = 'mlp' | 'lenet-bn';
@@ -70,6 +72,10 @@ export interface TrainStepTask {
   readonly model: ModelSpec;
   /** The BN mode across devices. */
   readonly mode: BnMode;
+  /** The normalization at the model's BN positions (default batch norm). */
+  readonly norm?: ModelNorm;
+  /** Batch Renormalization's r_max and d_max for this step (norm batch-renorm only). */
+  readonly renormLimits?: RenormLimits;
   /** How BN partial statistics are computed and merged. */
   readonly stats: StatsMethod;
   /** BN running-statistics momentum. */
@@ -114,6 +120,8 @@ export interface EvalTask {
   readonly timeoutMs: number;
   /** The network every replica is. */
   readonly model: ModelSpec;
+  /** The normalization at the model's BN positions (default batch norm). */
+  readonly norm?: ModelNorm;
   /** How BN statistics are computed. */
   readonly stats: StatsMethod;
   /** BN eps. */

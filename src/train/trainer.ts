@@ -19,8 +19,10 @@ import { ALGORITHM_NAMES } from '../collectives/algorithms/index.js';
 import { InputError, InternalError, requireInput } from '../errors.js';
 import { type KernelBackend, kernelsFromEnvironment, parseKernelBackend } from '../kernels/backend.js';
 import { wasmRuntime } from '../kernels/wasm-runtime.js';
-import type { BnContextHolder } from '../nn/batch-norm-layer.js';
 import { SeededRandom } from '../tensor/random.js';
+import { IOFFE_SCHEDULE, type RenormSchedule, checkRenormSchedule, renormLimits } from '../norm/batch-renorm.js';
+import type { RenormContextHolder } from '../nn/batch-renorm-layer.js';
+import { type ModelNorm, checkModelNorm } from './model-norm.js';
 import { type BnStateLayout, bnStateLayout, buildModel, checkModelSpec } from './models.js';
 import type { EvalTask, ModelSpec, OptimizerSettings, TrainBuffers, TrainStepTask, TrainSuccess } from './protocol.js';
 
@@ -39,6 +41,17 @@ export interface TrainerOptions {
   readonly threads?: number;
   /** BN mode across devices: local, sync, group:K or ghost:G. */
   readonly bn: string;
+  /**
+   * The normalization at the model's BN positions (src/train/model-norm.ts): batch norm (the
+   * default), batch-renorm (its statistics follow `bn`; ghost is refused), group-norm:G,
+   * layer-norm, instance-norm or frn (these ignore `bn`: they never look across examples).
+   */
+  readonly norm?: ModelNorm;
+  /**
+   * Batch Renormalization's warm-up of r_max and d_max, by step (norm batch-renorm); default
+   * Ioffe 2017's (plain BN for 5000 steps, r_max 3 at 40k, d_max 5 at 25k).
+   */
+  readonly renormSchedule?: RenormSchedule;
   /** SGD's learning rate, momentum and weight decay. */
   readonly optimizer: OptimizerSettings;
   /** Largest global batch a step will get (at least 2 examples per device). */
@@ -155,6 +168,8 @@ function checkTrainerOptions(options: TrainerOptions): void {
   if (options.gradAlgorithm !== undefined) checkChoice('gradAlgorithm', options.gradAlgorithm, ALGORITHM_NAMES);
   if (options.bnMomentum !== undefined) checkNumber('bnMomentum', options.bnMomentum, { min: 0, max: 1 });
   if (options.eps !== undefined) checkNumber('eps', options.eps, { above: 0 });
+  if (options.norm !== undefined) checkModelNorm('norm', options.norm);
+  if (options.renormSchedule !== undefined) checkRenormSchedule('renormSchedule', options.renormSchedule);
 }
 
 /** A SharedSet argument (from sharedSet()). */
@@ -203,6 +218,8 @@ export class Trainer {
   readonly devices: number;
   /** The BN mode across devices. */
   readonly mode: BnMode;
+  /** The normalization at the model's BN positions (the `norm` option, default batch norm). */
+  readonly norm: ModelNorm;
   /** The kernels the devices run (the `kernels` option, resolved). */
   readonly kernels: KernelBackend;
   /** Parameters of one replica. */
@@ -235,12 +252,14 @@ export class Trainer {
     requireInput(options.optimizer.lr > 0 && Number.isFinite(options.optimizer.lr), () => `learning rate must be > 0, got ${options.optimizer.lr}`);
     this.devices = devices;
     this.mode = parseMode(options.bn, devices);
+    this.norm = options.norm ?? { kind: 'batch' };
+    requireInput(!(this.norm.kind === 'batch-renorm' && this.mode.kind === 'ghost'), () => `batch-renorm runs in local, sync or group:K mode, not ${options.bn}: each ghost chunk would need its own r and d`);
     this.kernels = options.kernels === undefined ? kernelsFromEnvironment() : parseKernelBackend(options.kernels, 'kernels');
     // Load the module here first: a missing or broken build fails now, with its own message, not in every device.
     if (this.kernels === 'wasm') wasmRuntime();
     // The coordinator's own copy of the model: only to initialise the parameters once.
-    const holder: BnContextHolder = {};
-    const { model: net, bnChannels } = buildModel(model, holder);
+    const holder: RenormContextHolder = {};
+    const { model: net, bnChannels } = buildModel(model, holder, this.norm);
     this.paramCount = net.paramCount;
     this.bnLayout = bnStateLayout(bnChannels);
     const P = this.paramCount;
@@ -319,6 +338,8 @@ export class Trainer {
         links: this.pool.links,
         model: o.model,
         mode: this.mode,
+        norm: this.norm,
+        ...(this.norm.kind === 'batch-renorm' ? { renormLimits: renormLimits(this.steps, o.renormSchedule ?? IOFFE_SCHEDULE) } : {}),
         stats: o.stats ?? 'sums',
         bnMomentum: o.bnMomentum ?? DEFAULT_BN_MOMENTUM,
         eps: o.eps ?? DEFAULT_BN_EPS,
@@ -410,6 +431,7 @@ export class Trainer {
         links: this.pool.links,
         timeoutMs: this.pool.timeoutMs,
         model: o.model,
+        norm: this.norm,
         stats: o.stats ?? 'sums',
         eps: o.eps ?? DEFAULT_BN_EPS,
         paramsRank: 0,

@@ -28,6 +28,18 @@ export function precisionJson(r: PrecisionReport): PrecisionJson {
       algorithm: s.algorithm,
     },
     rows: r.rows.map(precisionRowJson),
+    ...(r.halfCounts
+      ? {
+          half_counts: r.halfCounts.map((c) => ({
+            format: c.format,
+            count: c.count,
+            stored: c.stored,
+            exact: c.exact,
+            running_var_exact: c.runningVarExact,
+            running_var_stored: c.runningVarStored,
+          })),
+        }
+      : {}),
   };
 }
 

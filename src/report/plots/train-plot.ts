@@ -1,5 +1,5 @@
 /** The figure of the `train` experiment: training curves of every run. */
-import type { RunReport, TrainReport } from '../../experiments/train.js';
+import { type RunReport, type TrainReport, normalizationLabel } from '../../experiments/train.js';
 import { formatNumber } from '../table.js';
 import { type PlotSpec, VEGA_LITE_SCHEMA } from '../plot.js';
 import { DASHES, FULL_LABELS, SHAPES, bnModeOrder, cycle, inOrder, nestedSizes } from './marks.js';
@@ -17,10 +17,12 @@ const PANELS = [
  * Loss and accuracies against epoch, a panel each (three to a row): colour and the legend are the
  * BN mode; the per-device batch is the dash pattern and point shape, so runs of one mode at
  * several batch sizes share a colour and stay apart.
- * @param r the train report
+ * @param report the train report
  * @returns a Vega-Lite spec (five panels)
  */
-export function trainPlot(r: TrainReport): PlotSpec {
+export function trainPlot(report: TrainReport): PlotSpec {
+  // A run's colour is its normalization and BN mode ("sync", "group-norm:2", "batch-renorm sync").
+  const r = { ...report, runs: report.runs.map((run) => ({ ...run, bn: normalizationLabel(run) })) };
   const modes = bnModeOrder(r.runs.map((run) => run.bn));
   const batches = inOrder(r.runs.map((run) => run.per_device_batch)).sort((a, b) => a - b).map(String);
   const values = r.runs.flatMap((run) =>

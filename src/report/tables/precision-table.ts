@@ -2,8 +2,7 @@
  * The `precision` report as terminal tables: the variance's error and the output's per method and
  * |mean|/std, what each method sends, and a verdict per dtype in plain sentences.
  */
-import { type PrecisionMethod, type PrecisionReport, type PrecisionRow, formatRatio } from '../../experiments/precision.js';
-import type { DType } from '../../tensor/tensor.js';
+import { type PrecisionDType, type PrecisionMethod, type PrecisionReport, type PrecisionRow, formatRatio } from '../../experiments/precision.js';
 import { andList } from '../prose.js';
 import { type Cell, renderTable } from '../table.js';
 
@@ -41,12 +40,21 @@ function float32Spacing(x: number): number {
   return 2 ** (Math.floor(Math.log2(a)) - 23);
 }
 
+/** Spacing of the values of a storage type near |x|. */
+function spacingOf(dtype: PrecisionDType, x: number): number {
+  if (dtype === 'float32' || dtype === 'float64') return float32Spacing(x);
+  const a = Math.abs(x);
+  const fraction = dtype === 'float16' ? 10 : 7;
+  const minExp = dtype === 'float16' ? -14 : -126;
+  return 2 ** (Math.max(a === 0 ? minExp : Math.floor(Math.log2(a)), minExp) - fraction);
+}
+
 /** One method's rows for one dtype, by increasing |mean|/std. */
-function methodRows(r: PrecisionReport, dtype: DType, method: PrecisionMethod): PrecisionRow[] {
+function methodRows(r: PrecisionReport, dtype: PrecisionDType, method: PrecisionMethod): PrecisionRow[] {
   return r.rows.filter((row) => row.dtype === dtype && row.method === method).sort((a, b) => a.ratio - b.ratio);
 }
 
-function matrix(r: PrecisionReport, dtype: DType, cell: (row: PrecisionRow) => Cell): string {
+function matrix(r: PrecisionReport, dtype: PrecisionDType, cell: (row: PrecisionRow) => Cell): string {
   const ratios = [...new Set(r.rows.filter((row) => row.dtype === dtype).map((row) => row.ratio))].sort((a, b) => a - b);
   const header = ['method \\ |mean|/std', ...ratios.map(formatRatio)];
   const body = r.settings.methods.map((m) => {
@@ -66,7 +74,7 @@ function matrix(r: PrecisionReport, dtype: DType, cell: (row: PrecisionRow) => C
  * @param dtype - the data dtype the verdict is about.
  * @returns the sentences.
  */
-export function precisionVerdict(r: PrecisionReport, dtype: DType): string {
+export function precisionVerdict(r: PrecisionReport, dtype: PrecisionDType): string {
   const methods = r.settings.methods;
   const ratios = [...new Set(r.rows.filter((row) => row.dtype === dtype).map((row) => row.ratio))];
   const largest = formatRatio(Math.max(...ratios));
@@ -160,12 +168,12 @@ export function precisionTable(r: PrecisionReport): string {
   lines.push(
     'Reference: the exact variance of the data as stored (float32 values read exactly as float64), by a compensated two-pass in float64, so the errors measure the method, not the rounding of the data.',
   );
-  const f32 = r.rows.filter((row) => row.dtype === 'float32' && row.method === s.methods[0]);
-  for (const row of f32) {
-    const spacing = float32Spacing(row.offset);
+  const narrow = r.rows.filter((row) => row.dtype !== 'float64' && row.method === s.methods[0]);
+  for (const row of narrow) {
+    const spacing = spacingOf(row.dtype, row.offset);
     if (spacing < row.scale / 4 && row.constantChannels === 0) continue;
     lines.push(
-      `float32 at |mean|/std = ${formatRatio(row.ratio)} cannot hold the spread: its spacing near ${formatRatio(Math.abs(row.offset))} is ${spacing} against a std of ${row.scale}` +
+      `${row.dtype} at |mean|/std = ${formatRatio(row.ratio)} cannot hold the spread: its spacing near ${formatRatio(Math.abs(row.offset))} is ${spacing} against a std of ${row.scale}` +
         (row.constantChannels > 0
           ? `; ${row.constantChannels} of ${ct} stored channels are constant, and their error is taken relative to scale^2 instead of 0.`
           : '; the stored spread is coarse, and the reference is its exact variance.'),
@@ -178,5 +186,25 @@ export function precisionTable(r: PrecisionReport): string {
   if (s.methods.includes('shifted-sums')) {
     lines.push('shifted-sums subtract the running mean, set before each step to the mean of a separate warm-up batch from the same distribution: shifted sums are as good as their shift.');
   }
+  if (r.halfCounts) lines.push('', halfCountsTable(r));
   return lines.join('\n');
+}
+
+/**
+ * Where counts kept in a 16-bit format break: each count as stored, and PyTorch's unbiased
+ * running variance after one step (from 1, batch variance 1, momentum 0.1) with it.
+ * @param r - a report with `halfCounts` (a 16-bit dtype ran).
+ * @returns the table and a line on what it means.
+ */
+export function halfCountsTable(r: PrecisionReport): string {
+  const rows = r.halfCounts ?? [];
+  const num = (v: number) => (Number.isNaN(v) ? 'NaN' : Number.isFinite(v) ? String(Number(v.toPrecision(9))) : 'inf');
+  return [
+    'Counts kept in 16 bits (a .half() model: PyTorch SyncBatchNorm casts its per-rank counts to the running statistics\' dtype); running var after one step from 1, batch var 1, momentum 0.1:',
+    renderTable(
+      ['format', 'values per channel', 'stored as', 'exact', 'running var (exact count)', 'running var (stored count)'],
+      rows.map((c) => [c.format, c.count === 100352 ? '100352 (32x56x56)' : c.count, num(c.stored), c.exact ? 'yes' : 'NO', num(c.runningVarExact), num(c.runningVarStored)]),
+    ),
+    'float16 holds whole numbers exactly only to 2048 and overflows from 65520 (largest finite 65504): one ResNet stage at batch 32 (32 x 56 x 56 = 100,352 values per channel) is infinity, n / (n - 1) is NaN, and so is the running variance. bfloat16 is exact only to 256 but has float32\'s range.',
+  ].join('\n');
 }
