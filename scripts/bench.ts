@@ -10,12 +10,14 @@
  * a ratio to a streaming-read probe timed in this same process, so that a noisy shared machine
  * moves both numbers together. PyTorch runs beside it when Debian's python3-torch is installed.
  */
-import { benchTables } from '../src/cli/bench-command.js';
+import { benchTables } from '../src/report/tables/bench-table.js';
 import { availableParallelism } from 'node:os';
 import { DEFAULT_ALGORITHM } from '../src/collectives/algorithms/index.js';
 import { benchmarkCluster } from '../src/experiments/bench.js';
 import { allReduceOnThreads, compareFootprints, growthExponents } from '../src/experiments/devices-bench.js';
 import { type KernelBenchReport, benchmarkKernels } from '../src/experiments/kernel-bench.js';
+import { kernelBenchTable } from '../src/report/tables/kernel-bench-table.js';
+import { benchRunJson } from '../src/report/json/bench-run-json.js';
 import { renderTable } from '../src/report/table.js';
 import { benchmarkTraining } from '../src/experiments/train-bench.js';
 
@@ -30,33 +32,6 @@ const report: KernelBenchReport = await benchmarkKernels({
   rounds: Number(process.env.BENCH_ROUNDS ?? 9),
   reps: Number(process.env.BENCH_KERNEL_REPS ?? 5),
 });
-
-/** The kernel section of the printed report. */
-function kernelSection(r: KernelBenchReport): string {
-  const fmt = (v: number) => String(Number(v.toPrecision(3)));
-  const x = (v: number) => `${fmt(v)}x`;
-  const spread = (f: { median: number; min: number; max: number } | undefined) => (f ? `${x(f.median)} (${fmt(f.min)}-${fmt(f.max)})` : '-');
-  const lines = [
-    `batch norm kernels, [${r.shape.join(',')}] ${r.dtype}, one thread: ${r.rounds} rounds of ${r.reps} repetitions, medians;`,
-    'wasm (the default kernels) and js (the reference) alternate in each round, then PyTorch runs its round',
-    `streaming-read probe (a JS loop summing x): ${fmt(r.probe.ms)} ms, ${fmt(r.probe.gb_per_s)} GB/s`,
-    `copying x into the module's memory in blocks, as every wasm pass does: ${fmt(r.staging.ms)} ms, ${fmt(r.staging.gb_per_s)} GB/s`,
-    '',
-    renderTable(
-      ['pass', 'MiB moved', 'wasm ms', 'GB/s', '/ probe', 'js ms', 'GB/s', '/ probe'],
-      r.passes.map((p) => [p.pass, fmt(p.bytes / 2 ** 20), fmt(p.wasm_ms), fmt(p.wasm_gb_per_s), fmt(p.wasm_ratio_to_probe), fmt(p.js_ms), fmt(p.js_gb_per_s), fmt(p.js_ratio_to_probe)]),
-    ),
-    '',
-    renderTable(
-      ['step', 'wasm ms', 'js ms', 'PyTorch ms', 'wasm / PyTorch (rounds)', 'js / PyTorch', 'js / wasm'],
-      r.steps.map((s) => [s.step, fmt(s.wasm_ms), fmt(s.js_ms), s.pytorch_ms === undefined ? '-' : fmt(s.pytorch_ms), spread(s.wasm_over_pytorch), s.js_over_pytorch ? x(s.js_over_pytorch.median) : '-', x(s.js_over_wasm.median)]),
-    ),
-    '',
-    r.pytorch ? `PyTorch ${r.pytorch.version}, BatchNorm2d on CPU at ${r.pytorch.threads} intra-op thread(s)` : `PyTorch: ${r.pytorch_note}`,
-    `goal: ${r.goal.name} at most ${fmt(r.goal.goal)}x: ${r.goal.figure === undefined ? 'not measured' : `${x(r.goal.figure)}, ${r.goal.met ? 'met' : 'NOT met'}`}`,
-  ];
-  return lines.join('\n');
-}
 
 // The cluster benchmark: sync and local BN steps at W = 8 on the default threads, the PyTorch peer
 // at this machine's intra-op threads (the fair match for our threads), start-up.
@@ -83,8 +58,8 @@ const goals: { name: string; figure?: number; goal: number; unit: string; atLeas
   { name: `all-reduce of 129 values at W=8 on ${defaultThreads} threads (${DEFAULT_ALGORITHM}), median`, figure: allReduceDefault?.medianUs, goal: 20, unit: 'us' },
   { name: 'compare --devices 1024 (4 rows per device)', figure: footprint(1024)?.seconds, goal: 30, unit: 's' },
   { name: 'compare --devices 4096 (4 rows per device)', figure: footprint(4096)?.seconds, goal: 120, unit: 's' },
-  { name: 'training, per-device batch 2 on 8 devices: ours / PyTorch examples/s (global 16)', figure: trainingSmall.ratio_to_pytorch && 1 / trainingSmall.ratio_to_pytorch, goal: 1, unit: 'x', atLeast: true },
-  { name: 'training, global batch 256 on 8 devices: ours / PyTorch epoch time', figure: training.ratio_to_pytorch, goal: 1, unit: 'x' },
+  { name: 'training, per-device batch 2 on 8 devices: ours / PyTorch examples/s (global 16)', figure: trainingSmall.ratioToPytorch && 1 / trainingSmall.ratioToPytorch, goal: 1, unit: 'x', atLeast: true },
+  { name: 'training, global batch 256 on 8 devices: ours / PyTorch epoch time', figure: training.ratioToPytorch, goal: 1, unit: 'x' },
 ];
 const goalLines = goals.map((g) => {
   const met = g.figure === undefined ? undefined : g.atLeast ? g.figure >= g.goal : g.figure <= g.goal;
@@ -93,10 +68,18 @@ const goalLines = goals.map((g) => {
 });
 
 if (json) {
-  process.stdout.write(`${JSON.stringify({ kernels: report, cluster, devices_and_threads: { allreduce: allReduce, scaling, growth: 'reason' in scaling ? undefined : growthExponents(scaling) }, training_small: trainingSmall, training, goals: goalLines.map(([name, figure, goal, met]) => ({ name, figure, goal, met })) }, null, 2)}\n`);
+  const run = {
+    kernels: report,
+    cluster,
+    devicesAndThreads: { allreduce: allReduce, scaling, ...('reason' in scaling ? {} : { growth: growthExponents(scaling) }) },
+    trainingSmall,
+    training,
+    goals: goalLines.map(([name, figure, goal, met]) => ({ name, figure, goal, met })),
+  };
+  process.stdout.write(`${JSON.stringify(benchRunJson(run), null, 2)}\n`);
 } else {
   const fmt = (v: number) => Number(v.toPrecision(3));
-  console.log(kernelSection(report));
+  console.log(kernelBenchTable(report));
   console.log();
   console.log(benchTables(cluster));
   console.log();
@@ -116,10 +99,10 @@ if (json) {
   console.log();
   for (const t of [trainingSmall, training]) {
     console.log(`training: BN-LeNet (${t.bn} BN) on ${t.data}, global batch ${t.batch} over ${t.devices} devices, ${t.steps} steps`);
-    console.log(`  ${Math.round(t.examples_per_second)} examples/s, ${fmt(t.seconds_per_60k_epoch)} s per epoch of 60,000 images`);
+    console.log(`  ${Math.round(t.examplesPerSecond)} examples/s, ${fmt(t.secondsPer60kEpoch)} s per epoch of 60,000 images`);
     if (t.pytorch) {
-      console.log(`  PyTorch CPU (${t.pytorch.threads} thread(s)), same network and global batch: ${Math.round(t.pytorch.examples_per_second)} examples/s, ${fmt(t.pytorch.seconds_per_60k_epoch)} s per epoch`);
-    } else console.log(`  PyTorch: ${t.pytorch_note}`);
+      console.log(`  PyTorch CPU (${t.pytorch.threads} thread(s)), same network and global batch: ${Math.round(t.pytorch.examplesPerSecond)} examples/s, ${fmt(t.pytorch.secondsPer60kEpoch)} s per epoch`);
+    } else console.log(`  PyTorch: ${t.pytorchNote}`);
   }
   console.log();
   console.log('goals of devices and threads:');

@@ -21,6 +21,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { consume } from '../src/bench/measure.js';
 import { median } from '../src/summary-stats.js';
+import { type GemmAbRow, type LenetAbRow, type TrainingAbRow, benchAbJson } from '../src/report/json/bench-ab-json.js';
 import { renderTable } from '../src/report/table.js';
 
 type GemmModule = typeof import('../src/nn/gemm.js');
@@ -35,6 +36,7 @@ type Nn = {
   SeededRandom: typeof import('../src/tensor/random.js').SeededRandom;
 };
 type TrainBench = typeof import('../src/experiments/train-bench.js');
+type TrainBenchReport = import('../src/experiments/train-bench.js').TrainBenchReport;
 
 interface Build {
   readonly label: string;
@@ -109,7 +111,7 @@ const SHAPES: [string, boolean, boolean, number, number, number, boolean][] = [
   ['fc3 forward  x·W^T', false, true, BATCH, 10, 84, false],
   ['square 256', false, false, 256, 256, 256, false],
 ];
-const gemmRows = [];
+const gemmRows: GemmAbRow[] = [];
 for (const [name, transA, transB, M, N, K, accumulate] of SHAPES) {
   const rng = new a.nn.SeededRandom(1);
   const A = Float32Array.from({ length: M * K }, () => rng.uniform() - 0.5);
@@ -136,7 +138,7 @@ for (const [name, transA, transB, M, N, K, accumulate] of SHAPES) {
   }
   const r = await rounds(ROUNDS, runA, runB);
   const gflops = (ms: number) => (2 * M * N * K) / (ms * 1e6);
-  gemmRows.push({ product: name, op: `${transA ? 'T' : 'N'}${transB ? 'T' : 'N'} ${M}x${N}x${K}`, a_gflops: gflops(r.aMs), b_gflops: gflops(r.bMs), b_speedup: r.bSpeedup, b_speedup_best: r.bSpeedupBest, bitwise_same: same });
+  gemmRows.push({ product: name, op: `${transA ? 'T' : 'N'}${transB ? 'T' : 'N'} ${M}x${N}x${K}`, aGflops: gflops(r.aMs), bGflops: gflops(r.bMs), bSpeedup: r.bSpeedup, bSpeedupBest: r.bSpeedupBest, bitwiseSame: same });
 }
 
 // --- 2. LeNet step ---------------------------------------------------------------------------
@@ -168,24 +170,28 @@ for (let w = 0; w < 5; w++) {
   lb.step();
 }
 const lenet = await rounds(ROUNDS * 2, la.step, lb.step);
-const lenetRow = { a_ms: lenet.aMs, b_ms: lenet.bMs, b_speedup: lenet.bSpeedup, b_speedup_best: lenet.bSpeedupBest, loss_bitwise_same: Object.is(la.loss(), lb.loss()) };
+const lenetRow: LenetAbRow = { aMs: lenet.aMs, bMs: lenet.bMs, bSpeedup: lenet.bSpeedup, bSpeedupBest: lenet.bSpeedupBest, lossBitwiseSame: Object.is(la.loss(), lb.loss()) };
 
 // --- 3. training ------------------------------------------------------------------------------
+/** Examples per second of a training benchmark's report: camelCase since the JSON boundary moved, snake_case in builds before. */
+function examplesPerSecond(report: TrainBenchReport | { readonly examples_per_second: number }): number {
+  return 'examplesPerSecond' in report ? report.examplesPerSecond : report.examples_per_second;
+}
 if (process.stderr.isTTY) console.error(`training: ${TRAIN_ROUNDS} rounds of BN-LeNet, batch 256 on 8 devices, each build...`);
 const train = (build: Build) => async () => {
   const report = await build.train.benchmarkTraining({ devices: 8, batch: 256, steps: TRAIN_STEPS, torch: false });
-  return 1000 / report.examples_per_second; // ms per example, so that `rounds` takes ratios the same way
+  return 1000 / examplesPerSecond(report); // ms per example, so that `rounds` takes ratios the same way
 };
 const training = await rounds(TRAIN_ROUNDS, train(a), train(b));
-const trainRow = { a_examples_per_s: 1000 / training.aMs, b_examples_per_s: 1000 / training.bMs, b_speedup: training.bSpeedup, b_speedup_best: training.bSpeedupBest };
+const trainRow: TrainingAbRow = { aExamplesPerS: 1000 / training.aMs, bExamplesPerS: 1000 / training.bMs, bSpeedup: training.bSpeedup, bSpeedupBest: training.bSpeedupBest };
 
 if (json) {
-  console.log(JSON.stringify({ a: a.label, b: b.label, rounds: ROUNDS, train_rounds: TRAIN_ROUNDS, gemm: gemmRows, lenet: lenetRow, training: trainRow }, null, 2));
+  console.log(JSON.stringify(benchAbJson({ a: a.label, b: b.label, rounds: ROUNDS, trainRounds: TRAIN_ROUNDS, gemm: gemmRows, lenet: lenetRow, training: trainRow }), null, 2));
 } else {
   const f = (v: number) => Number(v.toPrecision(3));
   console.log(`${a.label}\n${b.label}\n`);
   console.log(`GEMM at LeNet's shapes, batch ${BATCH}, one thread: GFLOP/s (median of ${ROUNDS} rounds); B/A speed, as the median of per-round ratios and as the ratio of best times`);
-  console.log(renderTable(['product', 'op M x N x K', 'A', 'B', 'B/A median', 'B/A best', 'same bits'], gemmRows.map((r) => [r.product, r.op, f(r.a_gflops), f(r.b_gflops), f(r.b_speedup), f(r.b_speedup_best), r.bitwise_same ? 'yes' : 'no'])));
-  console.log(`\nLeNet (no BN) forward + loss + backward, batch ${BATCH}, one thread: A ${f(lenetRow.a_ms)} ms, B ${f(lenetRow.b_ms)} ms, B/A speed ${f(lenetRow.b_speedup)} median, ${f(lenetRow.b_speedup_best)} best (${ROUNDS * 2} rounds; same loss bits: ${lenetRow.loss_bitwise_same ? 'yes' : 'no'})`);
-  console.log(`training, BN-LeNet sync BN, batch 256 on 8 devices: A ${Math.round(trainRow.a_examples_per_s)} examples/s, B ${Math.round(trainRow.b_examples_per_s)} examples/s, B/A speed ${f(trainRow.b_speedup)} median, ${f(trainRow.b_speedup_best)} best (${TRAIN_ROUNDS} rounds of ${TRAIN_STEPS} steps)`);
+  console.log(renderTable(['product', 'op M x N x K', 'A', 'B', 'B/A median', 'B/A best', 'same bits'], gemmRows.map((r) => [r.product, r.op, f(r.aGflops), f(r.bGflops), f(r.bSpeedup), f(r.bSpeedupBest), r.bitwiseSame ? 'yes' : 'no'])));
+  console.log(`\nLeNet (no BN) forward + loss + backward, batch ${BATCH}, one thread: A ${f(lenetRow.aMs)} ms, B ${f(lenetRow.bMs)} ms, B/A speed ${f(lenetRow.bSpeedup)} median, ${f(lenetRow.bSpeedupBest)} best (${ROUNDS * 2} rounds; same loss bits: ${lenetRow.lossBitwiseSame ? 'yes' : 'no'})`);
+  console.log(`training, BN-LeNet sync BN, batch 256 on 8 devices: A ${Math.round(trainRow.aExamplesPerS)} examples/s, B ${Math.round(trainRow.bExamplesPerS)} examples/s, B/A speed ${f(trainRow.bSpeedup)} median, ${f(trainRow.bSpeedupBest)} best (${TRAIN_ROUNDS} rounds of ${TRAIN_STEPS} steps)`);
 }

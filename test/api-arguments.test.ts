@@ -6,7 +6,8 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { resolveSettings } from '../src/bn/batch-norm.js';
-import { runOutputFiles, runStatsJson } from '../src/experiments/run.js';
+import { runStatsJson } from '../src/report/json/run-json.js';
+import { runOutputFiles } from '../src/report/run-files.js';
 import * as collectives from '../src/collectives/index.js';
 import * as experiments from '../src/experiments/index.js';
 import * as main from '../src/index.js';
@@ -162,14 +163,14 @@ const CASES: readonly [string, () => unknown, RegExp][] = [
   ['SeededRandom', () => new api.SeededRandom(bad('1')), /^seed must be an integer, got the string '1'$/],
   ['syntheticBatch', () => api.syntheticBatch(bad([2, 'a'])), /^shape\[1\] must be a whole number >= 0, got the string 'a'$/],
   ['syntheticGradient', () => api.syntheticGradient([2, 2], 0, bad('int8')), /^dtype must be one of float32, float64, got 'int8'$/],
-  ['parseNpz', () => api.parseNpz(bad('acts.npz')), /^bytes must be a Uint8Array \(an \.npz file's contents\), got the string 'acts\.npz'$/],
-  ['readNpzFile', () => api.readNpzFile(bad(3)), /^path must be a non-empty string, got the number 3$/],
-  ['capturedFromNpz', () => api.capturedFromNpz(bad(undefined), 'a.npz'), /^contents must be an object, got undefined$/],
-  ['readCapturedActivations', () => api.readCapturedActivations(bad(['a.npz'])), /^path must be a non-empty string, got an array/],
-  ['selectLayers', () => api.selectLayers(bad({ layers: 'bn1' }), ['bn1']), /^acts\.layers must be an array of captured layers/],
-  ['compareLayers', () => api.compareLayers(bad(undefined)), /^options must be an object, got undefined$/],
-  ['noiseLayers', () => api.noiseLayers(bad({ acts: { layers: [], source: 'a' }, batchSizes: [0] })), /^options\.batchSizes\[0\] must be a whole number >= 1, got 0$/],
-  ['sweepExperiment', () => api.sweepExperiment(bad({ perDeviceBatches: '2,4' })), /^options\.perDeviceBatches must be/],
+  ['parseNpz', () => api.parseNpz(bad('nope')), /^bytes must be a Uint8Array \(an \.npz file's contents\), got the string 'nope'$/],
+  ['readNpzFile', () => api.readNpzFile(bad(5)), /^path must be a non-empty string, got the number 5$/],
+  ['capturedFromNpz', () => api.capturedFromNpz(bad({ arrays: [] }), 'a.npz'), /^contents\.arrays must be a Map of member names to arrays \(from parseNpz\), got an empty array$/],
+  ['readCapturedActivations', () => api.readCapturedActivations(bad(5)), /^path must be a non-empty string, got the number 5$/],
+  ['selectLayers', () => api.selectLayers(bad({ layers: 'all' }), ['a']), /^acts must be captured activations \(from readCapturedActivations\), got an object/],
+  ['compareLayers', () => api.compareLayers({ acts: bad('x') }), /^acts must be an object, got the string 'x'$/],
+  ['noiseLayers', () => api.noiseLayers(bad('x')), /^options must be an object, got the string 'x'$/],
+  ['sweepExperiment', () => api.sweepExperiment({ perDeviceBatches: [2], seeds: bad('2') }), /^seeds must be a whole number from 1 to 100, got the string '2'$/],
 ];
 
 describe('bad arguments to every export', () => {

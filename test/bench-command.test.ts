@@ -1,16 +1,19 @@
 /**
  * The cluster benchmark on a tiny batch, with real worker threads: every documented figure is
- * there and is a finite positive number, and bad options are refused before anything starts.
+ * there and is a finite positive number, `bench --json` prints the keys it always has, and bad options are refused before anything starts.
  * No timing is asserted: a test never judges speed.
  */
 import { Command, CommanderError } from 'commander';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ALGORITHM_NAMES } from '../src/collectives/algorithms/index.js';
-import { addBenchCommand, benchTables } from '../src/cli/bench-command.js';
+import { addBenchCommand } from '../src/cli/bench-command.js';
+import { benchTables } from '../src/report/tables/bench-table.js';
 import { parseShape } from '../src/cli/parse.js';
 import { type ClusterBenchReport, benchmarkCluster } from '../src/experiments/bench.js';
+import { type ClusterBenchJson, clusterBenchJson } from '../src/report/json/bench-json.js';
 import { quantile } from '../src/summary-stats.js';
 import { InputError } from '../src/errors.js';
+import { CLUSTER_BENCH_KEYS, keyPaths } from './json-keys.js';
 
 const TINY = { shape: [16, 4, 2, 2], devices: 2, reps: 2, allreduceReps: 5, startDevices: 4, startReps: 1, torch: false } as const;
 
@@ -20,22 +23,22 @@ function expectPositive(value: unknown, name: string): void {
 }
 
 function expectReportShape(r: ClusterBenchReport, devices: number, channels: number): void {
-  for (const key of ['sync_step_ms', 'local_step_ms', 'single_step_ms', 'single_kernels_step_ms', 'sync_over_local', 'sync_over_single', 'sync_over_single_kernels', 'allreduce_us', 'probe_ms'] as const) {
+  for (const key of ['syncStepMs', 'localStepMs', 'singleStepMs', 'singleKernelsStepMs', 'syncOverLocal', 'syncOverSingle', 'syncOverSingleKernels', 'allreduceUs', 'probeMs'] as const) {
     expectPositive(r[key], key);
   }
-  expect(r.sync_over_local).toBeCloseTo(r.sync_step_ms / r.local_step_ms, 12);
-  expect(r.sync_over_single).toBeCloseTo(r.sync_step_ms / r.single_step_ms, 12);
-  expect(r.allreduce_values).toBe(2 * channels + 1);
+  expect(r.syncOverLocal).toBeCloseTo(r.syncStepMs / r.localStepMs, 12);
+  expect(r.syncOverSingle).toBeCloseTo(r.syncStepMs / r.singleStepMs, 12);
+  expect(r.allreduceValues).toBe(2 * channels + 1);
   expect(r.allreduce.map((a) => a.algorithm)).toEqual([...ALGORITHM_NAMES]);
   for (const a of r.allreduce) {
-    for (const key of ['median_us', 'p10_us', 'p90_us'] as const) expectPositive(a[key], `${a.algorithm} ${key}`);
-    expect(a.p10_us).toBeLessThanOrEqual(a.median_us);
-    expect(a.median_us).toBeLessThanOrEqual(a.p90_us);
+    for (const key of ['medianUs', 'p10Us', 'p90Us'] as const) expectPositive(a[key], `${a.algorithm} ${key}`);
+    expect(a.p10Us).toBeLessThanOrEqual(a.medianUs);
+    expect(a.medianUs).toBeLessThanOrEqual(a.p90Us);
   }
-  expect(r.allreduce_us).toBe(r.allreduce.find((a) => a.algorithm === r.algorithm)!.median_us);
+  expect(r.allreduceUs).toBe(r.allreduce.find((a) => a.algorithm === r.algorithm)!.medianUs);
   expect(r.devices).toBe(devices);
-  expectPositive(r.start_stop.start_ready_close_ms, 'start_ready_close_ms');
-  expectPositive(r.start_stop.start_first_step_close_ms, 'start_first_step_close_ms');
+  expectPositive(r.startStop.startReadyCloseMs, 'startReadyCloseMs');
+  expectPositive(r.startStop.startFirstStepCloseMs, 'startFirstStepCloseMs');
   expect(r.goals.length).toBeGreaterThanOrEqual(3);
   for (const g of r.goals) expect(g.met).toBe(g.figure <= g.goal);
 }
@@ -45,11 +48,12 @@ describe('benchmarkCluster', () => {
     const r = await benchmarkCluster(TINY);
     expectReportShape(r, 2, 4);
     expect(r.reps).toEqual({ steps: 2, allreduce: 5, start: 1 });
-    expect(r.start_stop.devices).toBe(4);
+    expect(r.startStop.devices).toBe(4);
     expect(r.allreduce.every((a) => a.samples === 5)).toBe(true);
     expect(r.pytorch).toBeUndefined();
-    expect(r.pytorch_note).toMatch(/not run/);
+    expect(r.pytorchNote).toMatch(/not run/);
     expect(JSON.parse(JSON.stringify(r))).toEqual(r); // plain data
+    expect(keyPaths(clusterBenchJson(r))).toEqual(CLUSTER_BENCH_KEYS(false));
     expect(benchTables(r)).toMatch(/sync \/ local/);
   });
 
@@ -108,10 +112,15 @@ describe('bench command', () => {
     });
     await program().parseAsync(argv('--shape', '16,4,2,2', '--devices', '2', '--reps', '2', '--allreduce-reps', '5', '--start-devices', '4', '--no-torch', '--json'));
     vi.restoreAllMocks();
-    const report = JSON.parse(out) as ClusterBenchReport;
-    expectReportShape(report, 2, 4);
-    expect(report.shape).toEqual([16, 4, 2, 2]);
-    expect(report.pytorch_note).toMatch(/not run/);
+    const json = JSON.parse(out) as ClusterBenchJson;
+    expect(keyPaths(json)).toEqual(CLUSTER_BENCH_KEYS(false));
+    for (const key of ['sync_step_ms', 'local_step_ms', 'single_step_ms', 'single_kernels_step_ms', 'sync_over_local', 'sync_over_single', 'allreduce_us', 'probe_ms'] as const) {
+      expectPositive(json[key], key);
+    }
+    expect(json.allreduce_values).toBe(9);
+    expect(json.allreduce_us).toBe(json.allreduce.find((a) => a.algorithm === json.algorithm)!.median_us);
+    expect(json.shape).toEqual([16, 4, 2, 2]);
+    expect(json.pytorch_note).toMatch(/not run/);
   });
 
   it.each([

@@ -4,6 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { benchmarkKernels } from '../src/experiments/kernel-bench.js';
 import { kernelBackend, useKernels } from '../src/kernels/backend.js';
+import { kernelBenchTable } from '../src/report/tables/kernel-bench-table.js';
 
 describe('benchmarkKernels', () => {
   it('times every pass on both backends and reports bytes, GB/s and the goal', async () => {
@@ -14,19 +15,20 @@ describe('benchmarkKernels', () => {
       const bytes = 4 * 3 * 16 * 4;
       expect(r.passes.map((p) => p.bytes / bytes)).toEqual([1, 2, 2, 2, 3, 3]);
       for (const p of r.passes) {
-        expect(p.wasm_ms).toBeGreaterThan(0);
-        expect(p.js_ms).toBeGreaterThan(0);
-        expect(p.wasm_gb_per_s).toBeCloseTo(p.bytes / (p.wasm_ms * 1e6), 12);
-        expect(p.js_ratio_to_probe).toBeCloseTo(p.js_gb_per_s / r.probe.gb_per_s, 12);
+        expect(p.wasmMs).toBeGreaterThan(0);
+        expect(p.jsMs).toBeGreaterThan(0);
+        expect(p.wasmGbPerS).toBeCloseTo(p.bytes / (p.wasmMs * 1e6), 12);
+        expect(p.jsRatioToProbe).toBeCloseTo(p.jsGbPerS / r.probe.gbPerS, 12);
       }
       expect(r.steps.map((s) => s.step)).toEqual(['forward', 'forward+backward']);
       for (const s of r.steps) {
-        expect(s.js_over_wasm.min).toBeLessThanOrEqual(s.js_over_wasm.median);
-        expect(s.js_over_wasm.max).toBeGreaterThanOrEqual(s.js_over_wasm.median);
-        expect(s.pytorch_ms).toBeUndefined();
+        expect(s.jsOverWasm.min).toBeLessThanOrEqual(s.jsOverWasm.median);
+        expect(s.jsOverWasm.max).toBeGreaterThanOrEqual(s.jsOverWasm.median);
+        expect(s.pytorchMs).toBeUndefined();
       }
-      expect(r.pytorch_note).toBe('not run (switched off)');
+      expect(r.pytorchNote).toBe('not run (switched off)');
       expect(r.goal).toEqual({ name: expect.stringMatching(/forward\+backward.*PyTorch/), goal: 1 });
+      expect(kernelBenchTable(r)).toMatch(/PyTorch: not run \(switched off\)\ngoal: .* not measured$/);
     } finally {
       useKernels('wasm');
     }

@@ -14,7 +14,7 @@ import { InputError } from '../src/errors.js';
 import { type CostReport, costModel } from '../src/experiments/cost.js';
 import { type NoiseReport, noiseExperiment } from '../src/experiments/noise.js';
 import { type PrecisionReport, precisionExperiment } from '../src/experiments/precision.js';
-import type { RunReport, TrainReport } from '../src/experiments/train.js';
+import type { TrainRunReport, TrainReport } from '../src/experiments/train.js';
 import { flattenOpacity } from '../src/report/flatten-opacity.js';
 import { type PlotSpec, VEGA_LITE_SCHEMA, renderPng, renderSvg } from '../src/report/plot.js';
 import { costPlot } from '../src/report/plots/cost-plot.js';
@@ -250,7 +250,7 @@ describe('train plot', () => {
 describe('train plot, identical runs', () => {
   it('names modes whose curves are the same to the bit, and gives each mode its own marker size', () => {
     const sync = train.runs.filter((r) => r.bn === 'sync');
-    const runs = train.runs.map((r) => (r.bn === 'group:2' ? { ...r, epochs: sync.find((s) => s.per_device_batch === r.per_device_batch)!.epochs } : r));
+    const runs = train.runs.map((r) => (r.bn === 'group:2' ? { ...r, epochs: sync.find((s) => s.perDeviceBatch === r.perDeviceBatch)!.epochs } : r));
     const spec = trainPlot({ ...train, runs }) as unknown as { title: { subtitle: string[] }; concat: { layer: { encoding: { size?: { scale: { range: number[] } } } }[] }[] };
     expect(spec.title.subtitle[1]).toBe('identical curves, drawn one over the other (the points nest): group:2 = sync at b 4, 32');
     expect((trainPlot(train) as unknown as { title: { subtitle: string[] } }).title.subtitle).toHaveLength(1);
@@ -310,35 +310,35 @@ describe('flattenOpacity', () => {
 
 /** Three BN modes at per-device batches 4 and 32 over three epochs: curves that differ by mode and batch. */
 function handMadeTrainReport(): TrainReport {
-  const runs: RunReport[] = [];
+  const runs: TrainRunReport[] = [];
   for (const [m, bn] of ['local', 'group:2', 'sync'].entries()) {
     for (const b of [4, 32]) {
       runs.push({
         norm: 'batch',
         bn,
         devices: 4,
-        per_device_batch: b,
-        global_batch: 4 * b,
+        perDeviceBatch: b,
+        globalBatch: 4 * b,
         lr: (4 * b) / 256,
         epochs: [1, 2, 3].map((epoch) => ({
           epoch,
-          train_loss: 2.3 / epoch + (b === 4 ? 0.3 : 0) - 0.1 * m,
-          train_acc: 0.3 + 0.15 * epoch + 0.03 * m - (b === 4 ? 0.05 : 0),
-          test_acc: 0.25 + 0.12 * epoch + 0.04 * m - (b === 4 ? 0.08 : 0),
-          test_acc_precise: 0.3 + 0.12 * epoch + 0.02 * m,
-          test_acc_batch: 0.2 + 0.1 * epoch + 0.05 * m - (b === 4 ? 0.1 : 0),
+          trainLoss: 2.3 / epoch + (b === 4 ? 0.3 : 0) - 0.1 * m,
+          trainAcc: 0.3 + 0.15 * epoch + 0.03 * m - (b === 4 ? 0.05 : 0),
+          testAcc: 0.25 + 0.12 * epoch + 0.04 * m - (b === 4 ? 0.08 : 0),
+          testAccPrecise: 0.3 + 0.12 * epoch + 0.02 * m,
+          testAccBatch: 0.2 + 0.1 * epoch + 0.05 * m - (b === 4 ? 0.1 : 0),
           seconds: 1,
         })),
-        dropped_per_epoch: 0,
-        steps_per_epoch: 10,
-        examples_per_second: 1000,
+        droppedPerEpoch: 0,
+        stepsPerEpoch: 10,
+        examplesPerSecond: 1000,
       });
     }
   }
   return {
     model: 'mlp',
     dataset: { name: 'synthetic', train: 1000, test: 200 },
-    settings: { epochs: 3, momentum: 0, weight_decay: 0, seed: 0, eval_stats: 'rank0', precise_batches: 10, lr_scaling: 'linear', bn_momentum: 0.1, bn_eps: 1e-5, stats: 'sums' },
+    settings: { epochs: 3, momentum: 0, weightDecay: 0, seed: 0, evalStats: 'rank0', preciseBatches: 10, lrScaling: 'linear', bnMomentum: 0.1, bnEps: 1e-5, stats: 'sums' },
     runs,
   };
 }

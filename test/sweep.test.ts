@@ -104,7 +104,7 @@ describe('sweep', () => {
       threads: 1,
     });
     const finalEpoch = alone.runs[0].epochs[alone.runs[0].epochs.length - 1];
-    expect(sync.testAccBySeed[1]).toBe(finalEpoch.test_acc);
+    expect(sync.testAccBySeed[1]).toBe(finalEpoch.testAcc);
 
     // Every run is on disk, whole; a second sweep reuses all of them and reports the same.
     expect(readdirSync(dir).sort()).toEqual([

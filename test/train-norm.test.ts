@@ -116,7 +116,7 @@ describe('syncbn-sim train --norm', () => {
     const report = JSON.parse(r.stdout);
     expect(report.runs.map((run: { norm: string; bn: string }) => `${run.norm}/${run.bn}`)).toEqual(['batch/local', 'batch/sync', 'layer-norm/none']);
     const e = report.runs[2].epochs[0];
-    expect(e.test_acc_precise).toBe(e.test_acc);
+    expect(e.testAccPrecise).toBe(e.testAcc);
   });
 
   it.each([

@@ -149,14 +149,14 @@ describe('trainExperiment', () => {
     const r = await trainExperiment({ model: 'mlp', devices: 2, batch: 32, bn: ['sync'], epochs: 3, lr: 0.5, subset: 600 });
     const epochs = r.runs[0].epochs;
     expect(epochs).toHaveLength(3);
-    expect(epochs[2].train_loss).toBeLessThan(epochs[0].train_loss);
-    expect(epochs[2].train_acc).toBeGreaterThan(0.3);
-    for (const e of epochs) for (const k of ['test_acc', 'test_acc_precise', 'test_acc_batch'] as const) expect(e[k]).toBeGreaterThan(0);
+    expect(epochs[2].trainLoss).toBeLessThan(epochs[0].trainLoss);
+    expect(epochs[2].trainAcc).toBeGreaterThan(0.3);
+    for (const e of epochs) for (const k of ['testAcc', 'testAccPrecise', 'testAccBatch'] as const) expect(e[k]).toBeGreaterThan(0);
   });
 
   it('reports the BN settings it trained with, not only the optimizer\'s', async () => {
     const r = await trainExperiment({ model: 'mlp', devices: 2, batch: 32, bn: ['sync'], epochs: 1, subset: 64 });
-    expect(r.settings).toMatchObject({ momentum: 0, bn_momentum: 0.1, bn_eps: 1e-5, stats: 'sums' });
+    expect(r.settings).toMatchObject({ momentum: 0, bnMomentum: 0.1, bnEps: 1e-5, stats: 'sums' });
   });
 
   it('a run whose loss turns NaN stops with DivergedError naming the run, epoch and step', async () => {
@@ -172,11 +172,11 @@ describe('trainExperiment', () => {
   it('drops a final batch too small to give every device two examples, and says so', async () => {
     // 600 = 9 x 64 + 24 over 8 devices: 24 >= 16 is kept. 600 = 6 x 98 + 12: 12 < 16 is dropped.
     const kept = await trainExperiment({ model: 'mlp', devices: 8, batch: 64, bn: ['local'], epochs: 1, subset: 600 });
-    expect(kept.runs[0].dropped_per_epoch).toBe(0);
-    expect(kept.runs[0].steps_per_epoch).toBe(10);
+    expect(kept.runs[0].droppedPerEpoch).toBe(0);
+    expect(kept.runs[0].stepsPerEpoch).toBe(10);
     const small = await trainExperiment({ model: 'mlp', devices: 8, batch: 98, bn: ['local'], epochs: 1, subset: 600 });
-    expect(small.runs[0].steps_per_epoch).toBe(6);
-    expect(small.runs[0].dropped_per_epoch).toBe(12);
+    expect(small.runs[0].stepsPerEpoch).toBe(6);
+    expect(small.runs[0].droppedPerEpoch).toBe(12);
   });
 });
 
@@ -191,6 +191,13 @@ describe('syncbn-sim train', () => {
     expect(report.runs[0].lr).toBeCloseTo((0.5 * 16) / 256, 12);
     const e = report.runs[0].epochs[0];
     for (const k of ['epoch', 'train_loss', 'train_acc', 'test_acc', 'test_acc_precise', 'test_acc_batch']) expect(typeof e[k]).toBe('number');
+    // The documented keys, in order (the report is camelCase inside, mapped at the JSON boundary).
+    expect(Object.keys(report)).toEqual(['model', 'dataset', 'settings', 'runs', 'rows']);
+    expect(Object.keys(report.settings)).toEqual(['epochs', 'momentum', 'weight_decay', 'seed', 'eval_stats', 'precise_batches', 'lr_scaling', 'bn_momentum', 'bn_eps', 'stats']);
+    expect(Object.keys(report.runs[0])).toEqual(['norm', 'bn', 'devices', 'per_device_batch', 'global_batch', 'lr', 'epochs', 'dropped_per_epoch', 'steps_per_epoch', 'examples_per_second']);
+    expect(Object.keys(e)).toEqual(['epoch', 'train_loss', 'train_acc', 'test_acc', 'test_acc_precise', 'test_acc_batch', 'seconds']);
+    expect(report.rows).toHaveLength(4);
+    expect(Object.keys(report.rows[0])).toEqual(['norm', 'bn', 'devices', 'per_device_batch', 'global_batch', 'lr', 'epoch', 'train_loss', 'train_acc', 'test_acc', 'test_acc_precise', 'test_acc_batch', 'seconds']);
   });
 
   it.each([

@@ -1,8 +1,9 @@
 /** `syncbn-sim bench`: the cluster benchmark (sync vs local vs single-device BN, all-reduce, start-up). */
 import { type Command, Option } from 'commander';
 import { ALGORITHM_NAMES, type AlgorithmName } from '../collectives/algorithms/index.js';
-import { BENCH_DEFAULTS, type ClusterBenchReport, benchmarkCluster } from '../experiments/bench.js';
-import { type Cell, formatNumber, renderTable } from '../report/table.js';
+import { BENCH_DEFAULTS, benchmarkCluster } from '../experiments/bench.js';
+import { clusterBenchJson } from '../report/json/bench-json.js';
+import { benchTables } from '../report/tables/bench-table.js';
 import { parsePositiveInteger, parseShape, threadsOption } from './parse.js';
 
 interface BenchFlags {
@@ -47,52 +48,6 @@ export function addBenchCommand(program: Command): void {
         torch: flags.torch,
         onProgress: tty ? (message) => process.stderr.write(`bench: ${message}\n`) : undefined,
       });
-      process.stdout.write(flags.json ? `${JSON.stringify(report, null, 2)}\n` : `${benchTables(report)}\n`);
+      process.stdout.write(flags.json ? `${JSON.stringify(clusterBenchJson(report), null, 2)}\n` : `${benchTables(report)}\n`);
     });
-}
-
-const fmt = (v: number) => Number(v.toPrecision(3));
-
-/**
- * The report as text: the figures with their goals, then the all-reduce of every algorithm.
- * @param r - the benchmark's report.
- * @returns the tables, lines joined by '\n'.
- */
-export function benchTables(r: ClusterBenchReport): string {
-  const goalOf = (name: string) => r.goals.find((g) => g.name.startsWith(name));
-  const goalCells = (name: string): Cell[] => {
-    const g = goalOf(name);
-    return g ? [`<= ${formatNumber(g.goal)}${g.unit === 'x' ? 'x' : ' us'}`, g.met ? 'yes' : 'NO'] : ['', ''];
-  };
-  const rows: Cell[][] = [
-    ['sync BN step (forward+backward)', `${fmt(r.sync_step_ms)} ms`, '', ''],
-    ['local BN step, same cluster and data', `${fmt(r.local_step_ms)} ms`, '', ''],
-    ['single-thread BN on the whole batch', `${fmt(r.single_step_ms)} ms`, '', ''],
-    ['  its bare kernels (no checks, no allocation)', `${fmt(r.single_kernels_step_ms)} ms`, '', ''],
-    ['sync / local', `${fmt(r.sync_over_local)}x`, ...goalCells('sync step / local step')],
-    ['sync / single-thread', `${fmt(r.sync_over_single)}x`, ...goalCells('sync step / single-thread')],
-    ['sync / bare single-thread kernels', `${fmt(r.sync_over_single_kernels)}x`, '', ''],
-    [`all-reduce of ${r.allreduce_values} values (${r.algorithm}), median`, `${fmt(r.allreduce_us)} us`, ...goalCells('all-reduce')],
-  ];
-  if (r.pytorch) {
-    rows.push([`PyTorch BatchNorm (CPU, ${r.pytorch.threads} thread${r.pytorch.threads === 1 ? '' : 's'})`, `${fmt(r.pytorch.forward_backward_ms)} ms`, '', '']);
-    rows.push(['sync / PyTorch', `${fmt(r.sync_over_pytorch!)}x`, ...goalCells('sync step / PyTorch')]);
-  }
-  const s = r.start_stop;
-  rows.push([`start + ready + close, ${s.devices} devices`, `${fmt(s.start_ready_close_ms)} ms`, '', '']);
-  rows.push([`start + first step + close, ${s.devices} devices`, `${fmt(s.start_first_step_close_ms)} ms`, '', '']);
-  const lines = [
-    `cluster benchmark: [${r.shape.join(',')}] float32 on ${r.devices} devices (${r.algorithm}), ${r.cpus} CPUs;` +
-      ` medians of ${r.reps.steps} steps, ${r.reps.allreduce} all-reduces per device, ${r.reps.start} start/stops`,
-    `streaming-read probe: ${fmt(r.probe_ms)} ms, ${fmt(r.probe_gb_per_s)} GB/s`,
-    '',
-    renderTable(['figure', 'value', 'goal', 'met'], rows),
-    '',
-    renderTable(
-      ['all-reduce', 'median us', 'p10 us', 'p90 us'],
-      r.allreduce.map((a) => [a.algorithm, fmt(a.median_us), fmt(a.p10_us), fmt(a.p90_us)]),
-    ),
-  ];
-  if (r.pytorch_note) lines.push('', `PyTorch peer: ${r.pytorch_note}`);
-  return lines.join('\n');
 }

@@ -8,7 +8,7 @@ import { InvalidArgumentError, Option } from 'commander';
 import { InputError } from '../errors.js';
 import { orList } from '../report/prose.js';
 import { IOFFE_SCHEDULE, type RenormSchedule } from '../norm/batch-renorm.js';
-import { parseModelNorm } from '../train/model-norm.js';
+import { type ModelNorm, parseModelNorm } from '../train/model-norm.js';
 
 /** A commander option-value parser: the typed text in, the value out (or a thrown refusal). */
 export type ValueParser<T> = (value: string) => T;
@@ -235,7 +235,7 @@ export function threadsOption(): Option {
  */
 export function normName(flag: string, allowed?: readonly string[]): ValueParser<string> {
   return (value) => {
-    let norm;
+    let norm: ModelNorm;
     try {
       norm = parseModelNorm(value);
     } catch (error) {

@@ -17,12 +17,12 @@ import {
   runBatchNorm,
   runInputFiles,
   runOnCluster,
-  runOutputFiles,
-  runStatsJson,
   storeInputsInHalf,
   storeOutputsInHalf,
 } from '../experiments/run.js';
 import { checkOutputTargets, writeFilesAtomically } from '../io/atomic-write.js';
+import { runStatsJson } from '../report/json/run-json.js';
+import { runOutputFiles } from '../report/run-files.js';
 import { count, renderTable } from '../report/table.js';
 import { interruptibleWrite } from './interruptible-write.js';
 import { numberInRange, oneOf, parseFault, parsePositiveInteger, parseTimeoutMs, positiveNumber, threadsOption } from './parse.js';

@@ -62,7 +62,7 @@ function runLine(r: SweepRunResult, done: number, total: number): string {
   const e = r.run.epochs[r.run.epochs.length - 1];
   const pct = (v: number) => `${(100 * v).toFixed(1)}%`;
   const what = c.norm === 'batch' ? c.bn : c.bn === SWEEP_NO_BN_MODE ? c.norm : `${c.norm} ${c.bn}`;
-  return `run ${done}/${total}${r.reused ? ' (reused)' : ''}: ${what} W=${c.devices} b=${c.perDeviceBatch} lr-scaling ${c.lrScaling} seed ${c.seed}: test acc ${pct(e.test_acc)} (precise BN ${pct(e.test_acc_precise)}, batch stats ${pct(e.test_acc_batch)}), train acc ${pct(e.train_acc)}`;
+  return `run ${done}/${total}${r.reused ? ' (reused)' : ''}: ${what} W=${c.devices} b=${c.perDeviceBatch} lr-scaling ${c.lrScaling} seed ${c.seed}: test acc ${pct(e.testAcc)} (precise BN ${pct(e.testAccPrecise)}, batch stats ${pct(e.testAccBatch)}), train acc ${pct(e.trainAcc)}`;
 }
 
 /**

@@ -3,10 +3,11 @@ import { type Command, Option } from 'commander';
 import { STATS_METHODS, type StatsMethod } from '../bn/batch-moments.js';
 import { ALGORITHM_NAMES, type AlgorithmName, DEFAULT_ALGORITHM } from '../collectives/algorithms/index.js';
 import { InputError } from '../errors.js';
-import { DATASET_NAMES, type DatasetName, type EpochRow, type RunHeader, type TrainReport, normalizationLabel, trainExperiment } from '../experiments/train.js';
+import { DATASET_NAMES, type DatasetName, trainExperiment } from '../experiments/train.js';
 import type { RenormSchedule } from '../norm/batch-renorm.js';
+import { trainJson } from '../report/json/train-json.js';
 import { trainPlot } from '../report/plots/train-plot.js';
-import { formatNumber, renderTable } from '../report/table.js';
+import { epochHeaderLine, epochLine, trainSummary } from '../report/tables/train-table.js';
 import { MODEL_NAMES, type ModelName } from '../train/protocol.js';
 import { listOf, normName, parseRenormSchedule, nonNegativeNumber, parsePositiveInteger, parseSeed, parseTimeoutMs, positiveNumber, threadsOption, wholeNumber } from './parse.js';
 import { withProgress } from './progress.js';
@@ -65,7 +66,7 @@ export function addTrainCommand(program: Command): void {
     .option('--seed <n>', 'seed of initialisation, shuffling and synthetic data', parseSeed, 0)
     .addOption(new Option('--stats <method>', 'BN statistics method').choices(STATS_METHODS).default('sums'))
     .addOption(new Option('--algorithm <name>', 'all-reduce of the BN statistics (gradients use ring)').choices(ALGORITHM_NAMES).default(DEFAULT_ALGORITHM))
-    .addOption(new Option('--eval-stats <whose>', "running statistics test_acc uses in local mode: rank 0's (as DDP) or their mean over ranks").choices(['rank0', 'average']).default('rank0'))
+    .addOption(new Option('--eval-stats <whose>', "running statistics testAcc uses in local mode: rank 0's (as DDP) or their mean over ranks").choices(['rank0', 'average']).default('rank0'))
     .option('--precise-batches <K>', 'training batches precise BN recomputes the statistics over', parsePositiveInteger, 10)
     .option('--timeout-ms <ms>', 'how long a device waits for a peer', parseTimeoutMs, 60_000);
   addReportOptions(command).action(async (flags: TrainFlags) => {
@@ -104,62 +105,13 @@ export function addTrainCommand(program: Command): void {
         onEpoch: printing
           ? (run, epoch) => {
               pause();
-              if (!headerPrinted) process.stdout.write(`${epochCells(EPOCH_HEADER)}\n`);
+              if (!headerPrinted) process.stdout.write(`${epochHeaderLine()}\n`);
               headerPrinted = true;
               process.stdout.write(`${epochLine(run, epoch)}\n`);
             }
           : undefined,
       }),
     );
-    const rows = report.runs.flatMap((run) => run.epochs.map((e) => ({ norm: run.norm, bn: run.bn, devices: run.devices, per_device_batch: run.per_device_batch, global_batch: run.global_batch, lr: run.lr, ...e })));
-    await emitReport(flags, { ...report, rows }, () => trainSummary(report), () => trainPlot(report));
+    await emitReport(flags, trainJson(report), () => trainSummary(report), () => trainPlot(report));
   });
-}
-
-const EPOCH_HEADER = ['run', 'epoch', 'train loss', 'train acc', 'test acc (running)', 'test acc (precise BN)', 'test acc (batch stats)', 'seconds'];
-
-function runName(run: RunHeader): string {
-  return `${normalizationLabel(run)} W=${run.devices} b=${run.per_device_batch} lr=${formatNumber(run.lr, 3)}`;
-}
-
-/** Widths of the per-epoch lines, printed one by one as epochs finish. */
-const EPOCH_WIDTHS = [40, 5, 10, 9, 18, 21, 22, 7];
-
-function epochCells(cells: readonly (string | number)[]): string {
-  return cells.map((c, i) => (i === 0 ? String(c).padEnd(EPOCH_WIDTHS[i]) : String(c).padStart(EPOCH_WIDTHS[i]))).join('  ');
-}
-
-function epochLine(run: RunHeader, e: EpochRow): string {
-  const f = (v: number) => v.toFixed(4);
-  return epochCells([runName(run), e.epoch, f(e.train_loss), f(e.train_acc), f(e.test_acc), f(e.test_acc_precise), f(e.test_acc_batch), e.seconds.toFixed(1)]);
-}
-
-/**
- * The table printed after training: the final epoch of every run side by side, with the settings
- * and the examples each epoch dropped.
- * @param r - the training report.
- * @returns the text, lines joined by '\n' (it starts with an empty line, after the epoch lines).
- */
-export function trainSummary(r: TrainReport): string {
-  const lines = [
-    '',
-    `Final epoch of every run (${r.model} on ${r.dataset.name}: ${r.dataset.train} training and ${r.dataset.test} test examples; SGD momentum ${r.settings.momentum}, weight decay ${r.settings.weight_decay}, seed ${r.settings.seed};` +
-      ` BN momentum ${r.settings.bn_momentum}, eps ${r.settings.bn_eps}, statistics by ${r.settings.stats}):`,
-    renderTable(
-      ['norm', 'BN', 'devices', 'per-device batch', 'global batch', 'lr', 'train loss', 'train acc', 'test acc', 'precise BN', 'batch stats', 'examples/s'],
-      r.runs.map((run) => {
-        const e = run.epochs[run.epochs.length - 1];
-        return [run.norm, run.bn, run.devices, run.per_device_batch, run.global_batch, run.lr, formatNumber(e.train_loss, 4), formatNumber(e.train_acc, 4), formatNumber(e.test_acc, 4), formatNumber(e.test_acc_precise, 4), formatNumber(e.test_acc_batch, 4), Math.round(run.examples_per_second)];
-      }),
-    ),
-  ];
-  const dropped = r.runs.filter((run) => run.dropped_per_epoch > 0);
-  for (const run of dropped) lines.push(`${runName(run)}: the last ${run.dropped_per_epoch} examples of every epoch were dropped (fewer than 2 per device).`);
-  if (r.runs.some((run) => run.bn === 'none')) lines.push('BN "none": the normalization never looks across examples, so no BN mode applies; its test accuracy needs no running statistics, and all three evaluations are one.');
-  if (r.settings.renorm_schedule) {
-    const s = r.settings.renorm_schedule;
-    lines.push(`batch-renorm: r_max 1 and d_max 0 for ${s.warmup_steps} steps, then linear to r_max ${s.r_max} at step ${s.r_max_steps} and d_max ${s.d_max} at step ${s.d_max_steps} (Ioffe 2017's warm-up${s.warmup_steps === 5000 && s.r_max_steps === 40000 && s.d_max_steps === 25000 ? '' : ', rescaled by --renorm-schedule'}).`);
-  }
-  lines.push(`test acc uses ${r.settings.eval_stats === 'average' ? 'the running statistics averaged over ranks (local BN)' : "rank 0's running statistics"}; precise BN recomputes them over ${r.settings.precise_batches} training batches; batch stats normalizes each test chunk of the per-device batch size with its own statistics.`);
-  return lines.join('\n');
 }

@@ -10,7 +10,8 @@
  *     algorithm, as timed by the devices themselves;
  *   - starting and stopping a cluster of `startDevices` devices;
  *   - optionally PyTorch's CPU BatchNorm on the same shape (scripts/bench_torch.py), the peer to beat.
- * It returns plain data with the issue's goals and whether each is met; it never asserts a time.
+ * It returns plain data in camelCase with the issue's goals and whether each is met; it never
+ * asserts a time. src/report/json/bench-json.ts maps it to the documented JSON of `bench --json`.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -69,7 +70,7 @@ export interface ClusterBenchOptions {
   readonly shape?: readonly number[];
   /** W, 1 to MAX_DEVICES; default 8. */
   readonly devices?: number;
-  /** Algorithm of the sync steps and of `allreduce_us`; default DEFAULT_ALGORITHM. All five are timed. */
+  /** Algorithm of the sync steps and of `allreduceUs`; default DEFAULT_ALGORITHM. All five are timed. */
   readonly algorithm?: AlgorithmName;
   /** Timed steps of each kind (sync, local, single); default 10, after 2 warm-up steps each. */
   readonly reps?: number;
@@ -87,7 +88,7 @@ export interface ClusterBenchOptions {
   readonly onProgress?: (message: string) => void;
 }
 
-/** The timing of one all-reduce algorithm. Keys are snake_case: the bench report is the CLI's JSON as it is. */
+/** The timing of one all-reduce algorithm. */
 export interface AllReduceFigures {
   /** The algorithm timed. */
   readonly algorithm: AlgorithmName;
@@ -95,11 +96,11 @@ export interface AllReduceFigures {
    * Median, 10th and 90th percentile over calls of the whole collective's time (from the end of
    * the call before on the slowest thread to the end of this one there), in microseconds.
    */
-  readonly median_us: number;
+  readonly medianUs: number;
   /** 10th percentile, in microseconds. */
-  readonly p10_us: number;
+  readonly p10Us: number;
   /** 90th percentile, in microseconds. */
-  readonly p90_us: number;
+  readonly p90Us: number;
   /** Calls timed. */
   readonly samples: number;
 }
@@ -118,12 +119,12 @@ export interface GoalCheck {
   readonly met: boolean;
 }
 
-/** PyTorch's CPU BatchNorm on the benchmark's shape, as scripts/bench_torch.py reports it. */
+/** PyTorch's CPU BatchNorm on the benchmark's shape, as scripts/bench_torch.py reports it (read into camelCase). */
 export interface TorchPeer {
   /** Median forward, in ms. */
-  readonly forward_ms: number;
+  readonly forwardMs: number;
   /** Median forward then backward, in ms: what a sync step is held to. */
-  readonly forward_backward_ms: number;
+  readonly forwardBackwardMs: number;
   /** PyTorch's intra-op threads. */
   readonly threads: number;
 }
@@ -133,16 +134,16 @@ export interface StartStopFigures {
   /** Devices of the cluster started. */
   readonly devices: number;
   /** Cluster.start, ready(), close(): median ms. */
-  readonly start_ready_close_ms: number;
+  readonly startReadyCloseMs: number;
   /** Cluster.start, ready(), one tiny sync forward (every thread up and loaded), close(): median ms. */
-  readonly start_first_step_close_ms: number;
+  readonly startFirstStepCloseMs: number;
   /** Cycles timed. */
   readonly reps: number;
 }
 
 /**
  * What {@link benchmarkCluster} measured: times, their ratios (which a noisy machine moves less
- * than the times) and the goals. Keys are snake_case, the CLI's JSON as it is.
+ * than the times) and the goals; src/report/json/bench-json.ts maps it to the documented JSON.
  */
 export interface ClusterBenchReport {
   /** The batch's shape. */
@@ -151,7 +152,7 @@ export interface ClusterBenchReport {
   readonly dtype: 'float32';
   /** W. */
   readonly devices: number;
-  /** Algorithm of the sync steps and of `allreduce_us`. */
+  /** Algorithm of the sync steps and of `allreduceUs`. */
   readonly algorithm: AlgorithmName;
   /** CPUs Node may use: with fewer CPUs than devices, threads share cores. */
   readonly cpus: number;
@@ -165,40 +166,40 @@ export interface ClusterBenchReport {
     readonly start: number;
   };
   /** Streaming read of x in a JS loop, timed in this run: what one thread gets from memory. */
-  readonly probe_ms: number;
+  readonly probeMs: number;
   /** The same as bandwidth, GB/s. */
-  readonly probe_gb_per_s: number;
+  readonly probeGbPerS: number;
   /** Medians of forward+backward training steps, in ms. */
-  readonly sync_step_ms: number;
+  readonly syncStepMs: number;
   /** The same for local BN on the same cluster and data. */
-  readonly local_step_ms: number;
+  readonly localStepMs: number;
   /** The same for the batchNorm operator on the whole batch, one thread. */
-  readonly single_step_ms: number;
+  readonly singleStepMs: number;
   /**
    * The same step as bare single-thread kernels into preallocated outputs (no input checks, no
    * allocation): what the arithmetic and memory traffic alone cost on one thread. No goal.
    */
-  readonly single_kernels_step_ms: number;
-  /** sync_step_ms / local_step_ms: what synchronizing costs. */
-  readonly sync_over_local: number;
-  /** sync_step_ms / single_step_ms: what splitting over W devices gains. */
-  readonly sync_over_single: number;
-  /** sync_step_ms / single_kernels_step_ms. */
-  readonly sync_over_single_kernels: number;
+  readonly singleKernelsStepMs: number;
+  /** syncStepMs / localStepMs: what synchronizing costs. */
+  readonly syncOverLocal: number;
+  /** syncStepMs / singleStepMs: what splitting over W devices gains. */
+  readonly syncOverSingle: number;
+  /** syncStepMs / singleKernelsStepMs. */
+  readonly syncOverSingleKernels: number;
   /** 2C+1: the values one sync all-reduce carries. */
-  readonly allreduce_values: number;
+  readonly allreduceValues: number;
   /** Median all-reduce of 2C+1 values with `algorithm`, in microseconds. */
-  readonly allreduce_us: number;
+  readonly allreduceUs: number;
   /** Every algorithm's all-reduce of 2C+1 values. */
   readonly allreduce: readonly AllReduceFigures[];
   /** Starting and stopping a cluster of `startDevices`. */
-  readonly start_stop: StartStopFigures;
+  readonly startStop: StartStopFigures;
   /** PyTorch's CPU BatchNorm on the same shape, or why it did not run. */
   readonly pytorch?: TorchPeer;
   /** Why PyTorch did not run (absent when it did). */
-  readonly pytorch_note?: string;
-  /** sync_step_ms / PyTorch's forward_backward_ms, when PyTorch ran. */
-  readonly sync_over_pytorch?: number;
+  readonly pytorchNote?: string;
+  /** syncStepMs / PyTorch's forwardBackwardMs, when PyTorch ran. */
+  readonly syncOverPytorch?: number;
   /** Each goal of BENCH_GOALS with its figure; the PyTorch goal only when PyTorch ran. */
   readonly goals: readonly GoalCheck[];
 }
@@ -271,8 +272,11 @@ export function torchPeer(shape: readonly number[], reps: number): TorchPeer | {
     return { reason: /No module named .?torch/.test(r.stderr ?? '') ? 'torch is not installed for /usr/bin/python3' : last };
   }
   try {
-    const parsed = JSON.parse(r.stdout) as TorchPeer;
-    if ([parsed.forward_ms, parsed.forward_backward_ms, parsed.threads].every((v) => typeof v === 'number' && Number.isFinite(v))) return parsed;
+    // The script's JSON is snake_case; it is read into camelCase here, at the parse.
+    const parsed = JSON.parse(r.stdout) as { forward_ms?: unknown; forward_backward_ms?: unknown; threads?: unknown };
+    const { forward_ms: forwardMs, forward_backward_ms: forwardBackwardMs, threads } = parsed;
+    const finite = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+    if (finite(forwardMs) && finite(forwardBackwardMs) && finite(threads)) return { forwardMs, forwardBackwardMs, threads };
   } catch {
     // fall through
   }
@@ -286,7 +290,7 @@ async function timeAsync(fn: () => Promise<unknown>): Promise<number> {
 }
 
 function allReduceFigures(algorithm: AlgorithmName, calls: number[]): AllReduceFigures {
-  return { algorithm, median_us: median(calls), p10_us: quantile(calls, 0.1), p90_us: quantile(calls, 0.9), samples: calls.length };
+  return { algorithm, medianUs: median(calls), p10Us: quantile(calls, 0.1), p90Us: quantile(calls, 0.9), samples: calls.length };
 }
 
 const WARMUP_STEPS = 2;
@@ -303,7 +307,7 @@ const WARMUP_ALLREDUCES = 20;
  * @example
  * ```ts
  * const report = await benchmarkCluster({ shape: [32, 16, 8, 8], devices: 4, torch: false });
- * console.log(report.sync_over_local, report.allreduce_us);
+ * console.log(report.syncOverLocal, report.allreduceUs);
  * ```
  */
 export async function benchmarkCluster(options: ClusterBenchOptions = {}): Promise<ClusterBenchReport> {
@@ -390,10 +394,10 @@ export async function benchmarkCluster(options: ClusterBenchOptions = {}): Promi
   const goal = (name: string, figure: number, limit: number, unit: GoalCheck['unit']): GoalCheck => ({ name, figure, goal: limit, unit, met: figure <= limit });
   const goals: GoalCheck[] = [
     goal('sync step / local step', syncMs / localMs, BENCH_GOALS.syncOverLocal, 'x'),
-    goal(`all-reduce of ${2 * C + 1} values at W=${o.devices} (${o.algorithm})`, chosen.median_us, BENCH_GOALS.allreduceUs, 'us'),
+    goal(`all-reduce of ${2 * C + 1} values at W=${o.devices} (${o.algorithm})`, chosen.medianUs, BENCH_GOALS.allreduceUs, 'us'),
     goal('sync step / single-thread BN', syncMs / singleMs, BENCH_GOALS.syncOverSingle, 'x'),
   ];
-  if (pytorch) goals.push(goal('sync step / PyTorch BN', syncMs / pytorch.forward_backward_ms, BENCH_GOALS.syncOverPytorch, 'x'));
+  if (pytorch) goals.push(goal('sync step / PyTorch BN', syncMs / pytorch.forwardBackwardMs, BENCH_GOALS.syncOverPytorch, 'x'));
 
   return {
     shape: o.shape,
@@ -402,21 +406,21 @@ export async function benchmarkCluster(options: ClusterBenchOptions = {}): Promi
     algorithm: o.algorithm,
     cpus: availableParallelism(),
     reps: { steps: o.reps, allreduce: o.allreduceReps, start: o.startReps },
-    probe_ms: probe.medianMs,
-    probe_gb_per_s: gbPerSecond(x.data.byteLength, probe.medianMs),
-    sync_step_ms: syncMs,
-    local_step_ms: localMs,
-    single_step_ms: singleMs,
-    single_kernels_step_ms: kernelsMs,
-    sync_over_local: syncMs / localMs,
-    sync_over_single: syncMs / singleMs,
-    sync_over_single_kernels: syncMs / kernelsMs,
-    allreduce_values: 2 * C + 1,
-    allreduce_us: chosen.median_us,
+    probeMs: probe.medianMs,
+    probeGbPerS: gbPerSecond(x.data.byteLength, probe.medianMs),
+    syncStepMs: syncMs,
+    localStepMs: localMs,
+    singleStepMs: singleMs,
+    singleKernelsStepMs: kernelsMs,
+    syncOverLocal: syncMs / localMs,
+    syncOverSingle: syncMs / singleMs,
+    syncOverSingleKernels: syncMs / kernelsMs,
+    allreduceValues: 2 * C + 1,
+    allreduceUs: chosen.medianUs,
     allreduce,
-    start_stop: startStop,
-    ...(pytorch ? { pytorch, sync_over_pytorch: syncMs / pytorch.forward_backward_ms } : {}),
-    ...(pytorchNote ? { pytorch_note: pytorchNote } : {}),
+    startStop,
+    ...(pytorch ? { pytorch, syncOverPytorch: syncMs / pytorch.forwardBackwardMs } : {}),
+    ...(pytorchNote ? { pytorchNote } : {}),
     goals,
   };
 }
@@ -449,5 +453,5 @@ async function timeStartStop(devices: number, reps: number): Promise<StartStopFi
     bareMs.push(await timeAsync(bare));
     stepMs.push(await timeAsync(withStep));
   }
-  return { devices, start_ready_close_ms: median(bareMs), start_first_step_close_ms: median(stepMs), reps };
+  return { devices, startReadyCloseMs: median(bareMs), startFirstStepCloseMs: median(stepMs), reps };
 }

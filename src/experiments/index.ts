@@ -54,7 +54,7 @@ export type { AllReduceFigures, ClusterBenchOptions, ClusterBenchReport, GoalChe
 
 // train: data-parallel training runs that compare BN modes and per-device batch sizes.
 export { DATASET_NAMES, DivergedError, trainExperiment } from './train.js';
-export type { DatasetName, EpochRow, RunHeader, RunReport as TrainRunReport, TrainOptions, TrainReport } from './train.js';
+export type { DatasetName, EpochRow, RunHeader, TrainRunReport, TrainOptions, TrainReport } from './train.js';
 
 // semantics: every framework's synchronized BN on one batch, against exact single-device BN.
 export { SEMANTICS_DTYPES, semanticsExperiment } from './semantics.js';

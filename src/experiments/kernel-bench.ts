@@ -10,6 +10,8 @@
  * spread (lowest and highest), so a slow spell hits both sides of a ratio alike. Each pass's GB/s
  * counts the bytes it must move (the arrays it reads and writes once each), compared with the
  * probe, a JavaScript loop that sums x in this process. Nothing here is asserted by the tests.
+ * The report is typed in camelCase; src/report/json/kernel-bench-json.ts maps it to the JSON
+ * `npm run bench -- --json` prints.
  */
 import { gradInputTrain, gradSums, gradTrain } from '../bn/backward.js';
 import { forwardTrain } from '../bn/forward.js';
@@ -43,17 +45,17 @@ export interface PassFigure {
   /** Bytes the pass must move: each array it reads or writes, once. */
   readonly bytes: number;
   /** Median over rounds on the WebAssembly kernels, in ms. */
-  readonly wasm_ms: number;
+  readonly wasmMs: number;
   /** The same on the JavaScript reference. */
-  readonly js_ms: number;
-  /** bytes / wasm_ms, GB/s. */
-  readonly wasm_gb_per_s: number;
-  /** bytes / js_ms, GB/s. */
-  readonly js_gb_per_s: number;
-  /** wasm_gb_per_s over the streaming probe's: 1 means as fast as memory allows one thread. */
-  readonly wasm_ratio_to_probe: number;
+  readonly jsMs: number;
+  /** bytes / wasmMs, GB/s. */
+  readonly wasmGbPerS: number;
+  /** bytes / jsMs, GB/s. */
+  readonly jsGbPerS: number;
+  /** wasmGbPerS over the streaming probe's: 1 means as fast as memory allows one thread. */
+  readonly wasmRatioToProbe: number;
   /** The same for the JavaScript reference. */
-  readonly js_ratio_to_probe: number;
+  readonly jsRatioToProbe: number;
 }
 
 /** A ratio between two timings, per round: its median and spread. */
@@ -71,17 +73,17 @@ export interface StepFigure {
   /** Which step. */
   readonly step: 'forward' | 'forward+backward';
   /** Median on the WebAssembly kernels, in ms. */
-  readonly wasm_ms: number;
+  readonly wasmMs: number;
   /** Median on the JavaScript reference, in ms. */
-  readonly js_ms: number;
+  readonly jsMs: number;
   /** Median of PyTorch's CPU BatchNorm, in ms, when it ran. */
-  readonly pytorch_ms?: number;
+  readonly pytorchMs?: number;
   /** Ours (default backend) over PyTorch. */
-  readonly wasm_over_pytorch?: RatioFigure;
+  readonly wasmOverPytorch?: RatioFigure;
   /** The JavaScript reference over PyTorch. */
-  readonly js_over_pytorch?: RatioFigure;
+  readonly jsOverPytorch?: RatioFigure;
   /** The JavaScript reference over ours: the speed-up of the WebAssembly kernels. */
-  readonly js_over_wasm: RatioFigure;
+  readonly jsOverWasm: RatioFigure;
 }
 
 /** The figures of one run. */
@@ -95,9 +97,9 @@ export interface KernelBenchReport {
   /** Repetitions of each pass per round. */
   readonly reps: number;
   /** The streaming-read probe every bandwidth is compared with, timed in this run. */
-  readonly probe: { readonly what: string; readonly ms: number; readonly gb_per_s: number };
+  readonly probe: { readonly what: string; readonly ms: number; readonly gbPerS: number };
   /** Copying x into the module's memory block by block, as every WebAssembly pass does. */
-  readonly staging: { readonly ms: number; readonly gb_per_s: number; readonly ratio_to_probe: number };
+  readonly staging: { readonly ms: number; readonly gbPerS: number; readonly ratioToProbe: number };
   /** Each pass on both backends. */
   readonly passes: readonly PassFigure[];
   /** The forward, and forward+backward, on every side. */
@@ -105,7 +107,7 @@ export interface KernelBenchReport {
   /** PyTorch's threads and version, when it ran. */
   readonly pytorch?: { readonly threads: number; readonly version: string };
   /** Why PyTorch did not run (absent when it did). */
-  readonly pytorch_note?: string;
+  readonly pytorchNote?: string;
   /** The issue's goal for the kernels, with the figure measured when there is one. */
   readonly goal: { readonly name: string; readonly figure?: number; readonly goal: number; readonly met?: boolean };
 }
@@ -193,8 +195,8 @@ export async function benchmarkKernels(options: KernelBenchOptions = {}): Promis
       }
       if (peer) {
         const t = await peer.round(reps);
-        torchMs[0].push(median(t.forward_ms));
-        torchMs[1].push(median(t.forward_backward_ms));
+        torchMs[0].push(median(t.forwardMs));
+        torchMs[1].push(median(t.forwardBackwardMs));
       }
       probeMs.push(medianOf(() => consume(streamingRead(x)), reps));
       stagingMs.push(medianOf(staging, reps));
@@ -213,34 +215,32 @@ export async function benchmarkKernels(options: KernelBenchOptions = {}): Promis
     return {
       pass: p.pass,
       bytes: p.bytes,
-      wasm_ms: wasm,
-      js_ms: js,
-      wasm_gb_per_s: gbPerSecond(p.bytes, wasm),
-      js_gb_per_s: gbPerSecond(p.bytes, js),
-      wasm_ratio_to_probe: gbPerSecond(p.bytes, wasm) / probeGBs,
-      js_ratio_to_probe: gbPerSecond(p.bytes, js) / probeGBs,
+      wasmMs: wasm,
+      jsMs: js,
+      wasmGbPerS: gbPerSecond(p.bytes, wasm),
+      jsGbPerS: gbPerSecond(p.bytes, js),
+      wasmRatioToProbe: gbPerSecond(p.bytes, wasm) / probeGBs,
+      jsRatioToProbe: gbPerSecond(p.bytes, js) / probeGBs,
     };
   });
   const steps = (['forward', 'forward+backward'] as const).map((step, i): StepFigure => ({
     step,
-    wasm_ms: median(stepMs.wasm[i]),
-    js_ms: median(stepMs.js[i]),
-    js_over_wasm: ratio(stepMs.js[i], stepMs.wasm[i]),
-    ...(peer
-      ? { pytorch_ms: median(torchMs[i]), wasm_over_pytorch: ratio(stepMs.wasm[i], torchMs[i]), js_over_pytorch: ratio(stepMs.js[i], torchMs[i]) }
-      : {}),
+    wasmMs: median(stepMs.wasm[i]),
+    jsMs: median(stepMs.js[i]),
+    jsOverWasm: ratio(stepMs.js[i], stepMs.wasm[i]),
+    ...(peer ? { pytorchMs: median(torchMs[i]), wasmOverPytorch: ratio(stepMs.wasm[i], torchMs[i]), jsOverPytorch: ratio(stepMs.js[i], torchMs[i]) } : {}),
   }));
-  const figure = steps[1].wasm_over_pytorch?.median;
+  const figure = steps[1].wasmOverPytorch?.median;
   return {
     shape,
     dtype: 'float32',
     rounds,
     reps,
-    probe: { what: 'streaming read of x in a JS loop', ms: probe, gb_per_s: probeGBs },
-    staging: { ms: stageMs, gb_per_s: gbPerSecond(bytes, stageMs), ratio_to_probe: gbPerSecond(bytes, stageMs) / probeGBs },
+    probe: { what: 'streaming read of x in a JS loop', ms: probe, gbPerS: probeGBs },
+    staging: { ms: stageMs, gbPerS: gbPerSecond(bytes, stageMs), ratioToProbe: gbPerSecond(bytes, stageMs) / probeGBs },
     passes: passFigures,
     steps,
-    ...(peer ? { pytorch: { threads: peer.threads, version: peer.version } } : { pytorch_note: pytorchNote }),
+    ...(peer ? { pytorch: { threads: peer.threads, version: peer.version } } : { pytorchNote }),
     goal: {
       name: "BN forward+backward, one thread, over PyTorch's BatchNorm2d at one intra-op thread",
       goal: 1,

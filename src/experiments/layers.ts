@@ -16,9 +16,9 @@ import type { StatsMethod } from '../bn/batch-moments.js';
 import type { AlgorithmName } from '../collectives/algorithms/index.js';
 import { MAX_DEVICES } from '../cluster/cluster.js';
 import { shardRows } from '../tensor/sharding.js';
-import { checkObject, checkWholeList } from '../args.js';
 import { InputError, requireInput } from '../errors.js';
-import { type CapturedActivations, type CapturedLayer, checkActivations } from '../tensor/activations.js';
+import { type CapturedActivations, type CapturedLayer, checkCaptured } from '../tensor/activations.js';
+import { checkObject } from '../args.js';
 import { describeNonFinite } from '../tensor/finite.js';
 import { type Tensor, channelLayout } from '../tensor/tensor.js';
 import { type ProgressFn, throwIfInterrupted } from './interrupt.js';
@@ -153,10 +153,9 @@ interface Pool {
  */
 export async function compareLayers(options: LayerCompareOptions): Promise<LayerCompareReport> {
   checkObject('options', options);
-  checkActivations('options.acts', options.acts);
   const devices = options.devices ?? 8;
   checkDevices(devices);
-  const acts = options.acts;
+  const acts = checkCaptured('acts', options.acts);
   requireInput(acts.layers.length > 0, 'no layer to compare');
   for (const layer of acts.layers) checkFinite(layer, acts.source);
   const total = acts.layers.reduce((a, l) => a + l.batches.length, 0);
@@ -359,11 +358,9 @@ function population(layer: CapturedLayer): Tensor {
  */
 export async function noiseLayers(options: LayerNoiseOptions): Promise<LayerNoiseReport> {
   checkObject('options', options);
-  checkActivations('options.acts', options.acts);
-  checkWholeList('options.batchSizes', options.batchSizes, 1);
   const devices = options.devices ?? 8;
   checkDevices(devices);
-  const acts = options.acts;
+  const acts = checkCaptured('acts', options.acts);
   requireInput(acts.layers.length > 0, 'no layer to measure');
   for (const layer of acts.layers) checkFinite(layer, acts.source);
   const trials = options.trials ?? 300;

@@ -146,7 +146,12 @@ export function runNorm(inputs: RunInputs, settings: { norm: string; eps?: numbe
     // DDP's all-reduce of the parameter gradients, in rank order.
     const w = new Float64Array(affine);
     const b = new Float64Array(affine);
-    for (const d of perDevice) for (let i = 0; i < affine; i++) (w[i] += d.w[i]), (b[i] += d.b[i]);
+    for (const d of perDevice) {
+      for (let i = 0; i < affine; i++) {
+        w[i] += d.w[i];
+        b[i] += d.b[i];
+      }
+    }
     gradWeight = allocLike(x, affine);
     gradBias = allocLike(x, affine);
     gradWeight.set(w);

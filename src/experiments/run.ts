@@ -13,11 +13,11 @@ import type { Moments } from '../bn/moments.js';
 import { InputError, requireInput } from '../errors.js';
 import type { HalfFormat } from '../half/formats.js';
 import { overflowedCount, roundInPlace, toHalfStorage } from '../half/storage.js';
-import type { NamedInput, OutputFile } from '../io/atomic-write.js';
+import type { NamedInput } from '../io/atomic-write.js';
 import { nonFiniteChannels, nonFiniteIndices } from '../tensor/finite.js';
-import { type NpyReadOptions, encodeNpy, readNpyFile } from '../tensor/npy.js';
-import { type Tensor, channelLayout, dtypeOf } from '../tensor/tensor.js';
-import { checkClusterRunSettings, checkRunInputPaths, checkRunInputs, checkRunReport } from './option-checks.js';
+import { type NpyReadOptions, readNpyFile } from '../tensor/npy.js';
+import { type Tensor, channelLayout } from '../tensor/tensor.js';
+import { checkClusterRunSettings, checkRunInputPaths, checkRunInputs } from './option-checks.js';
 
 /** Paths of the .npy files a run reads; only `input` is required. */
 export interface RunInputPaths {
@@ -161,7 +161,7 @@ export interface ClusterRunDetails {
   };
 }
 
-/** What a run computed, with what it was given: enough for `runOutputFiles` to write every file. */
+/** What a run computed, with what it was given: enough for `runOutputFiles` (src/report/run-files.ts) to write every file. */
 export interface RunReport {
   /** The output, the running statistics after the step and, given dL/dy, the gradients. */
   readonly result: BatchNormResult;
@@ -169,7 +169,7 @@ export interface RunReport {
   readonly global: Moments;
   /** The arrays the run was given. */
   readonly inputs: RunInputs;
-  /** The settings as given (defaults not filled in; `runStatsJson` fills them). */
+  /** The settings as given (defaults not filled in; `runStatsJson` in src/report/json/run-json.ts fills them). */
   readonly settings: RunSettings;
   /** Present when the run went through simulated devices. */
   readonly cluster?: ClusterRunDetails;
@@ -366,10 +366,6 @@ export async function runOnCluster(inputs: RunInputs, settings: RunSettings, spr
   }
 }
 
-function momentsJson(m: Moments) {
-  return { count: m.count, mean: Array.from(m.mean), var: Array.from(m.var) };
-}
-
 /** Where a run's result overflowed to NaN or infinity although its inputs were finite. */
 export interface OverflowNote {
   /** 'batch statistics' or the name of an output file. */
@@ -427,13 +423,23 @@ export function describeOverflow(notes: readonly OverflowNote[], accumulator: st
   return `the result overflowed to NaN or infinity in ${where}; ${why} (stats.json lists it under "overflow")`;
 }
 
+/** The shift of --stats shifted-sums, as stats.json states it (`settings.shift`). */
+export interface ShiftNote {
+  /** What the sums are shifted by. */
+  readonly by: string;
+  /** The channels where the shift is 0 (`zero_channels`): there the results are exactly those of sums. */
+  readonly zeroChannels: readonly number[];
+  /** Why that matters, when some channels have a zero shift. */
+  readonly note?: string;
+}
+
 /**
  * The shift of --stats shifted-sums, and where it is zero (then the results are exactly those of sums).
  *
  * @param report - a run's report.
  * @returns what stats.json says of the shift, or undefined unless the run used shifted sums in train mode.
  */
-export function shiftNote(report: RunReport): { by: string; zero_channels: number[]; note?: string } | undefined {
+export function shiftNote(report: RunReport): ShiftNote | undefined {
   const { settings, inputs } = report;
   if ((settings.stats ?? 'sums') !== 'shifted-sums' || !(settings.training ?? true)) return undefined;
   const C = inputs.input.shape[1];
@@ -442,83 +448,7 @@ export function shiftNote(report: RunReport): { by: string; zero_channels: numbe
   const where = zero.length === C ? 'every channel' : `${zero.length} of ${C} channels`;
   return {
     by: 'the running mean before the step',
-    zero_channels: zero,
+    zeroChannels: zero,
     ...(zero.length > 0 ? { note: `the shift is 0 in ${where}, so there the results are exactly those of --stats sums (give --running-mean to shift)` } : {}),
   };
-}
-
-/**
- * The stats.json document of a run: every setting as used, defaults filled in. Its keys are
- * snake_case, the documented JSON of the CLI.
- *
- * @param report - a run's report.
- * @returns the document, ready for JSON.stringify (NaN and infinity become null there).
- * @throws InputError when `report` is not a run's report.
- */
-export function runStatsJson(report: RunReport) {
-  checkRunReport(report);
-  const { result, inputs, settings } = report;
-  const used = resolveSettings(settings);
-  const training = used.training;
-  const shift = shiftNote(report);
-  const overflow = runOverflow(report);
-  return {
-    input: { shape: [...inputs.input.shape], dtype: dtypeOf(inputs.input.data) },
-    mode: training ? 'train' : 'eval',
-    normalized_with: training ? 'batch statistics' : 'running statistics',
-    settings: {
-      momentum: used.momentum,
-      eps: used.eps,
-      stats: used.stats,
-      accumulator: used.accumulator,
-      convention: used.convention,
-      ...(shift ? { shift } : {}),
-      ...(report.storage ? { storage: { dtype: report.storage, note: HALF_STORAGE_NOTE } } : {}),
-    },
-    ...(overflow.length > 0 ? { overflow: { note: 'NaN and infinity are written as null in JSON', where: overflow } } : {}),
-    global: momentsJson(report.global),
-    running: { mean: Array.from(result.runningMean), var: Array.from(result.runningVar) },
-    ...(report.cluster ? clusterJson(report.cluster) : {}),
-  };
-}
-
-function clusterJson(c: ClusterRunDetails) {
-  return {
-    mode_across_devices: c.mode,
-    devices: c.perDevice.map((d) => ({
-      rank: d.rank,
-      rows: [...d.rows],
-      count: d.local.count,
-      mean: Array.from(d.local.mean),
-      var: Array.from(d.local.var),
-      normalized_with: momentsJson(d.used),
-      running: { mean: Array.from(c.running[d.rank].mean), var: Array.from(c.running[d.rank].var) },
-    })),
-    comm: c.comm,
-  };
-}
-
-/**
- * Every file a run writes, in memory, ready for an all-or-nothing write.
- *
- * @param report - a run's report.
- * @returns output.npy and stats.json always; the gradients given dL/dy; the running statistics in train mode.
- * @throws InputError when `report` is not a run's report.
- */
-export function runOutputFiles(report: RunReport): OutputFile[] {
-  checkRunReport(report);
-  const { result, settings } = report;
-  const vector = (data: Tensor['data']): Tensor => ({ data, shape: [data.length] });
-  const files: OutputFile[] = [{ name: 'output.npy', bytes: encodeNpy(result.output) }];
-  if (result.gradInput && result.gradWeight && result.gradBias) {
-    files.push({ name: 'grad_input.npy', bytes: encodeNpy(result.gradInput) });
-    files.push({ name: 'grad_weight.npy', bytes: encodeNpy(vector(result.gradWeight)) });
-    files.push({ name: 'grad_bias.npy', bytes: encodeNpy(vector(result.gradBias)) });
-  }
-  if (settings.training ?? true) {
-    files.push({ name: 'running_mean.npy', bytes: encodeNpy(vector(result.runningMean)) });
-    files.push({ name: 'running_var.npy', bytes: encodeNpy(vector(result.runningVar)) });
-  }
-  files.push({ name: 'stats.json', bytes: `${JSON.stringify(runStatsJson(report), null, 2)}\n` });
-  return files;
 }

@@ -14,10 +14,10 @@
 import { existsSync, mkdirSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
+import { checkOptions, checkWhole } from '../args.js';
 import type { StatsMethod } from '../bn/batch-moments.js';
 import { modeName, parseMode } from '../bn/modes.js';
 import type { AlgorithmName } from '../collectives/algorithms/index.js';
-import { checkObject, checkWholeList } from '../args.js';
 import { InputError, requireInput } from '../errors.js';
 import { writeFilesAtomically } from '../io/atomic-write.js';
 import { describeFsError } from '../io/fs-errors.js';
@@ -26,7 +26,7 @@ import { meanCi95 } from '../summary-stats.js';
 import type { ModelName } from '../train/protocol.js';
 import { InterruptedError, type ProgressFn, throwIfInterrupted } from './interrupt.js';
 import { modelNormName, parseModelNorm } from '../train/model-norm.js';
-import { type DatasetName, NO_BN_MODE, type RunReport, trainExperiment, usesBatch } from './train.js';
+import { type DatasetName, NO_BN_MODE, type TrainRunReport, trainExperiment, usesBatch } from './train.js';
 
 /** Most runs (configurations x seeds) in one sweep. */
 export const MAX_SWEEP_RUNS = 4096;
@@ -122,7 +122,7 @@ export interface SweepRunResult {
   /** The configuration and seed. */
   readonly config: SweepRunConfig;
   /** train's report of the run (every epoch). */
-  readonly run: RunReport;
+  readonly run: TrainRunReport;
   /** Whether it was read back from the resume directory rather than trained now. */
   readonly reused: boolean;
 }
@@ -242,11 +242,11 @@ function runSettings(settings: SweepSettings): Omit<SweepSettings, 'seed' | 'see
 }
 
 /** Reads a finished run back; undefined when there is none. Refuses a file of another sweep's settings. */
-function readRunFile(dir: string, config: SweepRunConfig, sweepSettings: SweepSettings): RunReport | undefined {
+function readRunFile(dir: string, config: SweepRunConfig, sweepSettings: SweepSettings): TrainRunReport | undefined {
   const settings = runSettings(sweepSettings);
   const path = join(dir, runFileName(config));
   if (!existsSync(path)) return undefined;
-  let parsed: { version?: unknown; settings?: unknown; config?: unknown; run?: RunReport };
+  let parsed: { version?: unknown; settings?: unknown; config?: unknown; run?: TrainRunReport };
   try {
     parsed = JSON.parse(readFileSync(path, 'utf8'));
   } catch (err) {
@@ -275,8 +275,9 @@ function readRunFile(dir: string, config: SweepRunConfig, sweepSettings: SweepSe
 }
 
 function checkSweepOptions(options: SweepOptions): { seeds: number; seed: number; jobs: number } {
-  checkObject('options', options);
-  checkWholeList('options.perDeviceBatches', options.perDeviceBatches, 1, Number.MAX_SAFE_INTEGER, { nonEmpty: false });
+  checkOptions('options', options);
+  if (options.seeds !== undefined) checkWhole('seeds', options.seeds, 1, MAX_SWEEP_SEEDS);
+  if (options.seed !== undefined) checkWhole('seed', options.seed);
   requireInput(
     Array.isArray(options.perDeviceBatches) && options.perDeviceBatches.length > 0,
     '--per-device-batch: give at least one per-device batch size',
@@ -464,10 +465,10 @@ function summarize(grid: readonly SweepRunConfig[], results: readonly SweepRunRe
   const rows = [...groups.values()].map((runs) => {
     const c = runs[0].config;
     const final = runs.map((r) => r.run.epochs[r.run.epochs.length - 1]);
-    const train = meanCi95(final.map((e) => e.train_acc));
-    const test = meanCi95(final.map((e) => e.test_acc));
-    const precise = meanCi95(final.map((e) => e.test_acc_precise));
-    const batch = meanCi95(final.map((e) => e.test_acc_batch));
+    const train = meanCi95(final.map((e) => e.trainAcc));
+    const test = meanCi95(final.map((e) => e.testAcc));
+    const precise = meanCi95(final.map((e) => e.testAccPrecise));
+    const batch = meanCi95(final.map((e) => e.testAccBatch));
     return {
       bn: c.bn,
       norm: c.norm,
@@ -485,7 +486,7 @@ function summarize(grid: readonly SweepRunConfig[], results: readonly SweepRunRe
       testAccPreciseCi95: precise.ci95,
       testAccBatchMean: batch.mean,
       testAccBatchCi95: batch.ci95,
-      testAccBySeed: final.map((e) => e.test_acc),
+      testAccBySeed: final.map((e) => e.testAcc),
     };
   });
   for (const row of rows) {

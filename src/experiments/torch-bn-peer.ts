@@ -1,7 +1,8 @@
 /**
  * PyTorch's CPU BatchNorm as a long-lived peer process (scripts/bench_torch_bn.py under Debian's
  * python), so that the kernel benchmark can alternate rounds of ours and rounds of PyTorch's in one
- * run: a slow spell of the shared machine then hits both alike.
+ * run: a slow spell of the shared machine then hits both alike. The peer speaks snake_case JSON;
+ * its answers are read into camelCase where they are parsed.
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -12,10 +13,10 @@ import { TORCH_PYTHON, packageRoot } from './torch-python.js';
 
 /** One round of PyTorch's timings, in milliseconds per repetition. */
 export interface TorchBnRound {
-  /** The forward alone, one sample per repetition (snake_case: the peer's JSON, kept as it comes). */
-  readonly forward_ms: readonly number[];
-  /** Forward then backward, one sample per repetition. */
-  readonly forward_backward_ms: readonly number[];
+  /** The forward alone, one sample per repetition (the peer's `forward_ms`). */
+  readonly forwardMs: readonly number[];
+  /** Forward then backward, one sample per repetition (the peer's `forward_backward_ms`). */
+  readonly forwardBackwardMs: readonly number[];
 }
 
 /** A running peer. */
@@ -76,7 +77,7 @@ export async function startTorchBnPeer(shape: readonly number[], threads: number
       if (!r || !Array.isArray(r.forward_ms) || !Array.isArray(r.forward_backward_ms)) {
         throw new ExternalProcessError(`PyTorch peer: ${r ? JSON.stringify(r).slice(0, 200) : stderr.trim().split('\n').pop() ?? 'ended'}`);
       }
-      return { forward_ms: r.forward_ms as number[], forward_backward_ms: r.forward_backward_ms as number[] };
+      return { forwardMs: r.forward_ms as number[], forwardBackwardMs: r.forward_backward_ms as number[] };
     },
     close(): void {
       child.stdin.end();

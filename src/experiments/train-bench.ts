@@ -2,7 +2,8 @@
  * Training speed: examples per second of data-parallel BN-LeNet steps (forward, backward, BN
  * all-reduces, gradient all-reduce, SGD) at a global batch over W devices, and what that means for
  * an epoch of 60,000 images; PyTorch's CPU build on the same network and batch beside it.
- * A benchmark prints figures; nothing here is asserted in tests.
+ * A benchmark prints figures; nothing here is asserted in tests. The report is typed in camelCase;
+ * src/report/json/train-bench-json.ts maps it to the JSON `npm run bench -- --json` prints.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -28,15 +29,27 @@ export interface TrainBenchReport {
   /** Steps timed. */
   readonly steps: number;
   /** Training examples per second. */
-  readonly examples_per_second: number;
-  /** What an epoch of 60,000 images takes at that speed. */
-  readonly seconds_per_60k_epoch: number;
+  readonly examplesPerSecond: number;
+  /** What an epoch of 60,000 images takes at that speed (`seconds_per_60k_epoch` in the JSON). */
+  readonly secondsPer60kEpoch: number;
   /** PyTorch's CPU build on the same network and batch, when it ran. */
-  readonly pytorch?: { readonly examples_per_second: number; readonly seconds_per_60k_epoch: number; readonly threads: number };
+  readonly pytorch?: TorchLenetFigures;
   /** Why PyTorch did not run (absent when it did). */
-  readonly pytorch_note?: string;
+  readonly pytorchNote?: string;
   /** Ours against the goal of at most twice PyTorch's epoch time. */
-  readonly ratio_to_pytorch?: number;
+  readonly ratioToPytorch?: number;
+}
+
+/** PyTorch's CPU build training the same network (scripts/bench_torch_lenet.py, read into camelCase). */
+export interface TorchLenetFigures {
+  /** Training examples per second. */
+  readonly examplesPerSecond: number;
+  /** PyTorch's intra-op threads. */
+  readonly threads: number;
+  /** The global batch it trained at. */
+  readonly batch: number;
+  /** What an epoch of 60,000 images takes at that speed. */
+  readonly secondsPer60kEpoch: number;
 }
 
 /**
@@ -74,15 +87,16 @@ export async function benchmarkTraining(options: { devices?: number; batch?: num
     await trainer.close();
   }
   const examplesPerSecond = (steps * batch) / seconds;
-  const report: TrainBenchReport = { data, devices, batch, bn, steps, examples_per_second: examplesPerSecond, seconds_per_60k_epoch: 60_000 / examplesPerSecond };
-  if (options.torch === false) return { ...report, pytorch_note: 'not run (--no-torch)' };
+  const report: TrainBenchReport = { data, devices, batch, bn, steps, examplesPerSecond, secondsPer60kEpoch: 60_000 / examplesPerSecond };
+  if (options.torch === false) return { ...report, pytorchNote: 'not run (--no-torch)' };
   const peer = torchLenet(steps, batch, availableParallelism());
-  if ('reason' in peer) return { ...report, pytorch_note: `not run (${peer.reason})` };
-  const torch = { ...peer, seconds_per_60k_epoch: 60_000 / peer.examples_per_second };
-  return { ...report, pytorch: torch, ratio_to_pytorch: report.seconds_per_60k_epoch / torch.seconds_per_60k_epoch };
+  if ('reason' in peer) return { ...report, pytorchNote: `not run (${peer.reason})` };
+  const torch: TorchLenetFigures = { ...peer, secondsPer60kEpoch: 60_000 / peer.examplesPerSecond };
+  return { ...report, pytorch: torch, ratioToPytorch: report.secondsPer60kEpoch / torch.secondsPer60kEpoch };
 }
 
-function torchLenet(steps: number, batch: number, threads: number): { examples_per_second: number; threads: number } | { reason: string } {
+/** Runs scripts/bench_torch_lenet.py; its snake_case JSON is read into camelCase here, at the parse. */
+function torchLenet(steps: number, batch: number, threads: number): Omit<TorchLenetFigures, 'secondsPer60kEpoch'> | { reason: string } {
   const root = packageRoot();
   const script = root ? join(root, 'scripts', 'bench_torch_lenet.py') : undefined;
   if (!script || !existsSync(script)) return { reason: 'scripts/bench_torch_lenet.py not found' };
@@ -90,7 +104,8 @@ function torchLenet(steps: number, batch: number, threads: number): { examples_p
   const r = spawnSync(TORCH_PYTHON, [script, String(steps), String(batch), String(threads)], { encoding: 'utf8', timeout: 300_000 });
   if (r.status !== 0) return { reason: (r.stderr || 'python failed').trim().split('\n').pop() ?? 'python failed' };
   try {
-    return JSON.parse(r.stdout);
+    const parsed = JSON.parse(r.stdout) as { examples_per_second: number; threads: number; batch: number };
+    return { examplesPerSecond: parsed.examples_per_second, threads: parsed.threads, batch: parsed.batch };
   } catch {
     return { reason: 'unexpected output from bench_torch_lenet.py' };
   }

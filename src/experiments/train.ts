@@ -85,7 +85,7 @@ export function normalizationLabel(run: Pick<RunHeader, 'bn' | 'norm'>): string 
  */
 export function runLabel(run: RunHeader): string {
   const lr = run.lr >= 1e6 || run.lr < 1e-3 ? run.lr.toExponential(2).replace(/\.?0+e/, 'e') : String(Number(run.lr.toPrecision(3)));
-  return `${normalizationLabel(run)} W=${run.devices} b=${run.per_device_batch} lr=${lr}`;
+  return `${normalizationLabel(run)} W=${run.devices} b=${run.perDeviceBatch} lr=${lr}`;
 }
 
 /** Throws DivergedError when the step's loss or rank 0's weights (all replicas hold the same) are not finite. */
@@ -161,7 +161,7 @@ export interface TrainOptions {
   readonly stats?: StatsMethod;
   /** The all-reduce of the BN statistics and the gradients; default the trainer's ('allgather'). */
   readonly algorithm?: AlgorithmName;
-  /** Whose running statistics test_acc uses in local mode: rank 0's (DDP) or the mean over ranks. */
+  /** Whose running statistics testAcc uses in local mode: rank 0's (DDP) or the mean over ranks. */
   readonly evalStats?: 'rank0' | 'average';
   /** Training batches precise BN recomputes the statistics over; default 10. */
   readonly preciseBatches?: number;
@@ -177,23 +177,20 @@ export interface TrainOptions {
   readonly onEpoch?: (run: RunHeader, epoch: EpochRow) => void;
 }
 
-/**
- * One epoch of one run. Keys are snake_case: the report is the CLI's JSON as it is (it has not
- * moved to src/report/json yet).
- */
+/** One epoch of one run (its JSON, with snake_case keys, is src/report/json/train-json.ts's). */
 export interface EpochRow {
   /** 1-based. */
   readonly epoch: number;
   /** Mean loss over the epoch's training examples. */
-  readonly train_loss: number;
+  readonly trainLoss: number;
   /** Accuracy on the training examples, as the steps saw them (train-mode BN). */
-  readonly train_acc: number;
+  readonly trainAcc: number;
   /** With the running statistics (rank 0's, or averaged over ranks when asked). */
-  readonly test_acc: number;
+  readonly testAcc: number;
   /** With precise BN: population statistics recomputed over `preciseBatches` training batches, weights frozen. */
-  readonly test_acc_precise: number;
+  readonly testAccPrecise: number;
   /** With batch statistics at the training per-device batch size (what train mode would do at test time). */
-  readonly test_acc_batch: number;
+  readonly testAccBatch: number;
   /** Wall-clock seconds of the epoch's training steps (evaluation left out). */
   readonly seconds: number;
 }
@@ -207,23 +204,23 @@ export interface RunHeader {
   /** W. */
   readonly devices: number;
   /** Examples per device per step. */
-  readonly per_device_batch: number;
+  readonly perDeviceBatch: number;
   /** Examples per step over all devices. */
-  readonly global_batch: number;
+  readonly globalBatch: number;
   /** The learning rate used, after any scaling. */
   readonly lr: number;
 }
 
 /** One training run: its header, every epoch, and its speed. */
-export interface RunReport extends RunHeader {
+export interface TrainRunReport extends RunHeader {
   /** One row per epoch, in order. */
   readonly epochs: EpochRow[];
   /** Examples dropped per epoch: a final partial batch too small to give every device two. */
-  readonly dropped_per_epoch: number;
+  readonly droppedPerEpoch: number;
   /** Steps per epoch. */
-  readonly steps_per_epoch: number;
+  readonly stepsPerEpoch: number;
   /** Training examples per wall-clock second, evaluation left out. */
-  readonly examples_per_second: number;
+  readonly examplesPerSecond: number;
 }
 
 /** What {@link trainExperiment} found: one report per run, and every setting used. */
@@ -246,37 +243,37 @@ export interface TrainReport {
     /** SGD momentum and weight decay. */
     readonly momentum: number;
     /** SGD weight decay. */
-    readonly weight_decay: number;
+    readonly weightDecay: number;
     /** The seed. */
     readonly seed: number;
-    /** 'rank0' or 'average': whose running statistics test_acc used in local mode. */
-    readonly eval_stats: string;
+    /** 'rank0' or 'average': whose running statistics testAcc used in local mode. */
+    readonly evalStats: string;
     /** Training batches of precise BN. */
-    readonly precise_batches: number;
+    readonly preciseBatches: number;
     /** 'none' or 'linear'. */
-    readonly lr_scaling: string;
+    readonly lrScaling: string;
     /** The BN layers' running-statistics momentum (PyTorch convention) and eps, as used. */
-    readonly bn_momentum: number;
+    readonly bnMomentum: number;
     /** The BN layers' eps. */
-    readonly bn_eps: number;
+    readonly bnEps: number;
     /** How the BN layers computed and merged statistics. */
     readonly stats: StatsMethod;
     /** Batch Renorm's warm-up (present when a run uses batch-renorm). */
-    readonly renorm_schedule?: {
+    readonly renormSchedule?: {
       /** Steps with r_max 1 and d_max 0. */
-      readonly warmup_steps: number;
+      readonly warmupSteps: number;
       /** r_max at the end of its ramp. */
-      readonly r_max: number;
+      readonly rMax: number;
       /** The step r_max reaches it. */
-      readonly r_max_steps: number;
+      readonly rMaxSteps: number;
       /** d_max at the end of its ramp. */
-      readonly d_max: number;
+      readonly dMax: number;
       /** The step d_max reaches it. */
-      readonly d_max_steps: number;
+      readonly dMaxSteps: number;
     };
   };
   /** One per (per-device batch, BN mode), batch sizes outermost. */
-  readonly runs: RunReport[];
+  readonly runs: TrainRunReport[];
 }
 
 /**
@@ -306,7 +303,7 @@ export function loadDataset(name: DatasetName, options: { dataDir?: string; subs
  * @example
  * ```ts
  * const report = await trainExperiment({ devices: 4, perDeviceBatches: [2, 32], bn: ['local', 'sync'], epochs: 2 });
- * for (const run of report.runs) console.log(runLabel(run), run.epochs.at(-1)?.test_acc);
+ * for (const run of report.runs) console.log(runLabel(run), run.epochs.at(-1)?.testAcc);
  * ```
  */
 export async function trainExperiment(options: TrainOptions = {}): Promise<TrainReport> {
@@ -358,7 +355,7 @@ export async function trainExperiment(options: TrainOptions = {}): Promise<Train
   const spec = { name: model, inputShape: [...train.shape], classes: train.classes };
   const testSet = sharedSet(test.images, test.labels, test.count);
   const trainSet = sharedSet(train.images, train.labels, train.count);
-  const runs: RunReport[] = [];
+  const runs: TrainRunReport[] = [];
   const totalSteps =
     stepBudget === undefined ? grid.reduce((a, g) => a + Math.floor(train.count / g.global) + 1, 0) * pairs.length * epochs : stepBudget * grid.length * pairs.length;
   let stepsDone = 0;
@@ -366,7 +363,7 @@ export async function trainExperiment(options: TrainOptions = {}): Promise<Train
   for (const g of grid) {
     for (const { norm, mode, bn } of pairs) {
       const lr = options.lrScaling === 'linear' ? (lrBase * g.global) / LR_REFERENCE_BATCH : lrBase;
-      const header: RunHeader = { norm: modelNormName(norm), bn, devices, per_device_batch: g.perDevice, global_batch: g.global, lr };
+      const header: RunHeader = { norm: modelNormName(norm), bn, devices, perDeviceBatch: g.perDevice, globalBatch: g.global, lr };
       const trainer = new Trainer({
         model: spec,
         devices,
@@ -414,14 +411,14 @@ export async function trainExperiment(options: TrainOptions = {}): Promise<Train
           examples += count;
           throwIfInterrupted(options.signal);
           const row = await evaluateThreeWays(trainer, testSet, trainSet, g, mode, options.evalStats ?? 'rank0', preciseBatches, usesBatch(norm));
-          const epochRow: EpochRow = { epoch: epoch + 1, train_loss: lossSum / count, train_acc: correct / count, ...row, seconds: stepSeconds };
+          const epochRow: EpochRow = { epoch: epoch + 1, trainLoss: lossSum / count, trainAcc: correct / count, ...row, seconds: stepSeconds };
           rows.push(epochRow);
           options.onEpoch?.(header, epochRow);
         }
       } finally {
         await trainer.close();
       }
-      runs.push({ ...header, epochs: rows, dropped_per_epoch: dropped, steps_per_epoch: steps, examples_per_second: examples / trainSeconds });
+      runs.push({ ...header, epochs: rows, droppedPerEpoch: dropped, stepsPerEpoch: steps, examplesPerSecond: examples / trainSeconds });
     }
   }
   return {
@@ -430,15 +427,15 @@ export async function trainExperiment(options: TrainOptions = {}): Promise<Train
     settings: {
       epochs: stepBudget === undefined ? epochs : Math.max(0, ...runs.map((run) => run.epochs.length)),
       momentum: options.momentum ?? 0,
-      weight_decay: options.weightDecay ?? 0,
+      weightDecay: options.weightDecay ?? 0,
       seed,
-      eval_stats: options.evalStats ?? 'rank0',
-      precise_batches: preciseBatches,
-      lr_scaling: options.lrScaling ?? 'none',
-      bn_momentum: DEFAULT_BN_MOMENTUM,
-      bn_eps: DEFAULT_BN_EPS,
+      evalStats: options.evalStats ?? 'rank0',
+      preciseBatches: preciseBatches,
+      lrScaling: options.lrScaling ?? 'none',
+      bnMomentum: DEFAULT_BN_MOMENTUM,
+      bnEps: DEFAULT_BN_EPS,
       stats: options.stats ?? 'sums',
-      ...(norms.some((n) => n.kind === 'batch-renorm') ? { renorm_schedule: scheduleJson(options.renormSchedule ?? IOFFE_SCHEDULE) } : {}),
+      ...(norms.some((n) => n.kind === 'batch-renorm') ? { renormSchedule: scheduleJson(options.renormSchedule ?? IOFFE_SCHEDULE) } : {}),
     },
     runs,
   };
@@ -453,11 +450,11 @@ async function evaluateThreeWays(
   evalStats: 'rank0' | 'average',
   preciseBatches: number,
   batchDependent: boolean,
-): Promise<Pick<EpochRow, 'test_acc' | 'test_acc_precise' | 'test_acc_batch'>> {
+): Promise<Pick<EpochRow, 'testAcc' | 'testAccPrecise' | 'testAccBatch'>> {
   if (!batchDependent) {
     // No running statistics and nothing that depends on the batch: the three evaluations are one.
     const only = await trainer.evaluate(testSet, 'running', { chunk: 500 });
-    return { test_acc: only.accuracy, test_acc_precise: only.accuracy, test_acc_batch: only.accuracy };
+    return { testAcc: only.accuracy, testAccPrecise: only.accuracy, testAccBatch: only.accuracy };
   }
   const averaged = evalStats === 'average' && mode === 'local' ? trainer.averagedBnStatistics() : undefined;
   const running = await trainer.evaluate(testSet, 'running', { chunk: 500, stats: averaged });
@@ -465,9 +462,9 @@ async function evaluateThreeWays(
   const preciseSet: SharedSet = { ...trainSet, count: Math.min(trainSet.count, preciseBatches * grid.global) };
   const precise = await trainer.evaluate(testSet, 'running', { chunk: 500, stats: await trainer.preciseStatistics(preciseSet, grid.global) });
   const batch = await trainer.evaluate(testSet, 'batch', { chunk: grid.perDevice });
-  return { test_acc: running.accuracy, test_acc_precise: precise.accuracy, test_acc_batch: batch.accuracy };
+  return { testAcc: running.accuracy, testAccPrecise: precise.accuracy, testAccBatch: batch.accuracy };
 }
 
 function scheduleJson(s: RenormSchedule) {
-  return { warmup_steps: s.warmupSteps, r_max: s.rMax, r_max_steps: s.rMaxSteps, d_max: s.dMax, d_max_steps: s.dMaxSteps };
+  return { warmupSteps: s.warmupSteps, rMax: s.rMax, rMaxSteps: s.rMaxSteps, dMax: s.dMax, dMaxSteps: s.dMaxSteps };
 }

@@ -9,7 +9,7 @@
  * axis but C, so each is viewed, without a copy, as [N,C] or [N,C,H',W'] ([N,C,L,1] and
  * [N,C,D*H,W]), the layouts the simulator runs.
  */
-import { checkObject, checkString, checkStringList } from '../args.js';
+import { argumentError, checkObject, checkString, checkStringList } from '../args.js';
 import { InputError, requireInput } from '../errors.js';
 import { type NpzContents, readNpzFile } from './npz.js';
 import type { Tensor } from './tensor.js';
@@ -62,19 +62,6 @@ export function asBatchNormInput(tensor: Tensor, what: string): Tensor {
   return { data: tensor.data, shape: [s[0], s[1], s[2] * s[3], s[4]] };
 }
 
-/**
- * Checks that a value is captured activations, as readCapturedActivations returns them.
- * @param name - the argument's name in messages.
- * @param value - what the caller passed.
- * @throws {@link InputError} naming the argument when it is not an object with a `layers` array.
- */
-export function checkActivations(name: string, value: unknown): asserts value is CapturedActivations {
-  const acts = checkObject<{ layers?: unknown; source?: unknown }>(name, value);
-  if (!Array.isArray(acts.layers))
-    throw new InputError(`${name}.layers must be an array of captured layers, as readCapturedActivations returns`);
-  if (typeof acts.source !== 'string') throw new InputError(`${name}.source must be a string (the archive's path)`);
-}
-
 function isWholeList(value: unknown): value is number[] {
   return Array.isArray(value) && value.every((v) => Number.isSafeInteger(v) && v >= 0);
 }
@@ -106,9 +93,8 @@ function checkSteps(label: string, name: string, shapes: readonly (readonly numb
  */
 export function capturedFromNpz(contents: NpzContents, label: string): CapturedActivations {
   checkObject('contents', contents);
+  if (!(contents.arrays instanceof Map)) throw argumentError('contents.arrays', 'a Map of member names to arrays (from parseNpz)', contents.arrays);
   checkString('label', label);
-  if (!(contents.arrays instanceof Map))
-    throw new InputError('contents.arrays must be a Map of arrays, as parseNpz returns');
   const fail = (message: string): never => {
     throw new InputError(`${label}: ${message}`);
   };
@@ -207,7 +193,7 @@ export function readCapturedActivations(path: string, label: string = path): Cap
  * @throws {@link InputError} for an unknown name (listing the known ones) or a name given twice.
  */
 export function selectLayers(acts: CapturedActivations, names: readonly string[]): CapturedActivations {
-  checkActivations('acts', acts);
+  checkCaptured('acts', acts);
   checkStringList('names', names);
   const seen = new Set<string>();
   const layers = names.map((n) => {
@@ -221,4 +207,20 @@ export function selectLayers(acts: CapturedActivations, names: readonly string[]
     return layer as CapturedLayer;
   });
   return { ...acts, layers };
+}
+
+/**
+ * Checks that a value is a set of captured activations (from {@link capturedFromNpz} or
+ * {@link readCapturedActivations}).
+ * @param name - the argument's name in messages.
+ * @param value - the value.
+ * @returns the value, typed.
+ * @throws {@link syncbn-sim!InputError} naming the argument.
+ */
+export function checkCaptured(name: string, value: unknown): CapturedActivations {
+  const acts = checkObject<CapturedActivations>(name, value);
+  if (!Array.isArray(acts.layers) || typeof acts.source !== 'string') {
+    throw argumentError(name, 'captured activations (from readCapturedActivations)', value);
+  }
+  return acts;
 }

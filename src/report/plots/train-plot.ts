@@ -1,16 +1,16 @@
 /** The figure of the `train` experiment: training curves of every run. */
-import { type RunReport, type TrainReport, normalizationLabel } from '../../experiments/train.js';
+import { type TrainRunReport, type TrainReport, normalizationLabel } from '../../experiments/train.js';
 import { formatNumber } from '../table.js';
 import { type PlotSpec, VEGA_LITE_SCHEMA } from '../plot.js';
 import { DASHES, FULL_LABELS, SHAPES, bnModeOrder, cycle, inOrder, nestedSizes } from './marks.js';
 
 /** The panels: what each epoch row holds, its panel title and its y-axis title. */
 const PANELS = [
-  { field: 'train_loss', title: 'Training loss', axis: 'cross-entropy loss', format: '.2~f' },
-  { field: 'train_acc', title: 'Training accuracy', axis: 'accuracy', format: '.0%' },
-  { field: 'test_acc', title: 'Test accuracy, running statistics', axis: 'accuracy', format: '.0%' },
-  { field: 'test_acc_precise', title: 'Test accuracy, precise BN', axis: 'accuracy', format: '.0%' },
-  { field: 'test_acc_batch', title: 'Test accuracy, batch statistics', axis: 'accuracy', format: '.0%' },
+  { field: 'trainLoss', title: 'Training loss', axis: 'cross-entropy loss', format: '.2~f' },
+  { field: 'trainAcc', title: 'Training accuracy', axis: 'accuracy', format: '.0%' },
+  { field: 'testAcc', title: 'Test accuracy, running statistics', axis: 'accuracy', format: '.0%' },
+  { field: 'testAccPrecise', title: 'Test accuracy, precise BN', axis: 'accuracy', format: '.0%' },
+  { field: 'testAccBatch', title: 'Test accuracy, batch statistics', axis: 'accuracy', format: '.0%' },
 ] as const;
 
 /**
@@ -24,9 +24,9 @@ export function trainPlot(report: TrainReport): PlotSpec {
   // A run's colour is its normalization and BN mode ("sync", "group-norm:2", "batch-renorm sync").
   const r = { ...report, runs: report.runs.map((run) => ({ ...run, bn: normalizationLabel(run) })) };
   const modes = bnModeOrder(r.runs.map((run) => run.bn));
-  const batches = inOrder(r.runs.map((run) => run.per_device_batch)).sort((a, b) => a - b).map(String);
+  const batches = inOrder(r.runs.map((run) => run.perDeviceBatch)).sort((a, b) => a - b).map(String);
   const values = r.runs.flatMap((run) =>
-    run.epochs.map((e) => ({ bn: run.bn, batch: String(run.per_device_batch), global_batch: run.global_batch, lr: run.lr, ...e })),
+    run.epochs.map((e) => ({ bn: run.bn, batch: String(run.perDeviceBatch), globalBatch: run.globalBatch, lr: run.lr, ...e })),
   );
   const epochs = Math.max(1, ...values.map((v) => v.epoch));
   const color = { field: 'bn', type: 'nominal', title: 'BN mode', scale: { domain: modes }, legend: FULL_LABELS } as const;
@@ -52,7 +52,7 @@ export function trainPlot(report: TrainReport): PlotSpec {
           tooltip: [
             { field: 'bn', title: 'BN mode' },
             { field: 'batch', title: 'per-device batch' },
-            { field: 'global_batch', title: 'global batch' },
+            { field: 'globalBatch', title: 'global batch' },
             { field: 'lr', title: 'learning rate' },
             { field: 'epoch' },
             { field: p.field, title: p.title, format: '.4f' },
@@ -62,7 +62,7 @@ export function trainPlot(report: TrainReport): PlotSpec {
     ],
   });
   const devices = inOrder(r.runs.map((run) => run.devices));
-  const perBatch = inOrder(r.runs.map((run) => `b ${run.per_device_batch}: global ${run.global_batch}, lr ${formatNumber(run.lr, 3)}`));
+  const perBatch = inOrder(r.runs.map((run) => `b ${run.perDeviceBatch}: global ${run.globalBatch}, lr ${formatNumber(run.lr, 3)}`));
   const subtitle = [`${devices.join(', ')} devices; ${perBatch.join('; ')}; ${r.dataset.train} training and ${r.dataset.test} test examples`];
   const same = identicalRuns(r.runs);
   if (same.length > 0) subtitle.push(`identical curves, drawn one over the other (the points nest): ${same.join('; ')}`);
@@ -83,15 +83,15 @@ export function trainPlot(report: TrainReport): PlotSpec {
  * group:K with K = W is sync, ghost:G with G >= b is local, and a reader should not have to
  * guess why a mode in the legend has no line of its own.
  */
-function identicalRuns(runs: readonly RunReport[]): string[] {
-  const curve = (run: RunReport) => JSON.stringify(run.epochs.map((e) => PANELS.map((p) => e[p.field])));
+function identicalRuns(runs: readonly TrainRunReport[]): string[] {
+  const curve = (run: TrainRunReport) => JSON.stringify(run.epochs.map((e) => PANELS.map((p) => e[p.field])));
   const groups = new Map<string, { modes: string[]; batches: number[] }>();
   for (const [i, run] of runs.entries()) {
-    const modes = bnModeOrder(runs.filter((o, j) => j >= i && o.per_device_batch === run.per_device_batch && o.devices === run.devices && curve(o) === curve(run)).map((o) => o.bn));
-    if (modes.length < 2 || runs.slice(0, i).some((o) => o.per_device_batch === run.per_device_batch && o.devices === run.devices && curve(o) === curve(run))) continue;
+    const modes = bnModeOrder(runs.filter((o, j) => j >= i && o.perDeviceBatch === run.perDeviceBatch && o.devices === run.devices && curve(o) === curve(run)).map((o) => o.bn));
+    if (modes.length < 2 || runs.slice(0, i).some((o) => o.perDeviceBatch === run.perDeviceBatch && o.devices === run.devices && curve(o) === curve(run))) continue;
     const key = modes.join(' = ');
     const group = groups.get(key) ?? { modes, batches: [] };
-    group.batches.push(run.per_device_batch);
+    group.batches.push(run.perDeviceBatch);
     groups.set(key, group);
   }
   return [...groups].map(([key, g]) => `${key} at b ${g.batches.join(', ')}`);
