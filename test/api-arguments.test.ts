@@ -37,6 +37,9 @@ const welford = api.welfordStats(x, layout);
 const moments = api.batchMoments(x, layout);
 const stats2 = new Float64Array([1, 1]);
 const ds = api.loadSynthetic({ train: 4, test: 2 }).train;
+const nvlink = api.resolveLink('intra', {}, 'nvlink-a100');
+const hdr = api.resolveLink('inter', {}, 'ib-hdr');
+const pair = api.makeTopology(1, 2, undefined, nvlink, hdr);
 
 // One cluster and one trainer of two devices serve every call that needs one.
 const cluster = api.Cluster.start({ devices: 2 });
@@ -137,6 +140,24 @@ const CASES: readonly [string, () => unknown, RegExp][] = [
   ['semanticsExperiment', () => api.semanticsExperiment({ dtype: bad(16) }), /^dtype must be one of float32, float64, float16, bfloat16, got the number 16$/],
   ['semanticsExperiment', () => api.semanticsExperiment({ frameworks: bad('pytorch') }), /^frameworks must be an array of names \(pytorch, .*\), got the string 'pytorch'$/],
   ['costModel', () => api.costModel({ devices: bad(8) }), /^devices must be an array of device counts, got the number 8$/],
+  ['busFactor', () => api.busFactor('all-reduce', bad('8')), /^ranks must be a whole number >= 1, got the string '8'$/],
+  ['collectiveTable', () => api.collectiveTable(pair, 'all-reduce', bad('64')), /^bytes must be a whole number >= 1, got the string '64'$/],
+  ['pickFastest', () => api.pickFastest(pair, 0, bad('reduce'), 0, 2, 8), /^kind must be one of all-reduce, all-gather, got 'reduce'$/],
+  ['bnCalls', () => api.bnCalls([4], bad('tf')), /^pattern must be one of pytorch, keras, fused, got 'tf'$/],
+  [
+    'iterationCost',
+    () => api.iterationCost({ topology: pair, network: api.MODELS.resnet50, computeSeconds: bad('1'), pattern: 'pytorch', modes: ['sync'] }),
+    /^computeSeconds must be a finite number >= 0, got the string '1'$/,
+  ],
+  ['computeSeconds', () => api.computeSeconds(api.MODELS.resnet50, bad('32'), 'a100', undefined), /^perGpuBatch must be a whole number >= 1, got the string '32'$/],
+  [
+    'simulateIteration',
+    () => api.simulateIteration({ topology: pair, channels: [4], computeSeconds: 1e-3, pattern: 'pytorch', mode: 'sync', jitterSeconds: bad('1') }),
+    /^jitterSeconds must be a finite number >= 0, got the string '1'$/,
+  ],
+  ['flatTopology', () => api.flatTopology(bad('8'), nvlink), /^devices must be a whole number from 1 to 16777216, got the string '8'$/],
+  ['makeTopology', () => api.makeTopology(bad(2.5), 8, undefined, nvlink, hdr), /^nodes must be a whole number from 1 to 65536, got 2.5$/],
+  ['resolveLink', () => api.resolveLink('inter', { alpha: bad('1e-6') }, 'ib-hdr'), /^interAlpha must be a finite number >= 0, got the string '1e-6'$/],
   ['benchmarkCluster', () => api.benchmarkCluster({ torch: bad('no') }), /^torch must be true or false, got the string 'no'$/],
   ['BatchNormLayer', () => new api.BatchNormLayer(bad('4'), 0, {}), /^channels must be a whole number >= 1, got the string '4'$/],
   ['Linear', () => new api.Linear(bad('3'), 4), /^inFeatures must be a positive integer, got the string '3'$/],
@@ -186,8 +207,8 @@ describe('bad arguments to every export', () => {
   });
 
   // Error classes are thrown by the library, never called with user input; exitCodeOf takes
-  // anything; kernelBackend takes no argument.
-  const exempt = new Set(['exitCodeOf', 'kernelBackend']);
+  // anything; kernelBackend and validationTable take no argument.
+  const exempt = new Set(['exitCodeOf', 'kernelBackend', 'validationTable']);
   const isErrorClass = (value: unknown) => typeof value === 'function' && value.prototype instanceof Error;
 
   it.each(Object.keys(ENTRIES))('covers every exported function and class of %s', (entry) => {

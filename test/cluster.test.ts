@@ -152,6 +152,15 @@ describe('communication', () => {
     },
     allgather: (W) => ({ messages: W * (W - 1), values: W * (W - 1) * n }),
     central: (W) => ({ messages: 2 * (W - 1), values: 2 * (W - 1) * n }),
+    // Two trees, each carrying half the vector up and down.
+    'double-binary-tree': (W) => ({ messages: 4 * (W - 1), values: 2 * (W - 1) * n }),
+    // Up and down inside nodes of 8, recursive doubling among the N node leaders.
+    hierarchical: (W) => {
+      const N = Math.ceil(W / 8);
+      const q = 2 ** Math.floor(Math.log2(N));
+      const messages = 2 * (W - N) + q * Math.log2(q) + 2 * (N - q);
+      return { messages, values: messages * n };
+    },
   };
 
   it.each(ALGORITHM_NAMES)('%s sends the textbook number of messages and bytes', async (algorithm) => {

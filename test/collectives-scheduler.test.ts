@@ -90,6 +90,15 @@ function textbookMessages(algorithm: AlgorithmName, W: number): number {
       return 2 * W * (W - 1);
     case 'recursive-doubling':
       return p * Math.log2(p) + 2 * (W - p);
+    case 'double-binary-tree':
+      // Each tree: W - 1 messages up and W - 1 down.
+      return 4 * (W - 1);
+    case 'hierarchical': {
+      // Up and down inside nodes of 8, recursive doubling among the N node leaders.
+      const N = Math.ceil(W / 8);
+      const q = 2 ** Math.floor(Math.log2(N));
+      return 2 * (W - N) + q * Math.log2(q) + 2 * (N - q);
+    }
   }
 }
 

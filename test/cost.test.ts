@@ -10,7 +10,7 @@ import { Command } from 'commander';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import type { StatsMethod } from '../src/bn/batch-moments.js';
 import { addCostCommand } from '../src/cli/cost-command.js';
-import { ALGORITHM_NAMES, type AlgorithmName } from '../src/collectives/algorithms/index.js';
+import { FLAT_ALGORITHM_NAMES, type FlatAlgorithmName } from '../src/collectives/cost-model.js';
 import {
   type LinkParameters,
   allReduceSeconds,
@@ -33,7 +33,7 @@ function batch(rows: number, channels: number, seed: number): Tensor {
 }
 
 /** The model's traffic for a list of all-reduces of `values` each. */
-function modelTraffic(algorithm: AlgorithmName, W: number, vectors: readonly number[], bytesPerValue: number) {
+function modelTraffic(algorithm: FlatAlgorithmName, W: number, vectors: readonly number[], bytesPerValue: number) {
   let messages = 0;
   let bytes = 0;
   for (const n of vectors) {
@@ -60,7 +60,7 @@ describe('the model counts what the simulator sends', () => {
       const cluster = Cluster.start({ devices: W, stats, timeoutMs: 20_000 });
       open.push(cluster);
       const vectors = bnAllReduceValues(C, stats);
-      for (const algorithm of ALGORITHM_NAMES) {
+      for (const algorithm of FLAT_ALGORITHM_NAMES) {
         const f = await cluster.forward(batch(rows, C, W), { mode: 'sync', algorithm });
         const wantF = modelTraffic(algorithm, W, vectors.forward, 8);
         expect(f.comm.messages, `${algorithm} ${stats} forward messages`).toBe(wantF.messages);
@@ -78,7 +78,7 @@ describe('the model counts what the simulator sends', () => {
     const W = 5;
     const cluster = Cluster.start({ devices: W, accumulator: 'float32', timeoutMs: 20_000 });
     open.push(cluster);
-    for (const algorithm of ALGORITHM_NAMES) {
+    for (const algorithm of FLAT_ALGORITHM_NAMES) {
       const f = await cluster.forward(batch(9, C, 3), { algorithm });
       expect(f.comm, algorithm).toMatchObject(trafficOf(algorithm, W, 2 * C + 1, 4));
     }
@@ -95,7 +95,7 @@ describe('trafficOf', () => {
     // p = 4: 4 * 2 messages in the rounds, plus fold and unfold for rank 4.
     expect(trafficOf('recursive-doubling', 5, 3, 8)).toEqual({ messages: 10, bytes: 10 * 3 * 8 });
     expect(trafficOf('recursive-doubling', 8, 1, 8)).toEqual({ messages: 24, bytes: 24 * 8 });
-    for (const a of ALGORITHM_NAMES) expect(trafficOf(a, 1, 100, 4)).toEqual({ messages: 0, bytes: 0 });
+    for (const a of FLAT_ALGORITHM_NAMES) expect(trafficOf(a, 1, 100, 4)).toEqual({ messages: 0, bytes: 0 });
     // Zero values: the ring still sends its 2(W-1) steps per rank.
     expect(trafficOf('ring', 3, 0, 4)).toEqual({ messages: 12, bytes: 0 });
   });
@@ -104,7 +104,7 @@ describe('trafficOf', () => {
     expect(() => trafficOf('ring', 0, 3, 4)).toThrow(InputError);
     expect(() => trafficOf('ring', 2.5, 3, 4)).toThrow(InputError);
     expect(() => trafficOf('ring', 4, -1, 4)).toThrow(InputError);
-    expect(() => trafficOf('butterfly' as AlgorithmName, 4, 3, 4)).toThrow(/unknown algorithm/);
+    expect(() => trafficOf('butterfly' as FlatAlgorithmName, 4, 3, 4)).toThrow(/unknown algorithm/);
   });
 });
 
@@ -138,7 +138,7 @@ describe('allReduceSeconds', () => {
   });
 
   it('costs nothing on one device and grows linearly in the size', () => {
-    for (const a of ALGORITHM_NAMES) {
+    for (const a of FLAT_ALGORITHM_NAMES) {
       expect(allReduceSeconds(a, 1, 1e6, unit)).toBe(0);
       const c = costCoefficients(a, 12);
       expect(allReduceSeconds(a, 12, 10, { alpha: 2, beta: 3, gamma: 5 })).toBeCloseTo(2 * c.alpha + 10 * (3 * c.beta + 5 * c.gamma), 12);
@@ -164,11 +164,11 @@ describe('crossoverBytes', () => {
     for (const name of LINK_NAMES) {
       const link = LINK_PRESETS[name];
       for (const W of [2, 3, 4, 8, 13, 64, 1000, 4096]) {
-        for (const a of ALGORITHM_NAMES) {
-          for (const b of ALGORITHM_NAMES) {
+        for (const a of FLAT_ALGORITHM_NAMES) {
+          for (const b of FLAT_ALGORITHM_NAMES) {
             if (a === b) continue;
             const x = crossoverBytes(a, b, W, link);
-            const t = (alg: AlgorithmName, n: number) => allReduceSeconds(alg, W, n, link);
+            const t = (alg: FlatAlgorithmName, n: number) => allReduceSeconds(alg, W, n, link);
             if (x === undefined) {
               // b never overtakes a: b is never slower at small sizes and faster at large ones.
               const sizes = [0, 1, 1e3, 1e6, 1e9, 1e12];
@@ -192,17 +192,17 @@ describe('crossoverBytes', () => {
   it('fastestBySize names the fastest algorithm inside every segment', () => {
     const link = LINK_PRESETS.infiniband;
     for (const W of [2, 5, 8, 64, 4096]) {
-      const segments = fastestBySize(ALGORITHM_NAMES, W, link);
+      const segments = fastestBySize(FLAT_ALGORITHM_NAMES, W, link);
       expect(segments[0].fromBytes).toBe(0);
       expect(segments[segments.length - 1].toBytes).toBeUndefined();
       for (const s of segments) {
         const n = s.toBytes === undefined ? s.fromBytes * 2 + 1 : (s.fromBytes + s.toBytes) / 2;
-        const best = Math.min(...ALGORITHM_NAMES.map((a) => allReduceSeconds(a, W, n, link)));
+        const best = Math.min(...FLAT_ALGORITHM_NAMES.map((a) => allReduceSeconds(a, W, n, link)));
         for (const a of s.algorithms) expect(allReduceSeconds(a, W, n, link) / best, `${a} W=${W}`).toBeCloseTo(1, 12);
       }
     }
     // W = 2: recursive doubling and allgather are the same algorithm.
-    expect(fastestBySize(ALGORITHM_NAMES, 2, link)[0].algorithms).toEqual(['recursive-doubling', 'allgather']);
+    expect(fastestBySize(FLAT_ALGORITHM_NAMES, 2, link)[0].algorithms).toEqual(['recursive-doubling', 'allgather']);
   });
 });
 
@@ -249,7 +249,7 @@ describe('networks and the per-iteration projection', () => {
       expect(row.latency_fraction).toBeLessThanOrEqual(1);
     }
     for (const c of r.crossovers) {
-      const t = (a: AlgorithmName, n: number) => allReduceSeconds(a, c.devices, n, link);
+      const t = (a: FlatAlgorithmName, n: number) => allReduceSeconds(a, c.devices, n, link);
       expect(t(c.faster_below, c.bytes / 2)).toBeLessThan(t(c.faster_above, c.bytes / 2));
       expect(t(c.faster_above, c.bytes * 2)).toBeLessThan(t(c.faster_below, c.bytes * 2));
       expect(c.values).toBe(c.bytes / 4);
@@ -326,7 +326,7 @@ describe('cost command (in process)', () => {
     expect(report.rows.length).toBe(15);
     for (const row of report.rows) {
       expect([8, 64, 1024]).toContain(row.devices);
-      expect(ALGORITHM_NAMES).toContain(row.algorithm);
+      expect(FLAT_ALGORITHM_NAMES).toContain(row.algorithm);
       expect(row.seconds).toBeGreaterThan(0);
     }
     expect(Array.isArray(report.crossovers)).toBe(true);

@@ -16,6 +16,7 @@ const SCOPE = [
   'src/bn',
   'src/cluster',
   'src/collectives',
+  'src/cost',
   'src/tensor',
   'src/nn',
   'src/kernels',
@@ -38,11 +39,8 @@ const SCOPE = [
   'scripts',
 ];
 
-/**
- * Left out for now: the cost model is being rewritten (the experiment and its command here, and
- * src/cost/, not in SCOPE yet); the rewrite documents them, adds src/cost to SCOPE and empties this.
- */
-const NOT_YET = ['src/experiments/cost.ts', 'src/cli/cost-command.ts'];
+/** Files left out of the check (none: the cost model's rewrite documented the last ones). */
+const NOT_YET: string[] = [];
 
 function sourceFiles(path: string): string[] {
   if (NOT_YET.some((skip) => path === join(ROOT, skip))) return [];

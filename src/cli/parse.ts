@@ -39,7 +39,8 @@ function rounding(value: string, n: number): string {
 export function finiteNumber(flag: string): ValueParser<number> {
   return (value) => {
     const n = Number(value);
-    if (value.trim() === '' || !Number.isFinite(n)) throw new InputError(`${flag} must be a finite number, got '${value}'`);
+    if (value.trim() === '' || !Number.isFinite(n))
+      throw new InputError(`${flag} must be a finite number, got '${value}'`);
     return n;
   };
 }
@@ -107,7 +108,8 @@ export function parsePositiveInteger(value: string): number {
  */
 export function wholeNumber(flag: string): ValueParser<number> {
   return (value) => {
-    if (!/^\d+$/.test(value) || Number(value) < 1) throw new InputError(`${flag}: '${value}' is not a whole number >= 1`);
+    if (!/^\d+$/.test(value) || Number(value) < 1)
+      throw new InputError(`${flag}: '${value}' is not a whole number >= 1`);
     return Number(value);
   };
 }
@@ -121,7 +123,8 @@ export function wholeNumber(flag: string): ValueParser<number> {
 export function wholeNumberFrom(flag: string, min: number): ValueParser<number> {
   return (value) => {
     const n = Number(value);
-    if (!/^\s*\d+\s*$/.test(value) || !Number.isSafeInteger(n) || n < min) throw new InputError(`${flag} must be a whole number >= ${min}, got '${value}'`);
+    if (!/^\s*\d+\s*$/.test(value) || !Number.isSafeInteger(n) || n < min)
+      throw new InputError(`${flag} must be a whole number >= ${min}, got '${value}'`);
     return n;
   };
 }
@@ -144,7 +147,8 @@ export function parseSeed(value: string): number {
  */
 export function oneOf<T extends string>(flag: string, choices: readonly T[]): ValueParser<T> {
   return (value) => {
-    if (!(choices as readonly string[]).includes(value)) throw new InputError(`${flag} must be ${orList(choices)}, got '${value}'`);
+    if (!(choices as readonly string[]).includes(value))
+      throw new InputError(`${flag} must be ${orList(choices)}, got '${value}'`);
     return value as T;
   };
 }
@@ -158,7 +162,8 @@ export function oneOf<T extends string>(flag: string, choices: readonly T[]): Va
  */
 export function knownName<T extends string>(flag: string, choices: readonly T[], noun: string): ValueParser<T> {
   return (value) => {
-    if (!(choices as readonly string[]).includes(value)) throw new InputError(`${flag}: unknown ${noun} '${value}' (${choices.join(', ')})`);
+    if (!(choices as readonly string[]).includes(value))
+      throw new InputError(`${flag}: unknown ${noun} '${value}' (${choices.join(', ')})`);
     return value as T;
   };
 }
@@ -198,7 +203,8 @@ export function parseFault(value: string): { kind: 'crash' | 'hang' | 'skip'; ra
  */
 export function parseTimeoutMs(value: string): number {
   const n = Number(value);
-  if (value.trim() === '' || !Number.isFinite(n) || n <= 0) throw new InputError(`--timeout-ms must be a number > 0, got '${value}'`);
+  if (value.trim() === '' || !Number.isFinite(n) || n <= 0)
+    throw new InputError(`--timeout-ms must be a number > 0, got '${value}'`);
   return n;
 }
 
@@ -214,7 +220,8 @@ export function parseShape(value: string): number[] {
     throw new InvalidArgumentError(`'${value}' is not a shape (comma-separated whole numbers, e.g. 64,64,32,32).`);
   }
   const dims = parts.map(Number);
-  if (dims.some((d) => !Number.isSafeInteger(d) || d < 1)) throw new InvalidArgumentError(`'${value}' has a dimension below 1 or too large.`);
+  if (dims.some((d) => !Number.isSafeInteger(d) || d < 1))
+    throw new InvalidArgumentError(`'${value}' has a dimension below 1 or too large.`);
   return dims;
 }
 
@@ -224,7 +231,25 @@ export function parseShape(value: string): number[] {
  * @returns the option, to add to a command.
  */
 export function threadsOption(): Option {
-  return new Option('--threads <T>', 'worker threads hosting the devices, 1 to W (default: min(W, cores); results do not depend on it)').argParser(wholeNumber('--threads'));
+  return new Option(
+    '--threads <T>',
+    'worker threads hosting the devices, 1 to W (default: min(W, cores); results do not depend on it)',
+  ).argParser(wholeNumber('--threads'));
+}
+
+/**
+ * `--straggler`: `RANK:MS`, one device that computes MS milliseconds longer per iteration.
+ * @param value - the text typed.
+ * @returns the rank and the delay in seconds (the rank is checked against the devices later).
+ * @throws InputError when it has another form.
+ */
+export function parseStraggler(value: string): { rank: number; seconds: number } {
+  const m = /^(\d+):([0-9.eE+-]+)$/.exec(value.trim());
+  const ms = m ? Number(m[2]) : Number.NaN;
+  if (!m || !Number.isFinite(ms) || ms < 0 || !Number.isSafeInteger(Number(m[1]))) {
+    throw new InputError(`--straggler must be RANK:MS (a rank and milliseconds >= 0), got '${value}'`);
+  }
+  return { rank: Number(m[1]), seconds: ms / 1000 };
 }
 
 /**

@@ -57,8 +57,16 @@
  *    only (`costCoefficients`), so two algorithms cross at most once as n grows (`crossoverBytes`).
  */
 import { requireInput } from '../errors.js';
-import { ALGORITHM_NAMES, type AlgorithmName } from './algorithms/index.js';
+import type { AlgorithmName } from './algorithms/index.js';
 import type { TrafficCount } from './endpoint.js';
+
+/**
+ * The five algorithms this flat model has formulas for. The double binary tree and the
+ * hierarchical all-reduce need a topology (nodes, links, cards): src/cost/schedule-model.ts.
+ */
+export type FlatAlgorithmName = Exclude<AlgorithmName, 'double-binary-tree' | 'hierarchical'>;
+/** The flat model's algorithms, in the order of its tables. */
+export const FLAT_ALGORITHM_NAMES: readonly FlatAlgorithmName[] = ['ring', 'tree', 'recursive-doubling', 'allgather', 'central'];
 
 /** Parameters of a link in the alpha-beta-gamma model. */
 export interface LinkParameters {
@@ -92,8 +100,8 @@ function checkDevices(devices: number): void {
   requireInput(Number.isSafeInteger(devices) && devices >= 1, () => `devices must be a whole number >= 1, got ${devices}`);
 }
 
-function checkAlgorithm(algorithm: AlgorithmName): void {
-  requireInput(ALGORITHM_NAMES.includes(algorithm), () => `unknown algorithm '${algorithm}' (${ALGORITHM_NAMES.join(', ')})`);
+function checkAlgorithm(algorithm: FlatAlgorithmName): void {
+  requireInput(FLAT_ALGORITHM_NAMES.includes(algorithm), () => `unknown algorithm '${algorithm}' (${FLAT_ALGORITHM_NAMES.join(', ')})`);
 }
 
 function checkLink(link: LinkParameters): void {
@@ -146,7 +154,7 @@ export function ceilLog2(devices: number): number {
  * @returns the messages and bytes of all ranks.
  * @throws {@link InputError} when an argument is unusable.
  */
-export function trafficOf(algorithm: AlgorithmName, devices: number, values: number, bytesPerValue: number): TrafficCount {
+export function trafficOf(algorithm: FlatAlgorithmName, devices: number, values: number, bytesPerValue: number): TrafficCount {
   checkAlgorithm(algorithm);
   checkDevices(devices);
   requireInput(Number.isSafeInteger(values) && values >= 0, () => `values must be a whole number >= 0, got ${values}`);
@@ -187,7 +195,7 @@ export function trafficOf(algorithm: AlgorithmName, devices: number, values: num
  * @returns the alphas, betas and gammas on the critical path.
  * @throws {@link InputError} when an argument is unusable.
  */
-export function costCoefficients(algorithm: AlgorithmName, devices: number): CostCoefficients {
+export function costCoefficients(algorithm: FlatAlgorithmName, devices: number): CostCoefficients {
   checkAlgorithm(algorithm);
   checkDevices(devices);
   const W = devices;
@@ -221,7 +229,7 @@ export function costCoefficients(algorithm: AlgorithmName, devices: number): Cos
  * @returns its latency and its seconds per byte.
  * @throws {@link InputError} when an argument is unusable.
  */
-export function costLine(algorithm: AlgorithmName, devices: number, link: LinkParameters): CostLine {
+export function costLine(algorithm: FlatAlgorithmName, devices: number, link: LinkParameters): CostLine {
   checkLink(link);
   const c = costCoefficients(algorithm, devices);
   return { latency: c.alpha * link.alpha, perByte: c.beta * link.beta + c.gamma * link.gamma };
@@ -237,7 +245,7 @@ export function costLine(algorithm: AlgorithmName, devices: number, link: LinkPa
  * @returns the seconds.
  * @throws {@link InputError} when an argument is unusable.
  */
-export function allReduceSeconds(algorithm: AlgorithmName, devices: number, bytes: number, link: LinkParameters): number {
+export function allReduceSeconds(algorithm: FlatAlgorithmName, devices: number, bytes: number, link: LinkParameters): number {
   requireInput(Number.isFinite(bytes) && bytes >= 0, () => `bytes must be a finite number >= 0, got ${bytes}`);
   const line = costLine(algorithm, devices, link);
   return line.latency + line.perByte * bytes;
@@ -262,7 +270,7 @@ function same(a: number, b: number): boolean {
  * @returns the size in bytes, or undefined.
  * @throws {@link InputError} when an argument is unusable.
  */
-export function crossoverBytes(a: AlgorithmName, b: AlgorithmName, devices: number, link: LinkParameters): number | undefined {
+export function crossoverBytes(a: FlatAlgorithmName, b: FlatAlgorithmName, devices: number, link: LinkParameters): number | undefined {
   const la = costLine(a, devices, link);
   const lb = costLine(b, devices, link);
   // b overtakes a only if it grows more slowly and starts higher.
@@ -274,7 +282,7 @@ export function crossoverBytes(a: AlgorithmName, b: AlgorithmName, devices: numb
 /** One stretch of message sizes over which the same algorithms are fastest. */
 export interface FastestSegment {
   /** The fastest algorithms (several when their times are the same at every size). */
-  readonly algorithms: readonly AlgorithmName[];
+  readonly algorithms: readonly FlatAlgorithmName[];
   /** Sizes in bytes: from (inclusive) up to (exclusive; undefined = no upper end). */
   readonly fromBytes: number;
   /** Where the segment ends (exclusive), in bytes; undefined when it has no upper end. */
@@ -291,10 +299,10 @@ export interface FastestSegment {
  * @returns the segments, from 0 bytes up.
  * @throws {@link InputError} when an argument is unusable.
  */
-export function fastestBySize(algorithms: readonly AlgorithmName[], devices: number, link: LinkParameters): FastestSegment[] {
+export function fastestBySize(algorithms: readonly FlatAlgorithmName[], devices: number, link: LinkParameters): FastestSegment[] {
   requireInput(algorithms.length > 0, 'at least one algorithm is needed');
   // Algorithms with the same line are one candidate.
-  const groups: { names: AlgorithmName[]; line: CostLine }[] = [];
+  const groups: { names: FlatAlgorithmName[]; line: CostLine }[] = [];
   for (const name of algorithms) {
     const line = costLine(name, devices, link);
     const twin = groups.find((g) => same(g.line.latency, line.latency) && same(g.line.perByte, line.perByte));

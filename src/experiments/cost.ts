@@ -18,7 +18,7 @@
  * same link (see the assumptions in cost-model.ts).
  */
 import type { StatsMethod } from '../bn/batch-moments.js';
-import { ALGORITHM_NAMES, type AlgorithmName } from '../collectives/algorithms/index.js';
+import { FLAT_ALGORITHM_NAMES, type FlatAlgorithmName } from '../collectives/cost-model.js';
 import { type LinkParameters, costLine, crossoverBytes, fastestBySize, trafficOf } from '../collectives/cost-model.js';
 import { DEFAULT_LINK, type LinkPresetName, linkPreset } from '../collectives/link-presets.js';
 import { requireInput } from '../errors.js';
@@ -31,7 +31,9 @@ export const MAX_COST_DEVICES = 1_048_576;
 /** Largest channel count of one layer. */
 export const MAX_LAYER_CHANNELS = 1 << 24;
 
+/** The built-in networks of the flat model. */
 export type NetworkName = 'resnet50';
+/** Every built-in network, as `--network` spells it. */
 export const NETWORK_NAMES: readonly NetworkName[] = ['resnet50'];
 
 /**
@@ -57,7 +59,10 @@ function resnet50Channels(): number[] {
   return channels;
 }
 
-export const NETWORKS: Readonly<Record<NetworkName, { readonly description: string; readonly channels: readonly number[] }>> = {
+/** The built-in networks: what they are and their BN layers' channels. */
+export const NETWORKS: Readonly<
+  Record<NetworkName, { readonly description: string; readonly channels: readonly number[] }>
+> = {
   resnet50: { description: "torchvision ResNet-50's BatchNorm2d layers", channels: resnet50Channels() },
 };
 
@@ -68,6 +73,9 @@ export const NETWORKS: Readonly<Record<NetworkName, { readonly description: stri
  *   welford             forward (n, mean, M2) per channel: 3C
  *   two-pass            forward [count, sum x]: C+1, then [sum (x-mean)^2]: C
  *   backward, always    [count, sum dy, sum dy*xhat]: 2C+1
+ * @param channels - C.
+ * @param stats - the statistics method.
+ * @returns the forward vectors (one per round) and the backward one, in values.
  */
 export function bnAllReduceValues(channels: number, stats: StatsMethod): { forward: number[]; backward: number[] } {
   const C = channels;
@@ -85,6 +93,7 @@ export function bnAllReduceValues(channels: number, stats: StatsMethod): { forwa
 
 const COST_STATS: readonly StatsMethod[] = ['sums', 'welford', 'two-pass', 'shifted-sums'];
 
+/** What `costModel` projects. */
 export interface CostOptions {
   /** Device counts W; default 2, 4, ..., 4096. */
   readonly devices?: readonly number[];
@@ -92,7 +101,9 @@ export interface CostOptions {
   readonly link?: LinkPresetName;
   /** Override the preset's alpha (s), beta (s/byte) or gamma (s/byte). */
   readonly alpha?: number;
+  /** Override of the preset's beta, seconds per byte. */
   readonly beta?: number;
+  /** Override of the preset's gamma, seconds per byte. */
   readonly gamma?: number;
   /** A built-in network (default 'resnet50'); exclusive with `channels`. */
   readonly network?: NetworkName;
@@ -103,12 +114,15 @@ export interface CostOptions {
   /** Bytes of one value on the wire; default 4 (float32, what GPUs send). */
   readonly bytesPerValue?: 4 | 8;
   /** Default all five. */
-  readonly algorithms?: readonly AlgorithmName[];
+  readonly algorithms?: readonly FlatAlgorithmName[];
 }
 
+/** One algorithm at one W. */
 export interface CostRow {
+  /** W. */
   readonly devices: number;
-  readonly algorithm: AlgorithmName;
+  /** The algorithm. */
+  readonly algorithm: FlatAlgorithmName;
   /** Seconds of sync-BN communication per training iteration, one all-reduce per layer and pass. */
   readonly seconds: number;
   /** Seconds with one fused all-reduce per pass (and per round): a lower bound, see above. */
@@ -117,11 +131,13 @@ export interface CostRow {
   readonly latency_fraction: number;
   /** Messages and bytes all devices send per iteration, per-layer all-reduces (as the simulator counts). */
   readonly messages: number;
+  /** Bytes all devices send per iteration. */
   readonly bytes: number;
   /** Messages with fused all-reduces (the bytes are the same: every algorithm's are linear in the size). */
   readonly messages_fused: number;
   /** All-reduces per iteration, per layer and pass. */
   readonly all_reduces: number;
+  /** BN layers. */
   readonly layers: number;
   /** Values each device contributes per iteration, forward and backward. */
   readonly values_per_iteration: number;
@@ -129,12 +145,15 @@ export interface CostRow {
 
 /** The message size at which one algorithm overtakes another, at one W. */
 export interface CostCrossover {
+  /** W. */
   readonly devices: number;
   /** Faster for smaller messages. */
-  readonly faster_below: AlgorithmName;
+  readonly faster_below: FlatAlgorithmName;
   /** Faster for larger messages. */
-  readonly faster_above: AlgorithmName;
+  readonly faster_above: FlatAlgorithmName;
+  /** Where they cross, bytes. */
   readonly bytes: number;
+  /** The same in values. */
   readonly values: number;
   /** How many of the network's per-layer all-reduces per iteration are larger (context). */
   readonly network_all_reduces_above: number;
@@ -142,26 +161,41 @@ export interface CostCrossover {
 
 /** The fastest algorithm at every message size, at one W. */
 export interface CostFastestBySize {
+  /** W. */
   readonly devices: number;
-  readonly segments: readonly { readonly algorithms: readonly AlgorithmName[]; readonly from_bytes: number; readonly to_bytes: number | null }[];
+  /** Stretches of sizes with their fastest algorithms (to_bytes null: to every larger size). */
+  readonly segments: readonly {
+    readonly algorithms: readonly FlatAlgorithmName[];
+    readonly from_bytes: number;
+    readonly to_bytes: number | null;
+  }[];
 }
 
 /** The fastest algorithm for the network's whole iteration, at one W. */
 export interface CostFastest {
+  /** W. */
   readonly devices: number;
   /** The fastest with one all-reduce per layer (several when they tie). */
-  readonly algorithms: readonly AlgorithmName[];
+  readonly algorithms: readonly FlatAlgorithmName[];
+  /** Their seconds per iteration. */
   readonly seconds: number;
   /** The fastest with fused all-reduces (several when they tie). */
-  readonly algorithms_fused: readonly AlgorithmName[];
+  readonly algorithms_fused: readonly FlatAlgorithmName[];
+  /** Their seconds per iteration. */
   readonly seconds_fused: number;
 }
 
+/** What the flat model projects (its JSON as printed: snake_case, as it was before the report convention). */
 export interface CostReport {
+  /** One row per W and algorithm. */
   readonly rows: CostRow[];
+  /** Message sizes where one algorithm overtakes another. */
   readonly crossovers: CostCrossover[];
+  /** The fastest algorithm at every size, per W. */
   readonly fastest_by_size: CostFastestBySize[];
+  /** The fastest for the network's iteration, per W. */
   readonly fastest: CostFastest[];
+  /** The link and where its figures come from. */
   readonly link: {
     readonly name: LinkPresetName | 'custom';
     readonly alpha: number;
@@ -172,6 +206,7 @@ export interface CostReport {
     readonly description: string;
     readonly source: string;
   };
+  /** The network's BN layers and what they all-reduce. */
   readonly network: {
     readonly name: NetworkName | 'custom';
     readonly description: string;
@@ -185,12 +220,14 @@ export interface CostReport {
     /** Sizes of the fused all-reduces of one iteration (forward round(s), then backward). */
     readonly fused_message_bytes: readonly number[];
   };
+  /** The settings used. */
   readonly settings: {
     readonly stats: StatsMethod;
     readonly bytes_per_value: number;
-    readonly algorithms: readonly AlgorithmName[];
+    readonly algorithms: readonly FlatAlgorithmName[];
     readonly devices: readonly number[];
   };
+  /** The model's assumptions, in a sentence. */
   readonly model: string;
 }
 
@@ -208,25 +245,42 @@ function resolveLink(options: CostOptions): CostReport['link'] {
   };
   for (const key of ['alpha', 'beta', 'gamma'] as const) {
     const v = link[key];
-    requireInput(Number.isFinite(v) && v >= 0, () => `${key} must be a finite number >= 0 (seconds${key === 'alpha' ? '' : ' per byte'}), got ${v}`);
+    requireInput(
+      Number.isFinite(v) && v >= 0,
+      () => `${key} must be a finite number >= 0 (seconds${key === 'alpha' ? '' : ' per byte'}), got ${v}`,
+    );
   }
   const custom = overridden.length === 3;
   return {
     name: custom ? 'custom' : preset.name,
     ...link,
     overridden,
-    description: custom ? 'custom link' : preset.description + (overridden.length > 0 ? ` (${overridden.join(', ')} set by the user)` : ''),
-    source: custom ? 'alpha, beta and gamma set by the user' : (overridden.length > 0 ? `${overridden.join(', ')} set by the user; otherwise ` : '') + preset.source,
+    description: custom
+      ? 'custom link'
+      : preset.description + (overridden.length > 0 ? ` (${overridden.join(', ')} set by the user)` : ''),
+    source: custom
+      ? 'alpha, beta and gamma set by the user'
+      : (overridden.length > 0 ? `${overridden.join(', ')} set by the user; otherwise ` : '') + preset.source,
   };
 }
 
-function resolveChannels(options: CostOptions): { name: NetworkName | 'custom'; description: string; channels: number[] } {
-  requireInput(!(options.network !== undefined && options.channels !== undefined), 'give either a network or a list of channels, not both');
+function resolveChannels(options: CostOptions): {
+  name: NetworkName | 'custom';
+  description: string;
+  channels: number[];
+} {
+  requireInput(
+    !(options.network !== undefined && options.channels !== undefined),
+    'give either a network or a list of channels, not both',
+  );
   if (options.channels !== undefined) {
     const channels = [...options.channels];
     requireInput(channels.length > 0, 'channels: empty list');
     for (const c of channels) {
-      requireInput(Number.isSafeInteger(c) && c >= 1 && c <= MAX_LAYER_CHANNELS, () => `channels must be whole numbers from 1 to ${MAX_LAYER_CHANNELS}, got ${c}`);
+      requireInput(
+        Number.isSafeInteger(c) && c >= 1 && c <= MAX_LAYER_CHANNELS,
+        () => `channels must be whole numbers from 1 to ${MAX_LAYER_CHANNELS}, got ${c}`,
+      );
     }
     return { name: 'custom', description: `${channels.length} BN layers given by the user`, channels };
   }
@@ -241,19 +295,29 @@ export const MAX_COST_DEVICE_COUNTS = 1024;
 function resolveDevices(devices: readonly number[] | undefined): number[] {
   const list = devices ?? DEFAULT_COST_DEVICES;
   requireInput(list.length > 0, 'devices: empty list');
-  requireInput(list.length <= MAX_COST_DEVICE_COUNTS, () => `devices: ${list.length} device counts; the limit is ${MAX_COST_DEVICE_COUNTS}`);
+  requireInput(
+    list.length <= MAX_COST_DEVICE_COUNTS,
+    () => `devices: ${list.length} device counts; the limit is ${MAX_COST_DEVICE_COUNTS}`,
+  );
   for (const W of list) {
-    requireInput(Number.isSafeInteger(W) && W >= 1 && W <= MAX_COST_DEVICES, () => `devices must be whole numbers from 1 to ${MAX_COST_DEVICES}, got ${W}`);
+    requireInput(
+      Number.isSafeInteger(W) && W >= 1 && W <= MAX_COST_DEVICES,
+      () => `devices must be whole numbers from 1 to ${MAX_COST_DEVICES}, got ${W}`,
+    );
   }
   return [...new Set(list)].sort((a, b) => a - b);
 }
 
-function resolveAlgorithms(algorithms: readonly AlgorithmName[] | undefined): AlgorithmName[] {
-  const list = algorithms ?? ALGORITHM_NAMES;
+function resolveAlgorithms(algorithms: readonly FlatAlgorithmName[] | undefined): FlatAlgorithmName[] {
+  const list = algorithms ?? FLAT_ALGORITHM_NAMES;
   requireInput(list.length > 0, 'algorithms: empty list');
-  for (const a of list) requireInput(ALGORITHM_NAMES.includes(a), () => `unknown algorithm '${a}' (${ALGORITHM_NAMES.join(', ')})`);
+  for (const a of list)
+    requireInput(
+      FLAT_ALGORITHM_NAMES.includes(a),
+      () => `unknown algorithm '${a}' (${FLAT_ALGORITHM_NAMES.join(', ')})`,
+    );
   // Keep the canonical order, without repeats.
-  return ALGORITHM_NAMES.filter((a) => list.includes(a));
+  return FLAT_ALGORITHM_NAMES.filter((a) => list.includes(a));
 }
 
 /** Equal up to rounding: the same formula reached by different sums. */
@@ -261,7 +325,12 @@ function tied(a: number, b: number): boolean {
   return Math.abs(a - b) <= 1e-12 * Math.max(Math.abs(a), Math.abs(b));
 }
 
-/** Projects sync-BN communication per training iteration for every W and algorithm. */
+/**
+ * Projects sync-BN communication per training iteration for every W and algorithm.
+ * @param options - devices, link, network, statistics, algorithms.
+ * @returns rows, crossovers, fastest algorithms, and what the projection assumed.
+ * @throws {@link syncbn-sim!InputError} when an option is unusable.
+ */
 export function costModel(options: CostOptions = {}): CostReport {
   checkCostOptions(options);
   const devices = resolveDevices(options.devices);
@@ -353,7 +422,11 @@ export function costModel(options: CostOptions = {}): CostReport {
     }
     fastestBySizeList.push({
       devices: W,
-      segments: fastestBySize(algorithms, W, link).map((s) => ({ algorithms: s.algorithms, from_bytes: s.fromBytes, to_bytes: s.toBytes ?? null })),
+      segments: fastestBySize(algorithms, W, link).map((s) => ({
+        algorithms: s.algorithms,
+        from_bytes: s.fromBytes,
+        to_bytes: s.toBytes ?? null,
+      })),
     });
   }
 

@@ -2,7 +2,8 @@
  * `syncbn-sim/experiments`: what each CLI command computes, as functions that return plain typed
  * data (the CLI only formats it): `run` on one device or a cluster, `compare` of BN modes and
  * algorithms, the `noise` of per-device statistics against theory, the `precision` of each
- * statistics method, the `cost` model of the all-reduces, `bench` and `train`.
+ * statistics method, the `cost` model of the all-reduces (flat, and on a cluster of nodes with NCCL's
+ * protocols, a whole iteration and its execution on a virtual clock), `bench` and `train`.
  *
  * Long experiments take an AbortSignal (`signal`), checked between units of work: an abort throws
  * `InterruptedError` ('E_INTERRUPTED') and closes every cluster they started. A training run that
@@ -45,8 +46,29 @@ export type { HalfCountRow, PrecisionDType, PrecisionMethod, PrecisionOptions, P
 // cost: the alpha-beta model of the BN all-reduces of a network.
 export { NETWORK_NAMES, costModel } from './cost.js';
 export type { CostCrossover, CostFastest, CostFastestBySize, CostOptions, CostReport, CostRow, NetworkName } from './cost.js';
+export type { FlatAlgorithmName } from '../collectives/cost-model.js';
 export { LINK_NAMES } from '../collectives/link-presets.js';
 export type { LinkPresetName } from '../collectives/link-presets.js';
+
+// cost on a cluster: nodes, links, NCCL's protocols, a whole iteration, executed on a virtual clock.
+export { COLLECTIVE_KINDS, busFactor, collectiveTable, pickFastest } from '../cost/collective-table.js';
+export type { CollectiveKind, CollectivePick, CollectiveRow, CollectiveTable } from '../cost/collective-table.js';
+export { BN_PATTERNS, bnCalls } from '../cost/bn-patterns.js';
+export type { BnCall, BnPattern } from '../cost/bn-patterns.js';
+export { iterationCost } from '../cost/iteration.js';
+export type { IterationInput, IterationReport, IterationRow } from '../cost/iteration.js';
+export { GPUS, GPU_NAMES, MODELS, MODEL_NAMES, computeSeconds } from '../cost/networks.js';
+export type { GpuName, GpuPreset, ModelName, NetworkFigures } from '../cost/networks.js';
+export { simulateIteration } from '../cost/simulate.js';
+export type { SimulateInput, SimulateResult, Straggler } from '../cost/simulate.js';
+export { flatTopology, makeTopology, resolveLink } from '../cost/topology.js';
+export type { Link, LinkOptions, Topology } from '../cost/topology.js';
+export { INTER_LINK_NAMES, INTRA_LINK_NAMES, LINK_PRESETS as CLUSTER_LINK_PRESETS } from '../cost/links.js';
+export type { InterLinkName, IntraLinkName, LinkPreset as ClusterLinkPreset, LinkPresetName as ClusterLinkName } from '../cost/links.js';
+export { PROTOCOLS } from '../cost/nccl-tuning.js';
+export type { HopKind, Protocol } from '../cost/nccl-tuning.js';
+export { MEASUREMENTS, validationTable } from '../cost/validation.js';
+export type { Measurement, ValidationRow } from '../cost/validation.js';
 
 // bench: the cluster's speed, beside PyTorch when it is installed.
 export { benchmarkCluster } from './bench.js';

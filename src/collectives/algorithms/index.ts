@@ -2,15 +2,17 @@
 import { checkChoice } from '../../args.js';
 import { allgather } from './allgather.js';
 import { central } from './central.js';
+import { doubleBinaryTree } from './double-binary-tree.js';
+import { hierarchical } from './hierarchical.js';
 import { recursiveDoubling } from './recursive-doubling.js';
 import { ring } from './ring.js';
 import { tree } from './tree.js';
 import type { AllReduceAlgorithm } from './types.js';
 
 /** The name of an all-reduce algorithm, as options and the CLI spell it. */
-export type AlgorithmName = 'ring' | 'tree' | 'recursive-doubling' | 'allgather' | 'central';
+export type AlgorithmName = 'ring' | 'tree' | 'recursive-doubling' | 'allgather' | 'central' | 'double-binary-tree' | 'hierarchical';
 /** Every algorithm. */
-export const ALGORITHM_NAMES: readonly AlgorithmName[] = ['ring', 'tree', 'recursive-doubling', 'allgather', 'central'];
+export const ALGORITHM_NAMES: readonly AlgorithmName[] = ['ring', 'tree', 'recursive-doubling', 'allgather', 'central', 'double-binary-tree', 'hierarchical'];
 
 /**
  * The default: BN statistics are a few hundred values, so latency, not bandwidth, decides, and
@@ -24,6 +26,8 @@ const BY_NAME: Readonly<Record<AlgorithmName, AllReduceAlgorithm>> = {
   'recursive-doubling': recursiveDoubling,
   allgather,
   central,
+  'double-binary-tree': doubleBinaryTree,
+  hierarchical,
 };
 
 /**
