@@ -95,13 +95,13 @@ describe('the JSON of the benchmarks', () => {
       ...prefixed('cluster', CLUSTER_BENCH_KEYS(false)),
       'devices_and_threads',
       'devices_and_threads.allreduce',
-      ...['threads', 'algorithm', 'medianUs', 'p10Us', 'p90Us'].map((k) => `devices_and_threads.allreduce[].${k}`),
+      ...['threads', 'algorithm', 'median_us', 'p10_us', 'p90_us'].map((k) => `devices_and_threads.allreduce[].${k}`),
       'devices_and_threads.scaling',
       ...(scaled
         ? [
-            ...['devices', 'seconds', 'maxRssMb'].map((k) => `devices_and_threads.scaling[].${k}`),
+            ...['devices', 'seconds', 'max_rss_mb'].map((k) => `devices_and_threads.scaling[].${k}`),
             'devices_and_threads.growth',
-            ...['from', 'to', 'timeExponent', 'memoryExponent'].map((k) => `devices_and_threads.growth[].${k}`),
+            ...['from', 'to', 'time_exponent', 'memory_exponent'].map((k) => `devices_and_threads.growth[].${k}`),
           ]
         : ['devices_and_threads.scaling.reason']),
       ...prefixed('training_small', TRAIN_BENCH_KEYS(true)),

@@ -292,7 +292,8 @@ describe('CLI: compare and noise --input acts.npz', () => {
     expect(r.stdout).toMatch(/Most sensitive to the split \(largest stray of the device means\): bn\d/);
   });
 
-  it('noise --csv gives a row per layer, batch size and mode, with effective_n', async () => {
+  it('noise --csv gives a row per layer, batch size and mode, with effective_n; --plot draws the layers', async () => {
+    const svg = join(tempDir(), 'layers.svg');
     const r = await runMain([
       'noise',
       '--input',
@@ -308,6 +309,8 @@ describe('CLI: compare and noise --input acts.npz', () => {
       '--trials',
       '20',
       '--csv',
+      '--plot',
+      svg,
     ]);
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
@@ -315,6 +318,9 @@ describe('CLI: compare and noise --input acts.npz', () => {
     expect(header.split(',')[0]).toBe('layer');
     expect(header).toContain('effective_n');
     expect(rows.map((row) => row.split(',').slice(0, 3).join(','))).toEqual(['bn3,2,local', 'bn3,2,sync']);
+    const drawn = readFileSync(svg, 'utf8');
+    expect(drawn.startsWith('<svg')).toBe(true);
+    expect(drawn).toContain('bn3 (BatchNorm1d, 1 per sample)');
   });
 
   it('exits 2 with one line through the built CLI for a bad archive', () => {
@@ -333,7 +339,6 @@ describe('CLI: compare and noise --input acts.npz', () => {
     [['compare', '--layers', 'bn1'], '--layers picks layers of captured activations'],
     [['compare', '--input', ACTS, '--modes', 'sync'], '--modes has no effect with captured activations'],
     [['compare', '--input', ACTS, '--threads', '2'], '--threads has no effect with captured activations'],
-    [['noise', '--input', ACTS, '--plot', join(tempDir(), 'p.svg')], '--plot is not drawn for captured activations'],
     [['noise', '--input', join(DIR, 'manifest-shape.npz')], 'the manifest says [6,3,4,1]'],
   ] as [string[], string][])('exits 2 with one line (main in this process): %j', async (args, message) => {
     const r = await runMain(args);

@@ -20,10 +20,15 @@ import { writeFileSync } from 'node:fs';
 
 describe('16-bit storage of tensors', () => {
   it('rounds each value to nearest even, in a Float32Array', () => {
-    const t = toHalfStorage({ data: Float64Array.of(1 + 2 ** -11, 1 + 3 * 2 ** -11, 65504, 1 + 2 ** -8 + 2 ** -30), shape: [4, 1] }, 'float16');
+    const t = toHalfStorage(
+      { data: Float64Array.of(1 + 2 ** -11, 1 + 3 * 2 ** -11, 65504, 1 + 2 ** -8 + 2 ** -30), shape: [4, 1] },
+      'float16',
+    );
     expect(t.data).toBeInstanceOf(Float32Array);
     expect(Array.from(t.data.subarray(0, 3))).toEqual([1, 1 + 2 ** -9, 65504]);
-    expect(toHalfStorage({ data: Float64Array.of(1 + 2 ** -8 + 2 ** -30), shape: [1, 1] }, 'bfloat16').data[0]).toBe(1 + 2 ** -7);
+    expect(toHalfStorage({ data: Float64Array.of(1 + 2 ** -8 + 2 ** -30), shape: [1, 1] }, 'bfloat16').data[0]).toBe(
+      1 + 2 ** -7,
+    );
   });
 });
 
@@ -35,8 +40,14 @@ describe('run --dtype', () => {
     const inputs = storeInputsInHalf({ input: x, gradOutput: dy }, 'float16');
     const r = storeOutputsInHalf(runBatchNorm(inputs, { stats: 'welford', accumulator: 'float32' }), 'float16');
     expect(r.storage).toBe('float16');
-    const exact = batchNorm({ data: Float64Array.from(inputs.input.data), shape: x.shape }, { gradOutput: { data: Float64Array.from(inputs.gradOutput!.data), shape: x.shape } });
-    for (const [got, want] of [[r.result.output.data, exact.output.data], [r.result.gradInput!.data, exact.gradInput!.data]] as const) {
+    const exact = batchNorm(
+      { data: Float64Array.from(inputs.input.data), shape: x.shape },
+      { gradOutput: { data: Float64Array.from(inputs.gradOutput!.data), shape: x.shape } },
+    );
+    for (const [got, want] of [
+      [r.result.output.data, exact.output.data],
+      [r.result.gradInput!.data, exact.gradInput!.data],
+    ] as const) {
       for (let i = 0; i < got.length; i++) {
         expect(roundToHalf(got[i], 'float16')).toBe(got[i]);
         expect(Math.abs(got[i] - want[i])).toBeLessThanOrEqual(2 ** -11 * Math.max(Math.abs(want[i]), 2 ** -14) * 1.01);
@@ -47,14 +58,27 @@ describe('run --dtype', () => {
   });
 
   it('refuses a value float16 cannot hold', () => {
-    expect(() => storeInputsInHalf({ input: { data: Float32Array.of(1, 70000), shape: [2, 1] } }, 'float16')).toThrow(/1 value of the input overflow float16 \(largest finite 65504\)/);
-    expect(storeInputsInHalf({ input: { data: Float32Array.of(1, 70000), shape: [2, 1] } }, 'bfloat16').input.data[1]).toBe(70144);
+    expect(() => storeInputsInHalf({ input: { data: Float32Array.of(1, 70000), shape: [2, 1] } }, 'float16')).toThrow(
+      /1 value of the input overflow float16 \(largest finite 65504\)/,
+    );
+    expect(
+      storeInputsInHalf({ input: { data: Float32Array.of(1, 70000), shape: [2, 1] } }, 'bfloat16').input.data[1],
+    ).toBe(70144);
   });
 
   it('the command: Welford in float32 by default, the storage in stats.json; a bad --dtype exits 2', () => {
     const dir = tempDir();
     writeFileSync(join(dir, 'x.npy'), encodeNpy(x));
-    const r = runCli(['run', '--input', join(dir, 'x.npy'), '--dtype', 'bfloat16', '--out', join(dir, 'out'), '--json']);
+    const r = runCli([
+      'run',
+      '--input',
+      join(dir, 'x.npy'),
+      '--dtype',
+      'bfloat16',
+      '--out',
+      join(dir, 'out'),
+      '--json',
+    ]);
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     const settings = JSON.parse(r.stdout).settings;
@@ -77,7 +101,14 @@ describe('compare --dtype', () => {
 
 describe('precision --dtype float16|bfloat16', () => {
   it('stores the data in 16 bits, stops the sweep where float16 ends, and shows where half counts break', async () => {
-    const r = await precisionExperiment({ dtypes: ['float16'], rows: 32, channels: 2, devices: 2, trials: 1, methods: ['pytorch-roundtrip'] });
+    const r = await precisionExperiment({
+      dtypes: ['float16'],
+      rows: 32,
+      channels: 2,
+      devices: 2,
+      trials: 1,
+      methods: ['pytorch-roundtrip'],
+    });
     expect(r.settings.ratios).toEqual([1, 1e2, 1e4]);
     const counts = r.halfCounts!;
     const at = (n: number) => counts.find((c) => c.count === n)!;
@@ -89,12 +120,30 @@ describe('precision --dtype float16|bfloat16', () => {
     expect(at(100352).runningVarExact).toBeCloseTo(0.9 + 0.1 * (100352 / 100351), 15);
     expect(halfCountsTable(r)).toMatch(/100352 \(32x56x56\) +inf +NO/);
     const json = JSON.parse(JSON.stringify(precisionJson(r)));
-    expect(json.half_counts.find((c: { count: number }) => c.count === 100352)).toMatchObject({ stored: null, running_var_stored: null });
+    expect(json.half_counts.find((c: { count: number }) => c.count === 100352)).toMatchObject({
+      stored: null,
+      running_var_stored: null,
+    });
     expect(json.rows[0].dtype).toBe('float16');
   });
 
   it('bfloat16 keeps 100,352 exactly (49 x 2^11) but not 2049; float16 refuses data past 65504', async () => {
     expect(halfCountRows(['bfloat16']).find((c) => c.count === 100352)!.exact).toBe(true);
-    await expect(precisionExperiment({ dtypes: ['float16'], offset: 1e5, methods: ['pytorch-roundtrip'] })).rejects.toThrow(/does not fit float16/);
+    await expect(
+      precisionExperiment({ dtypes: ['float16'], offset: 1e5, methods: ['pytorch-roundtrip'] }),
+    ).rejects.toThrow(/does not fit float16/);
+  });
+});
+
+describe('compare --dtype, bad input', () => {
+  it('refuses an unknown format (exit 2, one line) and a batch float16 cannot hold (InputError)', async () => {
+    const r = runCli(['compare', '--dtype', 'float8']);
+    expect(r.status).toBe(2);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/--dtype must be float16 or bfloat16, got 'float8'/);
+    const big = { data: Float32Array.from({ length: 8 }, (_, i) => 7e4 + i), shape: [4, 2] };
+    await expect(compareModes({ devices: 2, input: big, storage: 'float16' })).rejects.toThrow(
+      /8 values of the input overflow float16/,
+    );
   });
 });

@@ -15,7 +15,7 @@ import type { SweepReport } from '../src/experiments/sweep.js';
 import { htmlReport } from '../src/report/html.js';
 import { sweepPlot } from '../src/report/plots/sweep-plot.js';
 import { sweepTable } from '../src/report/tables/sweep-table.js';
-import { runMain, tempDir } from './helpers.js';
+import { ROOT, runMain, tempDir } from './helpers.js';
 
 const CHROMIUM = ['chromium', 'chromium-browser'].find((name) => spawnSync('which', [name]).status === 0);
 if (!CHROMIUM)
@@ -95,6 +95,24 @@ describe('html reports as text', () => {
   });
 });
 
+describe('--png FILE', () => {
+  it('renders the plot to a PNG that is not blank, and refuses another extension', async () => {
+    const path = join(tempDir(), 'cost.png');
+    const r = await runMain(['cost', '--devices', '2,8', '--png', path]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toContain(`image written to ${path}`);
+    const image = PNG.sync.read(readFileSync(path));
+    expect(image.width).toBeGreaterThan(400);
+    let ink = 0;
+    for (let i = 0; i < image.data.length; i += 4)
+      if (image.data[i] + image.data[i + 1] + image.data[i + 2] < 3 * 235) ink++;
+    expect(ink / (image.width * image.height)).toBeGreaterThan(0.01);
+    const bad = await runMain(['cost', '--devices', '8', '--png', join(tempDir(), 'cost.jpg')]);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/--png must name a \.png file, got '.*cost\.jpg'/);
+  });
+});
+
 describe.skipIf(!CHROMIUM)('html reports in headless Chromium', () => {
   it('every report kind loads with no error, renders its chart with marks, and the screenshot is not blank', async () => {
     const dir = tempDir('syncbn-html-');
@@ -115,6 +133,19 @@ describe.skipIf(!CHROMIUM)('html reports in headless Chromium', () => {
         '1',
         '--dtype',
         'float32',
+      ],
+      layers: [
+        'noise',
+        '--input',
+        join(ROOT, 'test', 'fixtures', 'npz', 'acts-deflated.npz'),
+        '--batch-sizes',
+        '2,4',
+        '--devices',
+        '2',
+        '--threads',
+        '1',
+        '--trials',
+        '10',
       ],
       train: [
         'train',

@@ -20,7 +20,9 @@ interface NormCase {
   eps: number;
   groups?: number;
 }
-const cases: NormCase[] = JSON.parse(readFileSync(join(FIXTURES, 'manifest.json'), 'utf8')).cases.map((name: string) => JSON.parse(readFileSync(join(FIXTURES, name, 'case.json'), 'utf8')));
+const cases: NormCase[] = JSON.parse(readFileSync(join(FIXTURES, 'manifest.json'), 'utf8')).cases.map((name: string) =>
+  JSON.parse(readFileSync(join(FIXTURES, name, 'case.json'), 'utf8')),
+);
 const normName = (c: NormCase) => (c.norm === 'group' ? `group-norm:${c.groups}` : `${c.norm}-norm`);
 const paths = (c: NormCase) => {
   const f = (file: string) => join(FIXTURES, c.name, file);
@@ -41,28 +43,43 @@ describe('run --norm against PyTorch', () => {
 });
 
 describe('run --norm on devices', () => {
-  const picked = ['group_4x6x3x5_g3_f64', 'layer_3x4x5x5_f32', 'instance_3x4x5x6_f64'].map((n) => cases.find((c) => c.name === n)!);
-  it.each(picked.map((c) => [c.name, c] as const))('%s: bitwise one device in every mode, empty shards included', (_, c) => {
-    const inputs = loadRunInputs(paths(c), { anyAffineShape: true });
-    const one = runNorm(inputs, { norm: normName(c), eps: c.eps });
-    const N = inputs.input.shape[0];
-    for (const [devices, mode] of [[2, 'local'], [3, 'sync'], [N + 2, 'sync'], [4, 'group:2'], [2, 'ghost:1']] as const) {
-      const r = runNorm(inputs, { norm: normName(c), eps: c.eps }, { devices, mode });
-      expect(Array.from(r.output.data), `${devices} ${mode}`).toEqual(Array.from(one.output.data));
-      expect(Array.from(r.gradInput!.data), `${devices} ${mode}`).toEqual(Array.from(one.gradInput!.data));
-      // Parameter gradients: each device's sum, then the devices' sums in rank order (DDP).
-      expect(relativeError(r.gradWeight!, one.gradWeight!)).toBeLessThan(c.dtype === 'float64' ? 1e-13 : 1e-6);
-      expect(relativeError(r.gradBias!, one.gradBias!)).toBeLessThan(c.dtype === 'float64' ? 1e-13 : 1e-6);
-      expect(r.cluster!.pieces.every((p) => p.rows[1] > p.rows[0])).toBe(true);
-    }
-  });
+  const picked = ['group_4x6x3x5_g3_f64', 'layer_3x4x5x5_f32', 'instance_3x4x5x6_f64'].map(
+    (n) => cases.find((c) => c.name === n)!,
+  );
+  it.each(picked.map((c) => [c.name, c] as const))(
+    '%s: bitwise one device in every mode, empty shards included',
+    (_, c) => {
+      const inputs = loadRunInputs(paths(c), { anyAffineShape: true });
+      const one = runNorm(inputs, { norm: normName(c), eps: c.eps });
+      const N = inputs.input.shape[0];
+      for (const [devices, mode] of [
+        [2, 'local'],
+        [3, 'sync'],
+        [N + 2, 'sync'],
+        [4, 'group:2'],
+        [2, 'ghost:1'],
+      ] as const) {
+        const r = runNorm(inputs, { norm: normName(c), eps: c.eps }, { devices, mode });
+        expect(Array.from(r.output.data), `${devices} ${mode}`).toEqual(Array.from(one.output.data));
+        expect(Array.from(r.gradInput!.data), `${devices} ${mode}`).toEqual(Array.from(one.gradInput!.data));
+        // Parameter gradients: each device's sum, then the devices' sums in rank order (DDP).
+        expect(relativeError(r.gradWeight!, one.gradWeight!)).toBeLessThan(c.dtype === 'float64' ? 1e-13 : 1e-6);
+        expect(relativeError(r.gradBias!, one.gradBias!)).toBeLessThan(c.dtype === 'float64' ? 1e-13 : 1e-6);
+        expect(r.cluster!.pieces.every((p) => p.rows[1] > p.rows[0])).toBe(true);
+      }
+    },
+  );
 
   it('refuses what a batch-independent normalization has no use for, and a misshapen layer-norm affine', () => {
     const c = picked[1];
     const inputs = loadRunInputs(paths(c), { anyAffineShape: true });
     expect(() => runNorm(inputs, { norm: 'batch-renorm' })).toThrow(/group-norm:G, layer-norm or instance-norm/);
-    expect(() => runNorm({ ...inputs, runningMean: { data: new Float32Array(4), shape: [4] } }, { norm: 'layer-norm' })).toThrow(/keeps no running statistics/);
-    expect(() => runNorm({ ...inputs, weight: { data: new Float32Array(4).fill(1), shape: [4] } }, { norm: 'layer-norm' })).toThrow(/shape of one example \[4,5,5\]/);
+    expect(() =>
+      runNorm({ ...inputs, runningMean: { data: new Float32Array(4), shape: [4] } }, { norm: 'layer-norm' }),
+    ).toThrow(/keeps no running statistics/);
+    expect(() =>
+      runNorm({ ...inputs, weight: { data: new Float32Array(4).fill(1), shape: [4] } }, { norm: 'layer-norm' }),
+    ).toThrow(/shape of one example \[4,5,5\]/);
     expect(() => runNorm(inputs, { norm: 'group-norm:3' })).toThrow(/must divide/);
   });
 });
@@ -72,7 +89,26 @@ describe('syncbn-sim run --norm', () => {
     const c = cases.find((k) => k.name === 'group_4x6x3x5_g3_f32')!;
     const out = tempDir();
     const p = paths(c);
-    const r = runCli(['run', '--norm', normName(c), '--input', p.input, '--grad-output', p.gradOutput, '--weight', p.weight, '--bias', p.bias, '--devices', '3', '--mode', 'ghost:1', '--out', out, '--json']);
+    const r = runCli([
+      'run',
+      '--norm',
+      normName(c),
+      '--input',
+      p.input,
+      '--grad-output',
+      p.gradOutput,
+      '--weight',
+      p.weight,
+      '--bias',
+      p.bias,
+      '--devices',
+      '3',
+      '--mode',
+      'ghost:1',
+      '--out',
+      out,
+      '--json',
+    ]);
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ norm: 'group-norm:3', devices: 3, mode_across_devices: 'ghost:1' });

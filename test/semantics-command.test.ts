@@ -16,7 +16,12 @@ describe('semanticsExperiment', () => {
   it('runs the chosen frameworks on the chosen cases, cases outer; the half cases take a 16-bit --dtype', () => {
     const r = semanticsExperiment({ frameworks: ['pytorch', 'flax'], cases: ['uneven', 'half'], dtype: 'bfloat16' });
     expect(r.half).toBe('bfloat16');
-    expect(r.rows.map((row) => `${row.case}/${row.framework}`)).toEqual(['uneven/pytorch', 'uneven/flax', 'half/pytorch', 'half/flax']);
+    expect(r.rows.map((row) => `${row.case}/${row.framework}`)).toEqual([
+      'uneven/pytorch',
+      'uneven/flax',
+      'half/pytorch',
+      'half/flax',
+    ]);
     // PyTorch weights ranks by count, Flax does not: on uneven shards only PyTorch is exact.
     expect(r.rows[0].exact).toBe(true);
     expect(r.rows[1].exact).toBe(false);
@@ -46,11 +51,24 @@ describe('the report', () => {
   it('JSON: exactly {"rows": [...]}, seven keys a row in the documented order, refusals as null', () => {
     const json = JSON.parse(JSON.stringify(semanticsJson(r)));
     expect(Object.keys(json)).toEqual(['rows']);
-    for (const row of json.rows) expect(Object.keys(row)).toEqual(['framework', 'case', 'mean_error', 'var_error', 'output_error', 'running_var_error', 'exact']);
-    const refused = json.rows.find((row: { framework: string; case: string }) => row.framework === 'detectron2' && row.case === 'empty');
+    for (const row of json.rows)
+      expect(Object.keys(row)).toEqual([
+        'framework',
+        'case',
+        'mean_error',
+        'var_error',
+        'output_error',
+        'running_var_error',
+        'exact',
+      ]);
+    const refused = json.rows.find(
+      (row: { framework: string; case: string }) => row.framework === 'detectron2' && row.case === 'empty',
+    );
     expect(refused).toMatchObject({ mean_error: null, var_error: null, exact: false });
     // PyTorch keeps the counts of a .half() model in float16: 100,352 overflows, NaN everywhere.
-    const counts = json.rows.find((row: { framework: string; case: string }) => row.framework === 'pytorch' && row.case === 'half-counts');
+    const counts = json.rows.find(
+      (row: { framework: string; case: string }) => row.framework === 'pytorch' && row.case === 'half-counts',
+    );
     expect(counts).toMatchObject({ running_var_error: null, exact: false });
   });
 
@@ -73,7 +91,16 @@ describe('syncbn-sim semantics', () => {
   it('--json --plot: the documented JSON on stdout, the SVG and its spec on disk', () => {
     const dir = tempDir();
     const plot = join(dir, 's.svg');
-    const r = runCli(['semantics', '--frameworks', 'pytorch,keras', '--cases', 'even,offset', '--json', '--plot', plot]);
+    const r = runCli([
+      'semantics',
+      '--frameworks',
+      'pytorch,keras',
+      '--cases',
+      'even,offset',
+      '--json',
+      '--plot',
+      plot,
+    ]);
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     expect(JSON.parse(r.stdout).rows).toHaveLength(4);

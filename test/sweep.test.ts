@@ -144,10 +144,17 @@ describe('sweep', () => {
     expect(spec).toContain('"bind":"legend"');
   });
 
+  it('runs a normalization that does not use the batch once, whatever the BN modes, against sync batch norm', async () => {
+    const r = await sweepExperiment({ ...TINY, norms: ['group-norm:2'], seeds: 1, steps: 1 });
+    expect(r.trained).toBe(1);
+    expect(r.rows.map((row) => [row.norm, row.bn, row.gapVsSync])).toEqual([['group-norm:2', 'none', null]]);
+  });
+
   it.each([
     [{ seeds: 0 }, 'seeds must be a whole number from 1 to 100'],
     [{ epochs: 1 }, 'give a budget of --epochs or of --steps, not both'],
-    [{ norms: ['group-norm:2'] }, "unknown normalization 'group-norm:2'"],
+    [{ norms: ['batch', 'batch'] }, '--norm: a normalization is given twice'],
+    [{ norms: ['frob'] }, 'frob'],
     [{ perDeviceBatches: [2, 2] }, 'per-device batch: a value is given twice'],
     [{ bn: ['sync', 'frob'] }, 'frob'],
     [{ perDeviceBatches: [] }, 'give at least one per-device batch size'],

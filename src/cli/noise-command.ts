@@ -1,8 +1,7 @@
 /** `syncbn-sim noise`: statistic noise against per-device batch size, beside the theory. */
 import type { Command } from 'commander';
-import { InputError } from '../errors.js';
 import { noiseLayers } from '../experiments/layers.js';
-import { toCsv } from '../report/csv.js';
+import { layerNoisePlot } from '../report/plots/layers-plot.js';
 import { layerNoiseJson } from '../report/json/layers-json.js';
 import { layerNoiseTable } from '../report/tables/layers-table.js';
 import { checkCapturedFlags, isNpzPath, readCapturedInput } from './captured-input.js';
@@ -45,18 +44,44 @@ export const DEFAULT_NOISE_TRIALS = 400;
 export function addNoiseCommand(program: Command): void {
   const command = program
     .command('noise')
-    .description('how noisy per-device statistics are against per-device batch size, for local, group and sync BN, beside theory')
-    .option('--batch-sizes <list>', 'per-device batch sizes b', listOf('--batch-sizes', wholeNumber('--batch-sizes')), [2, 4, 8, 16, 32])
+    .description(
+      'how noisy per-device statistics are against per-device batch size, for local, group and sync BN, beside theory',
+    )
+    .option(
+      '--batch-sizes <list>',
+      'per-device batch sizes b',
+      listOf('--batch-sizes', wholeNumber('--batch-sizes')),
+      [2, 4, 8, 16, 32],
+    )
     .option('--devices <W>', 'simulated devices', parsePositiveInteger, 8)
     .addOption(threadsOption())
     .option('--trials <T>', 'batches drawn per batch size', parsePositiveInteger, DEFAULT_NOISE_TRIALS)
-    .addOption(new Option('--dist <name>', 'distribution of the synthetic data').choices(DISTRIBUTION_NAMES).default('normal').conflicts('input'))
-    .option('--input <file>', 'draw batches (rows, with replacement) from your .npy instead, or from every layer of activations captured by python/syncbn_capture.py (.npz)')
-    .option('--layers <names>', 'with --input ACTS.npz: only these layers (comma-separated)', listOf('--layers', (name) => name))
+    .addOption(
+      new Option('--dist <name>', 'distribution of the synthetic data')
+        .choices(DISTRIBUTION_NAMES)
+        .default('normal')
+        .conflicts('input'),
+    )
+    .option(
+      '--input <file>',
+      'draw batches (rows, with replacement) from your .npy instead, or from every layer of activations captured by python/syncbn_capture.py (.npz)',
+    )
+    .option(
+      '--layers <names>',
+      'with --input ACTS.npz: only these layers (comma-separated)',
+      listOf('--layers', (name) => name),
+    )
     .option('--seed <n>', 'random seed', parseSeed, 0)
-    .addOption(new Option('--channels <C>', 'channels of the synthetic data').argParser(parsePositiveInteger).default(16).conflicts('input'))
+    .addOption(
+      new Option('--channels <C>', 'channels of the synthetic data')
+        .argParser(parsePositiveInteger)
+        .default(16)
+        .conflicts('input'),
+    )
     .option('--group <K>', 'K of the group:K rows (default: the smallest factor of W below W)', parsePositiveInteger)
-    .addOption(new Option('--algorithm <name>', 'all-reduce algorithm').choices(ALGORITHM_NAMES).default(DEFAULT_ALGORITHM))
+    .addOption(
+      new Option('--algorithm <name>', 'all-reduce algorithm').choices(ALGORITHM_NAMES).default(DEFAULT_ALGORITHM),
+    )
     .addOption(new Option('--stats <method>', 'statistics method').choices(STATS_METHODS).default('sums'));
   command.addHelpText('after', `\n${noiseColumnNotes().join('\n')}`);
   addReportOptions(command).action(async (flags: NoiseFlags, cmd: Command) => {
@@ -64,14 +89,33 @@ export function addNoiseCommand(program: Command): void {
     checkReportFlags(flags, inputs);
     checkCapturedFlags(cmd, isNpzPath(flags.input), []);
     if (isNpzPath(flags.input)) {
-      if (flags.plot) throw new InputError('--plot is not drawn for captured activations yet: use --json or --csv (a row per layer, batch size and mode)');
       const acts = readCapturedInput(flags.input, flags.layers);
       const report = await withProgress(({ signal, onProgress }) =>
-        noiseLayers({ acts, batchSizes: flags.batchSizes, devices: flags.devices, threads: flags.threads, trials: flags.trials, seed: flags.seed, group: flags.group, algorithm: flags.algorithm, stats: flags.stats, signal, onProgress }),
+        noiseLayers({
+          acts,
+          batchSizes: flags.batchSizes,
+          devices: flags.devices,
+          threads: flags.threads,
+          trials: flags.trials,
+          seed: flags.seed,
+          group: flags.group,
+          algorithm: flags.algorithm,
+          stats: flags.stats,
+          signal,
+          onProgress,
+        }),
       );
       const json = layerNoiseJson(report);
       const rows = json.layers.flatMap((l) => l.rows.map((row) => ({ layer: l.name, ...row })));
-      process.stdout.write(flags.json ? `${JSON.stringify(json, null, 2)}\n` : flags.csv ? toCsv(rows) : `${layerNoiseTable(report)}\n`);
+      // --csv prints the rows (with their layer); --json the documented document, which has no top-level rows.
+      const output = { rows, toJSON: () => json };
+      await emitReport(
+        flags,
+        output,
+        () => layerNoiseTable(report),
+        () => layerNoisePlot(report),
+        inputs,
+      );
       return;
     }
     const input = flags.input ? readNpyFile(flags.input, 'input') : undefined;
@@ -92,6 +136,12 @@ export function addNoiseCommand(program: Command): void {
         onProgress,
       }),
     );
-    await emitReport(flags, noiseJson(report), () => noiseTable(report), () => noisePlot(report), inputs);
+    await emitReport(
+      flags,
+      noiseJson(report),
+      () => noiseTable(report),
+      () => noisePlot(report),
+      inputs,
+    );
   });
 }

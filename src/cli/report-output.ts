@@ -1,7 +1,7 @@
 /**
  * The output options every experiment command shares: a table by default, `--json` or `--csv`
  * on stdout instead, `--plot FILE.svg` (plus FILE.vl.json) and `--html FILE.html` (one
- * self-contained page: the plot, interactive, beside the table) on request.
+ * self-contained page: the plot, interactive, beside the table) and `--png FILE.png` on request.
  */
 import { type Command, Option } from 'commander';
 import { basename, dirname, extname } from 'node:path';
@@ -9,7 +9,7 @@ import { InputError } from '../errors.js';
 import { type NamedInput, checkOutputTargets, writeFilesAtomically } from '../io/atomic-write.js';
 import { htmlReport } from '../report/html.js';
 import { toCsv } from '../report/csv.js';
-import { type PlotSpec, checkPlotPath, writePlot } from '../report/plot.js';
+import { type PlotSpec, checkPlotPath, renderPng, writePlot } from '../report/plot.js';
 import { interruptibleWrite } from './interruptible-write.js';
 
 /** The output flags as commander parses them. */
@@ -22,10 +22,12 @@ export interface ReportFlags {
   plot?: string;
   /** --html FILE.html: also write a self-contained page with the plot (interactive) and the table. */
   html?: string;
+  /** --png FILE.png: also render the plot to PNG. */
+  png?: string;
 }
 
 /**
- * Adds --json, --csv (which exclude each other), --plot and --html.
+ * Adds --json, --csv (which exclude each other), --plot, --html and --png.
  *
  * @param command - the experiment's command.
  * @returns the same command, for chaining.
@@ -38,7 +40,8 @@ export function addReportOptions(command: Command): Command {
     .option(
       '--html <file.html>',
       'also write one self-contained page: the plot, interactive (tooltips on hover), beside the table',
-    );
+    )
+    .option('--png <file.png>', 'also render the plot to a PNG image (2 pixels per point, white background)');
 }
 
 /**
@@ -51,12 +54,14 @@ export function addReportOptions(command: Command): Command {
  */
 export function checkReportFlags(flags: ReportFlags, inputs: readonly NamedInput[] = []): void {
   if (flags.plot) checkPlotPath(flags.plot, inputs);
-  if (flags.html) checkHtmlPath(flags.html, inputs);
+  if (flags.html) checkOutputPath('--html', '.html', flags.html, inputs);
+  if (flags.png) checkOutputPath('--png', '.png', flags.png, inputs);
 }
 
-/** The --html target: an .html file that is neither a directory nor an input. */
-function checkHtmlPath(path: string, inputs: readonly NamedInput[]): void {
-  if (extname(path).toLowerCase() !== '.html') throw new InputError(`--html must name an .html file, got '${path}'`);
+/** An --html or --png target: a file of that extension that is neither a directory nor an input. */
+function checkOutputPath(flag: string, extension: string, path: string, inputs: readonly NamedInput[]): void {
+  if (extname(path).toLowerCase() !== extension)
+    throw new InputError(`${flag} must name ${extension === '.html' ? 'an' : 'a'} ${extension} file, got '${path}'`);
   checkOutputTargets(dirname(path), [basename(path)], inputs);
 }
 
@@ -74,7 +79,7 @@ function plotTitle(spec: PlotSpec): string {
  * @param flags - the parsed flags.
  * @param report - the report as its JSON; `rows` are what --csv prints.
  * @param table - builds the table, printed without --json or --csv.
- * @param plot - builds the plot's spec, with --plot or --html.
+ * @param plot - builds the plot's spec, with --plot, --html or --png.
  * @param inputs - the command's input files, which the plot may not overwrite; default none.
  * @throws OutputWriteError when the plot cannot be written; InterruptedError after Ctrl-C.
  */
@@ -102,6 +107,14 @@ export async function emitReport(
       writeFilesAtomically(dirname(path), [{ name: basename(path), bytes: page }], { ...hooks, inputs }),
     );
     if (!flags.json && !flags.csv) text += `report written to ${path}\n`;
+  }
+  if (flags.png) {
+    const path = flags.png;
+    const image = await renderPng(plot());
+    await interruptibleWrite((hooks) =>
+      writeFilesAtomically(dirname(path), [{ name: basename(path), bytes: image }], { ...hooks, inputs }),
+    );
+    if (!flags.json && !flags.csv) text += `image written to ${path}\n`;
   }
   process.stdout.write(text);
 }

@@ -23,13 +23,35 @@ interface SemanticsFlags extends ReportFlags {
 export function addSemanticsCommand(program: Command): void {
   const command = program
     .command('semantics')
-    .description("every framework's synchronized BN (PyTorch, Keras, Flax, Horovod-TF, Detectron2, Apex) on one batch split over devices, against exact single-device BN")
-    .option('--frameworks <list>', `comma-separated (${FRAMEWORK_NAMES.join(', ')}; detectron2-n is stats_mode "N")`, listOf('--frameworks', knownName('--frameworks', FRAMEWORK_NAMES, 'framework')), [...FRAMEWORK_NAMES])
-    .option('--cases <list>', `comma-separated (${SEMANTICS_CASES.join(', ')})`, listOf('--cases', knownName('--cases', SEMANTICS_CASES, 'case')), [...SEMANTICS_CASES])
-    .option('--dtype <type>', `storage of the inputs: ${SEMANTICS_DTYPES.join(', ')} (16 bits: mixed precision, and the format of the half cases)`, oneOf('--dtype', SEMANTICS_DTYPES), 'float32');
+    .description(
+      "every framework's synchronized BN (PyTorch, Keras, Flax, Horovod-TF, Detectron2, Apex) on one batch split over devices, against exact single-device BN",
+    )
+    .option(
+      '--frameworks <list>',
+      `comma-separated (${FRAMEWORK_NAMES.join(', ')}; detectron2-n is stats_mode "N")`,
+      listOf('--frameworks', knownName('--frameworks', FRAMEWORK_NAMES, 'framework')),
+      [...FRAMEWORK_NAMES],
+    )
+    .option(
+      '--cases <list>',
+      `comma-separated (${SEMANTICS_CASES.join(', ')})`,
+      listOf('--cases', knownName('--cases', SEMANTICS_CASES, 'case')),
+      [...SEMANTICS_CASES],
+    )
+    .option(
+      '--dtype <type>',
+      `storage of the inputs: ${SEMANTICS_DTYPES.join(', ')} (16 bits: mixed precision, and the format of the half cases)`,
+      oneOf('--dtype', SEMANTICS_DTYPES),
+      'float32',
+    );
   addReportOptions(command).action(async (flags: SemanticsFlags) => {
     checkReportFlags(flags);
     const report = semanticsExperiment({ frameworks: flags.frameworks, cases: flags.cases, dtype: flags.dtype });
-    await emitReport(flags, semanticsJson(report), () => semanticsTable(report), () => semanticsPlot(report));
+    await emitReport(
+      flags,
+      semanticsJson(report),
+      () => semanticsTable(report),
+      () => semanticsPlot(report),
+    );
   });
 }

@@ -8,7 +8,7 @@ import { STATS_METHODS, type StatsMethod } from '../bn/batch-moments.js';
 import { ALGORITHM_NAMES, type AlgorithmName, DEFAULT_ALGORITHM } from '../collectives/algorithms/index.js';
 import { InputError } from '../errors.js';
 import { InterruptedError } from '../experiments/interrupt.js';
-import { type SweepRunResult, sweepExperiment } from '../experiments/sweep.js';
+import { SWEEP_NO_BN_MODE, type SweepRunResult, sweepExperiment } from '../experiments/sweep.js';
 import { DATASET_NAMES, type DatasetName } from '../experiments/train.js';
 import { sweepJson } from '../report/json/sweep-json.js';
 import { sweepPlot } from '../report/plots/sweep-plot.js';
@@ -21,6 +21,7 @@ import {
   parsePositiveInteger,
   parseSeed,
   parseTimeoutMs,
+  normName,
   positiveNumber,
   threadsOption,
   wholeNumber,
@@ -31,6 +32,7 @@ import { type ReportFlags, addReportOptions, checkReportFlags, emitReport } from
 interface SweepFlags extends ReportFlags {
   perDeviceBatch: number[];
   bn: string[];
+  norm: string[];
   devices: number[];
   lrScaling: ('none' | 'linear')[];
   seeds: number;
@@ -59,7 +61,8 @@ function runLine(r: SweepRunResult, done: number, total: number): string {
   const c = r.config;
   const e = r.run.epochs[r.run.epochs.length - 1];
   const pct = (v: number) => `${(100 * v).toFixed(1)}%`;
-  return `run ${done}/${total}${r.reused ? ' (reused)' : ''}: ${c.bn} W=${c.devices} b=${c.perDeviceBatch} lr-scaling ${c.lrScaling} seed ${c.seed}: test acc ${pct(e.testAcc)} (precise BN ${pct(e.testAccPrecise)}, batch stats ${pct(e.testAccBatch)}), train acc ${pct(e.trainAcc)}`;
+  const what = c.norm === 'batch' ? c.bn : c.bn === SWEEP_NO_BN_MODE ? c.norm : `${c.norm} ${c.bn}`;
+  return `run ${done}/${total}${r.reused ? ' (reused)' : ''}: ${what} W=${c.devices} b=${c.perDeviceBatch} lr-scaling ${c.lrScaling} seed ${c.seed}: test acc ${pct(e.testAcc)} (precise BN ${pct(e.testAccPrecise)}, batch stats ${pct(e.testAccBatch)}), train acc ${pct(e.trainAcc)}`;
 }
 
 /**
@@ -84,7 +87,12 @@ export function addSweepCommand(program: Command): void {
       listOf('--bn', (v) => v),
       ['local', 'sync'],
     )
-    // Issue 12 adds `train --norm`; its sweep flag (`--norm <list>`) goes here, feeding SweepOptions.norms.
+    .option(
+      '--norm <list>',
+      'normalizations: batch, batch-renorm, group-norm:G, layer-norm, instance-norm, frn (batch and batch-renorm run in every --bn mode, the others once)',
+      listOf('--norm', normName('--norm')),
+      ['batch'],
+    )
     .option('--devices <list>', 'device counts W', listOf('--devices', wholeNumber('--devices')), [8])
     .option(
       '--lr-scaling <list>',
@@ -143,6 +151,7 @@ export function addSweepCommand(program: Command): void {
         sweepExperiment({
           perDeviceBatches: flags.perDeviceBatch,
           bn: flags.bn,
+          norms: flags.norm,
           devices: flags.devices,
           lrScaling: flags.lrScaling,
           seeds: flags.seeds,

@@ -33,7 +33,7 @@ export type { AlgorithmRow, CompareOptions, CompareReport, DeviceRow, ModeRow, M
 export { noiseExperiment } from './noise.js';
 export type { NoiseOptions, NoiseReport, NoiseRow, NoiseSource } from './noise.js';
 export { compareLayers, noiseLayers } from './layers.js';
-export { SWEEP_NORMS, sweepExperiment } from './sweep.js';
+export { SWEEP_NO_BN_MODE, sweepExperiment } from './sweep.js';
 export type { SweepOptions, SweepReport, SweepRow, SweepRunConfig, SweepRunResult, SweepSettings } from './sweep.js';
 export type { LayerCompareEntry, LayerCompareOptions, LayerCompareReport, LayerNoiseEntry, LayerNoiseOptions, LayerNoiseReport, LayerNoiseRow, LayerNoiseSummary, LayerStrayRow, LayerSummary } from './layers.js';
 export { DISTRIBUTION_NAMES } from '../tensor/distributions.js';

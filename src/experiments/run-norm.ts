@@ -12,14 +12,12 @@
 import { requireInput } from '../errors.js';
 import { parseMode } from '../bn/modes.js';
 import { MAX_DEVICES } from '../cluster/cluster.js';
-import type { OutputFile } from '../io/atomic-write.js';
 import { groupNorm } from '../norm/group-norm.js';
 import { instanceNorm } from '../norm/instance-norm.js';
 import { layerNorm } from '../norm/layer-norm.js';
 import type { NormOptions, NormResult } from '../norm/operator.js';
-import { encodeNpy } from '../tensor/npy.js';
 import { ghostChunks, shardRows } from '../tensor/sharding.js';
-import { type FloatArray, type Tensor, allocLike, dtypeOf } from '../tensor/tensor.js';
+import { type FloatArray, type Tensor, allocLike } from '../tensor/tensor.js';
 import { type ModelNorm, modelNormName, parseModelNorm } from '../train/model-norm.js';
 import type { RunInputs } from './run.js';
 
@@ -70,7 +68,11 @@ export interface NormRunReport {
  */
 export function parseRunNorm(text: string): ModelNorm {
   const norm = parseModelNorm(text);
-  requireInput(RUN_NORM_KINDS.includes(norm.kind), () => `run --norm takes group-norm:G, layer-norm or instance-norm, got ${text} (batch norm is run without --norm; batch-renorm and frn are for train)`);
+  requireInput(
+    RUN_NORM_KINDS.includes(norm.kind),
+    () =>
+      `run --norm takes group-norm:G, layer-norm or instance-norm, got ${text} (batch norm is run without --norm; batch-renorm and frn are for train)`,
+  );
   return norm;
 }
 
@@ -95,14 +97,28 @@ function rowsOf(t: Tensor, start: number, end: number): Tensor {
  * @returns the output, the gradients and how the batch was split.
  * @throws InputError for a bad name, shape, value or option.
  */
-export function runNorm(inputs: RunInputs, settings: { norm: string; eps?: number }, spread?: NormRunSpread): NormRunReport {
+export function runNorm(
+  inputs: RunInputs,
+  settings: { norm: string; eps?: number },
+  spread?: NormRunSpread,
+): NormRunReport {
   const norm = parseRunNorm(settings.norm);
-  requireInput(inputs.runningMean === undefined && inputs.runningVar === undefined, () => `${modelNormName(norm)} keeps no running statistics: --running-mean and --running-var do not apply`);
+  requireInput(
+    inputs.runningMean === undefined && inputs.runningVar === undefined,
+    () => `${modelNormName(norm)} keeps no running statistics: --running-mean and --running-var do not apply`,
+  );
   const { input, gradOutput } = inputs;
   const example = input.shape.slice(1);
   if (norm.kind === 'layer-norm') {
-    for (const [what, t] of [['weight', inputs.weight], ['bias', inputs.bias]] as const) {
-      requireInput(t === undefined || (t.shape.length === example.length && t.shape.every((d, i) => d === example[i])), () => `layer-norm's ${what} must have the shape of one example [${example.join(',')}] (nn.LayerNorm over C, H, W), got [${t!.shape.join(',')}]`);
+    for (const [what, t] of [
+      ['weight', inputs.weight],
+      ['bias', inputs.bias],
+    ] as const) {
+      requireInput(
+        t === undefined || (t.shape.length === example.length && t.shape.every((d, i) => d === example[i])),
+        () =>
+          `layer-norm's ${what} must have the shape of one example [${example.join(',')}] (nn.LayerNorm over C, H, W), got [${t!.shape.join(',')}]`,
+      );
     }
   }
   const options: NormOptions = { eps: settings.eps, weight: inputs.weight?.data, bias: inputs.bias?.data, gradOutput };
@@ -110,15 +126,29 @@ export function runNorm(inputs: RunInputs, settings: { norm: string; eps?: numbe
   const single = operator(norm, input, options);
   const eps = settings.eps ?? 1e-5;
   if (spread === undefined) {
-    return { norm: modelNormName(norm), eps, input, output: single.output, gradInput: single.gradInput, gradWeight: single.gradWeight, gradBias: single.gradBias };
+    return {
+      norm: modelNormName(norm),
+      eps,
+      input,
+      output: single.output,
+      gradInput: single.gradInput,
+      gradWeight: single.gradWeight,
+      gradBias: single.gradBias,
+    };
   }
-  requireInput(Number.isSafeInteger(spread.devices) && spread.devices >= 1 && spread.devices <= MAX_DEVICES, () => `devices must be a whole number from 1 to ${MAX_DEVICES}, got ${spread.devices}`);
+  requireInput(
+    Number.isSafeInteger(spread.devices) && spread.devices >= 1 && spread.devices <= MAX_DEVICES,
+    () => `devices must be a whole number from 1 to ${MAX_DEVICES}, got ${spread.devices}`,
+  );
   const mode = parseMode(spread.mode ?? 'sync', spread.devices);
   const N = input.shape[0];
   const pieces: NormPiece[] = [];
   for (let rank = 0; rank < spread.devices; rank++) {
     const [s, e] = shardRows(N, spread.devices, rank);
-    const chunks = mode.kind === 'ghost' ? ghostChunks(e - s, mode.size).map(([a, b]) => [s + a, s + b] as const) : [[s, e] as const];
+    const chunks =
+      mode.kind === 'ghost'
+        ? ghostChunks(e - s, mode.size).map(([a, b]) => [s + a, s + b] as const)
+        : [[s, e] as const];
     for (const rows of chunks) if (rows[1] > rows[0]) pieces.push({ rank, rows });
   }
   const x = input.data;
@@ -126,11 +156,17 @@ export function runNorm(inputs: RunInputs, settings: { norm: string; eps?: numbe
   const gradInput = gradOutput ? allocLike(x, x.length) : undefined;
   const C = input.shape[1];
   const affine = single.gradWeight?.length ?? C;
-  const perDevice = Array.from({ length: spread.devices }, () => ({ w: new Float64Array(affine), b: new Float64Array(affine) }));
+  const perDevice = Array.from({ length: spread.devices }, () => ({
+    w: new Float64Array(affine),
+    b: new Float64Array(affine),
+  }));
   const size = example.reduce((a, b) => a * b, 1);
   for (const p of pieces) {
     const [s, e] = p.rows;
-    const r = operator(norm, rowsOf(input, s, e), { ...options, gradOutput: gradOutput ? rowsOf(gradOutput, s, e) : undefined });
+    const r = operator(norm, rowsOf(input, s, e), {
+      ...options,
+      gradOutput: gradOutput ? rowsOf(gradOutput, s, e) : undefined,
+    });
     output.set(r.output.data, s * size);
     if (gradInput && r.gradInput && r.gradWeight && r.gradBias) {
       gradInput.set(r.gradInput.data, s * size);
@@ -167,43 +203,4 @@ export function runNorm(inputs: RunInputs, settings: { norm: string; eps?: numbe
     gradBias,
     cluster: { devices: spread.devices, mode: spread.mode ?? 'sync', pieces },
   };
-}
-
-/**
- * The stats.json of a norm run.
- * @param r - the report.
- * @returns plain data: input, norm, eps, and the pieces each device normalized.
- */
-export function normRunStatsJson(r: NormRunReport) {
-  return {
-    input: { shape: [...r.input.shape], dtype: dtypeOf(r.input.data) },
-    norm: r.norm,
-    settings: { eps: r.eps },
-    ...(r.cluster
-      ? {
-          devices: r.cluster.devices,
-          mode_across_devices: r.cluster.mode,
-          pieces: r.cluster.pieces.map((p) => ({ rank: p.rank, rows: [...p.rows] })),
-          note: 'the normalization takes its statistics per sample: each piece is normalized on its own and nothing is sent',
-        }
-      : {}),
-  };
-}
-
-/**
- * Every file a norm run writes: output.npy, and with a grad output grad_input.npy,
- * grad_weight.npy and grad_bias.npy (layer norm's shaped as one example); stats.json.
- * @param r - the report.
- * @returns the files, in memory.
- */
-export function normRunOutputFiles(r: NormRunReport): OutputFile[] {
-  const files: OutputFile[] = [{ name: 'output.npy', bytes: encodeNpy(r.output) }];
-  if (r.gradInput && r.gradWeight && r.gradBias) {
-    const shape = r.gradWeight.length === r.input.shape[1] ? [r.gradWeight.length] : r.input.shape.slice(1);
-    files.push({ name: 'grad_input.npy', bytes: encodeNpy(r.gradInput) });
-    files.push({ name: 'grad_weight.npy', bytes: encodeNpy({ data: r.gradWeight, shape }) });
-    files.push({ name: 'grad_bias.npy', bytes: encodeNpy({ data: r.gradBias, shape }) });
-  }
-  files.push({ name: 'stats.json', bytes: `${JSON.stringify(normRunStatsJson(r), null, 2)}\n` });
-  return files;
 }

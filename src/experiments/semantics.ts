@@ -47,8 +47,12 @@ export interface SemanticsReport {
  */
 export function resolveSemanticsOptions(options: SemanticsExperimentOptions = {}): Omit<SemanticsReport, 'rows'> {
   checkOptions('options', options);
-  const frameworks = options.frameworks === undefined ? FRAMEWORK_NAMES : checkChoiceList('frameworks', options.frameworks, FRAMEWORK_NAMES);
-  const cases = options.cases === undefined ? SEMANTICS_CASES : checkChoiceList('cases', options.cases, SEMANTICS_CASES);
+  const frameworks =
+    options.frameworks === undefined
+      ? FRAMEWORK_NAMES
+      : checkChoiceList('frameworks', options.frameworks, FRAMEWORK_NAMES);
+  const cases =
+    options.cases === undefined ? SEMANTICS_CASES : checkChoiceList('cases', options.cases, SEMANTICS_CASES);
   const dtype = options.dtype === undefined ? 'float32' : checkChoice('dtype', options.dtype, SEMANTICS_DTYPES);
   const half: HalfFormat = dtype === 'float16' || dtype === 'bfloat16' ? dtype : 'float16';
   return { dtype, half, frameworks, cases };

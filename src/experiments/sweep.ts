@@ -11,10 +11,10 @@
  * each finished run is written whole to that directory as it finishes (atomically), and a later
  * sweep with the same settings reuses it instead of training again.
  */
-import { checkOptions, checkWhole } from '../args.js';
 import { existsSync, mkdirSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
+import { checkOptions, checkWhole } from '../args.js';
 import type { StatsMethod } from '../bn/batch-moments.js';
 import { modeName, parseMode } from '../bn/modes.js';
 import type { AlgorithmName } from '../collectives/algorithms/index.js';
@@ -25,7 +25,8 @@ import type { KernelBackend } from '../kernels/backend.js';
 import { meanCi95 } from '../summary-stats.js';
 import type { ModelName } from '../train/protocol.js';
 import { InterruptedError, type ProgressFn, throwIfInterrupted } from './interrupt.js';
-import { type DatasetName, type TrainRunReport, trainExperiment } from './train.js';
+import { modelNormName, parseModelNorm } from '../train/model-norm.js';
+import { type DatasetName, NO_BN_MODE, type TrainRunReport, trainExperiment, usesBatch } from './train.js';
 
 /** Most runs (configurations x seeds) in one sweep. */
 export const MAX_SWEEP_RUNS = 4096;
@@ -35,11 +36,10 @@ export const MAX_SWEEP_SEEDS = 100;
 export const SWEEP_RUN_FILE_VERSION = 1;
 
 /**
- * The normalizations a sweep can run. Only batch norm (the BN modes of `--bn`) until `train`
- * takes a normalization (issue 12's `train --norm`): then this list grows and
- * {@link SweepRunConfig.norm} is passed to {@link trainExperiment} in `runOne` below.
+ * The BN-mode label of a run whose normalization does not use the batch (group norm, layer norm,
+ * instance norm, FRN): it runs once, whatever `--bn` lists, as `train` runs it.
  */
-export const SWEEP_NORMS: readonly string[] = ['batch'];
+export const SWEEP_NO_BN_MODE: string = NO_BN_MODE;
 
 /** What {@link sweepExperiment} runs. */
 export interface SweepOptions {
@@ -47,7 +47,7 @@ export interface SweepOptions {
   readonly perDeviceBatches: readonly number[];
   /** BN modes ('local', 'sync', 'group:K', 'ghost:G'); default local and sync. */
   readonly bn?: readonly string[];
-  /** Normalizations; default ['batch'] (the only one until `train --norm` exists, see {@link SWEEP_NORMS}). */
+  /** Normalizations, as `train --norm` names them (batch, batch-renorm, group-norm:G, layer-norm, instance-norm, frn); default ['batch']. Those that use the batch run in every BN mode, the others once. */
   readonly norms?: readonly string[];
   /** Device counts W; default [8]. */
   readonly devices?: readonly number[];
@@ -103,9 +103,9 @@ export interface SweepOptions {
 
 /** One configuration of the grid, with one seed: one training run. */
 export interface SweepRunConfig {
-  /** The BN mode, as train names it. */
+  /** The BN mode, as train names it ('none' for a normalization that does not use the batch). */
   readonly bn: string;
-  /** The normalization ('batch'). */
+  /** The normalization ('batch', 'group-norm:2', ...). */
   readonly norm: string;
   /** Per-device batch b. */
   readonly perDeviceBatch: number;
@@ -147,7 +147,7 @@ export interface SweepRow {
   readonly testAccMean: number;
   /** Its 95% confidence half-width. */
   readonly testAccCi95: number | null;
-  /** testAccMean minus sync BN's at the same per-device batch, devices, scaling and norm; null without a sync row (and 0 for sync). */
+  /** testAccMean minus sync batch norm's at the same per-device batch, devices and scaling; null without that row (0 for it). */
   readonly gapVsSync: number | null;
   /** Learning-rate scaling. */
   readonly lrScaling: 'none' | 'linear';
@@ -214,8 +214,11 @@ function gridOf(options: SweepOptions, seeds: number, seed: number): SweepRunCon
     for (const devices of options.devices ?? [8]) {
       for (const lrScaling of options.lrScaling ?? ['none']) {
         for (const perDeviceBatch of options.perDeviceBatches) {
-          for (const mode of options.bn ?? ['local', 'sync']) {
-            const bn = modeName(parseMode(mode, devices));
+          // As train does: a normalization that uses the batch runs in every BN mode, the others once.
+          const modes = usesBatch(parseModelNorm(norm))
+            ? (options.bn ?? ['local', 'sync']).map((m) => modeName(parseMode(m, devices)))
+            : [NO_BN_MODE];
+          for (const bn of modes) {
             for (let k = 0; k < seeds; k++) runs.push({ bn, norm, perDeviceBatch, devices, lrScaling, seed: seed + k });
           }
         }
@@ -227,7 +230,7 @@ function gridOf(options: SweepOptions, seeds: number, seed: number): SweepRunCon
 
 /** The run file's name in the resume directory. */
 function runFileName(c: SweepRunConfig): string {
-  return `run_${c.norm}_${c.bn.replace(':', '-')}_W${c.devices}_b${c.perDeviceBatch}_lr-${c.lrScaling}_seed${c.seed}.json`;
+  return `run_${c.norm.replace(':', '-')}_${c.bn.replace(':', '-')}_W${c.devices}_b${c.perDeviceBatch}_lr-${c.lrScaling}_seed${c.seed}.json`;
 }
 
 const sameJson = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
@@ -290,13 +293,10 @@ function checkSweepOptions(options: SweepOptions): { seeds: number; seed: number
     options.epochs === undefined || options.steps === undefined,
     'give a budget of --epochs or of --steps, not both',
   );
-  for (const norm of options.norms ?? ['batch']) {
-    requireInput(
-      SWEEP_NORMS.includes(norm),
-      () =>
-        `unknown normalization '${norm}' (a sweep runs ${SWEEP_NORMS.join(', ')}; other normalizations come with train --norm)`,
-    );
-  }
+  const norms = options.norms ?? ['batch'];
+  requireInput(Array.isArray(norms) && norms.length > 0, '--norm: give at least one normalization');
+  const names = norms.map((norm) => modelNormName(parseModelNorm(norm)));
+  requireInput(new Set(names).size === names.length, '--norm: a normalization is given twice');
   for (const [name, list] of [
     ['per-device batch', options.perDeviceBatches],
     ['devices', options.devices ?? [8]],
@@ -403,8 +403,9 @@ export async function sweepExperiment(options: SweepOptions): Promise<SweepRepor
           devices: config.devices,
           threads: options.threads ?? 1,
           perDeviceBatches: [config.perDeviceBatch],
-          bn: [config.bn],
-          // Issue 12's `train --norm` hook: pass config.norm here once TrainOptions takes it.
+          // A normalization that does not use the batch ignores the mode (train runs it once).
+          bn: [config.bn === NO_BN_MODE ? 'local' : config.bn],
+          norm: [config.norm],
           ...(options.steps === undefined ? { epochs: options.epochs ?? 1 } : { steps: options.steps }),
           lr: options.lr,
           lrScaling: config.lrScaling,
@@ -492,7 +493,7 @@ function summarize(grid: readonly SweepRunConfig[], results: readonly SweepRunRe
     const sync = rows.find(
       (r) =>
         r.bn === 'sync' &&
-        r.norm === row.norm &&
+        r.norm === 'batch' &&
         r.devices === row.devices &&
         r.lrScaling === row.lrScaling &&
         r.perDeviceBatch === row.perDeviceBatch,

@@ -1,8 +1,7 @@
 /**
  * The JSON `npm run bench -- --json` prints (scripts/bench.ts): every benchmark of the run, each
- * mapped by its own module. The figures of devices and threads (src/experiments/devices-bench.ts)
- * keep the camelCase keys they have always been printed with (`medianUs`, `maxRssMb`,
- * `timeExponent`): they are copied key by key, in order, not renamed.
+ * mapped by its own module; the figures of devices and threads (src/experiments/devices-bench.ts)
+ * are mapped here, in snake_case like every other key.
  */
 import type { ClusterBenchReport } from '../../experiments/bench.js';
 import type { AllReduceOnThreads, CompareFootprint, growthExponents } from '../../experiments/devices-bench.js';
@@ -11,6 +10,7 @@ import type { TrainBenchReport } from '../../experiments/train-bench.js';
 import { type ClusterBenchJson, clusterBenchJson } from './bench-json.js';
 import { type KernelBenchJson, kernelBenchJson } from './kernel-bench-json.js';
 import { type TrainBenchJson, trainBenchJson } from './train-bench-json.js';
+import type { SnakeCased } from './snake-case.js';
 
 /** How the compare job's cost grows from one W to the next (an entry of {@link growthExponents}). */
 export type GrowthStep = ReturnType<typeof growthExponents>[number];
@@ -59,11 +59,11 @@ export interface BenchRunJson {
   /** The devices and threads figures, in their camelCase keys. */
   readonly devices_and_threads: {
     /** One row per (threads, algorithm). */
-    readonly allreduce: AllReduceOnThreads[];
+    readonly allreduce: SnakeCased<AllReduceOnThreads>[];
     /** One row per W, or why the runs could not be made. */
-    readonly scaling: CompareFootprint[] | { readonly reason: string };
+    readonly scaling: SnakeCased<CompareFootprint>[] | { readonly reason: string };
     /** The growth from one W to the next; absent when scaling did not run. */
-    readonly growth?: GrowthStep[];
+    readonly growth?: SnakeCased<GrowthStep>[];
   };
   /** {@link trainBenchJson} of training at per-device batch 2. */
   readonly training_small: TrainBenchJson;
@@ -84,9 +84,9 @@ export function benchRunJson(run: BenchRun): BenchRunJson {
     kernels: kernelBenchJson(run.kernels),
     cluster: clusterBenchJson(run.cluster),
     devices_and_threads: {
-      allreduce: d.allreduce.map((r) => ({ threads: r.threads, algorithm: r.algorithm, medianUs: r.medianUs, p10Us: r.p10Us, p90Us: r.p90Us })),
-      scaling: 'reason' in d.scaling ? { reason: d.scaling.reason } : d.scaling.map((r) => ({ devices: r.devices, seconds: r.seconds, maxRssMb: r.maxRssMb })),
-      ...(d.growth ? { growth: d.growth.map((g) => ({ from: g.from, to: g.to, timeExponent: g.timeExponent, memoryExponent: g.memoryExponent })) } : {}),
+      allreduce: d.allreduce.map((r) => ({ threads: r.threads, algorithm: r.algorithm, median_us: r.medianUs, p10_us: r.p10Us, p90_us: r.p90Us })),
+      scaling: 'reason' in d.scaling ? { reason: d.scaling.reason } : d.scaling.map((r) => ({ devices: r.devices, seconds: r.seconds, max_rss_mb: r.maxRssMb })),
+      ...(d.growth ? { growth: d.growth.map((g) => ({ from: g.from, to: g.to, time_exponent: g.timeExponent, memory_exponent: g.memoryExponent })) } : {}),
     },
     training_small: trainBenchJson(run.trainingSmall),
     training: trainBenchJson(run.training),

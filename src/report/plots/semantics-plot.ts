@@ -31,29 +31,70 @@ export function semanticsPlot(r: SemanticsReport): PlotSpec {
       exact: row.exact ? 'yes' : 'no',
     })),
   );
-  const missing = r.rows.filter((row) => MEASURES.some((m) => !Number.isFinite(row[m.key]))).map((row) => `${row.framework} on ${row.case}`);
+  const missing = r.rows
+    .filter((row) => MEASURES.some((m) => !Number.isFinite(row[m.key])))
+    .map((row) => `${row.framework} on ${row.case}`);
   return {
     $schema: VEGA_LITE_SCHEMA,
     title: {
       text: "Each framework's synchronized BN against exact single-device BN",
       subtitle: [
         `inputs stored in ${r.dtype}${r.dtype === r.half ? '' : `, half cases in ${r.half}`}; errors below ${SEMANTICS_PLOT_FLOOR} (exact zeros included) drawn at ${SEMANTICS_PLOT_FLOOR}`,
-        missing.length > 0 ? `no point where a framework refuses the case or reaches NaN: ${missing.join(', ')}` : 'every framework ran every case',
+        missing.length > 0
+          ? `no point where a framework refuses the case or reaches NaN: ${missing.join(', ')}`
+          : 'every framework ran every case',
       ],
     },
     data: { values },
-    facet: { column: { field: 'case', type: 'nominal', title: null, sort: [...r.cases], header: { labelFontSize: 13, labelFontWeight: 'bold' } } },
+    facet: {
+      column: {
+        field: 'case',
+        type: 'nominal',
+        title: null,
+        sort: [...r.cases],
+        header: { labelFontSize: 13, labelFontWeight: 'bold' },
+      },
+    },
     spec: {
       width: 170,
       height: 260,
       mark: { type: 'point', filled: false, strokeWidth: 1.5 },
       encoding: {
-        x: { field: 'framework', type: 'nominal', sort: [...r.frameworks], title: 'framework', axis: { labelAngle: -45 } },
-        y: { field: 'error', type: 'quantitative', scale: { type: 'log' }, axis: { format: '.0e' }, title: 'error against exact BN' },
+        x: {
+          field: 'framework',
+          type: 'nominal',
+          sort: [...r.frameworks],
+          title: 'framework',
+          axis: { labelAngle: -45 },
+        },
+        y: {
+          field: 'error',
+          type: 'quantitative',
+          scale: { type: 'log' },
+          axis: { format: '.0e' },
+          title: 'error against exact BN',
+        },
         color: { field: 'measure', type: 'nominal', title: 'error of', scale: { domain: labels }, legend: FULL_LABELS },
-        shape: { field: 'measure', type: 'nominal', title: 'error of', scale: { domain: labels, range: cycle(SHAPES, labels.length) } },
-        size: { field: 'measure', type: 'nominal', title: 'error of', sort: labels, scale: { type: 'ordinal', domain: labels, range: nestedSizes(labels.length) } },
-        tooltip: [{ field: 'framework' }, { field: 'case' }, { field: 'measure' }, { field: 'error', format: '.2e' }, { field: 'exact' }],
+        shape: {
+          field: 'measure',
+          type: 'nominal',
+          title: 'error of',
+          scale: { domain: labels, range: cycle(SHAPES, labels.length) },
+        },
+        size: {
+          field: 'measure',
+          type: 'nominal',
+          title: 'error of',
+          sort: labels,
+          scale: { type: 'ordinal', domain: labels, range: nestedSizes(labels.length) },
+        },
+        tooltip: [
+          { field: 'framework' },
+          { field: 'case' },
+          { field: 'measure' },
+          { field: 'error', format: '.2e' },
+          { field: 'exact' },
+        ],
       },
     },
   };

@@ -3,7 +3,7 @@
  * confidence band over seeds (the shape of the first figure of Wu and He's Group Normalization
  * paper). A panel per device count and learning-rate scaling when the sweep has several.
  */
-import type { SweepReport } from '../../experiments/sweep.js';
+import { SWEEP_NO_BN_MODE, type SweepReport } from '../../experiments/sweep.js';
 import { type PlotSpec, VEGA_LITE_SCHEMA } from '../plot.js';
 import { count } from '../table.js';
 import { DASHES, FULL_LABELS, SHAPES, bnModeOrder, cycle, inOrder } from './marks.js';
@@ -15,7 +15,8 @@ import { DASHES, FULL_LABELS, SHAPES, bnModeOrder, cycle, inOrder } from './mark
  * @returns a Vega-Lite spec.
  */
 export function sweepPlot(r: SweepReport): PlotSpec {
-  const label = (bn: string, norm: string) => (norm === 'batch' ? bn : `${norm} (${bn})`);
+  const label = (bn: string, norm: string) =>
+    norm === 'batch' ? bn : bn === SWEEP_NO_BN_MODE ? norm : `${norm} ${bn}`;
   const values = r.rows.map((row) => ({
     mode: label(row.bn, row.norm),
     b: row.perDeviceBatch,
@@ -75,8 +76,8 @@ export function sweepPlot(r: SweepReport): PlotSpec {
         strokeDash: {
           field: 'mode',
           type: 'nominal',
+          title: 'BN mode',
           scale: { domain: modes, range: cycle(DASHES, modes.length) },
-          legend: null,
         },
         opacity: faded,
       },
@@ -91,8 +92,8 @@ export function sweepPlot(r: SweepReport): PlotSpec {
         shape: {
           field: 'mode',
           type: 'nominal',
+          title: 'BN mode',
           scale: { domain: modes, range: cycle(SHAPES, modes.length) },
-          legend: null,
         },
         opacity: faded,
         tooltip: [

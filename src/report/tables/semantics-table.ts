@@ -28,14 +28,25 @@ function error(value: number): string {
  * @returns the text, ending without a newline.
  */
 export function semanticsTable(r: SemanticsReport): string {
-  const storage = r.dtype === r.half ? `stored in ${r.dtype} (mixed precision)` : `stored in ${r.dtype}; half cases in ${r.half}`;
+  const storage =
+    r.dtype === r.half ? `stored in ${r.dtype} (mixed precision)` : `stored in ${r.dtype}; half cases in ${r.half}`;
   const lines = [`Synchronized BN of each framework against exact single-device BN on the whole batch (${storage}):`];
   for (const c of r.cases) {
     lines.push('', `${c}: ${CASE_NOTES[c] ?? ''}`);
     lines.push(
       renderTable(
         ['framework', 'mean error', 'var error', 'output error', 'running var error', 'exact', 'note'],
-        r.rows.filter((row) => row.case === c).map((row) => [row.framework, error(row.meanError), error(row.varError), error(row.outputError), error(row.runningVarError), row.exact ? 'yes' : 'NO', row.note ?? '']),
+        r.rows
+          .filter((row) => row.case === c)
+          .map((row) => [
+            row.framework,
+            error(row.meanError),
+            error(row.varError),
+            error(row.outputError),
+            error(row.runningVarError),
+            row.exact ? 'yes' : 'NO',
+            row.note ?? '',
+          ]),
       ),
     );
   }

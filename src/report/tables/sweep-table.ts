@@ -54,7 +54,7 @@ export function sweepTable(r: SweepReport): string {
     ),
     '',
     "accuracies: mean of each run's final evaluation over the seeds, ± the half-width of the 95% confidence interval (Student's t, seeds - 1 degrees of freedom; none for one seed);",
-    "gap vs sync: test accuracy (running statistics) minus sync BN's at the same per-device batch, devices and lr scaling, in percentage points.",
+    "gap vs sync: test accuracy (running statistics) minus sync batch norm's at the same per-device batch, devices and lr scaling, in percentage points.",
   ];
   return lines.join('\n');
 }
