@@ -12,11 +12,19 @@ try {
 
   const single = batchNorm(x, { gradOutput: dy, stats: 'welford' });
   let worst = 0;
-  for (let i = 0; i < x.data.length; i++) worst = Math.max(worst, Math.abs(forward.output.data[i] - single.output.data[i]));
+  for (let i = 0; i < x.data.length; i++)
+    worst = Math.max(worst, Math.abs(forward.output.data[i] - single.output.data[i]));
   console.log('max |sync - single| output:', worst);
 
   const d3 = forward.devices[3];
-  console.log('device 3 holds rows', d3.rows, 'its own mean[0]', d3.local.mean[0].toFixed(4), 'normalized with', d3.used.mean[0].toFixed(4));
+  console.log(
+    'device 3 holds rows',
+    d3.rows,
+    'its own mean[0]',
+    d3.local.mean[0].toFixed(4),
+    'normalized with',
+    d3.used.mean[0].toFixed(4),
+  );
   console.log('forward traffic:', forward.comm.messages, 'messages,', forward.comm.bytes, 'bytes');
   console.log('backward traffic:', backward.comm.messages, 'messages,', backward.comm.bytes, 'bytes');
   console.log('running mean[0] on rank 0:', cluster.runningStats()[0].mean[0].toFixed(4));

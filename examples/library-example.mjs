@@ -16,6 +16,12 @@ const result = batchNorm(input, {
 
 console.log('batch mean', Array.from(result.stats.mean)); // [4, 5]
 console.log('batch var (biased)', Array.from(result.stats.var)); // [5, 5]
-console.log('output', Array.from(result.output.data, (v) => v.toFixed(4)));
+console.log(
+  'output',
+  Array.from(result.output.data, (v) => v.toFixed(4)),
+);
 console.log('running mean', Array.from(result.runningMean)); // 0.1 * mean
-console.log('grad of gamma', Array.from(result.gradWeight, (v) => v.toFixed(4)));
+console.log(
+  'grad of gamma',
+  Array.from(result.gradWeight, (v) => v.toFixed(4)),
+);

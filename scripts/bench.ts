@@ -26,7 +26,8 @@ const json = process.argv.includes('--json');
 
 // BN kernels: every pass on the WebAssembly kernels (the default) and the JavaScript reference,
 // PyTorch's BatchNorm2d at one intra-op thread in alternating rounds (src/experiments/kernel-bench.ts).
-if (process.stderr.isTTY) console.error('kernel benchmark: BN passes on both backends and PyTorch, in alternating rounds...');
+if (process.stderr.isTTY)
+  console.error('kernel benchmark: BN passes on both backends and PyTorch, in alternating rounds...');
 const report: KernelBenchReport = await benchmarkKernels({
   shape: SHAPE,
   rounds: Number(process.env.BENCH_ROUNDS ?? 9),
@@ -42,7 +43,8 @@ const cluster = await benchmarkCluster({ shape: SHAPE, devices: 8 });
 if (process.stderr.isTTY) console.error('all-reduce of 129 values at W = 8 on T = 1, 2, 8 threads...');
 const allReduce = await allReduceOnThreads(8, [1, 2, 8], 129, Number(process.env.BENCH_ALLREDUCE_REPS ?? 400));
 const scalingDevices = (process.env.BENCH_SCALING ?? '8,64,256,1024,4096').split(',').map(Number);
-if (process.stderr.isTTY) console.error(`compare at W = ${scalingDevices.join(', ')} (each in its own process; 4096 takes a minute or so)...`);
+if (process.stderr.isTTY)
+  console.error(`compare at W = ${scalingDevices.join(', ')} (each in its own process; 4096 takes a minute or so)...`);
 const scaling = compareFootprints(scalingDevices);
 
 // Training speed: BN-LeNet on 8 devices at per-device batch 2 (global 16) and global batch 256,
@@ -55,23 +57,48 @@ const defaultThreads = Math.min(8, availableParallelism());
 const allReduceDefault = allReduce.find((r) => r.threads === defaultThreads && r.algorithm === DEFAULT_ALGORITHM);
 const footprint = (w: number) => ('reason' in scaling ? undefined : scaling.find((r) => r.devices === w));
 const goals: { name: string; figure?: number; goal: number; unit: string; atLeast?: boolean }[] = [
-  { name: `all-reduce of 129 values at W=8 on ${defaultThreads} threads (${DEFAULT_ALGORITHM}), median`, figure: allReduceDefault?.medianUs, goal: 20, unit: 'us' },
+  {
+    name: `all-reduce of 129 values at W=8 on ${defaultThreads} threads (${DEFAULT_ALGORITHM}), median`,
+    figure: allReduceDefault?.medianUs,
+    goal: 20,
+    unit: 'us',
+  },
   { name: 'compare --devices 1024 (4 rows per device)', figure: footprint(1024)?.seconds, goal: 30, unit: 's' },
   { name: 'compare --devices 4096 (4 rows per device)', figure: footprint(4096)?.seconds, goal: 120, unit: 's' },
-  { name: 'training, per-device batch 2 on 8 devices: ours / PyTorch examples/s (global 16)', figure: trainingSmall.ratioToPytorch && 1 / trainingSmall.ratioToPytorch, goal: 1, unit: 'x', atLeast: true },
-  { name: 'training, global batch 256 on 8 devices: ours / PyTorch epoch time', figure: training.ratioToPytorch, goal: 1, unit: 'x' },
+  {
+    name: 'training, per-device batch 2 on 8 devices: ours / PyTorch examples/s (global 16)',
+    figure: trainingSmall.ratioToPytorch && 1 / trainingSmall.ratioToPytorch,
+    goal: 1,
+    unit: 'x',
+    atLeast: true,
+  },
+  {
+    name: 'training, global batch 256 on 8 devices: ours / PyTorch epoch time',
+    figure: training.ratioToPytorch,
+    goal: 1,
+    unit: 'x',
+  },
 ];
 const goalLines = goals.map((g) => {
   const met = g.figure === undefined ? undefined : g.atLeast ? g.figure >= g.goal : g.figure <= g.goal;
   const figure = g.figure === undefined ? 'not measured' : `${Number(g.figure.toPrecision(3))} ${g.unit}`;
-  return [g.name, figure, `${g.atLeast ? '>=' : '<='} ${g.goal} ${g.unit}`, met === undefined ? '-' : met ? 'met' : 'NOT met'];
+  return [
+    g.name,
+    figure,
+    `${g.atLeast ? '>=' : '<='} ${g.goal} ${g.unit}`,
+    met === undefined ? '-' : met ? 'met' : 'NOT met',
+  ];
 });
 
 if (json) {
   const run = {
     kernels: report,
     cluster,
-    devicesAndThreads: { allreduce: allReduce, scaling, ...('reason' in scaling ? {} : { growth: growthExponents(scaling) }) },
+    devicesAndThreads: {
+      allreduce: allReduce,
+      scaling,
+      ...('reason' in scaling ? {} : { growth: growthExponents(scaling) }),
+    },
     trainingSmall,
     training,
     goals: goalLines.map(([name, figure, goal, met]) => ({ name, figure, goal, met })),
@@ -83,13 +110,27 @@ if (json) {
   console.log();
   console.log(benchTables(cluster));
   console.log();
-  console.log('all-reduce of 129 float64 values among 8 devices, by the threads hosting them (median, p10, p90 of back-to-back calls, us):');
-  console.log(renderTable(['threads', 'algorithm', 'median', 'p10', 'p90'], allReduce.map((r) => [r.threads, r.algorithm, fmt(r.medianUs), fmt(r.p10Us), fmt(r.p90Us)])));
+  console.log(
+    'all-reduce of 129 float64 values among 8 devices, by the threads hosting them (median, p10, p90 of back-to-back calls, us):',
+  );
+  console.log(
+    renderTable(
+      ['threads', 'algorithm', 'median', 'p10', 'p90'],
+      allReduce.map((r) => [r.threads, r.algorithm, fmt(r.medianUs), fmt(r.p10Us), fmt(r.p90Us)]),
+    ),
+  );
   console.log();
   if ('reason' in scaling) console.log(`compare scaling: ${scaling.reason}`);
   else {
-    console.log('compare on its default batch scaled to 4 rows per device, each W in its own process (default threads):');
-    console.log(renderTable(['devices', 'seconds', 'peak resident MB'], scaling.map((r) => [r.devices, fmt(r.seconds), fmt(r.maxRssMb)])));
+    console.log(
+      'compare on its default batch scaled to 4 rows per device, each W in its own process (default threads):',
+    );
+    console.log(
+      renderTable(
+        ['devices', 'seconds', 'peak resident MB'],
+        scaling.map((r) => [r.devices, fmt(r.seconds), fmt(r.maxRssMb)]),
+      ),
+    );
     console.log(
       `growth from one W to the next (exponent of W; 1 is linear): ${growthExponents(scaling)
         .map((g) => `${g.from}->${g.to}: time ${fmt(g.timeExponent)}, memory ${fmt(g.memoryExponent)}`)
@@ -98,10 +139,16 @@ if (json) {
   }
   console.log();
   for (const t of [trainingSmall, training]) {
-    console.log(`training: BN-LeNet (${t.bn} BN) on ${t.data}, global batch ${t.batch} over ${t.devices} devices, ${t.steps} steps`);
-    console.log(`  ${Math.round(t.examplesPerSecond)} examples/s, ${fmt(t.secondsPer60kEpoch)} s per epoch of 60,000 images`);
+    console.log(
+      `training: BN-LeNet (${t.bn} BN) on ${t.data}, global batch ${t.batch} over ${t.devices} devices, ${t.steps} steps`,
+    );
+    console.log(
+      `  ${Math.round(t.examplesPerSecond)} examples/s, ${fmt(t.secondsPer60kEpoch)} s per epoch of 60,000 images`,
+    );
     if (t.pytorch) {
-      console.log(`  PyTorch CPU (${t.pytorch.threads} thread(s)), same network and global batch: ${Math.round(t.pytorch.examplesPerSecond)} examples/s, ${fmt(t.pytorch.secondsPer60kEpoch)} s per epoch`);
+      console.log(
+        `  PyTorch CPU (${t.pytorch.threads} thread(s)), same network and global batch: ${Math.round(t.pytorch.examplesPerSecond)} examples/s, ${fmt(t.pytorch.secondsPer60kEpoch)} s per epoch`,
+      );
     } else console.log(`  PyTorch: ${t.pytorchNote}`);
   }
   console.log();

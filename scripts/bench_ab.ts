@@ -68,7 +68,12 @@ async function load(dist: string, label: string): Promise<Build> {
     softmaxCrossEntropy: (await from<typeof import('../src/nn/loss.js')>('src/nn/loss.js')).softmaxCrossEntropy,
     SeededRandom: (await from<typeof import('../src/tensor/random.js')>('src/tensor/random.js')).SeededRandom,
   };
-  return { label, gemm: (await from<GemmModule>('src/nn/gemm.js')).gemm, nn, train: await from<TrainBench>('src/experiments/train-bench.js') };
+  return {
+    label,
+    gemm: (await from<GemmModule>('src/nn/gemm.js')).gemm,
+    nn,
+    train: await from<TrainBench>('src/experiments/train-bench.js'),
+  };
 }
 
 const here = resolve(fileURLToPath(new URL('../..', import.meta.url)), 'dist');
@@ -92,8 +97,14 @@ async function rounds(rounds: number, runA: () => number | Promise<number>, runB
       ta.push(await runA());
     }
   }
-  if (process.env.BENCH_AB_TRACE) console.error(JSON.stringify({ a: ta.map((t) => +t.toFixed(3)), b: tb.map((t) => +t.toFixed(3)) }));
-  return { aMs: median(ta), bMs: median(tb), bSpeedup: median(ta.map((t, i) => t / tb[i])), bSpeedupBest: Math.min(...ta) / Math.min(...tb) };
+  if (process.env.BENCH_AB_TRACE)
+    console.error(JSON.stringify({ a: ta.map((t) => +t.toFixed(3)), b: tb.map((t) => +t.toFixed(3)) }));
+  return {
+    aMs: median(ta),
+    bMs: median(tb),
+    bSpeedup: median(ta.map((t, i) => t / tb[i])),
+    bSpeedupBest: Math.min(...ta) / Math.min(...tb),
+  };
 }
 
 // --- 1. GEMM ---------------------------------------------------------------------------------
@@ -138,14 +149,35 @@ for (const [name, transA, transB, M, N, K, accumulate] of SHAPES) {
   }
   const r = await rounds(ROUNDS, runA, runB);
   const gflops = (ms: number) => (2 * M * N * K) / (ms * 1e6);
-  gemmRows.push({ product: name, op: `${transA ? 'T' : 'N'}${transB ? 'T' : 'N'} ${M}x${N}x${K}`, aGflops: gflops(r.aMs), bGflops: gflops(r.bMs), bSpeedup: r.bSpeedup, bSpeedupBest: r.bSpeedupBest, bitwiseSame: same });
+  gemmRows.push({
+    product: name,
+    op: `${transA ? 'T' : 'N'}${transB ? 'T' : 'N'} ${M}x${N}x${K}`,
+    aGflops: gflops(r.aMs),
+    bGflops: gflops(r.bMs),
+    bSpeedup: r.bSpeedup,
+    bSpeedupBest: r.bSpeedupBest,
+    bitwiseSame: same,
+  });
 }
 
 // --- 2. LeNet step ---------------------------------------------------------------------------
 function lenetStep(build: Build) {
   const { Conv2d, Sigmoid, AvgPool2d, Flatten, Linear, Sequential, softmaxCrossEntropy, SeededRandom } = build.nn;
   const model = new Sequential(
-    [new Conv2d(1, 6, 5), new Sigmoid(), new AvgPool2d(2), new Conv2d(6, 16, 5), new Sigmoid(), new AvgPool2d(2), new Flatten(), new Linear(256, 120), new Sigmoid(), new Linear(120, 84), new Sigmoid(), new Linear(84, 10)],
+    [
+      new Conv2d(1, 6, 5),
+      new Sigmoid(),
+      new AvgPool2d(2),
+      new Conv2d(6, 16, 5),
+      new Sigmoid(),
+      new AvgPool2d(2),
+      new Flatten(),
+      new Linear(256, 120),
+      new Sigmoid(),
+      new Linear(120, 84),
+      new Sigmoid(),
+      new Linear(84, 10),
+    ],
     [1, 28, 28],
   );
   const rng = new SeededRandom(7);
@@ -170,28 +202,73 @@ for (let w = 0; w < 5; w++) {
   lb.step();
 }
 const lenet = await rounds(ROUNDS * 2, la.step, lb.step);
-const lenetRow: LenetAbRow = { aMs: lenet.aMs, bMs: lenet.bMs, bSpeedup: lenet.bSpeedup, bSpeedupBest: lenet.bSpeedupBest, lossBitwiseSame: Object.is(la.loss(), lb.loss()) };
+const lenetRow: LenetAbRow = {
+  aMs: lenet.aMs,
+  bMs: lenet.bMs,
+  bSpeedup: lenet.bSpeedup,
+  bSpeedupBest: lenet.bSpeedupBest,
+  lossBitwiseSame: Object.is(la.loss(), lb.loss()),
+};
 
 // --- 3. training ------------------------------------------------------------------------------
 /** Examples per second of a training benchmark's report: camelCase since the JSON boundary moved, snake_case in builds before. */
 function examplesPerSecond(report: TrainBenchReport | { readonly examples_per_second: number }): number {
   return 'examplesPerSecond' in report ? report.examplesPerSecond : report.examples_per_second;
 }
-if (process.stderr.isTTY) console.error(`training: ${TRAIN_ROUNDS} rounds of BN-LeNet, batch 256 on 8 devices, each build...`);
+if (process.stderr.isTTY)
+  console.error(`training: ${TRAIN_ROUNDS} rounds of BN-LeNet, batch 256 on 8 devices, each build...`);
 const train = (build: Build) => async () => {
   const report = await build.train.benchmarkTraining({ devices: 8, batch: 256, steps: TRAIN_STEPS, torch: false });
   return 1000 / examplesPerSecond(report); // ms per example, so that `rounds` takes ratios the same way
 };
 const training = await rounds(TRAIN_ROUNDS, train(a), train(b));
-const trainRow: TrainingAbRow = { aExamplesPerS: 1000 / training.aMs, bExamplesPerS: 1000 / training.bMs, bSpeedup: training.bSpeedup, bSpeedupBest: training.bSpeedupBest };
+const trainRow: TrainingAbRow = {
+  aExamplesPerS: 1000 / training.aMs,
+  bExamplesPerS: 1000 / training.bMs,
+  bSpeedup: training.bSpeedup,
+  bSpeedupBest: training.bSpeedupBest,
+};
 
 if (json) {
-  console.log(JSON.stringify(benchAbJson({ a: a.label, b: b.label, rounds: ROUNDS, trainRounds: TRAIN_ROUNDS, gemm: gemmRows, lenet: lenetRow, training: trainRow }), null, 2));
+  console.log(
+    JSON.stringify(
+      benchAbJson({
+        a: a.label,
+        b: b.label,
+        rounds: ROUNDS,
+        trainRounds: TRAIN_ROUNDS,
+        gemm: gemmRows,
+        lenet: lenetRow,
+        training: trainRow,
+      }),
+      null,
+      2,
+    ),
+  );
 } else {
   const f = (v: number) => Number(v.toPrecision(3));
   console.log(`${a.label}\n${b.label}\n`);
-  console.log(`GEMM at LeNet's shapes, batch ${BATCH}, one thread: GFLOP/s (median of ${ROUNDS} rounds); B/A speed, as the median of per-round ratios and as the ratio of best times`);
-  console.log(renderTable(['product', 'op M x N x K', 'A', 'B', 'B/A median', 'B/A best', 'same bits'], gemmRows.map((r) => [r.product, r.op, f(r.aGflops), f(r.bGflops), f(r.bSpeedup), f(r.bSpeedupBest), r.bitwiseSame ? 'yes' : 'no'])));
-  console.log(`\nLeNet (no BN) forward + loss + backward, batch ${BATCH}, one thread: A ${f(lenetRow.aMs)} ms, B ${f(lenetRow.bMs)} ms, B/A speed ${f(lenetRow.bSpeedup)} median, ${f(lenetRow.bSpeedupBest)} best (${ROUNDS * 2} rounds; same loss bits: ${lenetRow.lossBitwiseSame ? 'yes' : 'no'})`);
-  console.log(`training, BN-LeNet sync BN, batch 256 on 8 devices: A ${Math.round(trainRow.aExamplesPerS)} examples/s, B ${Math.round(trainRow.bExamplesPerS)} examples/s, B/A speed ${f(trainRow.bSpeedup)} median, ${f(trainRow.bSpeedupBest)} best (${TRAIN_ROUNDS} rounds of ${TRAIN_STEPS} steps)`);
+  console.log(
+    `GEMM at LeNet's shapes, batch ${BATCH}, one thread: GFLOP/s (median of ${ROUNDS} rounds); B/A speed, as the median of per-round ratios and as the ratio of best times`,
+  );
+  console.log(
+    renderTable(
+      ['product', 'op M x N x K', 'A', 'B', 'B/A median', 'B/A best', 'same bits'],
+      gemmRows.map((r) => [
+        r.product,
+        r.op,
+        f(r.aGflops),
+        f(r.bGflops),
+        f(r.bSpeedup),
+        f(r.bSpeedupBest),
+        r.bitwiseSame ? 'yes' : 'no',
+      ]),
+    ),
+  );
+  console.log(
+    `\nLeNet (no BN) forward + loss + backward, batch ${BATCH}, one thread: A ${f(lenetRow.aMs)} ms, B ${f(lenetRow.bMs)} ms, B/A speed ${f(lenetRow.bSpeedup)} median, ${f(lenetRow.bSpeedupBest)} best (${ROUNDS * 2} rounds; same loss bits: ${lenetRow.lossBitwiseSame ? 'yes' : 'no'})`,
+  );
+  console.log(
+    `training, BN-LeNet sync BN, batch 256 on 8 devices: A ${Math.round(trainRow.aExamplesPerS)} examples/s, B ${Math.round(trainRow.bExamplesPerS)} examples/s, B/A speed ${f(trainRow.bSpeedup)} median, ${f(trainRow.bSpeedupBest)} best (${TRAIN_ROUNDS} rounds of ${TRAIN_STEPS} steps)`,
+  );
 }

@@ -40,7 +40,15 @@ interface Shape {
   readonly K: number;
   readonly accumulate: boolean;
 }
-const shape = (name: string, transA: boolean, transB: boolean, M: number, N: number, K: number, accumulate = false): Shape => ({ name, transA, transB, M, N, K, accumulate });
+const shape = (
+  name: string,
+  transA: boolean,
+  transB: boolean,
+  M: number,
+  N: number,
+  K: number,
+  accumulate = false,
+): Shape => ({ name, transA, transB, M, N, K, accumulate });
 const NP1 = BATCH * 24 * 24;
 const NP2 = BATCH * 8 * 8;
 const SHAPES: Shape[] = [
@@ -126,8 +134,15 @@ const residentRows = RESIDENT.map((r) => {
   const heap = rt.reserve(cAt + mp * np + 16);
   const rng = new SeededRandom(3);
   for (let i = aAt; i < cAt; i++) heap[i] = rng.uniform() - 0.5;
-  const ms = timeIt(() => residentProduct(rt, r.transA, r.m, r.n, r.K, aAt, lda, bAt, np, cAt, np, false), REPS).medianMs;
-  return { product: r.product, op: `${r.transA ? 'T' : 'N'}N ${r.m}x${r.n}x${r.K}`, gflops: (2 * r.m * r.n * r.K) / (ms * 1e6) };
+  const ms = timeIt(
+    () => residentProduct(rt, r.transA, r.m, r.n, r.K, aAt, lda, bAt, np, cAt, np, false),
+    REPS,
+  ).medianMs;
+  return {
+    product: r.product,
+    op: `${r.transA ? 'T' : 'N'}N ${r.m}x${r.n}x${r.K}`,
+    gflops: (2 * r.m * r.n * r.K) / (ms * 1e6),
+  };
 });
 
 // --- LeNet without BN at batch 32 ------------------------------------------------------------
@@ -186,7 +201,10 @@ function timeNetwork(backend: KernelBackend) {
   }
   for (const row of layers) {
     const layer = model.layers[row.i];
-    row.forwardMs = timeIt(() => consume(layer.forward(inputs[row.i], BATCH, model.shapes[row.i], true)[0]), REPS).medianMs;
+    row.forwardMs = timeIt(
+      () => consume(layer.forward(inputs[row.i], BATCH, model.shapes[row.i], true)[0]),
+      REPS,
+    ).medianMs;
     row.backwardMs = timeIt(() => consume(layer.backward(grads[row.i]).length), REPS).medianMs;
   }
   useKernels(defaultKernels);
@@ -201,23 +219,77 @@ const netRows = nets.map((n) => {
     batch_ms: n.stepMs,
     per_example_us: perExampleUs,
     sgd_step_ms: n.sgdMs,
-    epoch_60k_s_1_thread: (60000 / BATCH) * (n.stepMs + n.sgdMs) / 1000,
+    epoch_60k_s_1_thread: ((60000 / BATCH) * (n.stepMs + n.sgdMs)) / 1000,
     epoch_60k_s_2_threads_ideal: ((60000 / BATCH) * (n.stepMs + n.sgdMs)) / 2000,
   };
 });
 
 if (json) {
-  console.log(JSON.stringify({ backend: kernelBackend(), gemm: gemmRows, resident: residentRows, lenet: netRows, layers: nets.map((n) => ({ kernels: n.backend, layers: n.layers })) }, null, 2));
+  console.log(
+    JSON.stringify(
+      {
+        backend: kernelBackend(),
+        gemm: gemmRows,
+        resident: residentRows,
+        lenet: netRows,
+        layers: nets.map((n) => ({ kernels: n.backend, layers: n.layers })),
+      },
+      null,
+      2,
+    ),
+  );
 } else {
   const f = (v: number) => (Number.isFinite(v) ? Number(v.toPrecision(3)) : NaN);
   console.log(`GEMM at LeNet's shapes, batch ${BATCH}, one thread (GFLOP/s, median of ${REPS})`);
-  console.log(renderTable(['product', 'op M x N x K', 'wasm', 'js', 'naive', 'wasm/js', 'wasm/naive'], gemmRows.map((r) => [r.product, r.op, f(r.wasm_gflops), f(r.js_gflops), f(r.naive_gflops), f(r.wasm_over_js), f(r.wasm_over_naive)])));
+  console.log(
+    renderTable(
+      ['product', 'op M x N x K', 'wasm', 'js', 'naive', 'wasm/js', 'wasm/naive'],
+      gemmRows.map((r) => [
+        r.product,
+        r.op,
+        f(r.wasm_gflops),
+        f(r.js_gflops),
+        f(r.naive_gflops),
+        f(r.wasm_over_js),
+        f(r.wasm_over_naive),
+      ]),
+    ),
+  );
   console.log('\nconv products with operands in the wasm memory (the Conv2d path), GFLOP/s');
-  console.log(renderTable(['product', 'op M x N x K', 'wasm'], residentRows.map((r) => [r.product, r.op, f(r.gflops)])));
+  console.log(
+    renderTable(
+      ['product', 'op M x N x K', 'wasm'],
+      residentRows.map((r) => [r.product, r.op, f(r.gflops)]),
+    ),
+  );
   console.log(`\nLeNet (no BN) forward + loss + backward, batch ${BATCH}, one thread`);
-  console.log(renderTable(['kernels', 'ms / batch', 'us / example', 'SGD step ms', 'epoch 60k s (1 thread)', 'epoch 60k s (2 threads, ideal)'], netRows.map((r) => [r.kernels, f(r.batch_ms), f(r.per_example_us), f(r.sgd_step_ms), f(r.epoch_60k_s_1_thread), f(r.epoch_60k_s_2_threads_ideal)])));
+  console.log(
+    renderTable(
+      [
+        'kernels',
+        'ms / batch',
+        'us / example',
+        'SGD step ms',
+        'epoch 60k s (1 thread)',
+        'epoch 60k s (2 threads, ideal)',
+      ],
+      netRows.map((r) => [
+        r.kernels,
+        f(r.batch_ms),
+        f(r.per_example_us),
+        f(r.sgd_step_ms),
+        f(r.epoch_60k_s_1_thread),
+        f(r.epoch_60k_s_2_threads_ideal),
+      ]),
+    ),
+  );
   for (const n of nets) {
     console.log(`\nper layer (${n.backend}), ms per batch of ${BATCH}`);
-    console.log(renderTable(['layer', 'forward', 'backward'], n.layers.map((l) => [l.layer, f(l.forwardMs), f(l.backwardMs)])));
+    console.log(
+      renderTable(
+        ['layer', 'forward', 'backward'],
+        n.layers.map((l) => [l.layer, f(l.forwardMs), f(l.backwardMs)]),
+      ),
+    );
   }
 }

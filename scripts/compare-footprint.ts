@@ -16,4 +16,6 @@ const report = await compareModes({ devices, threads, shape: [4 * devices, 8, 4,
 const json = JSON.stringify(compareJson(report));
 const seconds = (performance.now() - t0) / 1000;
 // maxRSS is in kilobytes.
-console.log(JSON.stringify({ devices, seconds, maxRssMb: process.resourceUsage().maxRSS / 1024, jsonBytes: json.length }));
+console.log(
+  JSON.stringify({ devices, seconds, maxRssMb: process.resourceUsage().maxRSS / 1024, jsonBytes: json.length }),
+);

@@ -56,8 +56,13 @@ export function describeValue(value: unknown): string {
   if (Array.isArray(value)) {
     const kinds = new Set(value.map((v) => (v === null ? 'null' : typeof v)));
     const items = kinds.size === 1 && value.length > 0 ? `${[...kinds][0]}s` : 'items';
-    const preview = value.length <= SHOWN_ITEMS && [...kinds].every((k) => k === 'number' || k === 'string') ? ` [${value.map(shown).join(', ')}]` : '';
-    return value.length === 0 ? 'an empty array' : `an array of ${value.length} ${value.length === 1 ? items.replace(/s$/, '') : items}${preview}`;
+    const preview =
+      value.length <= SHOWN_ITEMS && [...kinds].every((k) => k === 'number' || k === 'string')
+        ? ` [${value.map(shown).join(', ')}]`
+        : '';
+    return value.length === 0
+      ? 'an empty array'
+      : `an array of ${value.length} ${value.length === 1 ? items.replace(/s$/, '') : items}${preview}`;
   }
   if (ArrayBuffer.isView(value)) {
     const name = value.constructor.name;
@@ -111,7 +116,8 @@ export function checkWhole(name: string, value: unknown, min = 0, max = Number.M
  * @throws {@link InputError} "<name> must be <expected>, got <what it got>".
  */
 export function checkInteger(name: string, value: unknown): number {
-  if (typeof value !== 'number' || !Number.isSafeInteger(value)) throw argumentError(name, 'an integer', value, typeof value === 'number');
+  if (typeof value !== 'number' || !Number.isSafeInteger(value))
+    throw argumentError(name, 'an integer', value, typeof value === 'number');
   return value;
 }
 
@@ -129,7 +135,11 @@ export interface NumberRange {
 function numberPhrase({ min, max, above }: NumberRange): string {
   if (min !== undefined && max !== undefined) return `lie in [${min}, ${max}]`;
   if (above === 0 && min === undefined && max === undefined) return 'be a positive finite number';
-  const bounds = [above !== undefined ? ` > ${above}` : '', min !== undefined ? ` >= ${min}` : '', max !== undefined ? ` <= ${max}` : ''];
+  const bounds = [
+    above !== undefined ? ` > ${above}` : '',
+    min !== undefined ? ` >= ${min}` : '',
+    max !== undefined ? ` <= ${max}` : '',
+  ];
   return `be a finite number${bounds.join('')}`;
 }
 
@@ -195,7 +205,8 @@ export function checkBoolean(name: string, value: unknown): boolean {
  * @throws {@link InputError} "<name> must be <expected>, got <what it got>".
  */
 export function checkString(name: string, value: unknown): string {
-  if (typeof value !== 'string' || value === '') throw argumentError(name, 'a non-empty string', value, typeof value === 'string');
+  if (typeof value !== 'string' || value === '')
+    throw argumentError(name, 'a non-empty string', value, typeof value === 'string');
   return value;
 }
 
@@ -237,7 +248,8 @@ export function checkOptions<T extends object>(name: string, value: T | undefine
  * @throws {@link InputError} "<name> must be <expected>, got <what it got>".
  */
 export function checkObject<T extends object>(name: string, value: unknown): T {
-  if (value === null || typeof value !== 'object' || Array.isArray(value) || ArrayBuffer.isView(value)) throw argumentError(name, 'an object', value);
+  if (value === null || typeof value !== 'object' || Array.isArray(value) || ArrayBuffer.isView(value))
+    throw argumentError(name, 'an object', value);
   return value as T;
 }
 
@@ -288,7 +300,8 @@ export function checkFloat32Array(name: string, value: unknown): Float32Array {
  */
 export function checkFloat64Array(name: string, value: unknown, length?: number): Float64Array {
   if (!(value instanceof Float64Array)) throw argumentError(name, 'a Float64Array', value);
-  if (length !== undefined && value.length !== length) throw new InputError(`${name} must have shape [${length}], got ${plural(value.length, 'value')}`);
+  if (length !== undefined && value.length !== length)
+    throw new InputError(`${name} must have shape [${length}], got ${plural(value.length, 'value')}`);
   return value;
 }
 
@@ -305,14 +318,26 @@ export function checkFloat64Array(name: string, value: unknown, length?: number)
  * @throws {@link InputError} "<name> must be <expected>, got <what it got>".
  */
 export function checkNumbers(name: string, value: unknown, length?: number, { finite = true } = {}): ArrayLike<number> {
-  const listLike = Array.isArray(value) || (ArrayBuffer.isView(value) && !(value instanceof DataView) && !(value instanceof BigInt64Array) && !(value instanceof BigUint64Array));
-  if (!listLike) throw argumentError(name, length === undefined ? 'an array of numbers' : `an array of ${plural(length, 'number')}`, value);
+  const listLike =
+    Array.isArray(value) ||
+    (ArrayBuffer.isView(value) &&
+      !(value instanceof DataView) &&
+      !(value instanceof BigInt64Array) &&
+      !(value instanceof BigUint64Array));
+  if (!listLike)
+    throw argumentError(
+      name,
+      length === undefined ? 'an array of numbers' : `an array of ${plural(length, 'number')}`,
+      value,
+    );
   const list = value as ArrayLike<unknown>;
-  if (length !== undefined && list.length !== length) throw new InputError(`${name} must have shape [${length}], got ${plural(list.length, 'value')}`);
+  if (length !== undefined && list.length !== length)
+    throw new InputError(`${name} must have shape [${length}], got ${plural(list.length, 'value')}`);
   if (ArrayBuffer.isView(value) && !finite) return list as ArrayLike<number>; // numbers by construction
   for (let i = 0; i < list.length; i++) {
     const v = list[i];
-    if (typeof v !== 'number' || (finite && !Number.isFinite(v))) throw argumentError(`${name}[${i}]`, finite ? 'a finite number' : 'a number', v, typeof v === 'number');
+    if (typeof v !== 'number' || (finite && !Number.isFinite(v)))
+      throw argumentError(`${name}[${i}]`, finite ? 'a finite number' : 'a number', v, typeof v === 'number');
   }
   return list as ArrayLike<number>;
 }
@@ -328,7 +353,13 @@ export function checkNumbers(name: string, value: unknown, length?: number, { fi
  * @returns the list.
  * @throws {@link InputError} "<name> must be <expected>, got <what it got>".
  */
-export function checkWholeList(name: string, value: unknown, min = 0, max = Number.MAX_SAFE_INTEGER, { nonEmpty = true } = {}): number[] {
+export function checkWholeList(
+  name: string,
+  value: unknown,
+  min = 0,
+  max = Number.MAX_SAFE_INTEGER,
+  { nonEmpty = true } = {},
+): number[] {
   if (!Array.isArray(value)) throw argumentError(name, 'an array of whole numbers', value);
   if (nonEmpty && value.length === 0) throw new InputError(`${name} must not be empty`);
   return value.map((v, i) => checkWhole(`${name}[${i}]`, v, min, max));
@@ -392,7 +423,10 @@ export function checkTensor(name: string, value: unknown): Tensor {
   const data = checkFloatArray(`${name}.data`, t.data);
   const shape = checkShape(`${name}.shape`, t.shape);
   const size = shape.reduce((a, d) => a * d, 1);
-  if (data.length !== size) throw new InputError(`${name}.data has ${plural(data.length, 'element')} but ${name}.shape [${shape.join(',')}] needs ${size}`);
+  if (data.length !== size)
+    throw new InputError(
+      `${name}.data has ${plural(data.length, 'element')} but ${name}.shape [${shape.join(',')}] needs ${size}`,
+    );
   return value as Tensor;
 }
 
@@ -424,7 +458,10 @@ export function checkLayout(name: string, value: unknown): ChannelLayout {
 export function checkBlock(name: string, value: unknown, layout: ChannelLayout): FloatArray {
   const data = checkFloatArray(name, value);
   const need = layout.rows * layout.channels * layout.inner;
-  if (data.length !== need) throw new InputError(`${name} has ${plural(data.length, 'element')} but the layout (${layout.rows} rows, ${layout.channels} channels, ${layout.inner} inner) needs ${need}`);
+  if (data.length !== need)
+    throw new InputError(
+      `${name} has ${plural(data.length, 'element')} but the layout (${layout.rows} rows, ${layout.channels} channels, ${layout.inner} inner) needs ${need}`,
+    );
   return data;
 }
 
@@ -454,7 +491,12 @@ export type FieldCheck = (name: string, value: unknown) => unknown;
  * @param required - options that must be given.
  * @throws {@link InputError} "<name> must be <expected>, got <what it got>".
  */
-export function checkFields(name: string, value: unknown, checks: Readonly<Record<string, FieldCheck>>, required: readonly string[] = []): void {
+export function checkFields(
+  name: string,
+  value: unknown,
+  checks: Readonly<Record<string, FieldCheck>>,
+  required: readonly string[] = [],
+): void {
   const options = checkOptions<Record<string, unknown>>(name, value as Record<string, unknown> | undefined);
   for (const key of required) if (options[key] === undefined) throw new InputError(`${key} is required, got undefined`);
   for (const [key, check] of Object.entries(checks)) if (options[key] !== undefined) check(key, options[key]);
@@ -467,24 +509,32 @@ export function checkFields(name: string, value: unknown, checks: Readonly<Recor
  * caller's own checks. Tensors, flags, callbacks and signals are checked whole.
  */
 export const ofType = {
-  number: (expected: string): FieldCheck => (n, v) => {
-    if (typeof v !== 'number') throw argumentError(n, expected, v);
-  },
-  numbers: (expected: string): FieldCheck => (n, v) => {
-    if (!Array.isArray(v)) throw argumentError(n, expected, v);
-    v.forEach((x, i) => {
-      if (typeof x !== 'number') throw argumentError(`${n}[${i}]`, 'a number', x);
-    });
-  },
-  string: (expected: string): FieldCheck => (n, v) => {
-    if (typeof v !== 'string') throw argumentError(n, expected, v);
-  },
-  strings: (expected: string): FieldCheck => (n, v) => {
-    if (!Array.isArray(v)) throw argumentError(n, expected, v);
-    v.forEach((x, i) => {
-      if (typeof x !== 'string') throw argumentError(`${n}[${i}]`, 'a string', x);
-    });
-  },
+  number:
+    (expected: string): FieldCheck =>
+    (n, v) => {
+      if (typeof v !== 'number') throw argumentError(n, expected, v);
+    },
+  numbers:
+    (expected: string): FieldCheck =>
+    (n, v) => {
+      if (!Array.isArray(v)) throw argumentError(n, expected, v);
+      v.forEach((x, i) => {
+        if (typeof x !== 'number') throw argumentError(`${n}[${i}]`, 'a number', x);
+      });
+    },
+  string:
+    (expected: string): FieldCheck =>
+    (n, v) => {
+      if (typeof v !== 'string') throw argumentError(n, expected, v);
+    },
+  strings:
+    (expected: string): FieldCheck =>
+    (n, v) => {
+      if (!Array.isArray(v)) throw argumentError(n, expected, v);
+      v.forEach((x, i) => {
+        if (typeof x !== 'string') throw argumentError(`${n}[${i}]`, 'a string', x);
+      });
+    },
   boolean: checkBoolean as FieldCheck,
   function: ((n, v) => checkFunction(n, v)) as FieldCheck,
   tensor: checkTensor as FieldCheck,

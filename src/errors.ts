@@ -160,7 +160,8 @@ export class ExternalProcessError extends SyncBnError {
  */
 export function exitCodeOf(error: unknown): number {
   const code = (error as { code?: unknown } | null)?.code;
-  if (error instanceof Error && typeof code === 'string' && Object.hasOwn(ERROR_CODES, code)) return ERROR_CODES[code as ErrorCode];
+  if (error instanceof Error && typeof code === 'string' && Object.hasOwn(ERROR_CODES, code))
+    return ERROR_CODES[code as ErrorCode];
   return EXIT_FAILURE;
 }
 

@@ -43,7 +43,15 @@ export type { BatchNormOptions, BatchNormResult, BatchNormSettings } from './bn/
 // Statistics: methods, partials and merges.
 export { STATS_METHODS, batchMoments, firstElementShift } from './bn/batch-moments.js';
 export type { MomentsOptions, StatsMethod } from './bn/batch-moments.js';
-export { centeredSumSq, mergeSums, mergeWelford, momentsFromSums, momentsFromWelford, sumStats, welfordStats } from './bn/moments.js';
+export {
+  centeredSumSq,
+  mergeSums,
+  mergeWelford,
+  momentsFromSums,
+  momentsFromWelford,
+  sumStats,
+  welfordStats,
+} from './bn/moments.js';
 export type { Accumulator, Moments, SumStats, WelfordStats } from './bn/moments.js';
 
 // Normalization, backward and running statistics.

@@ -1,5 +1,15 @@
 /** All-or-nothing output files: up-front refusals, rollback of a failed commit, interruption, stale files. */
-import { existsSync, linkSync, mkdirSync, readFileSync, readdirSync, renameSync as renameSyncReal, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  linkSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  renameSync as renameSyncReal,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { InputError } from '../src/errors.js';
@@ -49,10 +59,18 @@ describe('writeFilesAtomically', () => {
     const other = tempDir('syncbn-atomic-');
     symlinkSync(join(dir, 'a.npy'), join(other, 'via-symlink.npy'));
     linkSync(join(dir, 'b.npy'), join(other, 'via-hardlink.npy'));
-    expect(() => checkOutputTargets(dir, ['a.npy'], [{ path: join(dir, 'a.npy'), what: '--input' }])).toThrow(/a\.npy is the --input file/);
-    expect(() => checkOutputTargets(dir, ['a.npy'], [{ path: join(other, 'via-symlink.npy'), what: '--input' }])).toThrow(/is the --input file/);
-    expect(() => checkOutputTargets(dir, ['b.npy'], [{ path: join(other, 'via-hardlink.npy'), what: '--weight' }])).toThrow(/is the --weight file/);
-    expect(() => checkOutputTargets(dir, ['a.npy'], [{ path: join(other, 'via-hardlink.npy'), what: '--weight' }])).not.toThrow();
+    expect(() => checkOutputTargets(dir, ['a.npy'], [{ path: join(dir, 'a.npy'), what: '--input' }])).toThrow(
+      /a\.npy is the --input file/,
+    );
+    expect(() =>
+      checkOutputTargets(dir, ['a.npy'], [{ path: join(other, 'via-symlink.npy'), what: '--input' }]),
+    ).toThrow(/is the --input file/);
+    expect(() =>
+      checkOutputTargets(dir, ['b.npy'], [{ path: join(other, 'via-hardlink.npy'), what: '--weight' }]),
+    ).toThrow(/is the --weight file/);
+    expect(() =>
+      checkOutputTargets(dir, ['a.npy'], [{ path: join(other, 'via-hardlink.npy'), what: '--weight' }]),
+    ).not.toThrow();
   });
 
   it('refuses an output directory that is a file, or under one', () => {
@@ -69,11 +87,14 @@ describe('writeFilesAtomically', () => {
     const failing = {
       rename(from: string, to: string) {
         // Moving aside 3 old files, then placing 3 new ones: fail at the second new one.
-        if (++renames === 5) throw Object.assign(new Error(`EIO: i/o error, rename '${from}' -> '${to}'`), { code: 'EIO' });
+        if (++renames === 5)
+          throw Object.assign(new Error(`EIO: i/o error, rename '${from}' -> '${to}'`), { code: 'EIO' });
         renameSyncReal(from, to);
       },
     };
-    await expect(writeFilesAtomically(dir, files('new'), { fs: failing })).rejects.toThrow(/cannot put the outputs in place .*EIO.*nothing new was written/);
+    await expect(writeFilesAtomically(dir, files('new'), { fs: failing })).rejects.toThrow(
+      /cannot put the outputs in place .*EIO.*nothing new was written/,
+    );
     expect(renames).toBe(5);
     expect(contents(dir)).toEqual(before);
   });
@@ -81,7 +102,9 @@ describe('writeFilesAtomically', () => {
   it('removes the files of an earlier run that this run does not write, in the same commit', async () => {
     const dir = earlierRun();
     writeFileSync(join(dir, 'grad.npy'), 'grad of old');
-    const { removed } = await writeFilesAtomically(dir, files('new').slice(0, 1), { replaces: ['a.npy', 'b.npy', 'grad.npy', 'stats.json', 'never.npy'] });
+    const { removed } = await writeFilesAtomically(dir, files('new').slice(0, 1), {
+      replaces: ['a.npy', 'b.npy', 'grad.npy', 'stats.json', 'never.npy'],
+    });
     expect(removed.sort()).toEqual(['b.npy', 'grad.npy', 'stats.json']);
     // Files of other names are not the command's: they stay.
     expect(contents(dir)).toEqual({ 'a.npy': 'a of new', 'extra.npy': 'extra of old' });
@@ -98,7 +121,12 @@ describe('writeFilesAtomically', () => {
         renameSyncReal(from, to);
       },
     };
-    await expect(writeFilesAtomically(dir, files('new').slice(0, 1), { replaces: ['a.npy', 'b.npy', 'grad.npy', 'stats.json'], fs: failing })).rejects.toThrow();
+    await expect(
+      writeFilesAtomically(dir, files('new').slice(0, 1), {
+        replaces: ['a.npy', 'b.npy', 'grad.npy', 'stats.json'],
+        fs: failing,
+      }),
+    ).rejects.toThrow();
     expect(contents(dir)).toEqual(before);
   });
 
@@ -107,7 +135,10 @@ describe('writeFilesAtomically', () => {
     writeFileSync(join(dir, 'grad.npy'), 'grad of old');
     const before = contents(dir);
     await expect(
-      writeFilesAtomically(dir, files('new'), { replaces: ['grad.npy'], inputs: [{ path: join(dir, 'grad.npy'), what: '--grad-output' }] }),
+      writeFilesAtomically(dir, files('new'), {
+        replaces: ['grad.npy'],
+        inputs: [{ path: join(dir, 'grad.npy'), what: '--grad-output' }],
+      }),
     ).rejects.toThrow(/grad\.npy is the --grad-output file/);
     expect(contents(dir)).toEqual(before);
   });

@@ -15,7 +15,15 @@ import { quantile } from '../src/summary-stats.js';
 import { InputError } from '../src/errors.js';
 import { CLUSTER_BENCH_KEYS, keyPaths } from './json-keys.js';
 
-const TINY = { shape: [16, 4, 2, 2], devices: 2, reps: 2, allreduceReps: 5, startDevices: 4, startReps: 1, torch: false } as const;
+const TINY = {
+  shape: [16, 4, 2, 2],
+  devices: 2,
+  reps: 2,
+  allreduceReps: 5,
+  startDevices: 4,
+  startReps: 1,
+  torch: false,
+} as const;
 
 function expectPositive(value: unknown, name: string): void {
   expect(typeof value, name).toBe('number');
@@ -23,7 +31,17 @@ function expectPositive(value: unknown, name: string): void {
 }
 
 function expectReportShape(r: ClusterBenchReport, devices: number, channels: number): void {
-  for (const key of ['syncStepMs', 'localStepMs', 'singleStepMs', 'singleKernelsStepMs', 'syncOverLocal', 'syncOverSingle', 'syncOverSingleKernels', 'allreduceUs', 'probeMs'] as const) {
+  for (const key of [
+    'syncStepMs',
+    'localStepMs',
+    'singleStepMs',
+    'singleKernelsStepMs',
+    'syncOverLocal',
+    'syncOverSingle',
+    'syncOverSingleKernels',
+    'allreduceUs',
+    'probeMs',
+  ] as const) {
     expectPositive(r[key], key);
   }
   expect(r.syncOverLocal).toBeCloseTo(r.syncStepMs / r.localStepMs, 12);
@@ -110,11 +128,35 @@ describe('bench command', () => {
       out += String(chunk);
       return true;
     });
-    await program().parseAsync(argv('--shape', '16,4,2,2', '--devices', '2', '--reps', '2', '--allreduce-reps', '5', '--start-devices', '4', '--no-torch', '--json'));
+    await program().parseAsync(
+      argv(
+        '--shape',
+        '16,4,2,2',
+        '--devices',
+        '2',
+        '--reps',
+        '2',
+        '--allreduce-reps',
+        '5',
+        '--start-devices',
+        '4',
+        '--no-torch',
+        '--json',
+      ),
+    );
     vi.restoreAllMocks();
     const json = JSON.parse(out) as ClusterBenchJson;
     expect(keyPaths(json)).toEqual(CLUSTER_BENCH_KEYS(false));
-    for (const key of ['sync_step_ms', 'local_step_ms', 'single_step_ms', 'single_kernels_step_ms', 'sync_over_local', 'sync_over_single', 'allreduce_us', 'probe_ms'] as const) {
+    for (const key of [
+      'sync_step_ms',
+      'local_step_ms',
+      'single_step_ms',
+      'single_kernels_step_ms',
+      'sync_over_local',
+      'sync_over_single',
+      'allreduce_us',
+      'probe_ms',
+    ] as const) {
       expectPositive(json[key], key);
     }
     expect(json.allreduce_values).toBe(9);
@@ -135,10 +177,10 @@ describe('bench command', () => {
     await expect(run).rejects.toMatchObject({ code });
   });
 
-  it.each([
-    [['--shape', '16,4,2']],
-    [['--devices', '5000']],
-  ])('refuses %j with an InputError (exit 2)', async (args) => {
-    await expect(program().parseAsync(argv(...args, '--no-torch'))).rejects.toBeInstanceOf(InputError);
-  });
+  it.each([[['--shape', '16,4,2']], [['--devices', '5000']]])(
+    'refuses %j with an InputError (exit 2)',
+    async (args) => {
+      await expect(program().parseAsync(argv(...args, '--no-torch'))).rejects.toBeInstanceOf(InputError);
+    },
+  );
 });

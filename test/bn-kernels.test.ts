@@ -150,10 +150,16 @@ describe('operator input checks', () => {
     bad(() => batchNorm(t, { eps: 0 }), /eps must be a positive/);
     bad(() => batchNorm(t, { momentum: 1.5 }), /momentum must lie in \[0, 1\]/);
     bad(() => batchNorm(t, { weight: [1, 2, 3] }), /weight must have shape \[2\]/);
-    bad(() => batchNorm(t, { gradOutput: { data: new Float32Array(6), shape: [2, 3] } }), /grad output must have the input's shape/);
+    bad(
+      () => batchNorm(t, { gradOutput: { data: new Float32Array(6), shape: [2, 3] } }),
+      /grad output must have the input's shape/,
+    );
   });
   it('accepts one value per channel in eval mode', () => {
     const r = batchNorm({ data: new Float32Array([1, 2]), shape: [1, 2] }, { training: false });
-    expect(Array.from(r.output.data)).toEqual([Math.fround(1 / Math.sqrt(1 + 1e-5)), Math.fround(2 / Math.sqrt(1 + 1e-5))]);
+    expect(Array.from(r.output.data)).toEqual([
+      Math.fround(1 / Math.sqrt(1 + 1e-5)),
+      Math.fround(2 / Math.sqrt(1 + 1e-5)),
+    ]);
   });
 });

@@ -14,7 +14,15 @@
 //   gamma_k = k u / (1 - k u), u = 2^-53), so the two differ by at most 2 gamma_n sum |t|.
 //   sum(dy * xhat) is that sum times invStd, one more rounding: 2 gamma_(n+1) invStd sum |t|.
 import { afterEach, describe, expect, it } from 'vitest';
-import { gradInputEval, gradInputEvalJs, gradInputTrain, gradInputTrainJs, gradSums, gradSumsJs, gradTrain } from '../src/bn/backward.js';
+import {
+  gradInputEval,
+  gradInputEvalJs,
+  gradInputTrain,
+  gradInputTrainJs,
+  gradSums,
+  gradSumsJs,
+  gradTrain,
+} from '../src/bn/backward.js';
 import { forwardTrain } from '../src/bn/forward.js';
 import {
   centeredSumSq,
@@ -61,11 +69,21 @@ function input(kind: Kind, layout: ChannelLayout, f32: boolean, seed: number): F
     const z = next() * 2 - 1;
     const sign = c % 2 ? -1 : 1;
     switch (kind) {
-      case 'plain': out[i] = sign * (c + 0.5) + z * (1 + c); break;
-      case 'mean/std 1e4': out[i] = sign * 1e4 * (c + 1) + z * (c + 1); break;
-      case 'mean/std 1e8': out[i] = sign * 1e8 * (c + 1) + z * (c + 1); break;
-      case 'near 1e30': out[i] = sign * 1e30 * (1 + 0.25 * z); break;
-      case 'constant channels': out[i] = c % 2 === 0 ? 3.7 * (c + 1) : z; break;
+      case 'plain':
+        out[i] = sign * (c + 0.5) + z * (1 + c);
+        break;
+      case 'mean/std 1e4':
+        out[i] = sign * 1e4 * (c + 1) + z * (c + 1);
+        break;
+      case 'mean/std 1e8':
+        out[i] = sign * 1e8 * (c + 1) + z * (c + 1);
+        break;
+      case 'near 1e30':
+        out[i] = sign * 1e30 * (1 + 0.25 * z);
+        break;
+      case 'constant channels':
+        out[i] = c % 2 === 0 ? 3.7 * (c + 1) : z;
+        break;
     }
   }
   return out;
@@ -87,7 +105,12 @@ function absSum(x: FloatArray, layout: ChannelLayout, f: (v: number, i: number, 
 }
 
 /** Asserts |actual - expected| <= bound[c] for every channel (a little slack for computing the bound). */
-function withinBound(actual: ArrayLike<number>, expected: ArrayLike<number>, bound: ArrayLike<number>, what: string): void {
+function withinBound(
+  actual: ArrayLike<number>,
+  expected: ArrayLike<number>,
+  bound: ArrayLike<number>,
+  what: string,
+): void {
   expect(actual.length, what).toBe(expected.length);
   for (let c = 0; c < expected.length; c++) {
     const diff = Math.abs(actual[c] - expected[c]);
@@ -106,10 +129,26 @@ function sameBits(actual: ArrayLike<number>, expected: ArrayLike<number>, what: 
 }
 
 const SHAPES: readonly number[][] = [
-  [1, 1], [1, 1, 1, 1], [0, 3], [0, 3, 4, 4], [5, 3], [7, 9], [2, 3, 1, 1], [2, 3, 1, 2], [3, 4, 1, 3],
-  [3, 5, 2, 3], [4, 3, 3, 3], [6, 7, 4, 4], [2, 3, 17, 1], [5, 11, 3, 5], [3, 2, 9, 1], [9, 10, 8, 8],
+  [1, 1],
+  [1, 1, 1, 1],
+  [0, 3],
+  [0, 3, 4, 4],
+  [5, 3],
+  [7, 9],
+  [2, 3, 1, 1],
+  [2, 3, 1, 2],
+  [3, 4, 1, 3],
+  [3, 5, 2, 3],
+  [4, 3, 3, 3],
+  [6, 7, 4, 4],
+  [2, 3, 17, 1],
+  [5, 11, 3, 5],
+  [3, 2, 9, 1],
+  [9, 10, 8, 8],
 ];
-const CASES = SHAPES.flatMap((shape) => (['float32', 'float64'] as const).map((dtype) => [shape.join('x'), dtype, shape] as const));
+const CASES = SHAPES.flatMap((shape) =>
+  (['float32', 'float64'] as const).map((dtype) => [shape.join('x'), dtype, shape] as const),
+);
 
 describe.each(CASES)('wasm against js: %s %s', (_name, dtype, shape) => {
   const layout = channelLayout(shape);
@@ -127,8 +166,18 @@ describe.each(CASES)('wasm against js: %s %s', (_name, dtype, shape) => {
       const j = sumStatsJs(x, layout, 'float64', k);
       expect(w.count).toBe(j.count);
       const kc = (c: number) => (k ? k[c] : 0);
-      withinBound(w.sum, j.sum, absSum(x, layout, (v, _i, c) => v - kc(c)).map((s) => 2 * gamma(n) * s), `sum ${k ? 'shifted' : ''}`);
-      withinBound(w.sumSq, j.sumSq, absSum(x, layout, (v, _i, c) => (v - kc(c)) ** 2).map((s) => 2 * gamma(n) * s), `sumSq ${k ? 'shifted' : ''}`);
+      withinBound(
+        w.sum,
+        j.sum,
+        absSum(x, layout, (v, _i, c) => v - kc(c)).map((s) => 2 * gamma(n) * s),
+        `sum ${k ? 'shifted' : ''}`,
+      );
+      withinBound(
+        w.sumSq,
+        j.sumSq,
+        absSum(x, layout, (v, _i, c) => (v - kc(c)) ** 2).map((s) => 2 * gamma(n) * s),
+        `sumSq ${k ? 'shifted' : ''}`,
+      );
       // float32 accumulators: the reference's sequence of float32 roundings, bit for bit
       const w32 = sumStats(x, layout, 'float32', k);
       const j32 = sumStatsJs(x, layout, 'float32', k);
@@ -141,7 +190,12 @@ describe.each(CASES)('wasm against js: %s %s', (_name, dtype, shape) => {
     sameBits(w.mean, j.mean, 'Welford mean');
     sameBits(w.m2, j.m2, 'Welford M2');
     const mean = momentsFromSums(sumStatsJs(x, layout)).mean.map((m) => (Number.isNaN(m) ? 0 : m));
-    withinBound(centeredSumSq(x, layout, mean), centeredSumSqJs(x, layout, mean), absSum(x, layout, (v, _i, c) => (v - mean[c]) ** 2).map((s) => 2 * gamma(n) * s), 'centered');
+    withinBound(
+      centeredSumSq(x, layout, mean),
+      centeredSumSqJs(x, layout, mean),
+      absSum(x, layout, (v, _i, c) => (v - mean[c]) ** 2).map((s) => 2 * gamma(n) * s),
+      'centered',
+    );
   });
 
   it.each(KINDS)('normalize and the backward pass on %s data', (kind) => {
@@ -149,9 +203,15 @@ describe.each(CASES)('wasm against js: %s %s', (_name, dtype, shape) => {
     const dy = input('plain', layout, f32, 13 + C);
     const stats = momentsFromSums(sumStatsJs(x, layout));
     const mean = stats.mean.map((m) => (Number.isNaN(m) ? 0 : m));
-    const invStd = inverseStd(stats.var.map((v) => (Number.isNaN(v) ? 1 : v)), 1e-5);
+    const invStd = inverseStd(
+      stats.var.map((v) => (Number.isNaN(v) ? 1 : v)),
+      1e-5,
+    );
     const make = () => (f32 ? new Float32Array(x.length) : new Float64Array(x.length));
-    for (const [w, b] of [[undefined, undefined], [weight, bias]] as const) {
+    for (const [w, b] of [
+      [undefined, undefined],
+      [weight, bias],
+    ] as const) {
       const yw = make();
       const yj = make();
       normalize(x, layout, mean, invStd, w, b, yw);
@@ -160,8 +220,15 @@ describe.each(CASES)('wasm against js: %s %s', (_name, dtype, shape) => {
     }
     const sw = gradSums(dy, x, layout, mean, invStd);
     const sj = gradSumsJs(dy, x, layout, mean, invStd);
-    withinBound(sw.sumDy, sj.sumDy, absSum(dy, layout, (v) => v).map((s) => 2 * gamma(n) * s), 'sum dy');
-    const dotBound = absSum(dy, layout, (v, i, c) => v * (x[i] - mean[c])).map((s, c) => 2 * gamma(n + 1) * invStd[c] * s);
+    withinBound(
+      sw.sumDy,
+      sj.sumDy,
+      absSum(dy, layout, (v) => v).map((s) => 2 * gamma(n) * s),
+      'sum dy',
+    );
+    const dotBound = absSum(dy, layout, (v, i, c) => v * (x[i] - mean[c])).map(
+      (s, c) => 2 * gamma(n + 1) * invStd[c] * s,
+    );
     withinBound(sw.sumDyXhat, sj.sumDyXhat, dotBound, 'sum dy xhat');
     for (const w of [undefined, weight]) {
       const dw = make();
@@ -175,7 +242,7 @@ describe.each(CASES)('wasm against js: %s %s', (_name, dtype, shape) => {
     }
   });
 
-  it('the fused forward and backward give the separate passes\' bits', () => {
+  it("the fused forward and backward give the separate passes' bits", () => {
     const x = input('mean/std 1e4', layout, f32, 17 + C);
     const dy = input('plain', layout, f32, 19 + C);
     const make = () => (f32 ? new Float32Array(x.length) : new Float64Array(x.length));
@@ -205,7 +272,8 @@ describe('blocks staged in the module memory', () => {
   it('rows come in blocks of whole rows, or of one row and some channels; planes are never split', () => {
     const cover = (layout: ChannelLayout, blocks: ReturnType<typeof rowBlocks>) => {
       const seen = new Uint8Array(layout.rows * layout.channels);
-      for (const b of blocks) for (let r = b.r0; r < b.r1; r++) for (let c = b.c0; c < b.c1; c++) seen[r * layout.channels + c]++;
+      for (const b of blocks)
+        for (let r = b.r0; r < b.r1; r++) for (let c = b.c0; c < b.c1; c++) seen[r * layout.channels + c]++;
       return seen.every((v) => v === 1);
     };
     const small = channelLayout([10, 3, 2, 2]);
@@ -222,7 +290,9 @@ describe('blocks staged in the module memory', () => {
   });
 
   it('fused passes take whole channels, or run unfused when a channel is too big or its rows too short', () => {
-    expect(channelBlocks(channelLayout([4, 6, 8, 8]), 4 * 64 * 4, 64)).toEqual([0, 4].map((c0) => ({ r0: 0, r1: 4, c0, c1: Math.min(6, c0 + 4) })));
+    expect(channelBlocks(channelLayout([4, 6, 8, 8]), 4 * 64 * 4, 64)).toEqual(
+      [0, 4].map((c0) => ({ r0: 0, r1: 4, c0, c1: Math.min(6, c0 + 4) })),
+    );
     expect(channelBlocks(channelLayout([4, 6, 8, 8]), 100, 1)).toBeUndefined();
     expect(channelBlocks(channelLayout([4, 6, 8, 8]), 4 * 64 * 2, 256)).toBeUndefined();
     // every channel in one block is whole rows: no row is too short
@@ -243,8 +313,18 @@ describe('blocks staged in the module memory', () => {
     const dy = input('plain', layout, f32, 29);
     const w = sumStats(x, layout);
     const j = sumStatsJs(x, layout);
-    withinBound(w.sum, j.sum, absSum(x, layout, (v) => v).map((s) => 2 * gamma(n) * s), 'sum');
-    withinBound(w.sumSq, j.sumSq, absSum(x, layout, (v) => v * v).map((s) => 2 * gamma(n) * s), 'sumSq');
+    withinBound(
+      w.sum,
+      j.sum,
+      absSum(x, layout, (v) => v).map((s) => 2 * gamma(n) * s),
+      'sum',
+    );
+    withinBound(
+      w.sumSq,
+      j.sumSq,
+      absSum(x, layout, (v) => v * v).map((s) => 2 * gamma(n) * s),
+      'sumSq',
+    );
     sameBits(welfordStats(x, layout).m2, welfordStatsJs(x, layout).m2, 'Welford M2');
     sameBits(sumStats(x, layout, 'float32').sumSq, sumStatsJs(x, layout, 'float32').sumSq, 'float32 sumSq');
     const stats = momentsFromSums(j);

@@ -20,14 +20,23 @@ const many = (item: string, n: number) => Array.from({ length: n }, () => item).
 describe('size caps: exit 2 naming the limit', () => {
   it.each([
     // noise had none: an "Invalid typed array length" crash, 6 GB of memory, or a run until killed.
-    [['noise', '--batch-sizes', '1000000000', '--trials', '1'], /per-device batch size 1000000000 over 8 devices .* the limit is 16777216/],
+    [
+      ['noise', '--batch-sizes', '1000000000', '--trials', '1'],
+      /per-device batch size 1000000000 over 8 devices .* the limit is 16777216/,
+    ],
     [['noise', '--batch-sizes', '2000000', '--trials', '1'], /draws 256000000 values a batch; the limit is 16777216/],
     [['noise', '--trials', '1000000000000'], /trials must be at most 1000000, got 1000000000000/],
-    [['noise', '--batch-sizes', '1000', '--trials', '200000'], /draw 25600000000 values in all; the limit is 17179869184/],
+    [
+      ['noise', '--batch-sizes', '1000', '--trials', '200000'],
+      /draw 25600000000 values in all; the limit is 17179869184/,
+    ],
     [['noise', '--devices', '5000'], /devices must be at most 4096/],
     // precision: trials and total work.
     [['precision', '--trials', '1000000000000'], /trials must be at most 100000/],
-    [['precision', '--trials', '100000', '--rows', '100000', '--channels', '100'], /values in all; the limit is 17179869184/],
+    [
+      ['precision', '--trials', '100000', '--rows', '100000', '--channels', '100'],
+      /values in all; the limit is 17179869184/,
+    ],
     [['precision', '--rows', '100000', '--channels', '1000'], /rows x channels is 100000000; at most 16777216/],
     [['precision', '--devices', '5000'], /devices must be a whole number from 1 to 4096/],
     // compare
@@ -38,7 +47,10 @@ describe('size caps: exit 2 naming the limit', () => {
     [['train', '--devices', '5000'], /devices must be a whole number from 1 to 4096, got 5000/],
     [['train', '--devices', '2', '--bn', many('local', 65)], /65 runs; the limit is 64/],
     // cost
-    [['cost', '--devices', Array.from({ length: 1025 }, (_, i) => i + 1).join(',')], /devices: 1025 device counts; the limit is 1024/],
+    [
+      ['cost', '--devices', Array.from({ length: 1025 }, (_, i) => i + 1).join(',')],
+      /devices: 1025 device counts; the limit is 1024/,
+    ],
     [['cost', '--devices', '2000000'], /out of range \(1 to 1048576\)/],
     [['cost', '--channels', '20000000'], /out of range \(1 to 16777216\)/],
     // bench

@@ -126,7 +126,19 @@ describe('cost --model', () => {
     const spec = JSON.parse(readFileSync(join(dir, 'bn.vl.json'), 'utf8'));
     expect(spec.data.values.map((v: { devices: number }) => v.devices)).toEqual([8, 8, 8, 32, 32, 32, 128, 128, 128]);
     // --html: one page with the table and the plot.
-    const html = runCli(['cost', '--model', 'lenet-bn', '--per-gpu-batch', '8', '--step-ms', '1', '--nodes', '1,2', '--html', join(dir, 'bn.html')]);
+    const html = runCli([
+      'cost',
+      '--model',
+      'lenet-bn',
+      '--per-gpu-batch',
+      '8',
+      '--step-ms',
+      '1',
+      '--nodes',
+      '1,2',
+      '--html',
+      join(dir, 'bn.html'),
+    ]);
     expect(html.status).toBe(0);
     expect(readFileSync(join(dir, 'bn.html'), 'utf8')).toMatch(/<!DOCTYPE html>[\s\S]*group:8/);
   });

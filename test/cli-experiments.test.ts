@@ -44,11 +44,31 @@ describe('syncbn-sim cost', () => {
 
 describe('syncbn-sim precision', () => {
   it('--offset --scale --dtype --json prints rows of method, rel_error and negative_count', () => {
-    const r = runCli(['precision', '--offset', '1e6', '--scale', '1', '--dtype', 'float32', '--devices', '4', '--trials', '1', '--json']);
+    const r = runCli([
+      'precision',
+      '--offset',
+      '1e6',
+      '--scale',
+      '1',
+      '--dtype',
+      'float32',
+      '--devices',
+      '4',
+      '--trials',
+      '1',
+      '--json',
+    ]);
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     const rows = JSON.parse(r.stdout).rows as { method: string; rel_error: number; negative_count: number }[];
-    expect(rows.map((row) => row.method).sort()).toEqual(['pytorch-roundtrip', 'shifted-sums', 'sums-float32', 'sums-float64', 'two-pass', 'welford']);
+    expect(rows.map((row) => row.method).sort()).toEqual([
+      'pytorch-roundtrip',
+      'shifted-sums',
+      'sums-float32',
+      'sums-float64',
+      'two-pass',
+      'welford',
+    ]);
     const byMethod = Object.fromEntries(rows.map((row) => [row.method, row]));
     // Where E[x^2] - E[x]^2 breaks and where the stable methods stay exact.
     expect(byMethod['sums-float32'].rel_error).toBeGreaterThan(1);

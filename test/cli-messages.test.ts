@@ -13,8 +13,14 @@ const path = (name: string) => join(dir, name);
 
 beforeAll(() => {
   dir = tempDir('syncbn-messages-');
-  writeFileSync(path('x.npy'), encodeNpy({ data: Float32Array.from({ length: 24 }, (_, i) => Math.sin(i)), shape: [6, 4] }));
-  writeFileSync(path('dy.npy'), encodeNpy({ data: Float32Array.from({ length: 24 }, (_, i) => Math.cos(i)), shape: [6, 4] }));
+  writeFileSync(
+    path('x.npy'),
+    encodeNpy({ data: Float32Array.from({ length: 24 }, (_, i) => Math.sin(i)), shape: [6, 4] }),
+  );
+  writeFileSync(
+    path('dy.npy'),
+    encodeNpy({ data: Float32Array.from({ length: 24 }, (_, i) => Math.cos(i)), shape: [6, 4] }),
+  );
 });
 
 afterEach(() => {
@@ -47,10 +53,16 @@ describe("commander's errors in the CLI's voice", () => {
   });
 
   it.each([
-    [['run', '--input', '$DIR/x.npy', '--out', '$DIR/o', '--bogus'], /unknown option '--bogus' \(see syncbn-sim run --help\)/],
+    [
+      ['run', '--input', '$DIR/x.npy', '--out', '$DIR/o', '--bogus'],
+      /unknown option '--bogus' \(see syncbn-sim run --help\)/,
+    ],
     [['cost', '--devics', '4'], /unknown option '--devics' \(did you mean --devices\?\)/],
     [['run', '--input'], /option '--input <file>' argument missing/],
-    [['run', '--input', '$DIR/x.npy', '--out', '$DIR/o', '--stats', 'magic'], /argument 'magic' is invalid. Allowed choices are sums, welford/],
+    [
+      ['run', '--input', '$DIR/x.npy', '--out', '$DIR/o', '--stats', 'magic'],
+      /argument 'magic' is invalid. Allowed choices are sums, welford/,
+    ],
     [['noise', '--dist', 'cauchy'], /argument 'cauchy' is invalid/],
     [['run', '--out', '$DIR/o'], /required option '--input <file>' not specified/],
     [['--devices', 'many'], /'many' is not a whole number >= 1/],
@@ -76,8 +88,12 @@ describe('unknown commands (compare is the default command)', () => {
   });
 
   it('a stray word after options of the default command is named, with the commands', async () => {
-    expect(await usageError(['--devices', '4', 'frob'])).toMatch(/compare takes no arguments, got 'frob' \(a command comes first: .*commands: compare, run, noise/);
-    expect(await usageError(['run', '--input', 'a.npy', '--out', 'o', 'x.npy'])).toMatch(/run takes no arguments, got 'x\.npy'/);
+    expect(await usageError(['--devices', '4', 'frob'])).toMatch(
+      /compare takes no arguments, got 'frob' \(a command comes first: .*commands: compare, run, noise/,
+    );
+    expect(await usageError(['run', '--input', 'a.npy', '--out', 'o', 'x.npy'])).toMatch(
+      /run takes no arguments, got 'x\.npy'/,
+    );
   });
 });
 
@@ -87,14 +103,32 @@ describe('contradictory flags are refused', () => {
     [['precision', '--csv', '--json'], /option '--json' cannot be used with option '--csv'/],
     [['cost', '--json', '--csv'], /cannot be used with/],
     [['train', '--json', '--csv'], /cannot be used with/],
-    [['compare', '--input', '$DIR/x.npy', '--shape', '8,4'], /option '--shape <dims>' cannot be used with option '--input <file>'/],
+    [
+      ['compare', '--input', '$DIR/x.npy', '--shape', '8,4'],
+      /option '--shape <dims>' cannot be used with option '--input <file>'/,
+    ],
     [['compare', '--json', '--channels', '2'], /option '--channels <k>' cannot be used with option '--json'/],
     [['compare', '--grad-output', '$DIR/dy.npy'], /--grad-output needs --input/],
-    [['compare', '--input', '$DIR/x.npy', '--grad-output', '$DIR/dy.npy', '--seed', '3'], /--seed has no effect with --input and --grad-output/],
-    [['noise', '--input', '$DIR/x.npy', '--dist', 'laplace'], /option '--dist <name>' cannot be used with option '--input <file>'/],
-    [['noise', '--input', '$DIR/x.npy', '--channels', '4'], /option '--channels <C>' cannot be used with option '--input <file>'/],
-    [['run', '--input', '$DIR/x.npy', '--out', '$DIR/o', '--eval', '--momentum', '0.5'], /option '--momentum <m>' cannot be used with option '--eval'/],
-    [['run', '--input', '$DIR/x.npy', '--out', '$DIR/o', '--eval', '--convention', 'keras'], /option '--convention <name>' cannot be used with option '--eval'/],
+    [
+      ['compare', '--input', '$DIR/x.npy', '--grad-output', '$DIR/dy.npy', '--seed', '3'],
+      /--seed has no effect with --input and --grad-output/,
+    ],
+    [
+      ['noise', '--input', '$DIR/x.npy', '--dist', 'laplace'],
+      /option '--dist <name>' cannot be used with option '--input <file>'/,
+    ],
+    [
+      ['noise', '--input', '$DIR/x.npy', '--channels', '4'],
+      /option '--channels <C>' cannot be used with option '--input <file>'/,
+    ],
+    [
+      ['run', '--input', '$DIR/x.npy', '--out', '$DIR/o', '--eval', '--momentum', '0.5'],
+      /option '--momentum <m>' cannot be used with option '--eval'/,
+    ],
+    [
+      ['run', '--input', '$DIR/x.npy', '--out', '$DIR/o', '--eval', '--convention', 'keras'],
+      /option '--convention <name>' cannot be used with option '--eval'/,
+    ],
     [['train', '--data-dir', '$DIR'], /--data-dir is for --dataset fashion-mnist/],
     [['train', '--batch', '64', '--per-device-batch', '8'], /give --batch or --per-device-batch, not both/],
     [['cost', '--network', 'resnet50', '--channels', '64'], /--network and --channels exclude each other/],
@@ -105,7 +139,10 @@ describe('contradictory flags are refused', () => {
 
 describe('numbers are quoted as typed', () => {
   it.each([
-    [['run', '--input', '$DIR/x.npy', '--out', '$DIR/o', '--eps', '1e-400'], "--eps must be a number > 0, got '1e-400' (it rounds to 0 in float64)"],
+    [
+      ['run', '--input', '$DIR/x.npy', '--out', '$DIR/o', '--eps', '1e-400'],
+      "--eps must be a number > 0, got '1e-400' (it rounds to 0 in float64)",
+    ],
     [['train', '--lr', '1e-400'], "--lr must be a number > 0, got '1e-400' (it rounds to 0 in float64)"],
     [['train', '--lr', '-1'], "--lr must be a number > 0, got '-1'"],
     [['precision', '--eps', '1e-400'], "--eps must be a number > 0, got '1e-400'"],
@@ -116,7 +153,10 @@ describe('numbers are quoted as typed', () => {
 
 describe('precision refuses scales whose data cannot be represented', () => {
   it.each([
-    [['precision', '--scale', '1e-320'], /scale 1e-320 is too small for float32 data: its variance \(scale\^2 = 0\) is below the smallest normal float32/],
+    [
+      ['precision', '--scale', '1e-320'],
+      /scale 1e-320 is too small for float32 data: its variance \(scale\^2 = 0\) is below the smallest normal float32/,
+    ],
     [['precision', '--scale', '1e-320', '--dtype', 'float64'], /too small for float64 data/],
     [['precision', '--scale', '1e-30'], /too small for float32 data.*\(try --dtype float64\)/],
     [['precision', '--scale', '1e160', '--dtype', 'float64'], /the sum of squares of 256 rows overflows float64/],
@@ -125,7 +165,20 @@ describe('precision refuses scales whose data cannot be represented', () => {
   });
 
   it('a small scale that float64 holds runs', () => {
-    const r = runCli(['precision', '--scale', '1e-30', '--dtype', 'float64', '--trials', '1', '--devices', '2', '--methods', 'two-pass', '--json']);
+    const r = runCli([
+      'precision',
+      '--scale',
+      '1e-30',
+      '--dtype',
+      'float64',
+      '--trials',
+      '1',
+      '--devices',
+      '2',
+      '--methods',
+      'two-pass',
+      '--json',
+    ]);
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     for (const row of JSON.parse(r.stdout).rows) expect(row.rel_error).toBeLessThan(1e-6);

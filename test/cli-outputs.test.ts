@@ -18,12 +18,25 @@ const f32 = (shape: number[], fill: (i: number) => number) => {
 };
 const listing = (d: string) => readdirSync(d).sort();
 const temporaries = (d: string) => readdirSync(d).filter((f) => f.startsWith('.'));
-const snapshot = (d: string) => Object.fromEntries(listing(d).map((f) => [f, readFileSync(join(d, f)).toString('base64')]));
+const snapshot = (d: string) =>
+  Object.fromEntries(listing(d).map((f) => [f, readFileSync(join(d, f)).toString('base64')]));
 /** The same, for the regular files only (skipping directories and temporaries). */
 const snapshotFiles = (d: string) =>
-  Object.fromEntries(listing(d).filter((f) => !f.startsWith('.') && !statSync(join(d, f)).isDirectory()).map((f) => [f, readFileSync(join(d, f)).toString('base64')]));
+  Object.fromEntries(
+    listing(d)
+      .filter((f) => !f.startsWith('.') && !statSync(join(d, f)).isDirectory())
+      .map((f) => [f, readFileSync(join(d, f)).toString('base64')]),
+  );
 
-const ALL_RUN_FILES = ['grad_bias.npy', 'grad_input.npy', 'grad_weight.npy', 'output.npy', 'running_mean.npy', 'running_var.npy', 'stats.json'];
+const ALL_RUN_FILES = [
+  'grad_bias.npy',
+  'grad_input.npy',
+  'grad_weight.npy',
+  'output.npy',
+  'running_mean.npy',
+  'running_var.npy',
+  'stats.json',
+];
 
 /** An output directory holding a complete earlier run with gradients (a copy of one made in beforeAll). */
 function earlierRun(name: string): string {
@@ -33,8 +46,14 @@ function earlierRun(name: string): string {
 }
 
 /** Starts the CLI with the test pause of the write; resolves once it is paused after its first temporary file. */
-function startPaused(args: string[], gate: string): { child: ChildProcess; paused: Promise<string>; exit: Promise<{ code: number | null; stderr: string }> } {
-  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1', SYNCBN_TEST_WRITE_GATE: gate } });
+function startPaused(
+  args: string[],
+  gate: string,
+): { child: ChildProcess; paused: Promise<string>; exit: Promise<{ code: number | null; stderr: string }> } {
+  const child = spawn(process.execPath, [CLI, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, NO_COLOR: '1', SYNCBN_TEST_WRITE_GATE: gate },
+  });
   let stderr = '';
   let onPause: (line: string) => void = () => {};
   const paused = new Promise<string>((resolve) => (onPause = resolve));
@@ -44,16 +63,27 @@ function startPaused(args: string[], gate: string): { child: ChildProcess; pause
     if (m) onPause(m[1]);
   });
   child.stdout!.resume();
-  const exit = new Promise<{ code: number | null; stderr: string }>((resolve) => child.on('exit', (code) => resolve({ code, stderr })));
+  const exit = new Promise<{ code: number | null; stderr: string }>((resolve) =>
+    child.on('exit', (code) => resolve({ code, stderr })),
+  );
   return { child, paused, exit };
 }
 
 beforeAll(() => {
   dir = tempDir('syncbn-outputs-');
-  writeFileSync(path('x.npy'), f32([6, 3, 2, 2], (i) => Math.sin(i)));
-  writeFileSync(path('dy.npy'), f32([6, 3, 2, 2], (i) => Math.cos(i)));
+  writeFileSync(
+    path('x.npy'),
+    f32([6, 3, 2, 2], (i) => Math.sin(i)),
+  );
+  writeFileSync(
+    path('dy.npy'),
+    f32([6, 3, 2, 2], (i) => Math.cos(i)),
+  );
   // A larger batch (4 MiB), so that the interrupted write is a real one.
-  writeFileSync(path('big.npy'), f32([256, 16, 16, 16], (i) => Math.sin(i * 0.37)));
+  writeFileSync(
+    path('big.npy'),
+    f32([256, 16, 16, 16], (i) => Math.sin(i * 0.37)),
+  );
   const r = runCli(['run', '--input', path('x.npy'), '--grad-output', path('dy.npy'), '--out', path('reference-run')]);
   expect(r.status).toBe(0);
   expect(listing(path('reference-run'))).toEqual(ALL_RUN_FILES);
@@ -141,7 +171,10 @@ describe('run: interrupted or failing writes leave the earlier run whole', () =>
     const out = earlierRun('out-race');
     const gate = path('gate-race');
     // Another eps: the new run's files would differ from the earlier ones.
-    const run = startPaused(['run', '--input', path('x.npy'), '--grad-output', path('dy.npy'), '--eps', '0.5', '--out', out], gate);
+    const run = startPaused(
+      ['run', '--input', path('x.npy'), '--grad-output', path('dy.npy'), '--eps', '0.5', '--out', out],
+      gate,
+    );
     await run.paused;
     rmSync(join(out, 'stats.json'));
     mkdirSync(join(out, 'stats.json'));

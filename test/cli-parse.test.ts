@@ -1,7 +1,15 @@
 /** The CLI's option-value parsers (src/cli/parse.ts): what each accepts and the message of each refusal. */
 import { InvalidArgumentError } from 'commander';
 import { describe, expect, it } from 'vitest';
-import { knownName, listOf, nonNegativeNumber, oneOf, parseSeed, positiveNumber, wholeNumberFrom } from '../src/cli/parse.js';
+import {
+  knownName,
+  listOf,
+  nonNegativeNumber,
+  oneOf,
+  parseSeed,
+  positiveNumber,
+  wholeNumberFrom,
+} from '../src/cli/parse.js';
 import { InputError } from '../src/errors.js';
 import { andList, orList } from '../src/report/prose.js';
 
@@ -26,20 +34,28 @@ describe('option-value parsers', () => {
   it('knownName inside listOf names the unknown item; an empty list is refused', () => {
     const methods = listOf('--methods', knownName('--methods', ['welford', 'two-pass'], 'method'));
     expect(methods(' welford, two-pass ')).toEqual(['welford', 'two-pass']);
-    expect(refusal(() => methods('welford,magic')).message).toBe("--methods: unknown method 'magic' (welford, two-pass)");
+    expect(refusal(() => methods('welford,magic')).message).toBe(
+      "--methods: unknown method 'magic' (welford, two-pass)",
+    );
     expect(refusal(() => methods(' ')).message).toBe('--methods: the list is empty');
   });
 
   it('wholeNumberFrom and parseSeed quote what was typed', () => {
     expect(wholeNumberFrom('--rows', 2)(' 8 ')).toBe(8);
-    expect(refusal(() => wholeNumberFrom('--rows', 2)('1')).message).toBe("--rows must be a whole number >= 2, got '1'");
-    expect(refusal(() => wholeNumberFrom('--rows', 2)('2.5')).message).toBe("--rows must be a whole number >= 2, got '2.5'");
+    expect(refusal(() => wholeNumberFrom('--rows', 2)('1')).message).toBe(
+      "--rows must be a whole number >= 2, got '1'",
+    );
+    expect(refusal(() => wholeNumberFrom('--rows', 2)('2.5')).message).toBe(
+      "--rows must be a whole number >= 2, got '2.5'",
+    );
     expect(parseSeed('0')).toBe(0);
     expect(refusal(() => parseSeed('-3')).message).toBe("--seed must be a whole number >= 0, got '-3'");
   });
 
-  it('positiveNumber says when a typed number rounds to 0; nonNegativeNumber refuses text in commander\'s words', () => {
-    expect(refusal(() => positiveNumber('--eps')('1e-400')).message).toBe("--eps must be a number > 0, got '1e-400' (it rounds to 0 in float64)");
+  it("positiveNumber says when a typed number rounds to 0; nonNegativeNumber refuses text in commander's words", () => {
+    expect(refusal(() => positiveNumber('--eps')('1e-400')).message).toBe(
+      "--eps must be a number > 0, got '1e-400' (it rounds to 0 in float64)",
+    );
     expect(nonNegativeNumber('--momentum')('0')).toBe(0);
     expect(refusal(() => nonNegativeNumber('--momentum')('-1')).message).toBe('--momentum must be >= 0, got -1');
     expect(refusal(() => nonNegativeNumber('--momentum')('fast'))).toBeInstanceOf(InvalidArgumentError);

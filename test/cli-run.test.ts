@@ -27,17 +27,35 @@ const f32 = (shape: number[], fill: (i: number) => number = (i) => Math.sin(i)) 
 beforeAll(() => {
   dir = tempDir('syncbn-cli-');
   writeFileSync(path('x.npy'), f32([6, 3, 2, 2]));
-  writeFileSync(path('dy.npy'), f32([6, 3, 2, 2], (i) => Math.cos(i)));
-  writeFileSync(path('gamma3.npy'), f32([3], () => 2));
-  writeFileSync(path('gamma4.npy'), f32([4], () => 2));
-  writeFileSync(path('gamma2d.npy'), f32([3, 1], () => 2));
+  writeFileSync(
+    path('dy.npy'),
+    f32([6, 3, 2, 2], (i) => Math.cos(i)),
+  );
+  writeFileSync(
+    path('gamma3.npy'),
+    f32([3], () => 2),
+  );
+  writeFileSync(
+    path('gamma4.npy'),
+    f32([4], () => 2),
+  );
+  writeFileSync(
+    path('gamma2d.npy'),
+    f32([3, 1], () => 2),
+  );
   writeFileSync(path('dy-wrong.npy'), f32([6, 3, 4]));
   writeFileSync(path('x3d.npy'), f32([6, 3, 4]));
   writeFileSync(path('x-2d.npy'), f32([6, 3]));
   writeFileSync(path('x-zero-c.npy'), f32([6, 0]));
   writeFileSync(path('x-one-row.npy'), f32([1, 3]));
-  writeFileSync(path('x-nan.npy'), f32([4, 2], (i) => (i === 5 ? NaN : i)));
-  writeFileSync(path('x-inf.npy'), f32([4, 2], (i) => (i === 2 ? -Infinity : i)));
+  writeFileSync(
+    path('x-nan.npy'),
+    f32([4, 2], (i) => (i === 5 ? NaN : i)),
+  );
+  writeFileSync(
+    path('x-inf.npy'),
+    f32([4, 2], (i) => (i === 2 ? -Infinity : i)),
+  );
   writeFileSync(path('x-int.npy'), rawNpy('<i4', [4, 2], 32));
   writeFileSync(path('x-fortran.npy'), rawNpy('<f4', [4, 2], 32, true));
   writeFileSync(path('not-npy.npy'), 'hello, this is text\n');
@@ -53,9 +71,15 @@ describe('run writes what it promises', () => {
     const r = runCli(['run', '--input', path('x.npy'), '--grad-output', path('dy.npy'), '--out', out]);
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
-    expect(readdirSync(out).sort()).toEqual(
-      ['grad_bias.npy', 'grad_input.npy', 'grad_weight.npy', 'output.npy', 'running_mean.npy', 'running_var.npy', 'stats.json'],
-    );
+    expect(readdirSync(out).sort()).toEqual([
+      'grad_bias.npy',
+      'grad_input.npy',
+      'grad_weight.npy',
+      'output.npy',
+      'running_mean.npy',
+      'running_var.npy',
+      'stats.json',
+    ]);
     const stats = JSON.parse(readFileSync(join(out, 'stats.json'), 'utf8'));
     expect(stats.global.count).toBe(24);
     expect(stats.global.mean).toHaveLength(3);
@@ -71,7 +95,17 @@ describe('run writes what it promises', () => {
 
   it('eval mode writes no running statistics and normalizes with the given ones', async () => {
     const out = path('out-eval');
-    const r = await runMain(['run', '--input', path('x.npy'), '--eval', '--weight', path('gamma3.npy'), '--out', out, '--json']);
+    const r = await runMain([
+      'run',
+      '--input',
+      path('x.npy'),
+      '--eval',
+      '--weight',
+      path('gamma3.npy'),
+      '--out',
+      out,
+      '--json',
+    ]);
     expect(r.status).toBe(0);
     expect(readdirSync(out).sort()).toEqual(['output.npy', 'stats.json']);
     const printed = JSON.parse(r.stdout);
@@ -99,21 +133,61 @@ describe('bad input: one clear line, exit code 2, no output files', () => {
     ['Fortran order', () => ['--input', path('x-fortran.npy')], /fortran/i],
     ['3-D input', () => ['--input', path('x3d.npy')], /2-D \[N,C\] or 4-D/],
     ['zero channels', () => ['--input', path('x-zero-c.npy')], /zero channels/],
-    ['one value per channel in train mode', () => ['--input', path('x-one-row.npy')], /more than 1 value per channel when training/],
-    ['weight of the wrong length', () => ['--input', path('x.npy'), '--weight', path('gamma4.npy')], /weight must have shape \[3\]/],
+    [
+      'one value per channel in train mode',
+      () => ['--input', path('x-one-row.npy')],
+      /more than 1 value per channel when training/,
+    ],
+    [
+      'weight of the wrong length',
+      () => ['--input', path('x.npy'), '--weight', path('gamma4.npy')],
+      /weight must have shape \[3\]/,
+    ],
     ['weight that is not 1-D', () => ['--input', path('x.npy'), '--weight', path('gamma2d.npy')], /weight.*1-D/],
-    ['bias of the wrong length', () => ['--input', path('x.npy'), '--bias', path('gamma4.npy')], /bias must have shape \[3\]/],
-    ['running mean of the wrong length', () => ['--input', path('x.npy'), '--running-mean', path('gamma4.npy')], /running mean must have shape \[3\]/],
-    ['running var of the wrong length', () => ['--input', path('x.npy'), '--running-var', path('gamma4.npy')], /running var must have shape \[3\]/],
-    ['grad output of another shape', () => ['--input', path('x.npy'), '--grad-output', path('dy-wrong.npy')], /grad output must have the input's shape/],
+    [
+      'bias of the wrong length',
+      () => ['--input', path('x.npy'), '--bias', path('gamma4.npy')],
+      /bias must have shape \[3\]/,
+    ],
+    [
+      'running mean of the wrong length',
+      () => ['--input', path('x.npy'), '--running-mean', path('gamma4.npy')],
+      /running mean must have shape \[3\]/,
+    ],
+    [
+      'running var of the wrong length',
+      () => ['--input', path('x.npy'), '--running-var', path('gamma4.npy')],
+      /running var must have shape \[3\]/,
+    ],
+    [
+      'grad output of another shape',
+      () => ['--input', path('x.npy'), '--grad-output', path('dy-wrong.npy')],
+      /grad output must have the input's shape/,
+    ],
     ['NaN in the input', () => ['--input', path('x-nan.npy')], /NaN/],
     ['infinity in the input', () => ['--input', path('x-inf.npy')], /-Infinity/],
     ['eps = 0', () => ['--input', path('x.npy'), '--eps', '0'], /--eps must be a number > 0, got '0'/],
     ['eps < 0', () => ['--input', path('x.npy'), '--eps', '-1e-5'], /--eps must be a number > 0, got '-1e-5'/],
-    ['eps that rounds to 0', () => ['--input', path('x.npy'), '--eps', '1e-400'], /--eps must be a number > 0, got '1e-400' \(it rounds to 0/],
-    ['momentum > 1', () => ['--input', path('x.npy'), '--momentum', '1.5'], /--momentum must lie in \[0, 1\], got '1.5'/],
-    ['momentum < 0', () => ['--input', path('x.npy'), '--momentum', '-0.1'], /--momentum must lie in \[0, 1\], got '-0.1'/],
-    ['momentum not a number', () => ['--input', path('x.npy'), '--momentum', 'fast'], /--momentum must be a finite number, got 'fast'/],
+    [
+      'eps that rounds to 0',
+      () => ['--input', path('x.npy'), '--eps', '1e-400'],
+      /--eps must be a number > 0, got '1e-400' \(it rounds to 0/,
+    ],
+    [
+      'momentum > 1',
+      () => ['--input', path('x.npy'), '--momentum', '1.5'],
+      /--momentum must lie in \[0, 1\], got '1.5'/,
+    ],
+    [
+      'momentum < 0',
+      () => ['--input', path('x.npy'), '--momentum', '-0.1'],
+      /--momentum must lie in \[0, 1\], got '-0.1'/,
+    ],
+    [
+      'momentum not a number',
+      () => ['--input', path('x.npy'), '--momentum', 'fast'],
+      /--momentum must be a finite number, got 'fast'/,
+    ],
     ['unknown stats method', () => ['--input', path('x.npy'), '--stats', 'magic'], /stats.*magic/],
   ];
 
@@ -151,7 +225,20 @@ describe('bad input: one clear line, exit code 2, no output files', () => {
 describe('run on simulated devices', () => {
   it('stats.json gains every device and the traffic', async () => {
     const out = path('out-devices');
-    const r = await runMain(['run', '--input', path('x.npy'), '--grad-output', path('dy.npy'), '--devices', '4', '--mode', 'local', '--out', out, '--json']);
+    const r = await runMain([
+      'run',
+      '--input',
+      path('x.npy'),
+      '--grad-output',
+      path('dy.npy'),
+      '--devices',
+      '4',
+      '--mode',
+      'local',
+      '--out',
+      out,
+      '--json',
+    ]);
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     const stats = JSON.parse(readFileSync(join(out, 'stats.json'), 'utf8'));
@@ -167,7 +254,18 @@ describe('run on simulated devices', () => {
   });
 
   it('sync mode reports its messages and bytes', async () => {
-    const r = await runMain(['run', '--input', path('x.npy'), '--devices', '4', '--algorithm', 'allgather', '--out', path('out-sync'), '--json']);
+    const r = await runMain([
+      'run',
+      '--input',
+      path('x.npy'),
+      '--devices',
+      '4',
+      '--algorithm',
+      'allgather',
+      '--out',
+      path('out-sync'),
+      '--json',
+    ]);
     expect(r.status).toBe(0);
     const stats = JSON.parse(r.stdout);
     expect(stats.comm).toEqual({ algorithm: 'allgather', messages: 12, bytes: 12 * 7 * 8 });
@@ -177,15 +275,33 @@ describe('run on simulated devices', () => {
     ['crash:1', /device rank 1 crashed in phase 'forward: all-reduce'/],
     ['hang:2', /device rank 2 stopped responding in phase 'forward: all-reduce'/],
     ['skip:3', /device rank 3 never joined the collective in phase 'forward: all-reduce'/],
-  ])('--inject-fault %s fails with exit 1, names rank and phase, writes nothing, leaves no thread', async (fault, message) => {
-    const out = path(`out-fault-${fault.replace(':', '-')}`);
-    const r = runCli(['run', '--input', path('x.npy'), '--devices', '4', '--inject-fault', fault, '--timeout-ms', '1000', '--out', out], { timeoutMs: 30_000 });
-    // spawnSync returning at all shows that no worker thread kept the process alive.
-    expect(r.status).toBe(1);
-    expect(r.stderr).toMatch(message);
-    expect(r.stderr.trim().split('\n')).toHaveLength(1);
-    expect(() => readdirSync(out)).toThrow();
-  });
+  ])(
+    '--inject-fault %s fails with exit 1, names rank and phase, writes nothing, leaves no thread',
+    async (fault, message) => {
+      const out = path(`out-fault-${fault.replace(':', '-')}`);
+      const r = runCli(
+        [
+          'run',
+          '--input',
+          path('x.npy'),
+          '--devices',
+          '4',
+          '--inject-fault',
+          fault,
+          '--timeout-ms',
+          '1000',
+          '--out',
+          out,
+        ],
+        { timeoutMs: 30_000 },
+      );
+      // spawnSync returning at all shows that no worker thread kept the process alive.
+      expect(r.status).toBe(1);
+      expect(r.stderr).toMatch(message);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      expect(() => readdirSync(out)).toThrow();
+    },
+  );
 
   it.each([
     [['--devices', '4', '--mode', 'group:3'], /K = 3 must divide the number of devices \(4\)/],
@@ -210,26 +326,65 @@ describe('run on simulated devices', () => {
 describe('what run reports about its settings and results', () => {
   beforeAll(() => {
     // Finite float32 values near +-3e38: their squares overflow float32 sums (and a float32 running var).
-    writeFileSync(path('x-huge.npy'), f32([8, 2], (i) => (i % 2 ? -3e38 : 3e38) * (0.9 + 0.01 * i)));
+    writeFileSync(
+      path('x-huge.npy'),
+      f32([8, 2], (i) => (i % 2 ? -3e38 : 3e38) * (0.9 + 0.01 * i)),
+    );
   });
 
   it('stats.json and the table give the momentum used: 0.1 by default, 0.99 with --convention keras (never null)', async () => {
     const pytorch = await runMain(['run', '--input', path('x.npy'), '--out', path('out-momentum'), '--json']);
-    expect(JSON.parse(pytorch.stdout).settings).toMatchObject({ momentum: 0.1, eps: 1e-5, stats: 'sums', accumulator: 'float64', convention: 'pytorch' });
+    expect(JSON.parse(pytorch.stdout).settings).toMatchObject({
+      momentum: 0.1,
+      eps: 1e-5,
+      stats: 'sums',
+      accumulator: 'float64',
+      convention: 'pytorch',
+    });
     expect(JSON.parse(readFileSync(path('out-momentum/stats.json'), 'utf8')).settings.momentum).toBe(0.1);
-    const keras = await runMain(['run', '--input', path('x.npy'), '--out', path('out-momentum'), '--convention', 'keras', '--json']);
+    const keras = await runMain([
+      'run',
+      '--input',
+      path('x.npy'),
+      '--out',
+      path('out-momentum'),
+      '--convention',
+      'keras',
+      '--json',
+    ]);
     expect(JSON.parse(keras.stdout).settings.momentum).toBe(0.99);
     const table = await runMain(['run', '--input', path('x.npy'), '--out', path('out-momentum')]);
     expect(table.stdout.split('\n')[0]).toMatch(/stats: sums, eps 0\.00001, momentum 0\.1 \(pytorch\)/);
   });
 
   it('--stats shifted-sums with a zero shift says the results are those of sums, in the table and stats.json', async () => {
-    const fresh = await runMain(['run', '--input', path('x.npy'), '--stats', 'shifted-sums', '--out', path('out-shift')]);
+    const fresh = await runMain([
+      'run',
+      '--input',
+      path('x.npy'),
+      '--stats',
+      'shifted-sums',
+      '--out',
+      path('out-shift'),
+    ]);
     expect(fresh.status).toBe(0);
-    expect(fresh.stdout).toMatch(/note: --stats shifted-sums shifts by the running mean; the shift is 0 in every channel, so there the results are exactly those of --stats sums/);
+    expect(fresh.stdout).toMatch(
+      /note: --stats shifted-sums shifts by the running mean; the shift is 0 in every channel, so there the results are exactly those of --stats sums/,
+    );
     const stats = JSON.parse(readFileSync(path('out-shift/stats.json'), 'utf8'));
     expect(stats.settings.shift).toMatchObject({ by: 'the running mean before the step', zero_channels: [0, 1, 2] });
-    const shifted = await runMain(['run', '--input', path('x.npy'), '--stats', 'shifted-sums', '--running-mean', path('gamma3.npy'), '--out', path('out-shift'), '--json']);
+    const shifted = await runMain([
+      'run',
+      '--input',
+      path('x.npy'),
+      '--stats',
+      'shifted-sums',
+      '--running-mean',
+      path('gamma3.npy'),
+      '--out',
+      path('out-shift'),
+      '--json',
+    ]);
     const shiftedStats = JSON.parse(shifted.stdout);
     expect(shiftedStats.settings.shift.zero_channels).toEqual([]);
     expect(shiftedStats.settings.shift.note).toBeUndefined();
@@ -243,7 +398,9 @@ describe('what run reports about its settings and results', () => {
     expect(r.status).toBe(0);
     const lines = r.stderr.trim().split('\n');
     expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatch(/^syncbn-sim: warning: the result overflowed to NaN or infinity in batch statistics \(channels 0, 1\), output\.npy \(channels 0, 1\)/);
+    expect(lines[0]).toMatch(
+      /^syncbn-sim: warning: the result overflowed to NaN or infinity in batch statistics \(channels 0, 1\), output\.npy \(channels 0, 1\)/,
+    );
     expect(lines[0]).toMatch(/float32 sums overflow past 3\.4e\+38: use --accumulator float64/);
     const stats = JSON.parse(readFileSync(join(out, 'stats.json'), 'utf8'));
     expect(stats.overflow.where[0]).toEqual({ in: 'batch statistics', channels: [0, 1] });
@@ -254,7 +411,9 @@ describe('what run reports about its settings and results', () => {
   it('a float32 running variance too large for its file is reported the same way; finite results say nothing', async () => {
     const r = await runMain(['run', '--input', path('x-huge.npy'), '--out', path('out-overflow-var'), '--json']);
     expect(r.status).toBe(0);
-    expect(r.stderr).toMatch(/^syncbn-sim: warning: the result overflowed to NaN or infinity in running_var\.npy \(channels 0, 1\); the values exceed float32/);
+    expect(r.stderr).toMatch(
+      /^syncbn-sim: warning: the result overflowed to NaN or infinity in running_var\.npy \(channels 0, 1\); the values exceed float32/,
+    );
     expect(JSON.parse(r.stdout).overflow.where).toEqual([{ in: 'running_var.npy', channels: [0, 1] }]);
     const fine = await runMain(['run', '--input', path('x.npy'), '--out', path('out-overflow-none'), '--json']);
     expect(fine.stderr).toBe('');

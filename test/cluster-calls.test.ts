@@ -128,8 +128,12 @@ describe('a refused forward leaves no trace', () => {
   it('on a fresh cluster: no channel count locked in, no statistics, no step to go backward from', async () => {
     const c = cluster();
     await expect(c.forward(nan())).rejects.toThrow(InputError);
-    await expect(c.forward({ data: [1, 2, 3, 4] as unknown as Float64Array, shape: [2, 2] })).rejects.toThrow(InputError);
-    await expect(c.forward({ data: new Int32Array(4) as unknown as Float64Array, shape: [2, 2] })).rejects.toThrow(InputError);
+    await expect(c.forward({ data: [1, 2, 3, 4] as unknown as Float64Array, shape: [2, 2] })).rejects.toThrow(
+      InputError,
+    );
+    await expect(c.forward({ data: new Int32Array(4) as unknown as Float64Array, shape: [2, 2] })).rejects.toThrow(
+      InputError,
+    );
     expect(c.runningStats()).toEqual([]);
     await expect(c.backward(syntheticGradient([8, 2], 1, 'float64'))).rejects.toThrow(/needs a forward pass first/);
     // Another channel count than the refused calls had is accepted, and starts from 0 and 1.

@@ -23,13 +23,19 @@ const x = { data: Float32Array.from({ length: 32 * 3 }, (_, i) => Math.sin(i)), 
 const busy: ChildProcess[] = [];
 
 beforeAll(() => {
-  for (let i = 0; i < availableParallelism(); i++) busy.push(spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' }));
+  for (let i = 0; i < availableParallelism(); i++)
+    busy.push(spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' }));
 });
 afterAll(() => {
   for (const child of busy) child.kill('SIGKILL');
 });
 
-async function failure(devices: number, algorithm: AlgorithmName, fault: { kind: FaultKind; rank: number } | undefined, timeoutMs: number): Promise<DeviceFailureError> {
+async function failure(
+  devices: number,
+  algorithm: AlgorithmName,
+  fault: { kind: FaultKind; rank: number } | undefined,
+  timeoutMs: number,
+): Promise<DeviceFailureError> {
   const cluster = Cluster.start({ devices, algorithm, timeoutMs, fault });
   try {
     await cluster.forward(x);
@@ -47,7 +53,9 @@ const EXPECTED = { crash: DeviceCrashError, hang: DeviceHangError, skip: DeviceM
 describe('fault blame under full load', () => {
   it('names the faulty rank for every algorithm and fault kind', async () => {
     // Every case at once: their threads start, time out and reply over each other.
-    const cases = (['skip', 'hang', 'crash'] as const).flatMap((kind) => ALGORITHM_NAMES.map((algorithm) => ({ kind, algorithm })));
+    const cases = (['skip', 'hang', 'crash'] as const).flatMap((kind) =>
+      ALGORITHM_NAMES.map((algorithm) => ({ kind, algorithm })),
+    );
     const errors = await Promise.all(cases.map(({ kind, algorithm }) => failure(3, algorithm, { kind, rank: 2 }, 300)));
     errors.forEach((e, i) => {
       const { kind, algorithm } = cases[i];
@@ -58,7 +66,9 @@ describe('fault blame under full load', () => {
 
   it('names rank 3 in every run of the reported case (8 devices, tree, skip:3)', async () => {
     // Six at once: 48 threads starting make some rank reach the collective seconds late.
-    const errors = await Promise.all(Array.from({ length: 6 }, () => failure(8, 'tree', { kind: 'skip', rank: 3 }, 300)));
+    const errors = await Promise.all(
+      Array.from({ length: 6 }, () => failure(8, 'tree', { kind: 'skip', rank: 3 }, 300)),
+    );
     for (const e of errors) {
       expect(e, e.message).toBeInstanceOf(DeviceMissingError);
       expect(e.message).toMatch(/^device rank 3 never joined the collective in phase 'forward: all-reduce'/);
@@ -70,7 +80,9 @@ describe('fault blame under full load', () => {
     for (const e of errors) {
       expect(e, e.message).toBeInstanceOf(CollectiveTimeoutError);
       expect(e.code).toBe('E_COLLECTIVE_TIMEOUT');
-      expect(e.message).toMatch(/^collective timed out after 1 ms in phase 'forward: all-reduce' with no device at fault .*the timeout is shorter than a step takes here; raise timeoutMs/);
+      expect(e.message).toMatch(
+        /^collective timed out after 1 ms in phase 'forward: all-reduce' with no device at fault .*the timeout is shorter than a step takes here; raise timeoutMs/,
+      );
     }
   });
 });

@@ -20,20 +20,26 @@ function runScript(body: string) {
 
 describe('an unclosed cluster', () => {
   it('lets the process exit on its own after its last step', () => {
-    const r = runScript(`const c = Cluster.start({ devices: 4 });\nawait c.forward(syntheticBatch([8, 3], 1));\nconsole.log('stepped');`);
+    const r = runScript(
+      `const c = Cluster.start({ devices: 4 });\nawait c.forward(syntheticBatch([8, 3], 1));\nconsole.log('stepped');`,
+    );
     expect(r.error).toBeUndefined(); // not killed by the bound
     expect(r.status).toBe(0);
     expect(r.stdout).toBe('stepped\nexit 0\n');
   });
 
   it('finishes a step in flight before the process ends', () => {
-    const r = runScript(`const c = Cluster.start({ devices: 4 });\nc.forward(syntheticBatch([64, 3], 1)).then((f) => console.log('finished', f.output.data.length));`);
+    const r = runScript(
+      `const c = Cluster.start({ devices: 4 });\nc.forward(syntheticBatch([64, 3], 1)).then((f) => console.log('finished', f.output.data.length));`,
+    );
     expect(r.status).toBe(0);
     expect(r.stdout).toBe('finished 192\nexit 0\n');
   });
 
   it('is described so in the README and in Cluster.start', () => {
     expect(readFileSync(join(ROOT, 'README.md'), 'utf8')).toMatch(/An open cluster does not keep the process alive/);
-    expect(readFileSync(join(ROOT, 'src', 'cluster', 'cluster.ts'), 'utf8')).not.toMatch(/keep the process alive\.\s*\*\//);
+    expect(readFileSync(join(ROOT, 'src', 'cluster', 'cluster.ts'), 'utf8')).not.toMatch(
+      /keep the process alive\.\s*\*\//,
+    );
   });
 });

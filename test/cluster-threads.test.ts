@@ -28,7 +28,14 @@ async function stepRecord(cluster: Cluster, mode: string, algorithm: (typeof ALG
   const b = await cluster.backward(dy);
   return {
     output: Array.from(f.output.data),
-    devices: f.devices.map((d) => [d.local.count, ...d.local.mean, ...d.local.var, d.used.count, ...d.used.mean, ...d.used.var]),
+    devices: f.devices.map((d) => [
+      d.local.count,
+      ...d.local.mean,
+      ...d.local.var,
+      d.used.count,
+      ...d.used.mean,
+      ...d.used.var,
+    ]),
     forwardTraffic: f.comm.perRank,
     gradInput: Array.from(b.gradInput.data),
     gradWeight: Array.from(b.gradWeight),
@@ -68,7 +75,8 @@ describe('W = 64 devices on T threads', () => {
       for (const [algorithm, mode] of cases) {
         const records = [];
         for (const T of threadCounts) records.push(await stepRecord(cluster(T, stats), mode, algorithm));
-        for (let i = 1; i < records.length; i++) expect(records[i], `${algorithm} ${mode}, T = ${threadCounts[i]} against T = 1`).toEqual(records[0]);
+        for (let i = 1; i < records.length; i++)
+          expect(records[i], `${algorithm} ${mode}, T = ${threadCounts[i]} against T = 1`).toEqual(records[0]);
       }
     }, 240_000);
   }
@@ -92,7 +100,12 @@ describe('training on T threads', () => {
       open.push(t);
       const losses = [];
       for (let s = 0; s < 3; s++) {
-        gatherBatch(train, Array.from({ length: 32 }, (_, i) => (s * 32 + i) % train.count), t.batchImages, t.batchLabels);
+        gatherBatch(
+          train,
+          Array.from({ length: 32 }, (_, i) => (s * 32 + i) % train.count),
+          t.batchImages,
+          t.batchLabels,
+        );
         losses.push((await t.step(32)).lossSum);
       }
       results.push({ losses, params: Array.from(t.params(W - 1)), stats: Array.from(t.bnStatistics(W - 1)) });
@@ -118,7 +131,12 @@ describe('evaluation between steps', () => {
       });
       open.push(t);
       for (let s = 0; s < 4; s++) {
-        gatherBatch(train, Array.from({ length: 16 }, (_, i) => (s * 16 + i) % train.count), t.batchImages, t.batchLabels);
+        gatherBatch(
+          train,
+          Array.from({ length: 16 }, (_, i) => (s * 16 + i) % train.count),
+          t.batchImages,
+          t.batchLabels,
+        );
         await t.step(16);
         if (evaluateBetween) await t.evaluate(set, 'running', { chunk: 16 });
       }

@@ -56,10 +56,10 @@ async function expectMatchesReference(cluster: Cluster, mode: string, x: Tensor,
     expect(relativeError(b.gradWeight, ref.gradWeight!), 'grad weight').toBeLessThan(tol);
     expect(relativeError(b.gradBias, ref.gradBias!), 'grad bias').toBeLessThan(tol);
     const after = cluster.runningStats();
-      for (let r = 0; r < W; r++) {
-        expect(relativeError(after[r].mean, ref.running[r].mean), `running mean rank ${r}`).toBeLessThan(tol);
-        expect(relativeError(after[r].var, ref.running[r].var), `running var rank ${r}`).toBeLessThan(tol);
-      }
+    for (let r = 0; r < W; r++) {
+      expect(relativeError(after[r].mean, ref.running[r].mean), `running mean rank ${r}`).toBeLessThan(tol);
+      expect(relativeError(after[r].var, ref.running[r].var), `running var rank ${r}`).toBeLessThan(tol);
+    }
   }
 }
 
@@ -132,7 +132,8 @@ describe('the other modes equal their own references', () => {
     const cluster = start({ devices: 1, timeoutMs: 10_000 });
     const x = batch([9, 3, 2, 2], 8);
     const outputs = [];
-    for (const mode of ['sync', 'local', 'group:1', 'ghost:9']) outputs.push(Array.from((await cluster.forward(x, { mode })).output.data));
+    for (const mode of ['sync', 'local', 'group:1', 'ghost:9'])
+      outputs.push(Array.from((await cluster.forward(x, { mode })).output.data));
     for (const o of outputs) expect(o).toEqual(outputs[0]);
     await cluster.close();
   });
@@ -247,7 +248,9 @@ describe('shared-memory tensors', () => {
     const x = Cluster.sharedTensor([8, 3], 'float64');
     x.data.set(batch([8, 3], 1).data);
     await expect(cluster.forward(x, { output: batch([8, 3], 1) })).rejects.toThrow(/must live in shared memory/);
-    await expect(cluster.forward(x, { output: Cluster.sharedTensor([8, 3], 'float32') })).rejects.toThrow(/must be float64 with 24 elements/);
+    await expect(cluster.forward(x, { output: Cluster.sharedTensor([8, 3], 'float32') })).rejects.toThrow(
+      /must be float64 with 24 elements/,
+    );
     await expect(cluster.forward(x, { output: x })).rejects.toThrow(/must not overlap the input/);
     await cluster.close();
   });
@@ -271,9 +274,13 @@ describe('all-reduce benchmark', () => {
 describe('bad input to the cluster', () => {
   it('refuses a group size that does not divide W, and training groups of one value', async () => {
     const cluster = start({ devices: 4, timeoutMs: 10_000 });
-    await expect(cluster.forward(batch([8, 3], 1), { mode: 'group:3' })).rejects.toThrow(/K = 3 must divide the number of devices \(4\)/);
+    await expect(cluster.forward(batch([8, 3], 1), { mode: 'group:3' })).rejects.toThrow(
+      /K = 3 must divide the number of devices \(4\)/,
+    );
     await expect(cluster.forward(batch([5, 3], 1), { mode: 'local' })).rejects.toThrow(InputError);
-    await expect(cluster.forward(batch([8, 3], 1), { mode: 'ghost:1' })).rejects.toThrow(/more than 1 value per channel/);
+    await expect(cluster.forward(batch([8, 3], 1), { mode: 'ghost:1' })).rejects.toThrow(
+      /more than 1 value per channel/,
+    );
     await expect(cluster.forward(batch([8, 3], 1), { mode: 'bogus' })).rejects.toThrow(/unknown mode 'bogus'/);
     await cluster.close();
   });
@@ -288,7 +295,9 @@ describe('bad input to the cluster', () => {
       bad.data[20] = NaN;
       await expect(cluster.forward(bad, { mode })).rejects.toThrow(/input contains NaN at flat index 20/);
       bad.data[20] = -Infinity;
-      await expect(cluster.forward(bad, { mode, training: false })).rejects.toThrow(/input contains -Infinity at flat index 20/);
+      await expect(cluster.forward(bad, { mode, training: false })).rejects.toThrow(
+        /input contains -Infinity at flat index 20/,
+      );
     }
     expect(cluster.runningStats()).toEqual(before);
     await cluster.forward(good);
@@ -302,6 +311,8 @@ describe('bad input to the cluster', () => {
   it('refuses bad cluster options', () => {
     expect(() => Cluster.start({ devices: 0 })).toThrow(/devices must be a whole number/);
     expect(() => Cluster.start({ devices: 2, fault: { kind: 'crash', rank: 2 } })).toThrow(/fault rank 2/);
-    expect(() => Cluster.start({ devices: 2, algorithm: 'gossip' as AlgorithmName })).toThrow(/algorithm must be one of ring, .*got 'gossip'/);
+    expect(() => Cluster.start({ devices: 2, algorithm: 'gossip' as AlgorithmName })).toThrow(
+      /algorithm must be one of ring, .*got 'gossip'/,
+    );
   });
 });

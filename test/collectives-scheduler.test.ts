@@ -30,7 +30,9 @@ function allReduceOnOneThread(
   const W = inputs.length;
   const impl = algorithmByName(algorithm);
   const space = impl.space(W, inputs[0].length, reducer.width);
-  const outbox = outboxViews(allocateOutbox({ devices: W, slots: space.slots, slotValues: Math.max(space.slotValues, 1) }));
+  const outbox = outboxViews(
+    allocateOutbox({ devices: W, slots: space.slots, slotValues: Math.max(space.slotValues, 1) }),
+  );
   const scheduler = new Scheduler({
     thread: 0,
     threadOfRank: new Int32Array(W),

@@ -78,11 +78,15 @@ describe('compareModes: figures that can be judged', () => {
     expect(r.scale.gradWeight).toBe(maxAbs(batchNorm(x, { gradOutput: dy }).gradWeight!));
     const synthetic = await compareModes({ input: x, devices: 2, modes: ['sync'] });
     expect(synthetic.scale.gradWeight).not.toBe(r.scale.gradWeight);
-    await expect(compareModes({ input: x, gradOutput: { data: new Float32Array(16), shape: [8, 2] }, devices: 2 })).rejects.toThrow(/grad output must have the input's dtype/);
-    await expect(compareModes({ input: x, gradOutput: { data: new Float64Array(8), shape: [4, 2] }, devices: 2 })).rejects.toThrow(/grad output must have the input's shape/);
+    await expect(
+      compareModes({ input: x, gradOutput: { data: new Float32Array(16), shape: [8, 2] }, devices: 2 }),
+    ).rejects.toThrow(/grad output must have the input's dtype/);
+    await expect(
+      compareModes({ input: x, gradOutput: { data: new Float64Array(8), shape: [4, 2] }, devices: 2 }),
+    ).rejects.toThrow(/grad output must have the input's shape/);
   });
 
-  it('prints the i.i.d. expectation of the device means\' stray beside the measured one', async () => {
+  it("prints the i.i.d. expectation of the device means' stray beside the measured one", async () => {
     // 10 rows over 4 devices: 3, 3, 2, 2 rows of 4 values; N = 40.
     const r = await compareModes({ shape: [10, 3, 2, 2], devices: 4, modes: ['sync'] });
     const N = 40;
@@ -99,7 +103,9 @@ describe('compareModes: figures that can be judged', () => {
     expect(shifted.settings.shift).toMatchObject({ by: 'the running mean', value: 0 });
     expect(sums.settings.shift).toBeUndefined();
     expect(shifted.modes).toEqual(sums.modes);
-    expect(compareTables(shifted, 2)).toMatch(/^note: shifted-sums shifts by the running mean, which is 0 in every row here/m);
+    expect(compareTables(shifted, 2)).toMatch(
+      /^note: shifted-sums shifts by the running mean, which is 0 in every row here/m,
+    );
   });
 
   it('says how many rows each normalizing unit holds: exactly when they are equal, as a range when not', () => {
@@ -123,11 +129,14 @@ describe('syncbn-sim compare (the default command)', () => {
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/synthetic batch \(seed 0\) \[32,8,4,4\] float32 over 8 devices, 4 rows each/);
     for (const mode of ['local', 'sync', 'group:2', 'ghost:2']) expect(r.stdout).toContain(mode);
-    for (const algorithm of ['ring', 'tree', 'recursive-doubling', 'allgather', 'central']) expect(r.stdout).toContain(algorithm);
+    for (const algorithm of ['ring', 'tree', 'recursive-doubling', 'allgather', 'central'])
+      expect(r.stdout).toContain(algorithm);
     expect(r.stdout).toMatch(/group:2 +groups of 2 devices \(8 rows\)/);
     expect(r.stdout).toMatch(/max \|diff\| output +rel +max \|diff\| grad input +rel +max \|diff\| grad gamma +rel/);
     expect(r.stdout).toMatch(/i\.i\.d\. values would stray by \d/);
-    expect(r.stdout).toMatch(/^rel: max \|diff\| divided by the scale of the single-device array, max \|value\| over it: /m);
+    expect(r.stdout).toMatch(
+      /^rel: max \|diff\| divided by the scale of the single-device array, max \|value\| over it: /m,
+    );
     expect(r.stdout).toMatch(/^i\.i\.d\. stray: .*sqrt\(\(1\/n - 1\/N\) N\/\(N-1\)\)/m);
   });
 
@@ -137,7 +146,16 @@ describe('syncbn-sim compare (the default command)', () => {
     const dy = syntheticGradient(x.shape, 99, 'float32');
     writeFileSync(join(dir, 'x.npy'), encodeNpy(x));
     writeFileSync(join(dir, 'dy.npy'), encodeNpy(dy));
-    const r = runCli(['compare', '--input', join(dir, 'x.npy'), '--grad-output', join(dir, 'dy.npy'), '--devices', '2', '--json']);
+    const r = runCli([
+      'compare',
+      '--input',
+      join(dir, 'x.npy'),
+      '--grad-output',
+      join(dir, 'dy.npy'),
+      '--devices',
+      '2',
+      '--json',
+    ]);
     expect(r.stderr).toBe('');
     const report = JSON.parse(r.stdout);
     expect(report.grad_output).toEqual({ source: 'input' });

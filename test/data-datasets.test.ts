@@ -5,7 +5,14 @@ import { gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { InputError } from '../src/errors.js';
 import { batchLayout, epochBatches, epochOrder, gatherBatch } from '../src/data/batches.js';
-import { type Dataset, balancedSubsetIndices, checkDataset, classCounts, normalizeImages, subset } from '../src/data/dataset.js';
+import {
+  type Dataset,
+  balancedSubsetIndices,
+  checkDataset,
+  classCounts,
+  normalizeImages,
+  subset,
+} from '../src/data/dataset.js';
 import {
   DEFAULT_FASHION_MNIST_DIR,
   FASHION_MNIST_FILES,
@@ -50,9 +57,15 @@ function fakeFashionMnist(name: string, options: FakeOptions = {}): string {
   const trainLabels = options.trainLabels ?? Array.from({ length: trainCount }, (_, i) => (i * 3) % 10);
   const testLabels = Array.from({ length: testCount }, (_, i) => i % 10);
   const files: Record<keyof typeof FASHION_MNIST_FILES, Uint8Array> = {
-    trainImages: encodeIdx([trainCount, imageSize, imageSize], fakePixels(trainCount).subarray(0, trainCount * imageSize * imageSize)),
+    trainImages: encodeIdx(
+      [trainCount, imageSize, imageSize],
+      fakePixels(trainCount).subarray(0, trainCount * imageSize * imageSize),
+    ),
     trainLabels: encodeIdx([trainLabels.length], Uint8Array.from(trainLabels)),
-    testImages: encodeIdx([testCount, imageSize, imageSize], fakePixels(testCount).subarray(0, testCount * imageSize * imageSize)),
+    testImages: encodeIdx(
+      [testCount, imageSize, imageSize],
+      fakePixels(testCount).subarray(0, testCount * imageSize * imageSize),
+    ),
     testLabels: encodeIdx([testCount], Uint8Array.from(testLabels)),
   };
   for (const key of Object.keys(files) as (keyof typeof FASHION_MNIST_FILES)[]) {
@@ -97,7 +110,7 @@ describe('normalizeImages', () => {
 });
 
 describe('subset', () => {
-  it('takes each class\'s first examples, equally many of each, in file order', () => {
+  it("takes each class's first examples, equally many of each, in file order", () => {
     // labels 0..3 repeated, but class 0 first appears late.
     const labels = [1, 2, 3, 1, 2, 3, 0, 1, 2, 3, 0, 0, 1, 2, 3, 0];
     const ds = toyDataset(labels, [1, 2, 2], 4);
@@ -112,7 +125,7 @@ describe('subset', () => {
     expect(Array.from(s.labels)).toEqual(indices.map((i) => labels[i]));
   });
 
-  it('gives the remainder to the lowest classes, and a short class\'s share to the others', () => {
+  it("gives the remainder to the lowest classes, and a short class's share to the others", () => {
     const ds = toyDataset([0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2], [1, 1, 1], 3);
     expect(classCounts(subset(ds, 5))).toEqual([2, 2, 1]);
     const skewed = toyDataset([0, 1, 1, 1, 1, 1, 2, 2, 2, 2], [1, 1, 1], 3); // class 0 has one example
@@ -133,7 +146,9 @@ describe('subset', () => {
     const good = toyDataset([0, 1]);
     expect(() => checkDataset({ ...good, count: 3 })).toThrow(/2 labels for 3 examples/);
     expect(() => checkDataset({ ...good, images: new Float32Array(3) })).toThrow(/3 image values/);
-    expect(() => checkDataset({ ...good, labels: Uint8Array.from([0, 10]) })).toThrow(/label 10 at index 1 is not a class \(0\.\.9\)/);
+    expect(() => checkDataset({ ...good, labels: Uint8Array.from([0, 10]) })).toThrow(
+      /label 10 at index 1 is not a class \(0\.\.9\)/,
+    );
   });
 });
 
@@ -170,7 +185,9 @@ describe('Fashion-MNIST from tiny generated IDX files', () => {
     expect(classCounts(train)).toEqual(new Array(10).fill(2));
     expect(test.count).toBe(12);
     expect(loadFashionMnist({ dataDir: dir, subset: 5 }).test.count).toBe(5);
-    expect(inputErrorMessage(() => loadFashionMnist({ dataDir: dir, subset: 41 }))).toMatch(/larger than fashion-mnist train \(40 examples\)/);
+    expect(inputErrorMessage(() => loadFashionMnist({ dataDir: dir, subset: 41 }))).toMatch(
+      /larger than fashion-mnist train \(40 examples\)/,
+    );
   });
 
   it('a missing folder: the message names the package and --data-dir', () => {
@@ -190,7 +207,9 @@ describe('Fashion-MNIST from tiny generated IDX files', () => {
     const empty = join(root, 'empty');
     mkdirSync(empty);
     const message = inputErrorMessage(() => loadFashionMnist({ dataDir: empty }));
-    expect(message).toContain('missing train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, t10k-images-idx3-ubyte.gz, t10k-labels-idx1-ubyte.gz');
+    expect(message).toContain(
+      'missing train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, t10k-images-idx3-ubyte.gz, t10k-labels-idx1-ubyte.gz',
+    );
     expect(message).toContain('dataset-fashion-mnist');
     expect(message).toContain('--data-dir');
   });
@@ -198,14 +217,18 @@ describe('Fashion-MNIST from tiny generated IDX files', () => {
   it('a file given as the folder', () => {
     const file = join(root, 'a-file');
     writeFileSync(file, '');
-    expect(inputErrorMessage(() => loadFashionMnist({ dataDir: file }))).toMatch(/^Fashion-MNIST not found in .*a-file \(not a directory\): install/);
+    expect(inputErrorMessage(() => loadFashionMnist({ dataDir: file }))).toMatch(
+      /^Fashion-MNIST not found in .*a-file \(not a directory\): install/,
+    );
   });
 
   it('labels and images counts that differ', () => {
     const dir = fakeFashionMnist('count-mismatch', { trainLabels: new Array(29).fill(1) });
     const labelsPath = join(dir, 'train-labels-idx1-ubyte.gz');
     const imagesPath = join(dir, 'train-images-idx3-ubyte.gz');
-    expect(inputErrorMessage(() => loadFashionMnist({ dataDir: dir }))).toBe(`${labelsPath}: 29 labels, but ${imagesPath} holds 30 images`);
+    expect(inputErrorMessage(() => loadFashionMnist({ dataDir: dir }))).toBe(
+      `${labelsPath}: 29 labels, but ${imagesPath} holds 30 images`,
+    );
   });
 
   it('a label that is not a class', () => {
@@ -219,13 +242,17 @@ describe('Fashion-MNIST from tiny generated IDX files', () => {
 
   it('images that are not 28x28', () => {
     const dir = fakeFashionMnist('small-images', { imageSize: 14 });
-    expect(inputErrorMessage(() => loadFashionMnist({ dataDir: dir }))).toMatch(/train-images-idx3-ubyte\.gz: images are 14x14, Fashion-MNIST's are 28x28$/);
+    expect(inputErrorMessage(() => loadFashionMnist({ dataDir: dir }))).toMatch(
+      /train-images-idx3-ubyte\.gz: images are 14x14, Fashion-MNIST's are 28x28$/,
+    );
   });
 
   it('labels and images swapped: refused by the number of dimensions', () => {
     const dir = fakeFashionMnist('swapped', { skip: ['trainImages'] });
     writeFileSync(join(dir, 'train-images-idx3-ubyte.gz'), gzipSync(encodeIdx([30], new Uint8Array(30))));
-    expect(inputErrorMessage(() => loadFashionMnist({ dataDir: dir }))).toMatch(/train-images-idx3-ubyte\.gz: expected 3 dimensions .* found 1/);
+    expect(inputErrorMessage(() => loadFashionMnist({ dataDir: dir }))).toMatch(
+      /train-images-idx3-ubyte\.gz: expected 3 dimensions .* found 1/,
+    );
   });
 
   it('a malformed file is refused with its name', () => {
@@ -381,7 +408,13 @@ describe('epoch batches', () => {
   });
 
   it('the boundary: a last batch of exactly 2W is kept, 2W - 1 is dropped', () => {
-    expect(batchLayout(16 + 6, 16, 3)).toMatchObject({ fullBatches: 1, lastBatch: 6, dropped: 0, steps: 2, minLastBatch: 6 });
+    expect(batchLayout(16 + 6, 16, 3)).toMatchObject({
+      fullBatches: 1,
+      lastBatch: 6,
+      dropped: 0,
+      steps: 2,
+      minLastBatch: 6,
+    });
     expect(batchLayout(16 + 5, 16, 3)).toMatchObject({ fullBatches: 1, lastBatch: 0, dropped: 5, steps: 1 });
     expect(batchLayout(64, 16, 8)).toMatchObject({ fullBatches: 4, lastBatch: 0, dropped: 0, steps: 4 });
     // Fewer examples than one batch: one partial batch, kept if it gives every device two.
@@ -392,13 +425,19 @@ describe('epoch batches', () => {
 
   it('shuffle: false keeps the dataset order', () => {
     const plan = epochBatches(10, { batchSize: 4, devices: 1, seed: 1, epoch: 0, shuffle: false });
-    expect(plan.batches.map((b) => Array.from(b))).toEqual([[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]]);
+    expect(plan.batches.map((b) => Array.from(b))).toEqual([
+      [0, 1, 2, 3],
+      [4, 5, 6, 7],
+      [8, 9],
+    ]);
   });
 
   it('refuses bad sizes', () => {
     expect(inputErrorMessage(() => batchLayout(10, 0, 1))).toMatch(/batch size must be a positive integer, got 0/);
     expect(inputErrorMessage(() => batchLayout(10, 4, 0))).toMatch(/number of devices must be a positive integer/);
-    expect(inputErrorMessage(() => epochBatches(10, { batchSize: 4, devices: 1, seed: 0, epoch: -1 }))).toMatch(/epoch/);
+    expect(inputErrorMessage(() => epochBatches(10, { batchSize: 4, devices: 1, seed: 0, epoch: -1 }))).toMatch(
+      /epoch/,
+    );
   });
 
   it('gatherBatch copies examples and labels into caller buffers, at an offset', () => {
@@ -407,7 +446,18 @@ describe('epoch batches', () => {
     const labels = new Int32Array(4).fill(-1);
     expect(gatherBatch(ds, Uint32Array.from([4, 1]), images, labels, 1)).toBe(2);
     expect(Array.from(labels)).toEqual([-1, 9, 6, -1]);
-    expect(Array.from(images)).toEqual([-1, -1, -1, -1, ...new Array(4).fill(Math.fround(0.04)), ...new Array(4).fill(Math.fround(0.01)), -1, -1, -1, -1]);
+    expect(Array.from(images)).toEqual([
+      -1,
+      -1,
+      -1,
+      -1,
+      ...new Array(4).fill(Math.fround(0.04)),
+      ...new Array(4).fill(Math.fround(0.01)),
+      -1,
+      -1,
+      -1,
+      -1,
+    ]);
     const bytes = new Uint8Array(2);
     gatherBatch(ds, [0, 3], new Float32Array(8), bytes);
     expect(Array.from(bytes)).toEqual([5, 8]);
@@ -415,8 +465,14 @@ describe('epoch batches', () => {
 
   it('gatherBatch refuses buffers too small and indices out of range', () => {
     const ds = toyDataset([0, 1, 2]);
-    expect(inputErrorMessage(() => gatherBatch(ds, [0, 1], new Float32Array(7), new Uint8Array(2)))).toMatch(/images buffer holds 7 values/);
-    expect(inputErrorMessage(() => gatherBatch(ds, [0, 1], new Float32Array(8), new Uint8Array(1)))).toMatch(/labels buffer holds 1/);
-    expect(inputErrorMessage(() => gatherBatch(ds, [3], new Float32Array(4), new Uint8Array(1)))).toMatch(/index 3 out of range/);
+    expect(inputErrorMessage(() => gatherBatch(ds, [0, 1], new Float32Array(7), new Uint8Array(2)))).toMatch(
+      /images buffer holds 7 values/,
+    );
+    expect(inputErrorMessage(() => gatherBatch(ds, [0, 1], new Float32Array(8), new Uint8Array(1)))).toMatch(
+      /labels buffer holds 1/,
+    );
+    expect(inputErrorMessage(() => gatherBatch(ds, [3], new Float32Array(4), new Uint8Array(1)))).toMatch(
+      /index 3 out of range/,
+    );
   });
 });

@@ -10,7 +10,12 @@ const dir = mkdtempSync(join(tmpdir(), 'syncbn-idx-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** An IDX file built byte by byte, independently of encodeIdx. */
-function idxBytes(dtype: number, dims: number[], data: number[] | Uint8Array, magicHigh: [number, number] = [0, 0]): Uint8Array {
+function idxBytes(
+  dtype: number,
+  dims: number[],
+  data: number[] | Uint8Array,
+  magicHigh: [number, number] = [0, 0],
+): Uint8Array {
   const header = [magicHigh[0], magicHigh[1], dtype, dims.length];
   for (const d of dims) header.push((d >>> 24) & 0xff, (d >>> 16) & 0xff, (d >>> 8) & 0xff, d & 0xff);
   return Uint8Array.from([...header, ...data]);
@@ -110,13 +115,17 @@ describe('IDX refusals (InputError, one line naming the file)', () => {
     expect(refusal(encodeIdx([5], labels), { dims: 3 })).toBe(
       'f.idx: expected 3 dimensions (magic 0x00000803), found 1 (magic 0x00000801)',
     );
-    expect(refusal(encodeIdx([2, 3, 4], images), { dims: 1 })).toMatch(/expected 1 dimension \(magic 0x00000801\), found 3/);
+    expect(refusal(encodeIdx([2, 3, 4], images), { dims: 1 })).toMatch(
+      /expected 1 dimension \(magic 0x00000801\), found 3/,
+    );
     expect(refusal(idxBytes(8, [], []))).toMatch(/declares 0 dimensions/);
   });
 
   it('truncated header', () => {
     const whole = encodeIdx([2, 3, 4], images);
-    expect(refusal(whole.subarray(0, 10))).toMatch(/^f\.idx: truncated header: 3 dimensions need 16 header bytes, the file has 10$/);
+    expect(refusal(whole.subarray(0, 10))).toMatch(
+      /^f\.idx: truncated header: 3 dimensions need 16 header bytes, the file has 10$/,
+    );
   });
 
   it('truncated data', () => {
@@ -130,7 +139,9 @@ describe('IDX refusals (InputError, one line naming the file)', () => {
   });
 
   it('extra bytes after the data', () => {
-    expect(refusal(Uint8Array.from([...encodeIdx([5], labels), 0, 0]))).toBe('f.idx: 2 extra bytes after the data (dims 5 need 5)');
+    expect(refusal(Uint8Array.from([...encodeIdx([5], labels), 0, 0]))).toBe(
+      'f.idx: 2 extra bytes after the data (dims 5 need 5)',
+    );
   });
 
   it('dims whose product does not match the bytes present, checked before allocating', () => {
@@ -142,7 +153,9 @@ describe('IDX refusals (InputError, one line naming the file)', () => {
     // Dims that claim fewer bytes than present.
     expect(refusal(idxBytes(8, [2, 2, 2], images))).toMatch(/16 extra bytes after the data \(dims 2x2x2 need 8\)/);
     // Same with gzip.
-    expect(refusal(gzipSync(idxBytes(8, [3, 3, 4], images)))).toMatch(/truncated data: dims 3x3x4 need 36 bytes, the file has 24/);
+    expect(refusal(gzipSync(idxBytes(8, [3, 3, 4], images)))).toMatch(
+      /truncated data: dims 3x3x4 need 36 bytes, the file has 24/,
+    );
   });
 
   it('corrupt gzip', () => {
@@ -163,6 +176,8 @@ describe('IDX refusals (InputError, one line naming the file)', () => {
   it('the file name starts the message when reading from disk', () => {
     const path = write('bad-dtype.gz', gzipSync(idxBytes(0x0e, [1], new Uint8Array(8))));
     expect(() => readIdxFile(path)).toThrow(InputError);
-    expect(() => readIdxFile(path)).toThrow(new RegExp(`^${path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: IDX dtype float64`));
+    expect(() => readIdxFile(path)).toThrow(
+      new RegExp(`^${path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: IDX dtype float64`),
+    );
   });
 });

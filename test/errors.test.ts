@@ -119,7 +119,8 @@ describe('one hierarchy, one code per class', () => {
     expect(exitCodeOf(EXAMPLES.InputError())).toBe(2);
     expect(exitCodeOf(EXAMPLES.UsageError())).toBe(2);
     expect(exitCodeOf(EXAMPLES.InterruptedError())).toBe(130);
-    for (const name of ['DeviceHangError', 'DivergedError', 'WasmKernelError', 'InternalError', 'OutputWriteError']) expect(exitCodeOf(EXAMPLES[name]()), name).toBe(1);
+    for (const name of ['DeviceHangError', 'DivergedError', 'WasmKernelError', 'InternalError', 'OutputWriteError'])
+      expect(exitCodeOf(EXAMPLES[name]()), name).toBe(1);
     expect(exitCodeOf(new TypeError('x'))).toBe(1);
     expect(exitCodeOf(Object.assign(new Error('x'), { code: 'ENOENT' }))).toBe(1);
     expect(exitCodeOf('E_INPUT')).toBe(1);
@@ -145,7 +146,11 @@ describe('what the library throws carries its code', () => {
   };
 
   it('InputError: a bad argument', async () => {
-    expectCode(await thrown(() => main.batchNorm({ data: new Float32Array(3), shape: [3] })), main.InputError, 'E_INPUT');
+    expectCode(
+      await thrown(() => main.batchNorm({ data: new Float32Array(3), shape: [3] })),
+      main.InputError,
+      'E_INPUT',
+    );
   });
 
   it('InternalError: an invariant of the layers broken (a weight of one dimension has no fans)', async () => {
@@ -168,7 +173,11 @@ describe('what the library throws carries its code', () => {
   });
 
   it('WasmKernelError: a module WebAssembly.validate rejects', async () => {
-    expectCode(await thrown(() => instantiateKernels(new Uint8Array([0, 97, 115, 109, 9]), 'corrupt.wasm')), main.WasmKernelError, 'E_WASM_KERNEL');
+    expectCode(
+      await thrown(() => instantiateKernels(new Uint8Array([0, 97, 115, 109, 9]), 'corrupt.wasm')),
+      main.WasmKernelError,
+      'E_WASM_KERNEL',
+    );
   });
 
   it('DeviceCrashError, then ClusterClosedError: a device crashes, and the cluster is closed', async () => {
@@ -207,20 +216,34 @@ describe('what the library throws carries its code', () => {
 
   it('PeerWaitAbortedError: the abort flag rises while a device waits', async () => {
     const abort = new Int32Array(1);
-    const scheduler = new Scheduler({ thread: 0, threadOfRank: new Int32Array(2), doorbells: new Doorbells(allocateDoorbells(1)), abort: { array: abort, index: 0 }, timeoutMs: 5000 });
+    const scheduler = new Scheduler({
+      thread: 0,
+      threadOfRank: new Int32Array(2),
+      doorbells: new Doorbells(allocateDoorbells(1)),
+      abort: { array: abort, index: 0 },
+      timeoutMs: 5000,
+    });
     function* waitsForever(): Program {
       Atomics.store(abort, 0, 1);
       for (;;) yield { kind: 'message', peer: 1, tag: 0 };
     }
     function* ends(): Program {}
-    expectCode(await thrown(() => scheduler.run([0, 1], [waitsForever(), ends()])), PeerWaitAbortedError, 'E_PEER_WAIT_ABORTED');
+    expectCode(
+      await thrown(() => scheduler.run([0, 1], [waitsForever(), ends()])),
+      PeerWaitAbortedError,
+      'E_PEER_WAIT_ABORTED',
+    );
   });
 
   it('ExternalProcessError: the PyTorch peer answers a command it does not know (when PyTorch is installed)', async (context) => {
     const peer = await startTorchBnPeer([4, 2], 1);
     if ('reason' in peer) return context.skip(peer.reason);
     try {
-      expectCode(await thrown(() => peer.round('1 2' as unknown as number)), main.ExternalProcessError, 'E_EXTERNAL_PROCESS');
+      expectCode(
+        await thrown(() => peer.round('1 2' as unknown as number)),
+        main.ExternalProcessError,
+        'E_EXTERNAL_PROCESS',
+      );
     } finally {
       peer.close();
     }

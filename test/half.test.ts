@@ -20,13 +20,26 @@ interface Conversion {
   bfloat16_torch: number;
   float32_exact: boolean;
 }
-const fixture = JSON.parse(readFileSync(join(ROOT, 'test', 'fixtures', 'half', 'conversions.json'), 'utf8')) as { cases: Conversion[] };
+const fixture = JSON.parse(readFileSync(join(ROOT, 'test', 'fixtures', 'half', 'conversions.json'), 'utf8')) as {
+  cases: Conversion[];
+};
 const doubleFromHex = (hex: string) => Buffer.from(hex, 'hex').readDoubleBE(0);
 
 describe('the formats', () => {
   it('have the constants their field widths give', () => {
-    expect([FLOAT16.max, FLOAT16.minNormal, FLOAT16.minSubnormal, FLOAT16.exactIntegers, FLOAT16.overflow]).toEqual([65504, 2 ** -14, 2 ** -24, 2048, 65520]);
-    expect([BFLOAT16.max, BFLOAT16.minNormal, BFLOAT16.minSubnormal, BFLOAT16.exactIntegers]).toEqual([(2 - 2 ** -7) * 2 ** 127, 2 ** -126, 2 ** -133, 256]);
+    expect([FLOAT16.max, FLOAT16.minNormal, FLOAT16.minSubnormal, FLOAT16.exactIntegers, FLOAT16.overflow]).toEqual([
+      65504,
+      2 ** -14,
+      2 ** -24,
+      2048,
+      65520,
+    ]);
+    expect([BFLOAT16.max, BFLOAT16.minNormal, BFLOAT16.minSubnormal, BFLOAT16.exactIntegers]).toEqual([
+      (2 - 2 ** -7) * 2 ** 127,
+      2 ** -126,
+      2 ** -133,
+      256,
+    ]);
   });
 });
 
@@ -52,7 +65,8 @@ describe.each(['float16', 'bfloat16'] as const)('float64 -> %s', (format) => {
   it('rounds an array as it rounds each value', () => {
     const xs = fixture.cases.slice(0, 200).map((c) => doubleFromHex(c.x));
     const rounded = roundArrayToHalf(Float64Array.from(xs), format);
-    for (const [i, x] of xs.entries()) expect(Object.is(rounded[i], fromHalfBits(halfBits(x, format), format)) || Number.isNaN(x)).toBe(true);
+    for (const [i, x] of xs.entries())
+      expect(Object.is(rounded[i], fromHalfBits(halfBits(x, format), format)) || Number.isNaN(x)).toBe(true);
   });
 });
 
@@ -92,7 +106,11 @@ describe('counts kept in 16 bits', () => {
     expect(storedCount(3001, 'float16')).toBe(3000);
     expect(storedCount(65519, 'float16')).toBe(65504);
     expect(storedCount(65520, 'float16')).toBe(Infinity);
-    expect(countLimits('bfloat16')).toEqual({ exactUpTo: 256, firstInexact: 257, overflowsAt: Math.ceil(BFLOAT16.overflow) });
+    expect(countLimits('bfloat16')).toEqual({
+      exactUpTo: 256,
+      firstInexact: 257,
+      overflowsAt: Math.ceil(BFLOAT16.overflow),
+    });
     expect(storedCount(257, 'bfloat16')).toBe(256);
   });
   it('one ResNet stage at batch 32 counts 100,352 values per channel: infinity in float16, and a NaN running variance', () => {

@@ -65,7 +65,10 @@ export interface CliResult {
 }
 
 /** Runs the built CLI (npm test builds it first) in a child process. */
-export function runCli(args: readonly string[], options: { timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): CliResult {
+export function runCli(
+  args: readonly string[],
+  options: { timeoutMs?: number; env?: NodeJS.ProcessEnv } = {},
+): CliResult {
   const result = spawnSync(process.execPath, [CLI, ...args], {
     encoding: 'utf8',
     timeout: options.timeoutMs ?? 120_000,

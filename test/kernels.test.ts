@@ -5,7 +5,13 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { InputError } from '../src/errors.js';
-import { KERNELS_ENV, kernelBackend, kernelsFromEnvironment, parseKernelBackend, useKernels } from '../src/kernels/backend.js';
+import {
+  KERNELS_ENV,
+  kernelBackend,
+  kernelsFromEnvironment,
+  parseKernelBackend,
+  useKernels,
+} from '../src/kernels/backend.js';
 import { KERNEL_EXPORTS } from '../src/kernels/wasm-exports.js';
 import { WasmKernelError, instantiateKernels, kernelsWasmPath, loadKernels } from '../src/kernels/wasm-module.js';
 import { wasmRuntime } from '../src/kernels/wasm-runtime.js';
@@ -24,7 +30,9 @@ describe('kernel backend', () => {
 
   it('refuses a name that is no backend, saying where it came from', () => {
     expect(() => kernelsFromEnvironment({ [KERNELS_ENV]: 'JS' })).toThrow(InputError);
-    expect(() => kernelsFromEnvironment({ [KERNELS_ENV]: 'gpu' })).toThrow(/SYNCBN_KERNELS must be one of wasm, js, got 'gpu'/);
+    expect(() => kernelsFromEnvironment({ [KERNELS_ENV]: 'gpu' })).toThrow(
+      /SYNCBN_KERNELS must be one of wasm, js, got 'gpu'/,
+    );
     expect(() => parseKernelBackend('simd', 'kernels')).toThrow(/kernels must be one of wasm, js/);
     expect(() => useKernels('fast' as never)).toThrow(InputError);
     expect(kernelBackend()).toBe('wasm');
@@ -50,13 +58,19 @@ describe('the WebAssembly module', () => {
     corrupt[corrupt.length >> 1] ^= 0xff;
     corrupt[corrupt.length - 3] ^= 0x5a;
     expect(() => instantiateKernels(corrupt, 'corrupt.wasm')).toThrow(WasmKernelError);
-    expect(() => instantiateKernels(corrupt, 'corrupt.wasm')).toThrow(/corrupt\.wasm: WebAssembly\.validate rejects the module.*npm run build.*SYNCBN_KERNELS=js/);
-    expect(() => instantiateKernels(bytes.subarray(0, bytes.length - 10), 'truncated.wasm')).toThrow(/truncated\.wasm: WebAssembly\.validate rejects/);
+    expect(() => instantiateKernels(corrupt, 'corrupt.wasm')).toThrow(
+      /corrupt\.wasm: WebAssembly\.validate rejects the module.*npm run build.*SYNCBN_KERNELS=js/,
+    );
+    expect(() => instantiateKernels(bytes.subarray(0, bytes.length - 10), 'truncated.wasm')).toThrow(
+      /truncated\.wasm: WebAssembly\.validate rejects/,
+    );
   });
 
   it('a valid module without the kernels is an error that lists what is missing', () => {
     const empty = new Uint8Array([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00]);
-    expect(() => instantiateKernels(empty, 'empty.wasm')).toThrow(/empty\.wasm: the module lacks the exports memory \(memory\), scratchBase \(function\), .*gemmTiles \(function\)/);
+    expect(() => instantiateKernels(empty, 'empty.wasm')).toThrow(
+      /empty\.wasm: the module lacks the exports memory \(memory\), scratchBase \(function\), .*gemmTiles \(function\)/,
+    );
   });
 
   it('a missing file is an error that names it', () => {

@@ -43,7 +43,10 @@ describe('timeoutMs past the timer limit in the library', () => {
       seed: 1,
       timeoutMs: PAST_LIMIT,
     });
-    const r = await trainer.step(4, { images: Float32Array.from({ length: 64 }, (_, i) => Math.sin(i)), labels: [0, 1, 0, 1] });
+    const r = await trainer.step(4, {
+      images: Float32Array.from({ length: 64 }, (_, i) => Math.sin(i)),
+      labels: [0, 1, 0, 1],
+    });
     expect(r.count).toBe(4);
     await trainer.close();
     expect(warnings).not.toContain('TimeoutOverflowWarning');
@@ -52,7 +55,9 @@ describe('timeoutMs past the timer limit in the library', () => {
   it('refuses what is not a positive finite number, naming timeoutMs', () => {
     for (const bad of [0, -1, Infinity, NaN, '100']) {
       expect(() => Cluster.start({ devices: 2, timeoutMs: bad as number })).toThrow(InputError);
-      expect(() => Cluster.start({ devices: 2, timeoutMs: bad as number })).toThrow(/^timeoutMs must be a positive finite number, got /);
+      expect(() => Cluster.start({ devices: 2, timeoutMs: bad as number })).toThrow(
+        /^timeoutMs must be a positive finite number, got /,
+      );
     }
   });
 });
@@ -65,7 +70,26 @@ describe('--timeout-ms past the timer limit in the CLI', () => {
   it.each([
     ['run', ['run', '--input', input, '--devices', '2', '--out', join(dir, 'out')]],
     ['compare', ['compare', '--shape', '8,3', '--devices', '2', '--modes', 'sync']],
-    ['train', ['train', '--model', 'mlp', '--devices', '2', '--batch', '8', '--subset', '40', '--epochs', '1', '--bn', 'sync', '--precise-batches', '1']],
+    [
+      'train',
+      [
+        'train',
+        '--model',
+        'mlp',
+        '--devices',
+        '2',
+        '--batch',
+        '8',
+        '--subset',
+        '40',
+        '--epochs',
+        '1',
+        '--bn',
+        'sync',
+        '--precise-batches',
+        '1',
+      ],
+    ],
   ])('%s runs to the end, with no TimeoutOverflowWarning', (_name, args) => {
     const r = runCli([...args, '--timeout-ms', String(PAST_LIMIT)]);
     expect(r.stderr).not.toMatch(/TimeoutOverflowWarning|stopped responding/);
@@ -90,6 +114,8 @@ describe('--timeout-ms past the timer limit in the CLI', () => {
     const r = runCli([command, ...extra, '--timeout-ms', bad]);
     expect(r.status).toBe(2);
     // One line, whatever prefix the CLI puts before its usage errors.
-    expect(r.stderr.trim()).toMatch(new RegExp(`^syncbn-sim: (error: )?--timeout-ms must be a number > 0, got '${bad}'$`));
+    expect(r.stderr.trim()).toMatch(
+      new RegExp(`^syncbn-sim: (error: )?--timeout-ms must be a number > 0, got '${bad}'$`),
+    );
   });
 });

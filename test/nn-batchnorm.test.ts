@@ -9,7 +9,15 @@ function setup(mode: string, shape: number[]) {
   const holder: BnContextHolder = {};
   const running = { mean: new Float64Array(C), var: new Float64Array(C).fill(1) };
   holder.current = {
-    settings: { mode: parseMode(mode, 1), stats: 'sums', accumulator: 'float64', training: true, momentum: 0.1, eps: 1e-5, convention: 'pytorch' },
+    settings: {
+      mode: parseMode(mode, 1),
+      stats: 'sums',
+      accumulator: 'float64',
+      training: true,
+      momentum: 0.1,
+      eps: 1e-5,
+      convention: 'pytorch',
+    },
     running: () => running,
   };
   const layer = new BatchNormLayer(C, 0, holder);
@@ -51,9 +59,18 @@ describe.each(['local', 'ghost:2'])('BatchNormLayer (%s) gradients match central
       target[i] = keep;
       return (plus - minus) / (2 * h);
     };
-    const close = (analytic: number, num: number) => expect(Math.abs(analytic - num)).toBeLessThan(1e-2 * Math.max(1, Math.abs(num)));
-    for (const i of [0, 3, 7, x.length - 1]) close(dx[i], numeric(() => loss(x), x, i));
-    for (let p = 0; p < params.length; p++) close(grads[p], numeric(() => loss(x), params, p));
+    const close = (analytic: number, num: number) =>
+      expect(Math.abs(analytic - num)).toBeLessThan(1e-2 * Math.max(1, Math.abs(num)));
+    for (const i of [0, 3, 7, x.length - 1])
+      close(
+        dx[i],
+        numeric(() => loss(x), x, i),
+      );
+    for (let p = 0; p < params.length; p++)
+      close(
+        grads[p],
+        numeric(() => loss(x), params, p),
+      );
     // A wrong gradient would fail the same check.
     expect(Math.abs(dx[3] * 1.05 - numeric(() => loss(x), x, 3))).toBeGreaterThan(1e-3 * Math.abs(dx[3]));
   });

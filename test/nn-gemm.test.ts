@@ -92,7 +92,11 @@ describe.each(implementations)('gemm (%s)', (_name, fn) => {
   }
 
   it('leaves everything outside the M x N window of C untouched', () => {
-    const { actual, C0, ldc, offC } = runCase(fn, { transA: false, transB: true, M: 5, N: 11, K: 7, accumulate: false }, 3);
+    const { actual, C0, ldc, offC } = runCase(
+      fn,
+      { transA: false, transB: true, M: 5, N: 11, K: 7, accumulate: false },
+      3,
+    );
     for (let i = 0; i < actual.length; i++) {
       const rel = i - offC;
       const inside = rel >= 0 && Math.floor(rel / ldc) < 5 && rel % ldc < 11;
@@ -150,12 +154,21 @@ const gamma = (n: number) => (n * U) / (1 - n * U);
 const bound = (K: number, S: number) => gamma(K + 2) * S + (K + 2) * 2 ** -149;
 
 /** S = |C0| + |op(A)| |op(B)| in float64, M x N row-major. */
-function absoluteSums(transA: boolean, transB: boolean, M: number, N: number, K: number, ops: Operands, accumulate: boolean): Float64Array {
+function absoluteSums(
+  transA: boolean,
+  transB: boolean,
+  M: number,
+  N: number,
+  K: number,
+  ops: Operands,
+  accumulate: boolean,
+): Float64Array {
   const S = new Float64Array(M * N);
   for (let i = 0; i < M; i++) {
     for (let j = 0; j < N; j++) {
       let s = accumulate ? Math.abs(ops.C0[i * N + j]) : 0;
-      for (let k = 0; k < K; k++) s += Math.abs((transA ? ops.A[k * M + i] : ops.A[i * K + k]) * (transB ? ops.B[j * K + k] : ops.B[k * N + j]));
+      for (let k = 0; k < K; k++)
+        s += Math.abs((transA ? ops.A[k * M + i] : ops.A[i * K + k]) * (transB ? ops.B[j * K + k] : ops.B[k * N + j]));
       S[i * N + j] = s;
     }
   }
@@ -170,7 +183,15 @@ interface Operands {
 }
 
 /** Runs both backends on the same operands; returns the largest difference over its bound. */
-function compareBackends(transA: boolean, transB: boolean, M: number, N: number, K: number, ops: Operands, accumulate: boolean): number {
+function compareBackends(
+  transA: boolean,
+  transB: boolean,
+  M: number,
+  N: number,
+  K: number,
+  ops: Operands,
+  accumulate: boolean,
+): number {
   const lda = transA ? M : K;
   const ldb = transB ? K : N;
   const viaWasm = ops.C0.slice();
@@ -219,7 +240,15 @@ describe('the two backends agree within the float32 error bound', () => {
         let seed = 100;
         for (const [label, M, N, K] of shapes) {
           for (const accumulate of [false, true]) {
-            const worst = compareBackends(transA, transB, M, N, K, randomOperands(new SeededRandom(seed++), M, N, K), accumulate);
+            const worst = compareBackends(
+              transA,
+              transB,
+              M,
+              N,
+              K,
+              randomOperands(new SeededRandom(seed++), M, N, K),
+              accumulate,
+            );
             expect(worst, `${label} accumulate=${accumulate}`).toBeLessThanOrEqual(1);
           }
         }
@@ -237,10 +266,18 @@ describe('the two backends agree within the float32 error bound', () => {
     ]) {
       for (const accumulate of [false, true]) {
         const rng = new SeededRandom(seed++);
-        expect(compareBackends(false, false, M, N, K, cancellingOperands(rng, M, N, K), accumulate)).toBeLessThanOrEqual(1);
-        expect(compareBackends(true, true, M, N, K, cancellingOperands(rng, M, N, K), accumulate)).toBeLessThanOrEqual(1);
-        expect(compareBackends(false, true, M, N, K, randomOperands(rng, M, N, K, 1e-20), accumulate)).toBeLessThanOrEqual(1); // subnormal products
-        expect(compareBackends(true, false, M, N, K, randomOperands(rng, M, N, K, 1e15), accumulate)).toBeLessThanOrEqual(1);
+        expect(
+          compareBackends(false, false, M, N, K, cancellingOperands(rng, M, N, K), accumulate),
+        ).toBeLessThanOrEqual(1);
+        expect(compareBackends(true, true, M, N, K, cancellingOperands(rng, M, N, K), accumulate)).toBeLessThanOrEqual(
+          1,
+        );
+        expect(
+          compareBackends(false, true, M, N, K, randomOperands(rng, M, N, K, 1e-20), accumulate),
+        ).toBeLessThanOrEqual(1); // subnormal products
+        expect(
+          compareBackends(true, false, M, N, K, randomOperands(rng, M, N, K, 1e15), accumulate),
+        ).toBeLessThanOrEqual(1);
       }
     }
   });
@@ -296,7 +333,11 @@ describe('gemm dispatch', () => {
   });
 
   it('a deliberately wrong product fails the comparison with the reference', () => {
-    const { actual, expected } = runCase(gemm, { transA: false, transB: false, M: 7, N: 13, K: 11, accumulate: false }, 5);
+    const { actual, expected } = runCase(
+      gemm,
+      { transA: false, transB: false, M: 7, N: 13, K: 11, accumulate: false },
+      5,
+    );
     actual[3] += 1e-3 * Math.max(...Array.from(expected, Math.abs));
     expect(maxRelative(actual, expected)).toBeGreaterThan(2e-6);
   });

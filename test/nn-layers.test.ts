@@ -89,7 +89,13 @@ interface GradCheck {
  * Checks a layer on `batch` examples of `shape`: input gradient for every input, and parameter
  * gradient for every parameter, by central differences of f = sum(r * y).
  */
-function gradCheck(layer: Layer, shape: number[], batch: number, seed: number, options: { x?: Float32Array; h?: number } = {}): GradCheck {
+function gradCheck(
+  layer: Layer,
+  shape: number[],
+  batch: number,
+  seed: number,
+  options: { x?: Float32Array; h?: number } = {},
+): GradCheck {
   const rng = new SeededRandom(seed);
   const h = options.h ?? H;
   const perExample = shape.reduce((a, b) => a * b, 1);
@@ -124,7 +130,19 @@ function expectGradients(check: GradCheck, params: boolean): void {
 }
 
 /** Direct convolution in float64: the reference for Conv2d's forward. */
-function convReference(x: Float32Array, w: Float32Array, bias: Float32Array, batch: number, C: number, Hh: number, W: number, O: number, k: number, pad: number, stride: number): Float64Array {
+function convReference(
+  x: Float32Array,
+  w: Float32Array,
+  bias: Float32Array,
+  batch: number,
+  C: number,
+  Hh: number,
+  W: number,
+  O: number,
+  k: number,
+  pad: number,
+  stride: number,
+): Float64Array {
   const outH = Math.floor((Hh + 2 * pad - k) / stride) + 1;
   const outW = Math.floor((W + 2 * pad - k) / stride) + 1;
   const y = new Float64Array(batch * O * outH * outW);
@@ -138,7 +156,8 @@ function convReference(x: Float32Array, w: Float32Array, bias: Float32Array, bat
               for (let j = 0; j < k; j++) {
                 const ih = oh * stride + i - pad;
                 const iw = ow * stride + j - pad;
-                if (ih >= 0 && ih < Hh && iw >= 0 && iw < W) s += w[((o * C + c) * k + i) * k + j] * x[((b * C + c) * Hh + ih) * W + iw];
+                if (ih >= 0 && ih < Hh && iw >= 0 && iw < W)
+                  s += w[((o * C + c) * k + i) * k + j] * x[((b * C + c) * Hh + ih) * W + iw];
               }
           y[((b * O + o) * outH + oh) * outW + ow] = s;
         }
@@ -204,7 +223,19 @@ describe('Conv2d', () => {
       const batch = 3;
       const x = uniform(rng, batch * C * Hh * W);
       const y = layer.forward(x, batch, [C, Hh, W], false);
-      const ref = convReference(x, params.subarray(0, O * C * k * k), params.subarray(O * C * k * k), batch, C, Hh, W, O, k, pad, stride);
+      const ref = convReference(
+        x,
+        params.subarray(0, O * C * k * k),
+        params.subarray(O * C * k * k),
+        batch,
+        C,
+        Hh,
+        W,
+        O,
+        k,
+        pad,
+        stride,
+      );
       expect(y.length).toBe(ref.length);
       expect(relErr(y, ref)).toBeLessThan(1e-6);
       const [oc, oh, ow] = layer.outputShape([C, Hh, W]);
@@ -433,7 +464,9 @@ describe('softmax cross-entropy', () => {
     const logits = uniform(rng, batch * classes, -3, 3);
     const labels = [0, 4, 2, 2];
     const { grad } = softmaxCrossEntropy(logits, labels, batch, classes);
-    const numeric = Array.from(logits, (_, i) => centralDiff(logits, i, H, () => softmaxCrossEntropy(logits, labels, batch, classes).loss));
+    const numeric = Array.from(logits, (_, i) =>
+      centralDiff(logits, i, H, () => softmaxCrossEntropy(logits, labels, batch, classes).loss),
+    );
     const { err, wrongErr } = compare(grad, numeric);
     expect(err).toBeLessThan(TOL);
     expect(wrongErr).toBeGreaterThan(TOL);
@@ -474,7 +507,19 @@ describe('Sequential', () => {
 
   it('computes shapes, offsets and the parameter count', () => {
     const net = smallNet();
-    expect(net.shapes.map((s) => [...s])).toEqual([[2, 7, 8], [3, 7, 8], [3, 7, 8], [3, 3, 4], [4, 2, 3], [4, 2, 3], [4, 1, 2], [8], [5], [5], [3]]);
+    expect(net.shapes.map((s) => [...s])).toEqual([
+      [2, 7, 8],
+      [3, 7, 8],
+      [3, 7, 8],
+      [3, 3, 4],
+      [4, 2, 3],
+      [4, 2, 3],
+      [4, 1, 2],
+      [8],
+      [5],
+      [5],
+      [3],
+    ]);
     const counts = [3 * 2 * 9 + 3, 0, 0, 4 * 3 * 4 + 4, 0, 0, 0, 8 * 5 + 5, 0, 5 * 3 + 3];
     expect(net.paramCount).toBe(counts.reduce((a, b) => a + b, 0));
     expect(net.offsets[3]).toBe(counts[0]);
@@ -524,7 +569,13 @@ describe('Sequential', () => {
       const scale = Math.max(...d1.map(Math.abs));
       const keep = d1.map((_, i) => Math.abs(d1[i] - d2[i]) <= 2e-3 * scale);
       const kept = keep.filter(Boolean).length;
-      return { kept: kept / arr.length, ...compare(Array.from(analytic).filter((_, i) => keep[i]), d1.filter((_, i) => keep[i])) };
+      return {
+        kept: kept / arr.length,
+        ...compare(
+          Array.from(analytic).filter((_, i) => keep[i]),
+          d1.filter((_, i) => keep[i]),
+        ),
+      };
     };
     return { x: check(x, dx, hx), p: check(net.params, dp, H) };
   }

@@ -36,7 +36,14 @@ describe('distributions', () => {
 describe('noiseExperiment', () => {
   it('normal data: measured / theory close to 1 for local, group and sync, and noise falls as 1/n', async () => {
     const r = await noiseExperiment({ batchSizes: [2, 8], devices: 4, trials: 120, seed: 1 });
-    expect(r.rows.map((row) => `${row.batch}/${row.mode}`)).toEqual(['2/local', '2/group:2', '2/sync', '8/local', '8/group:2', '8/sync']);
+    expect(r.rows.map((row) => `${row.batch}/${row.mode}`)).toEqual([
+      '2/local',
+      '2/group:2',
+      '2/sync',
+      '8/local',
+      '8/group:2',
+      '8/sync',
+    ]);
     for (const row of r.rows) {
       expect(row.meanRatio, `${row.batch} ${row.mode} mean`).toBeGreaterThan(0.85);
       expect(row.meanRatio, `${row.batch} ${row.mode} mean`).toBeLessThan(1.15);
@@ -89,9 +96,9 @@ describe('noise: inputs with NaN or infinity, and what the table says', () => {
     await expect(nan).rejects.toThrow('input holds NaN at flat index 5 [2,1]: noise needs finite values');
     const inf = Float64Array.from({ length: 16 }, (_, i) => i);
     inf[13] = -Infinity;
-    await expect(noiseExperiment({ batchSizes: [2], devices: 2, trials: 1, input: { data: inf, shape: [2, 2, 2, 2] } })).rejects.toThrow(
-      'input holds -infinity at flat index 13 [1,1,0,1]',
-    );
+    await expect(
+      noiseExperiment({ batchSizes: [2], devices: 2, trials: 1, input: { data: inf, shape: [2, 2, 2, 2] } }),
+    ).rejects.toThrow('input holds -infinity at flat index 13 [1,1,0,1]');
   });
 
   it('the table footer says what every column is', async () => {
@@ -107,7 +114,9 @@ describe('noise: inputs with NaN or infinity, and what the table says', () => {
       expect(footer[i].trim().startsWith(column)).toBe(true);
       expect(footer[i].trim().length).toBeGreaterThan(column.length + 10);
     });
-    expect(text).toMatch(/vs batch mean: ratio\s+measured Var\(unit mean - whole-batch mean\) divided by its i\.i\.d\. theory s\^2 \(1\/n - 1\/N\)/);
+    expect(text).toMatch(
+      /vs batch mean: ratio\s+measured Var\(unit mean - whole-batch mean\) divided by its i\.i\.d\. theory s\^2 \(1\/n - 1\/N\)/,
+    );
   });
 
   it('with --stats shifted-sums it says the shift is 0 (results exactly those of sums)', async () => {
@@ -116,7 +125,9 @@ describe('noise: inputs with NaN or infinity, and what the table says', () => {
     expect(shifted.shift).toMatchObject({ by: 'the running mean', value: 0 });
     expect(sums.shift).toBeUndefined();
     expect(shifted.rows).toEqual(sums.rows);
-    expect(noiseTable(shifted)).toMatch(/note: shifted-sums shifts by the running mean, which stays 0 here .*exactly those of sums/);
+    expect(noiseTable(shifted)).toMatch(
+      /note: shifted-sums shifts by the running mean, which stays 0 here .*exactly those of sums/,
+    );
   });
 });
 
@@ -129,7 +140,10 @@ describe('syncbn-sim noise', () => {
 
   it('--input with NaN: one line naming it and where, exit 2', () => {
     const dir = tempDir();
-    writeFileSync(join(dir, 'nan.npy'), encodeNpy({ data: Float32Array.from({ length: 8 }, (_, i) => (i === 5 ? NaN : i * i)), shape: [4, 2] }));
+    writeFileSync(
+      join(dir, 'nan.npy'),
+      encodeNpy({ data: Float32Array.from({ length: 8 }, (_, i) => (i === 5 ? NaN : i * i)), shape: [4, 2] }),
+    );
     const r = runCli(['noise', '--input', join(dir, 'nan.npy'), '--trials', '2']);
     expect(r.status).toBe(2);
     expect(r.stderr).toBe('syncbn-sim: error: input holds NaN at flat index 5 [2,1]: noise needs finite values\n');
@@ -176,7 +190,9 @@ describe('syncbn-sim noise', () => {
   it('Ctrl-C stops a long run cleanly: exit 130, workers ended, no plot written', async () => {
     const dir = tempDir();
     const plot = join(dir, 'never.svg');
-    const child = spawn(process.execPath, [CLI, 'noise', '--trials', '100000', '--plot', plot], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CLI, 'noise', '--trials', '100000', '--plot', plot], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stderr = '';
     child.stderr.on('data', (d) => (stderr += d));
     await new Promise((r) => setTimeout(r, 1500));

@@ -31,7 +31,12 @@ const load = (c: NormCase, file: string) => readNpyFile(join(DIR, c.name, file))
 
 function run(c: NormCase): NormResult {
   const input = load(c, 'input.npy');
-  const options = { eps: c.eps, weight: load(c, 'weight.npy').data, bias: load(c, 'bias.npy').data, gradOutput: load(c, 'grad_output.npy') };
+  const options = {
+    eps: c.eps,
+    weight: load(c, 'weight.npy').data,
+    bias: load(c, 'bias.npy').data,
+    gradOutput: load(c, 'grad_output.npy'),
+  };
   if (c.norm === 'group') return groupNorm(input, { ...options, groups: c.groups! });
   if (c.norm === 'layer') return layerNorm(input, options);
   return instanceNorm(input, options);
@@ -40,7 +45,9 @@ function run(c: NormCase): NormResult {
 describe('the fixtures cover what the issue asks for', () => {
   it('has each norm in both dtypes, [N,C] and [N,C,H,W], odd H and W, non-default eps, G = 1 and G = C', () => {
     for (const norm of ['group', 'layer', 'instance']) {
-      expect(new Set(cases.filter((c) => c.norm === norm).map((c) => c.dtype))).toEqual(new Set(['float32', 'float64']));
+      expect(new Set(cases.filter((c) => c.norm === norm).map((c) => c.dtype))).toEqual(
+        new Set(['float32', 'float64']),
+      );
     }
     expect(cases.some((c) => c.shape.length === 2)).toBe(true);
     expect(cases.some((c) => c.shape.length === 4 && c.shape[2] % 2 === 1 && c.shape[3] % 2 === 1)).toBe(true);

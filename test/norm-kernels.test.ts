@@ -13,7 +13,13 @@ import { batchNorm } from '../src/bn/batch-norm.js';
 import { type BnMode, parseMode } from '../src/bn/modes.js';
 import { InputError } from '../src/errors.js';
 import { batchAxes, sampleAxes, setCount, setOf, setSize, spanOf } from '../src/norm/axes.js';
-import { IOFFE_SCHEDULE, batchRenorm, renormCorrection, renormLimits, renormRunning } from '../src/norm/batch-renorm.js';
+import {
+  IOFFE_SCHEDULE,
+  batchRenorm,
+  renormCorrection,
+  renormLimits,
+  renormRunning,
+} from '../src/norm/batch-renorm.js';
 import { deviceRenormBackward, deviceRenormForward } from '../src/norm/device-renorm.js';
 import { filterResponseNorm } from '../src/norm/frn.js';
 import { groupNorm } from '../src/norm/group-norm.js';
@@ -60,7 +66,10 @@ function numeric(arr: Float64Array, f: () => number): Float64Array {
 
 function expectGradient(analytic: ArrayLike<number>, num: Float64Array, what: string): void {
   if (num.every((v) => v === 0)) {
-    expect(Array.from(analytic).every((v) => v === 0), `${what}: zero, as the differences say`).toBe(true);
+    expect(
+      Array.from(analytic).every((v) => v === 0),
+      `${what}: zero, as the differences say`,
+    ).toBe(true);
     return;
   }
   expect(maxRel(analytic, num), what).toBeLessThan(TOL);
@@ -78,7 +87,11 @@ function expectGradient(analytic: ArrayLike<number>, num: Float64Array, what: st
 function gradCheck(
   shape: number[],
   params: Record<string, Float64Array>,
-  op: (x: Tensor, p: Record<string, Float64Array>, dy?: Tensor) => { output: Tensor; grads: Record<string, ArrayLike<number>>; gradInput?: ArrayLike<number> },
+  op: (
+    x: Tensor,
+    p: Record<string, Float64Array>,
+    dy?: Tensor,
+  ) => { output: Tensor; grads: Record<string, ArrayLike<number>>; gradInput?: ArrayLike<number> },
   seed = 7,
   x0?: Float64Array,
 ): void {
@@ -89,12 +102,16 @@ function gradCheck(
   const f = () => dot(op(tensor, params).output.data, R);
   const full = op(tensor, params, { data: R, shape });
   expectGradient(full.gradInput!, numeric(x, f), 'input gradient');
-  for (const [name, arr] of Object.entries(params)) expectGradient(full.grads[name], numeric(arr, f), `${name} gradient`);
+  for (const [name, arr] of Object.entries(params))
+    expectGradient(full.grads[name], numeric(arr, f), `${name} gradient`);
 }
 
 const NONE: Record<string, ArrayLike<number>> = {};
 const affineOf = (p: Record<string, Float64Array>) => ({ weight: p.weight, bias: p.bias });
-const gradsOf = (r: { gradWeight?: ArrayLike<number>; gradBias?: ArrayLike<number> }) => ({ weight: r.gradWeight!, bias: r.gradBias! });
+const gradsOf = (r: { gradWeight?: ArrayLike<number>; gradBias?: ArrayLike<number> }) => ({
+  weight: r.gradWeight!,
+  bias: r.gradBias!,
+});
 
 describe('the axes', () => {
   const layout = channelLayout([3, 6, 2, 2]);
@@ -112,7 +129,9 @@ describe('the axes', () => {
   });
   it('refuse groups that do not divide the channels', () => {
     expect(() => setMoments(new Float64Array(72), layout, sampleAxes(4))).toThrow(InputError);
-    expect(() => groupNorm({ data: new Float64Array(72), shape: [3, 6, 2, 2] }, { groups: 4 })).toThrow(/4 groups must divide the 6 channels/);
+    expect(() => groupNorm({ data: new Float64Array(72), shape: [3, 6, 2, 2] }, { groups: 4 })).toThrow(
+      /4 groups must divide the 6 channels/,
+    );
   });
 });
 
@@ -137,8 +156,17 @@ describe('the statistics reduction', () => {
   it('with the batch axis equals the batch-norm operator (two-pass statistics)', () => {
     const shape = [5, 3, 4, 3];
     const x = { data: normals(3, 180, 2, 0.7), shape };
-    const bn = batchNorm(x, { stats: 'two-pass', weight: [0.5, -1, 2], bias: [0, 1, -1], gradOutput: { data: normals(4, 180), shape } });
-    const ours = normOperator(x, batchAxes(3), 'channel', { weight: [0.5, -1, 2], bias: [0, 1, -1], gradOutput: { data: normals(4, 180), shape } });
+    const bn = batchNorm(x, {
+      stats: 'two-pass',
+      weight: [0.5, -1, 2],
+      bias: [0, 1, -1],
+      gradOutput: { data: normals(4, 180), shape },
+    });
+    const ours = normOperator(x, batchAxes(3), 'channel', {
+      weight: [0.5, -1, 2],
+      bias: [0, 1, -1],
+      gradOutput: { data: normals(4, 180), shape },
+    });
     expect(relativeError(ours.stats.mean, bn.stats.mean)).toBeLessThan(1e-14);
     expect(relativeError(ours.stats.var, bn.stats.var)).toBeLessThan(1e-14);
     expect(relativeError(ours.output.data, bn.output.data)).toBeLessThan(1e-13);
@@ -191,7 +219,11 @@ describe('gradients match central differences (float64)', () => {
     const params = { weight: normals(15, C, 1, 0.5), bias: normals(16, C, 0, 0.5), tau: normals(17, C, 0, 0.3) };
     gradCheck([3, 4, 3, 3], params, (x, p, dy) => {
       const r = filterResponseNorm(x, { ...p, gradOutput: dy });
-      return { output: r.output, grads: dy ? { weight: r.gradWeight!, bias: r.gradBias!, tau: r.gradTau! } : NONE, gradInput: r.gradInput?.data };
+      return {
+        output: r.output,
+        grads: dy ? { weight: r.gradWeight!, bias: r.gradBias!, tau: r.gradTau! } : NONE,
+        gradInput: r.gradInput?.data,
+      };
     });
     const r = filterResponseNorm({ data: normals(7, 108, 0.5, 1.5), shape: [3, 4, 3, 3] }, params);
     const clipped = r.output.data.filter((v, i) => v === params.tau[Math.floor(i / 9) % C]).length;
@@ -199,16 +231,29 @@ describe('gradients match central differences (float64)', () => {
   });
 
   it('FRN on [N, C] with a learned eps (the paper fully connected case)', () => {
-    const params = { weight: normals(18, C, 1, 0.5), bias: normals(19, C, 0, 0.2), tau: Float64Array.of(-5, -5, -5, -5), learnedEps: Float64Array.of(0.3, -0.5, 0.8, 1.2) };
+    const params = {
+      weight: normals(18, C, 1, 0.5),
+      bias: normals(19, C, 0, 0.2),
+      tau: Float64Array.of(-5, -5, -5, -5),
+      learnedEps: Float64Array.of(0.3, -0.5, 0.8, 1.2),
+    };
     gradCheck([6, 4], params, (x, p, dy) => {
       const r = filterResponseNorm(x, { ...p, gradOutput: dy });
-      return { output: r.output, grads: dy ? { weight: r.gradWeight!, bias: r.gradBias!, tau: r.gradTau!, learnedEps: r.gradEps! } : NONE, gradInput: r.gradInput?.data };
+      return {
+        output: r.output,
+        grads: dy ? { weight: r.gradWeight!, bias: r.gradBias!, tau: r.gradTau!, learnedEps: r.gradEps! } : NONE,
+        gradInput: r.gradInput?.data,
+      };
     });
   });
 
   it('Batch Renorm with r and d clipped (constants, so the true derivative is the one computed)', () => {
     // running var 0.01 puts sigma_B / sigma far above rMax; a running mean of -10 puts d at dMax.
-    const options = { limits: { rMax: 1.5, dMax: 2 }, runningMean: new Float64Array(C).fill(-10), runningVar: new Float64Array(C).fill(0.01) };
+    const options = {
+      limits: { rMax: 1.5, dMax: 2 },
+      runningMean: new Float64Array(C).fill(-10),
+      runningVar: new Float64Array(C).fill(0.01),
+    };
     gradCheck([6, 4, 2, 2], affine(), (x, p, dy) => {
       const r = batchRenorm(x, { ...options, ...affineOf(p), gradOutput: dy });
       return { output: r.output, grads: dy ? gradsOf(r) : NONE, gradInput: r.gradInput?.data };
@@ -225,7 +270,10 @@ describe('a normalization that does not use the batch gives the same bits on any
   const dy = { data: normals(22, 252), shape };
   const weight = normals(23, 6, 1, 0.5);
   const bias = normals(24, 6);
-  const ops: [string, (x: Tensor, dy: Tensor) => { output: Tensor; gradInput?: Tensor; gradWeight?: ArrayLike<number> }][] = [
+  const ops: [
+    string,
+    (x: Tensor, dy: Tensor) => { output: Tensor; gradInput?: Tensor; gradWeight?: ArrayLike<number> },
+  ][] = [
     ['group norm', (t, g) => groupNorm(t, { groups: 3, weight, bias, gradOutput: g })],
     ['layer norm', (t, g) => layerNorm(t, { affine: 'channel', weight, bias, gradOutput: g })],
     ['instance norm', (t, g) => instanceNorm(t, { weight, bias, gradOutput: g })],
@@ -311,7 +359,10 @@ describe('Batch Renormalization', () => {
     expect(renormLimits(25000)).toEqual({ rMax: 1 + 2 * (20000 / 35000), dMax: 5 });
     expect(renormLimits(40000)).toEqual({ rMax: 3, dMax: 5 });
     expect(renormLimits(1e6)).toEqual({ rMax: 3, dMax: 5 });
-    expect(renormLimits(10, { ...IOFFE_SCHEDULE, warmupSteps: 0, rMaxSteps: 20, dMaxSteps: 10 })).toEqual({ rMax: 2, dMax: 5 });
+    expect(renormLimits(10, { ...IOFFE_SCHEDULE, warmupSteps: 0, rMaxSteps: 20, dMaxSteps: 10 })).toEqual({
+      rMax: 2,
+      dMax: 5,
+    });
     expect(() => renormLimits(-1)).toThrow(InputError);
     expect(() => renormLimits(0, { ...IOFFE_SCHEDULE, rMax: 0.5 })).toThrow(/rMax/);
   });
@@ -323,10 +374,18 @@ describe('Batch Renormalization', () => {
     const X = { data: normals(41, 120, 1, 2), shape: bigShape };
     const DY = { data: normals(42, 120), shape: bigShape };
     const limits = { rMax: 1.4, dMax: 0.6 };
-    const settings = { mode, stats: 'welford' as const, accumulator: 'float64' as const, training: true, momentum: 0.2, eps: 1e-5, convention: 'pytorch' as const };
+    const settings = {
+      mode,
+      stats: 'welford' as const,
+      accumulator: 'float64' as const,
+      training: true,
+      momentum: 0.2,
+      eps: 1e-5,
+      convention: 'pytorch' as const,
+    };
     // Devices of one sync group see the batch of their group: the reference runs one device on it.
     const groupSize = mode.kind === 'sync' ? 4 : mode.kind === 'group' ? mode.size : 1;
-    it('equals Batch Renorm on one device over each sync group\'s rows (forward, backward, running statistics)', () => {
+    it("equals Batch Renorm on one device over each sync group's rows (forward, backward, running statistics)", () => {
       const groups = Array.from({ length: 4 / groupSize }, (_, g) => g);
       for (const g of groups) {
         const ranks = Array.from({ length: groupSize }, (_, k) => g * groupSize + k);
@@ -334,26 +393,57 @@ describe('Batch Renormalization', () => {
         const dys = splitRows(DY, 4);
         const states = ranks.map(() => ({ mean: Float64Array.from(runningMean), var: Float64Array.from(runningVar) }));
         const outs = runTogether(
-          ranks.map((rank, k) => (allReduce) =>
-            (function* () {
-              const xi = shards[rank];
-              const layout = channelLayout(xi.shape);
-              const y = new Float64Array(xi.data.length);
-              const fwd = yield* deviceRenormForward(xi.data, layout, y, weight, bias, states[k], Float64Array.from(runningMean), settings, limits, groupSize > 1 ? allReduce : undefined);
-              const dx = new Float64Array(xi.data.length);
-              const sums = yield* deviceRenormBackward(dys[rank].data, xi.data, layout, dx, weight, fwd, groupSize > 1 ? allReduce : undefined);
-              return { y, dx, sums, fwd };
-            })(),
+          ranks.map(
+            (rank, k) => (allReduce) =>
+              (function* () {
+                const xi = shards[rank];
+                const layout = channelLayout(xi.shape);
+                const y = new Float64Array(xi.data.length);
+                const fwd = yield* deviceRenormForward(
+                  xi.data,
+                  layout,
+                  y,
+                  weight,
+                  bias,
+                  states[k],
+                  Float64Array.from(runningMean),
+                  settings,
+                  limits,
+                  groupSize > 1 ? allReduce : undefined,
+                );
+                const dx = new Float64Array(xi.data.length);
+                const sums = yield* deviceRenormBackward(
+                  dys[rank].data,
+                  xi.data,
+                  layout,
+                  dx,
+                  weight,
+                  fwd,
+                  groupSize > 1 ? allReduce : undefined,
+                );
+                return { y, dx, sums, fwd };
+              })(),
           ),
         );
         const first = ranks[0];
-        const start = splitRows(X, 4).slice(0, first).reduce((a, t) => a + t.shape[0], 0);
+        const start = splitRows(X, 4)
+          .slice(0, first)
+          .reduce((a, t) => a + t.shape[0], 0);
         const end = start + ranks.reduce((a, r) => a + shards[r].shape[0], 0);
-        const ref = batchRenorm(rowsOf(X, start, end), { limits, momentum: 0.2, weight, bias, runningMean, runningVar, gradOutput: rowsOf(DY, start, end) });
+        const ref = batchRenorm(rowsOf(X, start, end), {
+          limits,
+          momentum: 0.2,
+          weight,
+          bias,
+          runningMean,
+          runningVar,
+          gradOutput: rowsOf(DY, start, end),
+        });
         expect(relativeError(concat(outs.map((o) => o.y)), ref.output.data)).toBeLessThan(1e-12);
         expect(relativeError(concat(outs.map((o) => o.dx)), ref.gradInput!.data)).toBeLessThan(1e-12);
         const gw = new Float64Array(3);
-        for (const o of outs) for (let c = 0; c < 3; c++) gw[c] += o.fwd.r[c] * o.sums.sumDyXhat[c] + o.fwd.d[c] * o.sums.sumDy[c];
+        for (const o of outs)
+          for (let c = 0; c < 3; c++) gw[c] += o.fwd.r[c] * o.sums.sumDyXhat[c] + o.fwd.d[c] * o.sums.sumDy[c];
         expect(relativeError(gw, ref.gradWeight!)).toBeLessThan(1e-12);
         for (const s of states) {
           expect(relativeError(s.mean, ref.runningMean)).toBeLessThan(1e-12);
@@ -365,7 +455,25 @@ describe('Batch Renormalization', () => {
 
   it('refuses ghost mode', () => {
     const layout = channelLayout(shape);
-    const program = deviceRenormForward(x.data, layout, new Float64Array(72), weight, bias, { mean: new Float64Array(3), var: new Float64Array(3).fill(1) }, new Float64Array(3), { mode: parseMode('ghost:2', 1), stats: 'sums', accumulator: 'float64', training: true, momentum: 0.1, eps: 1e-5, convention: 'pytorch' }, { rMax: 1, dMax: 0 });
+    const program = deviceRenormForward(
+      x.data,
+      layout,
+      new Float64Array(72),
+      weight,
+      bias,
+      { mean: new Float64Array(3), var: new Float64Array(3).fill(1) },
+      new Float64Array(3),
+      {
+        mode: parseMode('ghost:2', 1),
+        stats: 'sums',
+        accumulator: 'float64',
+        training: true,
+        momentum: 0.1,
+        eps: 1e-5,
+        convention: 'pytorch',
+      },
+      { rMax: 1, dMax: 0 },
+    );
     expect(() => program.next()).toThrow(/ghost/);
   });
 });
@@ -374,15 +482,55 @@ describe('bad input is an InputError naming the problem', () => {
   const x = { data: normals(51, 24), shape: [2, 4, 3] };
   it.each([
     ['a 3-D input', () => groupNorm(x, { groups: 2 }), /2-D \[N,C\] or 4-D/],
-    ['a zero eps', () => layerNorm({ data: normals(51, 8), shape: [2, 4] }, { eps: 0 }), /eps must be a positive finite number/],
-    ['gamma of the wrong length', () => instanceNorm({ data: normals(51, 16), shape: [1, 4, 2, 2] }, { weight: [1, 2] }), /affine.weight must have shape \[4\]/],
-    ['an elementwise gamma per channel', () => layerNorm({ data: normals(51, 16), shape: [1, 4, 2, 2] }, { weight: [1, 1, 1, 1] }), /must have shape \[16\]/],
-    ['a NaN in the input', () => groupNorm({ data: Float64Array.of(1, NaN, 3, 4), shape: [1, 4] }, { groups: 2 }), /input contains NaN at flat index 1/],
-    ['a gradient of another shape', () => groupNorm({ data: normals(51, 8), shape: [2, 4] }, { groups: 2, gradOutput: { data: normals(52, 4), shape: [1, 4] } }), /grad output must have the input's shape/],
-    ['a non-whole G', () => groupNorm({ data: normals(51, 8), shape: [2, 4] }, { groups: 1.5 }), /groups must be a whole number/],
-    ['one value per channel in Batch Renorm', () => batchRenorm({ data: normals(51, 4), shape: [1, 4] }), /more than 1 value per channel/],
-    ['a negative running variance', () => batchRenorm({ data: normals(51, 8), shape: [2, 4] }, { runningVar: [1, -1, 1, 1] }), /running var must be >= 0/],
-    ['an infinite tau', () => filterResponseNorm({ data: normals(51, 8), shape: [2, 4] }, { tau: [0, Infinity, 0, 0] }), /tau\[1\]/],
+    [
+      'a zero eps',
+      () => layerNorm({ data: normals(51, 8), shape: [2, 4] }, { eps: 0 }),
+      /eps must be a positive finite number/,
+    ],
+    [
+      'gamma of the wrong length',
+      () => instanceNorm({ data: normals(51, 16), shape: [1, 4, 2, 2] }, { weight: [1, 2] }),
+      /affine.weight must have shape \[4\]/,
+    ],
+    [
+      'an elementwise gamma per channel',
+      () => layerNorm({ data: normals(51, 16), shape: [1, 4, 2, 2] }, { weight: [1, 1, 1, 1] }),
+      /must have shape \[16\]/,
+    ],
+    [
+      'a NaN in the input',
+      () => groupNorm({ data: Float64Array.of(1, NaN, 3, 4), shape: [1, 4] }, { groups: 2 }),
+      /input contains NaN at flat index 1/,
+    ],
+    [
+      'a gradient of another shape',
+      () =>
+        groupNorm(
+          { data: normals(51, 8), shape: [2, 4] },
+          { groups: 2, gradOutput: { data: normals(52, 4), shape: [1, 4] } },
+        ),
+      /grad output must have the input's shape/,
+    ],
+    [
+      'a non-whole G',
+      () => groupNorm({ data: normals(51, 8), shape: [2, 4] }, { groups: 1.5 }),
+      /groups must be a whole number/,
+    ],
+    [
+      'one value per channel in Batch Renorm',
+      () => batchRenorm({ data: normals(51, 4), shape: [1, 4] }),
+      /more than 1 value per channel/,
+    ],
+    [
+      'a negative running variance',
+      () => batchRenorm({ data: normals(51, 8), shape: [2, 4] }, { runningVar: [1, -1, 1, 1] }),
+      /running var must be >= 0/,
+    ],
+    [
+      'an infinite tau',
+      () => filterResponseNorm({ data: normals(51, 8), shape: [2, 4] }, { tau: [0, Infinity, 0, 0] }),
+      /tau\[1\]/,
+    ],
   ])('%s', (_what, call, message) => {
     expect(call).toThrow(InputError);
     expect(call).toThrow(message);

@@ -32,14 +32,27 @@ function bnContext(C: number[], momentum = 0): { ctx: BnContext; states: { mean:
   return {
     states,
     ctx: {
-      settings: { mode: parseMode('local', 1), stats: 'sums', accumulator: 'float64', training: true, momentum, eps: 1e-5, convention: 'pytorch' },
+      settings: {
+        mode: parseMode('local', 1),
+        stats: 'sums',
+        accumulator: 'float64',
+        training: true,
+        momentum,
+        eps: 1e-5,
+        convention: 'pytorch',
+      },
       running: (i) => states[i],
     },
   };
 }
 
 /** Central-difference check of dL/dx and dL/dparams of a layer on float32 activations, L = sum(R * y). */
-function gradCheck(layer: Layer, shape: number[], seed: number, adjust?: (params: Float32Array) => void): { dx: number; dp: number } {
+function gradCheck(
+  layer: Layer,
+  shape: number[],
+  seed: number,
+  adjust?: (params: Float32Array) => void,
+): { dx: number; dp: number } {
   const rng = new SeededRandom(seed);
   const [batch, ...example] = shape;
   layer.outputShape(example);
@@ -122,7 +135,10 @@ describe('the layers compute what the operators compute', () => {
   it('group norm and layer norm', () => {
     const gn = new GroupNormLayer(4, 2);
     bind(gn, [1, 2, -1, 0.5, 0, 0.1, 0.2, 0.3]);
-    const ref = groupNorm({ data: Float64Array.from(x), shape: [2, 4, 3, 3] }, { groups: 2, weight: [1, 2, -1, 0.5], bias: [0, 0.1, 0.2, 0.3] });
+    const ref = groupNorm(
+      { data: Float64Array.from(x), shape: [2, 4, 3, 3] },
+      { groups: 2, weight: [1, 2, -1, 0.5], bias: [0, 0.1, 0.2, 0.3] },
+    );
     expect(relativeError(gn.forward(x, 2, [4, 3, 3], false), ref.output.data)).toBeLessThan(1e-6);
     const ln = new LayerNormLayer(4);
     bind(ln, [1, 1, 1, 1, 0, 0, 0, 0]);
@@ -154,7 +170,10 @@ describe('the layers compute what the operators compute', () => {
     holder.limits = { rMax: 1.2, dMax: 0.3 };
     const layer = new BatchRenormLayer(4, 0, holder);
     bind(layer, [1, 1, 1, 1, 0, 0, 0, 0]);
-    const ref = batchRenorm({ data: Float64Array.from(x), shape: [2, 4, 3, 3] }, { limits: holder.limits, momentum: 0.1, runningMean: [0.5, 0.5, 0.5, 0.5], runningVar: [2, 2, 2, 2] });
+    const ref = batchRenorm(
+      { data: Float64Array.from(x), shape: [2, 4, 3, 3] },
+      { limits: holder.limits, momentum: 0.1, runningMean: [0.5, 0.5, 0.5, 0.5], runningVar: [2, 2, 2, 2] },
+    );
     expect(relativeError(layer.forward(x, 2, [4, 3, 3], true), ref.output.data)).toBeLessThan(1e-6);
     expect(relativeError(states[0].mean, ref.runningMean)).toBeLessThan(1e-12);
     expect(relativeError(states[0].var, ref.runningVar)).toBeLessThan(1e-12);
@@ -177,13 +196,14 @@ describe('the models take a normalization in place of batch norm', () => {
 
   it('parses the names of the command line', () => {
     expect(parseModelNorm('group-norm:2')).toEqual({ kind: 'group-norm', groups: 2 });
-    for (const name of ['batch', 'batch-renorm', 'layer-norm', 'instance-norm', 'frn']) expect(modelNormName(parseModelNorm(name))).toBe(name);
+    for (const name of ['batch', 'batch-renorm', 'layer-norm', 'instance-norm', 'frn'])
+      expect(modelNormName(parseModelNorm(name))).toBe(name);
     expect(() => parseModelNorm('group-norm')).toThrow(/group-norm:G/);
     expect(() => parseModelNorm('group-norm:0')).toThrow(InputError);
     expect(() => parseModelNorm('batchnorm')).toThrow(/unknown norm 'batchnorm'/);
   });
 
-  it('builds today\'s models without a choice, and the same with batch', () => {
+  it("builds today's models without a choice, and the same with batch", () => {
     for (const spec of [lenet, mlp]) {
       const before = buildModel(spec, {});
       const batch = buildModel(spec, {}, { kind: 'batch' });

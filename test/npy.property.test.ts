@@ -56,9 +56,44 @@ type Mutation =
 
 /** Characters and tokens that steer the header parser into its corners. */
 const headerToken = fc.constantFrom(
-  "'", '"', '(', ')', '[', ']', '{', '}', ',', ':', ' ', '\t', '\n', '\\', '-', '.', 'e', 'L', '0', '1', '9',
-  '2.5', '-1', '9007199254740993', 'True', 'False', 'None', "'descr'", "'shape'", "'<f8'", "'>f4'", "'=f4'",
-  '(3,)', '()', '((', '\u00e9', '\u0000', '\uffff',
+  "'",
+  '"',
+  '(',
+  ')',
+  '[',
+  ']',
+  '{',
+  '}',
+  ',',
+  ':',
+  ' ',
+  '\t',
+  '\n',
+  '\\',
+  '-',
+  '.',
+  'e',
+  'L',
+  '0',
+  '1',
+  '9',
+  '2.5',
+  '-1',
+  '9007199254740993',
+  'True',
+  'False',
+  'None',
+  "'descr'",
+  "'shape'",
+  "'<f8'",
+  "'>f4'",
+  "'=f4'",
+  '(3,)',
+  '()',
+  '((',
+  '\u00e9',
+  '\u0000',
+  '\uffff',
 );
 
 const mutationArb: fc.Arbitrary<Mutation> = fc.oneof(
@@ -126,7 +161,28 @@ function mutate(bytes: Uint8Array, m: Mutation): Uint8Array {
 const { pyValue } = fc.letrec<{ pyValue: string }>((tie) => ({
   pyValue: fc.oneof(
     { depthSize: 'small', withCrossShrink: true },
-    fc.constantFrom("'<f4'", '"<f8"', "'>f4'", "'>f8'", "'=f4'", "'<i4'", 'True', 'False', 'None', '0', '1', '2', '3', '-1', '2.5', '1e3', '007', '9007199254740993', '4L', "''"),
+    fc.constantFrom(
+      "'<f4'",
+      '"<f8"',
+      "'>f4'",
+      "'>f8'",
+      "'=f4'",
+      "'<i4'",
+      'True',
+      'False',
+      'None',
+      '0',
+      '1',
+      '2',
+      '3',
+      '-1',
+      '2.5',
+      '1e3',
+      '007',
+      '9007199254740993',
+      '4L',
+      "''",
+    ),
     fc.array(tie('pyValue'), { maxLength: 3 }).map((a) => `(${a.join(', ')}${a.length === 1 ? ',' : ''})`),
     fc.array(tie('pyValue'), { maxLength: 3 }).map((a) => `[${a.join(', ')}]`),
   ),
@@ -150,7 +206,12 @@ const headerFileArb = fc
     extraData: fc.oneof(fc.constant(0), fc.integer({ min: -16, max: 16 })),
   })
   .map(({ keys, descr, fortran, dims, shapeText, trailingComma, version, extraData }) => {
-    const values: Record<string, string> = { descr, fortran_order: fortran, shape: shapeText ?? shapeTuple(dims), extra: '1' };
+    const values: Record<string, string> = {
+      descr,
+      fortran_order: fortran,
+      shape: shapeText ?? shapeTuple(dims),
+      extra: '1',
+    };
     const dict = `{${keys.map((k) => `'${k}': ${values[k]}`).join(', ')}${trailingComma ? ',' : ''}}`;
     const prefix = version === 1 ? 10 : 12;
     const header = Buffer.from(`${dict + ' '.repeat((64 - ((prefix + dict.length + 1) % 64)) % 64)}\n`, 'latin1');
@@ -184,7 +245,11 @@ describe('npy properties', () => {
 
   it('random bytes only ever give an InputError or a consistent tensor', () => {
     const npyPrefix = fc
-      .record({ major: fc.integer({ min: 0, max: 4 }), length: fc.integer({ min: 0, max: 300 }), tail: fc.uint8Array({ maxLength: 300 }) })
+      .record({
+        major: fc.integer({ min: 0, max: 4 }),
+        length: fc.integer({ min: 0, max: 300 }),
+        tail: fc.uint8Array({ maxLength: 300 }),
+      })
       .map(({ major, length, tail }) => {
         const out = new Uint8Array(12 + tail.length);
         out.set([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, major, 0, length & 0xff, length >> 8, 0, 0]);
@@ -213,10 +278,15 @@ describe('npy properties', () => {
   it('mutated valid files only ever give an InputError or a consistent tensor', () => {
     let parsed = 0;
     fc.assert(
-      fc.property(tensorArb, versionArb, fc.array(mutationArb, { minLength: 1, maxLength: 4 }), (t, version, mutations) => {
-        const bytes = mutations.reduce(mutate, encodeNpy(t, version));
-        if (parseSafely(bytes) !== undefined) parsed++;
-      }),
+      fc.property(
+        tensorArb,
+        versionArb,
+        fc.array(mutationArb, { minLength: 1, maxLength: 4 }),
+        (t, version, mutations) => {
+          const bytes = mutations.reduce(mutate, encodeNpy(t, version));
+          if (parseSafely(bytes) !== undefined) parsed++;
+        },
+      ),
       { numRuns: 500 },
     );
     // Some mutations (a byte flip in the data, a harmless header edit) must still parse.

@@ -151,7 +151,9 @@ describe('encodeNpy', () => {
     const header = Buffer.from(bytes.subarray(prefix, prefix + length)).toString('latin1');
     expect(header.endsWith('\n')).toBe(true);
     expect(header.indexOf('\n')).toBe(header.length - 1);
-    expect(header).toMatch(/^\{'descr': '<f[48]', 'fortran_order': False, 'shape': \((\d+,\)|\d+(, \d+)+\)|\)), \} *\n$/);
+    expect(header).toMatch(
+      /^\{'descr': '<f[48]', 'fortran_order': False, 'shape': \((\d+,\)|\d+(, \d+)+\)|\)), \} *\n$/,
+    );
     return header;
   }
 
@@ -173,7 +175,8 @@ describe('encodeNpy', () => {
   }
 
   it('writes shapes the way Python writes tuples', () => {
-    const header = (shape: number[]) => Buffer.from(encodeNpy({ data: new Float64Array(shape.reduce((a, b) => a * b, 1)), shape })).toString('latin1');
+    const header = (shape: number[]) =>
+      Buffer.from(encodeNpy({ data: new Float64Array(shape.reduce((a, b) => a * b, 1)), shape })).toString('latin1');
     expect(header([])).toContain("'shape': (), }");
     expect(header([7])).toContain("'shape': (7,), }");
     expect(header([2, 0, 3])).toContain("'shape': (2, 0, 3), }");
@@ -244,8 +247,15 @@ describe('parseNpy on hand-made files', () => {
 
   it('reads a utf-8 header in version 3.0', () => {
     // Non-ASCII text can only appear in strings; here in an unknown key, which is then refused by name.
-    expectInputError(() => parse(rawNpy(`{'descr': '<f4', 'fortran_order': False, 'shape': (), 'é': 1}`, new Uint8Array(4), { major: 3 })), "unknown key '\\u00e9'"); // shown escaped: messages stay printable ASCII
-    expectInputError(() => parse(rawNpy(dict('<f4', '()'), new Uint8Array(4), { major: 3 }).fill(0xff, 20, 21)), 'not valid utf-8');
+    expectInputError(
+      () =>
+        parse(rawNpy(`{'descr': '<f4', 'fortran_order': False, 'shape': (), 'é': 1}`, new Uint8Array(4), { major: 3 })),
+      "unknown key '\\u00e9'",
+    ); // shown escaped: messages stay printable ASCII
+    expectInputError(
+      () => parse(rawNpy(dict('<f4', '()'), new Uint8Array(4), { major: 3 }).fill(0xff, 20, 21)),
+      'not valid utf-8',
+    );
   });
 
   const cases: [string, () => Uint8Array, RegExp | string][] = [
@@ -256,18 +266,46 @@ describe('parseNpy on hand-made files', () => {
     ['no header length', () => new Uint8Array([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 2, 0, 1]), 'truncated header'],
     ['version 4.0', () => rawNpy(dict('<f4', '(6,)'), f4x6, { major: 4 }), 'unsupported .npy format version 4.0'],
     ['version 1.1', () => rawNpy(dict('<f4', '(6,)'), f4x6, { minor: 1 }), 'unsupported .npy format version 1.1'],
-    ['header length beyond the file', () => rawNpy(dict('<f4', '(6,)'), f4x6, { headerLength: 500 }), /truncated header: header length 500 goes past the end of the file \(\d+ bytes\)/],
-    ['header length over the limit', () => rawNpy(dict('<f4', '(6,)'), f4x6, { major: 2, headerLength: 0xffffffff }), `header length 4294967295 bytes exceeds the limit of ${MAX_NPY_HEADER_BYTES}`],
-    ['header without newline', () => rawNpy(`${dict('<f4', '(6,)')}   `, f4x6, { pad: false }), 'does not end with a newline'],
+    [
+      'header length beyond the file',
+      () => rawNpy(dict('<f4', '(6,)'), f4x6, { headerLength: 500 }),
+      /truncated header: header length 500 goes past the end of the file \(\d+ bytes\)/,
+    ],
+    [
+      'header length over the limit',
+      () => rawNpy(dict('<f4', '(6,)'), f4x6, { major: 2, headerLength: 0xffffffff }),
+      `header length 4294967295 bytes exceeds the limit of ${MAX_NPY_HEADER_BYTES}`,
+    ],
+    [
+      'header without newline',
+      () => rawNpy(`${dict('<f4', '(6,)')}   `, f4x6, { pad: false }),
+      'does not end with a newline',
+    ],
     ['empty header', () => rawNpy('', new Uint8Array(0), { pad: false }), 'does not end with a newline'],
-    ['newline inside the header', () => rawNpy(`{'descr': '<f4',\n'fortran_order': False, 'shape': (6,)}`, f4x6), "expected a quoted key or '}'"],
+    [
+      'newline inside the header',
+      () => rawNpy(`{'descr': '<f4',\n'fortran_order': False, 'shape': (6,)}`, f4x6),
+      "expected a quoted key or '}'",
+    ],
     ['garbage after the dict', () => rawNpy(`${dict('<f4', '(6,)')} x`, f4x6), "unexpected 'x' after the dict"],
     ['not a dict', () => rawNpy("[('descr', '<f4')]", f4x6), "expected '{'"],
-    ['unknown key', () => rawNpy(`{'descr': '<f4', 'fortran_order': False, 'shape': (6,), 'extra': 1}`, f4x6), "unknown key 'extra'"],
+    [
+      'unknown key',
+      () => rawNpy(`{'descr': '<f4', 'fortran_order': False, 'shape': (6,), 'extra': 1}`, f4x6),
+      "unknown key 'extra'",
+    ],
     ['missing key', () => rawNpy(`{'descr': '<f4', 'shape': (6,)}`, f4x6), "missing key 'fortran_order'"],
-    ['duplicate key', () => rawNpy(`{'descr': '<f4', 'descr': '<f4', 'fortran_order': False, 'shape': (6,)}`, f4x6), "duplicate key 'descr'"],
+    [
+      'duplicate key',
+      () => rawNpy(`{'descr': '<f4', 'descr': '<f4', 'fortran_order': False, 'shape': (6,)}`, f4x6),
+      "duplicate key 'descr'",
+    ],
     ['unquoted key', () => rawNpy(`{descr: '<f4'}`, f4x6), 'expected a quoted key'],
-    ['missing comma', () => rawNpy(`{'descr': '<f4' 'fortran_order': False, 'shape': (6,)}`, f4x6), "expected ',' or '}'"],
+    [
+      'missing comma',
+      () => rawNpy(`{'descr': '<f4' 'fortran_order': False, 'shape': (6,)}`, f4x6),
+      "expected ',' or '}'",
+    ],
     ['unterminated string', () => rawNpy(`{'descr': '<f4}`, f4x6), 'unterminated string'],
     ['a key without a colon', () => rawNpy(`{'descr: '<f4'}`, f4x6), "expected ':' after key 'descr: '"],
     ['escape in a string', () => rawNpy(`{'des\\cr': '<f4'}`, f4x6), 'escape sequences'],
@@ -279,23 +317,55 @@ describe('parseNpy on hand-made files', () => {
     ['string dim', () => rawNpy(dict('<f4', "('6',)"), f4x6), 'shape dims must be integers'],
     ['bool dim', () => rawNpy(dict('<f4', '(True,)'), f4x6), 'shape dims must be integers'],
     ['leading zero dim', () => rawNpy(dict('<f4', '(06,)'), f4x6), "bad number '06'"],
-    ['dim over 2^53', () => rawNpy(dict('<f4', '(9007199254740993,)'), f4x6), 'shape dim 9007199254740993 is too large'],
+    [
+      'dim over 2^53',
+      () => rawNpy(dict('<f4', '(9007199254740993,)'), f4x6),
+      'shape dim 9007199254740993 is too large',
+    ],
     ['shape as a list', () => rawNpy(dict('<f4', '[2, 3]'), f4x6), 'shape must be a tuple'],
     ['shape as a bare int', () => rawNpy(dict('<f4', '6'), f4x6), 'shape must be a tuple'],
     ['shape (6) without comma', () => rawNpy(dict('<f4', '(6)'), f4x6), 'shape must be a tuple'],
     ['fortran_order not a bool', () => rawNpy(dict('<f4', '(6,)', '0'), f4x6), 'fortran_order must be True or False'],
-    ['fortran order', () => rawNpy(dict('<f4', '(2, 3)', 'True'), f4x6), 'Fortran-order arrays are not supported; save with np.ascontiguousarray'],
-    ['descr not a string', () => rawNpy(`{'descr': 4, 'fortran_order': False, 'shape': (6,)}`, f4x6), "'descr' must be a string"],
+    [
+      'fortran order',
+      () => rawNpy(dict('<f4', '(2, 3)', 'True'), f4x6),
+      'Fortran-order arrays are not supported; save with np.ascontiguousarray',
+    ],
+    [
+      'descr not a string',
+      () => rawNpy(`{'descr': 4, 'fortran_order': False, 'shape': (6,)}`, f4x6),
+      "'descr' must be a string",
+    ],
     ['int32', () => rawNpy(dict('<i4', '(6,)'), f4x6), "unsupported dtype '<i4' (only float32 and float64"],
-    ['native byte order', () => rawNpy(dict('=f4', '(6,)'), f4x6), "unsupported dtype '=f4': the byte order must be '<' or '>'"],
+    [
+      'native byte order',
+      () => rawNpy(dict('=f4', '(6,)'), f4x6),
+      "unsupported dtype '=f4': the byte order must be '<' or '>'",
+    ],
     ['no byte order', () => rawNpy(dict('|f8', '(3,)'), f4x6), "unsupported dtype '|f8': the byte order"],
     ['dtype name instead of descr', () => rawNpy(dict('float32', '(6,)'), f4x6), "unsupported dtype 'float32'"],
     ['control characters in descr', () => rawNpy(dict('<f4\r', '(6,)'), f4x6), "unsupported dtype '<f4\\u000d'"],
-    ['truncated data', () => rawNpy(dict('<f4', '(2, 3)'), new Uint8Array(20)), 'truncated data: shape [2,3] float32 needs 24 data bytes, file has 20'],
-    ['no data at all', () => rawNpy(dict('<f8', '()')), 'truncated data: shape [] float64 needs 8 data bytes, file has 0'],
-    ['trailing bytes', () => rawNpy(dict('<f4', '(2, 3)'), new Uint8Array(25)), 'extra bytes after data: shape [2,3] float32 needs 24 data bytes, file has 25'],
+    [
+      'truncated data',
+      () => rawNpy(dict('<f4', '(2, 3)'), new Uint8Array(20)),
+      'truncated data: shape [2,3] float32 needs 24 data bytes, file has 20',
+    ],
+    [
+      'no data at all',
+      () => rawNpy(dict('<f8', '()')),
+      'truncated data: shape [] float64 needs 8 data bytes, file has 0',
+    ],
+    [
+      'trailing bytes',
+      () => rawNpy(dict('<f4', '(2, 3)'), new Uint8Array(25)),
+      'extra bytes after data: shape [2,3] float32 needs 24 data bytes, file has 25',
+    ],
     ['data for a zero-size shape', () => rawNpy(dict('<f4', '(0, 3)'), new Uint8Array(4)), 'extra bytes after data'],
-    ['shape product mismatch', () => rawNpy(dict('<f8', '(2, 3)'), f4x6), 'truncated data: shape [2,3] float64 needs 48 data bytes, file has 24'],
+    [
+      'shape product mismatch',
+      () => rawNpy(dict('<f8', '(2, 3)'), f4x6),
+      'truncated data: shape [2,3] float64 needs 48 data bytes, file has 24',
+    ],
     [
       'huge dims whose product overflows',
       () => rawNpy(dict('<f8', '(9007199254740991, 9007199254740991, 4096)'), f4x6),
@@ -331,7 +401,11 @@ describe('readNpyFile', () => {
     const path = join(dir, 'missing.npy');
     expectInputError(() => readNpyFile(path), 'cannot read file: no such file', path);
     expectInputError(() => readNpyFile(path, 'weights'), `cannot read file: no such file`, `weights (${path})`);
-    expectInputError(() => readNpyFile(join(dir, 'ok.npy', 'below.npy')), 'no such file', join(dir, 'ok.npy', 'below.npy'));
+    expectInputError(
+      () => readNpyFile(join(dir, 'ok.npy', 'below.npy')),
+      'no such file',
+      join(dir, 'ok.npy', 'below.npy'),
+    );
   });
 
   it('refuses a directory', () => {

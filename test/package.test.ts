@@ -21,15 +21,29 @@ interface LockEntry {
 }
 
 const npm = (args: string[], cwd: string) =>
-  execFileSync('npm', [...args, '--no-audit', '--no-fund', '--loglevel=error'], { cwd, encoding: 'utf8', timeout: 120_000, stdio: ['ignore', 'pipe', 'pipe'] });
+  execFileSync('npm', [...args, '--no-audit', '--no-fund', '--loglevel=error'], {
+    cwd,
+    encoding: 'utf8',
+    timeout: 120_000,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
 
 /** A lock file for a project whose one dependency is the tarball: this project's runtime packages, same versions. */
 function lockFor(tarball: string): object {
-  const lock = JSON.parse(readFileSync(join(ROOT, 'package-lock.json'), 'utf8')) as { packages: Record<string, LockEntry> };
+  const lock = JSON.parse(readFileSync(join(ROOT, 'package-lock.json'), 'utf8')) as {
+    packages: Record<string, LockEntry>;
+  };
   const self = lock.packages[''];
   const packages: Record<string, object> = {
     '': { name: 'uses-syncbn-sim', dependencies: { 'syncbn-sim': `file:${tarball}` } },
-    'node_modules/syncbn-sim': { version: self.version, resolved: `file:${tarball}`, license: self.license, dependencies: self.dependencies, bin: self.bin, engines: self.engines },
+    'node_modules/syncbn-sim': {
+      version: self.version,
+      resolved: `file:${tarball}`,
+      license: self.license,
+      dependencies: self.dependencies,
+      bin: self.bin,
+      engines: self.engines,
+    },
   };
   for (const [path, entry] of Object.entries(lock.packages)) {
     if (path !== '' && !entry.dev && !entry.devOptional) packages[path] = entry;
@@ -90,7 +104,10 @@ describe('the library from a checkout: npm pack, then install the tarball', () =
   it('installs offline into a fresh project, where an ESM script imports syncbn-sim and the CLI runs', () => {
     const work = tempDir('syncbn-pack-');
     // dist/ is built by `npm test` (pretest); the prepare script would only build it again.
-    const packed = JSON.parse(npm(['pack', '--ignore-scripts', '--json', '--pack-destination', work], ROOT)) as { filename: string; files: { path: string }[] }[];
+    const packed = JSON.parse(npm(['pack', '--ignore-scripts', '--json', '--pack-destination', work], ROOT)) as {
+      filename: string;
+      files: { path: string }[];
+    }[];
     const files = packed[0].files.map((f) => f.path);
     expect(files).toContain('dist/src/index.js');
     expect(files).toContain('dist/workers/device.js');
@@ -99,19 +116,48 @@ describe('the library from a checkout: npm pack, then install the tarball', () =
     const app = join(work, 'app');
     mkdirSync(app);
     const tarball = `../${packed[0].filename}`;
-    writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'uses-syncbn-sim', private: true, type: 'module', dependencies: { 'syncbn-sim': `file:${tarball}` } }));
+    writeFileSync(
+      join(app, 'package.json'),
+      JSON.stringify({
+        name: 'uses-syncbn-sim',
+        private: true,
+        type: 'module',
+        dependencies: { 'syncbn-sim': `file:${tarball}` },
+      }),
+    );
     writeFileSync(join(app, 'package-lock.json'), JSON.stringify(lockFor(tarball)));
     npm(['ci', '--offline', '--ignore-scripts'], app);
 
     writeFileSync(join(app, 'check.mjs'), SCRIPT);
-    const out = JSON.parse(execFileSync(process.execPath, ['check.mjs'], { cwd: app, encoding: 'utf8', timeout: 60_000 }));
+    const out = JSON.parse(
+      execFileSync(process.execPath, ['check.mjs'], { cwd: app, encoding: 'utf8', timeout: 60_000 }),
+    );
     expect(out).toEqual({ mean: [4, 5], var: [5, 5], same: true, missing: [], code: 'E_INPUT' });
     // The declarations resolve through the package's exports map, as TypeScript's NodeNext does.
     writeFileSync(join(app, 'typed.ts'), TYPED);
     const tsc = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
-    const tscArgs = ['--noEmit', '--strict', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--target', 'es2022', '--skipLibCheck', '--typeRoots', join(ROOT, 'node_modules', '@types'), '--types', 'node', 'typed.ts'];
+    const tscArgs = [
+      '--noEmit',
+      '--strict',
+      '--module',
+      'nodenext',
+      '--moduleResolution',
+      'nodenext',
+      '--target',
+      'es2022',
+      '--skipLibCheck',
+      '--typeRoots',
+      join(ROOT, 'node_modules', '@types'),
+      '--types',
+      'node',
+      'typed.ts',
+    ];
     execFileSync(process.execPath, [tsc, ...tscArgs], { cwd: app, encoding: 'utf8', timeout: 120_000 });
-    const version = execFileSync(join(app, 'node_modules', '.bin', 'syncbn-sim'), ['--version'], { cwd: app, encoding: 'utf8', timeout: 60_000 });
+    const version = execFileSync(join(app, 'node_modules', '.bin', 'syncbn-sim'), ['--version'], {
+      cwd: app,
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
     expect(version.trim()).toBe(JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version);
   }, 180_000);
 });

@@ -61,7 +61,11 @@ function marginsClear(image: Image, band: number): boolean {
 function pixelsOf(image: Image, rgb: readonly [number, number, number], tolerance = 24): number {
   let n = 0;
   for (let i = 0; i < image.data.length; i += 4) {
-    if (Math.abs(image.data[i] - rgb[0]) + Math.abs(image.data[i + 1] - rgb[1]) + Math.abs(image.data[i + 2] - rgb[2]) <= tolerance) n++;
+    if (
+      Math.abs(image.data[i] - rgb[0]) + Math.abs(image.data[i + 1] - rgb[1]) + Math.abs(image.data[i + 2] - rgb[2]) <=
+      tolerance
+    )
+      n++;
   }
   return n;
 }
@@ -70,17 +74,24 @@ function pixelsOf(image: Image, rgb: readonly [number, number, number], toleranc
 
 /** Each axis drawn, with its title ('' when it has none). */
 function axes(svg: string): { axis: 'X' | 'Y'; title: string }[] {
-  return [...svg.matchAll(/aria-label="([XY])-axis(?: titled '([^']*)')?/g)].map((m) => ({ axis: m[1] as 'X' | 'Y', title: m[2] ?? '' }));
+  return [...svg.matchAll(/aria-label="([XY])-axis(?: titled '([^']*)')?/g)].map((m) => ({
+    axis: m[1] as 'X' | 'Y',
+    title: m[2] ?? '',
+  }));
 }
 
 /** Each legend drawn: its title ('' when none) and its labels in order. */
 function legends(svg: string): { title: string; labels: string[] }[] {
-  return [...svg.matchAll(/aria-label="Symbol legend(?: titled '([^']*)')? for [^"]*? with \d+ values?: ([^"]*)"/g)].map((m) => ({ title: m[1] ?? '', labels: m[2].split(', ') }));
+  return [
+    ...svg.matchAll(/aria-label="Symbol legend(?: titled '([^']*)')? for [^"]*? with \d+ values?: ([^"]*)"/g),
+  ].map((m) => ({ title: m[1] ?? '', labels: m[2].split(', ') }));
 }
 
 /** The tick labels each x axis shows (vega hides overlapping ones with opacity 0). */
 function xTickLabels(svg: string): string[][] {
-  return [...svg.matchAll(/aria-label="X-axis[^"]*"[\s\S]*?class="mark-text role-axis-label"[^>]*>([\s\S]*?)<\/g>/g)].map((m) =>
+  return [
+    ...svg.matchAll(/aria-label="X-axis[^"]*"[\s\S]*?class="mark-text role-axis-label"[^>]*>([\s\S]*?)<\/g>/g),
+  ].map((m) =>
     [...m[1].matchAll(/<text([^>]*)>([^<]*)<\/text>/g)].filter((t) => !/\sopacity="0"/.test(t[1])).map((t) => t[2]),
   );
 }
@@ -145,7 +156,11 @@ describe('noise plot', () => {
       ['2', '3', '4', '8'],
       ['2', '3', '4', '8'],
     ]);
-    expect(axes(svg).filter((a) => a.axis === 'Y').map((a) => a.title)).toEqual(['Var(mean) / s²', 'Var(unbiased variance) / s⁴']);
+    expect(
+      axes(svg)
+        .filter((a) => a.axis === 'Y')
+        .map((a) => a.title),
+    ).toEqual(['Var(mean) / s²', 'Var(unbiased variance) / s⁴']);
     expect(legends(svg)).toEqual([{ title: 'BN mode', labels: ['local', 'group:2', 'sync'] }]);
   });
 
@@ -165,7 +180,9 @@ describe('precision plot', () => {
     const methods = [...precision.settings.methods];
     const methodLegend = legends(svg).find((l) => l.title === 'statistics method');
     expect(methodLegend?.labels).toEqual(methods);
-    const layers = (spec as unknown as { spec: { layer: { encoding: Record<string, { scale?: { range?: unknown[] } }> }[] } }).spec.layer;
+    const layers = (
+      spec as unknown as { spec: { layer: { encoding: Record<string, { scale?: { range?: unknown[] } }> }[] } }
+    ).spec.layer;
     const shapes = layers[1].encoding.shape.scale!.range!;
     const dashes = layers[0].encoding.strokeDash.scale!.range!.map((d) => JSON.stringify(d));
     expect(new Set(shapes).size).toBe(methods.length);
@@ -173,7 +190,11 @@ describe('precision plot', () => {
     expect(svg).toContain("Title text 'float32 data'");
     expect(svg).toContain("Title text 'float64 data'");
     // Exact methods sit on the floor together: drawn there, not dropped.
-    expect((spec as unknown as { data: { values: { rel_error: number }[] } }).data.values.some((v) => v.rel_error === PLOT_FLOOR)).toBe(true);
+    expect(
+      (spec as unknown as { data: { values: { rel_error: number }[] } }).data.values.some(
+        (v) => v.rel_error === PLOT_FLOOR,
+      ),
+    ).toBe(true);
   });
 });
 
@@ -183,7 +204,9 @@ describe('cost plot', () => {
     const { svg } = await renderAndCheck('cost-several-w', spec);
     expect(svg).toContain("Title text 'one all-reduce per layer'");
     expect(svg).toContain("Title text 'fused all-reduces (lower bound)'");
-    expect(legends(svg)).toEqual([{ title: 'all-reduce algorithm', labels: ['ring', 'tree', 'recursive-doubling', 'allgather', 'central'] }]);
+    expect(legends(svg)).toEqual([
+      { title: 'all-reduce algorithm', labels: ['ring', 'tree', 'recursive-doubling', 'allgather', 'central'] },
+    ]);
     expect(xTickLabels(svg)).toEqual([
       ['2', '8', '64', '512'],
       ['2', '8', '64', '512'],
@@ -195,10 +218,20 @@ describe('cost plot', () => {
   it('with several W: every algorithm keeps at least 40% of its own pixels where the others run over it', async () => {
     // The per-layer panel only, no legend, a pure colour per algorithm: a pixel of that colour is
     // that series showing through. Drawn alone, each series gives the count it could show.
-    type Editable = { data: { values: { scheme: string; algorithm: string }[] }; spec: { encoding: { color: { scale: { range?: string[] } } } }; config?: object };
+    type Editable = {
+      data: { values: { scheme: string; algorithm: string }[] };
+      spec: { encoding: { color: { scale: { range?: string[] } } } };
+      config?: object;
+    };
     const spec = structuredClone(costPlot(costSeveral)) as unknown as Editable;
     spec.data.values = spec.data.values.filter((v) => v.scheme === 'one all-reduce per layer');
-    const colours: [number, number, number][] = [[255, 0, 0], [0, 170, 0], [0, 0, 255], [255, 0, 255], [0, 170, 170]];
+    const colours: [number, number, number][] = [
+      [255, 0, 0],
+      [0, 170, 0],
+      [0, 0, 255],
+      [255, 0, 255],
+      [0, 170, 170],
+    ];
     spec.spec.encoding.color.scale.range = colours.map(([r, g, b]) => `rgb(${r},${g},${b})`);
     spec.config = { legend: { disable: true } };
     const together = decode(await renderPng(spec as unknown as PlotSpec));
@@ -213,12 +246,17 @@ describe('cost plot', () => {
   });
 
   it('says which times of 0 s a log axis leaves off, and draws an all-zero model on a linear one', async () => {
-    const withOne = costPlot(costModel({ devices: [1, 2, 8] })) as unknown as { title: { subtitle: string[] }; data: { values: { devices: number }[] } };
+    const withOne = costPlot(costModel({ devices: [1, 2, 8] })) as unknown as {
+      title: { subtitle: string[] };
+      data: { values: { devices: number }[] };
+    };
     expect(withOne.title.subtitle).toContain('times of 0 s are left off the log axis (W = 1)');
     expect(withOne.data.values.some((v) => v.devices === 1)).toBe(false);
     const free = costPlot(costModel({ devices: [2, 8], alpha: 0, beta: 0, gamma: 0 }));
     expect(axes(await renderSvg(free)).filter((a) => a.axis === 'Y')).toHaveLength(1);
-    expect((free as unknown as { spec: { encoding: { y: { scale: { type: string } } } } }).spec.encoding.y.scale.type).toBe('linear');
+    expect(
+      (free as unknown as { spec: { encoding: { y: { scale: { type: string } } } } }).spec.encoding.y.scale.type,
+    ).toBe('linear');
   });
 
   it('with a single W: a labelled bar per algorithm and scheme', async () => {
@@ -238,10 +276,18 @@ describe('train plot', () => {
       { title: 'BN mode', labels: ['local', 'group:2', 'sync'] },
       { title: 'per-device batch', labels: ['4', '32'] },
     ]);
-    const ys = axes(svg).filter((a) => a.axis === 'Y').map((a) => a.title);
+    const ys = axes(svg)
+      .filter((a) => a.axis === 'Y')
+      .map((a) => a.title);
     expect(ys).toEqual(['cross-entropy loss', 'accuracy', 'accuracy', 'accuracy', 'accuracy']);
     expect(xTickLabels(svg)[0]).toEqual(['1', '2', '3']);
-    for (const t of ['Training loss', 'Training accuracy', 'Test accuracy, running statistics', 'Test accuracy, precise BN', 'Test accuracy, batch statistics']) {
+    for (const t of [
+      'Training loss',
+      'Training accuracy',
+      'Test accuracy, running statistics',
+      'Test accuracy, precise BN',
+      'Test accuracy, batch statistics',
+    ]) {
       expect(svg).toContain(`Title text '${t}'`);
     }
   });
@@ -250,9 +296,16 @@ describe('train plot', () => {
 describe('train plot, identical runs', () => {
   it('names modes whose curves are the same to the bit, and gives each mode its own marker size', () => {
     const sync = train.runs.filter((r) => r.bn === 'sync');
-    const runs = train.runs.map((r) => (r.bn === 'group:2' ? { ...r, epochs: sync.find((s) => s.perDeviceBatch === r.perDeviceBatch)!.epochs } : r));
-    const spec = trainPlot({ ...train, runs }) as unknown as { title: { subtitle: string[] }; concat: { layer: { encoding: { size?: { scale: { range: number[] } } } }[] }[] };
-    expect(spec.title.subtitle[1]).toBe('identical curves, drawn one over the other (the points nest): group:2 = sync at b 4, 32');
+    const runs = train.runs.map((r) =>
+      r.bn === 'group:2' ? { ...r, epochs: sync.find((s) => s.perDeviceBatch === r.perDeviceBatch)!.epochs } : r,
+    );
+    const spec = trainPlot({ ...train, runs }) as unknown as {
+      title: { subtitle: string[] };
+      concat: { layer: { encoding: { size?: { scale: { range: number[] } } } }[] }[];
+    };
+    expect(spec.title.subtitle[1]).toBe(
+      'identical curves, drawn one over the other (the points nest): group:2 = sync at b 4, 32',
+    );
     expect((trainPlot(train) as unknown as { title: { subtitle: string[] } }).title.subtitle).toHaveLength(1);
     const sizes = spec.concat[0].layer[1].encoding.size!.scale.range;
     expect(new Set(sizes).size).toBe(3);
@@ -264,7 +317,12 @@ describe('renderPng', () => {
     $schema: VEGA_LITE_SCHEMA,
     width: 100,
     height: 100,
-    data: { values: [{ x: 1, y: 1 }, { x: 2, y: 3 }] },
+    data: {
+      values: [
+        { x: 1, y: 1 },
+        { x: 2, y: 3 },
+      ],
+    },
     mark: 'point',
     encoding: { x: { field: 'x', type: 'quantitative' }, y: { field: 'y', type: 'quantitative' } },
   };
@@ -283,7 +341,12 @@ describe('renderPng', () => {
       ...tiny,
       autosize: { type: 'none' },
       padding: 0,
-      data: { values: [{ x: 0.5, y: 0.5 }, { x: 5, y: 0.5 }] },
+      data: {
+        values: [
+          { x: 0.5, y: 0.5 },
+          { x: 5, y: 0.5 },
+        ],
+      },
       mark: { type: 'point', clip: false },
       encoding: {
         x: { field: 'x', type: 'quantitative', scale: { domain: [0, 1] } },
@@ -296,13 +359,23 @@ describe('renderPng', () => {
 
 describe('flattenOpacity', () => {
   it('moves opacity into fill-opacity and stroke-opacity, multiplying what is there', () => {
-    expect(flattenOpacity('<path d="M0,0" fill="red" opacity="0.5"/>')).toBe('<path d="M0,0" fill="red" fill-opacity="0.5" stroke-opacity="0.5"/>');
-    expect(flattenOpacity('<path fill-opacity="0.5" stroke-opacity="0.25" opacity="0.5"/>')).toBe('<path fill-opacity="0.25" stroke-opacity="0.125"/>');
-    expect(flattenOpacity('<text x="3" opacity="0">2.5</text>')).toBe('<text x="3" fill-opacity="0" stroke-opacity="0">2.5</text>');
+    expect(flattenOpacity('<path d="M0,0" fill="red" opacity="0.5"/>')).toBe(
+      '<path d="M0,0" fill="red" fill-opacity="0.5" stroke-opacity="0.5"/>',
+    );
+    expect(flattenOpacity('<path fill-opacity="0.5" stroke-opacity="0.25" opacity="0.5"/>')).toBe(
+      '<path fill-opacity="0.25" stroke-opacity="0.125"/>',
+    );
+    expect(flattenOpacity('<text x="3" opacity="0">2.5</text>')).toBe(
+      '<text x="3" fill-opacity="0" stroke-opacity="0">2.5</text>',
+    );
   });
 
   it('leaves groups, elements without opacity and fill-opacity alone', () => {
-    for (const svg of ['<g opacity="0.3"><rect width="1"/></g>', '<line x2="5" fill-opacity="0.5"/>', '<path d="M0,0"/>']) {
+    for (const svg of [
+      '<g opacity="0.3"><rect width="1"/></g>',
+      '<line x2="5" fill-opacity="0.5"/>',
+      '<path d="M0,0"/>',
+    ]) {
       expect(flattenOpacity(svg)).toBe(svg);
     }
   });
@@ -338,7 +411,18 @@ function handMadeTrainReport(): TrainReport {
   return {
     model: 'mlp',
     dataset: { name: 'synthetic', train: 1000, test: 200 },
-    settings: { epochs: 3, momentum: 0, weightDecay: 0, seed: 0, evalStats: 'rank0', preciseBatches: 10, lrScaling: 'linear', bnMomentum: 0.1, bnEps: 1e-5, stats: 'sums' },
+    settings: {
+      epochs: 3,
+      momentum: 0,
+      weightDecay: 0,
+      seed: 0,
+      evalStats: 'rank0',
+      preciseBatches: 10,
+      lrScaling: 'linear',
+      bnMomentum: 0.1,
+      bnEps: 1e-5,
+      stats: 'sums',
+    },
     runs,
   };
 }

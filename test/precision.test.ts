@@ -8,11 +8,23 @@ import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { addPrecisionCommand } from '../src/cli/precision-command.js';
 import { type PrecisionJson, precisionRowJson } from '../src/report/json/precision-json.js';
 import { formatError, precisionTable } from '../src/report/tables/precision-table.js';
-import { pytorchRoundTrip, torchBatchNormStats, torchGatherStatsWithCounts, torchNormalize } from '../src/bn/pytorch-roundtrip.js';
+import {
+  pytorchRoundTrip,
+  torchBatchNormStats,
+  torchGatherStatsWithCounts,
+  torchNormalize,
+} from '../src/bn/pytorch-roundtrip.js';
 import { shardRows } from '../src/tensor/sharding.js';
 import { InputError } from '../src/errors.js';
 import { InterruptedError } from '../src/experiments/interrupt.js';
-import { DEFAULT_RATIOS, PRECISION_METHODS, type PrecisionReport, type PrecisionRow, exactMoments, precisionExperiment } from '../src/experiments/precision.js';
+import {
+  DEFAULT_RATIOS,
+  PRECISION_METHODS,
+  type PrecisionReport,
+  type PrecisionRow,
+  exactMoments,
+  precisionExperiment,
+} from '../src/experiments/precision.js';
 import { renderSvg } from '../src/report/plot.js';
 import { precisionPlot } from '../src/report/plots/precision-plot.js';
 import { SeededRandom } from '../src/tensor/random.js';
@@ -42,14 +54,21 @@ function moments(values: readonly number[]): { mean: number; var: number } {
   return { mean, var: values.reduce((a, b) => a + (b - mean) ** 2, 0) / values.length };
 }
 
-function normalData(n: number, offset: number, scale: number, seed: number, float32: boolean): Float32Array | Float64Array {
+function normalData(
+  n: number,
+  offset: number,
+  scale: number,
+  seed: number,
+  float32: boolean,
+): Float32Array | Float64Array {
   const rng = new SeededRandom(seed);
   const out = float32 ? new Float32Array(n) : new Float64Array(n);
   for (let i = 0; i < n; i++) out[i] = offset + scale * rng.normal();
   return out;
 }
 
-const shardsOf = (rows: number, devices: number) => Array.from({ length: devices }, (_, r) => shardRows(rows, devices, r));
+const shardsOf = (rows: number, devices: number) =>
+  Array.from({ length: devices }, (_, r) => shardRows(rows, devices, r));
 
 describe('pytorch round trip (mean, invstd, count all-gathered)', () => {
   it('merges two devices to the whole batch when var >> eps (float64)', () => {
@@ -59,7 +78,15 @@ describe('pytorch round trip (mean, invstd, count all-gathered)', () => {
       x[2 * r] = r + 1;
       x[2 * r + 1] = 10 * (r + 1);
     }
-    const rt = pytorchRoundTrip(x, { rows: 8, channels: 2, inner: 1 }, [[0, 4], [4, 8]], 1e-5);
+    const rt = pytorchRoundTrip(
+      x,
+      { rows: 8, channels: 2, inner: 1 },
+      [
+        [0, 4],
+        [4, 8],
+      ],
+      1e-5,
+    );
     expect(rt.count).toBe(8);
     expect(rt.mean[0]).toBeCloseTo(4.5, 14);
     expect(rt.mean[1]).toBeCloseTo(45, 12);
@@ -79,7 +106,11 @@ describe('pytorch round trip (mean, invstd, count all-gathered)', () => {
       { count: 5, mean: -1, var: 4 },
       { count: 2, mean: 7, var: 1e-2 },
     ];
-    const gathered = devices.map((d) => ({ count: d.count, mean: Float64Array.of(d.mean), invstd: Float64Array.of(1 / Math.sqrt(d.var + eps)) }));
+    const gathered = devices.map((d) => ({
+      count: d.count,
+      mean: Float64Array.of(d.mean),
+      invstd: Float64Array.of(1 / Math.sqrt(d.var + eps)),
+    }));
     const got = torchGatherStatsWithCounts(gathered, eps, 'float64');
     const n = devices.reduce((a, d) => a + d.count, 0);
     const mean = devices.reduce((a, d) => a + d.count * d.mean, 0) / n;
@@ -93,8 +124,25 @@ describe('pytorch round trip (mean, invstd, count all-gathered)', () => {
   it('skips empty shards, as PyTorch masks counts below 1', () => {
     const x = normalData(6 * 3, 2, 3, 1, false);
     const layout = { rows: 6, channels: 3, inner: 1 };
-    const withEmpty = pytorchRoundTrip(x, layout, [[0, 3], [3, 3], [3, 6]], 1e-5);
-    const without = pytorchRoundTrip(x, layout, [[0, 3], [3, 6]], 1e-5);
+    const withEmpty = pytorchRoundTrip(
+      x,
+      layout,
+      [
+        [0, 3],
+        [3, 3],
+        [3, 6],
+      ],
+      1e-5,
+    );
+    const without = pytorchRoundTrip(
+      x,
+      layout,
+      [
+        [0, 3],
+        [3, 6],
+      ],
+      1e-5,
+    );
     expect(Array.from(withEmpty.mean)).toEqual(Array.from(without.mean));
     expect(Array.from(withEmpty.var)).toEqual(Array.from(without.var));
     expect(withEmpty.count).toBe(6);
@@ -117,7 +165,9 @@ describe('pytorch round trip (mean, invstd, count all-gathered)', () => {
     // With var >> eps (std 1) float32 is back to its usual ~1e-7.
     const wide = normalData(rows, 0, 1, 3, true);
     const refWide = moments(Array.from(wide)).var;
-    expect(Math.abs(pytorchRoundTrip(wide, layout, shardsOf(rows, 4), 1e-5).var[0] - refWide) / refWide).toBeLessThan(1e-5);
+    expect(Math.abs(pytorchRoundTrip(wide, layout, shardsOf(rows, 4), 1e-5).var[0] - refWide) / refWide).toBeLessThan(
+      1e-5,
+    );
   });
 
   it('rounds every float32 result to float32, as the float kernels do', () => {
@@ -125,11 +175,13 @@ describe('pytorch round trip (mean, invstd, count all-gathered)', () => {
     const layout = { rows: 40, channels: 2, inner: 1 };
     const local = torchBatchNormStats(x, layout, 1e-5);
     const merged = pytorchRoundTrip(x, layout, shardsOf(40, 3), 1e-5);
-    for (const v of [...local.mean, ...local.invstd, ...merged.mean, ...merged.var, ...merged.invstd]) expect(Math.fround(v)).toBe(v);
+    for (const v of [...local.mean, ...local.invstd, ...merged.mean, ...merged.var, ...merged.invstd])
+      expect(Math.fround(v)).toBe(v);
     const y = new Float32Array(x.length);
     torchNormalize(x, layout, merged.mean, merged.invstd, y);
     const ref = exactMoments(x, layout);
-    for (let i = 0; i < x.length; i++) expect(y[i]).toBeCloseTo((x[i] - ref.mean[i % 2]) / Math.sqrt(ref.var[i % 2] + 1e-5), 2);
+    for (let i = 0; i < x.length; i++)
+      expect(y[i]).toBeCloseTo((x[i] - ref.mean[i % 2]) / Math.sqrt(ref.var[i % 2] + 1e-5), 2);
   });
 
   it('a constant batch comes back with a var within float32 rounding of 0 (possibly negative)', () => {
@@ -170,9 +222,17 @@ describe('precisionExperiment on the cluster (small sweep, 4 devices)', () => {
   let report: PrecisionReport;
   const progress: [number, number][] = [];
   beforeAll(async () => {
-    report = await precisionExperiment({ rows: 64, channels: C, devices: W, trials: T, seed: 7, onProgress: (d, t) => progress.push([d, t]) });
+    report = await precisionExperiment({
+      rows: 64,
+      channels: C,
+      devices: W,
+      trials: T,
+      seed: 7,
+      onProgress: (d, t) => progress.push([d, t]),
+    });
   });
-  const row = (method: string, dtype: string, ratio: number): PrecisionRow => report.rows.find((r) => r.method === method && r.dtype === dtype && r.ratio === ratio)!;
+  const row = (method: string, dtype: string, ratio: number): PrecisionRow =>
+    report.rows.find((r) => r.method === method && r.dtype === dtype && r.ratio === ratio)!;
   const firstBreak = (method: string, dtype: string) =>
     DEFAULT_RATIOS.find((ratio) => {
       const r = row(method, dtype, ratio);
@@ -188,9 +248,20 @@ describe('precisionExperiment on the cluster (small sweep, 4 devices)', () => {
       expect(Number.isFinite(r.relError)).toBe(true);
       expect(r.medianRelError).toBeLessThanOrEqual(r.relError);
     }
-    expect(report.settings).toMatchObject({ rows: 64, channels: C, devices: W, trials: T, seed: 7, offset: null, algorithm: 'allgather' });
+    expect(report.settings).toMatchObject({
+      rows: 64,
+      channels: C,
+      devices: W,
+      trials: T,
+      seed: 7,
+      offset: null,
+      algorithm: 'allgather',
+    });
     expect(JSON.parse(JSON.stringify(report))).toEqual(report); // plain data
-    expect(progress.at(-1)).toEqual([PRECISION_METHODS.length * 2 * DEFAULT_RATIOS.length * T, PRECISION_METHODS.length * 2 * DEFAULT_RATIOS.length * T]);
+    expect(progress.at(-1)).toEqual([
+      PRECISION_METHODS.length * 2 * DEFAULT_RATIOS.length * T,
+      PRECISION_METHODS.length * 2 * DEFAULT_RATIOS.length * T,
+    ]);
   });
 
   it('two-pass, welford and shifted sums stay within 1e-6 in float64 at |mean|/std = 1e8', () => {
@@ -212,7 +283,9 @@ describe('precisionExperiment on the cluster (small sweep, 4 devices)', () => {
     expect(f64).toBeGreaterThanOrEqual(1e6);
     expect(f64 / f32).toBeGreaterThanOrEqual(1e2);
     // Its error grows with the ratio.
-    expect(row('sums-float32', 'float32', 1e4).relError).toBeGreaterThan(row('sums-float32', 'float32', 1).relError * 1e4);
+    expect(row('sums-float32', 'float32', 1e4).relError).toBeGreaterThan(
+      row('sums-float32', 'float32', 1).relError * 1e4,
+    );
   });
 
   it('a negative variance shows in the normalized output', () => {
@@ -229,12 +302,29 @@ describe('precisionExperiment on the cluster (small sweep, 4 devices)', () => {
 
   it('reports the communication cost of each method', () => {
     const cost = (m: string, dtype = 'float64') => row(m, dtype, 1);
-    expect(cost('two-pass')).toMatchObject({ rounds: 2, valuesPerAllreduce: [C + 1, C], valuesFormula: 'C+1, C', bytesPerDevice: (W - 1) * (2 * C + 1) * 8 });
-    expect(cost('welford')).toMatchObject({ rounds: 1, valuesPerAllreduce: [3 * C], bytesPerDevice: (W - 1) * 3 * C * 8 });
-    expect(cost('sums-float64')).toMatchObject({ rounds: 1, valuesPerAllreduce: [2 * C + 1], bytesPerDevice: (W - 1) * (2 * C + 1) * 8 });
+    expect(cost('two-pass')).toMatchObject({
+      rounds: 2,
+      valuesPerAllreduce: [C + 1, C],
+      valuesFormula: 'C+1, C',
+      bytesPerDevice: (W - 1) * (2 * C + 1) * 8,
+    });
+    expect(cost('welford')).toMatchObject({
+      rounds: 1,
+      valuesPerAllreduce: [3 * C],
+      bytesPerDevice: (W - 1) * 3 * C * 8,
+    });
+    expect(cost('sums-float64')).toMatchObject({
+      rounds: 1,
+      valuesPerAllreduce: [2 * C + 1],
+      bytesPerDevice: (W - 1) * (2 * C + 1) * 8,
+    });
     expect(cost('sums-float32')).toMatchObject({ rounds: 1, bytesPerDevice: (W - 1) * (2 * C + 1) * 4 });
     expect(cost('shifted-sums')).toMatchObject({ rounds: 1, valuesPerAllreduce: [2 * C + 1] });
-    expect(cost('pytorch-roundtrip', 'float32')).toMatchObject({ rounds: 1, valuesPerAllreduce: [2 * C + 1], bytesPerDevice: (W - 1) * (2 * C + 1) * 4 });
+    expect(cost('pytorch-roundtrip', 'float32')).toMatchObject({
+      rounds: 1,
+      valuesPerAllreduce: [2 * C + 1],
+      bytesPerDevice: (W - 1) * (2 * C + 1) * 4,
+    });
     expect(cost('pytorch-roundtrip', 'float64').bytesPerDevice).toBe((W - 1) * (2 * C + 1) * 8);
   });
 
@@ -320,7 +410,23 @@ describe('precision command', () => {
       out += String(chunk);
       return true;
     });
-    await program().parseAsync(argv('--offset', '1e6', '--scale', '1', '--dtype', 'float32', '--json', '--rows', '64', '--devices', '4', '--trials', '2'));
+    await program().parseAsync(
+      argv(
+        '--offset',
+        '1e6',
+        '--scale',
+        '1',
+        '--dtype',
+        'float32',
+        '--json',
+        '--rows',
+        '64',
+        '--devices',
+        '4',
+        '--trials',
+        '2',
+      ),
+    );
     vi.restoreAllMocks();
     const report = JSON.parse(out) as PrecisionJson;
     expect(report.rows.map((r) => r.method)).toEqual([...PRECISION_METHODS]);
@@ -339,7 +445,21 @@ describe('precision command', () => {
       out += String(chunk);
       return true;
     });
-    await program().parseAsync(argv('--offset', '-1e4', '--methods', 'pytorch-roundtrip', '--dtype', 'float64', '--rows', '16', '--trials', '1', '--csv'));
+    await program().parseAsync(
+      argv(
+        '--offset',
+        '-1e4',
+        '--methods',
+        'pytorch-roundtrip',
+        '--dtype',
+        'float64',
+        '--rows',
+        '16',
+        '--trials',
+        '1',
+        '--csv',
+      ),
+    );
     vi.restoreAllMocks();
     const [header, line] = out.trim().split('\n');
     expect(header.split(',').slice(0, 3)).toEqual(['method', 'dtype', 'ratio']);

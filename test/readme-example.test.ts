@@ -13,7 +13,10 @@ describe('README cluster example', () => {
   });
 
   it('runs 8 devices and shows sync BN equal to single-device BN', () => {
-    const r = spawnSync(process.execPath, [join(ROOT, 'examples', 'cluster-example.mjs')], { encoding: 'utf8', timeout: 60_000 });
+    const r = spawnSync(process.execPath, [join(ROOT, 'examples', 'cluster-example.mjs')], {
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     const worst = Number(/max \|sync - single\| output: (\S+)/.exec(r.stdout)![1]);

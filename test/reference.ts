@@ -66,7 +66,10 @@ export function referenceFor(
       const to = Math.min(b, e);
       output.set(r.output.data.subarray((from - a) * rowSize, (to - a) * rowSize), from * rowSize);
       gradInput?.set(r.gradInput!.data.subarray((from - a) * rowSize, (to - a) * rowSize), from * rowSize);
-      if (r.gradWeight && (mode.kind === 'local' || mode.kind === 'ghost' || rank === syncGroup(mode, rank, devices)!.first)) {
+      if (
+        r.gradWeight &&
+        (mode.kind === 'local' || mode.kind === 'ghost' || rank === syncGroup(mode, rank, devices)!.first)
+      ) {
         for (let c = 0; c < C; c++) {
           gradWeight[c] += r.gradWeight[c];
           gradBias[c] += r.gradBias![c];

@@ -10,7 +10,19 @@ import { keyPaths } from './json-keys.js';
 const input = { data: Float32Array.from({ length: 24 }, (_, i) => Math.sin(i) * 3 + 1), shape: [8, 3] };
 const gradOutput = { data: Float32Array.from({ length: 24 }, (_, i) => Math.cos(i)), shape: [8, 3] };
 
-const HEAD = ['input', 'input.shape', 'input.dtype', 'mode', 'normalized_with', 'settings', 'settings.momentum', 'settings.eps', 'settings.stats', 'settings.accumulator', 'settings.convention'];
+const HEAD = [
+  'input',
+  'input.shape',
+  'input.dtype',
+  'mode',
+  'normalized_with',
+  'settings',
+  'settings.momentum',
+  'settings.eps',
+  'settings.stats',
+  'settings.accumulator',
+  'settings.convention',
+];
 const TAIL = ['global', 'global.count', 'global.mean', 'global.var', 'running', 'running.mean', 'running.var'];
 
 describe('stats.json', () => {
@@ -21,7 +33,14 @@ describe('stats.json', () => {
   it('states the shift of shifted sums with its zero channels', () => {
     const runningMean = { data: new Float32Array([0, 1, 0]), shape: [3] };
     const stats = runStatsJson(runBatchNorm({ input, runningMean }, { stats: 'shifted-sums' }));
-    expect(keyPaths(stats)).toEqual([...HEAD, 'settings.shift', 'settings.shift.by', 'settings.shift.zero_channels', 'settings.shift.note', ...TAIL]);
+    expect(keyPaths(stats)).toEqual([
+      ...HEAD,
+      'settings.shift',
+      'settings.shift.by',
+      'settings.shift.zero_channels',
+      'settings.shift.note',
+      ...TAIL,
+    ]);
     expect(stats.settings.shift?.zero_channels).toEqual([0, 2]);
   });
 
@@ -32,7 +51,20 @@ describe('stats.json', () => {
       ...TAIL,
       'mode_across_devices',
       'devices',
-      ...['rank', 'rows', 'count', 'mean', 'var', 'normalized_with', 'normalized_with.count', 'normalized_with.mean', 'normalized_with.var', 'running', 'running.mean', 'running.var'].map((k) => `devices[].${k}`),
+      ...[
+        'rank',
+        'rows',
+        'count',
+        'mean',
+        'var',
+        'normalized_with',
+        'normalized_with.count',
+        'normalized_with.mean',
+        'normalized_with.var',
+        'running',
+        'running.mean',
+        'running.var',
+      ].map((k) => `devices[].${k}`),
       'comm',
       'comm.algorithm',
       'comm.messages',

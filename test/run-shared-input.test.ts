@@ -42,7 +42,10 @@ describe('a run on devices', () => {
   it('loads the input and the gradient into shared memory, per-channel files not', () => {
     const rm = join(dir, 'rm.npy');
     writeFileSync(rm, encodeNpy({ data: new Float32Array([0.1, 0.2, 0.3]), shape: [3] }));
-    const inputs = loadRunInputs({ input: join(dir, 'x.npy'), gradOutput: join(dir, 'dy.npy'), runningMean: rm }, { shared: true });
+    const inputs = loadRunInputs(
+      { input: join(dir, 'x.npy'), gradOutput: join(dir, 'dy.npy'), runningMean: rm },
+      { shared: true },
+    );
     expect(inputs.input.data.buffer).toBeInstanceOf(SharedArrayBuffer);
     expect(inputs.gradOutput!.data.buffer).toBeInstanceOf(SharedArrayBuffer);
     expect(inputs.runningMean!.data.buffer).not.toBeInstanceOf(SharedArrayBuffer);
@@ -50,22 +53,25 @@ describe('a run on devices', () => {
     expect(loadRunInputs({ input: join(dir, 'x.npy') }).input.data.buffer).not.toBeInstanceOf(SharedArrayBuffer);
   });
 
-  it.each([true, false])('reports the statistics the single-device operator reports (training %s)', async (training) => {
-    const inputs = loadRunInputs({ input: join(dir, 'x.npy'), gradOutput: join(dir, 'dy.npy') }, { shared: true });
-    const report = await runOnCluster(inputs, { training }, { devices: 3, threads: 1 });
-    const single = batchNorm(x, { training, gradOutput: dy });
-    expect(report.result.stats.count).toBe(single.stats.count);
-    for (let c = 0; c < 3; c++) {
-      expect(report.result.stats.mean[c]).toBeCloseTo(single.stats.mean[c], 12);
-      expect(report.result.stats.var[c]).toBeCloseTo(single.stats.var[c], 12);
-    }
-    const batch = batchNorm(x).stats; // the whole batch's, whatever the mode
-    expect(report.global.count).toBe(48);
-    for (let c = 0; c < 3; c++) {
-      expect(report.global.mean[c]).toBeCloseTo(batch.mean[c], 12);
-      expect(report.global.var[c]).toBeCloseTo(batch.var[c], 12);
-    }
-  });
+  it.each([true, false])(
+    'reports the statistics the single-device operator reports (training %s)',
+    async (training) => {
+      const inputs = loadRunInputs({ input: join(dir, 'x.npy'), gradOutput: join(dir, 'dy.npy') }, { shared: true });
+      const report = await runOnCluster(inputs, { training }, { devices: 3, threads: 1 });
+      const single = batchNorm(x, { training, gradOutput: dy });
+      expect(report.result.stats.count).toBe(single.stats.count);
+      for (let c = 0; c < 3; c++) {
+        expect(report.result.stats.mean[c]).toBeCloseTo(single.stats.mean[c], 12);
+        expect(report.result.stats.var[c]).toBeCloseTo(single.stats.var[c], 12);
+      }
+      const batch = batchNorm(x).stats; // the whole batch's, whatever the mode
+      expect(report.global.count).toBe(48);
+      for (let c = 0; c < 3; c++) {
+        expect(report.global.mean[c]).toBeCloseTo(batch.mean[c], 12);
+        expect(report.global.var[c]).toBeCloseTo(batch.var[c], 12);
+      }
+    },
+  );
 
   it('still refuses bad input before any device starts', async () => {
     const inputs = loadRunInputs({ input: join(dir, 'x.npy') }, { shared: true });

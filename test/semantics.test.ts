@@ -15,7 +15,8 @@ const shards = [
   { data: Float64Array.of(0, 0), shape: [2, 1] },
   { data: Float64Array.of(3), shape: [1, 1] },
 ];
-const run = (name: FrameworkName) => applyRule(FRAMEWORK_RULES[name], shards, { storage: 'float64', initialRunningVar: 0, eps: 1e-5 });
+const run = (name: FrameworkName) =>
+  applyRule(FRAMEWORK_RULES[name], shards, { storage: 'float64', initialRunningVar: 0, eps: 1e-5 });
 
 describe('the merges, by hand on [0, 0 | 3]', () => {
   it('count-weighted rules find the exact mean 1 and variance 2', () => {
@@ -35,7 +36,9 @@ describe('the merges, by hand on [0, 0 | 3]', () => {
     }
   });
   it('running variances: PyTorch unbiased over the whole count (2 x 3/2), Keras biased, Detectron2 biased', () => {
-    expect(run('pytorch').devices.map((d) => d.runningVar[0])).toEqual([0.1 * 3, 0.1 * 3].map((v) => expect.closeTo(v, 9)) as unknown as number[]);
+    expect(run('pytorch').devices.map((d) => d.runningVar[0])).toEqual(
+      [0.1 * 3, 0.1 * 3].map((v) => expect.closeTo(v, 9)) as unknown as number[],
+    );
     expect(run('keras').devices[0].runningVar[0]).toBeCloseTo(0.01 * 2, 12);
     expect(run('detectron2-n').devices[0].runningVar[0]).toBeCloseTo(0.1 * 2, 12);
   });
@@ -59,7 +62,12 @@ describe('the merges, by hand on [0, 0 | 3]', () => {
     expect(flax - exactMean).toBeCloseTo(predicted, 6);
   });
   it('refuses shards of different shapes', () => {
-    expect(() => applyRule(FRAMEWORK_RULES.pytorch, [{ data: new Float64Array(2), shape: [1, 2] }, { data: new Float64Array(3), shape: [1, 3] }])).toThrow(InputError);
+    expect(() =>
+      applyRule(FRAMEWORK_RULES.pytorch, [
+        { data: new Float64Array(2), shape: [1, 2] },
+        { data: new Float64Array(3), shape: [1, 3] },
+      ]),
+    ).toThrow(InputError);
   });
 });
 
@@ -81,7 +89,8 @@ describe('every framework on every case', () => {
     rows = runSemantics();
     bf16 = runSemantics({ cases: ['half'], half: 'bfloat16' });
   });
-  const row = (table: SemanticsRow[], c: string, f: FrameworkName) => table.find((r) => r.case === c && r.framework === f)!;
+  const row = (table: SemanticsRow[], c: string, f: FrameworkName) =>
+    table.find((r) => r.case === c && r.framework === f)!;
   const exactIn = (c: string) => FRAMEWORK_NAMES.filter((f) => row(rows, c, f).exact);
 
   it('even shards: every rule exact, except Detectron2 folding a biased variance into the running one', () => {
@@ -92,7 +101,8 @@ describe('every framework on every case', () => {
   });
   it('uneven shards: only count-weighted merges are exact', () => {
     expect(exactIn('uneven')).toEqual(['pytorch', 'keras']);
-    for (const f of ['flax', 'horovod-tf', 'detectron2', 'apex'] as const) expect(row(rows, 'uneven', f).meanError).toBeGreaterThan(1e-2);
+    for (const f of ['flax', 'horovod-tf', 'detectron2', 'apex'] as const)
+      expect(row(rows, 'uneven', f).meanError).toBeGreaterThan(1e-2);
     expect(row(rows, 'uneven', 'detectron2-n').meanError).toBeLessThan(1e-6);
   });
   it('an empty rank: masked or zero sums are fine, a NaN mean poisons every device, Detectron2 "" refuses', () => {
@@ -103,7 +113,8 @@ describe('every framework on every case', () => {
   });
   it('|mean| / std = 1e4: Welford merges stay exact, E[x^2] - E[x]^2 in float32 loses everything', () => {
     expect(exactIn('offset')).toEqual(['pytorch', 'apex']);
-    for (const f of ['keras', 'flax', 'horovod-tf', 'detectron2', 'detectron2-n'] as const) expect(row(rows, 'offset', f).varError).toBeGreaterThan(1);
+    for (const f of ['keras', 'flax', 'horovod-tf', 'detectron2', 'detectron2-n'] as const)
+      expect(row(rows, 'offset', f).varError).toBeGreaterThan(1);
   });
   it('float16 input: every framework promotes its statistics to float32', () => {
     expect(exactIn('half')).toEqual(['pytorch', 'keras', 'flax', 'horovod-tf', 'apex']);

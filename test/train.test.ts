@@ -21,7 +21,13 @@ afterAll(async () => {
   await Promise.all(open.map((t) => t.close()));
 });
 
-function trainer(devices: number, bn: string, model: ModelName = 'lenet-bn', batch = 32, kernels?: KernelBackend): Trainer {
+function trainer(
+  devices: number,
+  bn: string,
+  model: ModelName = 'lenet-bn',
+  batch = 32,
+  kernels?: KernelBackend,
+): Trainer {
   const t = new Trainer({
     model: { name: model, inputShape: [...train.shape], classes: train.classes },
     devices,
@@ -47,30 +53,36 @@ async function steps(t: Trainer, k: number, batch = 32): Promise<StepResult[]> {
 }
 
 describe('data-parallel semantics (as PyTorch DDP)', () => {
-  it.each(['local', 'sync', 'group:2', 'ghost:2'])('every replica stays bitwise identical (%s BN, 4 devices)', async (bn) => {
-    const t = trainer(4, bn);
-    await steps(t, 3);
-    const p0 = t.params(0);
-    for (let r = 1; r < 4; r++) expect(Array.from(t.params(r))).toEqual(Array.from(p0));
-    // The parameters moved: a test that compared untouched copies would prove nothing.
-    const fresh = trainer(4, bn);
-    expect(relativeError(p0, fresh.params(0))).toBeGreaterThan(1e-3);
-    await Promise.all([t.close(), fresh.close()]);
-  });
+  it.each(['local', 'sync', 'group:2', 'ghost:2'])(
+    'every replica stays bitwise identical (%s BN, 4 devices)',
+    async (bn) => {
+      const t = trainer(4, bn);
+      await steps(t, 3);
+      const p0 = t.params(0);
+      for (let r = 1; r < 4; r++) expect(Array.from(t.params(r))).toEqual(Array.from(p0));
+      // The parameters moved: a test that compared untouched copies would prove nothing.
+      const fresh = trainer(4, bn);
+      expect(relativeError(p0, fresh.params(0))).toBeGreaterThan(1e-3);
+      await Promise.all([t.close(), fresh.close()]);
+    },
+  );
 
-  it.each<ModelName>(['lenet-bn', 'mlp'])('%s: W = 4 with sync BN reaches the parameters of one device with the whole batch', async (model) => {
-    const one = trainer(1, 'sync', model);
-    const four = trainer(4, 'sync', model);
-    await steps(one, 4);
-    await steps(four, 4);
-    expect(relativeError(four.params(0), one.params(0))).toBeLessThan(1e-5);
-    expect(relativeError(four.bnStatistics(2), one.bnStatistics(0))).toBeLessThan(1e-5);
-    // Local BN on 4 devices is a different computation: it must not match.
-    const local = trainer(4, 'local', model);
-    await steps(local, 4);
-    expect(relativeError(local.params(0), one.params(0))).toBeGreaterThan(1e-4);
-    await Promise.all([one.close(), four.close(), local.close()]);
-  });
+  it.each<ModelName>(['lenet-bn', 'mlp'])(
+    '%s: W = 4 with sync BN reaches the parameters of one device with the whole batch',
+    async (model) => {
+      const one = trainer(1, 'sync', model);
+      const four = trainer(4, 'sync', model);
+      await steps(one, 4);
+      await steps(four, 4);
+      expect(relativeError(four.params(0), one.params(0))).toBeLessThan(1e-5);
+      expect(relativeError(four.bnStatistics(2), one.bnStatistics(0))).toBeLessThan(1e-5);
+      // Local BN on 4 devices is a different computation: it must not match.
+      const local = trainer(4, 'local', model);
+      await steps(local, 4);
+      expect(relativeError(local.params(0), one.params(0))).toBeGreaterThan(1e-4);
+      await Promise.all([one.close(), four.close(), local.close()]);
+    },
+  );
 
   it('local BN with W = 1 is single-device training, bit for bit', async () => {
     const sync = trainer(1, 'sync');
@@ -146,21 +158,38 @@ describe('kernels on the devices', () => {
 
 describe('trainExperiment', () => {
   it('learns the synthetic set, and reports every epoch three ways', async () => {
-    const r = await trainExperiment({ model: 'mlp', devices: 2, batch: 32, bn: ['sync'], epochs: 3, lr: 0.5, subset: 600 });
+    const r = await trainExperiment({
+      model: 'mlp',
+      devices: 2,
+      batch: 32,
+      bn: ['sync'],
+      epochs: 3,
+      lr: 0.5,
+      subset: 600,
+    });
     const epochs = r.runs[0].epochs;
     expect(epochs).toHaveLength(3);
     expect(epochs[2].trainLoss).toBeLessThan(epochs[0].trainLoss);
     expect(epochs[2].trainAcc).toBeGreaterThan(0.3);
-    for (const e of epochs) for (const k of ['testAcc', 'testAccPrecise', 'testAccBatch'] as const) expect(e[k]).toBeGreaterThan(0);
+    for (const e of epochs)
+      for (const k of ['testAcc', 'testAccPrecise', 'testAccBatch'] as const) expect(e[k]).toBeGreaterThan(0);
   });
 
-  it('reports the BN settings it trained with, not only the optimizer\'s', async () => {
+  it("reports the BN settings it trained with, not only the optimizer's", async () => {
     const r = await trainExperiment({ model: 'mlp', devices: 2, batch: 32, bn: ['sync'], epochs: 1, subset: 64 });
     expect(r.settings).toMatchObject({ momentum: 0, bnMomentum: 0.1, bnEps: 1e-5, stats: 'sums' });
   });
 
   it('a run whose loss turns NaN stops with DivergedError naming the run, epoch and step', async () => {
-    const run = trainExperiment({ model: 'mlp', devices: 2, batch: 16, bn: ['sync'], epochs: 2, lr: 1e30, subset: 100 });
+    const run = trainExperiment({
+      model: 'mlp',
+      devices: 2,
+      batch: 16,
+      bn: ['sync'],
+      epochs: 2,
+      lr: 1e30,
+      subset: 100,
+    });
     await expect(run).rejects.toThrow(DivergedError);
     await expect(run).rejects.toThrow(/^diverged: loss NaN in run sync W=2 b=8 lr=1e\+30 at epoch 1, step \d+;/);
     const error = (await run.catch((e) => e)) as DivergedError;
@@ -183,26 +212,97 @@ describe('trainExperiment', () => {
 describe('syncbn-sim train', () => {
   it('--json prints runs with per-epoch train loss and the three test accuracies; a grid scales the learning rate', () => {
     const dir = tempDir();
-    const r = runCli(['train', '--model', 'mlp', '--devices', '2', '--per-device-batch', '8,16', '--bn', 'local,sync', '--epochs', '1', '--subset', '300', '--lr', '0.5', '--lr-scaling', 'linear', '--json', '--plot', join(dir, 'curves.svg')]);
+    const r = runCli([
+      'train',
+      '--model',
+      'mlp',
+      '--devices',
+      '2',
+      '--per-device-batch',
+      '8,16',
+      '--bn',
+      'local,sync',
+      '--epochs',
+      '1',
+      '--subset',
+      '300',
+      '--lr',
+      '0.5',
+      '--lr-scaling',
+      'linear',
+      '--json',
+      '--plot',
+      join(dir, 'curves.svg'),
+    ]);
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     const report = JSON.parse(r.stdout);
-    expect(report.runs.map((run: { bn: string; per_device_batch: number }) => `${run.bn}/${run.per_device_batch}`)).toEqual(['local/8', 'sync/8', 'local/16', 'sync/16']);
+    expect(
+      report.runs.map((run: { bn: string; per_device_batch: number }) => `${run.bn}/${run.per_device_batch}`),
+    ).toEqual(['local/8', 'sync/8', 'local/16', 'sync/16']);
     expect(report.runs[0].lr).toBeCloseTo((0.5 * 16) / 256, 12);
     const e = report.runs[0].epochs[0];
-    for (const k of ['epoch', 'train_loss', 'train_acc', 'test_acc', 'test_acc_precise', 'test_acc_batch']) expect(typeof e[k]).toBe('number');
+    for (const k of ['epoch', 'train_loss', 'train_acc', 'test_acc', 'test_acc_precise', 'test_acc_batch'])
+      expect(typeof e[k]).toBe('number');
     // The documented keys, in order (the report is camelCase inside, mapped at the JSON boundary).
     expect(Object.keys(report)).toEqual(['model', 'dataset', 'settings', 'runs', 'rows']);
-    expect(Object.keys(report.settings)).toEqual(['epochs', 'momentum', 'weight_decay', 'seed', 'eval_stats', 'precise_batches', 'lr_scaling', 'bn_momentum', 'bn_eps', 'stats']);
-    expect(Object.keys(report.runs[0])).toEqual(['norm', 'bn', 'devices', 'per_device_batch', 'global_batch', 'lr', 'epochs', 'dropped_per_epoch', 'steps_per_epoch', 'examples_per_second']);
-    expect(Object.keys(e)).toEqual(['epoch', 'train_loss', 'train_acc', 'test_acc', 'test_acc_precise', 'test_acc_batch', 'seconds']);
+    expect(Object.keys(report.settings)).toEqual([
+      'epochs',
+      'momentum',
+      'weight_decay',
+      'seed',
+      'eval_stats',
+      'precise_batches',
+      'lr_scaling',
+      'bn_momentum',
+      'bn_eps',
+      'stats',
+    ]);
+    expect(Object.keys(report.runs[0])).toEqual([
+      'norm',
+      'bn',
+      'devices',
+      'per_device_batch',
+      'global_batch',
+      'lr',
+      'epochs',
+      'dropped_per_epoch',
+      'steps_per_epoch',
+      'examples_per_second',
+    ]);
+    expect(Object.keys(e)).toEqual([
+      'epoch',
+      'train_loss',
+      'train_acc',
+      'test_acc',
+      'test_acc_precise',
+      'test_acc_batch',
+      'seconds',
+    ]);
     expect(report.rows).toHaveLength(4);
-    expect(Object.keys(report.rows[0])).toEqual(['norm', 'bn', 'devices', 'per_device_batch', 'global_batch', 'lr', 'epoch', 'train_loss', 'train_acc', 'test_acc', 'test_acc_precise', 'test_acc_batch', 'seconds']);
+    expect(Object.keys(report.rows[0])).toEqual([
+      'norm',
+      'bn',
+      'devices',
+      'per_device_batch',
+      'global_batch',
+      'lr',
+      'epoch',
+      'train_loss',
+      'train_acc',
+      'test_acc',
+      'test_acc_precise',
+      'test_acc_batch',
+      'seconds',
+    ]);
   });
 
   it.each([
     [['--model', 'resnet'], /resnet/],
-    [['--dataset', 'fashion-mnist', '--data-dir', '/nonexistent'], /dataset-fashion-mnist.*--data-dir|--data-dir.*dataset-fashion-mnist/],
+    [
+      ['--dataset', 'fashion-mnist', '--data-dir', '/nonexistent'],
+      /dataset-fashion-mnist.*--data-dir|--data-dir.*dataset-fashion-mnist/,
+    ],
     [['--batch', '64', '--per-device-batch', '4'], /not both/],
     [['--devices', '8', '--batch', '8'], /two examples/],
     [['--bn', 'group:3', '--devices', '4'], /must divide/],
@@ -218,10 +318,31 @@ describe('syncbn-sim train', () => {
 describe('syncbn-sim train, diverging', () => {
   it('--lr 1e300: exit 1, one line naming run, epoch and step, nothing written', () => {
     const plot = join(tempDir(), 'never.svg');
-    const r = runCli(['train', '--model', 'mlp', '--subset', '100', '--devices', '2', '--batch', '16', '--epochs', '2', '--bn', 'sync', '--lr', '1e300', '--json', '--plot', plot]);
+    const r = runCli([
+      'train',
+      '--model',
+      'mlp',
+      '--subset',
+      '100',
+      '--devices',
+      '2',
+      '--batch',
+      '16',
+      '--epochs',
+      '2',
+      '--bn',
+      'sync',
+      '--lr',
+      '1e300',
+      '--json',
+      '--plot',
+      plot,
+    ]);
     expect(r.status).toBe(1);
     expect(r.stdout).toBe('');
-    expect(r.stderr).toMatch(/^syncbn-sim: diverged: weights infinity \(parameter \d+ of \d+\) in run sync W=2 b=8 lr=1e\+300 at epoch 1, step 1; nothing was written/);
+    expect(r.stderr).toMatch(
+      /^syncbn-sim: diverged: weights infinity \(parameter \d+ of \d+\) in run sync W=2 b=8 lr=1e\+300 at epoch 1, step 1; nothing was written/,
+    );
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(existsSync(plot)).toBe(false);
   });
@@ -230,7 +351,11 @@ describe('syncbn-sim train, diverging', () => {
 describe('syncbn-sim train, interrupted', () => {
   it('Ctrl-C stops training cleanly: exit 130, device threads ended, no plot written', async () => {
     const plot = join(tempDir(), 'never.svg');
-    const child = spawn(process.execPath, [CLI, 'train', '--model', 'mlp', '--epochs', '1000', '--devices', '2', '--batch', '16', '--plot', plot], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(
+      process.execPath,
+      [CLI, 'train', '--model', 'mlp', '--epochs', '1000', '--devices', '2', '--batch', '16', '--plot', plot],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     let stderr = '';
     child.stderr.on('data', (d) => (stderr += d));
     await new Promise((r) => setTimeout(r, 2000));

@@ -48,10 +48,12 @@ function sourceFiles(path: string): string[] {
   return readdirSync(path).flatMap((name) => sourceFiles(join(path, name)));
 }
 
-const docsOf = (node: ts.Node): ts.JSDoc[] => ts.getJSDocCommentsAndTags(node).filter((d): d is ts.JSDoc => d.kind === ts.SyntaxKind.JSDoc);
+const docsOf = (node: ts.Node): ts.JSDoc[] =>
+  ts.getJSDocCommentsAndTags(node).filter((d): d is ts.JSDoc => d.kind === ts.SyntaxKind.JSDoc);
 const flags = (node: ts.Declaration) => ts.getCombinedModifierFlags(node);
 const isHidden = (member: ts.ClassElement | ts.TypeElement) =>
-  (ts.canHaveModifiers(member) && (flags(member as ts.Declaration) & (ts.ModifierFlags.Private | ts.ModifierFlags.Protected)) !== 0) ||
+  (ts.canHaveModifiers(member) &&
+    (flags(member as ts.Declaration) & (ts.ModifierFlags.Private | ts.ModifierFlags.Protected)) !== 0) ||
   (member.name !== undefined && ts.isPrivateIdentifier(member.name));
 
 /** What a signature's comment lacks: a @param per named parameter, and @returns unless it returns nothing. */
@@ -66,7 +68,10 @@ function signatureGaps(node: ts.SignatureDeclaration): string[] {
     if (!tags.some((t) => ts.isJSDocParameterTag(t) && t.name.getText() === name)) gaps.push(`@param ${name}`);
   }
   const returns = node.type?.getText();
-  const returnsNothing = returns === undefined || /^(void|Promise<void>|never|asserts .*)$/.test(returns) || ts.isConstructorDeclaration(node);
+  const returnsNothing =
+    returns === undefined ||
+    /^(void|Promise<void>|never|asserts .*)$/.test(returns) ||
+    ts.isConstructorDeclaration(node);
   if (!returnsNothing && !tags.some((t) => t.tagName.text === 'returns')) gaps.push('@returns');
   return gaps;
 }
@@ -74,7 +79,8 @@ function signatureGaps(node: ts.SignatureDeclaration): string[] {
 /** Every gap in one file, as "file:line what". */
 function gapsIn(file: string): string[] {
   const source = ts.createSourceFile(file, readFileSync(file, 'utf8'), ts.ScriptTarget.ES2022, true);
-  const where = (node: ts.Node) => `${relative(ROOT, file)}:${source.getLineAndCharacterOfPosition(node.getStart()).line + 1}`;
+  const where = (node: ts.Node) =>
+    `${relative(ROOT, file)}:${source.getLineAndCharacterOfPosition(node.getStart()).line + 1}`;
   const gaps: string[] = [];
   const need = (node: ts.Node, what: string) => {
     if (docsOf(node).length === 0) gaps.push(`${where(node)} ${what}: no comment`);
@@ -83,7 +89,11 @@ function gapsIn(file: string): string[] {
     for (const gap of signatureGaps(node)) gaps.push(`${where(node)} ${what}: no ${gap}`);
   };
   for (const statement of source.statements) {
-    if (!ts.canHaveModifiers(statement) || !(ts.getCombinedModifierFlags(statement as ts.Declaration) & ts.ModifierFlags.Export)) continue;
+    if (
+      !ts.canHaveModifiers(statement) ||
+      !(ts.getCombinedModifierFlags(statement as ts.Declaration) & ts.ModifierFlags.Export)
+    )
+      continue;
     if (ts.isVariableStatement(statement)) {
       need(statement, statement.declarationList.declarations.map((d) => d.name.getText()).join(', '));
       continue;
@@ -91,22 +101,36 @@ function gapsIn(file: string): string[] {
     const name = (statement as ts.DeclarationStatement).name?.getText() ?? 'default';
     need(statement, name);
     if (ts.isFunctionDeclaration(statement) && docsOf(statement).length > 0) needSignature(statement, name);
-    const members: readonly (ts.ClassElement | ts.TypeElement)[] = ts.isClassDeclaration(statement) || ts.isInterfaceDeclaration(statement) ? statement.members : ts.isTypeAliasDeclaration(statement) && ts.isTypeLiteralNode(statement.type) ? statement.type.members : [];
+    const members: readonly (ts.ClassElement | ts.TypeElement)[] =
+      ts.isClassDeclaration(statement) || ts.isInterfaceDeclaration(statement)
+        ? statement.members
+        : ts.isTypeAliasDeclaration(statement) && ts.isTypeLiteralNode(statement.type)
+          ? statement.type.members
+          : [];
     for (const member of members) {
-      if (isHidden(member) || ts.isIndexSignatureDeclaration(member) || ts.isClassStaticBlockDeclaration(member) || ts.isSemicolonClassElement(member)) continue;
+      if (
+        isHidden(member) ||
+        ts.isIndexSignatureDeclaration(member) ||
+        ts.isClassStaticBlockDeclaration(member) ||
+        ts.isSemicolonClassElement(member)
+      )
+        continue;
       if (ts.isConstructorDeclaration(member)) {
         if (member.parameters.length === 0) continue;
         need(member, `${name}.constructor`);
         needSignature(member, `${name}.constructor`);
         for (const p of member.parameters) {
-          const property = flags(p) & (ts.ModifierFlags.Public | ts.ModifierFlags.Readonly) && !(flags(p) & (ts.ModifierFlags.Private | ts.ModifierFlags.Protected));
+          const property =
+            flags(p) & (ts.ModifierFlags.Public | ts.ModifierFlags.Readonly) &&
+            !(flags(p) & (ts.ModifierFlags.Private | ts.ModifierFlags.Protected));
           if (property) need(p, `${name}.${p.name.getText()}`);
         }
         continue;
       }
       const what = `${name}.${member.name?.getText() ?? '?'}`;
       need(member, what);
-      if ((ts.isMethodDeclaration(member) || ts.isMethodSignature(member)) && docsOf(member).length > 0) needSignature(member, what);
+      if ((ts.isMethodDeclaration(member) || ts.isMethodSignature(member)) && docsOf(member).length > 0)
+        needSignature(member, what);
     }
   }
   return gaps;

@@ -18,7 +18,10 @@ import type { EvalTask, TrainReply, TrainStepTask } from '../src/train/protocol.
  * @returns the thread's reply: counts per device, or where the failure was (never a thrown error,
  *   which would lose its fields on the way).
  */
-export default function runTask(task: DeviceTask | PingTask | TrainStepTask | EvalTask): DeviceReply | { ok: true; pong: true } | Promise<TrainReply> {
-  if (task.op === 'train-step' || task.op === 'train-eval') return import('../src/train/device-train.js').then((m) => m.runTrainTask(task));
+export default function runTask(
+  task: DeviceTask | PingTask | TrainStepTask | EvalTask,
+): DeviceReply | { ok: true; pong: true } | Promise<TrainReply> {
+  if (task.op === 'train-step' || task.op === 'train-eval')
+    return import('../src/train/device-train.js').then((m) => m.runTrainTask(task));
   return runDeviceTask(task);
 }

@@ -16,7 +16,18 @@
 import { wasmRuntime } from '../kernels/wasm-runtime.js';
 import type { ChannelLayout, FloatArray } from '../tensor/tensor.js';
 import type { GradSums } from './backward.js';
-import { STAGE_BYTES, type Block, arena, fusedBlocks, blockElements, putChannels, rowBlocks, stageIn, stageOut, takeChannels } from './staging.js';
+import {
+  STAGE_BYTES,
+  type Block,
+  arena,
+  fusedBlocks,
+  blockElements,
+  putChannels,
+  rowBlocks,
+  stageIn,
+  stageOut,
+  takeChannels,
+} from './staging.js';
 
 function largest(layout: ChannelLayout, blocks: readonly Block[]): number {
   let most = 0;
@@ -62,7 +73,13 @@ function finishSums(sumDy: Float64Array, sumDyXc: Float64Array, invStd: ArrayLik
  * @returns sum(dy) and sum(dy * xhat) per channel.
  * @throws WasmKernelError when the module cannot be loaded.
  */
-export function gradSumsWasm(dy: FloatArray, x: FloatArray, layout: ChannelLayout, mean: ArrayLike<number>, invStd: ArrayLike<number>): GradSums {
+export function gradSumsWasm(
+  dy: FloatArray,
+  x: FloatArray,
+  layout: ChannelLayout,
+  mean: ArrayLike<number>,
+  invStd: ArrayLike<number>,
+): GradSums {
   const rt = wasmRuntime();
   const C = layout.channels;
   const bytes = x.BYTES_PER_ELEMENT;
@@ -136,7 +153,13 @@ export function gradInputTrainWasm(
  * @param out - receives dx (may be dy).
  * @throws WasmKernelError when the module cannot be loaded.
  */
-export function gradInputEvalWasm(dy: FloatArray, layout: ChannelLayout, invStd: ArrayLike<number>, weight: ArrayLike<number> | undefined, out: FloatArray): void {
+export function gradInputEvalWasm(
+  dy: FloatArray,
+  layout: ChannelLayout,
+  invStd: ArrayLike<number>,
+  weight: ArrayLike<number> | undefined,
+  out: FloatArray,
+): void {
   const blocks = rowBlocks(layout, STAGE_BYTES / dy.BYTES_PER_ELEMENT);
   if (blocks.length === 0) return;
   const rt = wasmRuntime();
@@ -188,7 +211,16 @@ export function gradTrainWasm(
   const rt = wasmRuntime();
   const C = layout.channels;
   const block = largest(layout, blocks) * bytes;
-  const [meanAt, sAt, sxAt, scaleAt, mdAt, kAt, dyAt, xAt] = arena(rt, [C * 8, C * 8, C * 8, C * 8, C * 8, C * 8, block, block]);
+  const [meanAt, sAt, sxAt, scaleAt, mdAt, kAt, dyAt, xAt] = arena(rt, [
+    C * 8,
+    C * 8,
+    C * 8,
+    C * 8,
+    C * 8,
+    C * 8,
+    block,
+    block,
+  ]);
   putChannels(rt, meanAt, mean);
   rt.heap64.fill(0, sAt / 8, sxAt / 8 + C);
   const f32 = x instanceof Float32Array;

@@ -11,7 +11,12 @@ import type { ChannelLayout, FloatArray } from '../tensor/tensor.js';
 import { gradInputEvalWasm, gradInputTrainWasm, gradSumsWasm, gradTrainWasm } from './backward-wasm.js';
 
 /** Checks the arguments every backward kernel shares; returns the layout. */
-function checkCommon(layout: unknown, blocks: Record<string, unknown>, stats: Record<string, unknown>, weight?: unknown): ChannelLayout {
+function checkCommon(
+  layout: unknown,
+  blocks: Record<string, unknown>,
+  stats: Record<string, unknown>,
+  weight?: unknown,
+): ChannelLayout {
   const checked = checkLayout('layout', layout);
   for (const [name, block] of Object.entries(blocks)) checkBlock(name, block, checked);
   for (const [name, values] of Object.entries(stats)) checkPerChannelStats(name, values, checked.channels);
@@ -121,7 +126,17 @@ export function gradInputTrain(
   checkPerChannelStats('sums.sumDy', sums.sumDy, C);
   checkPerChannelStats('sums.sumDyXhat', sums.sumDyXhat, C);
   checkWhole('count', count);
-  (kernelBackend() === 'wasm' ? gradInputTrainWasm : gradInputTrainJs)(dy, x, layout, mean, invStd, weight, sums, count, out);
+  (kernelBackend() === 'wasm' ? gradInputTrainWasm : gradInputTrainJs)(
+    dy,
+    x,
+    layout,
+    mean,
+    invStd,
+    weight,
+    sums,
+    count,
+    out,
+  );
 }
 
 /**

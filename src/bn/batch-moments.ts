@@ -69,7 +69,10 @@ export function batchMoments(x: FloatArray, layout: ChannelLayout, options: Mome
   checkBlock('x', x, checkLayout('layout', layout));
   checkOptions('options', options);
   const method = options.method === undefined ? 'sums' : checkChoice('method', options.method, STATS_METHODS);
-  const accumulator = options.accumulator === undefined ? 'float64' : checkChoice('accumulator', options.accumulator, ['float64', 'float32']);
+  const accumulator =
+    options.accumulator === undefined
+      ? 'float64'
+      : checkChoice('accumulator', options.accumulator, ['float64', 'float32']);
   if (options.shift !== undefined) checkNumbers('shift', options.shift, layout.channels);
   switch (method) {
     case 'sums':

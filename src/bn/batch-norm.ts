@@ -83,11 +83,18 @@ export interface BatchNormResult {
  */
 export function resolveSettings(options: BatchNormOptions): BatchNormSettings {
   checkOptions('options', options);
-  const convention = options.convention === undefined ? 'pytorch' : checkChoice('convention', options.convention, ['pytorch', 'keras']);
-  const momentum = options.momentum === undefined ? DEFAULT_MOMENTUM[convention] : checkNumber('momentum', options.momentum, { min: 0, max: 1 });
+  const convention =
+    options.convention === undefined ? 'pytorch' : checkChoice('convention', options.convention, ['pytorch', 'keras']);
+  const momentum =
+    options.momentum === undefined
+      ? DEFAULT_MOMENTUM[convention]
+      : checkNumber('momentum', options.momentum, { min: 0, max: 1 });
   const eps = options.eps === undefined ? 1e-5 : checkNumber('eps', options.eps, { above: 0 });
   const stats = options.stats === undefined ? 'sums' : checkChoice('stats', options.stats, STATS_METHODS);
-  const accumulator = options.accumulator === undefined ? 'float64' : checkChoice('accumulator', options.accumulator, ['float64', 'float32']);
+  const accumulator =
+    options.accumulator === undefined
+      ? 'float64'
+      : checkChoice('accumulator', options.accumulator, ['float64', 'float32']);
   const training = options.training === undefined ? true : checkBoolean('training', options.training);
   return { training, momentum, eps, stats, accumulator, convention };
 }
@@ -136,7 +143,10 @@ export function checkBatchNormInputs(
   checkTensor('input', input);
   const layout = channelLayout(input.shape);
   if (training) {
-    requireInput(layout.rows * layout.inner > 1, () => `expected more than 1 value per channel when training, got input shape [${input.shape.join(',')}]`);
+    requireInput(
+      layout.rows * layout.inner > 1,
+      () => `expected more than 1 value per channel when training, got input shape [${input.shape.join(',')}]`,
+    );
   }
   if (checkValues) checkFinite(input.data, 'input');
   checkPerChannel(options.weight, layout.channels, 'weight');
@@ -145,14 +155,20 @@ export function checkBatchNormInputs(
   checkPerChannel(options.runningVar, layout.channels, 'running var');
   if (options.runningVar) {
     for (let c = 0; c < layout.channels; c++) {
-      requireInput(options.runningVar[c] >= 0, () => `running var must be >= 0, got ${options.runningVar![c]} at channel ${c}`);
+      requireInput(
+        options.runningVar[c] >= 0,
+        () => `running var must be >= 0, got ${options.runningVar![c]} at channel ${c}`,
+      );
     }
   }
   const dy = options.gradOutput;
   if (dy !== undefined) {
     checkTensor('gradOutput', dy);
     const same = dy.shape.length === input.shape.length && dy.shape.every((d, i) => d === input.shape[i]);
-    requireInput(same, () => `grad output must have the input's shape [${input.shape.join(',')}], got [${dy.shape.join(',')}]`);
+    requireInput(
+      same,
+      () => `grad output must have the input's shape [${input.shape.join(',')}], got [${dy.shape.join(',')}]`,
+    );
     if (checkValues) checkFinite(dy.data, 'grad output');
   }
   return layout;

@@ -72,7 +72,12 @@ export type PhaseHook = (phase: 'all-reduce' | 'normalize') => void;
  * @param end - one past the last row.
  * @returns a view of those rows (no copy) and their layout.
  */
-export function rowsOf(data: FloatArray, layout: ChannelLayout, start: number, end: number): [FloatArray, ChannelLayout] {
+export function rowsOf(
+  data: FloatArray,
+  layout: ChannelLayout,
+  start: number,
+  end: number,
+): [FloatArray, ChannelLayout] {
   const rowSize = layout.channels * layout.inner;
   return [data.subarray(start * rowSize, end * rowSize), { ...layout, rows: end - start }];
 }
@@ -105,11 +110,20 @@ function updateRunning(running: { mean: Float64Array; var: Float64Array }, m: Mo
  * @param shift - the shifted-sums shift per channel.
  * @returns each chunk's rows with the mean and 1/std it is normalized with, and its moments.
  */
-export function ghostBlocks(x: FloatArray, layout: ChannelLayout, size: number, s: DeviceBnSettings, shift: Float64Array): { block: NormalizedBlock; moments: Moments }[] {
+export function ghostBlocks(
+  x: FloatArray,
+  layout: ChannelLayout,
+  size: number,
+  s: DeviceBnSettings,
+  shift: Float64Array,
+): { block: NormalizedBlock; moments: Moments }[] {
   return ghostChunks(layout.rows, size).map(([start, end]) => {
     const [xc, lc] = rowsOf(x, layout, start, end);
     const moments = localMoments(deviceMoments(xc, lc, s.stats, s.accumulator, shift, undefined)).used;
-    return { block: { start, end, count: moments.count, mean: moments.mean, invStd: inverseStd(moments.var, s.eps) }, moments };
+    return {
+      block: { start, end, count: moments.count, mean: moments.mean, invStd: inverseStd(moments.var, s.eps) },
+      moments,
+    };
   });
 }
 
@@ -144,8 +158,14 @@ export function* deviceBnForward(
 ): Program<DeviceBnForward> {
   const whole = { start: 0, end: layout.rows };
   if (!s.training) {
-    const used: Moments = { count: layout.rows * layout.inner, mean: Float64Array.from(running.mean), var: Float64Array.from(running.var) };
-    const local = options.localInEval ? localMoments(deviceMoments(x, layout, s.stats, s.accumulator, shift, undefined)).local : undefined;
+    const used: Moments = {
+      count: layout.rows * layout.inner,
+      mean: Float64Array.from(running.mean),
+      var: Float64Array.from(running.var),
+    };
+    const local = options.localInEval
+      ? localMoments(deviceMoments(x, layout, s.stats, s.accumulator, shift, undefined)).local
+      : undefined;
     const invStd = inverseStd(used.var, s.eps);
     options.onPhase?.('normalize');
     normalize(x, layout, used.mean, invStd, weight, bias, y);

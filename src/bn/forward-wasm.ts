@@ -48,7 +48,15 @@ export function forwardTrainWasm(
   const count = layout.rows * layout.inner;
   let most = 0;
   for (const b of blocks) most = Math.max(most, blockElements(layout, b));
-  const [zeroAt, sumAt, sqAt, meanAt, scaleAt, shiftAt, xAt] = arena(rt, [C * 8, C * 8, C * 8, C * 8, C * 8, C * 8, most * x.BYTES_PER_ELEMENT]);
+  const [zeroAt, sumAt, sqAt, meanAt, scaleAt, shiftAt, xAt] = arena(rt, [
+    C * 8,
+    C * 8,
+    C * 8,
+    C * 8,
+    C * 8,
+    C * 8,
+    most * x.BYTES_PER_ELEMENT,
+  ]);
   // zero shift for the sums, zero sums, and beta = 0 unless a bias is given
   rt.heap64.fill(0, zeroAt / 8, shiftAt / 8 + C);
   if (bias) putChannels(rt, shiftAt, bias);

@@ -65,9 +65,11 @@ export function parseMode(text: string, devices: number): BnMode {
   const match = /^(group|ghost):(\d+)$/.exec(text);
   if (!match) throw new InputError(`unknown mode '${text}' (local, sync, group:K or ghost:G)`);
   const size = Number(match[2]);
-  if (!Number.isSafeInteger(size) || size < 1) throw new InputError(`mode ${text}: the size must be a whole number >= 1`);
+  if (!Number.isSafeInteger(size) || size < 1)
+    throw new InputError(`mode ${text}: the size must be a whole number >= 1`);
   if (match[1] === 'group') {
-    if (devices % size !== 0) throw new InputError(`mode ${text}: K = ${size} must divide the number of devices (${devices})`);
+    if (devices % size !== 0)
+      throw new InputError(`mode ${text}: K = ${size} must divide the number of devices (${devices})`);
     return { kind: 'group', size };
   }
   return { kind: 'ghost', size };

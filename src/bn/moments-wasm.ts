@@ -58,7 +58,12 @@ function runSums(
  * @returns count, sum and sum of squares per channel.
  * @throws WasmKernelError when the module cannot be loaded.
  */
-export function sumStatsWasm(x: FloatArray, layout: ChannelLayout, accumulator: Accumulator = 'float64', shift?: Float64Array): SumStats {
+export function sumStatsWasm(
+  x: FloatArray,
+  layout: ChannelLayout,
+  accumulator: Accumulator = 'float64',
+  shift?: Float64Array,
+): SumStats {
   const { sum, sumSq } = runSums(x, layout, shift, (k, f32) =>
     accumulator === 'float64' ? (f32 ? k.bnSumsF32 : k.bnSumsF64) : f32 ? k.bnSums32F32 : k.bnSums32F64,
   );

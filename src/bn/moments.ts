@@ -10,7 +10,15 @@
  * comes from (a whole batch, one device's shard, one ghost chunk).
  */
 import { kernelBackend } from '../kernels/backend.js';
-import { checkBlock, checkChoice, checkFloat64Array, checkLayout, checkObject, checkPerChannelStats, checkWhole } from '../args.js';
+import {
+  checkBlock,
+  checkChoice,
+  checkFloat64Array,
+  checkLayout,
+  checkObject,
+  checkPerChannelStats,
+  checkWhole,
+} from '../args.js';
 import type { ChannelLayout, FloatArray } from '../tensor/tensor.js';
 import { centeredSumSqWasm, sumStatsWasm, welfordStatsWasm } from './moments-wasm.js';
 
@@ -98,7 +106,9 @@ export function sumStats(
   const { channels: C } = checkRows(x, layout);
   checkChoice('accumulator', accumulator, ['float64', 'float32']);
   if (shift !== undefined) checkPerChannelStats('shift', shift, C);
-  return kernelBackend() === 'wasm' ? sumStatsWasm(x, layout, accumulator, shift) : sumStatsJs(x, layout, accumulator, shift);
+  return kernelBackend() === 'wasm'
+    ? sumStatsWasm(x, layout, accumulator, shift)
+    : sumStatsJs(x, layout, accumulator, shift);
 }
 
 /**

@@ -73,7 +73,12 @@ export function roundingOf(dtype: DType): Round {
  * @param dtype - the dtype every step rounds to (default the data's).
  * @returns the block's count, mean and invstd.
  */
-export function torchBatchNormStats(x: FloatArray, layout: ChannelLayout, eps: number, dtype: DType = dtypeOf(x)): TorchLocalStats {
+export function torchBatchNormStats(
+  x: FloatArray,
+  layout: ChannelLayout,
+  eps: number,
+  dtype: DType = dtypeOf(x),
+): TorchLocalStats {
   const r = roundingOf(dtype);
   const { rows, channels: C, inner } = layout;
   const mean = new Float64Array(C);
@@ -111,7 +116,11 @@ export function torchBatchNormStats(x: FloatArray, layout: ChannelLayout, eps: n
  * @param dtype - the dtype every step rounds to.
  * @returns the merged mean, biased variance and invstd.
  */
-export function torchGatherStatsWithCounts(gathered: readonly TorchLocalStats[], eps: number, dtype: DType): TorchGatheredStats {
+export function torchGatherStatsWithCounts(
+  gathered: readonly TorchLocalStats[],
+  eps: number,
+  dtype: DType,
+): TorchGatheredStats {
   const r = roundingOf(dtype);
   const e = r(eps);
   const live = gathered.filter((g) => g.count >= 1);
@@ -184,7 +193,13 @@ export function pytorchRoundTrip(
  * @param invstd - 1 / sqrt(var + eps) per channel.
  * @param out - receives y.
  */
-export function torchNormalize(x: FloatArray, layout: ChannelLayout, mean: ArrayLike<number>, invstd: ArrayLike<number>, out: FloatArray): void {
+export function torchNormalize(
+  x: FloatArray,
+  layout: ChannelLayout,
+  mean: ArrayLike<number>,
+  invstd: ArrayLike<number>,
+  out: FloatArray,
+): void {
   const r = roundingOf(dtypeOf(out));
   const { rows, channels: C, inner } = layout;
   for (let row = 0; row < rows; row++) {

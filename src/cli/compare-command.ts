@@ -40,7 +40,6 @@ interface CompareFlags {
 /** Largest synthetic batch: 2^27 elements (512 MiB of float32). */
 const MAX_SYNTHETIC_ELEMENTS = 2 ** 27;
 
-
 /**
  * Registers `syncbn-sim compare`, the default command (what `syncbn-sim` with no command runs).
  * @param program - the CLI program.
@@ -48,32 +47,88 @@ const MAX_SYNTHETIC_ELEMENTS = 2 ** 27;
 export function addCompareCommand(program: Command): void {
   program
     .command('compare', { isDefault: true })
-    .description('the main job: local, sync, group and ghost BN side by side on one batch over W devices (the default command)')
-    .option('--input <file>', 'your batch, [N,C] or [N,C,H,W] .npy, or activations captured by python/syncbn_capture.py (.npz: every layer) (default: a built-in synthetic batch)')
-    .option('--layers <names>', 'with --input ACTS.npz: only these layers (comma-separated, as the manifest names them)', listOf('--layers', (name) => name))
-    .option('--grad-output <file>', 'your dL/dy for the backward, the shape and dtype of --input (default: a seeded synthetic one)')
-    .addOption(new Option('--shape <dims>', 'shape of the synthetic batch').argParser(parseShape).default([...DEFAULT_COMPARE_SHAPE]).conflicts('input'))
+    .description(
+      'the main job: local, sync, group and ghost BN side by side on one batch over W devices (the default command)',
+    )
+    .option(
+      '--input <file>',
+      'your batch, [N,C] or [N,C,H,W] .npy, or activations captured by python/syncbn_capture.py (.npz: every layer) (default: a built-in synthetic batch)',
+    )
+    .option(
+      '--layers <names>',
+      'with --input ACTS.npz: only these layers (comma-separated, as the manifest names them)',
+      listOf('--layers', (name) => name),
+    )
+    .option(
+      '--grad-output <file>',
+      'your dL/dy for the backward, the shape and dtype of --input (default: a seeded synthetic one)',
+    )
+    .addOption(
+      new Option('--shape <dims>', 'shape of the synthetic batch')
+        .argParser(parseShape)
+        .default([...DEFAULT_COMPARE_SHAPE])
+        .conflicts('input'),
+    )
     .option('--seed <n>', 'seed of the synthetic batch and of the upstream gradient', parseSeed, 0)
     .option('--devices <W>', 'simulated devices', parsePositiveInteger, DEFAULT_COMPARE_DEVICES)
     .addOption(threadsOption())
-    .option('--modes <list>', 'comma-separated modes (default: local, sync, group:K, ghost:G chosen for W)', listOf('--modes', (mode) => mode))
-    .addOption(new Option('--algorithm <name>', 'all-reduce of the mode rows (every algorithm gets its own row too)').choices(ALGORITHM_NAMES).default(DEFAULT_ALGORITHM))
-    .addOption(new Option('--stats <method>', 'how partial statistics are computed and merged').choices(STATS_METHODS).default('sums'))
-    .addOption(new Option('--accumulator <precision>', 'precision of the sums').choices(['float64', 'float32']).default('float64'))
-    .addOption(new Option('--channels <k>', 'channels listed in the per-device table').argParser(parsePositiveInteger).default(3).conflicts('json'))
+    .option(
+      '--modes <list>',
+      'comma-separated modes (default: local, sync, group:K, ghost:G chosen for W)',
+      listOf('--modes', (mode) => mode),
+    )
+    .addOption(
+      new Option('--algorithm <name>', 'all-reduce of the mode rows (every algorithm gets its own row too)')
+        .choices(ALGORITHM_NAMES)
+        .default(DEFAULT_ALGORITHM),
+    )
+    .addOption(
+      new Option('--stats <method>', 'how partial statistics are computed and merged')
+        .choices(STATS_METHODS)
+        .default('sums'),
+    )
+    .addOption(
+      new Option('--accumulator <precision>', 'precision of the sums')
+        .choices(['float64', 'float32'])
+        .default('float64'),
+    )
+    .addOption(
+      new Option('--channels <k>', 'channels listed in the per-device table')
+        .argParser(parsePositiveInteger)
+        .default(3)
+        .conflicts('json'),
+    )
     .option('--timeout-ms <ms>', 'how long a device waits for a peer', parseTimeoutMs, 30_000)
-    .option('--dtype <format>', 'store the batch, the gradient and every output in float16 or bfloat16 (statistics in float32 or wider)', oneOf('--dtype', HALF_FORMATS))
+    .option(
+      '--dtype <format>',
+      'store the batch, the gradient and every output in float16 or bfloat16 (statistics in float32 or wider)',
+      oneOf('--dtype', HALF_FORMATS),
+    )
     .option('--json', 'print the report as JSON')
     .action(async (flags: CompareFlags, command: Command) => {
-      if (flags.gradOutput !== undefined && flags.input === undefined) throw new InputError('--grad-output needs --input: give the batch it belongs to');
+      if (flags.gradOutput !== undefined && flags.input === undefined)
+        throw new InputError('--grad-output needs --input: give the batch it belongs to');
       if (flags.gradOutput !== undefined && command.getOptionValueSource('seed') === 'cli') {
-        throw new InputError('--seed has no effect with --input and --grad-output (it seeds only the synthetic batch and gradient): drop it');
+        throw new InputError(
+          '--seed has no effect with --input and --grad-output (it seeds only the synthetic batch and gradient): drop it',
+        );
       }
-      checkCapturedFlags(command, isNpzPath(flags.input), ['gradOutput', 'seed', 'modes', 'algorithm', 'accumulator', 'channels', 'threads', 'timeoutMs']);
+      checkCapturedFlags(command, isNpzPath(flags.input), [
+        'gradOutput',
+        'seed',
+        'modes',
+        'algorithm',
+        'accumulator',
+        'channels',
+        'threads',
+        'timeoutMs',
+      ]);
       if (isNpzPath(flags.input)) {
         const acts = readCapturedInput(flags.input, flags.layers);
         const report = await compareLayers({ acts, devices: flags.devices, stats: flags.stats });
-        process.stdout.write(flags.json ? `${JSON.stringify(layerCompareJson(report), null, 2)}\n` : `${layerCompareTable(report)}\n`);
+        process.stdout.write(
+          flags.json ? `${JSON.stringify(layerCompareJson(report), null, 2)}\n` : `${layerCompareTable(report)}\n`,
+        );
         return;
       }
       const input = flags.input ? readNpyFile(flags.input, 'input') : undefined;
@@ -81,7 +136,9 @@ export function addCompareCommand(program: Command): void {
       if (!input) {
         channelLayout(flags.shape);
         if (sizeOf(flags.shape) > MAX_SYNTHETIC_ELEMENTS) {
-          throw new InputError(`--shape ${flags.shape.join(',')} has ${sizeOf(flags.shape)} elements; the synthetic batch is limited to ${MAX_SYNTHETIC_ELEMENTS}`);
+          throw new InputError(
+            `--shape ${flags.shape.join(',')} has ${sizeOf(flags.shape)} elements; the synthetic batch is limited to ${MAX_SYNTHETIC_ELEMENTS}`,
+          );
         }
       }
       const report = await compareModes({
@@ -98,6 +155,8 @@ export function addCompareCommand(program: Command): void {
         gradOutput,
         storage: flags.dtype,
       });
-      process.stdout.write(flags.json ? `${JSON.stringify(compareJson(report), null, 2)}\n` : `${compareTables(report, flags.channels)}\n`);
+      process.stdout.write(
+        flags.json ? `${JSON.stringify(compareJson(report), null, 2)}\n` : `${compareTables(report, flags.channels)}\n`,
+      );
     });
 }

@@ -266,7 +266,10 @@ export function normName(flag: string, allowed?: readonly string[]): ValueParser
     } catch (error) {
       throw new InputError(`${flag}: ${(error as Error).message}`);
     }
-    if (allowed && !allowed.includes(norm.kind)) throw new InputError(`${flag}: ${value} is not available here (${allowed.map((k) => (k === 'group-norm' ? 'group-norm:G' : k)).join(', ')})`);
+    if (allowed && !allowed.includes(norm.kind))
+      throw new InputError(
+        `${flag}: ${value} is not available here (${allowed.map((k) => (k === 'group-norm' ? 'group-norm:G' : k)).join(', ')})`,
+      );
     return value;
   };
 }
@@ -280,8 +283,12 @@ export function normName(flag: string, allowed?: readonly string[]): ValueParser
  */
 export function parseRenormSchedule(value: string): RenormSchedule {
   const parts = value.split(',').map((p) => p.trim());
-  if (parts.length !== 3 || parts.some((p) => !/^\d+$/.test(p))) throw new InputError(`--renorm-schedule must be WARMUP,R_STEPS,D_STEPS (three whole numbers of steps), got '${value}'`);
+  if (parts.length !== 3 || parts.some((p) => !/^\d+$/.test(p)))
+    throw new InputError(
+      `--renorm-schedule must be WARMUP,R_STEPS,D_STEPS (three whole numbers of steps), got '${value}'`,
+    );
   const [warmupSteps, rMaxSteps, dMaxSteps] = parts.map(Number);
-  if (rMaxSteps < warmupSteps || dMaxSteps < warmupSteps) throw new InputError(`--renorm-schedule: R_STEPS and D_STEPS must not come before WARMUP, got '${value}'`);
+  if (rMaxSteps < warmupSteps || dMaxSteps < warmupSteps)
+    throw new InputError(`--renorm-schedule: R_STEPS and D_STEPS must not come before WARMUP, got '${value}'`);
   return { ...IOFFE_SCHEDULE, warmupSteps, rMaxSteps, dMaxSteps };
 }

@@ -9,7 +9,18 @@ import { trainJson } from '../report/json/train-json.js';
 import { trainPlot } from '../report/plots/train-plot.js';
 import { epochHeaderLine, epochLine, trainSummary } from '../report/tables/train-table.js';
 import { MODEL_NAMES, type ModelName } from '../train/protocol.js';
-import { listOf, normName, parseRenormSchedule, nonNegativeNumber, parsePositiveInteger, parseSeed, parseTimeoutMs, positiveNumber, threadsOption, wholeNumber } from './parse.js';
+import {
+  listOf,
+  normName,
+  parseRenormSchedule,
+  nonNegativeNumber,
+  parsePositiveInteger,
+  parseSeed,
+  parseTimeoutMs,
+  positiveNumber,
+  threadsOption,
+  wholeNumber,
+} from './parse.js';
 import { withProgress } from './progress.js';
 import { type ReportFlags, addReportOptions, checkReportFlags, emitReport } from './report-output.js';
 
@@ -38,7 +49,6 @@ interface TrainFlags extends ReportFlags {
   timeoutMs: number;
 }
 
-
 /**
  * Registers `syncbn-sim train`.
  * @param program - the CLI program.
@@ -46,33 +56,78 @@ interface TrainFlags extends ReportFlags {
 export function addTrainCommand(program: Command): void {
   const command = program
     .command('train')
-    .description('data-parallel training of a real network with local, sync, group and ghost BN on the simulated devices')
+    .description(
+      'data-parallel training of a real network with local, sync, group and ghost BN on the simulated devices',
+    )
     .addOption(new Option('--model <name>', 'network').choices(MODEL_NAMES).default('lenet-bn'))
     .addOption(new Option('--dataset <name>', 'data').choices(DATASET_NAMES).default('synthetic'))
-    .option('--data-dir <dir>', 'folder with the Fashion-MNIST IDX .gz files (default /usr/share/datasets/fashion-mnist)')
+    .option(
+      '--data-dir <dir>',
+      'folder with the Fashion-MNIST IDX .gz files (default /usr/share/datasets/fashion-mnist)',
+    )
     .option('--subset <n>', 'use only n training examples (and at most n test examples)', wholeNumber('--subset'))
     .option('--devices <W>', 'simulated devices', parsePositiveInteger, 8)
     .addOption(threadsOption())
     .option('--batch <B>', 'global batch, split over the devices (default 256)', wholeNumber('--batch'))
-    .option('--per-device-batch <list>', 'per-device batch sizes instead (global = b x W); a list runs a grid', listOf('--per-device-batch', wholeNumber('--per-device-batch')))
-    .option('--bn <modes>', 'BN modes to train with: local, sync, group:K, ghost:G', listOf('--bn', (v) => v), ['local', 'sync'])
-    .option('--norm <list>', 'normalizations at the BN positions: batch, batch-renorm, group-norm:G, layer-norm, instance-norm, frn (batch and batch-renorm run in every --bn mode, the others once)', listOf('--norm', normName('--norm')), ['batch'])
-    .option('--renorm-schedule <W,R,D>', "batch-renorm's warm-up in steps: r_max 1 and d_max 0 until W, then linear to r_max 3 at R and d_max 5 at D (default Ioffe 2017's 5000,40000,25000)", parseRenormSchedule)
+    .option(
+      '--per-device-batch <list>',
+      'per-device batch sizes instead (global = b x W); a list runs a grid',
+      listOf('--per-device-batch', wholeNumber('--per-device-batch')),
+    )
+    .option(
+      '--bn <modes>',
+      'BN modes to train with: local, sync, group:K, ghost:G',
+      listOf('--bn', (v) => v),
+      ['local', 'sync'],
+    )
+    .option(
+      '--norm <list>',
+      'normalizations at the BN positions: batch, batch-renorm, group-norm:G, layer-norm, instance-norm, frn (batch and batch-renorm run in every --bn mode, the others once)',
+      listOf('--norm', normName('--norm')),
+      ['batch'],
+    )
+    .option(
+      '--renorm-schedule <W,R,D>',
+      "batch-renorm's warm-up in steps: r_max 1 and d_max 0 until W, then linear to r_max 3 at R and d_max 5 at D (default Ioffe 2017's 5000,40000,25000)",
+      parseRenormSchedule,
+    )
     .option('--epochs <E>', 'epochs per run', parsePositiveInteger, 5)
     .option('--lr <rate>', 'learning rate (plain SGD by default), > 0', positiveNumber('--lr'), 1.0)
-    .addOption(new Option('--lr-scaling <rule>', 'linear: lr x global batch / 256 for each run').choices(['none', 'linear']).default('none'))
+    .addOption(
+      new Option('--lr-scaling <rule>', 'linear: lr x global batch / 256 for each run')
+        .choices(['none', 'linear'])
+        .default('none'),
+    )
     .option('--momentum <m>', 'SGD momentum', nonNegativeNumber('--momentum'), 0)
     .option('--weight-decay <wd>', 'SGD weight decay', nonNegativeNumber('--weight-decay'), 0)
     .option('--seed <n>', 'seed of initialisation, shuffling and synthetic data', parseSeed, 0)
     .addOption(new Option('--stats <method>', 'BN statistics method').choices(STATS_METHODS).default('sums'))
-    .addOption(new Option('--algorithm <name>', 'all-reduce of the BN statistics (gradients use ring)').choices(ALGORITHM_NAMES).default(DEFAULT_ALGORITHM))
-    .addOption(new Option('--eval-stats <whose>', "running statistics testAcc uses in local mode: rank 0's (as DDP) or their mean over ranks").choices(['rank0', 'average']).default('rank0'))
-    .option('--precise-batches <K>', 'training batches precise BN recomputes the statistics over', parsePositiveInteger, 10)
+    .addOption(
+      new Option('--algorithm <name>', 'all-reduce of the BN statistics (gradients use ring)')
+        .choices(ALGORITHM_NAMES)
+        .default(DEFAULT_ALGORITHM),
+    )
+    .addOption(
+      new Option(
+        '--eval-stats <whose>',
+        "running statistics testAcc uses in local mode: rank 0's (as DDP) or their mean over ranks",
+      )
+        .choices(['rank0', 'average'])
+        .default('rank0'),
+    )
+    .option(
+      '--precise-batches <K>',
+      'training batches precise BN recomputes the statistics over',
+      parsePositiveInteger,
+      10,
+    )
     .option('--timeout-ms <ms>', 'how long a device waits for a peer', parseTimeoutMs, 60_000);
   addReportOptions(command).action(async (flags: TrainFlags) => {
     checkReportFlags(flags);
-    if (flags.batch !== undefined && flags.perDeviceBatch !== undefined) throw new InputError('give --batch or --per-device-batch, not both');
-    if (flags.dataDir !== undefined && flags.dataset !== 'fashion-mnist') throw new InputError('--data-dir is for --dataset fashion-mnist; the synthetic set is built in');
+    if (flags.batch !== undefined && flags.perDeviceBatch !== undefined)
+      throw new InputError('give --batch or --per-device-batch, not both');
+    if (flags.dataDir !== undefined && flags.dataset !== 'fashion-mnist')
+      throw new InputError('--data-dir is for --dataset fashion-mnist; the synthetic set is built in');
     const printing = !flags.json && !flags.csv;
     // The header comes with the first epoch line, so that options refused up front print nothing on stdout.
     let headerPrinted = false;
@@ -112,6 +167,11 @@ export function addTrainCommand(program: Command): void {
           : undefined,
       }),
     );
-    await emitReport(flags, trainJson(report), () => trainSummary(report), () => trainPlot(report));
+    await emitReport(
+      flags,
+      trainJson(report),
+      () => trainSummary(report),
+      () => trainPlot(report),
+    );
   });
 }

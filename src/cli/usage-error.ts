@@ -60,5 +60,7 @@ export function unknownCommandError(program: Command, args: readonly string[]): 
   const first = args[0];
   if (first === undefined || first.startsWith('-') || first === 'help') return undefined;
   if (program.commands.some((c) => c.name() === first || c.aliases().includes(first))) return undefined;
-  return new UsageError(`unknown command '${first}' (commands: ${commandNames(program).join(', ')}; with no command, syncbn-sim runs compare)`);
+  return new UsageError(
+    `unknown command '${first}' (commands: ${commandNames(program).join(', ')}; with no command, syncbn-sim runs compare)`,
+  );
 }

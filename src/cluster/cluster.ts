@@ -6,7 +6,17 @@
  * Calls are queued (see CallQueue): one step at a time uses the shared buffers. A call refused
  * as bad input leaves the cluster exactly as it found it (state, parameters, channel count).
  */
-import { argumentError, checkChoice, checkNumber, checkNumbers, checkObject, checkOptions, checkShape, checkTensor, checkWhole } from '../args.js';
+import {
+  argumentError,
+  checkChoice,
+  checkNumber,
+  checkNumbers,
+  checkObject,
+  checkOptions,
+  checkShape,
+  checkTensor,
+  checkWhole,
+} from '../args.js';
 import { checkBatchNormInputs, resolveSettings } from '../bn/batch-norm.js';
 import type { StatsMethod } from '../bn/batch-moments.js';
 import { type BnMode, modeName, parseMode } from '../bn/modes.js';
@@ -30,7 +40,16 @@ import { DeviceStates } from './device-states.js';
 import { ClusterClosedError } from './errors.js';
 import { OutboxCache } from './outbox-cache.js';
 import { defaultThreads } from './placement.js';
-import { type DeviceOp, type DeviceTask, FAULT_KINDS, type Fault, type SharedArrayRef, type SharedBuffers, type StepSettings, type SuccessReply } from './protocol.js';
+import {
+  type DeviceOp,
+  type DeviceTask,
+  FAULT_KINDS,
+  type Fault,
+  type SharedArrayRef,
+  type SharedBuffers,
+  type StepSettings,
+  type SuccessReply,
+} from './protocol.js';
 import { Staging, allocateShared, bytesPerElement, floatView, outputRef, sharedRef } from './shared-memory.js';
 import { checkTrainable } from './trainable.js';
 
@@ -112,19 +131,27 @@ export class Cluster {
     checkObject('options', options);
     const devices = checkWhole('devices', options.devices, 1, MAX_DEVICES);
     this.devices = devices;
-    this.algorithm = options.algorithm === undefined ? DEFAULT_ALGORITHM : checkChoice('algorithm', options.algorithm, ALGORITHM_NAMES);
+    this.algorithm =
+      options.algorithm === undefined
+        ? DEFAULT_ALGORITHM
+        : checkChoice('algorithm', options.algorithm, ALGORITHM_NAMES);
     const settings = resolveSettings({ stats: options.stats, accumulator: options.accumulator });
     this.stats = settings.stats;
     this.accumulator = settings.accumulator;
-    this.timeoutMs = options.timeoutMs === undefined ? 30_000 : checkNumber('timeoutMs', options.timeoutMs, { above: 0 });
+    this.timeoutMs =
+      options.timeoutMs === undefined ? 30_000 : checkNumber('timeoutMs', options.timeoutMs, { above: 0 });
     if (options.fault !== undefined) {
       const fault = checkObject<Fault>('fault', options.fault);
       checkChoice('fault.kind', fault.kind, FAULT_KINDS);
       checkWhole('fault.rank', fault.rank);
-      requireInput(fault.rank < devices, () => `fault rank ${fault.rank} is not a rank of ${devices} devices (0 to ${devices - 1})`);
+      requireInput(
+        fault.rank < devices,
+        () => `fault rank ${fault.rank} is not a rank of ${devices} devices (0 to ${devices - 1})`,
+      );
       this.fault = { kind: fault.kind, rank: fault.rank };
     }
-    this.threads = options.threads === undefined ? defaultThreads(devices) : checkWhole('threads', options.threads, 1, devices);
+    this.threads =
+      options.threads === undefined ? defaultThreads(devices) : checkWhole('threads', options.threads, 1, devices);
     this.states = new DeviceStates(devices);
     this.outboxes = new OutboxCache(devices);
     this.pool = new DevicePool(devices, this.threads, this.timeoutMs);
@@ -304,9 +331,14 @@ export class Cluster {
     checkNumbers('mean', mean);
     checkNumbers('variance', variance, mean.length);
     requireInput(mean.length > 0, 'mean and variance must hold one value per channel, got empty arrays');
-    for (let c = 0; c < variance.length; c++) requireInput(variance[c] >= 0, () => `variance must be >= 0, got ${variance[c]} at channel ${c}`);
+    for (let c = 0; c < variance.length; c++)
+      requireInput(variance[c] >= 0, () => `variance must be >= 0, got ${variance[c]} at channel ${c}`);
     const channels = this.states.channels;
-    if (channels !== undefined) requireInput(mean.length === channels, () => `this cluster holds state for ${channels} channels; mean and variance have ${mean.length}`);
+    if (channels !== undefined)
+      requireInput(
+        mean.length === channels,
+        () => `this cluster holds state for ${channels} channels; mean and variance have ${mean.length}`,
+      );
     this.states.prepare(mean.length);
     this.states.setRunning(mean, variance);
   }
@@ -337,7 +369,11 @@ export class Cluster {
 
   private refuseIfBusy(what: string): void {
     const n = this.queue.pending;
-    requireInput(n === 0, () => `${what}: ${n} call${n === 1 ? ' is' : 's are'} still running or queued on this cluster; await ${n === 1 ? 'it' : 'them'} first`);
+    requireInput(
+      n === 0,
+      () =>
+        `${what}: ${n} call${n === 1 ? ' is' : 's are'} still running or queued on this cluster; await ${n === 1 ? 'it' : 'them'} first`,
+    );
   }
 
   private async forwardNow(input: Tensor, options: ForwardOptions): Promise<ForwardResult> {
@@ -362,7 +398,10 @@ export class Cluster {
   }
 
   /** Checks every argument of a forward against this cluster, with no side effect. */
-  private planForward(input: Tensor, options: ForwardOptions): { layout: ReturnType<typeof channelLayout>; settings: StepSettings } {
+  private planForward(
+    input: Tensor,
+    options: ForwardOptions,
+  ): { layout: ReturnType<typeof channelLayout>; settings: StepSettings } {
     checkTensor('input', input);
     checkOptions('options', options);
     const layout = channelLayout(input.shape);
@@ -370,10 +409,15 @@ export class Cluster {
     const resolved = resolveSettings({ ...options, stats: this.stats, accumulator: this.accumulator });
     // Non-finite values are looked for by the devices, each in its own shard, in parallel.
     checkBatchNormInputs(input, { weight: options.weight, bias: options.bias }, false, { checkValues: false });
-    const algorithm = options.algorithm === undefined ? this.algorithm : checkChoice('algorithm', options.algorithm, ALGORITHM_NAMES);
+    const algorithm =
+      options.algorithm === undefined ? this.algorithm : checkChoice('algorithm', options.algorithm, ALGORITHM_NAMES);
     const channels = this.states.channels;
     if (channels !== undefined) {
-      requireInput(layout.channels === channels, () => `this cluster holds state for ${channels} channels; the batch has ${layout.channels} (start a new cluster)`);
+      requireInput(
+        layout.channels === channels,
+        () =>
+          `this cluster holds state for ${channels} channels; the batch has ${layout.channels} (start a new cluster)`,
+      );
     }
     if (resolved.training) checkTrainable(layout.rows, layout.inner, mode, this.devices);
     const settings: StepSettings = {
@@ -404,8 +448,14 @@ export class Cluster {
     const { settings, shape, x } = this.step;
     const n = sizeOf(shape);
     const same = gradOutput.shape.length === shape.length && gradOutput.shape.every((d, i) => d === shape[i]);
-    requireInput(same, () => `gradOutput must have the input's shape [${shape.join(',')}], got [${gradOutput.shape.join(',')}]`);
-    requireInput(dtypeOf(gradOutput.data) === settings.dtype, () => `gradOutput must be ${settings.dtype} like the input, got ${dtypeOf(gradOutput.data)}`);
+    requireInput(
+      same,
+      () => `gradOutput must have the input's shape [${shape.join(',')}], got [${gradOutput.shape.join(',')}]`,
+    );
+    requireInput(
+      dtypeOf(gradOutput.data) === settings.dtype,
+      () => `gradOutput must be ${settings.dtype} like the input, got ${dtypeOf(gradOutput.data)}`,
+    );
     return this.undoOnBadInput(async () => {
       const dy = sharedRef(gradOutput.data) ?? this.staging.stage('dy', gradOutput.data);
       const dx = outputRef(options.gradInput, { data: gradOutput.data, shape }, x, 'gradInput', dy);
@@ -456,7 +506,12 @@ export class Cluster {
     arrays: Partial<Pick<SharedBuffers, 'x' | 'y' | 'dy' | 'dx'>>,
     extra: { reps?: number; length?: number } = {},
   ): Promise<SuccessReply[]> {
-    const outbox = this.outboxes.outboxFor(settings.algorithm, settings.mode, this.states.channels ?? 1, op === 'allreduce-bench' ? extra.length : undefined);
+    const outbox = this.outboxes.outboxFor(
+      settings.algorithm,
+      settings.mode,
+      this.states.channels ?? 1,
+      op === 'allreduce-bench' ? extra.length : undefined,
+    );
     // Before the first forward there is no state yet; only the all-reduce benchmark runs then.
     const buffers: SharedBuffers = { state: this.states.state, params: this.states.params, ...arrays, outbox };
     const links = this.pool.links;
@@ -468,14 +523,14 @@ export class Cluster {
     if (badInput) throw new InputError(badInput.badInput!);
     return replies;
   }
-
 }
 
 /** A mode given as text or as a parsed BnMode, checked against W devices. */
 function parseModeOption(mode: unknown, devices: number): BnMode {
   if (mode === undefined) return { kind: 'sync' };
   if (typeof mode === 'string') return parseMode(mode, devices);
-  if (mode === null || typeof mode !== 'object') throw argumentError('options.mode', "'local', 'sync', 'group:K', 'ghost:G' or a parsed mode", mode);
+  if (mode === null || typeof mode !== 'object')
+    throw argumentError('options.mode', "'local', 'sync', 'group:K', 'ghost:G' or a parsed mode", mode);
   const parsed = checkObject<BnMode>('options.mode', mode);
   checkChoice('options.mode.kind', parsed.kind, ['local', 'sync', 'group', 'ghost']);
   if (parsed.kind === 'group' || parsed.kind === 'ghost') checkWhole('options.mode.size', parsed.size, 1);

@@ -58,7 +58,10 @@ export interface ControlBlock extends ControlGeometry {
  * @returns the block.
  */
 export function allocateControl(geometry: ControlGeometry): ControlBlock {
-  return { ...geometry, buffer: new SharedArrayBuffer((PHASES_OFFSET + geometry.devices + 2 * geometry.threads + 1) * 4) };
+  return {
+    ...geometry,
+    buffer: new SharedArrayBuffer((PHASES_OFFSET + geometry.devices + 2 * geometry.threads + 1) * 4),
+  };
 }
 
 /** Typed access to a control block, from the coordinator or a device thread. */

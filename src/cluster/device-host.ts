@@ -40,7 +40,12 @@ export type ProgramBuilder<T> = (rank: number, control: Control, router: WakeRou
  * @returns every result in rank order, or a failure reply: the kind, the device at its root, its
  *   phase and where every hosted device stood.
  */
-export function hostDevices<T>(hosting: Hosting, links: ThreadLinks, timeoutMs: number, build: ProgramBuilder<T>): { ok: true; results: T[] } | FailureReply {
+export function hostDevices<T>(
+  hosting: Hosting,
+  links: ThreadLinks,
+  timeoutMs: number,
+  build: ProgramBuilder<T>,
+): { ok: true; results: T[] } | FailureReply {
   const control = new Control(links.control);
   const { thread, first, end } = hosting;
   const scheduler = new Scheduler({

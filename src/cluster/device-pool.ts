@@ -36,7 +36,9 @@ const SPINS_WHEN_CORES_SUFFICE = 20_000;
 /** Where the compiled worker entry lives, from this file in src/ (vitest) or dist/src/ (built). */
 function workerFile(): string {
   const here = dirname(fileURLToPath(import.meta.url));
-  return builtWorkerFile(here.split(/[\\/]/).includes('dist') ? resolve(here, '..', '..', '..') : resolve(here, '..', '..'));
+  return builtWorkerFile(
+    here.split(/[\\/]/).includes('dist') ? resolve(here, '..', '..', '..') : resolve(here, '..', '..'),
+  );
 }
 
 /**
@@ -84,7 +86,13 @@ function settleWithin(work: Promise<unknown>, ms: number): Promise<void> {
  * shown no heartbeat for `silenceMs`. A thread is silent only if it neither runs a device nor
  * wakes from a wait: a long but healthy step never trips it, a hung thread always does.
  */
-function watchHeartbeats(work: Promise<unknown>, control: Control, unfinished: () => number[], silenceMs: number, onStop: (stop: () => void) => void): Promise<void> {
+function watchHeartbeats(
+  work: Promise<unknown>,
+  control: Control,
+  unfinished: () => number[],
+  silenceMs: number,
+  onStop: (stop: () => void) => void,
+): Promise<void> {
   return new Promise((resolvePromise) => {
     const seen = new Map<number, { beat: number; since: number }>();
     const sent = Date.now();
@@ -107,7 +115,6 @@ function watchHeartbeats(work: Promise<unknown>, control: Control, unfinished: (
     onStop(done);
   });
 }
-
 
 /**
  * The T device threads of a cluster or a trainer (a piscina pool of exactly T threads), and the one
@@ -195,7 +202,10 @@ export class DevicePool {
    * @throws {@link ClusterClosedError} when the pool is closed.
    * @throws {@link DeviceFailureError} naming the device at fault (the pool is then closed).
    */
-  async runOnAll<R extends SuccessReply>(taskFor: (hosting: Hosting) => object, epochs?: () => Int32Array): Promise<R[]> {
+  async runOnAll<R extends SuccessReply>(
+    taskFor: (hosting: Hosting) => object,
+    epochs?: () => Int32Array,
+  ): Promise<R[]> {
     const pool = this.live();
     const control = this.control;
     control.reset();
@@ -216,7 +226,16 @@ export class DevicePool {
         (error: unknown) => {
           const message = error instanceof Error ? error.message : String(error);
           const rank = control.running(thread) ?? this.hosting(thread).first;
-          replies[thread] = { ok: false, thread, kind: 'crash', rank, phase: control.phaseOf(rank), message, finished: [], waiting: [] };
+          replies[thread] = {
+            ok: false,
+            thread,
+            kind: 'crash',
+            rank,
+            phase: control.phaseOf(rank),
+            message,
+            finished: [],
+            waiting: [],
+          };
           onFailure();
         },
       ),

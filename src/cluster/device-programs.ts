@@ -14,7 +14,13 @@ import { float64Sum } from '../collectives/reducers.js';
 import { InternalError, SyncBnError } from '../errors.js';
 import type { ChannelLayout, FloatArray } from '../tensor/tensor.js';
 import type { Control, Phase } from './control.js';
-import { type DeviceBnSettings, type NormalizedBlock, deviceBnBackward, deviceBnForward, ghostBlocks } from '../bn/block-bn.js';
+import {
+  type DeviceBnSettings,
+  type NormalizedBlock,
+  deviceBnBackward,
+  deviceBnForward,
+  ghostBlocks,
+} from '../bn/block-bn.js';
 import { syncGroup } from '../bn/modes.js';
 import type { DeviceTask, SharedArrayRef } from './protocol.js';
 import { RankState, rankStateLayout } from './rank-state.js';
@@ -60,7 +66,9 @@ function shard(ref: SharedArrayRef | undefined, ctx: DeviceContext): FloatArray 
   const { rows, channels, inner } = ctx.layout;
   const length = rows * channels * inner;
   const start = ref.offset + ctx.offset;
-  return ctx.task.settings.dtype === 'float32' ? new Float32Array(ref.buffer, start * 4, length) : new Float64Array(ref.buffer, start * 8, length);
+  return ctx.task.settings.dtype === 'float32'
+    ? new Float32Array(ref.buffer, start * 4, length)
+    : new Float64Array(ref.buffer, start * 8, length);
 }
 
 function setup(task: DeviceTask, rank: number, control: Control, network: Network): DeviceContext {
@@ -153,12 +161,17 @@ function* forward(ctx: DeviceContext): Program<DeviceOutcome> {
     enter(ctx, phase === 'all-reduce' ? 'forward: all-reduce' : 'forward: normalize', !struck);
     struck = true;
   };
-  const result = yield* deviceBnForward(x, layout, y, ctx.weight, ctx.bias, running, shift, settings, allReduce, { onPhase, localInEval: true });
+  const result = yield* deviceBnForward(x, layout, y, ctx.weight, ctx.bias, running, shift, settings, allReduce, {
+    onPhase,
+    localInEval: true,
+  });
   const local = result.local!;
   if (layout.rows > 0) noteNonFinite(ctx, x, settings.training ? local.var : local.mean, 'input');
   storeMoments(state, 'local', local);
   storeMoments(state, 'used', result.used);
-  state.vector('usedInvStd').set(result.blocks[result.blocks.length - 1]?.invStd ?? inverseStd(result.used.var, settings.eps));
+  state
+    .vector('usedInvStd')
+    .set(result.blocks[result.blocks.length - 1]?.invStd ?? inverseStd(result.used.var, settings.eps));
   return finish(ctx);
 }
 
@@ -174,7 +187,15 @@ function* backward(ctx: DeviceContext): Program<DeviceOutcome> {
   const blocks: NormalizedBlock[] =
     training && settings.mode.kind === 'ghost'
       ? ghostBlocks(x, layout, settings.mode.size, settings, state.vector('shift')).map((g) => g.block)
-      : [{ start: 0, end: layout.rows, count: state.scalar('usedCount'), mean: state.vector('usedMean'), invStd: state.vector('usedInvStd') }];
+      : [
+          {
+            start: 0,
+            end: layout.rows,
+            count: state.scalar('usedCount'),
+            mean: state.vector('usedMean'),
+            invStd: state.vector('usedInvStd'),
+          },
+        ];
   const allReduce = training ? allReduceFor(ctx) : undefined;
   const onPhase = () => enter(ctx, 'backward: all-reduce');
   const sums = yield* deviceBnBackward(dy, x, layout, dx, ctx.weight, { blocks, training }, allReduce, onPhase);
@@ -215,7 +236,12 @@ function finish(ctx: DeviceContext): DeviceOutcome {
  * @param network - the outbox and the thread's router, for the device's collectives.
  * @returns the program, which the thread's scheduler runs beside its other devices' programs.
  */
-export function deviceProgram(task: DeviceTask, rank: number, control: Control, network: Network): Program<DeviceOutcome> {
+export function deviceProgram(
+  task: DeviceTask,
+  rank: number,
+  control: Control,
+  network: Network,
+): Program<DeviceOutcome> {
   const ctx = setup(task, rank, control, network);
   if (task.op === 'forward') return forward(ctx);
   if (task.op === 'backward') return backward(ctx);

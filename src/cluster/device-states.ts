@@ -63,9 +63,14 @@ export class DeviceStates {
       this.stateBuffer = new SharedArrayBuffer(layout.stride * this.devices * 8);
       this.paramsBuffer = new SharedArrayBuffer(2 * channels * 8);
       const stateArray = new Float64Array(this.stateBuffer);
-      for (let rank = 0; rank < this.devices; rank++) new RankState(stateArray, layout, rank).vector('runningVar').fill(1);
+      for (let rank = 0; rank < this.devices; rank++)
+        new RankState(stateArray, layout, rank).vector('runningVar').fill(1);
     }
-    requireInput(channels === this.channelCount, () => `this cluster holds state for ${this.channelCount} channels; the batch has ${channels} (start a new cluster)`);
+    requireInput(
+      channels === this.channelCount,
+      () =>
+        `this cluster holds state for ${this.channelCount} channels; the batch has ${channels} (start a new cluster)`,
+    );
   }
 
   /**
@@ -87,7 +92,11 @@ export class DeviceStates {
    * @returns each rank's running mean and variance.
    */
   running(): RunningStatsOfRank[] {
-    return this.eachRank((rank, s) => ({ rank, mean: Float64Array.from(s.vector('runningMean')), var: Float64Array.from(s.vector('runningVar')) }));
+    return this.eachRank((rank, s) => ({
+      rank,
+      mean: Float64Array.from(s.vector('runningMean')),
+      var: Float64Array.from(s.vector('runningVar')),
+    }));
   }
 
   /**
@@ -128,7 +137,11 @@ export class DeviceStates {
    * @returns each rank's sum(dy * xhat) and sum(dy).
    */
   gradientSums(): { rank: number; gradWeight: Float64Array; gradBias: Float64Array }[] {
-    return this.eachRank((rank, s) => ({ rank, gradWeight: Float64Array.from(s.vector('sumDyXhat')), gradBias: Float64Array.from(s.vector('sumDy')) }));
+    return this.eachRank((rank, s) => ({
+      rank,
+      gradWeight: Float64Array.from(s.vector('sumDyXhat')),
+      gradBias: Float64Array.from(s.vector('sumDy')),
+    }));
   }
 
   /**

@@ -17,8 +17,11 @@ import type { DeviceReply, DeviceTask, PingTask } from './protocol.js';
 export function runDeviceTask(task: DeviceTask | PingTask): DeviceReply | { ok: true; pong: true } {
   if (task.op === 'ping') return { ok: true, pong: true };
   const outbox = outboxViews(task.buffers.outbox);
-  const outcome = hostDevices<DeviceOutcome>(task.hosting, task.links, task.settings.timeoutMs, (rank, control, router) =>
-    deviceProgram(task, rank, control, { outbox, router }),
+  const outcome = hostDevices<DeviceOutcome>(
+    task.hosting,
+    task.links,
+    task.settings.timeoutMs,
+    (rank, control, router) => deviceProgram(task, rank, control, { outbox, router }),
   );
   if (!outcome.ok) return outcome;
   const { results } = outcome;

@@ -39,7 +39,10 @@ function list(ranks: readonly number[]): string {
  * @param facts - the control block, the collectives each rank started, the timeout.
  * @returns the failure, or undefined when every thread succeeded.
  */
-export function diagnose(replies: readonly (SuccessReply | FailureReply | undefined)[], facts: StepFacts): DeviceFailureError | undefined {
+export function diagnose(
+  replies: readonly (SuccessReply | FailureReply | undefined)[],
+  facts: StepFacts,
+): DeviceFailureError | undefined {
   const { control, epochs, timeoutMs } = facts;
   const failures = replies.filter((r): r is FailureReply => r !== undefined && !r.ok);
   const silent = replies.flatMap((r, thread) => (r === undefined ? [thread] : []));
@@ -47,14 +50,24 @@ export function diagnose(replies: readonly (SuccessReply | FailureReply | undefi
 
   const crash = failures.find((f) => f.kind === 'crash');
   if (crash) {
-    return new DeviceCrashError('crash', crash.rank, crash.phase, `device rank ${crash.rank} crashed in phase '${crash.phase}': ${crash.message}`);
+    return new DeviceCrashError(
+      'crash',
+      crash.rank,
+      crash.phase,
+      `device rank ${crash.rank} crashed in phase '${crash.phase}': ${crash.message}`,
+    );
   }
   if (silent.length > 0) {
     const hung = silent.map((thread) => control.running(thread) ?? -1).filter((rank) => rank >= 0);
     const rank = hung[0] ?? -1;
     const phase = rank >= 0 ? control.phaseOf(rank) : 'idle';
     const who = hung.length > 0 ? `device ${list(hung)}` : `device thread ${silent.join(', ')}`;
-    return new DeviceHangError('hang', rank, phase, `${who} stopped responding in phase '${phase}' (no reply within ${timeoutMs} ms); its thread was terminated`);
+    return new DeviceHangError(
+      'hang',
+      rank,
+      phase,
+      `${who} stopped responding in phase '${phase}' (no reply within ${timeoutMs} ms); its thread was terminated`,
+    );
   }
   const finished = new Set(failures.flatMap((f) => f.finished));
   for (const r of replies) {
@@ -65,15 +78,26 @@ export function diagnose(replies: readonly (SuccessReply | FailureReply | undefi
   const waiting = failures.flatMap((f) => f.waiting);
   const started = (rank: number) => (epochs ? epochs[rank] : 0);
   // A device that ended its step having started fewer collectives than a peer waiting for it skipped one.
-  const missing = [...new Set(waiting.filter((w) => finished.has(w.peer) && started(w.peer) < started(w.rank)).map((w) => w.peer))].sort((a, b) => a - b);
+  const missing = [
+    ...new Set(waiting.filter((w) => finished.has(w.peer) && started(w.peer) < started(w.rank)).map((w) => w.peer)),
+  ].sort((a, b) => a - b);
   const first = failures.find((f) => f.kind === 'timeout') ?? failures[0];
   const phase = first.phase;
   if (missing.length > 0) {
-    const waiters = [...new Set(waiting.filter((w) => missing.includes(w.peer)).map((w) => w.rank))].sort((a, b) => a - b);
-    return new DeviceMissingError('missing', missing[0], phase, `device ${list(missing)} never joined the collective in phase '${phase}'; ${list(waiters)} waited for it until the ${timeoutMs} ms timeout`);
+    const waiters = [...new Set(waiting.filter((w) => missing.includes(w.peer)).map((w) => w.rank))].sort(
+      (a, b) => a - b,
+    );
+    return new DeviceMissingError(
+      'missing',
+      missing[0],
+      phase,
+      `device ${list(missing)} never joined the collective in phase '${phase}'; ${list(waiters)} waited for it until the ${timeoutMs} ms timeout`,
+    );
   }
   const example = waiting.find((w) => w.rank === first.rank) ?? waiting[0];
-  const detail = example ? `rank ${example.rank} waited for rank ${example.peer}, which had not reached it` : first.message;
+  const detail = example
+    ? `rank ${example.rank} waited for rank ${example.peer}, which had not reached it`
+    : first.message;
   return new CollectiveTimeoutError(
     'timeout',
     first.rank,

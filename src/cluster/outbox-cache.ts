@@ -29,7 +29,11 @@ export class OutboxCache {
     let outbox = this.outboxes.get(key);
     if (!outbox) {
       const impl = algorithmByName(algorithm);
-      outbox = allocateOutbox(length === undefined ? bnOutboxGeometry(impl, this.devices, size, channels) : vectorOutboxGeometry(impl, this.devices, size, length));
+      outbox = allocateOutbox(
+        length === undefined
+          ? bnOutboxGeometry(impl, this.devices, size, channels)
+          : vectorOutboxGeometry(impl, this.devices, size, length),
+      );
       this.outboxes.set(key, outbox);
     }
     return outbox;

@@ -72,7 +72,17 @@ export function rankStateLayout(channels: number): RankStateLayout {
 }
 
 /** A field of C values. */
-export type VectorField = 'runningMean' | 'runningVar' | 'localMean' | 'localVar' | 'usedMean' | 'usedVar' | 'usedInvStd' | 'shift' | 'sumDy' | 'sumDyXhat';
+export type VectorField =
+  | 'runningMean'
+  | 'runningVar'
+  | 'localMean'
+  | 'localVar'
+  | 'usedMean'
+  | 'usedVar'
+  | 'usedInvStd'
+  | 'shift'
+  | 'sumDy'
+  | 'sumDyXhat';
 /** A field of one value. */
 export type ScalarField = 'localCount' | 'usedCount' | 'usedTraining';
 

@@ -24,7 +24,9 @@ export function bytesPerElement(dtype: DType): number {
  * @returns its buffer and first index, or undefined.
  */
 export function sharedRef(data: FloatArray): SharedArrayRef | undefined {
-  return data.buffer instanceof SharedArrayBuffer ? { buffer: data.buffer, offset: data.byteOffset / data.BYTES_PER_ELEMENT } : undefined;
+  return data.buffer instanceof SharedArrayBuffer
+    ? { buffer: data.buffer, offset: data.byteOffset / data.BYTES_PER_ELEMENT }
+    : undefined;
 }
 
 /**
@@ -36,7 +38,9 @@ export function sharedRef(data: FloatArray): SharedArrayRef | undefined {
  * @returns the view.
  */
 export function floatView(ref: SharedArrayRef, dtype: DType, length: number): FloatArray {
-  return dtype === 'float32' ? new Float32Array(ref.buffer, ref.offset * 4, length) : new Float64Array(ref.buffer, ref.offset * 8, length);
+  return dtype === 'float32'
+    ? new Float32Array(ref.buffer, ref.offset * 4, length)
+    : new Float64Array(ref.buffer, ref.offset * 8, length);
 }
 
 /**
@@ -97,17 +101,31 @@ export class Staging {
  * @returns where the devices write the result.
  * @throws {@link InputError} when `out` is not in shared memory, has the wrong dtype or length, or overlaps.
  */
-export function outputRef(out: Tensor | undefined, like: Tensor, input: SharedArrayRef, what: string, alsoRead?: SharedArrayRef): SharedArrayRef {
+export function outputRef(
+  out: Tensor | undefined,
+  like: Tensor,
+  input: SharedArrayRef,
+  what: string,
+  alsoRead?: SharedArrayRef,
+): SharedArrayRef {
   const dtype = dtypeOf(like.data);
   const n = like.data.length;
-  if (out === undefined) return { buffer: allocateShared(Math.max(n, 1) * bytesPerElement(dtype), `the ${what}`), offset: 0 };
+  if (out === undefined)
+    return { buffer: allocateShared(Math.max(n, 1) * bytesPerElement(dtype), `the ${what}`), offset: 0 };
   checkTensor(`options.${what}`, out);
   const ref = sharedRef(out.data);
   requireInput(ref !== undefined, () => `options.${what} must live in shared memory (see Cluster.sharedTensor)`);
-  requireInput(dtypeOf(out.data) === dtype && out.data.length === n, () => `options.${what} must be ${dtype} with ${n} elements, got ${dtypeOf(out.data)} with ${out.data.length}`);
-  const overlaps = (other: SharedArrayRef) => ref.buffer === other.buffer && ref.offset < other.offset + n && other.offset < ref.offset + n;
+  requireInput(
+    dtypeOf(out.data) === dtype && out.data.length === n,
+    () => `options.${what} must be ${dtype} with ${n} elements, got ${dtypeOf(out.data)} with ${out.data.length}`,
+  );
+  const overlaps = (other: SharedArrayRef) =>
+    ref.buffer === other.buffer && ref.offset < other.offset + n && other.offset < ref.offset + n;
   requireInput(!overlaps(input), () => `options.${what} must not overlap the input`);
   // Writing over the gradient being read is safe element by element, never shifted.
-  requireInput(!alsoRead || !overlaps(alsoRead) || alsoRead.offset === ref.offset, () => `options.${what} must not partly overlap gradOutput`);
+  requireInput(
+    !alsoRead || !overlaps(alsoRead) || alsoRead.offset === ref.offset,
+    () => `options.${what} must not partly overlap gradOutput`,
+  );
   return ref;
 }

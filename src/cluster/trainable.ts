@@ -18,7 +18,9 @@ import { ghostChunks, shardRows } from '../tensor/sharding.js';
 export function checkTrainable(rows: number, inner: number, mode: BnMode, devices: number): void {
   const W = devices;
   const fail = (what: string, count: number) => {
-    throw new InputError(`expected more than 1 value per channel when training: ${what} holds ${count} (mode ${modeName(mode)}, ${rows} rows over ${W} devices)`);
+    throw new InputError(
+      `expected more than 1 value per channel when training: ${what} holds ${count} (mode ${modeName(mode)}, ${rows} rows over ${W} devices)`,
+    );
   };
   const shardCount = (rank: number) => {
     const [s, e] = shardRows(rows, W, rank);
@@ -37,7 +39,8 @@ export function checkTrainable(rows: number, inner: number, mode: BnMode, device
     }
     if (mode.kind === 'ghost') {
       const [s, e] = shardRows(rows, W, rank);
-      for (const [a, b] of ghostChunks(e - s, mode.size)) if ((b - a) * inner === 1) fail(`a ghost chunk of device ${rank}`, 1);
+      for (const [a, b] of ghostChunks(e - s, mode.size))
+        if ((b - a) * inner === 1) fail(`a ghost chunk of device ${rank}`, 1);
     }
   }
 }

@@ -50,11 +50,22 @@ function scratchOf(rank: number): DeviceScratch {
  * @returns the all-reduce: call it with the data and the reducer, and run the program it returns.
  * @throws {@link InternalError} when `me` is not in `comm`.
  */
-export function allReduceAmong(network: Network, comm: Communicator, me: number, algorithm: AllReduceAlgorithm, traffic: TrafficCount): AllReduceFn {
+export function allReduceAmong(
+  network: Network,
+  comm: Communicator,
+  me: number,
+  algorithm: AllReduceAlgorithm,
+  traffic: TrafficCount,
+): AllReduceFn {
   const rank = me - comm.first;
   if (rank < 0 || rank >= comm.size) throw new InternalError(`rank ${me} is not a member of its own communicator`);
   const scratch = scratchOf(me);
-  return (data, reducer) => algorithm.run(new OutboxEndpoint(network.outbox, comm, rank, reducer.bytesPerValue, network.router, scratch, traffic), data, reducer);
+  return (data, reducer) =>
+    algorithm.run(
+      new OutboxEndpoint(network.outbox, comm, rank, reducer.bytesPerValue, network.router, scratch, traffic),
+      data,
+      reducer,
+    );
 }
 
 /**
@@ -68,10 +79,19 @@ export function allReduceAmong(network: Network, comm: Communicator, me: number,
  * @param channels - C.
  * @returns the devices, slots and slot size.
  */
-export function bnOutboxGeometry(algorithm: AllReduceAlgorithm, devices: number, size: number, channels: number): { devices: number; slots: number; slotValues: number } {
+export function bnOutboxGeometry(
+  algorithm: AllReduceAlgorithm,
+  devices: number,
+  size: number,
+  channels: number,
+): { devices: number; slots: number; slotValues: number } {
   const welford = algorithm.space(size, 3 * channels, 3);
   const sums = algorithm.space(size, 2 * channels + 1, 1);
-  return { devices, slots: Math.max(welford.slots, sums.slots), slotValues: Math.max(welford.slotValues, sums.slotValues, 1) };
+  return {
+    devices,
+    slots: Math.max(welford.slots, sums.slots),
+    slotValues: Math.max(welford.slotValues, sums.slotValues, 1),
+  };
 }
 
 /**
@@ -83,7 +103,12 @@ export function bnOutboxGeometry(algorithm: AllReduceAlgorithm, devices: number,
  * @param length - values per all-reduce.
  * @returns the devices, slots and slot size.
  */
-export function vectorOutboxGeometry(algorithm: AllReduceAlgorithm, devices: number, size: number, length: number): { devices: number; slots: number; slotValues: number } {
+export function vectorOutboxGeometry(
+  algorithm: AllReduceAlgorithm,
+  devices: number,
+  size: number,
+  length: number,
+): { devices: number; slots: number; slotValues: number } {
   const need = algorithm.space(size, length, 1);
   return { devices, slots: need.slots, slotValues: Math.max(need.slotValues, 1) };
 }

@@ -66,7 +66,13 @@ import type { TrafficCount } from './endpoint.js';
  */
 export type FlatAlgorithmName = Exclude<AlgorithmName, 'double-binary-tree' | 'hierarchical'>;
 /** The flat model's algorithms, in the order of its tables. */
-export const FLAT_ALGORITHM_NAMES: readonly FlatAlgorithmName[] = ['ring', 'tree', 'recursive-doubling', 'allgather', 'central'];
+export const FLAT_ALGORITHM_NAMES: readonly FlatAlgorithmName[] = [
+  'ring',
+  'tree',
+  'recursive-doubling',
+  'allgather',
+  'central',
+];
 
 /** Parameters of a link in the alpha-beta-gamma model. */
 export interface LinkParameters {
@@ -97,11 +103,17 @@ export interface CostLine {
 }
 
 function checkDevices(devices: number): void {
-  requireInput(Number.isSafeInteger(devices) && devices >= 1, () => `devices must be a whole number >= 1, got ${devices}`);
+  requireInput(
+    Number.isSafeInteger(devices) && devices >= 1,
+    () => `devices must be a whole number >= 1, got ${devices}`,
+  );
 }
 
 function checkAlgorithm(algorithm: FlatAlgorithmName): void {
-  requireInput(FLAT_ALGORITHM_NAMES.includes(algorithm), () => `unknown algorithm '${algorithm}' (${FLAT_ALGORITHM_NAMES.join(', ')})`);
+  requireInput(
+    FLAT_ALGORITHM_NAMES.includes(algorithm),
+    () => `unknown algorithm '${algorithm}' (${FLAT_ALGORITHM_NAMES.join(', ')})`,
+  );
 }
 
 function checkLink(link: LinkParameters): void {
@@ -154,11 +166,19 @@ export function ceilLog2(devices: number): number {
  * @returns the messages and bytes of all ranks.
  * @throws {@link InputError} when an argument is unusable.
  */
-export function trafficOf(algorithm: FlatAlgorithmName, devices: number, values: number, bytesPerValue: number): TrafficCount {
+export function trafficOf(
+  algorithm: FlatAlgorithmName,
+  devices: number,
+  values: number,
+  bytesPerValue: number,
+): TrafficCount {
   checkAlgorithm(algorithm);
   checkDevices(devices);
   requireInput(Number.isSafeInteger(values) && values >= 0, () => `values must be a whole number >= 0, got ${values}`);
-  requireInput(Number.isFinite(bytesPerValue) && bytesPerValue > 0, () => `bytes per value must be > 0, got ${bytesPerValue}`);
+  requireInput(
+    Number.isFinite(bytesPerValue) && bytesPerValue > 0,
+    () => `bytes per value must be > 0, got ${bytesPerValue}`,
+  );
   const W = devices;
   if (W === 1) return { messages: 0, bytes: 0 };
   let messages: number;
@@ -245,7 +265,12 @@ export function costLine(algorithm: FlatAlgorithmName, devices: number, link: Li
  * @returns the seconds.
  * @throws {@link InputError} when an argument is unusable.
  */
-export function allReduceSeconds(algorithm: FlatAlgorithmName, devices: number, bytes: number, link: LinkParameters): number {
+export function allReduceSeconds(
+  algorithm: FlatAlgorithmName,
+  devices: number,
+  bytes: number,
+  link: LinkParameters,
+): number {
   requireInput(Number.isFinite(bytes) && bytes >= 0, () => `bytes must be a finite number >= 0, got ${bytes}`);
   const line = costLine(algorithm, devices, link);
   return line.latency + line.perByte * bytes;
@@ -270,7 +295,12 @@ function same(a: number, b: number): boolean {
  * @returns the size in bytes, or undefined.
  * @throws {@link InputError} when an argument is unusable.
  */
-export function crossoverBytes(a: FlatAlgorithmName, b: FlatAlgorithmName, devices: number, link: LinkParameters): number | undefined {
+export function crossoverBytes(
+  a: FlatAlgorithmName,
+  b: FlatAlgorithmName,
+  devices: number,
+  link: LinkParameters,
+): number | undefined {
   const la = costLine(a, devices, link);
   const lb = costLine(b, devices, link);
   // b overtakes a only if it grows more slowly and starts higher.
@@ -299,7 +329,11 @@ export interface FastestSegment {
  * @returns the segments, from 0 bytes up.
  * @throws {@link InputError} when an argument is unusable.
  */
-export function fastestBySize(algorithms: readonly FlatAlgorithmName[], devices: number, link: LinkParameters): FastestSegment[] {
+export function fastestBySize(
+  algorithms: readonly FlatAlgorithmName[],
+  devices: number,
+  link: LinkParameters,
+): FastestSegment[] {
   requireInput(algorithms.length > 0, 'at least one algorithm is needed');
   // Algorithms with the same line are one candidate.
   const groups: { names: FlatAlgorithmName[]; line: CostLine }[] = [];
@@ -312,7 +346,9 @@ export function fastestBySize(algorithms: readonly FlatAlgorithmName[], devices:
   }
   // At size 0: least latency, then least slope.
   let current = groups.reduce((best, g) =>
-    g.line.latency < best.line.latency || (g.line.latency === best.line.latency && g.line.perByte < best.line.perByte) ? g : best,
+    g.line.latency < best.line.latency || (g.line.latency === best.line.latency && g.line.perByte < best.line.perByte)
+      ? g
+      : best,
   );
   const segments: FastestSegment[] = [];
   let from = 0;
@@ -320,7 +356,8 @@ export function fastestBySize(algorithms: readonly FlatAlgorithmName[], devices:
     let next: (typeof groups)[number] | undefined;
     let at = Infinity;
     for (const g of groups) {
-      if (g === current || g.line.perByte >= current.line.perByte || same(g.line.perByte, current.line.perByte)) continue;
+      if (g === current || g.line.perByte >= current.line.perByte || same(g.line.perByte, current.line.perByte))
+        continue;
       const x = Math.max((g.line.latency - current.line.latency) / (current.line.perByte - g.line.perByte), from);
       if (x < at || (x === at && next !== undefined && g.line.perByte < next.line.perByte)) {
         at = x;

@@ -31,7 +31,8 @@ export interface LinkPreset extends LinkParameters {
 
 /** Reduction on the GPU, memory-bound: see the module comment. */
 const GPU_GAMMA = 2e-12;
-const GAMMA_SOURCE = 'gamma: GPU reduction is memory-bound, 3 bytes of HBM traffic per byte reduced at ~1.5 TB/s (A100) ~ 2e-12 s/B';
+const GAMMA_SOURCE =
+  'gamma: GPU reduction is memory-bound, 3 bytes of HBM traffic per byte reduced at ~1.5 TB/s (A100) ~ 2e-12 s/B';
 
 /** Every preset, by name (see the module comment for the figures). */
 export const LINK_PRESETS: Readonly<Record<LinkPresetName, LinkPreset>> = {
@@ -115,6 +116,7 @@ export const DEFAULT_LINK: LinkPresetName = 'infiniband';
  * @throws {@link InputError} for an unknown name.
  */
 export function linkPreset(name: string): LinkPreset {
-  if (!(LINK_NAMES as readonly string[]).includes(name)) throw new InputError(`unknown link '${name}' (${LINK_NAMES.join(', ')})`);
+  if (!(LINK_NAMES as readonly string[]).includes(name))
+    throw new InputError(`unknown link '${name}' (${LINK_NAMES.join(', ')})`);
   return LINK_PRESETS[name as LinkPresetName];
 }

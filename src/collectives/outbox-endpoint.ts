@@ -131,7 +131,8 @@ export class OutboxEndpoint implements Endpoint {
    */
   post(tag: number, data: Float64Array, start: number, end: number, to: readonly number[]): boolean {
     const length = end - start;
-    if (length > this.outbox.slotValues) throw new SlotOverflowError(`message of ${length} values exceeds the slot size ${this.outbox.slotValues}`);
+    if (length > this.outbox.slotValues)
+      throw new SlotOverflowError(`message of ${length} values exceeds the slot size ${this.outbox.slotValues}`);
     const slot = tag % this.outbox.slots;
     const headers = this.outbox.headers;
     const h = headerIndex(this.outbox, this.me, slot);
@@ -161,7 +162,10 @@ export class OutboxEndpoint implements Endpoint {
     }
     const at = payloadIndex(this.outbox, sender, slot);
     copyValues(this.outbox.payload, at, out, start, end - start);
-    const reads = local && headers[h + HEADER_REMOTE] === 0 ? ++headers[h + HEADER_READS] : Atomics.add(headers, h + HEADER_READS, 1) + 1;
+    const reads =
+      local && headers[h + HEADER_REMOTE] === 0
+        ? ++headers[h + HEADER_READS]
+        : Atomics.add(headers, h + HEADER_READS, 1) + 1;
     if (reads === headers[h + HEADER_READERS]) this.router.slotFreed(sender, slot);
     return true;
   }
@@ -177,7 +181,14 @@ export class OutboxEndpoint implements Endpoint {
     this.pending.tag = tag;
   }
 
-  private write(tag: number, slot: number, data: Float64Array, start: number, end: number, to: readonly number[]): void {
+  private write(
+    tag: number,
+    slot: number,
+    data: Float64Array,
+    start: number,
+    end: number,
+    to: readonly number[],
+  ): void {
     const { outbox, me } = this;
     const length = end - start;
     const headers = outbox.headers;

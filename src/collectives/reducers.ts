@@ -62,7 +62,7 @@ export const chanMerge: Reducer = {
       }
       const n = na + nb;
       const delta = b[i + 1] - a[i + 1];
-      const m2 = a[i + 2] + b[i + 2] + ((delta * delta * na) * nb) / n;
+      const m2 = a[i + 2] + b[i + 2] + (delta * delta * na * nb) / n;
       out[i] = n;
       out[i + 1] = a[i + 1] + (delta * nb) / n;
       out[i + 2] = m2;

@@ -325,6 +325,7 @@ export class Scheduler implements WakeRouter {
     const wait = this.waitOf(oldest);
     const rank = this.first + oldest;
     if (Atomics.load(abort.array, abort.index) !== 0) throw new PeerWaitAbortedError(rank, wait.peer);
-    if (now - this.parkedAt[oldest] >= timeoutMs) throw new PeerWaitTimeoutError(rank, wait.kind === 'message' ? wait.peer : -1, timeoutMs);
+    if (now - this.parkedAt[oldest] >= timeoutMs)
+      throw new PeerWaitTimeoutError(rank, wait.kind === 'message' ? wait.peer : -1, timeoutMs);
   }
 }

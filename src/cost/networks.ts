@@ -84,6 +84,14 @@ export const GPUS: Readonly<Record<GpuName, GpuPreset>> = {
   },
 };
 
+/** One GPU's compute time per iteration, and where the figure comes from. */
+export interface ComputeTime {
+  /** Seconds of forward and backward per iteration. */
+  readonly seconds: number;
+  /** The measurement it comes from (a published throughput, or the user's --step-ms). */
+  readonly source: string;
+}
+
 /**
  * Seconds one GPU computes per iteration (forward and backward, no communication).
  * @param network - the network.
@@ -98,7 +106,7 @@ export function computeSeconds(
   perGpuBatch: number,
   gpu: GpuName | undefined,
   stepMs: number | undefined,
-): { seconds: number; source: string } {
+): ComputeTime {
   checkWhole('perGpuBatch', perGpuBatch, 1);
   if (gpu !== undefined) checkChoice('gpu', gpu, GPU_NAMES);
   if (stepMs !== undefined) checkNumber('stepMs', stepMs, { above: 0 });

@@ -75,9 +75,18 @@ export interface EpochOptions {
  * @returns full batches, the kept last batch, what is dropped, and the steps.
  */
 export function batchLayout(examples: number, batchSize: number, devices: number): BatchLayout {
-  requireInput(Number.isInteger(examples) && examples >= 0 && examples < 2 ** 32, () => `number of examples must be a non-negative integer, got ${examples}`);
-  requireInput(Number.isInteger(batchSize) && batchSize >= 1, () => `batch size must be a positive integer, got ${batchSize}`);
-  requireInput(Number.isInteger(devices) && devices >= 1, () => `number of devices must be a positive integer, got ${devices}`);
+  requireInput(
+    Number.isInteger(examples) && examples >= 0 && examples < 2 ** 32,
+    () => `number of examples must be a non-negative integer, got ${examples}`,
+  );
+  requireInput(
+    Number.isInteger(batchSize) && batchSize >= 1,
+    () => `batch size must be a positive integer, got ${batchSize}`,
+  );
+  requireInput(
+    Number.isInteger(devices) && devices >= 1,
+    () => `number of devices must be a positive integer, got ${devices}`,
+  );
   const fullBatches = Math.floor(examples / batchSize);
   const remainder = examples - fullBatches * batchSize;
   const minLastBatch = 2 * devices;
@@ -154,9 +163,17 @@ export function epochOrder(count: number, seed: number, epoch: number): Uint32Ar
 export function epochBatches(count: number, options: EpochOptions): EpochBatches {
   checkWhole('count', count);
   const whole = ofType.number('a whole number');
-  checkFields('options', options, { batchSize: whole, devices: whole, seed: whole, epoch: whole, shuffle: ofType.boolean }, ['batchSize', 'devices', 'seed', 'epoch']);
+  checkFields(
+    'options',
+    options,
+    { batchSize: whole, devices: whole, seed: whole, epoch: whole, shuffle: ofType.boolean },
+    ['batchSize', 'devices', 'seed', 'epoch'],
+  );
   const layout = batchLayout(count, options.batchSize, options.devices);
-  requireInput(Number.isInteger(options.epoch) && options.epoch >= 0, () => `epoch must be a non-negative integer, got ${options.epoch}`);
+  requireInput(
+    Number.isInteger(options.epoch) && options.epoch >= 0,
+    () => `epoch must be a non-negative integer, got ${options.epoch}`,
+  );
   const order = options.shuffle === false ? identity(count) : epochOrder(count, options.seed, options.epoch);
   const batches: Uint32Array[] = [];
   for (let b = 0; b < layout.steps; b++) {
@@ -189,17 +206,28 @@ export function gatherBatch(
   checkDatasetArg('ds', ds);
   checkNumbers('indices', indices);
   checkFloat32Array('images', images);
-  if (!(labels instanceof Uint8Array || labels instanceof Int32Array)) throw argumentError('labels', 'a Uint8Array or Int32Array', labels);
+  if (!(labels instanceof Uint8Array || labels instanceof Int32Array))
+    throw argumentError('labels', 'a Uint8Array or Int32Array', labels);
   ofType.number('a whole number')('at', at);
   const size = exampleSize(ds);
   const n = indices.length;
   requireInput(Number.isInteger(at) && at >= 0, () => `gatherBatch: offset must be a non-negative integer, got ${at}`);
-  requireInput(images.length >= (at + n) * size, () => `gatherBatch: the images buffer holds ${images.length} values, ${at + n} examples of ${size} need ${(at + n) * size}`);
-  requireInput(labels.length >= at + n, () => `gatherBatch: the labels buffer holds ${labels.length} values, ${at + n} needed`);
+  requireInput(
+    images.length >= (at + n) * size,
+    () =>
+      `gatherBatch: the images buffer holds ${images.length} values, ${at + n} examples of ${size} need ${(at + n) * size}`,
+  );
+  requireInput(
+    labels.length >= at + n,
+    () => `gatherBatch: the labels buffer holds ${labels.length} values, ${at + n} needed`,
+  );
   const source = ds.images;
   for (let k = 0; k < n; k++) {
     const i = indices[k];
-    requireInput(Number.isInteger(i) && i >= 0 && i < ds.count, () => `gatherBatch: example index ${i} out of range for ${ds.name} (${ds.count} examples)`);
+    requireInput(
+      Number.isInteger(i) && i >= 0 && i < ds.count,
+      () => `gatherBatch: example index ${i} out of range for ${ds.name} (${ds.count} examples)`,
+    );
     images.set(source.subarray(i * size, (i + 1) * size), (at + k) * size);
     labels[at + k] = ds.labels[i];
   }

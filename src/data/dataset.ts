@@ -58,7 +58,10 @@ export function exampleSize(ds: Pick<Dataset, 'shape'>): number {
  * @returns `out`.
  */
 export function normalizeImages(pixels: Uint8Array, out: Float32Array = new Float32Array(pixels.length)): Float32Array {
-  requireInput(out.length >= pixels.length, () => `normalizeImages: output holds ${out.length} values, the input ${pixels.length}`);
+  requireInput(
+    out.length >= pixels.length,
+    () => `normalizeImages: output holds ${out.length} values, the input ${pixels.length}`,
+  );
   // A table of the 256 float32 values, so every pixel value maps to exactly ToTensor's float32(p / 255).
   for (let i = 0; i < pixels.length; i++) out[i] = PIXEL_TO_FLOAT[pixels[i]];
   return out;
@@ -107,13 +110,24 @@ export function checkDatasetArg(name: string, value: unknown): Dataset {
 export function checkDataset<T extends Dataset>(ds: T): T {
   const where = ds.name;
   const [c, h, w] = ds.shape;
-  requireInput([c, h, w].every((d) => Number.isInteger(d) && d >= 1), () => `${where}: bad example shape [${ds.shape.join(', ')}]`);
-  requireInput(Number.isInteger(ds.classes) && ds.classes >= 1 && ds.classes <= 256, () => `${where}: bad number of classes ${ds.classes}`);
+  requireInput(
+    [c, h, w].every((d) => Number.isInteger(d) && d >= 1),
+    () => `${where}: bad example shape [${ds.shape.join(', ')}]`,
+  );
+  requireInput(
+    Number.isInteger(ds.classes) && ds.classes >= 1 && ds.classes <= 256,
+    () => `${where}: bad number of classes ${ds.classes}`,
+  );
   requireInput(Number.isInteger(ds.count) && ds.count >= 0, () => `${where}: bad count ${ds.count}`);
   requireInput(ds.labels.length === ds.count, () => `${where}: ${ds.labels.length} labels for ${ds.count} examples`);
-  requireInput(ds.images.length === ds.count * c * h * w, () => `${where}: ${ds.images.length} image values, ${ds.count} examples of ${c}x${h}x${w} need ${ds.count * c * h * w}`);
+  requireInput(
+    ds.images.length === ds.count * c * h * w,
+    () =>
+      `${where}: ${ds.images.length} image values, ${ds.count} examples of ${c}x${h}x${w} need ${ds.count * c * h * w}`,
+  );
   for (let i = 0; i < ds.count; i++) {
-    if (ds.labels[i] >= ds.classes) throw new InputError(`${where}: label ${ds.labels[i]} at index ${i} is not a class (0..${ds.classes - 1})`);
+    if (ds.labels[i] >= ds.classes)
+      throw new InputError(`${where}: label ${ds.labels[i]} at index ${i} is not a class (0..${ds.classes - 1})`);
   }
   return ds;
 }
@@ -134,7 +148,10 @@ export function selectExamples(ds: Dataset, indices: ArrayLike<number>, name = d
   const labels = new Uint8Array(n);
   for (let k = 0; k < n; k++) {
     const i = indices[k];
-    requireInput(Number.isInteger(i) && i >= 0 && i < ds.count, () => `${ds.name}: example index ${i} out of range (0..${ds.count - 1})`);
+    requireInput(
+      Number.isInteger(i) && i >= 0 && i < ds.count,
+      () => `${ds.name}: example index ${i} out of range (0..${ds.count - 1})`,
+    );
     images.set(ds.images.subarray(i * size, (i + 1) * size), k * size);
     labels[k] = ds.labels[i];
   }
@@ -150,7 +167,10 @@ export function selectExamples(ds: Dataset, indices: ArrayLike<number>, name = d
  * @returns the indices, ascending.
  * @throws {@link syncbn-sim!InputError} when an argument is unusable.
  */
-export function balancedSubsetIndices(ds: Pick<Dataset, 'labels' | 'count' | 'classes' | 'name'>, n: number): Uint32Array {
+export function balancedSubsetIndices(
+  ds: Pick<Dataset, 'labels' | 'count' | 'classes' | 'name'>,
+  n: number,
+): Uint32Array {
   requireInput(Number.isInteger(n) && n >= 1, () => `subset size must be a positive integer, got ${n}`);
   requireInput(n <= ds.count, () => `subset of ${n} examples is larger than ${ds.name} (${ds.count} examples)`);
   const available = classCounts(ds);

@@ -107,7 +107,10 @@ export function findFashionMnistFiles(dataDir: string = DEFAULT_FASHION_MNIST_DI
  * ```
  */
 export function loadFashionMnist(options: FashionMnistOptions = {}): DatasetSplits {
-  checkFields('options', options, { dataDir: ofType.string('a directory path'), subset: ofType.number('a whole number >= 1') });
+  checkFields('options', options, {
+    dataDir: ofType.string('a directory path'),
+    subset: ofType.number('a whole number >= 1'),
+  });
   const files = findFashionMnistFiles(options.dataDir ?? DEFAULT_FASHION_MNIST_DIR);
   let train = loadFashionMnistSplit('fashion-mnist train', files.trainImages, files.trainLabels);
   let test = loadFashionMnistSplit('fashion-mnist test', files.testImages, files.testLabels);
@@ -131,7 +134,9 @@ export function loadFashionMnistSplit(name: string, imagesPath: string, labelsPa
   const images = readIdxFile(imagesPath, { dims: 3 });
   const [count, height, width] = images.dims;
   if (height !== FASHION_MNIST_SIZE || width !== FASHION_MNIST_SIZE) {
-    throw new InputError(`${imagesPath}: images are ${height}x${width}, Fashion-MNIST's are ${FASHION_MNIST_SIZE}x${FASHION_MNIST_SIZE}`);
+    throw new InputError(
+      `${imagesPath}: images are ${height}x${width}, Fashion-MNIST's are ${FASHION_MNIST_SIZE}x${FASHION_MNIST_SIZE}`,
+    );
   }
   const labels = readIdxFile(labelsPath, { dims: 1 });
   if (labels.dims[0] !== count) {
@@ -140,7 +145,9 @@ export function loadFashionMnistSplit(name: string, imagesPath: string, labelsPa
   const classes = FASHION_MNIST_CLASSES.length;
   const bad = labels.data.findIndex((l) => l >= classes);
   if (bad >= 0) {
-    throw new InputError(`${labelsPath}: label ${labels.data[bad]} at index ${bad} is not a Fashion-MNIST class (0..${classes - 1})`);
+    throw new InputError(
+      `${labelsPath}: label ${labels.data[bad]} at index ${bad} is not a Fashion-MNIST class (0..${classes - 1})`,
+    );
   }
   return checkDataset({
     name,

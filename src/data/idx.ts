@@ -93,13 +93,16 @@ export function parseIdx(bytes: Uint8Array, label = 'IDX data', options: IdxPars
   const dtype = raw[2];
   if (dtype !== IDX_UINT8) {
     const name = DTYPE_NAMES[dtype];
-    const what = name === undefined ? `unknown IDX dtype code 0x${hex2(dtype)}` : `IDX dtype ${name} (code 0x${hex2(dtype)})`;
+    const what =
+      name === undefined ? `unknown IDX dtype code 0x${hex2(dtype)}` : `IDX dtype ${name} (code 0x${hex2(dtype)})`;
     fail(`${what} in magic 0x${magic} is not supported: only uint8 (0x08)`);
   }
   const ndims = raw[3];
   if (ndims === 0) fail(`magic 0x${magic} declares 0 dimensions`);
   if (options.dims !== undefined && ndims !== options.dims) {
-    fail(`expected ${options.dims} dimension${options.dims === 1 ? '' : 's'} (magic 0x0000${hex2(IDX_UINT8)}${hex2(options.dims)}), found ${ndims} (magic 0x${magic})`);
+    fail(
+      `expected ${options.dims} dimension${options.dims === 1 ? '' : 's'} (magic 0x0000${hex2(IDX_UINT8)}${hex2(options.dims)}), found ${ndims} (magic 0x${magic})`,
+    );
   }
   const headerLength = 4 + 4 * ndims;
   if (raw.length < headerLength) {
@@ -143,7 +146,10 @@ export function readIdxFile(path: string, options: IdxParseOptions = {}, label: 
     const stats = statSync(path);
     requireInput(!stats.isDirectory(), `${label}: cannot read file: is a directory`);
     requireInput(stats.isFile(), `${label}: cannot read file: not a regular file`);
-    requireInput(stats.size <= MAX_FILE_BYTES, () => `${label}: cannot read file: too large (${stats.size} bytes, limit ${MAX_FILE_BYTES})`);
+    requireInput(
+      stats.size <= MAX_FILE_BYTES,
+      () => `${label}: cannot read file: too large (${stats.size} bytes, limit ${MAX_FILE_BYTES})`,
+    );
     bytes = readFileSync(path);
   } catch (err) {
     if (err instanceof InputError) throw err;
@@ -168,7 +174,10 @@ export function encodeIdx(dims: readonly number[], data: Uint8Array): Uint8Array
     requireInput(Number.isInteger(d) && d >= 0 && d <= 0xffffffff, () => `IDX: dimension ${d} is not a uint32`);
     size *= d;
   }
-  requireInput(size === data.length, () => `IDX: dims ${dims.join('x')} hold ${size} bytes, the data has ${data.length}`);
+  requireInput(
+    size === data.length,
+    () => `IDX: dims ${dims.join('x')} hold ${size} bytes, the data has ${data.length}`,
+  );
   const out = new Uint8Array(4 + 4 * dims.length + data.length);
   const view = new DataView(out.buffer);
   out[2] = IDX_UINT8;
@@ -192,4 +201,3 @@ function gunzip(bytes: Uint8Array, fail: (m: string) => never): Uint8Array {
 function hex2(n: number): string {
   return n.toString(16).padStart(2, '0');
 }
-

@@ -146,7 +146,10 @@ export function loadSynthetic(options: SyntheticOptions = {}): DatasetSplits {
  * @throws {@link syncbn-sim!InputError} for a bad count.
  */
 export function syntheticShapes(count: number, seed: number, name = 'synthetic'): Dataset {
-  requireInput(Number.isInteger(count) && count >= 0, () => `synthetic set: example count must be a non-negative integer, got ${count}`);
+  requireInput(
+    Number.isInteger(count) && count >= 0,
+    () => `synthetic set: example count must be a non-negative integer, got ${count}`,
+  );
   const rng = new SeededRandom(seed);
   const classes = SYNTHETIC_CLASSES.length;
   const size = SYNTHETIC_SIZE;

@@ -224,16 +224,28 @@ interface Resolved {
 export function resolveBenchOptions(options: ClusterBenchOptions): Resolved {
   checkBenchOptions(options);
   const shape = [...(options.shape ?? BENCH_DEFAULTS.shape)];
-  requireInput(shape.length === 2 || shape.length === 4, () => `shape must be 2-D [N,C] or 4-D [N,C,H,W], got [${shape.join(',')}]`);
-  requireInput(shape.every((d) => Number.isSafeInteger(d) && d >= 1), () => `shape must hold whole numbers >= 1, got [${shape.join(',')}]`);
+  requireInput(
+    shape.length === 2 || shape.length === 4,
+    () => `shape must be 2-D [N,C] or 4-D [N,C,H,W], got [${shape.join(',')}]`,
+  );
+  requireInput(
+    shape.every((d) => Number.isSafeInteger(d) && d >= 1),
+    () => `shape must hold whole numbers >= 1, got [${shape.join(',')}]`,
+  );
   const elements = shape.reduce((a, b) => a * b, 1);
-  requireInput(elements <= MAX_BENCH_ELEMENTS, () => `shape [${shape.join(',')}] has ${elements} elements; the benchmark takes at most ${MAX_BENCH_ELEMENTS}`);
+  requireInput(
+    elements <= MAX_BENCH_ELEMENTS,
+    () => `shape [${shape.join(',')}] has ${elements} elements; the benchmark takes at most ${MAX_BENCH_ELEMENTS}`,
+  );
   const perChannel = elements / shape[1];
   requireInput(perChannel > 1, () => `shape [${shape.join(',')}] has 1 value per channel: training needs more`);
   const devices = options.devices ?? BENCH_DEFAULTS.devices;
   checkWhole('devices', devices, 1, MAX_DEVICES);
   const algorithm = options.algorithm ?? BENCH_DEFAULTS.algorithm;
-  requireInput(ALGORITHM_NAMES.includes(algorithm), () => `unknown algorithm '${algorithm}' (${ALGORITHM_NAMES.join(', ')})`);
+  requireInput(
+    ALGORITHM_NAMES.includes(algorithm),
+    () => `unknown algorithm '${algorithm}' (${ALGORITHM_NAMES.join(', ')})`,
+  );
   const reps = options.reps ?? BENCH_DEFAULTS.reps;
   checkWhole('reps', reps, 1, 100_000);
   const allreduceReps = options.allreduceReps ?? BENCH_DEFAULTS.allreduceReps;
@@ -269,14 +281,17 @@ export function torchPeer(shape: readonly number[], reps: number): TorchPeer | {
   if (r.error) return { reason: `${TORCH_PYTHON} failed: ${r.error.message}` };
   if (r.status !== 0) {
     const last = (r.stderr || '').trim().split('\n').pop() || `exit status ${r.status}`;
-    return { reason: /No module named .?torch/.test(r.stderr ?? '') ? 'torch is not installed for /usr/bin/python3' : last };
+    return {
+      reason: /No module named .?torch/.test(r.stderr ?? '') ? 'torch is not installed for /usr/bin/python3' : last,
+    };
   }
   try {
     // The script's JSON is snake_case; it is read into camelCase here, at the parse.
     const parsed = JSON.parse(r.stdout) as { forward_ms?: unknown; forward_backward_ms?: unknown; threads?: unknown };
     const { forward_ms: forwardMs, forward_backward_ms: forwardBackwardMs, threads } = parsed;
     const finite = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
-    if (finite(forwardMs) && finite(forwardBackwardMs) && finite(threads)) return { forwardMs, forwardBackwardMs, threads };
+    if (finite(forwardMs) && finite(forwardBackwardMs) && finite(threads))
+      return { forwardMs, forwardBackwardMs, threads };
   } catch {
     // fall through
   }
@@ -290,7 +305,13 @@ async function timeAsync(fn: () => Promise<unknown>): Promise<number> {
 }
 
 function allReduceFigures(algorithm: AlgorithmName, calls: number[]): AllReduceFigures {
-  return { algorithm, medianUs: median(calls), p10Us: quantile(calls, 0.1), p90Us: quantile(calls, 0.9), samples: calls.length };
+  return {
+    algorithm,
+    medianUs: median(calls),
+    p10Us: quantile(calls, 0.1),
+    p90Us: quantile(calls, 0.9),
+    samples: calls.length,
+  };
 }
 
 const WARMUP_STEPS = 2;
@@ -366,7 +387,9 @@ export async function benchmarkCluster(options: ClusterBenchOptions = {}): Promi
     for (const algorithm of ALGORITHM_NAMES) {
       progress(`timing ${o.allreduceReps} all-reduces of ${2 * C + 1} values (${algorithm})`);
       await cluster.benchmarkAllReduce(2 * C + 1, WARMUP_ALLREDUCES, algorithm);
-      allreduce.push(allReduceFigures(algorithm, await cluster.benchmarkAllReduce(2 * C + 1, o.allreduceReps, algorithm)));
+      allreduce.push(
+        allReduceFigures(algorithm, await cluster.benchmarkAllReduce(2 * C + 1, o.allreduceReps, algorithm)),
+      );
     }
   } finally {
     await cluster.close();
@@ -391,13 +414,25 @@ export async function benchmarkCluster(options: ClusterBenchOptions = {}): Promi
   const singleMs = median(singles);
   const kernelsMs = median(bare);
   const chosen = allreduce.find((a) => a.algorithm === o.algorithm)!;
-  const goal = (name: string, figure: number, limit: number, unit: GoalCheck['unit']): GoalCheck => ({ name, figure, goal: limit, unit, met: figure <= limit });
+  const goal = (name: string, figure: number, limit: number, unit: GoalCheck['unit']): GoalCheck => ({
+    name,
+    figure,
+    goal: limit,
+    unit,
+    met: figure <= limit,
+  });
   const goals: GoalCheck[] = [
     goal('sync step / local step', syncMs / localMs, BENCH_GOALS.syncOverLocal, 'x'),
-    goal(`all-reduce of ${2 * C + 1} values at W=${o.devices} (${o.algorithm})`, chosen.medianUs, BENCH_GOALS.allreduceUs, 'us'),
+    goal(
+      `all-reduce of ${2 * C + 1} values at W=${o.devices} (${o.algorithm})`,
+      chosen.medianUs,
+      BENCH_GOALS.allreduceUs,
+      'us',
+    ),
     goal('sync step / single-thread BN', syncMs / singleMs, BENCH_GOALS.syncOverSingle, 'x'),
   ];
-  if (pytorch) goals.push(goal('sync step / PyTorch BN', syncMs / pytorch.forwardBackwardMs, BENCH_GOALS.syncOverPytorch, 'x'));
+  if (pytorch)
+    goals.push(goal('sync step / PyTorch BN', syncMs / pytorch.forwardBackwardMs, BENCH_GOALS.syncOverPytorch, 'x'));
 
   return {
     shape: o.shape,

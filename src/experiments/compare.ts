@@ -278,23 +278,34 @@ export async function compareModes(options: CompareOptions = {}): Promise<Compar
   const layout = channelLayout(given.shape);
   const givenGrad = options.gradOutput ?? syntheticGradient(given.shape, seed + 1, dtypeOf(given.data));
   if (options.gradOutput) {
-    requireInput(dtypeOf(options.gradOutput.data) === dtypeOf(given.data), () => `grad output must have the input's dtype (${dtypeOf(given.data)}), got ${dtypeOf(options.gradOutput!.data)}`);
+    requireInput(
+      dtypeOf(options.gradOutput.data) === dtypeOf(given.data),
+      () =>
+        `grad output must have the input's dtype (${dtypeOf(given.data)}), got ${dtypeOf(options.gradOutput!.data)}`,
+    );
   }
   const storage = options.storage === undefined ? undefined : checkChoice('storage', options.storage, HALF_FORMATS);
   const stored = (t: Tensor, what: string) => {
     if (storage === undefined) return t;
     const s = toHalfStorage(t, storage);
     const lost = overflowedCount(t.data, s.data);
-    requireInput(lost === 0, () => `--dtype ${storage}: ${lost} value${lost === 1 ? '' : 's'} of the ${what} overflow ${storage}`);
+    requireInput(
+      lost === 0,
+      () => `--dtype ${storage}: ${lost} value${lost === 1 ? '' : 's'} of the ${what} overflow ${storage}`,
+    );
     return s;
   };
   const input = stored(given, 'input');
   const gradOutput = stored(givenGrad, 'grad output');
   // Every output is stored back in 16 bits before it is compared.
-  const back = <A extends Float32Array | Float64Array>(a: A): A => (storage === undefined ? a : roundInPlace(a, storage));
+  const back = <A extends Float32Array | Float64Array>(a: A): A =>
+    storage === undefined ? a : roundInPlace(a, storage);
   const modes = options.modes ?? defaultModes(devices, layout.rows, layout.inner);
   requireInput(modes.length > 0, 'give at least one mode');
-  requireInput(modes.length <= MAX_COMPARE_MODES, () => `modes: ${modes.length} given; the limit is ${MAX_COMPARE_MODES}`);
+  requireInput(
+    modes.length <= MAX_COMPARE_MODES,
+    () => `modes: ${modes.length} given; the limit is ${MAX_COMPARE_MODES}`,
+  );
   for (const m of modes) parseMode(m, devices);
   const eps = options.eps ?? DEFAULT_EPS;
   const momentum = COMPARE_MOMENTUM;
@@ -303,8 +314,19 @@ export async function compareModes(options: CompareOptions = {}): Promise<Compar
   const single = batchNorm(input, { gradOutput, stats: options.stats, accumulator: options.accumulator, eps });
   back(single.output.data);
   back(single.gradInput!.data);
-  const scale = { output: maxAbs(single.output.data), gradInput: maxAbs(single.gradInput!.data), gradWeight: maxAbs(single.gradWeight!) };
-  const cluster = Cluster.start({ devices, threads: options.threads, algorithm: options.algorithm, stats: options.stats, accumulator: options.accumulator, timeoutMs: options.timeoutMs });
+  const scale = {
+    output: maxAbs(single.output.data),
+    gradInput: maxAbs(single.gradInput!.data),
+    gradWeight: maxAbs(single.gradWeight!),
+  };
+  const cluster = Cluster.start({
+    devices,
+    threads: options.threads,
+    algorithm: options.algorithm,
+    stats: options.stats,
+    accumulator: options.accumulator,
+    timeoutMs: options.timeoutMs,
+  });
   try {
     const modeRows: ModeRow[] = [];
     let perDevice: DeviceRow[] = [];
@@ -341,7 +363,9 @@ export async function compareModes(options: CompareOptions = {}): Promise<Compar
       back(f.output.data);
       const first = f.devices[0].used;
       const identical = f.devices.every(
-        (d) => d.used.mean.every((v, c) => Object.is(v, first.mean[c])) && d.used.var.every((v, c) => Object.is(v, first.var[c])),
+        (d) =>
+          d.used.mean.every((v, c) => Object.is(v, first.mean[c])) &&
+          d.used.var.every((v, c) => Object.is(v, first.var[c])),
       );
       algorithms.push({
         algorithm,
@@ -354,14 +378,29 @@ export async function compareModes(options: CompareOptions = {}): Promise<Compar
     }
     const shift =
       cluster.stats === 'shifted-sums'
-        ? { by: 'the running mean', value: 0, note: 'shifted-sums shifts by the running mean, which is 0 in every row here (compare keeps momentum 0): the results are exactly those of sums' }
+        ? {
+            by: 'the running mean',
+            value: 0,
+            note: 'shifted-sums shifts by the running mean, which is 0 in every row here (compare keeps momentum 0): the results are exactly those of sums',
+          }
         : undefined;
     return {
-      batch: { shape: [...input.shape], dtype: storage ?? dtypeOf(input.data), source: options.input ? 'input' : 'synthetic', ...(options.input ? {} : { seed }) },
+      batch: {
+        shape: [...input.shape],
+        dtype: storage ?? dtypeOf(input.data),
+        source: options.input ? 'input' : 'synthetic',
+        ...(options.input ? {} : { seed }),
+      },
       gradOutput: options.gradOutput ? { source: 'input' } : { source: 'synthetic', seed: seed + 1 },
       devices,
       stats: cluster.stats,
-      settings: { eps, accumulator: cluster.accumulator, algorithm: cluster.algorithm, momentum, ...(shift ? { shift } : {}) },
+      settings: {
+        eps,
+        accumulator: cluster.accumulator,
+        algorithm: cluster.algorithm,
+        momentum,
+        ...(shift ? { shift } : {}),
+      },
       scale,
       global: momentsRow(single.stats),
       perDevice,

@@ -53,7 +53,12 @@ function quantileOf(values: readonly number[], q: number): number {
  * @returns one row per (threads, algorithm)
  * @throws InputError for arguments the cluster refuses.
  */
-export async function allReduceOnThreads(devices: number, threadCounts: readonly number[], values: number, reps: number): Promise<AllReduceOnThreads[]> {
+export async function allReduceOnThreads(
+  devices: number,
+  threadCounts: readonly number[],
+  values: number,
+  reps: number,
+): Promise<AllReduceOnThreads[]> {
   const rows: AllReduceOnThreads[] = [];
   for (const threads of threadCounts) {
     const cluster = Cluster.start({ devices, threads });
@@ -62,7 +67,13 @@ export async function allReduceOnThreads(devices: number, threadCounts: readonly
       for (const algorithm of ALGORITHM_NAMES) {
         await cluster.benchmarkAllReduce(values, Math.max(5, Math.floor(reps / 10)), algorithm);
         const calls = await cluster.benchmarkAllReduce(values, reps, algorithm);
-        rows.push({ threads, algorithm, medianUs: median(calls), p10Us: quantileOf(calls, 0.1), p90Us: quantileOf(calls, 0.9) });
+        rows.push({
+          threads,
+          algorithm,
+          medianUs: median(calls),
+          p10Us: quantileOf(calls, 0.1),
+          p90Us: quantileOf(calls, 0.9),
+        });
       }
     } finally {
       await cluster.close();
@@ -85,7 +96,8 @@ export function compareFootprints(devicesList: readonly number[]): CompareFootpr
   const rows: CompareFootprint[] = [];
   for (const devices of devicesList) {
     const r = spawnSync(process.execPath, [script, String(devices)], { encoding: 'utf8', timeout: 900_000 });
-    if (r.status !== 0) return { reason: `compare on ${devices} devices failed: ${(r.stderr || '').trim().split('\n').pop()}` };
+    if (r.status !== 0)
+      return { reason: `compare on ${devices} devices failed: ${(r.stderr || '').trim().split('\n').pop()}` };
     const parsed = JSON.parse(r.stdout) as CompareFootprint;
     rows.push({ devices, seconds: parsed.seconds, maxRssMb: parsed.maxRssMb });
   }
@@ -100,13 +112,20 @@ export function compareFootprints(devicesList: readonly number[]): CompareFootpr
  * @param rows - footprints, W ascending.
  * @returns one entry per consecutive pair of rows, with the time and memory exponents.
  */
-export function growthExponents(rows: readonly CompareFootprint[]): { readonly from: number; readonly to: number; readonly timeExponent: number; readonly memoryExponent: number }[] {
+export function growthExponents(
+  rows: readonly CompareFootprint[],
+): { readonly from: number; readonly to: number; readonly timeExponent: number; readonly memoryExponent: number }[] {
   const out = [];
   for (let i = 1; i < rows.length; i++) {
     const a = rows[i - 1];
     const b = rows[i];
     const w = Math.log(b.devices / a.devices);
-    out.push({ from: a.devices, to: b.devices, timeExponent: Math.log(b.seconds / a.seconds) / w, memoryExponent: Math.log(b.maxRssMb / a.maxRssMb) / w });
+    out.push({
+      from: a.devices,
+      to: b.devices,
+      timeExponent: Math.log(b.seconds / a.seconds) / w,
+      memoryExponent: Math.log(b.maxRssMb / a.maxRssMb) / w,
+    });
   }
   return out;
 }

@@ -27,7 +27,15 @@ export type { ClusterRunDetails, ClusterRunSettings, RunInputPaths, RunInputs, R
 
 // compare: BN modes and all-reduce algorithms side by side against single-device BN.
 export { DEFAULT_COMPARE_DEVICES, DEFAULT_COMPARE_SHAPE, compareModes, defaultModes } from './compare.js';
-export type { AlgorithmRow, CompareOptions, CompareReport, DeviceRow, ModeRow, MomentsRow, StraySummary } from './compare.js';
+export type {
+  AlgorithmRow,
+  CompareOptions,
+  CompareReport,
+  DeviceRow,
+  ModeRow,
+  MomentsRow,
+  StraySummary,
+} from './compare.js';
 
 // noise: the statistical noise of what each device normalizes with, against i.i.d. theory.
 export { noiseExperiment } from './noise.js';
@@ -35,17 +43,50 @@ export type { NoiseOptions, NoiseReport, NoiseRow, NoiseSource } from './noise.j
 export { compareLayers, noiseLayers } from './layers.js';
 export { SWEEP_NO_BN_MODE, sweepExperiment } from './sweep.js';
 export type { SweepOptions, SweepReport, SweepRow, SweepRunConfig, SweepRunResult, SweepSettings } from './sweep.js';
-export type { LayerCompareEntry, LayerCompareOptions, LayerCompareReport, LayerNoiseEntry, LayerNoiseOptions, LayerNoiseReport, LayerNoiseRow, LayerNoiseSummary, LayerStrayRow, LayerSummary } from './layers.js';
+export type {
+  LayerCompareEntry,
+  LayerCompareOptions,
+  LayerCompareReport,
+  LayerNoiseEntry,
+  LayerNoiseOptions,
+  LayerNoiseReport,
+  LayerNoiseRow,
+  LayerNoiseSummary,
+  LayerStrayRow,
+  LayerSummary,
+} from './layers.js';
 export { DISTRIBUTION_NAMES } from '../tensor/distributions.js';
 export type { DistributionName } from '../tensor/distributions.js';
 
 // precision: the error of each statistics method as |mean| / std grows.
-export { HALF_COUNTS, PRECISION_ALL_DTYPES, PRECISION_METHODS, exactMoments, halfCountRows, precisionExperiment } from './precision.js';
-export type { HalfCountRow, PrecisionDType, PrecisionMethod, PrecisionOptions, PrecisionReport, PrecisionRow } from './precision.js';
+export {
+  HALF_COUNTS,
+  PRECISION_ALL_DTYPES,
+  PRECISION_METHODS,
+  exactMoments,
+  halfCountRows,
+  precisionExperiment,
+} from './precision.js';
+export type {
+  HalfCountRow,
+  PrecisionDType,
+  PrecisionMethod,
+  PrecisionOptions,
+  PrecisionReport,
+  PrecisionRow,
+} from './precision.js';
 
 // cost: the alpha-beta model of the BN all-reduces of a network.
 export { NETWORK_NAMES, costModel } from './cost.js';
-export type { CostCrossover, CostFastest, CostFastestBySize, CostOptions, CostReport, CostRow, NetworkName } from './cost.js';
+export type {
+  CostCrossover,
+  CostFastest,
+  CostFastestBySize,
+  CostOptions,
+  CostReport,
+  CostRow,
+  NetworkName,
+} from './cost.js';
 export type { FlatAlgorithmName } from '../collectives/cost-model.js';
 export { LINK_NAMES } from '../collectives/link-presets.js';
 export type { LinkPresetName } from '../collectives/link-presets.js';
@@ -58,13 +99,19 @@ export type { BnCall, BnPattern } from '../cost/bn-patterns.js';
 export { iterationCost } from '../cost/iteration.js';
 export type { IterationInput, IterationReport, IterationRow } from '../cost/iteration.js';
 export { GPUS, GPU_NAMES, MODELS, MODEL_NAMES, computeSeconds } from '../cost/networks.js';
+export type { ComputeTime } from '../cost/networks.js';
 export type { GpuName, GpuPreset, ModelName, NetworkFigures } from '../cost/networks.js';
 export { simulateIteration } from '../cost/simulate.js';
 export type { SimulateInput, SimulateResult, Straggler } from '../cost/simulate.js';
 export { flatTopology, makeTopology, resolveLink } from '../cost/topology.js';
 export type { Link, LinkOptions, Topology } from '../cost/topology.js';
 export { INTER_LINK_NAMES, INTRA_LINK_NAMES, LINK_PRESETS as CLUSTER_LINK_PRESETS } from '../cost/links.js';
-export type { InterLinkName, IntraLinkName, LinkPreset as ClusterLinkPreset, LinkPresetName as ClusterLinkName } from '../cost/links.js';
+export type {
+  InterLinkName,
+  IntraLinkName,
+  LinkPreset as ClusterLinkPreset,
+  LinkPresetName as ClusterLinkName,
+} from '../cost/links.js';
 export { PROTOCOLS } from '../cost/nccl-tuning.js';
 export type { HopKind, Protocol } from '../cost/nccl-tuning.js';
 export { MEASUREMENTS, validationTable } from '../cost/validation.js';
@@ -72,7 +119,14 @@ export type { Measurement, ValidationRow } from '../cost/validation.js';
 
 // bench: the cluster's speed, beside PyTorch when it is installed.
 export { benchmarkCluster } from './bench.js';
-export type { AllReduceFigures, ClusterBenchOptions, ClusterBenchReport, GoalCheck, StartStopFigures, TorchPeer } from './bench.js';
+export type {
+  AllReduceFigures,
+  ClusterBenchOptions,
+  ClusterBenchReport,
+  GoalCheck,
+  StartStopFigures,
+  TorchPeer,
+} from './bench.js';
 
 // train: data-parallel training runs that compare BN modes and per-device batch sizes.
 export { DATASET_NAMES, DivergedError, trainExperiment } from './train.js';

@@ -150,11 +150,31 @@ export async function benchmarkKernels(options: KernelBenchOptions = {}): Promis
 
   const passes = [
     { pass: 'forward: statistics (read x)', bytes, run: () => consume(sumStats(x, layout).sum[0]) },
-    { pass: 'forward: normalize (read x, write y)', bytes: 2 * bytes, run: () => normalize(x, layout, stats.mean, stats.invStd, undefined, undefined, y) },
-    { pass: 'forward: statistics + normalize, fused (read x, write y)', bytes: 2 * bytes, run: () => consume(forwardTrain(x, layout, 1e-5, undefined, undefined, y).mean[0]) },
-    { pass: 'backward: reductions (read x, dy)', bytes: 2 * bytes, run: () => consume(gradSums(dy, x, layout, stats.mean, stats.invStd).sumDy[0]) },
-    { pass: 'backward: grad input (read x, dy, write dx)', bytes: 3 * bytes, run: () => gradInputTrain(dy, x, layout, stats.mean, stats.invStd, undefined, sums, stats.count, dx) },
-    { pass: 'backward: reductions + grad input, fused (read x, dy, write dx)', bytes: 3 * bytes, run: () => consume(gradTrain(dy, x, layout, stats.mean, stats.invStd, undefined, dx).sumDy[0]) },
+    {
+      pass: 'forward: normalize (read x, write y)',
+      bytes: 2 * bytes,
+      run: () => normalize(x, layout, stats.mean, stats.invStd, undefined, undefined, y),
+    },
+    {
+      pass: 'forward: statistics + normalize, fused (read x, write y)',
+      bytes: 2 * bytes,
+      run: () => consume(forwardTrain(x, layout, 1e-5, undefined, undefined, y).mean[0]),
+    },
+    {
+      pass: 'backward: reductions (read x, dy)',
+      bytes: 2 * bytes,
+      run: () => consume(gradSums(dy, x, layout, stats.mean, stats.invStd).sumDy[0]),
+    },
+    {
+      pass: 'backward: grad input (read x, dy, write dx)',
+      bytes: 3 * bytes,
+      run: () => gradInputTrain(dy, x, layout, stats.mean, stats.invStd, undefined, sums, stats.count, dx),
+    },
+    {
+      pass: 'backward: reductions + grad input, fused (read x, dy, write dx)',
+      bytes: 3 * bytes,
+      run: () => consume(gradTrain(dy, x, layout, stats.mean, stats.invStd, undefined, dx).sumDy[0]),
+    },
   ];
   // The steps a single-device BN layer takes: forward, then forward and backward.
   const forward = () => consume(forwardTrain(x, layout, 1e-5, undefined, undefined, y).mean[0]);
@@ -223,13 +243,21 @@ export async function benchmarkKernels(options: KernelBenchOptions = {}): Promis
       jsRatioToProbe: gbPerSecond(p.bytes, js) / probeGBs,
     };
   });
-  const steps = (['forward', 'forward+backward'] as const).map((step, i): StepFigure => ({
-    step,
-    wasmMs: median(stepMs.wasm[i]),
-    jsMs: median(stepMs.js[i]),
-    jsOverWasm: ratio(stepMs.js[i], stepMs.wasm[i]),
-    ...(peer ? { pytorchMs: median(torchMs[i]), wasmOverPytorch: ratio(stepMs.wasm[i], torchMs[i]), jsOverPytorch: ratio(stepMs.js[i], torchMs[i]) } : {}),
-  }));
+  const steps = (['forward', 'forward+backward'] as const).map(
+    (step, i): StepFigure => ({
+      step,
+      wasmMs: median(stepMs.wasm[i]),
+      jsMs: median(stepMs.js[i]),
+      jsOverWasm: ratio(stepMs.js[i], stepMs.wasm[i]),
+      ...(peer
+        ? {
+            pytorchMs: median(torchMs[i]),
+            wasmOverPytorch: ratio(stepMs.wasm[i], torchMs[i]),
+            jsOverPytorch: ratio(stepMs.js[i], torchMs[i]),
+          }
+        : {}),
+    }),
+  );
   const figure = steps[1].wasmOverPytorch?.median;
   return {
     shape,

@@ -11,7 +11,12 @@ import type { AlgorithmName } from '../collectives/algorithms/index.js';
 import { Cluster, MAX_DEVICES } from '../cluster/cluster.js';
 import { parseMode, syncGroup } from '../bn/modes.js';
 import { InputError, requireInput } from '../errors.js';
-import { type DistributionName, DISTRIBUTION_NAMES, distributionByName, varianceOfSampleVariance } from '../tensor/distributions.js';
+import {
+  type DistributionName,
+  DISTRIBUTION_NAMES,
+  distributionByName,
+  varianceOfSampleVariance,
+} from '../tensor/distributions.js';
 import { describeNonFinite } from '../tensor/finite.js';
 import { SeededRandom } from '../tensor/random.js';
 import { type Tensor, channelLayout, sizeOf } from '../tensor/tensor.js';
@@ -230,12 +235,18 @@ function checkNoiseSize(options: NoiseOptions, devices: number, trials: number, 
   let total = 0;
   for (const b of options.batchSizes) {
     const elements = b * devices * rowSize;
-    requireInput(elements <= MAX_NOISE_BATCH_ELEMENTS, () =>
-      `per-device batch size ${b} over ${devices} devices with ${rowSize} values a row draws ${elements} values a batch; the limit is ${MAX_NOISE_BATCH_ELEMENTS}`,
+    requireInput(
+      elements <= MAX_NOISE_BATCH_ELEMENTS,
+      () =>
+        `per-device batch size ${b} over ${devices} devices with ${rowSize} values a row draws ${elements} values a batch; the limit is ${MAX_NOISE_BATCH_ELEMENTS}`,
     );
     total += elements * trials;
   }
-  requireInput(total <= MAX_NOISE_TOTAL_ELEMENTS, () => `${trials} trials of these batch sizes draw ${total} values in all; the limit is ${MAX_NOISE_TOTAL_ELEMENTS} (use fewer trials)`);
+  requireInput(
+    total <= MAX_NOISE_TOTAL_ELEMENTS,
+    () =>
+      `${trials} trials of these batch sizes draw ${total} values in all; the limit is ${MAX_NOISE_TOTAL_ELEMENTS} (use fewer trials)`,
+  );
 }
 
 /**
@@ -260,12 +271,25 @@ export async function noiseExperiment(options: NoiseOptions): Promise<NoiseRepor
   const seed = options.seed ?? 0;
   const dist = options.dist ?? 'normal';
   requireInput(options.batchSizes.length > 0, '--batch-sizes: give at least one per-device batch size');
-  for (const b of options.batchSizes) requireInput(Number.isSafeInteger(b) && b >= 1, () => `per-device batch size must be a whole number >= 1, got ${b}`);
-  requireInput(Number.isSafeInteger(devices) && devices >= 1, () => `devices must be a whole number >= 1, got ${devices}`);
+  for (const b of options.batchSizes)
+    requireInput(
+      Number.isSafeInteger(b) && b >= 1,
+      () => `per-device batch size must be a whole number >= 1, got ${b}`,
+    );
+  requireInput(
+    Number.isSafeInteger(devices) && devices >= 1,
+    () => `devices must be a whole number >= 1, got ${devices}`,
+  );
   requireInput(Number.isSafeInteger(trials) && trials >= 1, () => `trials must be a whole number >= 1, got ${trials}`);
-  requireInput(DISTRIBUTION_NAMES.includes(dist), () => `unknown distribution '${dist}' (${DISTRIBUTION_NAMES.join(', ')})`);
+  requireInput(
+    DISTRIBUTION_NAMES.includes(dist),
+    () => `unknown distribution '${dist}' (${DISTRIBUTION_NAMES.join(', ')})`,
+  );
   const channels = options.channels ?? 16;
-  requireInput(Number.isSafeInteger(channels) && channels >= 1, () => `channels must be a whole number >= 1, got ${channels}`);
+  requireInput(
+    Number.isSafeInteger(channels) && channels >= 1,
+    () => `channels must be a whole number >= 1, got ${channels}`,
+  );
   checkNoiseSize(options, devices, trials, options.input ? sizeOf(options.input.shape.slice(1)) : channels);
   const population = options.input ? filePopulation(options.input) : syntheticPopulation(dist, channels);
   const group = options.group ?? smallestFactorBelow(devices);
@@ -275,7 +299,12 @@ export async function noiseExperiment(options: NoiseOptions): Promise<NoiseRepor
   const C = population.channels;
   const rng = new SeededRandom(seed);
   const tallies = new Map<string, Tally>();
-  const cluster = Cluster.start({ devices, threads: options.threads, algorithm: options.algorithm, stats: options.stats });
+  const cluster = Cluster.start({
+    devices,
+    threads: options.threads,
+    algorithm: options.algorithm,
+    stats: options.stats,
+  });
   const total = trials * options.batchSizes.length;
   let done = 0;
   try {
@@ -292,7 +321,18 @@ export async function noiseExperiment(options: NoiseOptions): Promise<NoiseRepor
           if (n < 2) continue; // one value per channel: no variance to normalize with
           const f = await cluster.forward(x, { mode, momentum: 0 });
           const key = `${b}/${mode}`;
-          const tally = tallies.get(key) ?? { meanZ: 0, varZ: 0, meanNoise: 0, varNoise: 0, meanTheory: 0, varTheory: 0, batchZ: 0, batchSamples: 0, batchVarSq: 0, samples: 0 };
+          const tally = tallies.get(key) ?? {
+            meanZ: 0,
+            varZ: 0,
+            meanNoise: 0,
+            varNoise: 0,
+            meanTheory: 0,
+            varTheory: 0,
+            batchZ: 0,
+            batchSamples: 0,
+            batchVarSq: 0,
+            samples: 0,
+          };
           tallies.set(key, tally);
           for (const d of f.devices) {
             // One sample per normalizing unit: its first rank speaks for it.
@@ -353,14 +393,19 @@ export async function noiseExperiment(options: NoiseOptions): Promise<NoiseRepor
       });
     }
   }
-  if (rows.length === 0) throw new InputError('every normalizing unit would hold one value per channel: use larger batch sizes');
+  if (rows.length === 0)
+    throw new InputError('every normalizing unit would hold one value per channel: use larger batch sizes');
   const source = options.input
     ? { kind: 'input' as const, shape: [...options.input.shape] }
     : { kind: 'synthetic' as const, dist, description: distributionByName(dist).description };
   const stats = options.stats ?? 'sums';
   const shift =
     stats === 'shifted-sums'
-      ? { by: 'the running mean', value: 0, note: 'shifted-sums shifts by the running mean, which stays 0 here (every step has momentum 0): the results are exactly those of sums' }
+      ? {
+          by: 'the running mean',
+          value: 0,
+          note: 'shifted-sums shifts by the running mean, which stays 0 here (every step has momentum 0): the results are exactly those of sums',
+        }
       : undefined;
   return { source, devices, trials, channels: C, seed, stats, ...(shift ? { shift } : {}), rows };
 }

@@ -190,7 +190,12 @@ export function checkTrainOptions(options: unknown): void {
  */
 export function checkRunInputPaths(paths: unknown): void {
   const path = ofType.string('a file path');
-  checkFields('paths', paths, { input: path, gradOutput: path, weight: path, bias: path, runningMean: path, runningVar: path }, ['input']);
+  checkFields(
+    'paths',
+    paths,
+    { input: path, gradOutput: path, weight: path, bias: path, runningMean: path, runningVar: path },
+    ['input'],
+  );
 }
 
 /**
@@ -201,7 +206,9 @@ export function checkRunInputPaths(paths: unknown): void {
  */
 export function checkRunInputs(inputs: unknown): void {
   const t = ofType.tensor;
-  checkFields('inputs', inputs, { input: t, gradOutput: t, weight: t, bias: t, runningMean: t, runningVar: t }, ['input']);
+  checkFields('inputs', inputs, { input: t, gradOutput: t, weight: t, bias: t, runningMean: t, runningVar: t }, [
+    'input',
+  ]);
 }
 
 /**

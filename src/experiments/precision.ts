@@ -40,7 +40,14 @@ import { checkPrecisionOptions } from './option-checks.js';
  * methods of the cluster (sums split by accumulator, since float32 sums are the case that
  * cancels), and PyTorch's own round trip through (mean, invstd, count).
  */
-export const PRECISION_METHODS = ['sums-float32', 'sums-float64', 'welford', 'two-pass', 'shifted-sums', 'pytorch-roundtrip'] as const;
+export const PRECISION_METHODS = [
+  'sums-float32',
+  'sums-float64',
+  'welford',
+  'two-pass',
+  'shifted-sums',
+  'pytorch-roundtrip',
+] as const;
 /** One of {@link PRECISION_METHODS}. */
 export type PrecisionMethod = (typeof PRECISION_METHODS)[number];
 /** The data types the data may be stored in: float32 is where cancellation shows first. */
@@ -53,7 +60,12 @@ export type PrecisionDType = DType | HalfFormat;
 export const PRECISION_ALL_DTYPES: readonly PrecisionDType[] = ['float32', 'float64', ...HALF_FORMATS];
 
 /** Largest finite value of each storage. */
-const MAX_FINITE: Readonly<Record<PrecisionDType, number>> = { float32: 3.4028234663852886e38, float64: Number.MAX_VALUE, float16: 65504, bfloat16: 3.3895313892515355e38 };
+const MAX_FINITE: Readonly<Record<PrecisionDType, number>> = {
+  float32: 3.4028234663852886e38,
+  float64: Number.MAX_VALUE,
+  float16: 65504,
+  bfloat16: 3.3895313892515355e38,
+};
 
 /** The counts the half-precision rows show: the last exact float16 integer, the first inexact, float16's largest, its overflow, and one ResNet stage at batch 32 (32 x 56 x 56). */
 export const HALF_COUNTS: readonly number[] = [2048, 2049, 65504, 65520, 100352];
@@ -86,7 +98,14 @@ export function halfCountRows(formats: readonly HalfFormat[]): HalfCountRow[] {
   return checkChoiceList('formats', formats, HALF_FORMATS).flatMap((format) =>
     HALF_COUNTS.map((count) => {
       const stored = storedCount(count, format);
-      return { format, count, stored, exact: stored === count, runningVarExact: runningVarWithCount(1, 1, count, 0.1, 'exact'), runningVarStored: runningVarWithCount(1, 1, count, 0.1, format) };
+      return {
+        format,
+        count,
+        stored,
+        exact: stored === count,
+        runningVarExact: runningVarWithCount(1, 1, count, 0.1, 'exact'),
+        runningVarStored: runningVarWithCount(1, 1, count, 0.1, format),
+      };
     }),
   );
 }
@@ -111,7 +130,12 @@ export const MAX_PRECISION_TRIALS = 100_000;
 /** Most values normalized over a whole run (every case and trial): 2^34, minutes of work. */
 export const MAX_PRECISION_TOTAL_ELEMENTS = 2 ** 34;
 /** Smallest positive normal number of each dtype: below it values lose their significant digits. */
-const MIN_NORMAL: Readonly<Record<PrecisionDType, number>> = { float32: 2 ** -126, float64: 2 ** -1022, float16: 2 ** -14, bfloat16: 2 ** -126 };
+const MIN_NORMAL: Readonly<Record<PrecisionDType, number>> = {
+  float32: 2 ** -126,
+  float64: 2 ** -1022,
+  float16: 2 ** -14,
+  bfloat16: 2 ** -126,
+};
 /** The all-reduce every cluster method uses (PyTorch's choice, one round per all-reduce). */
 const ALGORITHM = 'allgather';
 
@@ -265,43 +289,64 @@ export function resolvePrecisionOptions(options: PrecisionOptions): ResolvedOpti
   requireInput(isWhole(rows, 2), () => `rows must be a whole number >= 2, got ${rows}`);
   requireInput(isWhole(channels, 1), () => `channels must be a whole number >= 1, got ${channels}`);
   requireInput(rows * channels <= MAX_ELEMENTS, () => `rows x channels is ${rows * channels}; at most ${MAX_ELEMENTS}`);
-  requireInput(isWhole(devices, 1) && devices <= MAX_DEVICES, () => `devices must be a whole number from 1 to ${MAX_DEVICES}, got ${devices}`);
+  requireInput(
+    isWhole(devices, 1) && devices <= MAX_DEVICES,
+    () => `devices must be a whole number from 1 to ${MAX_DEVICES}, got ${devices}`,
+  );
   requireInput(isWhole(trials, 1), () => `trials must be a whole number >= 1, got ${trials}`);
   requireInput(trials <= MAX_PRECISION_TRIALS, () => `trials must be at most ${MAX_PRECISION_TRIALS}, got ${trials}`);
   requireInput(isWhole(seed, 0), () => `seed must be a whole number >= 0, got ${seed}`);
   requireInput(Number.isFinite(scale) && scale > 0, () => `scale must be a finite number > 0, got ${scale}`);
   requireInput(Number.isFinite(eps) && eps > 0, () => `eps must be a finite number > 0, got ${eps}`);
-  if (options.offset !== undefined) requireInput(Number.isFinite(options.offset), () => `offset must be a finite number, got ${options.offset}`);
+  if (options.offset !== undefined)
+    requireInput(Number.isFinite(options.offset), () => `offset must be a finite number, got ${options.offset}`);
   const dtypes = [...(options.dtypes ?? PRECISION_DTYPES)];
   requireInput(dtypes.length > 0, 'give at least one dtype');
-  for (const t of dtypes) requireInput(PRECISION_ALL_DTYPES.includes(t), () => `unknown dtype '${t}' (${PRECISION_ALL_DTYPES.join(', ')})`);
+  for (const t of dtypes)
+    requireInput(PRECISION_ALL_DTYPES.includes(t), () => `unknown dtype '${t}' (${PRECISION_ALL_DTYPES.join(', ')})`);
   const methods = [...(options.methods ?? PRECISION_METHODS)];
   requireInput(methods.length > 0, 'give at least one method');
   for (const m of methods) {
-    requireInput((PRECISION_METHODS as readonly string[]).includes(m), () => `unknown method '${m}' (${PRECISION_METHODS.join(', ')})`);
+    requireInput(
+      (PRECISION_METHODS as readonly string[]).includes(m),
+      () => `unknown method '${m}' (${PRECISION_METHODS.join(', ')})`,
+    );
   }
   for (const t of dtypes) {
     // The variance is scale^2: it (and so every square the sums add up) must be a normal number of the dtype.
-    requireInput(scale * scale >= MIN_NORMAL[t], () =>
-      `scale ${scale} is too small for ${t} data: its variance (scale^2 = ${short(scale * scale)}) is below the smallest normal ${t}, ${short(MIN_NORMAL[t])}, so the spread and the squares of the data would lose their digits` +
-      (t === 'float32' && scale * scale >= MIN_NORMAL.float64 ? ' (try --dtype float64)' : ''),
+    requireInput(
+      scale * scale >= MIN_NORMAL[t],
+      () =>
+        `scale ${scale} is too small for ${t} data: its variance (scale^2 = ${short(scale * scale)}) is below the smallest normal ${t}, ${short(MIN_NORMAL[t])}, so the spread and the squares of the data would lose their digits` +
+        (t === 'float32' && scale * scale >= MIN_NORMAL.float64 ? ' (try --dtype float64)' : ''),
     );
   }
   const narrowest = dtypes.reduce((a, t) => (MAX_FINITE[t] < MAX_FINITE[a] ? t : a), dtypes[0]);
   // The default sweep stops where the narrowest dtype asked for cannot hold the data (float16: 65504).
   const offsets =
-    options.offset !== undefined ? [options.offset] : DEFAULT_RATIOS.map((r) => r * scale).filter((off, i) => i === 0 || Math.abs(off) + 40 * scale <= MAX_FINITE[narrowest]);
+    options.offset !== undefined
+      ? [options.offset]
+      : DEFAULT_RATIOS.map((r) => r * scale).filter(
+          (off, i) => i === 0 || Math.abs(off) + 40 * scale <= MAX_FINITE[narrowest],
+        );
   for (const offset of offsets) {
     // Data up to 40 std from the mean must stay finite in every dtype asked for, squares included in float64.
     const top = Math.abs(offset) + 40 * scale;
     requireInput(Number.isFinite(top) && top <= MAX_FINITE[narrowest], () =>
-      Number.isFinite(top) ? `offset ${offset} with scale ${scale} does not fit ${narrowest}${narrowest === 'float32' ? ' (try --dtype float64)' : ` (largest finite ${short(MAX_FINITE[narrowest])})`}` : `offset ${offset} with scale ${scale} does not fit float64`,
+      Number.isFinite(top)
+        ? `offset ${offset} with scale ${scale} does not fit ${narrowest}${narrowest === 'float32' ? ' (try --dtype float64)' : ` (largest finite ${short(MAX_FINITE[narrowest])})`}`
+        : `offset ${offset} with scale ${scale} does not fit float64`,
     );
-    requireInput(Number.isFinite(rows * top * top), () => `offset ${offset} with scale ${scale}: the sum of squares of ${rows} rows overflows float64`);
+    requireInput(
+      Number.isFinite(rows * top * top),
+      () => `offset ${offset} with scale ${scale}: the sum of squares of ${rows} rows overflows float64`,
+    );
   }
   const cases = new Set(offsets).size * new Set(dtypes).size;
-  requireInput(cases * trials * rows * channels <= MAX_PRECISION_TOTAL_ELEMENTS, () =>
-    `${trials} trials of ${cases} cases of ${rows} x ${channels} values make ${cases * trials * rows * channels} values in all; the limit is ${MAX_PRECISION_TOTAL_ELEMENTS} (use fewer trials)`,
+  requireInput(
+    cases * trials * rows * channels <= MAX_PRECISION_TOTAL_ELEMENTS,
+    () =>
+      `${trials} trials of ${cases} cases of ${rows} x ${channels} values make ${cases * trials * rows * channels} values in all; the limit is ${MAX_PRECISION_TOTAL_ELEMENTS} (use fewer trials)`,
   );
   return {
     rows,
@@ -327,11 +372,31 @@ interface MethodPlan {
 }
 
 const PLANS: Record<PrecisionMethod, MethodPlan> = {
-  'sums-float32': { cluster: { stats: 'sums', accumulator: 'float32' }, rounds: 1, values: (C) => [2 * C + 1], formula: '2C+1' },
-  'sums-float64': { cluster: { stats: 'sums', accumulator: 'float64' }, rounds: 1, values: (C) => [2 * C + 1], formula: '2C+1' },
+  'sums-float32': {
+    cluster: { stats: 'sums', accumulator: 'float32' },
+    rounds: 1,
+    values: (C) => [2 * C + 1],
+    formula: '2C+1',
+  },
+  'sums-float64': {
+    cluster: { stats: 'sums', accumulator: 'float64' },
+    rounds: 1,
+    values: (C) => [2 * C + 1],
+    formula: '2C+1',
+  },
   welford: { cluster: { stats: 'welford', accumulator: 'float64' }, rounds: 1, values: (C) => [3 * C], formula: '3C' },
-  'two-pass': { cluster: { stats: 'two-pass', accumulator: 'float64' }, rounds: 2, values: (C) => [C + 1, C], formula: 'C+1, C' },
-  'shifted-sums': { cluster: { stats: 'shifted-sums', accumulator: 'float64' }, rounds: 1, values: (C) => [2 * C + 1], formula: '2C+1' },
+  'two-pass': {
+    cluster: { stats: 'two-pass', accumulator: 'float64' },
+    rounds: 2,
+    values: (C) => [C + 1, C],
+    formula: 'C+1, C',
+  },
+  'shifted-sums': {
+    cluster: { stats: 'shifted-sums', accumulator: 'float64' },
+    rounds: 1,
+    values: (C) => [2 * C + 1],
+    formula: '2C+1',
+  },
   'pytorch-roundtrip': { rounds: 1, values: (C) => [2 * C + 1], formula: '2C+1' },
 };
 
@@ -433,7 +498,14 @@ interface Case {
   readonly warmMean: Float64Array;
 }
 
-function buildCase(trial: Trial, offset: number, scale: number, dtype: PrecisionDType, layout: ChannelLayout, eps: number): Case {
+function buildCase(
+  trial: Trial,
+  offset: number,
+  scale: number,
+  dtype: PrecisionDType,
+  layout: ChannelLayout,
+  eps: number,
+): Case {
   const x = materialize(trial.z, offset, scale, dtype);
   const ref = exactMoments(x, layout);
   const warm = exactMoments(materialize(trial.warmZ, offset, scale, dtype), layout);
@@ -462,7 +534,14 @@ function emptyAccumulated(): Accumulated {
   return { errors: [], negative: 0, nan: 0, constant: 0, outputMax: 0, bytes: 0 };
 }
 
-function record(acc: Accumulated, cs: Case, variance: ArrayLike<number>, y: ArrayLike<number>, scale: number, C: number): void {
+function record(
+  acc: Accumulated,
+  cs: Case,
+  variance: ArrayLike<number>,
+  y: ArrayLike<number>,
+  scale: number,
+  C: number,
+): void {
   const nanChannel = new Array<boolean>(C).fill(false);
   for (let i = 0; i < y.length; i++) {
     const d = Math.abs(y[i] - cs.yRef[i]);
@@ -522,7 +601,16 @@ export async function precisionExperiment(options: PrecisionOptions = {}): Promi
     const plan = PLANS[method];
     throwIfInterrupted(signal);
     progress(`${method}: starting`);
-    const cluster = plan.cluster ? Cluster.start({ devices: W, threads: options.threads, algorithm: ALGORITHM, stats: plan.cluster.stats, accumulator: plan.cluster.accumulator, timeoutMs: o.timeoutMs }) : undefined;
+    const cluster = plan.cluster
+      ? Cluster.start({
+          devices: W,
+          threads: options.threads,
+          algorithm: ALGORITHM,
+          stats: plan.cluster.stats,
+          accumulator: plan.cluster.accumulator,
+          timeoutMs: o.timeoutMs,
+        })
+      : undefined;
     try {
       for (const { offset, dtype } of caseKeys) {
         const acc = emptyAccumulated();
@@ -532,7 +620,8 @@ export async function precisionExperiment(options: PrecisionOptions = {}): Promi
           // Drawn again for each method (same seed, same batch): memory stays at one batch.
           const cs = buildCase(drawTrial(o.seed + t, N * C), offset, scale, dtype, layout, eps);
           if (cluster) {
-            if (method === 'shifted-sums') cluster.setRunningStats(cs.warmMean, new Float64Array(C).fill(scale * scale));
+            if (method === 'shifted-sums')
+              cluster.setRunningStats(cs.warmMean, new Float64Array(C).fill(scale * scale));
             const f = await cluster.forward({ data: cs.x, shape: [N, C] }, { mode: 'sync', training: true, eps });
             // Every device normalizes with bitwise the same statistics; rank 0's stand for all.
             record(acc, cs, f.devices[0].used.var, f.output.data, scale, C);
@@ -612,6 +701,10 @@ export function formatRatio(ratio: number): string {
   if (ratio === 0) return '0';
   const exp = Math.round(Math.log10(ratio));
   if (exp !== 0 && 10 ** exp === ratio) return `1e${exp}`;
-  if (ratio >= 1e3 || ratio < 1e-2) return ratio.toExponential(2).replace(/\.?0+e/, 'e').replace('e+', 'e');
+  if (ratio >= 1e3 || ratio < 1e-2)
+    return ratio
+      .toExponential(2)
+      .replace(/\.?0+e/, 'e')
+      .replace('e+', 'e');
   return String(Number(ratio.toPrecision(4)));
 }

@@ -3,7 +3,13 @@
  * Loading, computing and turning results into files are separate steps so that the library can
  * call the middle one on arrays it already holds.
  */
-import { type BatchNormOptions, type BatchNormResult, batchNorm, checkBatchNormInputs, resolveSettings } from '../bn/batch-norm.js';
+import {
+  type BatchNormOptions,
+  type BatchNormResult,
+  batchNorm,
+  checkBatchNormInputs,
+  resolveSettings,
+} from '../bn/batch-norm.js';
 import type { AlgorithmName } from '../collectives/algorithms/index.js';
 import { Cluster, type DeviceStats, type RunningStatsOfRank } from '../cluster/cluster.js';
 import { modeName, parseMode } from '../bn/modes.js';
@@ -68,7 +74,9 @@ const INPUT_FLAGS: Readonly<Record<keyof RunInputPaths, string>> = {
  * @returns one entry per path given, with the flag that named it.
  */
 export function runInputFiles(paths: RunInputPaths): NamedInput[] {
-  return (Object.keys(INPUT_FLAGS) as (keyof RunInputPaths)[]).flatMap((key) => (paths[key] === undefined ? [] : [{ path: paths[key]!, what: INPUT_FLAGS[key] }]));
+  return (Object.keys(INPUT_FLAGS) as (keyof RunInputPaths)[]).flatMap((key) =>
+    paths[key] === undefined ? [] : [{ path: paths[key]!, what: INPUT_FLAGS[key] }],
+  );
 }
 
 /**
@@ -97,14 +105,21 @@ export const RUN_OUTPUT_NAMES: readonly string[] = [
  * @throws InputError naming the file: unreadable, not a .npy of float32 or float64, or a
  *   per-channel file that is not 1-D.
  */
-export function loadRunInputs(paths: RunInputPaths, options: { readonly shared?: boolean; readonly anyAffineShape?: boolean } = {}): RunInputs {
+export function loadRunInputs(
+  paths: RunInputPaths,
+  options: { readonly shared?: boolean; readonly anyAffineShape?: boolean } = {},
+): RunInputs {
   checkRunInputPaths(paths);
-  const shared: NpyReadOptions = options.shared ? { allocate: (dtype, length) => Cluster.sharedTensor([length], dtype).data } : {};
+  const shared: NpyReadOptions = options.shared
+    ? { allocate: (dtype, length) => Cluster.sharedTensor([length], dtype).data }
+    : {};
   const load = (path: string | undefined, what: string, oneDimensional: boolean): Tensor | undefined => {
     if (path === undefined) return undefined;
     const tensor = readNpyFile(path, what, oneDimensional ? {} : shared);
     if (oneDimensional && tensor.shape.length !== 1) {
-      throw new InputError(`${what} ${path}: must be 1-D with one value per channel, got shape [${tensor.shape.join(',')}]`);
+      throw new InputError(
+        `${what} ${path}: must be 1-D with one value per channel, got shape [${tensor.shape.join(',')}]`,
+      );
     }
     return tensor;
   };
@@ -195,10 +210,18 @@ export function storeInputsInHalf(inputs: RunInputs, format: HalfFormat): RunInp
   const store = (t: Tensor, what: string) => {
     const stored = toHalfStorage(t, format);
     const lost = overflowedCount(t.data, stored.data);
-    requireInput(lost === 0, () => `--dtype ${format}: ${lost} value${lost === 1 ? '' : 's'} of the ${what} overflow ${format} (largest finite ${format === 'float16' ? '65504' : '3.39e38'})`);
+    requireInput(
+      lost === 0,
+      () =>
+        `--dtype ${format}: ${lost} value${lost === 1 ? '' : 's'} of the ${what} overflow ${format} (largest finite ${format === 'float16' ? '65504' : '3.39e38'})`,
+    );
     return stored;
   };
-  return { ...inputs, input: store(inputs.input, 'input'), gradOutput: inputs.gradOutput ? store(inputs.gradOutput, 'grad output') : undefined };
+  return {
+    ...inputs,
+    input: store(inputs.input, 'input'),
+    gradOutput: inputs.gradOutput ? store(inputs.gradOutput, 'grad output') : undefined,
+  };
 }
 
 /**
@@ -296,12 +319,18 @@ function wholeBatchStats(inputs: RunInputs, settings: RunSettings): { stats: Mom
  * report.cluster?.comm.messages;
  * ```
  */
-export async function runOnCluster(inputs: RunInputs, settings: RunSettings, spread: ClusterRunSettings): Promise<RunReport> {
+export async function runOnCluster(
+  inputs: RunInputs,
+  settings: RunSettings,
+  spread: ClusterRunSettings,
+): Promise<RunReport> {
   checkRunInputs(inputs);
   checkClusterRunSettings(spread);
   const mode = parseMode(spread.mode ?? 'sync', spread.devices);
   if (spread.fault?.kind === 'skip' && (mode.kind === 'local' || mode.kind === 'ghost')) {
-    throw new InputError(`fault skip:${spread.fault.rank} needs a mode that communicates (sync or group:K), not ${modeName(mode)}`);
+    throw new InputError(
+      `fault skip:${spread.fault.rank} needs a mode that communicates (sync or group:K), not ${modeName(mode)}`,
+    );
   }
   // Everything is validated before any thread starts; of the single-device computation only the
   // whole batch's statistics are needed, and they cost one pass over the input.
@@ -317,7 +346,10 @@ export async function runOnCluster(inputs: RunInputs, settings: RunSettings, spr
   });
   try {
     const C = inputs.input.shape[1];
-    cluster.setRunningStats(inputs.runningMean?.data ?? new Float64Array(C), inputs.runningVar?.data ?? new Float64Array(C).fill(1));
+    cluster.setRunningStats(
+      inputs.runningMean?.data ?? new Float64Array(C),
+      inputs.runningVar?.data ?? new Float64Array(C).fill(1),
+    );
     const forward = await cluster.forward(inputs.input, {
       mode,
       training: settings.training ?? true,
@@ -391,7 +423,12 @@ export function runOverflow(report: RunReport): OverflowNote[] {
   const add = (where: string, channels: number[]) => {
     if (channels.length > 0) notes.push({ in: where, channels });
   };
-  add('batch statistics', [...new Set([...nonFiniteIndices(report.global.mean), ...nonFiniteIndices(report.global.var)])].sort((a, b) => a - b));
+  add(
+    'batch statistics',
+    [...new Set([...nonFiniteIndices(report.global.mean), ...nonFiniteIndices(report.global.var)])].sort(
+      (a, b) => a - b,
+    ),
+  );
   add('output.npy', nonFiniteChannels(result.output.data, layout));
   if (result.gradInput) add('grad_input.npy', nonFiniteChannels(result.gradInput.data, layout));
   if (result.gradWeight) add('grad_weight.npy', nonFiniteIndices(result.gradWeight));
@@ -412,8 +449,11 @@ export function runOverflow(report: RunReport): OverflowNote[] {
  * @returns the message, without a trailing newline.
  */
 export function describeOverflow(notes: readonly OverflowNote[], accumulator: string, dtype: string): string {
-  const list = (cs: readonly number[]) => (cs.length > 6 ? `${cs.slice(0, 6).join(', ')} and ${cs.length - 6} more` : cs.join(', '));
-  const where = notes.map((n) => `${n.in} (channel${n.channels.length === 1 ? '' : 's'} ${list(n.channels)})`).join(', ');
+  const list = (cs: readonly number[]) =>
+    cs.length > 6 ? `${cs.slice(0, 6).join(', ')} and ${cs.length - 6} more` : cs.join(', ');
+  const where = notes
+    .map((n) => `${n.in} (channel${n.channels.length === 1 ? '' : 's'} ${list(n.channels)})`)
+    .join(', ');
   const statsOverflowed = notes.some((n) => n.in === 'batch statistics');
   const why = statsOverflowed
     ? accumulator === 'float32'
@@ -449,6 +489,10 @@ export function shiftNote(report: RunReport): ShiftNote | undefined {
   return {
     by: 'the running mean before the step',
     zeroChannels: zero,
-    ...(zero.length > 0 ? { note: `the shift is 0 in ${where}, so there the results are exactly those of --stats sums (give --running-mean to shift)` } : {}),
+    ...(zero.length > 0
+      ? {
+          note: `the shift is 0 in ${where}, so there the results are exactly those of --stats sums (give --running-mean to shift)`,
+        }
+      : {}),
   };
 }

@@ -42,7 +42,10 @@ export interface TorchBnPeer {
  * @param threads - PyTorch's intra-op threads (`torch.set_num_threads`).
  * @returns the peer, or the reason it cannot run (no python, no torch, no script).
  */
-export async function startTorchBnPeer(shape: readonly number[], threads: number): Promise<TorchBnPeer | { readonly reason: string }> {
+export async function startTorchBnPeer(
+  shape: readonly number[],
+  threads: number,
+): Promise<TorchBnPeer | { readonly reason: string }> {
   const root = packageRoot();
   const script = root && join(root, 'scripts', 'bench_torch_bn.py');
   if (!script || !existsSync(script)) return { reason: 'scripts/bench_torch_bn.py not found beside the package' };
@@ -60,7 +63,9 @@ export async function startTorchBnPeer(shape: readonly number[], threads: number
       return { error: `unexpected output: ${line.value.slice(0, 200)}` };
     }
   };
-  const spawnError = new Promise<{ reason: string }>((resolve) => child.once('error', (e) => resolve({ reason: `${TORCH_PYTHON} failed: ${e.message}` })));
+  const spawnError = new Promise<{ reason: string }>((resolve) =>
+    child.once('error', (e) => resolve({ reason: `${TORCH_PYTHON} failed: ${e.message}` })),
+  );
   const hello = await Promise.race([next(), spawnError]);
   if (!hello || 'reason' in hello || typeof hello.threads !== 'number') {
     child.kill();
@@ -75,7 +80,9 @@ export async function startTorchBnPeer(shape: readonly number[], threads: number
       child.stdin.write(`round ${reps}\n`);
       const r = await next();
       if (!r || !Array.isArray(r.forward_ms) || !Array.isArray(r.forward_backward_ms)) {
-        throw new ExternalProcessError(`PyTorch peer: ${r ? JSON.stringify(r).slice(0, 200) : stderr.trim().split('\n').pop() ?? 'ended'}`);
+        throw new ExternalProcessError(
+          `PyTorch peer: ${r ? JSON.stringify(r).slice(0, 200) : (stderr.trim().split('\n').pop() ?? 'ended')}`,
+        );
       }
       return { forwardMs: r.forward_ms as number[], forwardBackwardMs: r.forward_backward_ms as number[] };
     },

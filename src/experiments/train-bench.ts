@@ -59,7 +59,9 @@ export interface TorchLenetFigures {
  *   threads (min(W, cores)), and whether to run the PyTorch peer (true)
  * @returns examples per second of both, and ours over PyTorch's epoch time
  */
-export async function benchmarkTraining(options: { devices?: number; batch?: number; steps?: number; bn?: string; threads?: number; torch?: boolean } = {}): Promise<TrainBenchReport> {
+export async function benchmarkTraining(
+  options: { devices?: number; batch?: number; steps?: number; bn?: string; threads?: number; torch?: boolean } = {},
+): Promise<TrainBenchReport> {
   const devices = options.devices ?? 8;
   const batch = options.batch ?? 256;
   const steps = options.steps ?? 40;
@@ -72,7 +74,15 @@ export async function benchmarkTraining(options: { devices?: number; batch?: num
     data = 'synthetic';
     train = loadSynthetic({ train: batch * 8 }).train;
   }
-  const trainer = new Trainer({ model: { name: 'lenet-bn', inputShape: [...train.shape], classes: train.classes }, devices, threads: options.threads, bn, optimizer: { lr: 1, momentum: 0, weightDecay: 0 }, maxBatch: batch, seed: 0 });
+  const trainer = new Trainer({
+    model: { name: 'lenet-bn', inputShape: [...train.shape], classes: train.classes },
+    devices,
+    threads: options.threads,
+    bn,
+    optimizer: { lr: 1, momentum: 0, weightDecay: 0 },
+    maxBatch: batch,
+    seed: 0,
+  });
   let seconds = 0;
   try {
     const warmup = 5;
@@ -87,7 +97,15 @@ export async function benchmarkTraining(options: { devices?: number; batch?: num
     await trainer.close();
   }
   const examplesPerSecond = (steps * batch) / seconds;
-  const report: TrainBenchReport = { data, devices, batch, bn, steps, examplesPerSecond, secondsPer60kEpoch: 60_000 / examplesPerSecond };
+  const report: TrainBenchReport = {
+    data,
+    devices,
+    batch,
+    bn,
+    steps,
+    examplesPerSecond,
+    secondsPer60kEpoch: 60_000 / examplesPerSecond,
+  };
   if (options.torch === false) return { ...report, pytorchNote: 'not run (--no-torch)' };
   const peer = torchLenet(steps, batch, availableParallelism());
   if ('reason' in peer) return { ...report, pytorchNote: `not run (${peer.reason})` };
@@ -96,12 +114,19 @@ export async function benchmarkTraining(options: { devices?: number; batch?: num
 }
 
 /** Runs scripts/bench_torch_lenet.py; its snake_case JSON is read into camelCase here, at the parse. */
-function torchLenet(steps: number, batch: number, threads: number): Omit<TorchLenetFigures, 'secondsPer60kEpoch'> | { reason: string } {
+function torchLenet(
+  steps: number,
+  batch: number,
+  threads: number,
+): Omit<TorchLenetFigures, 'secondsPer60kEpoch'> | { reason: string } {
   const root = packageRoot();
   const script = root ? join(root, 'scripts', 'bench_torch_lenet.py') : undefined;
   if (!script || !existsSync(script)) return { reason: 'scripts/bench_torch_lenet.py not found' };
   if (!existsSync(TORCH_PYTHON)) return { reason: `${TORCH_PYTHON} not found` };
-  const r = spawnSync(TORCH_PYTHON, [script, String(steps), String(batch), String(threads)], { encoding: 'utf8', timeout: 300_000 });
+  const r = spawnSync(TORCH_PYTHON, [script, String(steps), String(batch), String(threads)], {
+    encoding: 'utf8',
+    timeout: 300_000,
+  });
   if (r.status !== 0) return { reason: (r.stderr || 'python failed').trim().split('\n').pop() ?? 'python failed' };
   try {
     const parsed = JSON.parse(r.stdout) as { examples_per_second: number; threads: number; batch: number };

@@ -84,7 +84,10 @@ export function normalizationLabel(run: Pick<RunHeader, 'bn' | 'norm'>): string 
  * @returns e.g. "sync W=8 b=32 lr=1" or "group-norm:2 W=8 b=2 lr=0.0625".
  */
 export function runLabel(run: RunHeader): string {
-  const lr = run.lr >= 1e6 || run.lr < 1e-3 ? run.lr.toExponential(2).replace(/\.?0+e/, 'e') : String(Number(run.lr.toPrecision(3)));
+  const lr =
+    run.lr >= 1e6 || run.lr < 1e-3
+      ? run.lr.toExponential(2).replace(/\.?0+e/, 'e')
+      : String(Number(run.lr.toPrecision(3)));
   return `${normalizationLabel(run)} W=${run.devices} b=${run.perDeviceBatch} lr=${lr}`;
 }
 
@@ -96,7 +99,8 @@ function checkFiniteStep(trainer: Trainer, lossSum: number, header: RunHeader, e
   if (!Number.isFinite(lossSum)) fail(`loss ${Number.isNaN(lossSum) ? 'NaN' : 'infinity'}`);
   const params = trainer.params(0);
   const bad = firstNonFinite(params);
-  if (bad >= 0) fail(`weights ${Number.isNaN(params[bad]) ? 'NaN' : 'infinity'} (parameter ${bad} of ${params.length})`);
+  if (bad >= 0)
+    fail(`weights ${Number.isNaN(params[bad]) ? 'NaN' : 'infinity'} (parameter ${bad} of ${params.length})`);
 }
 
 /**
@@ -284,9 +288,14 @@ export interface TrainReport {
  * @returns the training and test sets.
  * @throws InputError for an unknown name or Fashion-MNIST files that are missing or malformed.
  */
-export function loadDataset(name: DatasetName, options: { dataDir?: string; subset?: number; seed?: number }): { train: Dataset; test: Dataset } {
+export function loadDataset(
+  name: DatasetName,
+  options: { dataDir?: string; subset?: number; seed?: number },
+): { train: Dataset; test: Dataset } {
   requireInput(DATASET_NAMES.includes(name), () => `unknown dataset '${name}' (${DATASET_NAMES.join(', ')})`);
-  return name === 'fashion-mnist' ? loadFashionMnist({ dataDir: options.dataDir, subset: options.subset }) : loadSynthetic({ subset: options.subset, seed: options.seed });
+  return name === 'fashion-mnist'
+    ? loadFashionMnist({ dataDir: options.dataDir, subset: options.subset })
+    : loadSynthetic({ subset: options.subset, seed: options.seed });
 }
 
 /**
@@ -311,8 +320,14 @@ export async function trainExperiment(options: TrainOptions = {}): Promise<Train
   const model = options.model ?? 'lenet-bn';
   const devices = options.devices ?? 8;
   const stepBudget = options.steps;
-  requireInput(stepBudget === undefined || (Number.isSafeInteger(stepBudget) && stepBudget >= 1), () => `steps must be a whole number >= 1, got ${stepBudget}`);
-  requireInput(stepBudget === undefined || options.epochs === undefined, 'give a budget of epochs or of steps, not both');
+  requireInput(
+    stepBudget === undefined || (Number.isSafeInteger(stepBudget) && stepBudget >= 1),
+    () => `steps must be a whole number >= 1, got ${stepBudget}`,
+  );
+  requireInput(
+    stepBudget === undefined || options.epochs === undefined,
+    'give a budget of epochs or of steps, not both',
+  );
   const epochs = stepBudget === undefined ? (options.epochs ?? 5) : MAX_TRAIN_EPOCHS;
   const seed = options.seed ?? 0;
   const modes = options.bn ?? ['local', 'sync'];
@@ -321,7 +336,10 @@ export async function trainExperiment(options: TrainOptions = {}): Promise<Train
   requireInput(MODEL_NAMES.includes(model), () => `unknown model '${model}' (${MODEL_NAMES.join(', ')})`);
   requireInput(Number.isSafeInteger(epochs) && epochs >= 1, () => `epochs must be a whole number >= 1, got ${epochs}`);
   requireInput(epochs <= MAX_TRAIN_EPOCHS, () => `epochs must be at most ${MAX_TRAIN_EPOCHS}, got ${epochs}`);
-  requireInput(Number.isSafeInteger(devices) && devices >= 1 && devices <= MAX_DEVICES, () => `devices must be a whole number from 1 to ${MAX_DEVICES}, got ${devices}`);
+  requireInput(
+    Number.isSafeInteger(devices) && devices >= 1 && devices <= MAX_DEVICES,
+    () => `devices must be a whole number from 1 to ${MAX_DEVICES}, got ${devices}`,
+  );
   requireInput(modes.length > 0, '--bn: give at least one mode');
   for (const m of modes) parseMode(m, devices);
   const norms = (options.norm ?? ['batch']).map((n) => parseModelNorm(n));
@@ -336,34 +354,65 @@ export async function trainExperiment(options: TrainOptions = {}): Promise<Train
     }
     for (const mode of modes) {
       const parsed = parseMode(mode, devices);
-      requireInput(!(norm.kind === 'batch-renorm' && parsed.kind === 'ghost'), () => `--norm batch-renorm runs in local, sync or group:K mode, not ${mode}: each ghost chunk would need its own r and d`);
+      requireInput(
+        !(norm.kind === 'batch-renorm' && parsed.kind === 'ghost'),
+        () =>
+          `--norm batch-renorm runs in local, sync or group:K mode, not ${mode}: each ghost chunk would need its own r and d`,
+      );
       pairs.push({ norm, mode, bn: modeName(parsed) });
     }
   }
   requireInput(Number.isFinite(lrBase) && lrBase > 0, () => `learning rate must be > 0, got ${lrBase}`);
-  requireInput(Number.isSafeInteger(preciseBatches) && preciseBatches >= 1, () => `precise-BN batches must be a whole number >= 1, got ${preciseBatches}`);
+  requireInput(
+    Number.isSafeInteger(preciseBatches) && preciseBatches >= 1,
+    () => `precise-BN batches must be a whole number >= 1, got ${preciseBatches}`,
+  );
   const grid: { perDevice: number; global: number }[] = options.perDeviceBatches
     ? options.perDeviceBatches.map((b) => ({ perDevice: b, global: b * devices }))
     : [{ perDevice: Math.ceil((options.batch ?? 256) / devices), global: options.batch ?? 256 }];
-  requireInput(grid.length * pairs.length <= MAX_TRAIN_RUNS, () => `${pairs.length} normalizations and BN modes x ${grid.length} batch sizes make ${grid.length * pairs.length} runs; the limit is ${MAX_TRAIN_RUNS}`);
+  requireInput(
+    grid.length * pairs.length <= MAX_TRAIN_RUNS,
+    () =>
+      `${pairs.length} normalizations and BN modes x ${grid.length} batch sizes make ${grid.length * pairs.length} runs; the limit is ${MAX_TRAIN_RUNS}`,
+  );
   for (const g of grid) {
-    requireInput(g.global >= 2 * devices, () => `a global batch of ${g.global} cannot give each of ${devices} devices two examples`);
+    requireInput(
+      g.global >= 2 * devices,
+      () => `a global batch of ${g.global} cannot give each of ${devices} devices two examples`,
+    );
   }
 
-  const { train, test } = loadDataset(options.dataset ?? 'synthetic', { dataDir: options.dataDir, subset: options.subset, seed });
-  for (const g of grid) requireInput(g.global <= train.count, () => `the global batch (${g.global}) is larger than the training set (${train.count} examples)`);
+  const { train, test } = loadDataset(options.dataset ?? 'synthetic', {
+    dataDir: options.dataDir,
+    subset: options.subset,
+    seed,
+  });
+  for (const g of grid)
+    requireInput(
+      g.global <= train.count,
+      () => `the global batch (${g.global}) is larger than the training set (${train.count} examples)`,
+    );
   const spec = { name: model, inputShape: [...train.shape], classes: train.classes };
   const testSet = sharedSet(test.images, test.labels, test.count);
   const trainSet = sharedSet(train.images, train.labels, train.count);
   const runs: TrainRunReport[] = [];
   const totalSteps =
-    stepBudget === undefined ? grid.reduce((a, g) => a + Math.floor(train.count / g.global) + 1, 0) * pairs.length * epochs : stepBudget * grid.length * pairs.length;
+    stepBudget === undefined
+      ? grid.reduce((a, g) => a + Math.floor(train.count / g.global) + 1, 0) * pairs.length * epochs
+      : stepBudget * grid.length * pairs.length;
   let stepsDone = 0;
 
   for (const g of grid) {
     for (const { norm, mode, bn } of pairs) {
       const lr = options.lrScaling === 'linear' ? (lrBase * g.global) / LR_REFERENCE_BATCH : lrBase;
-      const header: RunHeader = { norm: modelNormName(norm), bn, devices, perDeviceBatch: g.perDevice, globalBatch: g.global, lr };
+      const header: RunHeader = {
+        norm: modelNormName(norm),
+        bn,
+        devices,
+        perDeviceBatch: g.perDevice,
+        globalBatch: g.global,
+        lr,
+      };
       const trainer = new Trainer({
         model: spec,
         devices,
@@ -404,21 +453,46 @@ export async function trainExperiment(options: TrainOptions = {}): Promise<Train
             lossSum += r.lossSum;
             correct += r.correct;
             count += r.count;
-            options.onProgress?.(++stepsDone, totalSteps, `${normalizationLabel(header)}, b = ${g.perDevice}, ${stepBudget === undefined ? `epoch ${epoch + 1}/${epochs}` : `epoch ${epoch + 1}, step ${stepsTaken}/${stepBudget}`}`);
+            options.onProgress?.(
+              ++stepsDone,
+              totalSteps,
+              `${normalizationLabel(header)}, b = ${g.perDevice}, ${stepBudget === undefined ? `epoch ${epoch + 1}/${epochs}` : `epoch ${epoch + 1}, step ${stepsTaken}/${stepBudget}`}`,
+            );
           }
           const stepSeconds = (performance.now() - t0) / 1000;
           trainSeconds += stepSeconds;
           examples += count;
           throwIfInterrupted(options.signal);
-          const row = await evaluateThreeWays(trainer, testSet, trainSet, g, mode, options.evalStats ?? 'rank0', preciseBatches, usesBatch(norm));
-          const epochRow: EpochRow = { epoch: epoch + 1, trainLoss: lossSum / count, trainAcc: correct / count, ...row, seconds: stepSeconds };
+          const row = await evaluateThreeWays(
+            trainer,
+            testSet,
+            trainSet,
+            g,
+            mode,
+            options.evalStats ?? 'rank0',
+            preciseBatches,
+            usesBatch(norm),
+          );
+          const epochRow: EpochRow = {
+            epoch: epoch + 1,
+            trainLoss: lossSum / count,
+            trainAcc: correct / count,
+            ...row,
+            seconds: stepSeconds,
+          };
           rows.push(epochRow);
           options.onEpoch?.(header, epochRow);
         }
       } finally {
         await trainer.close();
       }
-      runs.push({ ...header, epochs: rows, droppedPerEpoch: dropped, stepsPerEpoch: steps, examplesPerSecond: examples / trainSeconds });
+      runs.push({
+        ...header,
+        epochs: rows,
+        droppedPerEpoch: dropped,
+        stepsPerEpoch: steps,
+        examplesPerSecond: examples / trainSeconds,
+      });
     }
   }
   return {
@@ -435,7 +509,9 @@ export async function trainExperiment(options: TrainOptions = {}): Promise<Train
       bnMomentum: DEFAULT_BN_MOMENTUM,
       bnEps: DEFAULT_BN_EPS,
       stats: options.stats ?? 'sums',
-      ...(norms.some((n) => n.kind === 'batch-renorm') ? { renormSchedule: scheduleJson(options.renormSchedule ?? IOFFE_SCHEDULE) } : {}),
+      ...(norms.some((n) => n.kind === 'batch-renorm')
+        ? { renormSchedule: scheduleJson(options.renormSchedule ?? IOFFE_SCHEDULE) }
+        : {}),
     },
     runs,
   };
@@ -460,7 +536,10 @@ async function evaluateThreeWays(
   const running = await trainer.evaluate(testSet, 'running', { chunk: 500, stats: averaged });
   // Precise BN over the first K global batches of the (unshuffled) training set.
   const preciseSet: SharedSet = { ...trainSet, count: Math.min(trainSet.count, preciseBatches * grid.global) };
-  const precise = await trainer.evaluate(testSet, 'running', { chunk: 500, stats: await trainer.preciseStatistics(preciseSet, grid.global) });
+  const precise = await trainer.evaluate(testSet, 'running', {
+    chunk: 500,
+    stats: await trainer.preciseStatistics(preciseSet, grid.global),
+  });
   const batch = await trainer.evaluate(testSet, 'batch', { chunk: grid.perDevice });
   return { testAcc: running.accuracy, testAccPrecise: precise.accuracy, testAccBatch: batch.accuracy };
 }

@@ -65,7 +65,13 @@ export function valuesPerChannel(batch: number, height: number, width: number): 
  * @returns r after the step.
  * @throws InputError when `n` is not a whole number.
  */
-export function runningVarWithCount(runningVar: number, batchVar: number, n: number, momentum: number, format: HalfFormat | 'exact'): number {
+export function runningVarWithCount(
+  runningVar: number,
+  batchVar: number,
+  n: number,
+  momentum: number,
+  format: HalfFormat | 'exact',
+): number {
   const stored = format === 'exact' ? checkWhole('n', n) : storedCount(n, format);
   return (1 - momentum) * runningVar + (momentum * batchVar * stored) / (stored - 1);
 }

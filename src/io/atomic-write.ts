@@ -120,7 +120,10 @@ export function checkOutputTargets(dir: string, names: readonly string[], inputs
     if (!s) continue;
     if (s.isDirectory()) throw new InputError(`output ${target} is a directory; remove it or choose another output`);
     const same = inputStats.find((i) => i.stat && i.stat.dev === s.dev && i.stat.ino === s.ino);
-    if (same) throw new InputError(`output ${target} is the ${same.input.what} file ${same.input.path}: choose another output so that the input is not overwritten`);
+    if (same)
+      throw new InputError(
+        `output ${target} is the ${same.input.what} file ${same.input.path}: choose another output so that the input is not overwritten`,
+      );
   }
 }
 
@@ -180,7 +183,11 @@ function removeQuietly(paths: readonly string[]): void {
  * @throws {@link OutputWriteError} when a rename fails at the commit (the directory is restored).
  * @throws `options.signal.reason` when the signal trips (everything rolled back).
  */
-export async function writeFilesAtomically(dir: string, files: readonly OutputFile[], options: AtomicWriteOptions = {}): Promise<AtomicWriteResult> {
+export async function writeFilesAtomically(
+  dir: string,
+  files: readonly OutputFile[],
+  options: AtomicWriteOptions = {},
+): Promise<AtomicWriteResult> {
   const names = files.map((f) => f.name);
   const stale = (options.replaces ?? []).filter((n) => !names.includes(n));
   checkOutputTargets(dir, [...names, ...stale], options.inputs);
@@ -193,7 +200,11 @@ export async function writeFilesAtomically(dir: string, files: readonly OutputFi
       const temporary = join(dir, `.${file.name}${tag}`);
       temporaries.push(temporary);
       try {
-        await writeInChunks(temporary, typeof file.bytes === 'string' ? Buffer.from(file.bytes) : file.bytes, options.signal);
+        await writeInChunks(
+          temporary,
+          typeof file.bytes === 'string' ? Buffer.from(file.bytes) : file.bytes,
+          options.signal,
+        );
       } catch (error) {
         if (options.signal?.aborted) throw error;
         throw new InputError(`cannot write to output directory ${dir} (${reason(error)})`);
@@ -236,7 +247,9 @@ export async function writeFilesAtomically(dir: string, files: readonly OutputFi
     }
     removeQuietly(temporaries);
     removeDirectories(created);
-    throw new OutputWriteError(`cannot put the outputs in place in ${dir} (${reason(error)}); the earlier files are back and nothing new was written`);
+    throw new OutputWriteError(
+      `cannot put the outputs in place in ${dir} (${reason(error)}); the earlier files are back and nothing new was written`,
+    );
   }
   removeQuietly(backups.map((b) => b.backup));
   return { written: placed, removed: stale.filter((n) => backups.some((b) => b.final === join(dir, n))) };

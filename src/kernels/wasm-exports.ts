@@ -52,9 +52,17 @@ export interface KernelExports {
    * @param accumulate - 1 adds into C, 0 overwrites it.
    */
   gemmTiles(
-    rowTiles: number, colTiles: number, kc: number,
-    a: number, aRowStride: number, aKStride: number,
-    b: number, ldb: number, c: number, ldc: number, accumulate: number,
+    rowTiles: number,
+    colTiles: number,
+    kc: number,
+    a: number,
+    aRowStride: number,
+    aKStride: number,
+    b: number,
+    ldb: number,
+    c: number,
+    ldc: number,
+    accumulate: number,
   ): void;
   /**
    * dst = src^T, four source rows at a time (assembly/transpose.ts).
@@ -87,7 +95,19 @@ export interface KernelExports {
    * @param col - address of the column matrix.
    * @param ldcol - bytes between its rows.
    */
-  im2col(x: number, batch: number, C: number, H: number, W: number, k: number, pad: number, outH: number, outW: number, col: number, ldcol: number): void;
+  im2col(
+    x: number,
+    batch: number,
+    C: number,
+    H: number,
+    W: number,
+    k: number,
+    pad: number,
+    outH: number,
+    outW: number,
+    col: number,
+    ldcol: number,
+  ): void;
   /**
    * The adjoint of im2col, added into a zeroed dx (assembly/col2im.ts).
    * @param dx - address of the input gradient [batch, C, H, W].
@@ -102,7 +122,19 @@ export interface KernelExports {
    * @param col - address of the column matrix.
    * @param ldcol - bytes between its rows.
    */
-  col2im(dx: number, batch: number, C: number, H: number, W: number, k: number, pad: number, outH: number, outW: number, col: number, ldcol: number): void;
+  col2im(
+    dx: number,
+    batch: number,
+    C: number,
+    H: number,
+    W: number,
+    k: number,
+    pad: number,
+    outH: number,
+    outW: number,
+    col: number,
+    ldcol: number,
+  ): void;
   // Batch norm (assembly/bn-*.ts): blocks of [rows][channels][inner] elements, per-channel f64
   // arrays; the F32 kernel takes float32 data, the F64 kernel float64, and both compute in f64.
   /** sum += sum(x - shift), sumSq += sum((x - shift)^2) per channel (assembly/bn-sums.ts). */
@@ -136,17 +168,69 @@ export interface KernelExports {
 }
 
 /** bnSums*: block x, its shape, then the per-channel shift, sum and sumSq. */
-export type BnSums = (x: number, rows: number, channels: number, inner: number, shift: number, sum: number, sumSq: number) => void;
+export type BnSums = (
+  x: number,
+  rows: number,
+  channels: number,
+  inner: number,
+  shift: number,
+  sum: number,
+  sumSq: number,
+) => void;
 /** bnWelford*: block x, its shape, elements per channel seen before, then the state mean and m2. */
-export type BnWelford = (x: number, rows: number, channels: number, inner: number, count: number, mean: number, m2: number) => void;
+export type BnWelford = (
+  x: number,
+  rows: number,
+  channels: number,
+  inner: number,
+  count: number,
+  mean: number,
+  m2: number,
+) => void;
 /** bnNormalize*: block x, its shape, per-channel mean, scale, shift, then the output block y. */
-export type BnNormalize = (x: number, rows: number, channels: number, inner: number, mean: number, scale: number, shift: number, y: number) => void;
+export type BnNormalize = (
+  x: number,
+  rows: number,
+  channels: number,
+  inner: number,
+  mean: number,
+  scale: number,
+  shift: number,
+  y: number,
+) => void;
 /** bnGradSums*: blocks dy and x, their shape, per-channel mean, then the sums. */
-export type BnGradSums = (dy: number, x: number, rows: number, channels: number, inner: number, mean: number, sumDy: number, sumDyXc: number) => void;
+export type BnGradSums = (
+  dy: number,
+  x: number,
+  rows: number,
+  channels: number,
+  inner: number,
+  mean: number,
+  sumDy: number,
+  sumDyXc: number,
+) => void;
 /** bnGradInput*: blocks dy and x, their shape, per-channel mean, scale, meanDy, k, then dx. */
-export type BnGradInput = (dy: number, x: number, rows: number, channels: number, inner: number, mean: number, scale: number, meanDy: number, k: number, dx: number) => void;
+export type BnGradInput = (
+  dy: number,
+  x: number,
+  rows: number,
+  channels: number,
+  inner: number,
+  mean: number,
+  scale: number,
+  meanDy: number,
+  k: number,
+  dx: number,
+) => void;
 /** bnGradScale*: block dy, its shape, per-channel scale, then dx. */
-export type BnGradScale = (dy: number, rows: number, channels: number, inner: number, scale: number, dx: number) => void;
+export type BnGradScale = (
+  dy: number,
+  rows: number,
+  channels: number,
+  inner: number,
+  scale: number,
+  dx: number,
+) => void;
 
 /** Every export the drivers use, with its kind. */
 export const KERNEL_EXPORTS: Readonly<Record<keyof KernelExports, 'function' | 'memory' | 'global'>> = {

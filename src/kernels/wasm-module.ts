@@ -27,7 +27,8 @@ interface WasmApi {
   Global: abstract new (...args: never[]) => object;
 }
 
-const HINT = 'the WebAssembly kernels are required: rebuild them with `npm run build`, or select the JavaScript reference kernels explicitly with SYNCBN_KERNELS=js';
+const HINT =
+  'the WebAssembly kernels are required: rebuild them with `npm run build`, or select the JavaScript reference kernels explicitly with SYNCBN_KERNELS=js';
 
 /**
  * Where the module is: dist/wasm/kernels.wasm of this package, both when this file runs compiled
@@ -49,18 +50,26 @@ export function kernelsWasmPath(): string {
 export function instantiateKernels(bytes: Uint8Array, origin: string): KernelExports {
   const fail = (what: string, cause?: unknown): never => {
     const detail = cause instanceof Error ? `: ${cause.message}` : '';
-    throw new WasmKernelError(`WebAssembly kernels ${origin}: ${what}${detail}; ${HINT}`, cause === undefined ? undefined : { cause });
+    throw new WasmKernelError(
+      `WebAssembly kernels ${origin}: ${what}${detail}; ${HINT}`,
+      cause === undefined ? undefined : { cause },
+    );
   };
   const WA = (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly;
   if (!WA) return fail('this runtime has no WebAssembly');
-  if (!WA.validate(bytes)) return fail('WebAssembly.validate rejects the module (a corrupt file, or a runtime without WebAssembly SIMD)');
+  if (!WA.validate(bytes))
+    return fail('WebAssembly.validate rejects the module (a corrupt file, or a runtime without WebAssembly SIMD)');
   let exports: Record<string, unknown>;
   try {
     exports = new WA.Instance(new WA.Module(bytes), {}).exports;
   } catch (error) {
     return fail('the module does not compile or instantiate', error);
   }
-  const kinds = { function: (v: unknown) => typeof v === 'function', memory: (v: unknown) => v instanceof WA.Memory, global: (v: unknown) => v instanceof WA.Global };
+  const kinds = {
+    function: (v: unknown) => typeof v === 'function',
+    memory: (v: unknown) => v instanceof WA.Memory,
+    global: (v: unknown) => v instanceof WA.Global,
+  };
   const missing = Object.entries(KERNEL_EXPORTS)
     .filter(([name, kind]) => !kinds[kind](exports[name]))
     .map(([name, kind]) => `${name} (${kind})`);
@@ -79,7 +88,10 @@ export function loadKernels(path: string = kernelsWasmPath()): KernelExports {
   try {
     bytes = readFileSync(path);
   } catch (error) {
-    throw new WasmKernelError(`WebAssembly kernels ${path}: cannot read the file (${(error as NodeJS.ErrnoException).code ?? String(error)}); ${HINT}`, { cause: error });
+    throw new WasmKernelError(
+      `WebAssembly kernels ${path}: cannot read the file (${(error as NodeJS.ErrnoException).code ?? String(error)}); ${HINT}`,
+      { cause: error },
+    );
   }
   return instantiateKernels(bytes, path);
 }

@@ -55,7 +55,12 @@ export class BatchNormLayer extends BatchStatsLayer {
   }
 
   /** {@inheritDoc CommunicatingLayer.forwardProgram} */
-  *forwardProgram(x: Float32Array, batch: number, inputShape: readonly number[], training: boolean): Program<Float32Array> {
+  *forwardProgram(
+    x: Float32Array,
+    batch: number,
+    inputShape: readonly number[],
+    training: boolean,
+  ): Program<Float32Array> {
     const ctx = this.context();
     const layout = this.layoutOf(batch, inputShape);
     const y = this.output(x.length);

@@ -43,7 +43,12 @@ export class BatchRenormLayer extends BatchStatsLayer<RenormContextHolder> {
    * @returns the output.
    * @throws InputError without a device context, or without limits in training.
    */
-  *forwardProgram(x: Float32Array, batch: number, inputShape: readonly number[], training: boolean): Program<Float32Array> {
+  *forwardProgram(
+    x: Float32Array,
+    batch: number,
+    inputShape: readonly number[],
+    training: boolean,
+  ): Program<Float32Array> {
     const ctx = this.context();
     const limits = training ? this.holder.limits : { rMax: 1, dMax: 0 };
     requireInput(limits !== undefined, `${this.name}: the device set no renormalization limits for this step`);
@@ -52,7 +57,18 @@ export class BatchRenormLayer extends BatchStatsLayer<RenormContextHolder> {
     const running = ctx.running(this.index);
     const shift = Float64Array.from(running.mean);
     const allReduce = training ? ctx.allReduce : undefined;
-    const forward = yield* deviceRenormForward(x, layout, y, this.gamma, this.beta, running, shift, { ...ctx.settings, training }, limits, allReduce);
+    const forward = yield* deviceRenormForward(
+      x,
+      layout,
+      y,
+      this.gamma,
+      this.beta,
+      running,
+      shift,
+      { ...ctx.settings, training },
+      limits,
+      allReduce,
+    );
     ctx.record?.(this.index, forward.used);
     this.cache = training ? { x, layout, forward, allReduce } : undefined;
     return y;

@@ -87,7 +87,12 @@ export abstract class BatchStatsLayer<Holder extends BnContextHolder = BnContext
   }
 
   /** {@inheritDoc CommunicatingLayer.forwardProgram} */
-  abstract forwardProgram(x: Float32Array, batch: number, inputShape: readonly number[], training: boolean): Program<Float32Array>;
+  abstract forwardProgram(
+    x: Float32Array,
+    batch: number,
+    inputShape: readonly number[],
+    training: boolean,
+  ): Program<Float32Array>;
 
   /** {@inheritDoc CommunicatingLayer.backwardProgram} */
   abstract backwardProgram(dy: Float32Array): Program<Float32Array>;

@@ -70,6 +70,9 @@ export function checkInput(layer: string, x: Float32Array, batch: number, perExa
 export function checkBackward(layer: string, forwardLength: number | undefined, dy: Float32Array): number {
   checkFloat32Array('dy', dy);
   if (forwardLength === undefined) throw new InputError(`${layer}: backward called without a training forward`);
-  requireInput(dy.length === forwardLength, () => `${layer}: gradient has ${dy.length} values, the forward output had ${forwardLength}`);
+  requireInput(
+    dy.length === forwardLength,
+    () => `${layer}: gradient has ${dy.length} values, the forward output had ${forwardLength}`,
+  );
   return forwardLength;
 }

@@ -50,7 +50,17 @@ function layout(rt: WasmRuntime, batch: number, g: ConvGeometry, k: number, O: n
 }
 
 /** Copies W and x in and builds col [Kc, NP] (row stride NPp) in the runtime's memory. */
-function stage(rt: WasmRuntime, L: ReturnType<typeof layout>, heap: Float32Array, x: Float32Array, weight: Float32Array, batch: number, g: ConvGeometry, k: number, pad: number): void {
+function stage(
+  rt: WasmRuntime,
+  L: ReturnType<typeof layout>,
+  heap: Float32Array,
+  x: Float32Array,
+  weight: Float32Array,
+  batch: number,
+  g: ConvGeometry,
+  k: number,
+  pad: number,
+): void {
   heap.set(weight, L.wAt);
   heap.set(x, L.xAt);
   rt.kernels.im2col(L.xAt * 4, batch, g.C, g.H, g.W, k, pad, g.outH, g.outW, L.colAt * 4, L.NPp * 4);
@@ -70,8 +80,16 @@ function stage(rt: WasmRuntime, L: ReturnType<typeof layout>, heap: Float32Array
  * @param y - receives the output.
  */
 export function convForwardWasm(
-  rt: WasmRuntime, x: Float32Array, batch: number, g: ConvGeometry, k: number, pad: number,
-  weight: Float32Array, bias: Float32Array, O: number, y: Float32Array,
+  rt: WasmRuntime,
+  x: Float32Array,
+  batch: number,
+  g: ConvGeometry,
+  k: number,
+  pad: number,
+  weight: Float32Array,
+  bias: Float32Array,
+  O: number,
+  y: Float32Array,
 ): void {
   const L = layout(rt, batch, g, k, O);
   const yAt = L.end;
@@ -106,8 +124,18 @@ export function convForwardWasm(
  * @param dx - receives dL/dx, or undefined to skip it.
  */
 export function convBackwardWasm(
-  rt: WasmRuntime, x: Float32Array, batch: number, g: ConvGeometry, k: number, pad: number,
-  weight: Float32Array, O: number, dy: Float32Array, gradWeight: Float32Array, gradBias: Float32Array, dx: Float32Array | undefined,
+  rt: WasmRuntime,
+  x: Float32Array,
+  batch: number,
+  g: ConvGeometry,
+  k: number,
+  pad: number,
+  weight: Float32Array,
+  O: number,
+  dy: Float32Array,
+  gradWeight: Float32Array,
+  gradBias: Float32Array,
+  dx: Float32Array | undefined,
 ): void {
   const L = layout(rt, batch, g, k, O);
   const { Kc, P, NP, NPp, OpCols, Kcp } = L;

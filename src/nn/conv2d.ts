@@ -59,7 +59,15 @@ interface Geometry {
  * @param pad - zero padding on each side.
  * @param col - receives the column matrix, [C*k*k][batch*outH*outW].
  */
-export function im2col(x: Float32Array, batch: number, g: Geometry, k: number, stride: number, pad: number, col: Float32Array): void {
+export function im2col(
+  x: Float32Array,
+  batch: number,
+  g: Geometry,
+  k: number,
+  stride: number,
+  pad: number,
+  col: Float32Array,
+): void {
   const { C, H, W, outH, outW } = g;
   const P = outH * outW;
   const NP = batch * P;
@@ -102,7 +110,15 @@ export function im2col(x: Float32Array, batch: number, g: Geometry, k: number, s
  * @param pad - zero padding on each side.
  * @param dx - receives the input gradient, [batch, C, H, W].
  */
-export function col2im(col: Float32Array, batch: number, g: Geometry, k: number, stride: number, pad: number, dx: Float32Array): void {
+export function col2im(
+  col: Float32Array,
+  batch: number,
+  g: Geometry,
+  k: number,
+  stride: number,
+  pad: number,
+  dx: Float32Array,
+): void {
   const { C, H, W, outH, outW } = g;
   const P = outH * outW;
   const NP = batch * P;
@@ -165,7 +181,9 @@ export class Conv2d implements Layer {
   private dyT: Float32Array | undefined;
   private dcol: Float32Array | undefined;
   private dx: Float32Array | undefined;
-  private cache: { x: Float32Array; col: Float32Array | undefined; batch: number; g: Geometry; rt: WasmRuntime | undefined } | undefined;
+  private cache:
+    | { x: Float32Array; col: Float32Array | undefined; batch: number; g: Geometry; rt: WasmRuntime | undefined }
+    | undefined;
 
   /**
    * @param inChannels - C of the input.
@@ -183,15 +201,26 @@ export class Conv2d implements Layer {
     readonly kernelSize: number,
     options: Conv2dOptions = {},
   ) {
-    checkFields('arguments', { inChannels, outChannels, kernelSize }, { inChannels: integer, outChannels: integer, kernelSize: integer });
-    checkFields('options', options, { padding: ofType.number('a non-negative integer'), stride: integer, bias: ofType.boolean });
+    checkFields(
+      'arguments',
+      { inChannels, outChannels, kernelSize },
+      { inChannels: integer, outChannels: integer, kernelSize: integer },
+    );
+    checkFields('options', options, {
+      padding: ofType.number('a non-negative integer'),
+      stride: integer,
+      bias: ofType.boolean,
+    });
     const positive = (v: number) => Number.isInteger(v) && v > 0;
     requireInput(positive(inChannels), `conv2d: in channels must be a positive integer, got ${inChannels}`);
     requireInput(positive(outChannels), `conv2d: out channels must be a positive integer, got ${outChannels}`);
     requireInput(positive(kernelSize), `conv2d: kernel size must be a positive integer, got ${kernelSize}`);
     this.padding = options.padding ?? 0;
     this.stride = options.stride ?? 1;
-    requireInput(Number.isInteger(this.padding) && this.padding >= 0, `conv2d: padding must be a non-negative integer, got ${this.padding}`);
+    requireInput(
+      Number.isInteger(this.padding) && this.padding >= 0,
+      `conv2d: padding must be a non-negative integer, got ${this.padding}`,
+    );
     requireInput(positive(this.stride), `conv2d: stride must be a positive integer, got ${this.stride}`);
     this.hasBias = options.bias ?? true;
     this.scheme = options.init ?? DEFAULT_INIT;
@@ -218,7 +247,10 @@ export class Conv2d implements Layer {
 
   /** {@inheritDoc Layer.bind} */
   bind(params: Float32Array, grads: Float32Array): void {
-    requireInput(params.length === this.paramCount && grads.length === this.paramCount, () => `${this.name}: bound slices must hold ${this.paramCount} values`);
+    requireInput(
+      params.length === this.paramCount && grads.length === this.paramCount,
+      () => `${this.name}: bound slices must hold ${this.paramCount} values`,
+    );
     const w = this.outChannels * this.inChannels * this.kernelSize * this.kernelSize;
     this.weight = params.subarray(0, w);
     this.bias = params.subarray(w);
@@ -282,7 +314,20 @@ export class Conv2d implements Layer {
     if (rt) {
       if (this.inputGrad) this.dx = reuse(this.dx, batch * g.C * g.H * g.W);
       const dx = this.inputGrad ? this.dx : undefined;
-      convBackwardWasm(rt, x, batch, g, k, this.padding, this.weight, O, dy, this.gradWeight, this.hasBias ? this.gradBias : EMPTY, dx);
+      convBackwardWasm(
+        rt,
+        x,
+        batch,
+        g,
+        k,
+        this.padding,
+        this.weight,
+        O,
+        dy,
+        this.gradWeight,
+        this.hasBias ? this.gradBias : EMPTY,
+        dx,
+      );
       return dx ?? new Float32Array(0);
     }
     const col = cache!.col!;

@@ -78,7 +78,12 @@ export class FrnLayer implements Layer {
   private parts() {
     const C = this.channels;
     const p = this.params;
-    return { weight: p.subarray(0, C), bias: p.subarray(C, 2 * C), tau: p.subarray(2 * C, 3 * C), learnedEps: p.subarray(3 * C, 4 * C) };
+    return {
+      weight: p.subarray(0, C),
+      bias: p.subarray(C, 2 * C),
+      tau: p.subarray(2 * C, 3 * C),
+      learnedEps: p.subarray(3 * C, 4 * C),
+    };
   }
 
   /**
@@ -89,7 +94,11 @@ export class FrnLayer implements Layer {
    * @returns the output.
    */
   forward(x: Float32Array, batch: number, inputShape: readonly number[], training: boolean): Float32Array {
-    const layout: ChannelLayout = { rows: batch, channels: this.channels, inner: inputShape.length > 1 ? inputShape[1] * inputShape[2] : 1 };
+    const layout: ChannelLayout = {
+      rows: batch,
+      channels: this.channels,
+      inner: inputShape.length > 1 ? inputShape[1] * inputShape[2] : 1,
+    };
     checkInput(this.name, x, batch, layout.channels * layout.inner);
     const parts = this.parts();
     const nu2 = setMeanSquares(x, layout, sampleAxes(this.channels)).var;

@@ -122,10 +122,17 @@ export function residentProduct(
     for (let ic = 0; ic < mp; ic += MC) {
       const mc = Math.min(MC, mp - ic);
       rt.kernels.gemmTiles(
-        mc / tile.rows, np / tile.cols, kc,
-        (aAt + ic * ars + pc * aks) * 4, ars * 4, aks * 4,
-        (bAt + pc * ldb) * 4, ldb * 4,
-        (cAt + ic * ldc) * 4, ldc * 4, acc,
+        mc / tile.rows,
+        np / tile.cols,
+        kc,
+        (aAt + ic * ars + pc * aks) * 4,
+        ars * 4,
+        aks * 4,
+        (bAt + pc * ldb) * 4,
+        ldb * 4,
+        (cAt + ic * ldc) * 4,
+        ldc * 4,
+        acc,
       );
     }
   }
@@ -137,9 +144,22 @@ function makeGemm(rt: WasmRuntime): GemmFunction {
    * `swapped`, C is n x m and receives the transpose of the product.
    */
   function run(
-    transA: boolean, transB: boolean, m: number, n: number, K: number,
-    A: Float32Array, lda: number, offA: number, B: Float32Array, ldb: number, offB: number,
-    C: Float32Array, ldc: number, offC: number, accumulate: boolean, swapped: boolean,
+    transA: boolean,
+    transB: boolean,
+    m: number,
+    n: number,
+    K: number,
+    A: Float32Array,
+    lda: number,
+    offA: number,
+    B: Float32Array,
+    ldb: number,
+    offB: number,
+    C: Float32Array,
+    ldc: number,
+    offC: number,
+    accumulate: boolean,
+    swapped: boolean,
   ): void {
     const tile = gemmTile(rt);
     const mp = roundUp(m, tile.rows);

@@ -16,7 +16,23 @@ import { type GemmFunction, wasmGemm } from './gemm-wasm.js';
 export type { GemmFunction } from './gemm-wasm.js';
 
 /** The naive triple loop, accumulating in float64: the reference for tests and benchmarks. */
-export const gemmReference: GemmFunction = (transA, transB, M, N, K, A, lda, B, ldb, C, ldc, accumulate = false, offA = 0, offB = 0, offC = 0) => {
+export const gemmReference: GemmFunction = (
+  transA,
+  transB,
+  M,
+  N,
+  K,
+  A,
+  lda,
+  B,
+  ldb,
+  C,
+  ldc,
+  accumulate = false,
+  offA = 0,
+  offB = 0,
+  offC = 0,
+) => {
   for (let i = 0; i < M; i++) {
     for (let j = 0; j < N; j++) {
       let s = 0;
@@ -43,7 +59,16 @@ const JS_R = 4;
 let packA = new Float64Array(JS_MC * JS_KC);
 let packB = new Float64Array(JS_NC * JS_KC);
 
-function packBlockA(transA: boolean, A: Float32Array, lda: number, offA: number, i0: number, mc: number, p0: number, kc: number): void {
+function packBlockA(
+  transA: boolean,
+  A: Float32Array,
+  lda: number,
+  offA: number,
+  i0: number,
+  mc: number,
+  p0: number,
+  kc: number,
+): void {
   if (packA.length < Math.ceil(mc / JS_R) * JS_R * kc) packA = new Float64Array(Math.ceil(mc / JS_R) * JS_R * kc);
   const pa = packA;
   for (let ip = 0; ip < mc; ip += JS_R) {
@@ -62,7 +87,16 @@ function packBlockA(transA: boolean, A: Float32Array, lda: number, offA: number,
   }
 }
 
-function packBlockB(transB: boolean, B: Float32Array, ldb: number, offB: number, j0: number, nc: number, p0: number, kc: number): void {
+function packBlockB(
+  transB: boolean,
+  B: Float32Array,
+  ldb: number,
+  offB: number,
+  j0: number,
+  nc: number,
+  p0: number,
+  kc: number,
+): void {
   if (packB.length < Math.ceil(nc / JS_R) * JS_R * kc) packB = new Float64Array(Math.ceil(nc / JS_R) * JS_R * kc);
   const pb = packB;
   for (let jp = 0; jp < nc; jp += JS_R) {
@@ -78,30 +112,104 @@ function packBlockB(transB: boolean, B: Float32Array, ldb: number, offB: number,
   }
 }
 
-function microKernel(kc: number, pa: Float64Array, ao: number, pb: Float64Array, bo: number, C: Float32Array, co: number, ldc: number, mr: number, nr: number, add: boolean): void {
-  let c00 = 0, c01 = 0, c02 = 0, c03 = 0, c10 = 0, c11 = 0, c12 = 0, c13 = 0;
-  let c20 = 0, c21 = 0, c22 = 0, c23 = 0, c30 = 0, c31 = 0, c32 = 0, c33 = 0;
+function microKernel(
+  kc: number,
+  pa: Float64Array,
+  ao: number,
+  pb: Float64Array,
+  bo: number,
+  C: Float32Array,
+  co: number,
+  ldc: number,
+  mr: number,
+  nr: number,
+  add: boolean,
+): void {
+  let c00 = 0,
+    c01 = 0,
+    c02 = 0,
+    c03 = 0,
+    c10 = 0,
+    c11 = 0,
+    c12 = 0,
+    c13 = 0;
+  let c20 = 0,
+    c21 = 0,
+    c22 = 0,
+    c23 = 0,
+    c30 = 0,
+    c31 = 0,
+    c32 = 0,
+    c33 = 0;
   for (let k = 0; k < kc; k++) {
     const a = ao + 4 * k;
     const b = bo + 4 * k;
-    const a0 = pa[a], a1 = pa[a + 1], a2 = pa[a + 2], a3 = pa[a + 3];
-    const b0 = pb[b], b1 = pb[b + 1], b2 = pb[b + 2], b3 = pb[b + 3];
-    c00 += a0 * b0; c01 += a0 * b1; c02 += a0 * b2; c03 += a0 * b3;
-    c10 += a1 * b0; c11 += a1 * b1; c12 += a1 * b2; c13 += a1 * b3;
-    c20 += a2 * b0; c21 += a2 * b1; c22 += a2 * b2; c23 += a2 * b3;
-    c30 += a3 * b0; c31 += a3 * b1; c32 += a3 * b2; c33 += a3 * b3;
+    const a0 = pa[a],
+      a1 = pa[a + 1],
+      a2 = pa[a + 2],
+      a3 = pa[a + 3];
+    const b0 = pb[b],
+      b1 = pb[b + 1],
+      b2 = pb[b + 2],
+      b3 = pb[b + 3];
+    c00 += a0 * b0;
+    c01 += a0 * b1;
+    c02 += a0 * b2;
+    c03 += a0 * b3;
+    c10 += a1 * b0;
+    c11 += a1 * b1;
+    c12 += a1 * b2;
+    c13 += a1 * b3;
+    c20 += a2 * b0;
+    c21 += a2 * b1;
+    c22 += a2 * b2;
+    c23 += a2 * b3;
+    c30 += a3 * b0;
+    c31 += a3 * b1;
+    c32 += a3 * b2;
+    c33 += a3 * b3;
   }
   if (mr === 4 && nr === 4) {
     if (add) {
-      C[co] += c00; C[co + 1] += c01; C[co + 2] += c02; C[co + 3] += c03; co += ldc;
-      C[co] += c10; C[co + 1] += c11; C[co + 2] += c12; C[co + 3] += c13; co += ldc;
-      C[co] += c20; C[co + 1] += c21; C[co + 2] += c22; C[co + 3] += c23; co += ldc;
-      C[co] += c30; C[co + 1] += c31; C[co + 2] += c32; C[co + 3] += c33;
+      C[co] += c00;
+      C[co + 1] += c01;
+      C[co + 2] += c02;
+      C[co + 3] += c03;
+      co += ldc;
+      C[co] += c10;
+      C[co + 1] += c11;
+      C[co + 2] += c12;
+      C[co + 3] += c13;
+      co += ldc;
+      C[co] += c20;
+      C[co + 1] += c21;
+      C[co + 2] += c22;
+      C[co + 3] += c23;
+      co += ldc;
+      C[co] += c30;
+      C[co + 1] += c31;
+      C[co + 2] += c32;
+      C[co + 3] += c33;
     } else {
-      C[co] = c00; C[co + 1] = c01; C[co + 2] = c02; C[co + 3] = c03; co += ldc;
-      C[co] = c10; C[co + 1] = c11; C[co + 2] = c12; C[co + 3] = c13; co += ldc;
-      C[co] = c20; C[co + 1] = c21; C[co + 2] = c22; C[co + 3] = c23; co += ldc;
-      C[co] = c30; C[co + 1] = c31; C[co + 2] = c32; C[co + 3] = c33;
+      C[co] = c00;
+      C[co + 1] = c01;
+      C[co + 2] = c02;
+      C[co + 3] = c03;
+      co += ldc;
+      C[co] = c10;
+      C[co + 1] = c11;
+      C[co + 2] = c12;
+      C[co + 3] = c13;
+      co += ldc;
+      C[co] = c20;
+      C[co + 1] = c21;
+      C[co + 2] = c22;
+      C[co + 3] = c23;
+      co += ldc;
+      C[co] = c30;
+      C[co + 1] = c31;
+      C[co + 2] = c32;
+      C[co + 3] = c33;
     }
     return;
   }
@@ -115,7 +223,23 @@ function microKernel(kc: number, pa: Float64Array, ao: number, pb: Float64Array,
 }
 
 /** The cache-blocked JavaScript GEMM (float64 accumulation in registers). */
-export const gemmJs: GemmFunction = (transA, transB, M, N, K, A, lda, B, ldb, C, ldc, accumulate = false, offA = 0, offB = 0, offC = 0) => {
+export const gemmJs: GemmFunction = (
+  transA,
+  transB,
+  M,
+  N,
+  K,
+  A,
+  lda,
+  B,
+  ldb,
+  C,
+  ldc,
+  accumulate = false,
+  offA = 0,
+  offB = 0,
+  offC = 0,
+) => {
   if (M <= 0 || N <= 0) return;
   if (K <= 0) {
     if (!accumulate) for (let i = 0; i < M; i++) C.fill(0, offC + i * ldc, offC + i * ldc + N);
@@ -151,5 +275,37 @@ export const gemmJs: GemmFunction = (transA, transB, M, N, K, A, lda, B, ldb, C,
  * @throws WasmKernelError (src/kernels/wasm-module.ts) when the backend is `wasm` and the module
  * cannot be loaded.
  */
-export const gemm: GemmFunction = (transA, transB, M, N, K, A, lda, B, ldb, C, ldc, accumulate = false, offsetA = 0, offsetB = 0, offsetC = 0) =>
-  (kernelBackend() === 'wasm' ? wasmGemm() : gemmJs)(transA, transB, M, N, K, A, lda, B, ldb, C, ldc, accumulate, offsetA, offsetB, offsetC);
+export const gemm: GemmFunction = (
+  transA,
+  transB,
+  M,
+  N,
+  K,
+  A,
+  lda,
+  B,
+  ldb,
+  C,
+  ldc,
+  accumulate = false,
+  offsetA = 0,
+  offsetB = 0,
+  offsetC = 0,
+) =>
+  (kernelBackend() === 'wasm' ? wasmGemm() : gemmJs)(
+    transA,
+    transB,
+    M,
+    N,
+    K,
+    A,
+    lda,
+    B,
+    ldb,
+    C,
+    ldc,
+    accumulate,
+    offsetA,
+    offsetB,
+    offsetC,
+  );

@@ -45,7 +45,8 @@ export interface Fans {
  * @throws {@link InternalError} for a shape of fewer than 2 dimensions.
  */
 export function fansOf(shape: readonly number[]): Fans {
-  if (shape.length < 2) throw new InternalError(`fans need a weight of at least 2 dimensions, got [${shape.join(',')}]`);
+  if (shape.length < 2)
+    throw new InternalError(`fans need a weight of at least 2 dimensions, got [${shape.join(',')}]`);
   let receptive = 1;
   for (let i = 2; i < shape.length; i++) receptive *= shape[i];
   return { fanIn: shape[1] * receptive, fanOut: shape[0] * receptive };

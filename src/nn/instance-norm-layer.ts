@@ -18,7 +18,11 @@ export class InstanceNormLayer extends SampleNormLayer {
    * @throws InputError on an example without H x W > 1: each value would be normalized by itself (y = beta).
    */
   override outputShape(input: readonly number[]): number[] {
-    requireInput(input.length === 3 && input[1] * input[2] > 1, () => `${this.name}: instance norm needs feature maps larger than 1x1, got [${input.join(',')}] (each value would be normalized by itself)`);
+    requireInput(
+      input.length === 3 && input[1] * input[2] > 1,
+      () =>
+        `${this.name}: instance norm needs feature maps larger than 1x1, got [${input.join(',')}] (each value would be normalized by itself)`,
+    );
     return super.outputShape(input);
   }
 }

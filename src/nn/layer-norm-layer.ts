@@ -14,6 +14,12 @@ export class LayerNormLayer extends SampleNormLayer {
    * @throws InputError when the shape does not start with C.
    */
   constructor(channels: number, elementShape?: readonly number[], eps?: number) {
-    super(`LayerNorm(${channels})`, { channels, groups: 1, affine: elementShape ? 'element' : 'channel', elementShape, eps });
+    super(`LayerNorm(${channels})`, {
+      channels,
+      groups: 1,
+      affine: elementShape ? 'element' : 'channel',
+      elementShape,
+      eps,
+    });
   }
 }

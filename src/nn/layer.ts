@@ -64,7 +64,12 @@ export interface CommunicatingLayer extends Layer {
    * @param training - train mode.
    * @returns a program whose result is the output.
    */
-  forwardProgram(x: Float32Array, batch: number, inputShape: readonly number[], training: boolean): Program<Float32Array>;
+  forwardProgram(
+    x: Float32Array,
+    batch: number,
+    inputShape: readonly number[],
+    training: boolean,
+  ): Program<Float32Array>;
   /**
    * `backward` as a program; `backward` itself runs it and refuses to wait.
    * @param dy - dL/d(output) of the last training forward.

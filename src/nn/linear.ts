@@ -64,8 +64,14 @@ export class Linear implements Layer {
     ofType.number('a positive integer')('inFeatures', inFeatures);
     ofType.number('a positive integer')('outFeatures', outFeatures);
     checkOptions('options', options);
-    requireInput(Number.isInteger(inFeatures) && inFeatures > 0, `linear: in features must be a positive integer, got ${inFeatures}`);
-    requireInput(Number.isInteger(outFeatures) && outFeatures > 0, `linear: out features must be a positive integer, got ${outFeatures}`);
+    requireInput(
+      Number.isInteger(inFeatures) && inFeatures > 0,
+      `linear: in features must be a positive integer, got ${inFeatures}`,
+    );
+    requireInput(
+      Number.isInteger(outFeatures) && outFeatures > 0,
+      `linear: out features must be a positive integer, got ${outFeatures}`,
+    );
     this.hasBias = options.bias ?? true;
     this.scheme = options.init ?? DEFAULT_INIT;
     this.biasScheme = options.biasInit ?? DEFAULT_BIAS_INIT;
@@ -76,13 +82,19 @@ export class Linear implements Layer {
   /** {@inheritDoc Layer.outputShape} */
   outputShape(input: readonly number[]): number[] {
     const size = input.reduce((a, b) => a * b, 1);
-    requireInput(size === this.inFeatures, () => `${this.name}: input of shape [${input.join(',')}] has ${size} features, expected ${this.inFeatures}`);
+    requireInput(
+      size === this.inFeatures,
+      () => `${this.name}: input of shape [${input.join(',')}] has ${size} features, expected ${this.inFeatures}`,
+    );
     return [this.outFeatures];
   }
 
   /** {@inheritDoc Layer.bind} */
   bind(params: Float32Array, grads: Float32Array): void {
-    requireInput(params.length === this.paramCount && grads.length === this.paramCount, () => `${this.name}: bound slices must hold ${this.paramCount} values`);
+    requireInput(
+      params.length === this.paramCount && grads.length === this.paramCount,
+      () => `${this.name}: bound slices must hold ${this.paramCount} values`,
+    );
     const w = this.inFeatures * this.outFeatures;
     this.weight = params.subarray(0, w);
     this.bias = params.subarray(w);

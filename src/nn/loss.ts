@@ -59,8 +59,14 @@ export function softmaxCrossEntropy(
   ofType.number('a whole number >= 1')('classes', classes);
   checkOptions('options', options);
   if (options.grad !== undefined) checkFloat32Array('options.grad', options.grad);
-  requireInput(Number.isInteger(classes) && classes > 0, `cross-entropy: classes must be a positive integer, got ${classes}`);
-  requireInput(logits.length === batch * classes, () => `cross-entropy: logits have ${logits.length} values, expected ${batch} x ${classes}`);
+  requireInput(
+    Number.isInteger(classes) && classes > 0,
+    `cross-entropy: classes must be a positive integer, got ${classes}`,
+  );
+  requireInput(
+    logits.length === batch * classes,
+    () => `cross-entropy: logits have ${logits.length} values, expected ${batch} x ${classes}`,
+  );
   requireInput(labels.length >= batch, () => `cross-entropy: ${labels.length} labels for a batch of ${batch}`);
   const grad = options.grad ?? new Float32Array(batch * classes);
   requireInput(grad.length === batch * classes, 'cross-entropy: gradient buffer has the wrong length');
@@ -71,7 +77,10 @@ export function softmaxCrossEntropy(
   for (let n = 0; n < batch; n++) {
     const row = n * classes;
     const label = labels[n];
-    requireInput(Number.isInteger(label) && label >= 0 && label < classes, () => `cross-entropy: label ${label} of row ${n} is not a class in [0, ${classes})`);
+    requireInput(
+      Number.isInteger(label) && label >= 0 && label < classes,
+      () => `cross-entropy: label ${label} of row ${n} is not a class in [0, ${classes})`,
+    );
     let max = logits[row];
     let arg = 0;
     for (let c = 1; c < classes; c++) {

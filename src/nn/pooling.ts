@@ -42,8 +42,14 @@ abstract class Pool2d implements Layer {
     ofType.number('a positive integer')('kernelSize', kernelSize);
     if (stride !== undefined) ofType.number('a positive integer')('stride', stride);
     this.stride = stride ?? kernelSize;
-    requireInput(Number.isInteger(kernelSize) && kernelSize > 0, `pooling: kernel size must be a positive integer, got ${kernelSize}`);
-    requireInput(Number.isInteger(this.stride) && this.stride > 0, `pooling: stride must be a positive integer, got ${this.stride}`);
+    requireInput(
+      Number.isInteger(kernelSize) && kernelSize > 0,
+      `pooling: kernel size must be a positive integer, got ${kernelSize}`,
+    );
+    requireInput(
+      Number.isInteger(this.stride) && this.stride > 0,
+      `pooling: stride must be a positive integer, got ${this.stride}`,
+    );
   }
 
   /** {@inheritDoc Layer.outputShape} */

@@ -44,7 +44,14 @@ export class SampleNormLayer implements Layer {
   private gradBeta: Float32Array = new Float32Array(0);
   private readonly out = new ModeBuffers();
   private dx: Float32Array | undefined;
-  private cache?: { x: Float32Array; layout: ChannelLayout; mean: Float64Array; invStd: Float64Array; count: number; length: number };
+  private cache?: {
+    x: Float32Array;
+    layout: ChannelLayout;
+    mean: Float64Array;
+    invStd: Float64Array;
+    count: number;
+    length: number;
+  };
 
   /**
    * @param name - the layer's name in messages.
@@ -62,7 +69,10 @@ export class SampleNormLayer implements Layer {
     checkChoice('affine', settings.affine, ['channel', 'element']);
     this.eps = settings.eps === undefined ? 1e-5 : checkNumber('eps', settings.eps, { above: 0 });
     if (settings.affine === 'element') {
-      requireInput(settings.elementShape !== undefined && settings.elementShape[0] === C, () => `${name}: an elementwise affine needs the example shape [${C}, H, W]`);
+      requireInput(
+        settings.elementShape !== undefined && settings.elementShape[0] === C,
+        () => `${name}: an elementwise affine needs the example shape [${C}, H, W]`,
+      );
       this.affineSize = settings.elementShape!.reduce((a, b) => a * b, 1);
     } else {
       this.affineSize = C;
@@ -80,7 +90,10 @@ export class SampleNormLayer implements Layer {
   outputShape(input: readonly number[]): number[] {
     requireInput(input[0] === this.settings.channels, () => `${this.name} got ${input[0]} channels`);
     if (this.settings.affine === 'element') {
-      requireInput(input.reduce((a, b) => a * b, 1) === this.affineSize, () => `${this.name}: input [${input.join(',')}] does not match [${this.settings.elementShape!.join(',')}]`);
+      requireInput(
+        input.reduce((a, b) => a * b, 1) === this.affineSize,
+        () => `${this.name}: input [${input.join(',')}] does not match [${this.settings.elementShape!.join(',')}]`,
+      );
     }
     return [...input];
   }
@@ -115,12 +128,24 @@ export class SampleNormLayer implements Layer {
    * @returns the output (reused by the layer's next call in the same mode).
    */
   forward(x: Float32Array, batch: number, inputShape: readonly number[], training: boolean): Float32Array {
-    const layout: ChannelLayout = { rows: batch, channels: this.settings.channels, inner: inputShape.length > 1 ? inputShape[1] * inputShape[2] : 1 };
+    const layout: ChannelLayout = {
+      rows: batch,
+      channels: this.settings.channels,
+      inner: inputShape.length > 1 ? inputShape[1] * inputShape[2] : 1,
+    };
     checkInput(this.name, x, batch, layout.channels * layout.inner);
     const stats = setMoments(x, layout, this.axes);
     const invStd = inverseStd(stats.var, this.eps);
     const y = this.out.get(training, x.length);
-    normalizeSets(x, layout, this.axes, stats.mean, invStd, { kind: this.settings.affine, weight: this.gamma, bias: this.beta }, y);
+    normalizeSets(
+      x,
+      layout,
+      this.axes,
+      stats.mean,
+      invStd,
+      { kind: this.settings.affine, weight: this.gamma, bias: this.beta },
+      y,
+    );
     this.cache = training ? { x, layout, mean: stats.mean, invStd, count: stats.count, length: y.length } : this.cache;
     return y;
   }

@@ -70,12 +70,16 @@ export class Sequential {
   constructor(layers: readonly Layer[], inputShape: readonly number[], options: SequentialOptions = {}) {
     if (!Array.isArray(layers)) throw argumentError('layers', 'an array of layers', layers);
     layers.forEach((layer, i) => {
-      if (typeof (layer as Partial<Layer> | undefined)?.forward !== 'function') throw argumentError(`layers[${i}]`, 'a layer', layer);
+      if (typeof (layer as Partial<Layer> | undefined)?.forward !== 'function')
+        throw argumentError(`layers[${i}]`, 'a layer', layer);
     });
     ofType.numbers('a shape (an array of whole numbers)')('inputShape', inputShape);
     checkOptions('options', options);
     requireInput(layers.length > 0, 'a Sequential model needs at least one layer');
-    requireInput(inputShape.length > 0 && inputShape.every((d) => Number.isInteger(d) && d > 0), () => `input shape must be positive integers, got [${inputShape.join(',')}]`);
+    requireInput(
+      inputShape.length > 0 && inputShape.every((d) => Number.isInteger(d) && d > 0),
+      () => `input shape must be positive integers, got [${inputShape.join(',')}]`,
+    );
     this.layers = [...layers];
     const shapes: number[][] = [[...inputShape]];
     const offsets: number[] = [];
@@ -129,7 +133,11 @@ export class Sequential {
    * @throws {@link syncbn-sim!InputError} when an argument is unusable.
    */
   bindTo(params: Float32Array, grads: Float32Array): void {
-    requireInput(params.length >= this.paramCount && grads.length >= this.paramCount, () => `parameter and gradient vectors must hold ${this.paramCount} values, got ${params.length} and ${grads.length}`);
+    requireInput(
+      params.length >= this.paramCount && grads.length >= this.paramCount,
+      () =>
+        `parameter and gradient vectors must hold ${this.paramCount} values, got ${params.length} and ${grads.length}`,
+    );
     this.layers.forEach((layer, i) => {
       const start = this.offsets[i];
       const end = start + layer.paramCount;
@@ -179,11 +187,18 @@ export class Sequential {
    * @returns a program whose result is the output.
    */
   *forwardProgram(x: Float32Array, batch: number, training: boolean): Program<Float32Array> {
-    checkInput('model', x, batch, this.shapes[0].reduce((a, b) => a * b, 1));
+    checkInput(
+      'model',
+      x,
+      batch,
+      this.shapes[0].reduce((a, b) => a * b, 1),
+    );
     let h = x;
     for (let i = 0; i < this.layers.length; i++) {
       const layer = this.layers[i];
-      h = isCommunicating(layer) ? yield* layer.forwardProgram(h, batch, this.shapes[i], training) : layer.forward(h, batch, this.shapes[i], training);
+      h = isCommunicating(layer)
+        ? yield* layer.forwardProgram(h, batch, this.shapes[i], training)
+        : layer.forward(h, batch, this.shapes[i], training);
     }
     if (training) this.trainedBatch = batch;
     return h;
@@ -225,6 +240,8 @@ export class Sequential {
    * @returns the lines.
    */
   summary(): string[] {
-    return this.layers.map((layer, i) => `${layer.name}  -> [${this.shapes[i + 1].join(', ')}]  ${layer.paramCount} params`);
+    return this.layers.map(
+      (layer, i) => `${layer.name}  -> [${this.shapes[i + 1].join(', ')}]  ${layer.paramCount} params`,
+    );
   }
 }

@@ -30,17 +30,35 @@ export interface SgdOptions {
  * @param firstStep - the first step copies the gradient into the buffer, as PyTorch does.
  * @throws {@link syncbn-sim!InputError} when an argument is unusable.
  */
-export function sgdStep(params: Float32Array, grads: Float32Array, buffer: Float32Array, options: SgdOptions, firstStep: boolean): void {
+export function sgdStep(
+  params: Float32Array,
+  grads: Float32Array,
+  buffer: Float32Array,
+  options: SgdOptions,
+  firstStep: boolean,
+): void {
   checkFloat32Array('params', params);
   checkFloat32Array('grads', grads);
   checkFloat32Array('buffer', buffer);
-  checkFields('options', options, { lr: ofType.number('a finite number >= 0'), momentum: ofType.number('a finite number >= 0'), weightDecay: ofType.number('a finite number >= 0') }, ['lr']);
+  checkFields(
+    'options',
+    options,
+    {
+      lr: ofType.number('a finite number >= 0'),
+      momentum: ofType.number('a finite number >= 0'),
+      weightDecay: ofType.number('a finite number >= 0'),
+    },
+    ['lr'],
+  );
   checkBoolean('firstStep', firstStep);
   const { lr } = options;
   const momentum = options.momentum ?? 0;
   const wd = options.weightDecay ?? 0;
   requireInput(Number.isFinite(lr) && lr >= 0, `sgd: learning rate must be a finite number >= 0, got ${lr}`);
-  requireInput(Number.isFinite(momentum) && momentum >= 0, `sgd: momentum must be a finite number >= 0, got ${momentum}`);
+  requireInput(
+    Number.isFinite(momentum) && momentum >= 0,
+    `sgd: momentum must be a finite number >= 0, got ${momentum}`,
+  );
   requireInput(Number.isFinite(wd) && wd >= 0, `sgd: weight decay must be a finite number >= 0, got ${wd}`);
   const n = params.length;
   requireInput(grads.length >= n, () => `sgd: ${grads.length} gradients for ${n} parameters`);

@@ -9,7 +9,15 @@
  * The sums over a set are those of the whole set: for a set that spans the batch on several
  * devices they are all-reduced between `setGradSums` and `setGradInput`.
  */
-import { checkBlock, checkChoice, checkLayout, checkNumbers, checkObject, checkPerChannelStats, checkWhole } from '../args.js';
+import {
+  checkBlock,
+  checkChoice,
+  checkLayout,
+  checkNumbers,
+  checkObject,
+  checkPerChannelStats,
+  checkWhole,
+} from '../args.js';
 import type { ChannelLayout, FloatArray } from '../tensor/tensor.js';
 import { type StatsAxes, checkAxes, setCount } from './axes.js';
 
@@ -61,7 +69,13 @@ export function checkAffine(name: string, affine: unknown, layout: ChannelLayout
   return a;
 }
 
-function checkCommon(layout: unknown, axes: unknown, blocks: Record<string, unknown>, stats: Record<string, unknown>, affine?: unknown): [ChannelLayout, StatsAxes] {
+function checkCommon(
+  layout: unknown,
+  axes: unknown,
+  blocks: Record<string, unknown>,
+  stats: Record<string, unknown>,
+  affine?: unknown,
+): [ChannelLayout, StatsAxes] {
   const l = checkLayout('layout', layout);
   const a = checkAxes('axes', axes, l);
   for (const [name, block] of Object.entries(blocks)) checkBlock(name, block, l);
@@ -193,7 +207,13 @@ export function setGradInput(
   count: number,
   out: FloatArray,
 ): void {
-  const [l, a] = checkCommon(layout, axes, { dy, x, out }, { mean, invStd, 'sums.sumG': sums?.sumG, 'sums.sumGXhat': sums?.sumGXhat }, affine);
+  const [l, a] = checkCommon(
+    layout,
+    axes,
+    { dy, x, out },
+    { mean, invStd, 'sums.sumG': sums?.sumG, 'sums.sumGXhat': sums?.sumGXhat },
+    affine,
+  );
   checkWhole('count', count);
   const { rows, channels: C, inner } = l;
   const perGroup = C / a.groups;

@@ -49,7 +49,10 @@ export function checkAxes(name: string, axes: unknown, layout: ChannelLayout): S
   const a = checkObject<StatsAxes>(name, axes);
   checkBoolean(`${name}.batch`, a.batch);
   checkWhole(`${name}.groups`, a.groups, 1);
-  requireInput(layout.channels % a.groups === 0, () => `${a.groups} groups must divide the ${layout.channels} channels`);
+  requireInput(
+    layout.channels % a.groups === 0,
+    () => `${a.groups} groups must divide the ${layout.channels} channels`,
+  );
   return a;
 }
 

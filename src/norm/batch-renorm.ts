@@ -55,7 +55,13 @@ export interface RenormSchedule {
  * we gradually relaxed them to reach r_max = 3 at 40k steps, and d_max = 5 at 25k steps".
  * "Gradually" is taken as linearly.
  */
-export const IOFFE_SCHEDULE: RenormSchedule = { warmupSteps: 5000, rMax: 3, rMaxSteps: 40000, dMax: 5, dMaxSteps: 25000 };
+export const IOFFE_SCHEDULE: RenormSchedule = {
+  warmupSteps: 5000,
+  rMax: 3,
+  rMaxSteps: 40000,
+  dMax: 5,
+  dMaxSteps: 25000,
+};
 
 /**
  * Checks a schedule: whole step counts with warm-up <= each final step, rMax >= 1, dMax >= 0.
@@ -84,7 +90,8 @@ export function checkRenormSchedule(name: string, schedule: unknown): RenormSche
 export function renormLimits(step: number, schedule: RenormSchedule = IOFFE_SCHEDULE): RenormLimits {
   checkWhole('step', step);
   const s = checkRenormSchedule('schedule', schedule);
-  const ramp = (end: number) => (step <= s.warmupSteps ? 0 : step >= end ? 1 : (step - s.warmupSteps) / (end - s.warmupSteps));
+  const ramp = (end: number) =>
+    step <= s.warmupSteps ? 0 : step >= end ? 1 : (step - s.warmupSteps) / (end - s.warmupSteps);
   return { rMax: 1 + (s.rMax - 1) * ramp(s.rMaxSteps), dMax: s.dMax * ramp(s.dMaxSteps) };
 }
 
@@ -182,7 +189,12 @@ export function renormRunning(
  * @returns gamma' and beta'.
  * @throws InputError when the four do not have one value per channel.
  */
-export function renormAffine(weight: ArrayLike<number> | undefined, bias: ArrayLike<number> | undefined, r: Float64Array, d: Float64Array): { weight: Float64Array; bias: Float64Array } {
+export function renormAffine(
+  weight: ArrayLike<number> | undefined,
+  bias: ArrayLike<number> | undefined,
+  r: Float64Array,
+  d: Float64Array,
+): { weight: Float64Array; bias: Float64Array } {
   const C = checkNumbers('r', r).length;
   checkNumbers('d', d, C);
   if (weight !== undefined) checkNumbers('weight', weight, C);
@@ -257,16 +269,30 @@ export interface BatchRenormResult {
  */
 export function batchRenorm(input: Tensor, options: BatchRenormOptions = {}): BatchRenormResult {
   checkOptions('options', options);
-  const { layout, eps } = checkNormInputs(input, { eps: options.eps, weight: options.weight, bias: options.bias, gradOutput: options.gradOutput }, 'channel');
+  const { layout, eps } = checkNormInputs(
+    input,
+    { eps: options.eps, weight: options.weight, bias: options.bias, gradOutput: options.gradOutput },
+    'channel',
+  );
   const C = layout.channels;
-  requireInput(layout.rows * layout.inner > 1, () => `expected more than 1 value per channel when training, got input shape [${input.shape.join(',')}]`);
+  requireInput(
+    layout.rows * layout.inner > 1,
+    () => `expected more than 1 value per channel when training, got input shape [${input.shape.join(',')}]`,
+  );
   const limits = options.limits === undefined ? { rMax: 1, dMax: 0 } : checkRenormLimits('limits', options.limits);
   const momentum = options.momentum === undefined ? 0.1 : checkNumber('momentum', options.momentum, { min: 0, max: 1 });
   const running = {
-    mean: options.runningMean === undefined ? new Float64Array(C) : Float64Array.from(checkNumbers('runningMean', options.runningMean, C)),
-    var: options.runningVar === undefined ? new Float64Array(C).fill(1) : Float64Array.from(checkNumbers('runningVar', options.runningVar, C)),
+    mean:
+      options.runningMean === undefined
+        ? new Float64Array(C)
+        : Float64Array.from(checkNumbers('runningMean', options.runningMean, C)),
+    var:
+      options.runningVar === undefined
+        ? new Float64Array(C).fill(1)
+        : Float64Array.from(checkNumbers('runningVar', options.runningVar, C)),
   };
-  for (let c = 0; c < C; c++) requireInput(running.var[c] >= 0, () => `running var must be >= 0, got ${running.var[c]} at channel ${c}`);
+  for (let c = 0; c < C; c++)
+    requireInput(running.var[c] >= 0, () => `running var must be >= 0, got ${running.var[c]} at channel ${c}`);
   const x = input.data;
   const axes = batchAxes(C);
   const stats = setMoments(x, layout, axes);
@@ -276,7 +302,14 @@ export function batchRenorm(input: Tensor, options: BatchRenormOptions = {}): Ba
   const output = allocLike(x, x.length);
   normalizeSets(x, layout, axes, stats.mean, invStd, { kind: 'channel', ...folded }, output);
   const next = renormRunning(running, stats, momentum, eps);
-  const result: BatchRenormResult = { output: { data: output, shape: [...input.shape] }, stats, r, d, runningMean: next.mean, runningVar: next.var };
+  const result: BatchRenormResult = {
+    output: { data: output, shape: [...input.shape] },
+    stats,
+    r,
+    d,
+    runningMean: next.mean,
+    runningVar: next.var,
+  };
   if (!options.gradOutput) return result;
   const dy = options.gradOutput.data;
   const gradInput = allocLike(x, x.length);

@@ -67,11 +67,16 @@ export function* deviceRenormForward(
   allReduce?: AllReduceFn,
 ): Program<DeviceRenormForward> {
   checkObject('settings', s);
-  if (s.mode.kind === 'ghost') throw new InputError('batch renorm does not support ghost mode (local, sync or group:K)');
+  if (s.mode.kind === 'ghost')
+    throw new InputError('batch renorm does not support ghost mode (local, sync or group:K)');
   checkRenormLimits('limits', limits);
   const C = layout.channels;
   if (!s.training) {
-    const used: Moments = { count: layout.rows * layout.inner, mean: Float64Array.from(running.mean), var: Float64Array.from(running.var) };
+    const used: Moments = {
+      count: layout.rows * layout.inner,
+      mean: Float64Array.from(running.mean),
+      var: Float64Array.from(running.var),
+    };
     const invStd = inverseStd(used.var, s.eps);
     normalize(x, layout, used.mean, invStd, weight, bias, y);
     return { used, invStd, r: new Float64Array(C).fill(1), d: new Float64Array(C), training: false };
@@ -79,7 +84,9 @@ export function* deviceRenormForward(
   const { local, used } = yield* deviceMoments(x, layout, s.stats, s.accumulator, shift, allReduce);
   const invStd = inverseStd(used.var, s.eps);
   const usable = used.count > 0 && allFinite(used.mean) && allFinite(used.var);
-  const { r, d } = usable ? renormCorrection(used, running, limits, s.eps) : { r: new Float64Array(C).fill(1), d: new Float64Array(C) };
+  const { r, d } = usable
+    ? renormCorrection(used, running, limits, s.eps)
+    : { r: new Float64Array(C).fill(1), d: new Float64Array(C) };
   const folded = renormAffine(weight, bias, r, d);
   if (layout.rows > 0) normalize(x, layout, used.mean, invStd, folded.weight, folded.bias, y);
   if (usable) {

@@ -90,7 +90,12 @@ function checkParams(params: FrnParams, C: number): void {
  * @returns the factor per (sample, channel).
  * @throws InputError when eps is not positive.
  */
-export function frnInverseRms(nu2: ArrayLike<number>, channels: number, eps: number, learnedEps?: ArrayLike<number>): Float64Array {
+export function frnInverseRms(
+  nu2: ArrayLike<number>,
+  channels: number,
+  eps: number,
+  learnedEps?: ArrayLike<number>,
+): Float64Array {
   checkNumber('eps', eps, { above: 0 });
   const out = new Float64Array(nu2.length);
   for (let i = 0; i < nu2.length; i++) {
@@ -109,7 +114,13 @@ export function frnInverseRms(nu2: ArrayLike<number>, channels: number, eps: num
  * @param out - receives y (may be x).
  * @throws InputError when a block or a parameter does not fit the layout.
  */
-export function frnForward(x: FloatArray, layout: ChannelLayout, invRms: ArrayLike<number>, params: FrnParams, out: FloatArray): void {
+export function frnForward(
+  x: FloatArray,
+  layout: ChannelLayout,
+  invRms: ArrayLike<number>,
+  params: FrnParams,
+  out: FloatArray,
+): void {
   const { rows, channels: C, inner } = checkLayout('layout', layout);
   checkBlock('x', x, layout);
   checkBlock('out', out, layout);
@@ -142,9 +153,21 @@ export function frnForward(x: FloatArray, layout: ChannelLayout, invRms: ArrayLi
  * @returns dL/dgamma, dL/dbeta, dL/dtau, dL/depsL.
  * @throws InputError when a block or a parameter does not fit the layout.
  */
-export function frnBackward(dy: FloatArray, x: FloatArray, layout: ChannelLayout, invRms: ArrayLike<number>, params: FrnParams, dx: FloatArray): FrnParamGrads {
+export function frnBackward(
+  dy: FloatArray,
+  x: FloatArray,
+  layout: ChannelLayout,
+  invRms: ArrayLike<number>,
+  params: FrnParams,
+  dx: FloatArray,
+): FrnParamGrads {
   const { rows, channels: C, inner } = checkLayout('layout', layout);
-  for (const [name, block] of [['dy', dy], ['x', x], ['dx', dx]] as const) checkBlock(name, block, layout);
+  for (const [name, block] of [
+    ['dy', dy],
+    ['x', x],
+    ['dx', dx],
+  ] as const)
+    checkBlock(name, block, layout);
   checkPerChannelStats('invRms', invRms, rows * C);
   checkParams(params, C);
   const { weight, bias, tau, learnedEps } = params;

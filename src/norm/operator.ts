@@ -46,7 +46,11 @@ export interface NormResult {
  * @returns the layout and eps.
  * @throws InputError for a bad shape, non-finite values or bad options.
  */
-export function checkNormInputs(input: Tensor, options: NormOptions, kind: AffineKind): { layout: ChannelLayout; eps: number } {
+export function checkNormInputs(
+  input: Tensor,
+  options: NormOptions,
+  kind: AffineKind,
+): { layout: ChannelLayout; eps: number } {
   checkTensor('input', input);
   checkOptions('options', options);
   const layout = channelLayout(input.shape);
@@ -57,7 +61,10 @@ export function checkNormInputs(input: Tensor, options: NormOptions, kind: Affin
   if (dy !== undefined) {
     checkTensor('gradOutput', dy);
     const same = dy.shape.length === input.shape.length && dy.shape.every((d, i) => d === input.shape[i]);
-    requireInput(same, () => `grad output must have the input's shape [${input.shape.join(',')}], got [${dy.shape.join(',')}]`);
+    requireInput(
+      same,
+      () => `grad output must have the input's shape [${input.shape.join(',')}], got [${dy.shape.join(',')}]`,
+    );
     checkFinite(dy.data, 'grad output');
   }
   return { layout, eps };

@@ -67,7 +67,14 @@ export function spanSum(x: FloatArray, first: number, segments: number, stride: 
  * @param center - subtracted from every element (0 for a mean of squares).
  * @returns the sum, in float64, in element order.
  */
-export function spanSquares(x: FloatArray, first: number, segments: number, stride: number, length: number, center: number): number {
+export function spanSquares(
+  x: FloatArray,
+  first: number,
+  segments: number,
+  stride: number,
+  length: number,
+  center: number,
+): number {
   let s = 0;
   for (let k = 0; k < segments; k++) {
     const start = first + k * stride;

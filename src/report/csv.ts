@@ -11,7 +11,9 @@ export function toCsv(rows: readonly object[]): string {
   if (rows.length === 0) return '';
   // Nested values (arrays of per-channel figures) are kept as JSON in one cell.
   const flat = rows.map((row) =>
-    Object.fromEntries(Object.entries(row).map(([k, v]) => [k, typeof v === 'object' && v !== null ? JSON.stringify(v) : v])),
+    Object.fromEntries(
+      Object.entries(row).map(([k, v]) => [k, typeof v === 'object' && v !== null ? JSON.stringify(v) : v]),
+    ),
   );
   return stringify(flat, { header: true, columns: Object.keys(flat[0]) });
 }

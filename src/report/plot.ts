@@ -6,7 +6,12 @@
 import { dirname, basename, extname } from 'node:path';
 import type { TopLevelSpec } from 'vega-lite';
 import { InputError } from '../errors.js';
-import { type AtomicWriteOptions, type NamedInput, checkOutputTargets, writeFilesAtomically } from '../io/atomic-write.js';
+import {
+  type AtomicWriteOptions,
+  type NamedInput,
+  checkOutputTargets,
+  writeFilesAtomically,
+} from '../io/atomic-write.js';
 import { flattenOpacity } from './flatten-opacity.js';
 
 /** A top-level Vega-Lite spec, as every plot builder in src/report/plots returns. */
@@ -51,7 +56,8 @@ export interface PngOptions {
  */
 export async function renderPng(spec: PlotSpec, options: PngOptions = {}): Promise<Buffer> {
   const scale = options.scale ?? 2;
-  if (!(Number.isFinite(scale) && scale > 0)) throw new InputError(`renderPng: scale must be a finite number > 0, got ${String(scale)}`);
+  if (!(Number.isFinite(scale) && scale > 0))
+    throw new InputError(`renderPng: scale must be a finite number > 0, got ${String(scale)}`);
   const svg = flattenOpacity(await renderSvg(spec));
   // Loaded on first use: the native binding costs a few hundred ms that SVG-only runs need not pay.
   const { renderAsync } = await import('@resvg/resvg-js');

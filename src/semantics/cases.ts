@@ -21,7 +21,14 @@ import { STORAGE_TYPES, type StorageType } from './engine.js';
 export type SemanticsCaseName = 'even' | 'uneven' | 'empty' | 'offset' | 'half' | 'half-counts';
 
 /** Every case, in table order. */
-export const SEMANTICS_CASES: readonly SemanticsCaseName[] = ['even', 'uneven', 'empty', 'offset', 'half', 'half-counts'];
+export const SEMANTICS_CASES: readonly SemanticsCaseName[] = [
+  'even',
+  'uneven',
+  'empty',
+  'offset',
+  'half',
+  'half-counts',
+];
 
 /** One case's batch, split. */
 export interface SemanticsCase {

@@ -150,12 +150,21 @@ export function applyRule(rule: SyncBnRule, shards: readonly Tensor[], options: 
   requireInput(Array.isArray(shards) && shards.length > 0, 'shards must be a non-empty array of tensors');
   const storage = options.storage === undefined ? 'float32' : checkChoice('storage', options.storage, STORAGE_TYPES);
   const eps = options.eps === undefined ? rule.eps : checkNumber('eps', options.eps, { above: 0 });
-  const momentum = options.momentum === undefined ? rule.running.momentum : checkNumber('momentum', options.momentum, { min: 0, max: 1 });
-  const r0 = options.initialRunningVar === undefined ? 1 : checkNumber('initialRunningVar', options.initialRunningVar, { min: 0 });
+  const momentum =
+    options.momentum === undefined
+      ? rule.running.momentum
+      : checkNumber('momentum', options.momentum, { min: 0, max: 1 });
+  const r0 =
+    options.initialRunningVar === undefined
+      ? 1
+      : checkNumber('initialRunningVar', options.initialRunningVar, { min: 0 });
   const halfModel = options.halfModel === true && (storage === 'float16' || storage === 'bfloat16');
   const tail = shards[0].shape.slice(1);
   for (const s of shards as readonly Tensor[]) {
-    requireInput(s.shape.length === tail.length + 1 && s.shape.slice(1).every((d: number, i: number) => d === tail[i]), 'every shard must have the same [C(, H, W)]');
+    requireInput(
+      s.shape.length === tail.length + 1 && s.shape.slice(1).every((d: number, i: number) => d === tail[i]),
+      'every shard must have the same [C(, H, W)]',
+    );
   }
   const store = roundingOf(storage);
   const rd = roundingOf(statisticsPrecision(rule, storage));
@@ -174,8 +183,19 @@ export function applyRule(rule: SyncBnRule, shards: readonly Tensor[], options: 
     const outputs: Float64Array[] = [];
     for (let d = 0; d < W; d++) {
       const m = merged(d);
-      const runningVar = perChannel(C, (c) => (rule.running.form === 'torch' ? keep(r0 + m.momentum * (m.runningStat[c] - r0)) : keep(momentum * r0 + (1 - momentum) * m.runningStat[c])));
-      devices.push({ rows: stats[d].rows, count: stats[d].count, mean: m.mean, var: m.var, invStd: m.invStd, runningVar });
+      const runningVar = perChannel(C, (c) =>
+        rule.running.form === 'torch'
+          ? keep(r0 + m.momentum * (m.runningStat[c] - r0))
+          : keep(momentum * r0 + (1 - momentum) * m.runningStat[c]),
+      );
+      devices.push({
+        rows: stats[d].rows,
+        count: stats[d].count,
+        mean: m.mean,
+        var: m.var,
+        invStd: m.invStd,
+        runningVar,
+      });
       const x = values[d];
       const inner = stats[d].rows === 0 ? 1 : x.length / (stats[d].rows * C);
       const y = new Float64Array(x.length);
@@ -208,7 +228,11 @@ export function applyRule(rule: SyncBnRule, shards: readonly Tensor[], options: 
       // PyTorch: all-gather of [mean, invstd, count]; ranks with count < 1 masked; pairwise merge.
       // Counts take the running statistics' dtype: float16 or bfloat16 once the model is .half()
       // (src/half/counts.ts: exact to 2048 in float16, infinity from 65520).
-      const counts = stats.map((s) => (halfModel && rule.half.counts === 'running-dtype' ? storedCount(s.count, storage as HalfFormat) : Math.fround(s.count)));
+      const counts = stats.map((s) =>
+        halfModel && rule.half.counts === 'running-dtype'
+          ? storedCount(s.count, storage as HalfFormat)
+          : Math.fround(s.count),
+      );
       const mean = new Float64Array(C);
       const varN = new Float64Array(C);
       let n = 0;
@@ -227,7 +251,13 @@ export function applyRule(rule: SyncBnRule, shards: readonly Tensor[], options: 
       }
       if (n === 0) return outcome(undefined, nanMerged);
       const v = perChannel(C, (c) => rd(varN[c] / n));
-      const merged: Merged = { mean, var: v, invStd: invStdOf(v), runningStat: perChannel(C, (c) => varN[c] / (n - 1)), momentum };
+      const merged: Merged = {
+        mean,
+        var: v,
+        invStd: invStdOf(v),
+        runningStat: perChannel(C, (c) => varN[c] / (n - 1)),
+        momentum,
+      };
       return outcome(undefined, () => merged);
     }
     case 'sums': {
@@ -258,7 +288,8 @@ export function applyRule(rule: SyncBnRule, shards: readonly Tensor[], options: 
       for (const s of stats) {
         for (let c = 0; c < C; c++) {
           const m = s.count === 0 ? NaN : rd(s.mean[c]);
-          const sq = s.count === 0 ? NaN : rule.sends === 'mean-meansq' ? rd(s.meanSq[c]) : rd(rd(s.var[c]) + rd(m * m));
+          const sq =
+            s.count === 0 ? NaN : rule.sends === 'mean-meansq' ? rd(s.meanSq[c]) : rd(rd(s.var[c]) + rd(m * m));
           mu[c] = rd(mu[c] + m);
           mu2[c] = rd(mu2[c] + sq);
         }
@@ -283,7 +314,13 @@ export function applyRule(rule: SyncBnRule, shards: readonly Tensor[], options: 
       const total = vec[2 * C];
       const mean = perChannel(C, (c) => rd(vec[c] / Math.max(total, 1)));
       const v = perChannel(C, (c) => rd(rd(vec[C + c] / Math.max(total, 1)) - rd(mean[c] * mean[c])));
-      const merged: Merged = { mean, var: v, invStd: invStdOf(v), runningStat: v, momentum: Math.min(total, 1) * momentum };
+      const merged: Merged = {
+        mean,
+        var: v,
+        invStd: invStdOf(v),
+        runningStat: v,
+        momentum: Math.min(total, 1) * momentum,
+      };
       return outcome(undefined, () => merged);
     }
     case 'mean-var': {
@@ -305,7 +342,13 @@ export function applyRule(rule: SyncBnRule, shards: readonly Tensor[], options: 
           count += numel;
         }
         const v = perChannel(C, (c) => rd(m2n[c] / count));
-        return { mean, var: v, invStd: perChannel(C, (c) => rd(1 / Math.sqrt(rd(m2n[c] / count + eps)))), runningStat: perChannel(C, (c) => rd(m2n[c] / (count - 1))), momentum };
+        return {
+          mean,
+          var: v,
+          invStd: perChannel(C, (c) => rd(1 / Math.sqrt(rd(m2n[c] / count + eps)))),
+          runningStat: perChannel(C, (c) => rd(m2n[c] / (count - 1))),
+          momentum,
+        };
       });
     }
   }

@@ -47,7 +47,12 @@ export interface SemanticsRow {
   readonly note?: string;
 }
 
-const UNIT_ROUNDOFF: Readonly<Record<StorageType, number>> = { float64: 2 ** -53, float32: 2 ** -24, float16: 2 ** -11, bfloat16: 2 ** -8 };
+const UNIT_ROUNDOFF: Readonly<Record<StorageType, number>> = {
+  float64: 2 ** -53,
+  float32: 2 ** -24,
+  float16: 2 ** -11,
+  bfloat16: 2 ** -8,
+};
 
 function finiteOr(x: number): number {
   return Number.isFinite(x) ? x : NaN;
@@ -100,7 +105,12 @@ export function measureRule(rule: SyncBnRule, c: SemanticsCase): SemanticsRow {
   const careful = UNIT_ROUNDOFF[c.storage === 'float64' ? 'float64' : 'float32'];
   const stored = c.storage === 'float64' || c.storage === 'float32' ? 0 : 2 * UNIT_ROUNDOFF[c.storage];
   const statsTolerance = 16 * careful * kappa;
-  const tolerances = [statsTolerance, statsTolerance, statsTolerance + stored, statsTolerance + (c.halfModel ? stored : 0)];
+  const tolerances = [
+    statsTolerance,
+    statsTolerance,
+    statsTolerance + stored,
+    statsTolerance + (c.halfModel ? stored : 0),
+  ];
   const finite = errors.every((e) => Number.isFinite(e));
   const note = outcome.refused ?? (finite ? undefined : 'non-finite statistics (NaN or infinity reached the devices)');
   return {
@@ -142,8 +152,12 @@ export interface SemanticsOptions {
  */
 export function runSemantics(options: SemanticsOptions = {}): SemanticsRow[] {
   checkOptions('options', options);
-  const frameworks = options.frameworks === undefined ? FRAMEWORK_NAMES : checkChoiceList('frameworks', options.frameworks, FRAMEWORK_NAMES);
-  const cases = options.cases === undefined ? SEMANTICS_CASES : checkChoiceList('cases', options.cases, SEMANTICS_CASES);
+  const frameworks =
+    options.frameworks === undefined
+      ? FRAMEWORK_NAMES
+      : checkChoiceList('frameworks', options.frameworks, FRAMEWORK_NAMES);
+  const cases =
+    options.cases === undefined ? SEMANTICS_CASES : checkChoiceList('cases', options.cases, SEMANTICS_CASES);
   const rows: SemanticsRow[] = [];
   for (const name of cases) {
     const c = semanticsCase(name, { half: options.half, storage: options.storage });

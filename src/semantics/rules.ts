@@ -11,7 +11,15 @@ import type { HalfFormat } from '../half/formats.js';
 export type FrameworkName = 'pytorch' | 'keras' | 'flax' | 'horovod-tf' | 'detectron2' | 'detectron2-n' | 'apex';
 
 /** Every framework, in the order tables list them. */
-export const FRAMEWORK_NAMES: readonly FrameworkName[] = ['pytorch', 'keras', 'flax', 'horovod-tf', 'detectron2', 'detectron2-n', 'apex'];
+export const FRAMEWORK_NAMES: readonly FrameworkName[] = [
+  'pytorch',
+  'keras',
+  'flax',
+  'horovod-tf',
+  'detectron2',
+  'detectron2-n',
+  'apex',
+];
 
 /**
  * What one device sends for each channel:
@@ -22,7 +30,13 @@ export const FRAMEWORK_NAMES: readonly FrameworkName[] = ['pytorch', 'keras', 'f
  *   rows-mean-meansq   rows x [mean, mean(x^2), 1] (all-reduced; divided by the total rows)
  *   mean-var           its mean and biased variance (all-gathered)
  */
-export type SendKind = 'mean-invstd-count' | 'sums' | 'mean-meansq' | 'mean-var-meansq' | 'rows-mean-meansq' | 'mean-var';
+export type SendKind =
+  | 'mean-invstd-count'
+  | 'sums'
+  | 'mean-meansq'
+  | 'mean-var-meansq'
+  | 'rows-mean-meansq'
+  | 'mean-var';
 
 /**
  * How the messages are weighted in the merge:
@@ -125,7 +139,8 @@ export const FRAMEWORK_RULES: Readonly<Record<FrameworkName, SyncBnRule>> = {
       float16: 'float32',
       bfloat16: 'float32',
       counts: 'running-dtype',
-      source: 'Normalization.cuh batch_norm_stats_cuda_template promotes mean/invstd of Half and BFloat16 input to Float; _functions.py casts the counts to running_mean.dtype (PR #98332), float16 once the model is .half()',
+      source:
+        'Normalization.cuh batch_norm_stats_cuda_template promotes mean/invstd of Half and BFloat16 input to Float; _functions.py casts the counts to running_mean.dtype (PR #98332), float16 once the model is .half()',
     },
   },
   keras: {
@@ -142,7 +157,13 @@ export const FRAMEWORK_RULES: Readonly<Record<FrameworkName, SyncBnRule>> = {
     running: KERAS_RUNNING,
     eps: 1e-3,
     output: 'scale-shift',
-    half: { float16: 'float32', bfloat16: 'float32', counts: 'float32', source: 'batch_normalization.py call(): inputs of float16/bfloat16 are cast to float32; the count is a float32 sum of ones' },
+    half: {
+      float16: 'float32',
+      bfloat16: 'float32',
+      counts: 'float32',
+      source:
+        'batch_normalization.py call(): inputs of float16/bfloat16 are cast to float32; the count is a float32 sum of ones',
+    },
   },
   flax: {
     name: 'flax',
@@ -157,7 +178,12 @@ export const FRAMEWORK_RULES: Readonly<Record<FrameworkName, SyncBnRule>> = {
     running: KERAS_RUNNING,
     eps: 1e-5,
     output: 'centered',
-    half: { float16: 'float32', bfloat16: 'float32', counts: 'none', source: 'normalization.py _compute_stats: force_float32_reductions (default True) promotes x to at least float32' },
+    half: {
+      float16: 'float32',
+      bfloat16: 'float32',
+      counts: 'none',
+      source: 'normalization.py _compute_stats: force_float32_reductions (default True) promotes x to at least float32',
+    },
   },
   'horovod-tf': {
     name: 'horovod-tf',
@@ -172,7 +198,13 @@ export const FRAMEWORK_RULES: Readonly<Record<FrameworkName, SyncBnRule>> = {
     running: KERAS_RUNNING,
     eps: 1e-3,
     output: 'scale-shift',
-    half: { float16: 'float32', bfloat16: 'float32', counts: 'none', source: "tf.keras BatchNormalizationBase.call: 'Do all math in float32 if given 16-bit inputs' (the layer Horovod subclasses)" },
+    half: {
+      float16: 'float32',
+      bfloat16: 'float32',
+      counts: 'none',
+      source:
+        "tf.keras BatchNormalizationBase.call: 'Do all math in float32 if given 16-bit inputs' (the layer Horovod subclasses)",
+    },
   },
   detectron2: {
     name: 'detectron2',
@@ -187,7 +219,12 @@ export const FRAMEWORK_RULES: Readonly<Record<FrameworkName, SyncBnRule>> = {
     running: { form: 'torch', momentum: 0.1, variance: 'biased', singleDevice: 'unbiased' },
     eps: 1e-5,
     output: 'scale-shift',
-    half: { float16: 'float32', bfloat16: 'storage', counts: 'none', source: 'batch_norm.py: only input.dtype == torch.float16 is cast to float (bfloat16 stays bfloat16)' },
+    half: {
+      float16: 'float32',
+      bfloat16: 'storage',
+      counts: 'none',
+      source: 'batch_norm.py: only input.dtype == torch.float16 is cast to float (bfloat16 stays bfloat16)',
+    },
   },
   'detectron2-n': {
     name: 'detectron2-n',
@@ -202,13 +239,18 @@ export const FRAMEWORK_RULES: Readonly<Record<FrameworkName, SyncBnRule>> = {
     running: { form: 'torch', momentum: 0.1, variance: 'biased', singleDevice: 'unbiased' },
     eps: 1e-5,
     output: 'scale-shift',
-    half: { float16: 'float32', bfloat16: 'storage', counts: 'float32', source: 'batch_norm.py: only float16 input is cast to float; the row count B is a tensor of mean.dtype' },
+    half: {
+      float16: 'float32',
+      bfloat16: 'storage',
+      counts: 'float32',
+      source: 'batch_norm.py: only float16 input is cast to float; the row count B is a tensor of mean.dtype',
+    },
   },
   apex: {
     name: 'apex',
     label: 'Apex SyncBatchNorm (optimized)',
     sources: [
-      'NVIDIA/apex: apex/parallel/optimized_sync_batchnorm_kernel.py (welford_mean_var; all_gather of mean and biased var; welford_parallel(mean_all, var_all, count, eps) with this rank\'s own count; running_variance with the unbiased var)',
+      "NVIDIA/apex: apex/parallel/optimized_sync_batchnorm_kernel.py (welford_mean_var; all_gather of mean and biased var; welford_parallel(mean_all, var_all, count, eps) with this rank's own count; running_variance with the unbiased var)",
       'NVIDIA/apex: csrc/welford.cu (welford_kernel_parallel: every rank merged with count numel; out_var = m2n / (count - 1); inv_std = 1 / sqrt(m2n / count + eps); welford_kernel writes m_2_n / count, 0/0 for an empty input; promote_scalartype: Half -> Float only)',
     ],
     sends: 'mean-var',
@@ -218,7 +260,12 @@ export const FRAMEWORK_RULES: Readonly<Record<FrameworkName, SyncBnRule>> = {
     running: TORCH_RUNNING,
     eps: 1e-5,
     output: 'centered',
-    half: { float16: 'float32', bfloat16: 'storage', counts: 'integer', source: 'csrc/welford.cu promote_scalartype promotes Half to Float and nothing else; counts are int' },
+    half: {
+      float16: 'float32',
+      bfloat16: 'storage',
+      counts: 'integer',
+      source: 'csrc/welford.cu promote_scalartype promotes Half to Float and nothing else; counts are int',
+    },
   },
 };
 
@@ -228,7 +275,10 @@ export const FRAMEWORK_RULES: Readonly<Record<FrameworkName, SyncBnRule>> = {
  * @param storage - the input's storage type.
  * @returns float32, float64 (for float64 input), or the 16-bit format itself.
  */
-export function statisticsPrecision(rule: SyncBnRule, storage: 'float32' | 'float64' | HalfFormat): 'float32' | 'float64' | HalfFormat {
+export function statisticsPrecision(
+  rule: SyncBnRule,
+  storage: 'float32' | 'float64' | HalfFormat,
+): 'float32' | 'float64' | HalfFormat {
   if (storage === 'float32' || storage === 'float64') return storage;
   return rule.half[storage] === 'float32' ? 'float32' : storage;
 }

@@ -93,7 +93,8 @@ function checkSteps(label: string, name: string, shapes: readonly (readonly numb
  */
 export function capturedFromNpz(contents: NpzContents, label: string): CapturedActivations {
   checkObject('contents', contents);
-  if (!(contents.arrays instanceof Map)) throw argumentError('contents.arrays', 'a Map of member names to arrays (from parseNpz)', contents.arrays);
+  if (!(contents.arrays instanceof Map))
+    throw argumentError('contents.arrays', 'a Map of member names to arrays (from parseNpz)', contents.arrays);
   checkString('label', label);
   const fail = (message: string): never => {
     throw new InputError(`${label}: ${message}`);

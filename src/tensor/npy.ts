@@ -72,7 +72,8 @@ export interface NpyReadOptions {
   readonly allocate?: FloatAllocator;
 }
 
-const allocateFloats: FloatAllocator = (dtype, length) => (dtype === 'float32' ? new Float32Array(length) : new Float64Array(length));
+const allocateFloats: FloatAllocator = (dtype, length) =>
+  dtype === 'float32' ? new Float32Array(length) : new Float64Array(length);
 
 /**
  * Parses a .npy file held in memory (format 1.0, 2.0 or 3.0; float32 or float64 of either byte
@@ -135,7 +136,10 @@ export function readNpyFile(path: string, label: string = path, options: NpyRead
     const stats = statSync(path);
     requireInput(!stats.isDirectory(), `${where}: cannot read file: is a directory`);
     requireInput(stats.isFile(), `${where}: cannot read file: not a regular file`);
-    requireInput(stats.size <= MAX_FILE_BYTES, () => `${where}: cannot read file: too large (${stats.size} bytes, limit ${MAX_FILE_BYTES})`);
+    requireInput(
+      stats.size <= MAX_FILE_BYTES,
+      () => `${where}: cannot read file: too large (${stats.size} bytes, limit ${MAX_FILE_BYTES})`,
+    );
     bytes = readFileSync(path);
   } catch (err) {
     if (err instanceof InputError) throw err;
@@ -143,7 +147,6 @@ export function readNpyFile(path: string, label: string = path, options: NpyRead
   }
   return parseNpy(bytes, where, options);
 }
-
 
 interface Preamble {
   readonly version: 1 | 2 | 3;
@@ -390,7 +393,8 @@ function interpretShape(shape: PyValue, fail: (m: string) => never): number[] {
     if (dim.kind === 'float') fail(`bad .npy header: shape dim ${dim.text} is not an integer`);
     if (dim.kind !== 'int') fail('bad .npy header: shape dims must be integers');
     if (dim.value < 0n) fail(`bad .npy header: shape dim ${dim.text} is negative`);
-    if (dim.value > BigInt(Number.MAX_SAFE_INTEGER)) fail(`bad .npy header: shape dim ${dim.text.slice(0, 40)} is too large`);
+    if (dim.value > BigInt(Number.MAX_SAFE_INTEGER))
+      fail(`bad .npy header: shape dim ${dim.text.slice(0, 40)} is too large`);
     return Number(dim.value);
   });
 }
@@ -399,7 +403,8 @@ function interpretShape(shape: PyValue, fail: (m: string) => never): number[] {
 function checkDataLength(header: NpyHeader, available: number, fail: (m: string) => never): number {
   const size = header.shape.reduce((acc, d) => acc * BigInt(d), 1n);
   const needed = size * BigInt(header.info.itemsize);
-  const what = () => `shape [${header.shape.join(',')}] ${header.info.dtype} needs ${needed} data bytes, file has ${available}`;
+  const what = () =>
+    `shape [${header.shape.join(',')}] ${header.info.dtype} needs ${needed} data bytes, file has ${available}`;
   if (needed > BigInt(available)) fail(`truncated data: ${what()}`);
   if (needed < BigInt(available)) fail(`extra bytes after data: ${what()}`);
   return Number(size);
@@ -408,7 +413,9 @@ function checkDataLength(header: NpyHeader, available: number, fail: (m: string)
 /** Copies the data into a fresh typed array (aligned whatever the input's offset), swapping bytes if needed. */
 function copyData(src: Uint8Array, count: number, info: DtypeInfo, allocate: FloatAllocator): FloatArray {
   const out = allocate(info.dtype, count);
-  if (!(out.length === count && (info.dtype === 'float32' ? out instanceof Float32Array : out instanceof Float64Array))) {
+  if (
+    !(out.length === count && (info.dtype === 'float32' ? out instanceof Float32Array : out instanceof Float64Array))
+  ) {
     throw new InputError(`allocate must return a ${info.dtype} array of ${count} elements`);
   }
   const outBytes = new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
@@ -449,14 +456,21 @@ function swapBytes(bytes: Uint8Array, itemsize: number): void {
  */
 export function encodeNpy(tensor: Tensor, version?: 1 | 2 | 3): Uint8Array {
   checkTensor('tensor', tensor);
-  if (version !== undefined && version !== 1 && version !== 2 && version !== 3) throw argumentError('version', '1, 2 or 3', version, typeof version === 'number');
+  if (version !== undefined && version !== 1 && version !== 2 && version !== 3)
+    throw argumentError('version', '1, 2 or 3', version, typeof version === 'number');
   const { data, shape } = tensor;
 
   const dict = npyHeaderDict(data instanceof Float32Array ? '<f4' : '<f8', shape);
   const chosen = version ?? (wrappedHeaderLength(dict, 1) <= 0xffff ? 1 : 2);
   const headerLength = wrappedHeaderLength(dict, chosen);
-  requireInput(chosen !== 1 || headerLength <= 0xffff, () => `encodeNpy: header of ${headerLength} bytes is too long for version 1.0`);
-  requireInput(headerLength <= MAX_NPY_HEADER_BYTES, () => `encodeNpy: ${shape.length} dims make a header longer than ${MAX_NPY_HEADER_BYTES} bytes`);
+  requireInput(
+    chosen !== 1 || headerLength <= 0xffff,
+    () => `encodeNpy: header of ${headerLength} bytes is too long for version 1.0`,
+  );
+  requireInput(
+    headerLength <= MAX_NPY_HEADER_BYTES,
+    () => `encodeNpy: ${shape.length} dims make a header longer than ${MAX_NPY_HEADER_BYTES} bytes`,
+  );
 
   const headerStart = MAGIC_LEN + (chosen === 1 ? 2 : 4);
   const out = new Uint8Array(headerStart + headerLength + data.byteLength);

@@ -48,7 +48,13 @@ function modelFor(spec: ModelSpec, norm: ModelNorm | undefined, rank: number): D
   if (!entry) {
     const holder: RenormContextHolder = {};
     const { model, bnChannels } = buildModel(spec, holder, norm);
-    entry = { model, holder, grads: new Float32Array(model.paramCount), sum: new Float64Array(model.paramCount), bn: bnStateLayout(bnChannels) };
+    entry = {
+      model,
+      holder,
+      grads: new Float32Array(model.paramCount),
+      sum: new Float64Array(model.paramCount),
+      bn: bnStateLayout(bnChannels),
+    };
     models.set(key, entry);
   }
   return entry;
@@ -70,7 +76,13 @@ function exampleSize(spec: ModelSpec): number {
   return spec.inputShape.reduce((a, b) => a * b, 1);
 }
 
-function* trainStep(task: TrainStepTask, rank: number, control: Control, router: WakeRouter, traffic: TrafficCount): Program<number[]> {
+function* trainStep(
+  task: TrainStepTask,
+  rank: number,
+  control: Control,
+  router: WakeRouter,
+  traffic: TrafficCount,
+): Program<number[]> {
   const { buffers, model: spec } = task;
   const devices = task.hosting.devices;
   const device = modelFor(spec, task.norm, rank);
@@ -92,7 +104,15 @@ function* trainStep(task: TrainStepTask, rank: number, control: Control, router:
   const group = syncGroup(task.mode, rank, devices);
   const bnNetwork = { outbox: viewsOf(buffers.bnOutbox), router };
   holder.current = {
-    settings: { mode: task.mode, stats: task.stats, accumulator: 'float64', training: true, momentum: task.bnMomentum, eps: task.eps, convention: 'pytorch' },
+    settings: {
+      mode: task.mode,
+      stats: task.stats,
+      accumulator: 'float64',
+      training: true,
+      momentum: task.bnMomentum,
+      eps: task.eps,
+      convention: 'pytorch',
+    },
     allReduce: group ? allReduceAmong(bnNetwork, group, rank, algorithmByName(task.algorithm), traffic) : undefined,
     running: (index) => bnStateOf(state, bn, index),
   };
@@ -107,7 +127,13 @@ function* trainStep(task: TrainStepTask, rank: number, control: Control, router:
     control.setPhase(rank, 'train: gradient all-reduce');
     for (let i = 0; i < P; i++) sum[i] = grads[i];
     const gradNetwork = { outbox: viewsOf(buffers.gradOutbox), router };
-    yield* allReduceAmong(gradNetwork, everyone(devices), rank, algorithmByName(task.gradAlgorithm), traffic)(sum, float64Sum);
+    yield* allReduceAmong(
+      gradNetwork,
+      everyone(devices),
+      rank,
+      algorithmByName(task.gradAlgorithm),
+      traffic,
+    )(sum, float64Sum);
     for (let i = 0; i < P; i++) grads[i] = sum[i] / devices;
   }
   control.setPhase(rank, 'train: update');
@@ -129,7 +155,11 @@ function evaluate(task: EvalTask, rank: number): number[] {
   // Whole chunks per device, so that batch statistics always come from `chunk` examples.
   const [first, last] = shardRows(chunks, devices, rank);
   const source = Math.max(task.statsRank, 0);
-  const stats = new Float64Array(task.statsRank >= 0 ? buffers.bnState : buffers.collected, source * bn.stride * 8, bn.stride);
+  const stats = new Float64Array(
+    task.statsRank >= 0 ? buffers.bnState : buffers.collected,
+    source * bn.stride * 8,
+    bn.stride,
+  );
   // Eval never changes the replicas' statistics: batch-statistics passes update a scratch copy.
   const scratch = Float64Array.from(stats);
   const sums = new Float64Array(buffers.collected, rank * bn.stride * 8, bn.stride);
@@ -137,7 +167,15 @@ function evaluate(task: EvalTask, rank: number): number[] {
   // Batch Renorm normalizes with batch statistics alone when evaluated that way (r = 1, d = 0).
   holder.limits = training ? { rMax: 1, dMax: 0 } : undefined;
   holder.current = {
-    settings: { mode: { kind: 'local' }, stats: task.stats, accumulator: 'float64', training, momentum: 0, eps: task.eps, convention: 'pytorch' },
+    settings: {
+      mode: { kind: 'local' },
+      stats: task.stats,
+      accumulator: 'float64',
+      training,
+      momentum: 0,
+      eps: task.eps,
+      convention: 'pytorch',
+    },
     running: (index) => bnStateOf(training ? scratch : stats, bn, index),
     record:
       task.how === 'collect'

@@ -53,7 +53,14 @@ export type ModelNorm =
     };
 
 /** The kinds, as written on a command line (group-norm takes `:G`). */
-export const MODEL_NORM_KINDS: readonly ModelNorm['kind'][] = ['batch', 'batch-renorm', 'group-norm', 'layer-norm', 'instance-norm', 'frn'];
+export const MODEL_NORM_KINDS: readonly ModelNorm['kind'][] = [
+  'batch',
+  'batch-renorm',
+  'group-norm',
+  'layer-norm',
+  'instance-norm',
+  'frn',
+];
 
 /**
  * Parses `batch`, `batch-renorm`, `group-norm:G`, `layer-norm`, `instance-norm` or `frn`.
@@ -66,11 +73,19 @@ export function parseModelNorm(text: string): ModelNorm {
   const match = /^group-norm:(\d+)$/.exec(text);
   if (match) {
     const groups = Number(match[1]);
-    if (!Number.isSafeInteger(groups) || groups < 1) throw new InputError(`norm ${text}: G must be a whole number >= 1`);
+    if (!Number.isSafeInteger(groups) || groups < 1)
+      throw new InputError(`norm ${text}: G must be a whole number >= 1`);
     return { kind: 'group-norm', groups };
   }
-  if (text === 'group-norm') throw new InputError("norm group-norm needs its number of groups: group-norm:G");
-  if (text === 'batch' || text === 'batch-renorm' || text === 'layer-norm' || text === 'instance-norm' || text === 'frn') return { kind: text };
+  if (text === 'group-norm') throw new InputError('norm group-norm needs its number of groups: group-norm:G');
+  if (
+    text === 'batch' ||
+    text === 'batch-renorm' ||
+    text === 'layer-norm' ||
+    text === 'instance-norm' ||
+    text === 'frn'
+  )
+    return { kind: text };
   throw new InputError(`unknown norm '${text}' (batch, batch-renorm, group-norm:G, layer-norm, instance-norm or frn)`);
 }
 
@@ -109,20 +124,29 @@ export function checkModelNorm(name: string, value: unknown): ModelNorm {
  * @returns the factory.
  * @throws InputError (from the factory) when G does not divide a layer's channels.
  */
-export function normLayerMaker(norm: ModelNorm | undefined, holder: RenormContextHolder, bnChannels: number[]): (channels: number) => Layer {
+export function normLayerMaker(
+  norm: ModelNorm | undefined,
+  holder: RenormContextHolder,
+  bnChannels: number[],
+): (channels: number) => Layer {
   const choice = norm === undefined ? { kind: 'batch' as const } : checkModelNorm('norm', norm);
   checkObject('holder', holder);
   return (channels) => {
     switch (choice.kind) {
       case 'batch':
       case 'batch-renorm': {
-        const layer = choice.kind === 'batch' ? new BatchNormLayer(channels, bnChannels.length, holder) : new BatchRenormLayer(channels, bnChannels.length, holder);
+        const layer =
+          choice.kind === 'batch'
+            ? new BatchNormLayer(channels, bnChannels.length, holder)
+            : new BatchRenormLayer(channels, bnChannels.length, holder);
         bnChannels.push(channels);
         return layer;
       }
       case 'group-norm':
         if (channels % choice.groups !== 0) {
-          throw new InputError(`group-norm:${choice.groups}: G must divide the channels of every normalized layer, and this model has a layer of ${channels}`);
+          throw new InputError(
+            `group-norm:${choice.groups}: G must divide the channels of every normalized layer, and this model has a layer of ${channels}`,
+          );
         }
         return new GroupNormLayer(channels, choice.groups);
       case 'layer-norm':

@@ -105,7 +105,8 @@ export function checkModelSpec(name: string, spec: unknown): ModelSpec {
   const s = checkObject<ModelSpec>(name, spec);
   checkChoice(`${name}.name`, s.name, MODEL_NAMES);
   checkShape(`${name}.inputShape`, s.inputShape);
-  if (s.inputShape.length !== 3 || s.inputShape.some((d) => d < 1)) throw new InputError(`${name}.inputShape must be [C, H, W] of whole numbers >= 1, got [${s.inputShape.join(',')}]`);
+  if (s.inputShape.length !== 3 || s.inputShape.some((d) => d < 1))
+    throw new InputError(`${name}.inputShape must be [C, H, W] of whole numbers >= 1, got [${s.inputShape.join(',')}]`);
   checkWhole(`${name}.classes`, s.classes, 2);
   return s;
 }
@@ -134,7 +135,11 @@ export function bnStateLayout(bnChannels: readonly number[]): BnStateLayout {
  * @param index - the BN layer.
  * @returns views of its running mean and variance.
  */
-export function bnStateOf(block: Float64Array, layout: BnStateLayout, index: number): { mean: Float64Array; var: Float64Array } {
+export function bnStateOf(
+  block: Float64Array,
+  layout: BnStateLayout,
+  index: number,
+): { mean: Float64Array; var: Float64Array } {
   const at = layout.offsets[index];
   const c = layout.channels[index];
   return { mean: block.subarray(at, at + c), var: block.subarray(at + c, at + 2 * c) };

@@ -12,7 +12,18 @@ import { CallQueue } from '../cluster/call-queue.js';
 import { DevicePool } from '../cluster/device-pool.js';
 import { defaultThreads } from '../cluster/placement.js';
 import { type BnMode, parseMode } from '../bn/modes.js';
-import { checkChoice, checkFloat32Array, checkFloat64Array, checkInteger, checkNumber, checkNumbers, checkObject, checkOptions, checkString, checkWhole } from '../args.js';
+import {
+  checkChoice,
+  checkFloat32Array,
+  checkFloat64Array,
+  checkInteger,
+  checkNumber,
+  checkNumbers,
+  checkObject,
+  checkOptions,
+  checkString,
+  checkWhole,
+} from '../args.js';
 import { STATS_METHODS } from '../bn/batch-moments.js';
 import { MAX_DEVICES } from '../cluster/cluster.js';
 import { ALGORITHM_NAMES } from '../collectives/algorithms/index.js';
@@ -175,7 +186,8 @@ function checkTrainerOptions(options: TrainerOptions): void {
 /** A SharedSet argument (from sharedSet()). */
 function checkSharedSet(name: string, set: unknown): SharedSet {
   const s = checkObject<SharedSet>(name, set);
-  if (!(s.images instanceof SharedArrayBuffer) || !(s.labels instanceof SharedArrayBuffer)) throw new InputError(`${name} must come from sharedSet() (images and labels in shared memory)`);
+  if (!(s.images instanceof SharedArrayBuffer) || !(s.labels instanceof SharedArrayBuffer))
+    throw new InputError(`${name} must come from sharedSet() (images and labels in shared memory)`);
   checkWhole(`${name}.count`, s.count, 0, s.labels.byteLength / 4);
   return s;
 }
@@ -247,14 +259,28 @@ export class Trainer {
   constructor(private readonly options: TrainerOptions) {
     checkTrainerOptions(options);
     const { devices, model } = options;
-    requireInput(Number.isSafeInteger(devices) && devices >= 1, () => `devices must be a whole number >= 1, got ${devices}`);
-    requireInput(options.maxBatch >= 2 * devices, () => `the global batch (${options.maxBatch}) must give each of the ${devices} devices at least 2 examples`);
-    requireInput(options.optimizer.lr > 0 && Number.isFinite(options.optimizer.lr), () => `learning rate must be > 0, got ${options.optimizer.lr}`);
+    requireInput(
+      Number.isSafeInteger(devices) && devices >= 1,
+      () => `devices must be a whole number >= 1, got ${devices}`,
+    );
+    requireInput(
+      options.maxBatch >= 2 * devices,
+      () => `the global batch (${options.maxBatch}) must give each of the ${devices} devices at least 2 examples`,
+    );
+    requireInput(
+      options.optimizer.lr > 0 && Number.isFinite(options.optimizer.lr),
+      () => `learning rate must be > 0, got ${options.optimizer.lr}`,
+    );
     this.devices = devices;
     this.mode = parseMode(options.bn, devices);
     this.norm = options.norm ?? { kind: 'batch' };
-    requireInput(!(this.norm.kind === 'batch-renorm' && this.mode.kind === 'ghost'), () => `batch-renorm runs in local, sync or group:K mode, not ${options.bn}: each ghost chunk would need its own r and d`);
-    this.kernels = options.kernels === undefined ? kernelsFromEnvironment() : parseKernelBackend(options.kernels, 'kernels');
+    requireInput(
+      !(this.norm.kind === 'batch-renorm' && this.mode.kind === 'ghost'),
+      () =>
+        `batch-renorm runs in local, sync or group:K mode, not ${options.bn}: each ghost chunk would need its own r and d`,
+    );
+    this.kernels =
+      options.kernels === undefined ? kernelsFromEnvironment() : parseKernelBackend(options.kernels, 'kernels');
     // Load the module here first: a missing or broken build fails now, with its own message, not in every device.
     if (this.kernels === 'wasm') wasmRuntime();
     // The coordinator's own copy of the model: only to initialise the parameters once.
@@ -277,18 +303,35 @@ export class Trainer {
         states.fill(1, at + bnChannels[i], at + 2 * bnChannels[i]); // running var starts at 1
       }
     }
-    const threads = options.threads === undefined ? defaultThreads(devices) : checkWhole('threads', options.threads, 1, devices);
-    this.pool = new DevicePool(devices, threads, options.timeoutMs === undefined ? 60_000 : checkNumber('timeoutMs', options.timeoutMs, { above: 0 }));
+    const threads =
+      options.threads === undefined ? defaultThreads(devices) : checkWhole('threads', options.threads, 1, devices);
+    this.pool = new DevicePool(
+      devices,
+      threads,
+      options.timeoutMs === undefined ? 60_000 : checkNumber('timeoutMs', options.timeoutMs, { above: 0 }),
+    );
     this.buffers = {
       params,
       momentum: new SharedArrayBuffer(devices * P * 4),
       bnState,
       collected: new SharedArrayBuffer(Math.max(devices * S * 8, 8)),
-      bnOutbox: allocateOutbox(bnOutboxGeometry(algorithmByName(options.algorithm ?? DEFAULT_ALGORITHM), devices, this.mode.kind === 'group' ? this.mode.size : devices, Math.max(1, ...bnChannels))),
-      gradOutbox: allocateOutbox(vectorOutboxGeometry(algorithmByName(options.gradAlgorithm ?? 'ring'), devices, devices, P)),
+      bnOutbox: allocateOutbox(
+        bnOutboxGeometry(
+          algorithmByName(options.algorithm ?? DEFAULT_ALGORITHM),
+          devices,
+          this.mode.kind === 'group' ? this.mode.size : devices,
+          Math.max(1, ...bnChannels),
+        ),
+      ),
+      gradOutbox: allocateOutbox(
+        vectorOutboxGeometry(algorithmByName(options.gradAlgorithm ?? 'ring'), devices, devices, P),
+      ),
     };
     const size = model.inputShape.reduce((a, b) => a * b, 1);
-    this.batchBuffers = { images: new SharedArrayBuffer(options.maxBatch * size * 4), labels: new SharedArrayBuffer(options.maxBatch * 4) };
+    this.batchBuffers = {
+      images: new SharedArrayBuffer(options.maxBatch * size * 4),
+      labels: new SharedArrayBuffer(options.maxBatch * 4),
+    };
     this.batchImages = new Float32Array(this.batchBuffers.images);
     this.batchLabels = new Int32Array(this.batchBuffers.labels);
   }
@@ -313,7 +356,10 @@ export class Trainer {
       checkFloat32Array('examples.images', examples.images);
       checkNumbers('examples.labels', examples.labels);
     }
-    requireInput(batch >= 2 * this.devices && batch <= this.options.maxBatch, () => `a step needs from ${2 * this.devices} (2 per device) to ${this.options.maxBatch} examples, got ${batch}`);
+    requireInput(
+      batch >= 2 * this.devices && batch <= this.options.maxBatch,
+      () => `a step needs from ${2 * this.devices} (2 per device) to ${this.options.maxBatch} examples, got ${batch}`,
+    );
     return this.queue.run(async () => {
       if (examples) this.copyExamples(batch, examples);
       return this.stepNow(batch);
@@ -322,7 +368,10 @@ export class Trainer {
 
   private copyExamples(batch: number, examples: StepExamples): void {
     const size = this.options.model.inputShape.reduce((a, b) => a * b, 1);
-    requireInput(examples.images.length >= batch * size && examples.labels.length >= batch, () => `examples must hold ${batch} images of ${size} values and ${batch} labels`);
+    requireInput(
+      examples.images.length >= batch * size && examples.labels.length >= batch,
+      () => `examples must hold ${batch} images of ${size} values and ${batch} labels`,
+    );
     this.batchImages.set(examples.images.subarray(0, batch * size));
     for (let i = 0; i < batch; i++) this.batchLabels[i] = examples.labels[i];
   }
@@ -339,7 +388,9 @@ export class Trainer {
         model: o.model,
         mode: this.mode,
         norm: this.norm,
-        ...(this.norm.kind === 'batch-renorm' ? { renormLimits: renormLimits(this.steps, o.renormSchedule ?? IOFFE_SCHEDULE) } : {}),
+        ...(this.norm.kind === 'batch-renorm'
+          ? { renormLimits: renormLimits(this.steps, o.renormSchedule ?? IOFFE_SCHEDULE) }
+          : {}),
         stats: o.stats ?? 'sums',
         bnMomentum: o.bnMomentum ?? DEFAULT_BN_MOMENTUM,
         eps: o.eps ?? DEFAULT_BN_EPS,
@@ -388,7 +439,11 @@ export class Trainer {
     }
     const replies = await this.runEval(set, how, options.chunk, statsRank);
     const total = sumReplies(replies);
-    return { loss: total.lossSum / Math.max(total.count, 1), accuracy: total.correct / Math.max(total.count, 1), count: total.count };
+    return {
+      loss: total.lossSum / Math.max(total.count, 1),
+      accuracy: total.correct / Math.max(total.count, 1),
+      count: total.count,
+    };
   }
 
   /**
@@ -420,7 +475,12 @@ export class Trainer {
     return result.map((v) => v / Math.max(batches, 1));
   }
 
-  private async runEval(set: SharedSet, how: EvalTask['how'], chunk: number, statsRank: number): Promise<TrainSuccess[]> {
+  private async runEval(
+    set: SharedSet,
+    how: EvalTask['how'],
+    chunk: number,
+    statsRank: number,
+  ): Promise<TrainSuccess[]> {
     const o = this.options;
     return this.pool.runOnAll<TrainSuccess>(
       (hosting): EvalTask => ({
@@ -491,7 +551,11 @@ export class Trainer {
 
   private refuseIfBusy(what: string): void {
     const n = this.queue.pending;
-    requireInput(n === 0, () => `${what}: ${n} call${n === 1 ? ' is' : 's are'} still running or queued on this trainer; await ${n === 1 ? 'it' : 'them'} first`);
+    requireInput(
+      n === 0,
+      () =>
+        `${what}: ${n} call${n === 1 ? ' is' : 's are'} still running or queued on this trainer; await ${n === 1 ? 'it' : 'them'} first`,
+    );
   }
 
   /** Stops the device threads once the calls made before it have settled. */
@@ -508,7 +572,10 @@ function perDevice(replies: readonly TrainSuccess[]): number[][] {
 /** The kernels every thread reports having run; a thread that ran others is a bug, reported as such. */
 function devicesKernels(replies: readonly TrainSuccess[], sent: KernelBackend): KernelBackend {
   const other = replies.find((r) => r.kernels !== sent);
-  if (other) throw new InternalError(`device thread ${other.thread} ran the ${other.kernels} kernels, not the ${sent} kernels it was sent`);
+  if (other)
+    throw new InternalError(
+      `device thread ${other.thread} ran the ${other.kernels} kernels, not the ${sent} kernels it was sent`,
+    );
   return sent;
 }
 

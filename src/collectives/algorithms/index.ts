@@ -10,9 +10,24 @@ import { tree } from './tree.js';
 import type { AllReduceAlgorithm } from './types.js';
 
 /** The name of an all-reduce algorithm, as options and the CLI spell it. */
-export type AlgorithmName = 'ring' | 'tree' | 'recursive-doubling' | 'allgather' | 'central' | 'double-binary-tree' | 'hierarchical';
+export type AlgorithmName =
+  | 'ring'
+  | 'tree'
+  | 'recursive-doubling'
+  | 'allgather'
+  | 'central'
+  | 'double-binary-tree'
+  | 'hierarchical';
 /** Every algorithm. */
-export const ALGORITHM_NAMES: readonly AlgorithmName[] = ['ring', 'tree', 'recursive-doubling', 'allgather', 'central', 'double-binary-tree', 'hierarchical'];
+export const ALGORITHM_NAMES: readonly AlgorithmName[] = [
+  'ring',
+  'tree',
+  'recursive-doubling',
+  'allgather',
+  'central',
+  'double-binary-tree',
+  'hierarchical',
+];
 
 /**
  * The default: BN statistics are a few hundred values, so latency, not bandwidth, decides, and

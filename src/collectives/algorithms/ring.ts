@@ -40,18 +40,22 @@ export const ring: AllReduceAlgorithm = {
     const incoming = t.scratch(0, data.length);
     for (let s = 0; s < size - 1; s++) {
       const send = mod(rank - s, size);
-      while (!t.post(s, data, chunkStart(send, records, size, w), chunkStart(send + 1, records, size, w), next)) yield t.pending;
+      while (!t.post(s, data, chunkStart(send, records, size, w), chunkStart(send + 1, records, size, w), next))
+        yield t.pending;
       const fold = mod(rank - s - 1, size);
-      while (!t.recv(prev, s, incoming, chunkStart(fold, records, size, w), chunkStart(fold + 1, records, size, w))) yield t.pending;
+      while (!t.recv(prev, s, incoming, chunkStart(fold, records, size, w), chunkStart(fold + 1, records, size, w)))
+        yield t.pending;
       // The received side has folded in ranks before this one around the ring.
       reducer.combine(incoming, data, data, chunkStart(fold, records, size, w), chunkStart(fold + 1, records, size, w));
     }
     for (let s = 0; s < size - 1; s++) {
       const tag = size - 1 + s;
       const send = mod(rank + 1 - s, size);
-      while (!t.post(tag, data, chunkStart(send, records, size, w), chunkStart(send + 1, records, size, w), next)) yield t.pending;
+      while (!t.post(tag, data, chunkStart(send, records, size, w), chunkStart(send + 1, records, size, w), next))
+        yield t.pending;
       const take = mod(rank - s, size);
-      while (!t.recv(prev, tag, data, chunkStart(take, records, size, w), chunkStart(take + 1, records, size, w))) yield t.pending;
+      while (!t.recv(prev, tag, data, chunkStart(take, records, size, w), chunkStart(take + 1, records, size, w)))
+        yield t.pending;
     }
   },
 };

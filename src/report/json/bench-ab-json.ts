@@ -83,7 +83,13 @@ export function benchAbJson(r: BenchAbReport): SnakeCased<BenchAbReport> {
       b_speedup_best: g.bSpeedupBest,
       bitwise_same: g.bitwiseSame,
     })),
-    lenet: { a_ms: r.lenet.aMs, b_ms: r.lenet.bMs, b_speedup: r.lenet.bSpeedup, b_speedup_best: r.lenet.bSpeedupBest, loss_bitwise_same: r.lenet.lossBitwiseSame },
+    lenet: {
+      a_ms: r.lenet.aMs,
+      b_ms: r.lenet.bMs,
+      b_speedup: r.lenet.bSpeedup,
+      b_speedup_best: r.lenet.bSpeedupBest,
+      loss_bitwise_same: r.lenet.lossBitwiseSame,
+    },
     training: {
       a_examples_per_s: r.training.aExamplesPerS,
       b_examples_per_s: r.training.bExamplesPerS,

@@ -1,5 +1,11 @@
 /** The cluster benchmark's report as the JSON `syncbn-sim bench --json` prints (README: `syncbn-sim bench`). */
-import type { AllReduceFigures, ClusterBenchReport, GoalCheck, StartStopFigures, TorchPeer } from '../../experiments/bench.js';
+import type {
+  AllReduceFigures,
+  ClusterBenchReport,
+  GoalCheck,
+  StartStopFigures,
+  TorchPeer,
+} from '../../experiments/bench.js';
 import type { SnakeCased } from './snake-case.js';
 
 /** The documented JSON of the cluster benchmark. */
@@ -43,7 +49,12 @@ function allReduceJson(a: AllReduceFigures): SnakeCased<AllReduceFigures> {
 }
 
 function startStopJson(s: StartStopFigures): SnakeCased<StartStopFigures> {
-  return { devices: s.devices, start_ready_close_ms: s.startReadyCloseMs, start_first_step_close_ms: s.startFirstStepCloseMs, reps: s.reps };
+  return {
+    devices: s.devices,
+    start_ready_close_ms: s.startReadyCloseMs,
+    start_first_step_close_ms: s.startFirstStepCloseMs,
+    reps: s.reps,
+  };
 }
 
 function torchPeerJson(p: TorchPeer): SnakeCased<TorchPeer> {

@@ -84,9 +84,27 @@ export function benchRunJson(run: BenchRun): BenchRunJson {
     kernels: kernelBenchJson(run.kernels),
     cluster: clusterBenchJson(run.cluster),
     devices_and_threads: {
-      allreduce: d.allreduce.map((r) => ({ threads: r.threads, algorithm: r.algorithm, median_us: r.medianUs, p10_us: r.p10Us, p90_us: r.p90Us })),
-      scaling: 'reason' in d.scaling ? { reason: d.scaling.reason } : d.scaling.map((r) => ({ devices: r.devices, seconds: r.seconds, max_rss_mb: r.maxRssMb })),
-      ...(d.growth ? { growth: d.growth.map((g) => ({ from: g.from, to: g.to, time_exponent: g.timeExponent, memory_exponent: g.memoryExponent })) } : {}),
+      allreduce: d.allreduce.map((r) => ({
+        threads: r.threads,
+        algorithm: r.algorithm,
+        median_us: r.medianUs,
+        p10_us: r.p10Us,
+        p90_us: r.p90Us,
+      })),
+      scaling:
+        'reason' in d.scaling
+          ? { reason: d.scaling.reason }
+          : d.scaling.map((r) => ({ devices: r.devices, seconds: r.seconds, max_rss_mb: r.maxRssMb })),
+      ...(d.growth
+        ? {
+            growth: d.growth.map((g) => ({
+              from: g.from,
+              to: g.to,
+              time_exponent: g.timeExponent,
+              memory_exponent: g.memoryExponent,
+            })),
+          }
+        : {}),
     },
     training_small: trainBenchJson(run.trainingSmall),
     training: trainBenchJson(run.training),

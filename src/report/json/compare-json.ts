@@ -12,8 +12,14 @@ export type CompareJson = SnakeCased<CompareReport>;
  */
 export function compareJson(r: CompareReport): CompareJson {
   return {
-    batch: { shape: r.batch.shape, dtype: r.batch.dtype, source: r.batch.source, ...(r.batch.seed === undefined ? {} : { seed: r.batch.seed }) },
-    grad_output: r.gradOutput.source === 'input' ? { source: 'input' } : { source: 'synthetic', seed: r.gradOutput.seed },
+    batch: {
+      shape: r.batch.shape,
+      dtype: r.batch.dtype,
+      source: r.batch.source,
+      ...(r.batch.seed === undefined ? {} : { seed: r.batch.seed }),
+    },
+    grad_output:
+      r.gradOutput.source === 'input' ? { source: 'input' } : { source: 'synthetic', seed: r.gradOutput.seed },
     devices: r.devices,
     stats: r.stats,
     settings: {
@@ -21,7 +27,9 @@ export function compareJson(r: CompareReport): CompareJson {
       accumulator: r.settings.accumulator,
       algorithm: r.settings.algorithm,
       momentum: r.settings.momentum,
-      ...(r.settings.shift ? { shift: { by: r.settings.shift.by, value: r.settings.shift.value, note: r.settings.shift.note } } : {}),
+      ...(r.settings.shift
+        ? { shift: { by: r.settings.shift.by, value: r.settings.shift.value, note: r.settings.shift.note } }
+        : {}),
     },
     scale: { output: r.scale.output, grad_input: r.scale.gradInput, grad_weight: r.scale.gradWeight },
     global: { count: r.global.count, mean: r.global.mean, var: r.global.var },

@@ -12,7 +12,10 @@ export type NoiseJson = SnakeCased<NoiseReport>;
  */
 export function noiseJson(r: NoiseReport): NoiseJson {
   return {
-    source: r.source.kind === 'synthetic' ? { kind: 'synthetic', dist: r.source.dist, description: r.source.description } : { kind: 'input', shape: r.source.shape },
+    source:
+      r.source.kind === 'synthetic'
+        ? { kind: 'synthetic', dist: r.source.dist, description: r.source.description }
+        : { kind: 'input', shape: r.source.shape },
     devices: r.devices,
     trials: r.trials,
     channels: r.channels,

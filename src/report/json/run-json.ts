@@ -4,7 +4,15 @@
  */
 import { type BatchNormSettings, resolveSettings } from '../../bn/batch-norm.js';
 import type { Moments } from '../../bn/moments.js';
-import { type ClusterRunDetails, HALF_STORAGE_NOTE, type OverflowNote, type RunReport, type ShiftNote, runOverflow, shiftNote } from '../../experiments/run.js';
+import {
+  type ClusterRunDetails,
+  HALF_STORAGE_NOTE,
+  type OverflowNote,
+  type RunReport,
+  type ShiftNote,
+  runOverflow,
+  shiftNote,
+} from '../../experiments/run.js';
 import type { HalfFormat } from '../../half/formats.js';
 import { checkRunReport } from '../../experiments/option-checks.js';
 import { type DType, dtypeOf } from '../../tensor/tensor.js';
@@ -89,7 +97,9 @@ export function runStatsJson(report: RunReport): RunStatsJson {
       ...(shift ? { shift: shiftJson(shift) } : {}),
       ...(report.storage ? { storage: { dtype: report.storage, note: HALF_STORAGE_NOTE } } : {}),
     },
-    ...(overflow.length > 0 ? { overflow: { note: 'NaN and infinity are written as null in JSON', where: overflow } } : {}),
+    ...(overflow.length > 0
+      ? { overflow: { note: 'NaN and infinity are written as null in JSON', where: overflow } }
+      : {}),
     global: momentsJson(report.global),
     running: { mean: Array.from(result.runningMean), var: Array.from(result.runningVar) },
     ...(report.cluster ? clusterJson(report.cluster) : {}),

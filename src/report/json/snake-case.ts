@@ -14,13 +14,18 @@ export type SnakeCase<S extends string> = S extends `${infer Head}${infer Tail}`
   : S;
 
 /** A key in snake_case: as `Spelled` spells it when it is there, else by {@link SnakeCase}. */
-export type SnakeKey<K extends string, Spelled extends Record<string, string>> = K extends keyof Spelled ? Spelled[K] : SnakeCase<K>;
+export type SnakeKey<K extends string, Spelled extends Record<string, string>> = K extends keyof Spelled
+  ? Spelled[K]
+  : SnakeCase<K>;
 
 /**
  * `T` with every key, at every depth, in snake_case: the type of a report's JSON document.
  * `Spelled` gives the snake_case of the keys the rule cannot spell (`{ secondsPer60kEpoch: 'seconds_per_60k_epoch' }`).
  */
-export type SnakeCased<T, Spelled extends Record<string, string> = Record<never, string>> = T extends readonly (infer Item)[]
+export type SnakeCased<
+  T,
+  Spelled extends Record<string, string> = Record<never, string>,
+> = T extends readonly (infer Item)[]
   ? SnakeCased<Item, Spelled>[]
   : T extends object
     ? { -readonly [K in keyof T as K extends string ? SnakeKey<K, Spelled> : K]: SnakeCased<T[K], Spelled> }

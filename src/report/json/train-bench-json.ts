@@ -31,5 +31,10 @@ export function trainBenchJson(r: TrainBenchReport): TrainBenchJson {
 
 /** PyTorch's figures in the order scripts/bench_torch_lenet.py prints them, then the epoch time. */
 function torchLenetJson(p: TorchLenetFigures): SnakeCased<TorchLenetFigures, Spelled> {
-  return { examples_per_second: p.examplesPerSecond, threads: p.threads, batch: p.batch, seconds_per_60k_epoch: p.secondsPer60kEpoch };
+  return {
+    examples_per_second: p.examplesPerSecond,
+    threads: p.threads,
+    batch: p.batch,
+    seconds_per_60k_epoch: p.secondsPer60kEpoch,
+  };
 }

@@ -3,7 +3,10 @@ import type { EpochRow, TrainReport, TrainRunReport } from '../../experiments/tr
 import type { SnakeCased } from './snake-case.js';
 
 /** One row of the CSV (and of the JSON's `rows`): a run's header beside one of its epochs. */
-export type TrainRowJson = Omit<SnakeCased<TrainRunReport>, 'epochs' | 'dropped_per_epoch' | 'steps_per_epoch' | 'examples_per_second'> &
+export type TrainRowJson = Omit<
+  SnakeCased<TrainRunReport>,
+  'epochs' | 'dropped_per_epoch' | 'steps_per_epoch' | 'examples_per_second'
+> &
   SnakeCased<EpochRow>;
 
 /** The documented JSON of a training experiment: the report, and its epochs flattened as `rows`. */
@@ -44,7 +47,9 @@ export function trainJson(r: TrainReport): TrainJson {
         : {}),
     },
     runs,
-    rows: runs.flatMap(({ epochs, dropped_per_epoch, steps_per_epoch, examples_per_second, ...header }) => epochs.map((e) => ({ ...header, ...e }))),
+    rows: runs.flatMap(({ epochs, dropped_per_epoch, steps_per_epoch, examples_per_second, ...header }) =>
+      epochs.map((e) => ({ ...header, ...e })),
+    ),
   };
 }
 

@@ -26,8 +26,20 @@ export function costPlot(r: CostReport): PlotSpec {
     text: `Sync-BN communication per training iteration: ${r.network.name === 'custom' ? 'your network' : r.network.name}, ${r.link.name} link`,
     subtitle: `${r.network.layers} BN layers, statistics by ${r.settings.stats}, ${r.settings.bytes_per_value} bytes a value; alpha-beta-gamma model, forward and backward`,
   };
-  const color = { field: 'algorithm', type: 'nominal', title: 'all-reduce algorithm', scale: { domain: algorithms }, legend: FULL_LABELS } as const;
-  const scheme = { field: 'scheme', type: 'nominal', title: null, sort: [PER_LAYER, FUSED], header: { labelFontSize: 13, labelFontWeight: 'bold' } } as const;
+  const color = {
+    field: 'algorithm',
+    type: 'nominal',
+    title: 'all-reduce algorithm',
+    scale: { domain: algorithms },
+    legend: FULL_LABELS,
+  } as const;
+  const scheme = {
+    field: 'scheme',
+    type: 'nominal',
+    title: null,
+    sort: [PER_LAYER, FUSED],
+    header: { labelFontSize: 13, labelFontWeight: 'bold' },
+  } as const;
   const tooltip = [
     { field: 'devices', title: 'devices W' },
     { field: 'algorithm' },
@@ -36,7 +48,12 @@ export function costPlot(r: CostReport): PlotSpec {
   ];
   if (r.settings.devices.length === 1) return singleW(r, values, title, color, scheme, tooltip);
   const subtitle = [title.subtitle];
-  const overlaps = [PER_LAYER, FUSED].flatMap((name) => coinciding(values.filter((v) => v.scheme === name), algorithms).map((pair) => `${pair.join(' ≈ ')} (${name === PER_LAYER ? 'per layer' : 'fused'})`));
+  const overlaps = [PER_LAYER, FUSED].flatMap((name) =>
+    coinciding(
+      values.filter((v) => v.scheme === name),
+      algorithms,
+    ).map((pair) => `${pair.join(' ≈ ')} (${name === PER_LAYER ? 'per layer' : 'fused'})`),
+  );
   if (overlaps.length > 0) subtitle.push(`curves that overlap, each drawn with its own marker: ${overlaps.join(', ')}`);
   // A log axis has no place for 0 s (W = 1, or a free link with alpha = beta = gamma = 0): left
   // off and said so, unless every time is 0, which a linear axis shows as it is.
@@ -59,20 +76,44 @@ export function costPlot(r: CostReport): PlotSpec {
           scale: { type: 'log', base: 2, nice: false },
           axis: { values: [...r.settings.devices], format: 'd', labelOverlap: true },
         },
-        y: { field: 'seconds', type: 'quantitative', title: 'communication time per iteration', scale: { type: log ? 'log' : 'linear' }, axis: { labelExpr: SECONDS_LABEL } },
+        y: {
+          field: 'seconds',
+          type: 'quantitative',
+          title: 'communication time per iteration',
+          scale: { type: log ? 'log' : 'linear' },
+          axis: { labelExpr: SECONDS_LABEL },
+        },
         color,
       },
       layer: [
         {
           mark: { type: 'line', strokeWidth: 1.5 },
-          encoding: { strokeDash: { field: 'algorithm', type: 'nominal', title: 'all-reduce algorithm', scale: { domain: algorithms, range: cycle(DASHES, algorithms.length) } } },
+          encoding: {
+            strokeDash: {
+              field: 'algorithm',
+              type: 'nominal',
+              title: 'all-reduce algorithm',
+              scale: { domain: algorithms, range: cycle(DASHES, algorithms.length) },
+            },
+          },
         },
         {
           // Hollow points without the dash pattern: the shape stays legible where curves overlap.
           mark: { type: 'point', filled: false, strokeWidth: 1.5 },
           encoding: {
-            shape: { field: 'algorithm', type: 'nominal', title: 'all-reduce algorithm', scale: { domain: algorithms, range: cycle(SHAPES, algorithms.length) } },
-            size: { field: 'algorithm', type: 'nominal', title: 'all-reduce algorithm', sort: algorithms, scale: { type: 'ordinal', domain: algorithms, range: nestedSizes(algorithms.length) } },
+            shape: {
+              field: 'algorithm',
+              type: 'nominal',
+              title: 'all-reduce algorithm',
+              scale: { domain: algorithms, range: cycle(SHAPES, algorithms.length) },
+            },
+            size: {
+              field: 'algorithm',
+              type: 'nominal',
+              title: 'all-reduce algorithm',
+              sort: algorithms,
+              scale: { type: 'ordinal', domain: algorithms, range: nestedSizes(algorithms.length) },
+            },
             tooltip,
           },
         },
@@ -94,15 +135,28 @@ function coinciding(values: readonly Record<string, unknown>[], algorithms: read
   for (let i = 0; i < algorithms.length; i++) {
     for (let j = i + 1; j < algorithms.length; j++) {
       const [a, b] = [series(algorithms[i]), series(algorithms[j])];
-      if (a.length > 0 && a.length === b.length && a.every((v, k) => Math.abs(v - b[k]) <= OVERLAP * Math.max(v, b[k]))) pairs.push([algorithms[i], algorithms[j]]);
+      if (a.length > 0 && a.length === b.length && a.every((v, k) => Math.abs(v - b[k]) <= OVERLAP * Math.max(v, b[k])))
+        pairs.push([algorithms[i], algorithms[j]]);
     }
   }
   return pairs;
 }
 
 /** One W: lines would be single points, so a labelled bar per algorithm, a panel per scheme. */
-function singleW(r: CostReport, values: Record<string, unknown>[], title: { text: string; subtitle: string }, color: object, scheme: object, tooltip: object[]): PlotSpec {
-  const y = { field: 'algorithm', type: 'nominal', title: 'all-reduce algorithm', sort: [...r.settings.algorithms] } as const;
+function singleW(
+  r: CostReport,
+  values: Record<string, unknown>[],
+  title: { text: string; subtitle: string },
+  color: object,
+  scheme: object,
+  tooltip: object[],
+): PlotSpec {
+  const y = {
+    field: 'algorithm',
+    type: 'nominal',
+    title: 'all-reduce algorithm',
+    sort: [...r.settings.algorithms],
+  } as const;
   return {
     $schema: VEGA_LITE_SCHEMA,
     title: { ...title, text: `${title.text}, W = ${r.settings.devices[0]} devices` },
@@ -115,7 +169,13 @@ function singleW(r: CostReport, values: Record<string, unknown>[], title: { text
       height: { step: 26 },
       encoding: {
         y,
-        x: { field: 'seconds', type: 'quantitative', title: 'communication time per iteration', axis: { labelExpr: SECONDS_LABEL, tickCount: 5 }, scale: { nice: true } },
+        x: {
+          field: 'seconds',
+          type: 'quantitative',
+          title: 'communication time per iteration',
+          axis: { labelExpr: SECONDS_LABEL, tickCount: 5 },
+          scale: { nice: true },
+        },
       },
       layer: [
         // The axis names each bar: a colour legend would only repeat it.

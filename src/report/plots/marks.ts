@@ -5,13 +5,29 @@
  */
 
 /** Point shapes, one per series in order; more series than shapes cycle. */
-export const SHAPES = ['circle', 'square', 'triangle-up', 'diamond', 'cross', 'triangle-down', 'triangle-right', 'triangle-left'] as const;
+export const SHAPES = [
+  'circle',
+  'square',
+  'triangle-up',
+  'diamond',
+  'cross',
+  'triangle-down',
+  'triangle-right',
+  'triangle-left',
+] as const;
 
 /**
  * Dash patterns, one per series in order: solid first, then patterns whose gaps let a line
  * drawn underneath show through.
  */
-export const DASHES: readonly (readonly number[])[] = [[1, 0], [8, 4], [2, 3], [10, 3, 2, 3], [4, 4], [12, 4, 2, 4, 2, 4]];
+export const DASHES: readonly (readonly number[])[] = [
+  [1, 0],
+  [8, 4],
+  [2, 3],
+  [10, 3, 2, 3],
+  [4, 4],
+  [12, 4, 2, 4, 2, 4],
+];
 
 /**
  * Point areas (px²), one per series, from large to small: hollow points of series that coincide

@@ -16,7 +16,8 @@ const onLogAxis = (v: number): number | null => (Number.isFinite(v) && v > 0 ? v
 export function noisePlot(r: NoiseReport): PlotSpec {
   const batches = inOrder(r.rows.map((row) => row.batch)).sort((a, b) => a - b);
   const modes = bnModeOrder(r.rows.map((row) => row.mode));
-  const source = r.source.kind === 'synthetic' ? `${r.source.dist} data` : `rows of your [${r.source.shape.join(',')}] array`;
+  const source =
+    r.source.kind === 'synthetic' ? `${r.source.dist} data` : `rows of your [${r.source.shape.join(',')}] array`;
   const x = {
     field: 'b',
     type: 'quantitative',
@@ -24,16 +25,43 @@ export function noisePlot(r: NoiseReport): PlotSpec {
     scale: { type: 'log', base: 2, nice: false, padding: 12 },
     axis: { values: batches, format: 'd', grid: true },
   } as const;
-  const color = { field: 'mode', type: 'nominal', title: 'BN mode', scale: { domain: modes }, legend: FULL_LABELS } as const;
-  const shape = { field: 'mode', type: 'nominal', title: 'BN mode', scale: { domain: modes, range: cycle(SHAPES, modes.length) } } as const;
-  const panel = (title: string, yTitle: string, measured: 'meanNoise' | 'varNoise', theory: 'meanNoiseTheory' | 'varNoiseTheory') => ({
+  const color = {
+    field: 'mode',
+    type: 'nominal',
+    title: 'BN mode',
+    scale: { domain: modes },
+    legend: FULL_LABELS,
+  } as const;
+  const shape = {
+    field: 'mode',
+    type: 'nominal',
+    title: 'BN mode',
+    scale: { domain: modes, range: cycle(SHAPES, modes.length) },
+  } as const;
+  const panel = (
+    title: string,
+    yTitle: string,
+    measured: 'meanNoise' | 'varNoise',
+    theory: 'meanNoiseTheory' | 'varNoiseTheory',
+  ) => ({
     title,
     width: 300,
     height: 260,
-    data: { values: r.rows.map((row) => ({ b: row.batch, mode: row.mode, n: row.valuesPerUnit, measured: onLogAxis(row[measured]), theory: onLogAxis(row[theory]) })) },
+    data: {
+      values: r.rows.map((row) => ({
+        b: row.batch,
+        mode: row.mode,
+        n: row.valuesPerUnit,
+        measured: onLogAxis(row[measured]),
+        theory: onLogAxis(row[theory]),
+      })),
+    },
     encoding: { x, color },
     layer: [
-      { mark: { type: 'line', strokeDash: [5, 3], strokeWidth: 1.5 }, encoding: { y: { field: 'theory', type: 'quantitative', scale: { type: 'log' }, title: yTitle } } },
+      {
+        mark: { type: 'line', strokeDash: [5, 3], strokeWidth: 1.5 },
+        encoding: { y: { field: 'theory', type: 'quantitative', scale: { type: 'log' }, title: yTitle } },
+      },
       {
         mark: { type: 'point', filled: true, size: 70, opacity: 0.9 },
         encoding: {

@@ -27,8 +27,20 @@ export function precisionPlot(r: PrecisionReport): PlotSpec {
     }));
   const methods = [...s.methods];
   const ratios = [...new Set(r.rows.map((q) => q.ratio).filter((q) => q > 0))].sort((a, b) => a - b);
-  const x = { field: 'ratio', type: 'quantitative', scale: { type: 'log' }, axis: { format: '.0e', values: ratios, grid: true }, title: '|mean| / std of the data' } as const;
-  const y = { field: 'rel_error', type: 'quantitative', scale: { type: 'log' }, axis: { format: '.0e', tickCount: 8 }, title: 'max relative error of the variance' } as const;
+  const x = {
+    field: 'ratio',
+    type: 'quantitative',
+    scale: { type: 'log' },
+    axis: { format: '.0e', values: ratios, grid: true },
+    title: '|mean| / std of the data',
+  } as const;
+  const y = {
+    field: 'rel_error',
+    type: 'quantitative',
+    scale: { type: 'log' },
+    axis: { format: '.0e', tickCount: 8 },
+    title: 'max relative error of the variance',
+  } as const;
   const trials = `${s.trials} trial${s.trials === 1 ? '' : 's'}`;
   return {
     $schema: VEGA_LITE_SCHEMA,
@@ -40,7 +52,9 @@ export function precisionPlot(r: PrecisionReport): PlotSpec {
       ],
     },
     data: { values },
-    facet: { column: { field: 'dtype', type: 'nominal', title: null, header: { labelFontSize: 13, labelFontWeight: 'bold' } } },
+    facet: {
+      column: { field: 'dtype', type: 'nominal', title: null, header: { labelFontSize: 13, labelFontWeight: 'bold' } },
+    },
     spec: {
       width: 320,
       height: 300,
@@ -49,16 +63,38 @@ export function precisionPlot(r: PrecisionReport): PlotSpec {
         {
           mark: { type: 'line', strokeWidth: 1.5 },
           encoding: {
-            color: { field: 'method', type: 'nominal', title: 'statistics method', scale: { domain: methods }, legend: FULL_LABELS },
-            strokeDash: { field: 'method', type: 'nominal', title: 'statistics method', scale: { domain: methods, range: cycle(DASHES, methods.length) } },
+            color: {
+              field: 'method',
+              type: 'nominal',
+              title: 'statistics method',
+              scale: { domain: methods },
+              legend: FULL_LABELS,
+            },
+            strokeDash: {
+              field: 'method',
+              type: 'nominal',
+              title: 'statistics method',
+              scale: { domain: methods, range: cycle(DASHES, methods.length) },
+            },
           },
         },
         {
           mark: { type: 'point', filled: false, strokeWidth: 1.5 },
           encoding: {
             color: { field: 'method', type: 'nominal', title: 'statistics method' },
-            shape: { field: 'method', type: 'nominal', title: 'statistics method', scale: { domain: methods, range: cycle(SHAPES, methods.length) } },
-            size: { field: 'method', type: 'nominal', title: 'statistics method', sort: methods, scale: { type: 'ordinal', domain: methods, range: nestedSizes(methods.length) } },
+            shape: {
+              field: 'method',
+              type: 'nominal',
+              title: 'statistics method',
+              scale: { domain: methods, range: cycle(SHAPES, methods.length) },
+            },
+            size: {
+              field: 'method',
+              type: 'nominal',
+              title: 'statistics method',
+              sort: methods,
+              scale: { type: 'ordinal', domain: methods, range: nestedSizes(methods.length) },
+            },
             tooltip: [
               { field: 'method' },
               { field: 'dtype' },

@@ -24,21 +24,58 @@ export function trainPlot(report: TrainReport): PlotSpec {
   // A run's colour is its normalization and BN mode ("sync", "group-norm:2", "batch-renorm sync").
   const r = { ...report, runs: report.runs.map((run) => ({ ...run, bn: normalizationLabel(run) })) };
   const modes = bnModeOrder(r.runs.map((run) => run.bn));
-  const batches = inOrder(r.runs.map((run) => run.perDeviceBatch)).sort((a, b) => a - b).map(String);
+  const batches = inOrder(r.runs.map((run) => run.perDeviceBatch))
+    .sort((a, b) => a - b)
+    .map(String);
   const values = r.runs.flatMap((run) =>
-    run.epochs.map((e) => ({ bn: run.bn, batch: String(run.perDeviceBatch), globalBatch: run.globalBatch, lr: run.lr, ...e })),
+    run.epochs.map((e) => ({
+      bn: run.bn,
+      batch: String(run.perDeviceBatch),
+      globalBatch: run.globalBatch,
+      lr: run.lr,
+      ...e,
+    })),
   );
   const epochs = Math.max(1, ...values.map((v) => v.epoch));
-  const color = { field: 'bn', type: 'nominal', title: 'BN mode', scale: { domain: modes }, legend: FULL_LABELS } as const;
-  const dash = { field: 'batch', type: 'nominal', title: 'per-device batch', scale: { domain: batches, range: cycle(DASHES, batches.length) }, legend: FULL_LABELS } as const;
-  const shape = { field: 'batch', type: 'nominal', title: 'per-device batch', scale: { domain: batches, range: cycle(SHAPES, batches.length) } } as const;
-  const size = { field: 'bn', type: 'nominal', title: 'BN mode', sort: modes, scale: { type: 'ordinal', domain: modes, range: nestedSizes(modes.length) } } as const;
+  const color = {
+    field: 'bn',
+    type: 'nominal',
+    title: 'BN mode',
+    scale: { domain: modes },
+    legend: FULL_LABELS,
+  } as const;
+  const dash = {
+    field: 'batch',
+    type: 'nominal',
+    title: 'per-device batch',
+    scale: { domain: batches, range: cycle(DASHES, batches.length) },
+    legend: FULL_LABELS,
+  } as const;
+  const shape = {
+    field: 'batch',
+    type: 'nominal',
+    title: 'per-device batch',
+    scale: { domain: batches, range: cycle(SHAPES, batches.length) },
+  } as const;
+  const size = {
+    field: 'bn',
+    type: 'nominal',
+    title: 'BN mode',
+    sort: modes,
+    scale: { type: 'ordinal', domain: modes, range: nestedSizes(modes.length) },
+  } as const;
   const panel = (p: (typeof PANELS)[number]) => ({
     title: p.title,
     width: 260,
     height: 200,
     encoding: {
-      x: { field: 'epoch', type: 'quantitative', title: 'epoch', scale: { domain: [1, epochs], nice: false }, axis: { tickMinStep: 1, format: 'd' } },
+      x: {
+        field: 'epoch',
+        type: 'quantitative',
+        title: 'epoch',
+        scale: { domain: [1, epochs], nice: false },
+        axis: { tickMinStep: 1, format: 'd' },
+      },
       y: { field: p.field, type: 'quantitative', title: p.axis, scale: { zero: false }, axis: { format: p.format } },
       color,
     },
@@ -62,10 +99,15 @@ export function trainPlot(report: TrainReport): PlotSpec {
     ],
   });
   const devices = inOrder(r.runs.map((run) => run.devices));
-  const perBatch = inOrder(r.runs.map((run) => `b ${run.perDeviceBatch}: global ${run.globalBatch}, lr ${formatNumber(run.lr, 3)}`));
-  const subtitle = [`${devices.join(', ')} devices; ${perBatch.join('; ')}; ${r.dataset.train} training and ${r.dataset.test} test examples`];
+  const perBatch = inOrder(
+    r.runs.map((run) => `b ${run.perDeviceBatch}: global ${run.globalBatch}, lr ${formatNumber(run.lr, 3)}`),
+  );
+  const subtitle = [
+    `${devices.join(', ')} devices; ${perBatch.join('; ')}; ${r.dataset.train} training and ${r.dataset.test} test examples`,
+  ];
   const same = identicalRuns(r.runs);
-  if (same.length > 0) subtitle.push(`identical curves, drawn one over the other (the points nest): ${same.join('; ')}`);
+  if (same.length > 0)
+    subtitle.push(`identical curves, drawn one over the other (the points nest): ${same.join('; ')}`);
   return {
     $schema: VEGA_LITE_SCHEMA,
     title: { text: `${r.model} on ${r.dataset.name}: training curves by BN mode`, subtitle },
@@ -87,8 +129,21 @@ function identicalRuns(runs: readonly TrainRunReport[]): string[] {
   const curve = (run: TrainRunReport) => JSON.stringify(run.epochs.map((e) => PANELS.map((p) => e[p.field])));
   const groups = new Map<string, { modes: string[]; batches: number[] }>();
   for (const [i, run] of runs.entries()) {
-    const modes = bnModeOrder(runs.filter((o, j) => j >= i && o.perDeviceBatch === run.perDeviceBatch && o.devices === run.devices && curve(o) === curve(run)).map((o) => o.bn));
-    if (modes.length < 2 || runs.slice(0, i).some((o) => o.perDeviceBatch === run.perDeviceBatch && o.devices === run.devices && curve(o) === curve(run))) continue;
+    const modes = bnModeOrder(
+      runs
+        .filter(
+          (o, j) =>
+            j >= i && o.perDeviceBatch === run.perDeviceBatch && o.devices === run.devices && curve(o) === curve(run),
+        )
+        .map((o) => o.bn),
+    );
+    if (
+      modes.length < 2 ||
+      runs
+        .slice(0, i)
+        .some((o) => o.perDeviceBatch === run.perDeviceBatch && o.devices === run.devices && curve(o) === curve(run))
+    )
+      continue;
     const key = modes.join(' = ');
     const group = groups.get(key) ?? { modes, batches: [] };
     group.batches.push(run.perDeviceBatch);

@@ -23,10 +23,19 @@ export function benchTables(r: ClusterBenchReport): string {
     ['sync / local', `${fmt(r.syncOverLocal)}x`, ...goalCells('sync step / local step')],
     ['sync / single-thread', `${fmt(r.syncOverSingle)}x`, ...goalCells('sync step / single-thread')],
     ['sync / bare single-thread kernels', `${fmt(r.syncOverSingleKernels)}x`, '', ''],
-    [`all-reduce of ${r.allreduceValues} values (${r.algorithm}), median`, `${fmt(r.allreduceUs)} us`, ...goalCells('all-reduce')],
+    [
+      `all-reduce of ${r.allreduceValues} values (${r.algorithm}), median`,
+      `${fmt(r.allreduceUs)} us`,
+      ...goalCells('all-reduce'),
+    ],
   ];
   if (r.pytorch) {
-    rows.push([`PyTorch BatchNorm (CPU, ${r.pytorch.threads} thread${r.pytorch.threads === 1 ? '' : 's'})`, `${fmt(r.pytorch.forwardBackwardMs)} ms`, '', '']);
+    rows.push([
+      `PyTorch BatchNorm (CPU, ${r.pytorch.threads} thread${r.pytorch.threads === 1 ? '' : 's'})`,
+      `${fmt(r.pytorch.forwardBackwardMs)} ms`,
+      '',
+      '',
+    ]);
     rows.push(['sync / PyTorch', `${fmt(r.syncOverPytorch!)}x`, ...goalCells('sync step / PyTorch')]);
   }
   const s = r.startStop;

@@ -32,7 +32,9 @@ export function describeMode(mode: string, report: CompareReport): string {
     case 'sync':
       return `the whole batch (${count(rows, 'row')})`;
     case 'group': {
-      const groups = Array.from({ length: W / k }, (_, g) => shards.slice(g * k, (g + 1) * k).reduce((a, b) => a + b, 0));
+      const groups = Array.from({ length: W / k }, (_, g) =>
+        shards.slice(g * k, (g + 1) * k).reduce((a, b) => a + b, 0),
+      );
       return `groups of ${count(k, 'device')} (${rowsRange(groups)})`;
     }
     default: {
@@ -59,7 +61,8 @@ export function compareTables(r: CompareReport, channelsShown: number): string {
   const shown = Math.min(channelsShown, C);
   const sizes = shardSizes(r.batch.shape[0], r.devices);
   const source = r.batch.source === 'synthetic' ? `synthetic batch (seed ${r.batch.seed})` : 'your batch';
-  const gradient = r.gradOutput.source === 'input' ? 'your grad output' : `a synthetic grad output (seed ${r.gradOutput.seed})`;
+  const gradient =
+    r.gradOutput.source === 'input' ? 'your grad output' : `a synthetic grad output (seed ${r.gradOutput.seed})`;
   const out: string[] = [];
   out.push(
     `${source} [${r.batch.shape.join(',')}] ${r.batch.dtype} over ${count(r.devices, 'device')}, ${rowsRange(sizes)} each; ` +
@@ -72,7 +75,8 @@ export function compareTables(r: CompareReport, channelsShown: number): string {
   for (let c = 0; c < shown; c++) header.push(`mean[${c}]`, `var[${c}]`);
   const cells = (m: { count: number; mean: number[]; var: number[] }) => {
     const row: (string | number)[] = [m.count];
-    for (let c = 0; c < shown; c++) row.push(m.count === 0 ? '-' : formatNumber(m.mean[c], 4), m.count === 0 ? '-' : formatNumber(m.var[c], 4));
+    for (let c = 0; c < shown; c++)
+      row.push(m.count === 0 ? '-' : formatNumber(m.mean[c], 4), m.count === 0 ? '-' : formatNumber(m.var[c], 4));
     return row;
   };
   const rows: (string | number)[][] = [['whole batch', ...cells(r.global)]];
@@ -89,10 +93,23 @@ export function compareTables(r: CompareReport, channelsShown: number): string {
       (s.emptyDevices > 0 ? ` ${s.emptyDevices} devices hold no rows.` : ''),
   );
   out.push('');
-  out.push(`Each BN mode against single-device BN on the whole batch (forward and backward, ${r.settings.algorithm} all-reduce):`);
+  out.push(
+    `Each BN mode against single-device BN on the whole batch (forward and backward, ${r.settings.algorithm} all-reduce):`,
+  );
   out.push(
     renderTable(
-      ['mode', 'normalizes with', 'max |diff| output', 'rel', 'max |diff| grad input', 'rel', 'max |diff| grad gamma', 'rel', 'messages', 'bytes'],
+      [
+        'mode',
+        'normalizes with',
+        'max |diff| output',
+        'rel',
+        'max |diff| grad input',
+        'rel',
+        'max |diff| grad gamma',
+        'rel',
+        'messages',
+        'bytes',
+      ],
       r.modes.map((m) => [
         m.mode,
         describeMode(m.mode, r),
@@ -112,7 +129,14 @@ export function compareTables(r: CompareReport, channelsShown: number): string {
   out.push(
     renderTable(
       ['algorithm', 'messages', 'bytes', 'most sent by one device', 'max |diff| output', 'same bits on every device'],
-      r.algorithms.map((a) => [a.algorithm, a.messages, a.bytes, a.maxMessagesPerRank, formatNumber(a.maxAbsDiffOutput, 3), a.identicalOnAllRanks ? 'yes' : 'NO']),
+      r.algorithms.map((a) => [
+        a.algorithm,
+        a.messages,
+        a.bytes,
+        a.maxMessagesPerRank,
+        formatNumber(a.maxAbsDiffOutput, 3),
+        a.identicalOnAllRanks ? 'yes' : 'NO',
+      ]),
     ),
   );
   out.push('');
@@ -131,6 +155,6 @@ export function compareFooter(r: CompareReport): string {
     `rel: max |diff| divided by the scale of the single-device array, max |value| over it: ${formatNumber(r.scale.output, 3)} (output),` +
       ` ${formatNumber(r.scale.gradInput, 3)} (grad input), ${formatNumber(r.scale.gradWeight, 3)} (grad gamma); '-' when that array is all zeros.`,
     'i.i.d. stray: the rms of (device mean - batch mean) / batch std expected if the batch values were i.i.d. and dealt to the devices at random,' +
-      ' sqrt((1/n - 1/N) N/(N-1)) with n a device\'s values per channel and N the batch\'s (finite-population correction).',
+      " sqrt((1/n - 1/N) N/(N-1)) with n a device's values per channel and N the batch's (finite-population correction).",
   ].join('\n');
 }

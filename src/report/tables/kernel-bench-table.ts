@@ -11,7 +11,8 @@ import { renderTable } from '../table.js';
 export function kernelBenchTable(r: KernelBenchReport): string {
   const fmt = (v: number) => String(Number(v.toPrecision(3)));
   const x = (v: number) => `${fmt(v)}x`;
-  const spread = (f: { median: number; min: number; max: number } | undefined) => (f ? `${x(f.median)} (${fmt(f.min)}-${fmt(f.max)})` : '-');
+  const spread = (f: { median: number; min: number; max: number } | undefined) =>
+    f ? `${x(f.median)} (${fmt(f.min)}-${fmt(f.max)})` : '-';
   const lines = [
     `batch norm kernels, [${r.shape.join(',')}] ${r.dtype}, one thread: ${r.rounds} rounds of ${r.reps} repetitions, medians;`,
     'wasm (the default kernels) and js (the reference) alternate in each round, then PyTorch runs its round',
@@ -20,15 +21,34 @@ export function kernelBenchTable(r: KernelBenchReport): string {
     '',
     renderTable(
       ['pass', 'MiB moved', 'wasm ms', 'GB/s', '/ probe', 'js ms', 'GB/s', '/ probe'],
-      r.passes.map((p) => [p.pass, fmt(p.bytes / 2 ** 20), fmt(p.wasmMs), fmt(p.wasmGbPerS), fmt(p.wasmRatioToProbe), fmt(p.jsMs), fmt(p.jsGbPerS), fmt(p.jsRatioToProbe)]),
+      r.passes.map((p) => [
+        p.pass,
+        fmt(p.bytes / 2 ** 20),
+        fmt(p.wasmMs),
+        fmt(p.wasmGbPerS),
+        fmt(p.wasmRatioToProbe),
+        fmt(p.jsMs),
+        fmt(p.jsGbPerS),
+        fmt(p.jsRatioToProbe),
+      ]),
     ),
     '',
     renderTable(
       ['step', 'wasm ms', 'js ms', 'PyTorch ms', 'wasm / PyTorch (rounds)', 'js / PyTorch', 'js / wasm'],
-      r.steps.map((s) => [s.step, fmt(s.wasmMs), fmt(s.jsMs), s.pytorchMs === undefined ? '-' : fmt(s.pytorchMs), spread(s.wasmOverPytorch), s.jsOverPytorch ? x(s.jsOverPytorch.median) : '-', x(s.jsOverWasm.median)]),
+      r.steps.map((s) => [
+        s.step,
+        fmt(s.wasmMs),
+        fmt(s.jsMs),
+        s.pytorchMs === undefined ? '-' : fmt(s.pytorchMs),
+        spread(s.wasmOverPytorch),
+        s.jsOverPytorch ? x(s.jsOverPytorch.median) : '-',
+        x(s.jsOverWasm.median),
+      ]),
     ),
     '',
-    r.pytorch ? `PyTorch ${r.pytorch.version}, BatchNorm2d on CPU at ${r.pytorch.threads} intra-op thread(s)` : `PyTorch: ${r.pytorchNote}`,
+    r.pytorch
+      ? `PyTorch ${r.pytorch.version}, BatchNorm2d on CPU at ${r.pytorch.threads} intra-op thread(s)`
+      : `PyTorch: ${r.pytorchNote}`,
     `goal: ${r.goal.name} at most ${fmt(r.goal.goal)}x: ${r.goal.figure === undefined ? 'not measured' : `${x(r.goal.figure)}, ${r.goal.met ? 'met' : 'NOT met'}`}`,
   ];
   return lines.join('\n');

@@ -16,11 +16,17 @@ export const NOISE_COLUMNS: readonly ColumnNote[] = [
   { header: 'b', meaning: 'rows per device (the per-device batch size)' },
   { header: 'mode', meaning: 'local, group:K or sync: which devices pool their statistics into one normalizing unit' },
   { header: 'n', meaning: 'values per channel one unit normalizes with (b x H x W x the devices in the unit)' },
-  { header: 'Var(mean)/s^2', meaning: "measured variance of a unit's mean around the population mean, in units of the population variance s^2" },
+  {
+    header: 'Var(mean)/s^2',
+    meaning: "measured variance of a unit's mean around the population mean, in units of the population variance s^2",
+  },
   { header: 'theory 1/n', meaning: 'what i.i.d. theory predicts for it' },
   { header: 'ratio', meaning: 'Var(mean)/s^2 divided by its theory: 1 means as i.i.d. theory predicts' },
   { header: 'Var(var)/s^4', meaning: "measured variance of a unit's unbiased variance around s^2, in units of s^4" },
-  { header: 'theory', meaning: 'what i.i.d. theory predicts for it: (mu4/n - s^4 (n-3)/(n(n-1))) / s^4, 2/(n-1) for normal data' },
+  {
+    header: 'theory',
+    meaning: 'what i.i.d. theory predicts for it: (mu4/n - s^4 (n-3)/(n(n-1))) / s^4, 2/(n-1) for normal data',
+  },
   { header: 'ratio', meaning: 'Var(var)/s^4 divided by its theory' },
   {
     header: 'vs batch mean: ratio',
@@ -29,7 +35,8 @@ export const NOISE_COLUMNS: readonly ColumnNote[] = [
   },
   {
     header: 'var/batch var: rms dev',
-    meaning: 'root mean square over units, channels and trials of (unit variance / whole-batch variance - 1): how far the variance a unit normalizes with is from the one sync BN uses',
+    meaning:
+      'root mean square over units, channels and trials of (unit variance / whole-batch variance - 1): how far the variance a unit normalizes with is from the one sync BN uses',
   },
 ];
 

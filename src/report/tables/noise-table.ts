@@ -9,12 +9,27 @@ import { noiseColumnNotes } from './noise-columns.js';
  * @returns the table, lines joined by newlines (no trailing newline).
  */
 export function noiseTable(r: NoiseReport): string {
-  const source = r.source.kind === 'synthetic' ? `${r.source.dist} data (${r.source.description})` : `rows drawn from your [${r.source.shape.join(',')}] array`;
+  const source =
+    r.source.kind === 'synthetic'
+      ? `${r.source.dist} data (${r.source.description})`
+      : `rows drawn from your [${r.source.shape.join(',')}] array`;
   const lines = [
     `noise: ${source}, ${count(r.devices, 'device')}, ${count(r.trials, 'trial')}, ${count(r.channels, 'channel')}; ratio = measured / theory (1 means as i.i.d. theory predicts)`,
     '',
     renderTable(
-      ['b', 'mode', 'n', 'Var(mean)/s^2', 'theory 1/n', 'ratio', 'Var(var)/s^4', 'theory', 'ratio', 'vs batch mean: ratio', 'var/batch var: rms dev'],
+      [
+        'b',
+        'mode',
+        'n',
+        'Var(mean)/s^2',
+        'theory 1/n',
+        'ratio',
+        'Var(var)/s^4',
+        'theory',
+        'ratio',
+        'vs batch mean: ratio',
+        'var/batch var: rms dev',
+      ],
       r.rows.map((row) => [
         row.batch,
         row.mode,

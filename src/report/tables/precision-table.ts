@@ -2,7 +2,13 @@
  * The `precision` report as terminal tables: the variance's error and the output's per method and
  * |mean|/std, what each method sends, and a verdict per dtype in plain sentences.
  */
-import { type PrecisionDType, type PrecisionMethod, type PrecisionReport, type PrecisionRow, formatRatio } from '../../experiments/precision.js';
+import {
+  type PrecisionDType,
+  type PrecisionMethod,
+  type PrecisionReport,
+  type PrecisionRow,
+  formatRatio,
+} from '../../experiments/precision.js';
 import { andList } from '../prose.js';
 import { type Cell, renderTable } from '../table.js';
 
@@ -55,14 +61,19 @@ function methodRows(r: PrecisionReport, dtype: PrecisionDType, method: Precision
 }
 
 function matrix(r: PrecisionReport, dtype: PrecisionDType, cell: (row: PrecisionRow) => Cell): string {
-  const ratios = [...new Set(r.rows.filter((row) => row.dtype === dtype).map((row) => row.ratio))].sort((a, b) => a - b);
+  const ratios = [...new Set(r.rows.filter((row) => row.dtype === dtype).map((row) => row.ratio))].sort(
+    (a, b) => a - b,
+  );
   const header = ['method \\ |mean|/std', ...ratios.map(formatRatio)];
   const body = r.settings.methods.map((m) => {
     const rows = methodRows(r, dtype, m);
-    return [m, ...ratios.map((x) => {
-      const row = rows.find((q) => q.ratio === x);
-      return row ? cell(row) : '-';
-    })];
+    return [
+      m,
+      ...ratios.map((x) => {
+        const row = rows.find((q) => q.ratio === x);
+        return row ? cell(row) : '-';
+      }),
+    ];
   });
   return renderTable(header, body);
 }
@@ -99,14 +110,23 @@ export function precisionVerdict(r: PrecisionReport, dtype: PrecisionDType): str
       parts.push(`at ${formatRatio(first.ratio)} with ${name} (${why})`);
     }
     const sentence: string[] = [];
-    if (parts.length > 0) sentence.push(`E[x^2] - E[x]^2 breaks (error above ${formatError(BREAK_THRESHOLD)} or a negative variance) ${andList(parts)}`);
-    if (held.length > 0) sentence.push(`${parts.length > 0 ? 'it holds' : 'E[x^2] - E[x]^2 holds'} up to ${largest} with ${andList(held)}`);
+    if (parts.length > 0)
+      sentence.push(
+        `E[x^2] - E[x]^2 breaks (error above ${formatError(BREAK_THRESHOLD)} or a negative variance) ${andList(parts)}`,
+      );
+    if (held.length > 0)
+      sentence.push(
+        `${parts.length > 0 ? 'it holds' : 'E[x^2] - E[x]^2 holds'} up to ${largest} with ${andList(held)}`,
+      );
     out.push(`${dtype} data: ${sentence.join('; ')}.`);
   } else {
     out.push(`${dtype} data:`);
   }
   const exactMethods = methods.filter((m) => methodRows(r, dtype, m).every(exact));
-  let sentence = exactMethods.length > 0 ? `Within ${formatError(EXACT_THRESHOLD)} at every ratio up to ${largest}: ${andList(exactMethods)}.` : `No method stays within ${formatError(EXACT_THRESHOLD)} at every ratio.`;
+  let sentence =
+    exactMethods.length > 0
+      ? `Within ${formatError(EXACT_THRESHOLD)} at every ratio up to ${largest}: ${andList(exactMethods)}.`
+      : `No method stays within ${formatError(EXACT_THRESHOLD)} at every ratio.`;
   const others = methods.filter((m) => !exactMethods.includes(m) && !m.startsWith('sums-'));
   if (others.length > 0) {
     const worst = others.map((m) => {
@@ -137,10 +157,14 @@ export function precisionTable(r: PrecisionReport): string {
   );
   for (const dtype of s.dtypes) {
     lines.push('');
-    lines.push(`${dtype} data: max relative error of the variance over ${C} channels x ${s.trials} trial${s.trials === 1 ? '' : 's'} (NEG k/${ct}: k variances came out negative)`);
+    lines.push(
+      `${dtype} data: max relative error of the variance over ${C} channels x ${s.trials} trial${s.trials === 1 ? '' : 's'} (NEG k/${ct}: k variances came out negative)`,
+    );
     lines.push(matrix(r, dtype, errorCell));
     lines.push('');
-    lines.push(`${dtype} data: max |y - y_exact| of the normalized output (negative variances are clamped at 0, so those channels are divided by sqrt(eps))`);
+    lines.push(
+      `${dtype} data: max |y - y_exact| of the normalized output (negative variances are clamped at 0, so those channels are divided by sqrt(eps))`,
+    );
     lines.push(matrix(r, dtype, (row) => formatError(row.outputMaxAbsError)));
   }
   lines.push('');
@@ -149,13 +173,20 @@ export function precisionTable(r: PrecisionReport): string {
   const body = s.methods.map((m) => {
     const any = r.rows.find((row) => row.method === m)!;
     const values = `${any.valuesFormula} = ${any.valuesPerAllreduce.join(', ')}`;
-    return [m, any.rounds, values, ...s.dtypes.map((t) => Math.max(...methodRows(r, t, m).map((row) => row.bytesPerDevice)))] as Cell[];
+    return [
+      m,
+      any.rounds,
+      values,
+      ...s.dtypes.map((t) => Math.max(...methodRows(r, t, m).map((row) => row.bytesPerDevice))),
+    ] as Cell[];
   });
   lines.push(renderTable(header, body));
   lines.push('');
   for (const dtype of s.dtypes) lines.push(precisionVerdict(r, dtype));
   if (s.methods.some((m) => m.startsWith('sums-'))) {
-    lines.push('The error of E[x^2] - E[x]^2 grows like (|mean|/std)^2 times the rounding unit of the sums (6e-8 in float32, 1e-16 in float64).');
+    lines.push(
+      'The error of E[x^2] - E[x]^2 grows like (|mean|/std)^2 times the rounding unit of the sums (6e-8 in float32, 1e-16 in float64).',
+    );
   }
   const clamped = r.rows.filter((row) => row.negativeCount > 0);
   if (clamped.length > 0) {
@@ -181,10 +212,12 @@ export function precisionTable(r: PrecisionReport): string {
   }
   lines.push(
     'welford, two-pass and shifted-sums compute in float64 on the devices whatever the dtype; sums-float32 rounds every addition to float32 in row order (a worst case);' +
-      ' pytorch-roundtrip computes in the data dtype as PyTorch\'s kernels do (Welford per device, row by row: a worst case; then mean and invstd all-gathered and var recovered as 1/invstd^2 - eps).',
+      " pytorch-roundtrip computes in the data dtype as PyTorch's kernels do (Welford per device, row by row: a worst case; then mean and invstd all-gathered and var recovered as 1/invstd^2 - eps).",
   );
   if (s.methods.includes('shifted-sums')) {
-    lines.push('shifted-sums subtract the running mean, set before each step to the mean of a separate warm-up batch from the same distribution: shifted sums are as good as their shift.');
+    lines.push(
+      'shifted-sums subtract the running mean, set before each step to the mean of a separate warm-up batch from the same distribution: shifted sums are as good as their shift.',
+    );
   }
   if (r.halfCounts) lines.push('', halfCountsTable(r));
   return lines.join('\n');
@@ -200,11 +233,18 @@ export function halfCountsTable(r: PrecisionReport): string {
   const rows = r.halfCounts ?? [];
   const num = (v: number) => (Number.isNaN(v) ? 'NaN' : Number.isFinite(v) ? String(Number(v.toPrecision(9))) : 'inf');
   return [
-    'Counts kept in 16 bits (a .half() model: PyTorch SyncBatchNorm casts its per-rank counts to the running statistics\' dtype); running var after one step from 1, batch var 1, momentum 0.1:',
+    "Counts kept in 16 bits (a .half() model: PyTorch SyncBatchNorm casts its per-rank counts to the running statistics' dtype); running var after one step from 1, batch var 1, momentum 0.1:",
     renderTable(
       ['format', 'values per channel', 'stored as', 'exact', 'running var (exact count)', 'running var (stored count)'],
-      rows.map((c) => [c.format, c.count === 100352 ? '100352 (32x56x56)' : c.count, num(c.stored), c.exact ? 'yes' : 'NO', num(c.runningVarExact), num(c.runningVarStored)]),
+      rows.map((c) => [
+        c.format,
+        c.count === 100352 ? '100352 (32x56x56)' : c.count,
+        num(c.stored),
+        c.exact ? 'yes' : 'NO',
+        num(c.runningVarExact),
+        num(c.runningVarStored),
+      ]),
     ),
-    'float16 holds whole numbers exactly only to 2048 and overflows from 65520 (largest finite 65504): one ResNet stage at batch 32 (32 x 56 x 56 = 100,352 values per channel) is infinity, n / (n - 1) is NaN, and so is the running variance. bfloat16 is exact only to 256 but has float32\'s range.',
+    "float16 holds whole numbers exactly only to 2048 and overflows from 65520 (largest finite 65504): one ResNet stage at batch 32 (32 x 56 x 56 = 100,352 values per channel) is infinity, n / (n - 1) is NaN, and so is the running variance. bfloat16 is exact only to 256 but has float32's range.",
   ].join('\n');
 }

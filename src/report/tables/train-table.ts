@@ -3,7 +3,16 @@ import { type EpochRow, type RunHeader, type TrainReport, normalizationLabel } f
 import { formatNumber, renderTable } from '../table.js';
 
 /** Columns of the per-epoch lines. */
-const EPOCH_HEADER = ['run', 'epoch', 'train loss', 'train acc', 'test acc (running)', 'test acc (precise BN)', 'test acc (batch stats)', 'seconds'];
+const EPOCH_HEADER = [
+  'run',
+  'epoch',
+  'train loss',
+  'train acc',
+  'test acc (running)',
+  'test acc (precise BN)',
+  'test acc (batch stats)',
+  'seconds',
+];
 
 /**
  * How a run is named in the epoch lines and notes.
@@ -18,7 +27,9 @@ export function runName(run: RunHeader): string {
 const EPOCH_WIDTHS = [40, 5, 10, 9, 18, 21, 22, 7];
 
 function epochCells(cells: readonly (string | number)[]): string {
-  return cells.map((c, i) => (i === 0 ? String(c).padEnd(EPOCH_WIDTHS[i]) : String(c).padStart(EPOCH_WIDTHS[i]))).join('  ');
+  return cells
+    .map((c, i) => (i === 0 ? String(c).padEnd(EPOCH_WIDTHS[i]) : String(c).padStart(EPOCH_WIDTHS[i])))
+    .join('  ');
 }
 
 /**
@@ -37,7 +48,16 @@ export function epochHeaderLine(): string {
  */
 export function epochLine(run: RunHeader, e: EpochRow): string {
   const f = (v: number) => v.toFixed(4);
-  return epochCells([runName(run), e.epoch, f(e.trainLoss), f(e.trainAcc), f(e.testAcc), f(e.testAccPrecise), f(e.testAccBatch), e.seconds.toFixed(1)]);
+  return epochCells([
+    runName(run),
+    e.epoch,
+    f(e.trainLoss),
+    f(e.trainAcc),
+    f(e.testAcc),
+    f(e.testAccPrecise),
+    f(e.testAccBatch),
+    e.seconds.toFixed(1),
+  ]);
 }
 
 /**
@@ -52,20 +72,56 @@ export function trainSummary(r: TrainReport): string {
     `Final epoch of every run (${r.model} on ${r.dataset.name}: ${r.dataset.train} training and ${r.dataset.test} test examples; SGD momentum ${r.settings.momentum}, weight decay ${r.settings.weightDecay}, seed ${r.settings.seed};` +
       ` BN momentum ${r.settings.bnMomentum}, eps ${r.settings.bnEps}, statistics by ${r.settings.stats}):`,
     renderTable(
-      ['norm', 'BN', 'devices', 'per-device batch', 'global batch', 'lr', 'train loss', 'train acc', 'test acc', 'precise BN', 'batch stats', 'examples/s'],
+      [
+        'norm',
+        'BN',
+        'devices',
+        'per-device batch',
+        'global batch',
+        'lr',
+        'train loss',
+        'train acc',
+        'test acc',
+        'precise BN',
+        'batch stats',
+        'examples/s',
+      ],
       r.runs.map((run) => {
         const e = run.epochs[run.epochs.length - 1];
-        return [run.norm, run.bn, run.devices, run.perDeviceBatch, run.globalBatch, run.lr, formatNumber(e.trainLoss, 4), formatNumber(e.trainAcc, 4), formatNumber(e.testAcc, 4), formatNumber(e.testAccPrecise, 4), formatNumber(e.testAccBatch, 4), Math.round(run.examplesPerSecond)];
+        return [
+          run.norm,
+          run.bn,
+          run.devices,
+          run.perDeviceBatch,
+          run.globalBatch,
+          run.lr,
+          formatNumber(e.trainLoss, 4),
+          formatNumber(e.trainAcc, 4),
+          formatNumber(e.testAcc, 4),
+          formatNumber(e.testAccPrecise, 4),
+          formatNumber(e.testAccBatch, 4),
+          Math.round(run.examplesPerSecond),
+        ];
       }),
     ),
   ];
   const dropped = r.runs.filter((run) => run.droppedPerEpoch > 0);
-  for (const run of dropped) lines.push(`${runName(run)}: the last ${run.droppedPerEpoch} examples of every epoch were dropped (fewer than 2 per device).`);
-  if (r.runs.some((run) => run.bn === 'none')) lines.push('BN "none": the normalization never looks across examples, so no BN mode applies; its test accuracy needs no running statistics, and all three evaluations are one.');
+  for (const run of dropped)
+    lines.push(
+      `${runName(run)}: the last ${run.droppedPerEpoch} examples of every epoch were dropped (fewer than 2 per device).`,
+    );
+  if (r.runs.some((run) => run.bn === 'none'))
+    lines.push(
+      'BN "none": the normalization never looks across examples, so no BN mode applies; its test accuracy needs no running statistics, and all three evaluations are one.',
+    );
   if (r.settings.renormSchedule) {
     const s = r.settings.renormSchedule;
-    lines.push(`batch-renorm: r_max 1 and d_max 0 for ${s.warmupSteps} steps, then linear to r_max ${s.rMax} at step ${s.rMaxSteps} and d_max ${s.dMax} at step ${s.dMaxSteps} (Ioffe 2017's warm-up${s.warmupSteps === 5000 && s.rMaxSteps === 40000 && s.dMaxSteps === 25000 ? '' : ', rescaled by --renorm-schedule'}).`);
+    lines.push(
+      `batch-renorm: r_max 1 and d_max 0 for ${s.warmupSteps} steps, then linear to r_max ${s.rMax} at step ${s.rMaxSteps} and d_max ${s.dMax} at step ${s.dMaxSteps} (Ioffe 2017's warm-up${s.warmupSteps === 5000 && s.rMaxSteps === 40000 && s.dMaxSteps === 25000 ? '' : ', rescaled by --renorm-schedule'}).`,
+    );
   }
-  lines.push(`test acc uses ${r.settings.evalStats === 'average' ? 'the running statistics averaged over ranks (local BN)' : "rank 0's running statistics"}; precise BN recomputes them over ${r.settings.preciseBatches} training batches; batch stats normalizes each test chunk of the per-device batch size with its own statistics.`);
+  lines.push(
+    `test acc uses ${r.settings.evalStats === 'average' ? 'the running statistics averaged over ranks (local BN)' : "rank 0's running statistics"}; precise BN recomputes them over ${r.settings.preciseBatches} training batches; batch stats normalizes each test chunk of the per-device batch size with its own statistics.`,
+  );
   return lines.join('\n');
 }
