@@ -165,8 +165,11 @@ export interface CostFastestBySize {
   readonly devices: number;
   /** Stretches of sizes with their fastest algorithms (to_bytes null: to every larger size). */
   readonly segments: readonly {
+    /** The fastest over the stretch (several when they tie). */
     readonly algorithms: readonly FlatAlgorithmName[];
+    /** Where the stretch starts, in bytes. */
     readonly from_bytes: number;
+    /** Where it ends, in bytes; null: it goes on to every larger size. */
     readonly to_bytes: number | null;
   }[];
 }
@@ -197,34 +200,56 @@ export interface CostReport {
   readonly fastest: CostFastest[];
   /** The link and where its figures come from. */
   readonly link: {
+    /** The preset, or 'custom' when every parameter was given. */
     readonly name: LinkPresetName | 'custom';
+    /** Seconds of latency per message. */
     readonly alpha: number;
+    /** Seconds per byte sent. */
     readonly beta: number;
+    /** Seconds per byte reduced. */
     readonly gamma: number;
     /** Parameters set by the caller instead of taken from the preset. */
     readonly overridden: readonly ('alpha' | 'beta' | 'gamma')[];
+    /** What the link is. */
     readonly description: string;
+    /** Where its figures come from. */
     readonly source: string;
   };
   /** The network's BN layers and what they all-reduce. */
   readonly network: {
+    /** The preset, or 'custom' for --channels. */
     readonly name: NetworkName | 'custom';
+    /** What the network is. */
     readonly description: string;
+    /** BN layers. */
     readonly layers: number;
+    /** Channels summed over the BN layers. */
     readonly channels_total: number;
+    /** Channels of each BN layer, in order. */
     readonly channels: readonly number[];
+    /** Per-layer all-reduces in one iteration (forward and backward). */
     readonly all_reduces_per_iteration: number;
+    /** Values those all-reduces carry in one iteration. */
     readonly values_per_iteration: number;
     /** Sizes of the per-layer all-reduces of one iteration, each with how often it occurs. */
-    readonly message_sizes: readonly { readonly bytes: number; readonly count: number }[];
+    readonly message_sizes: readonly {
+      /** Bytes of one all-reduce. */
+      readonly bytes: number;
+      /** How many of that size. */
+      readonly count: number;
+    }[];
     /** Sizes of the fused all-reduces of one iteration (forward round(s), then backward). */
     readonly fused_message_bytes: readonly number[];
   };
   /** The settings used. */
   readonly settings: {
+    /** The statistics method, which sets the values per layer. */
     readonly stats: StatsMethod;
+    /** 4 (float32) or 8 (float64). */
     readonly bytes_per_value: number;
+    /** The algorithms compared. */
     readonly algorithms: readonly FlatAlgorithmName[];
+    /** The device counts. */
     readonly devices: readonly number[];
   };
   /** The model's assumptions, in a sentence. */
