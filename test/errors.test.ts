@@ -133,7 +133,7 @@ describe('one hierarchy, one code per class', () => {
       const row = readme.split('\n').find((line) => line.startsWith(`| \`${code}\``));
       expect(row, `README has no row for ${code}`).toBeDefined();
       expect(row).toContain(`\`${name}\``);
-      expect(row).toContain(`| ${ERROR_CODES[code]} |`);
+      expect(row).toMatch(new RegExp(`\\|\\s*${ERROR_CODES[code]}\\s*\\|`)); // cells may be padded (the formatter aligns tables)
     }
   });
 });
