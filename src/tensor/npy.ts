@@ -24,17 +24,13 @@
  *   us allocate more than the input holds.
  * Every problem is an InputError with one line starting with the caller's label.
  */
-import { readFileSync, statSync } from 'node:fs';
 import { argumentError, checkString, checkTensor } from '../args.js';
 import { InputError, requireInput } from '../errors.js';
 import type { DType, FloatArray, Tensor } from './tensor.js';
-import { describeFsError } from '../io/fs-errors.js';
+import { readInputFile } from '../io/read-input-file.js';
 
 /** Largest header (the dict text, padding and newline) the reader accepts: far above any real one. */
 export const MAX_NPY_HEADER_BYTES = 1 << 20;
-
-/** fs.readFileSync refuses files larger than this on Node 20 (2 GiB - 1). */
-const MAX_FILE_BYTES = 2 ** 31 - 1;
 
 const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // "\x93NUMPY"
 const MAGIC_LEN = MAGIC.length + 2; // magic + major + minor
@@ -131,20 +127,7 @@ export function readNpyFile(path: string, label: string = path, options: NpyRead
   checkString('path', path);
   checkString('label', label);
   const where = label === path ? path : `${label} (${path})`;
-  let bytes: Uint8Array;
-  try {
-    const stats = statSync(path);
-    requireInput(!stats.isDirectory(), `${where}: cannot read file: is a directory`);
-    requireInput(stats.isFile(), `${where}: cannot read file: not a regular file`);
-    requireInput(
-      stats.size <= MAX_FILE_BYTES,
-      () => `${where}: cannot read file: too large (${stats.size} bytes, limit ${MAX_FILE_BYTES})`,
-    );
-    bytes = readFileSync(path);
-  } catch (err) {
-    if (err instanceof InputError) throw err;
-    throw new InputError(`${where}: cannot read file: ${describeFsError(err)}`);
-  }
+  const bytes = readInputFile(path, where);
   return parseNpy(bytes, where, options);
 }
 

@@ -14,16 +14,13 @@
  *   would be the reader's accident).
  * Every problem is an InputError with one line starting with the archive's label.
  */
-import { readFileSync, statSync } from 'node:fs';
 import { unzipSync } from 'fflate';
 import { argumentError, checkString } from '../args.js';
 import { InputError, requireInput } from '../errors.js';
-import { describeFsError } from '../io/fs-errors.js';
+import { readInputFile } from '../io/read-input-file.js';
 import { parseNpy } from './npy.js';
 import type { Tensor } from './tensor.js';
 
-/** fs.readFileSync refuses files larger than this on Node 20 (2 GiB - 1). */
-const MAX_FILE_BYTES = 2 ** 31 - 1;
 /** Largest manifest.json accepted (a capture of thousands of layers is far below it). */
 export const MAX_NPZ_MANIFEST_BYTES = 1 << 22;
 
@@ -179,19 +176,6 @@ export function readNpzFile(path: string, label: string = path): NpzContents {
   checkString('path', path);
   checkString('label', label);
   const where = label === path ? path : `${label} (${path})`;
-  let bytes: Uint8Array;
-  try {
-    const stats = statSync(path);
-    requireInput(!stats.isDirectory(), `${where}: cannot read file: is a directory`);
-    requireInput(stats.isFile(), `${where}: cannot read file: not a regular file`);
-    requireInput(
-      stats.size <= MAX_FILE_BYTES,
-      () => `${where}: cannot read file: too large (${stats.size} bytes, limit ${MAX_FILE_BYTES})`,
-    );
-    bytes = readFileSync(path);
-  } catch (err) {
-    if (err instanceof InputError) throw err;
-    throw new InputError(`${where}: cannot read file: ${describeFsError(err)}`);
-  }
+  const bytes = readInputFile(path, where);
   return parseNpz(bytes, where);
 }
