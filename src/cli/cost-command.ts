@@ -32,11 +32,6 @@ import {
   runIteration,
 } from './cost-topology.js';
 import { type Cell, formatNumber, renderTable } from '../report/table.js';
-import { writePlot } from '../report/plot.js';
-import { basename, dirname } from 'node:path';
-import { writeFilesAtomically } from '../io/atomic-write.js';
-import { htmlReport } from '../report/html.js';
-import { interruptibleWrite } from './interruptible-write.js';
 import {
   listOf,
   nonNegativeNumber,
@@ -46,7 +41,7 @@ import {
   positiveNumber,
   wholeNumberFrom,
 } from './parse.js';
-import { type ReportFlags, addReportOptions, checkReportFlags, emitReport } from './report-output.js';
+import { type ReportFlags, addReportOptions, checkReportFlags, emitReport, writePlotOutputs } from './report-output.js';
 
 interface CostFlags extends ReportFlags, Omit<ClusterCostFlags, 'devices' | 'link' | 'gamma' | 'channels'> {
   devices: number[];
@@ -298,22 +293,8 @@ export function addCostCommand(program: Command): void {
         if (typed('bytes')) throw new InputError('--bytes belongs to --collective');
         checkReportFlags(flags);
         const { text, table, plot } = runIteration(own);
-        let out = `${text}\n`;
-        if (flags.plot) {
-          const path = flags.plot;
-          const written = await interruptibleWrite((hooks) => writePlot(path, plot(), hooks));
-          if (!flags.json) out += `plot written to ${written.join(' and ')}\n`;
-        }
-        if (flags.html) {
-          const path = flags.html;
-          const spec = plot();
-          const page = await htmlReport({ title: 'syncbn-sim cost --model', table: table(), plots: [spec] });
-          await interruptibleWrite((hooks) =>
-            writeFilesAtomically(dirname(path), [{ name: basename(path), bytes: page }], hooks),
-          );
-          if (!flags.json) out += `report written to ${path}\n`;
-        }
-        process.stdout.write(out);
+        const written = await writePlotOutputs(flags, table, plot);
+        process.stdout.write(`${text}\n${flags.json ? '' : written.map((line) => `${line}\n`).join('')}`);
       }
       return;
     }

@@ -33,13 +33,26 @@ export interface ReportFlags {
  * @returns the same command, for chaining.
  */
 export function addReportOptions(command: Command): Command {
+  return addPlotOptions(
+    command
+      .addOption(new Option('--json', 'print the results as JSON instead of a table').conflicts('csv'))
+      .addOption(new Option('--csv', 'print the result rows as CSV instead of a table').conflicts('json')),
+  );
+}
+
+/**
+ * Adds --plot, --html and --png: the outputs drawn from a report, for a command that prints its
+ * own text.
+ *
+ * @param command - the experiment's command.
+ * @returns the same command, for chaining.
+ */
+export function addPlotOptions(command: Command): Command {
   return command
-    .addOption(new Option('--json', 'print the results as JSON instead of a table').conflicts('csv'))
-    .addOption(new Option('--csv', 'print the result rows as CSV instead of a table').conflicts('json'))
     .option('--plot <file.svg>', 'also draw the results to an SVG (the Vega-Lite spec goes beside it)')
     .option(
       '--html <file.html>',
-      'also write one self-contained page: the plot, interactive (tooltips on hover), beside the table',
+      'also write one self-contained page: the plot, interactive (tooltips on hover, modes toggled from the legend), beside the table',
     )
     .option('--png <file.png>', 'also render the plot to a PNG image (2 pixels per point, white background)');
 }
@@ -94,27 +107,49 @@ export async function emitReport(
   if (flags.json) text = `${JSON.stringify(report, null, 2)}\n`;
   else if (flags.csv) text = toCsv(report.rows);
   else text = `${table()}\n`;
+  const written = await writePlotOutputs(flags, table, plot, inputs);
+  if (!flags.json && !flags.csv) text += written.map((line) => `${line}\n`).join('');
+  process.stdout.write(text);
+}
+
+/**
+ * Writes what --plot, --html and --png ask for, each file whole or not at all.
+ *
+ * @param flags - the parsed flags.
+ * @param table - builds the table the HTML page shows beside the plot.
+ * @param plot - builds the plot's spec.
+ * @param inputs - the command's input files, which no output may overwrite; default none.
+ * @returns one line per file written ('plot written to ...'), for the command to print.
+ * @throws OutputWriteError when a file cannot be written; InterruptedError after Ctrl-C.
+ */
+export async function writePlotOutputs(
+  flags: ReportFlags,
+  table: () => string,
+  plot: () => PlotSpec,
+  inputs: readonly NamedInput[] = [],
+): Promise<string[]> {
+  const lines: string[] = [];
   if (flags.plot) {
     const path = flags.plot;
     const written = await interruptibleWrite((hooks) => writePlot(path, plot(), { ...hooks, inputs }));
-    if (!flags.json && !flags.csv) text += `plot written to ${written.join(' and ')}\n`;
+    lines.push(`plot written to ${written.join(' and ')}`);
   }
   if (flags.html) {
-    const path = flags.html;
     const spec = plot();
     const page = await htmlReport({ title: plotTitle(spec), table: table(), plots: [spec] });
-    await interruptibleWrite((hooks) =>
-      writeFilesAtomically(dirname(path), [{ name: basename(path), bytes: page }], { ...hooks, inputs }),
-    );
-    if (!flags.json && !flags.csv) text += `report written to ${path}\n`;
+    await writeWhole(flags.html, page, inputs);
+    lines.push(`report written to ${flags.html}`);
   }
   if (flags.png) {
-    const path = flags.png;
-    const image = await renderPng(plot());
-    await interruptibleWrite((hooks) =>
-      writeFilesAtomically(dirname(path), [{ name: basename(path), bytes: image }], { ...hooks, inputs }),
-    );
-    if (!flags.json && !flags.csv) text += `image written to ${path}\n`;
+    await writeWhole(flags.png, await renderPng(plot()), inputs);
+    lines.push(`image written to ${flags.png}`);
   }
-  process.stdout.write(text);
+  return lines;
+}
+
+/** Writes one file atomically, Ctrl-C leaving nothing behind. */
+async function writeWhole(path: string, bytes: string | Uint8Array, inputs: readonly NamedInput[]): Promise<void> {
+  await interruptibleWrite((hooks) =>
+    writeFilesAtomically(dirname(path), [{ name: basename(path), bytes }], { ...hooks, inputs }),
+  );
 }
