@@ -3,8 +3,8 @@
  * script-safe specs) and in a real browser: headless Chromium (Debian's `chromium`, which
  * .ci/apt-packages installs) opens every report kind in one launch (an index page frames them all:
  * a Chromium start costs seconds on a loaded machine) and the test checks that each page rendered
- * its chart with no error or console.error, that the charts hold marks, and that a screenshot is
- * not blank. Without Chromium the browser test is skipped, and says so.
+ * its chart with no error or console.error, that the charts hold marks, that a click on a legend
+ * entry fades the other series, and that a screenshot is not blank. Without Chromium the browser test is skipped, and says so.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -12,7 +12,10 @@ import { join } from 'node:path';
 import { PNG } from 'pngjs';
 import { describe, expect, it } from 'vitest';
 import type { SweepReport } from '../src/experiments/sweep.js';
+import { compile } from 'vega-lite';
 import { htmlReport } from '../src/report/html.js';
+import { FADED_OPACITY, withLegendToggles } from '../src/report/legend-toggle.js';
+import type { PlotSpec } from '../src/report/plot.js';
 import { sweepPlot } from '../src/report/plots/sweep-plot.js';
 import { sweepTable } from '../src/report/tables/sweep-table.js';
 import { ROOT, runMain, tempDir } from './helpers.js';
@@ -92,6 +95,49 @@ describe('html reports as text', () => {
     const r = await runMain(['cost', '--devices', '8', '--html', join(tempDir(), 'x.htm')]);
     expect(r.status).toBe(2);
     expect(r.stderr.trim()).toMatch(/--html must name an \.html file, got '.*x\.htm'$/);
+  });
+});
+
+describe('legend toggles', () => {
+  const spec = (color: Record<string, unknown>) =>
+    ({
+      data: { values: [{ x: 1, y: 2, mode: 'sync' }] },
+      encoding: { x: { field: 'x', type: 'quantitative' }, y: { field: 'y', type: 'quantitative' }, color },
+      layer: [
+        { mark: 'line' },
+        { mark: { type: 'point', filled: true } },
+        { mark: 'rule', encoding: { color: { value: 'grey' } } },
+      ],
+    }) as unknown as PlotSpec;
+
+  it('bind one selection to the legend and fade every series drawn by its field, keeping each mark its own opacity', () => {
+    const out = withLegendToggles(spec({ field: 'mode', type: 'nominal' })) as unknown as {
+      layer: { params?: unknown[]; encoding?: { opacity?: unknown } }[];
+    };
+    expect(out.layer[0].params).toEqual([
+      { name: 'legend_0', select: { type: 'point', fields: ['mode'] }, bind: 'legend' },
+    ]);
+    expect(out.layer[1].params).toBeUndefined();
+    expect(out.layer[0].encoding?.opacity).toEqual({
+      condition: { param: 'legend_0', value: 1 },
+      value: FADED_OPACITY,
+    });
+    expect(out.layer[1].encoding?.opacity).toEqual({
+      condition: { param: 'legend_0', value: 0.7 },
+      value: FADED_OPACITY,
+    });
+    // The grey rule is not a series: it keeps its colour and opacity.
+    expect(out.layer[2].encoding?.opacity).toBeUndefined();
+    expect(() => compile(out as unknown as PlotSpec)).not.toThrow();
+  });
+
+  it('leave a spec with its own params, or with no colour legend, as it is', () => {
+    const own = { ...sweepPlot(sweepReport()) };
+    expect(withLegendToggles(own)).toBe(own);
+    const hidden = spec({ field: 'mode', type: 'nominal', legend: null });
+    expect(withLegendToggles(hidden)).toBe(hidden);
+    const quantitative = spec({ field: 'y', type: 'quantitative' });
+    expect(withLegendToggles(quantitative)).toBe(quantitative);
   });
 });
 
@@ -179,12 +225,28 @@ describe.skipIf(!CHROMIUM)('html reports in headless Chromium', () => {
     // The index frames every report and writes what each one recorded into its own body.
     const index = `<!DOCTYPE html><html><body>${names.map((n) => `<iframe id="${n}" src="${n}.html" width="1300" height="700"></iframe>`).join('')}
 <script>
+// Marks drawn faded (legend entries excepted): a click on a legend entry must add some.
+function faded(doc) {
+  return Array.prototype.filter.call(doc.querySelectorAll('svg [opacity]'), function (el) {
+    return !el.closest('.role-legend') && Number(el.getAttribute('opacity')) < 0.15;
+  }).length;
+}
+var toggled = {};
+function clickLegend(name, doc) {
+  var before = faded(doc);
+  var entry = doc.querySelector('.role-legend-symbol path');
+  if (!entry) { toggled[name] = 'no-legend'; return; }
+  entry.dispatchEvent(new MouseEvent('click', { bubbles: true, clientX: 1, clientY: 1 }));
+  setTimeout(function () { toggled[name] = before + '-' + faded(doc); }, 400);
+}
 function check() {
   var states = ${JSON.stringify(names)}.map(function (n) {
     var doc = document.getElementById(n).contentDocument;
     var body = doc && doc.body;
     if (!body || body.dataset.done !== 'yes') return null;
-    return n + '=' + body.dataset.charts + '/' + doc.querySelectorAll('svg path, svg line, svg rect').length + '/' + (body.dataset.errors ? encodeURIComponent(body.dataset.errors) : 'ok');
+    if (!(n in toggled)) { toggled[n] = null; clickLegend(n, doc); }
+    if (toggled[n] === null) return null;
+    return n + '=' + body.dataset.charts + '/' + doc.querySelectorAll('svg path, svg line, svg rect').length + '/' + (body.dataset.errors ? encodeURIComponent(body.dataset.errors) : 'ok') + '/' + toggled[n];
   });
   if (states.every(function (s) { return s; })) document.body.dataset.summary = states.join(';');
   else setTimeout(check, 50);
@@ -216,8 +278,11 @@ window.addEventListener('load', check);
     expect(summary, 'the index page recorded no summary: a report did not finish').toBeDefined();
     const states = Object.fromEntries((summary ?? '').split(';').map((s) => s.split('=') as [string, string]));
     for (const name of names) {
-      const [charts, marks, errors] = (states[name] ?? '').split('/');
+      const [charts, marks, errors, toggle] = (states[name] ?? '').split('/');
       expect(decodeURIComponent(errors ?? ''), name).toBe('ok');
+      // A click on the first legend entry fades the other series: more faded marks than before.
+      const [before, after] = (toggle ?? '').split('-').map(Number);
+      expect(after, `${name}: faded marks before and after a legend click: ${toggle}`).toBeGreaterThan(before);
       expect(charts, name).toBe('1');
       expect(Number(marks), name).toBeGreaterThan(20);
     }

@@ -1,7 +1,7 @@
 /**
  * Self-contained HTML reports: one page, no network, with every plot interactive (vega renders it
- * in the browser, with tooltips on hover, and legends that toggle modes where the spec binds a
- * selection to the legend) and the report's table beside it. The Vega-Lite specs are compiled to
+ * in the browser, with tooltips on hover, and legends whose entries single out a series on click:
+ * see legend-toggle.ts) and the report's table beside it. The Vega-Lite specs are compiled to
  * Vega here, in Node, so the page inlines only the vega runtime (vega.min.js from the vega
  * package, about 500 KB) and no compiler.
  *
@@ -11,6 +11,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { withLegendToggles } from './legend-toggle.js';
 import type { PlotSpec } from './plot.js';
 
 /** What one report page shows. */
@@ -85,7 +86,7 @@ const PAGE_SCRIPT = `
  */
 export async function htmlReport(content: HtmlReportContent): Promise<string> {
   const { compile } = await import('vega-lite');
-  const specs = content.plots.map((plot) => compile(plot).spec);
+  const specs = content.plots.map((plot) => compile(withLegendToggles(plot)).spec);
   const charts = specs.map((_, i) => `<div class="chart" id="chart-${i}"></div>`).join('\n');
   return `<!DOCTYPE html>
 <html lang="en">

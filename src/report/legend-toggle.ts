@@ -1,0 +1,115 @@
+/**
+ * Legends that single out a series in the HTML report: a click on a legend entry keeps that
+ * series at full strength and fades the others, shift-click adds more, a double-click anywhere in
+ * the chart brings them all back. Only the page gets this; the SVG and PNG stay as drawn.
+ *
+ * The plot builders stay static. This walks a finished Vega-Lite spec instead: for every field a
+ * colour legend shows, it binds a point selection on that field to the legend (in the first view
+ * that draws the legend) and gives every mark encoded by that field an opacity that follows the
+ * selection. A spec that declares its own params (the sweep's) is left as its author wrote it.
+ */
+import type { PlotSpec } from './plot.js';
+
+/** How opaque a faded series is: still there to compare against, clearly behind the chosen one. */
+export const FADED_OPACITY = 0.1;
+
+/** Vega-Lite's own default opacity: 0.7 for point-like marks not aggregated, 1 for the rest. */
+const POINT_LIKE = new Set(['point', 'circle', 'square', 'tick']);
+
+/** A view of a Vega-Lite spec that this walk reads or writes; everything else passes through. */
+interface View {
+  mark?: string | { type: string; opacity?: number };
+  encoding?: Record<string, { field?: unknown; legend?: unknown; type?: unknown; [key: string]: unknown } | undefined>;
+  params?: unknown[];
+  layer?: View[];
+  hconcat?: View[];
+  vconcat?: View[];
+  concat?: View[];
+  spec?: View;
+}
+
+/** The encoding channels that can carry a series' legend. */
+const SERIES_CHANNELS = ['color', 'fill', 'stroke', 'shape', 'strokeDash'] as const;
+
+type Encoding = NonNullable<View['encoding']>;
+
+/** A unit view (one with a mark) with the encoding it draws with: its own over what its layer gives it. */
+interface Unit {
+  readonly view: View;
+  readonly encoding: Encoding;
+}
+
+/** Every unit view of a spec, in document order; a layer's encoding is inherited by its layers. */
+function unitsOf(view: View, inherited: Encoding = {}): Unit[] {
+  const encoding = { ...inherited, ...view.encoding };
+  if (view.mark !== undefined) return [{ view, encoding }];
+  const concatenated = [...(view.hconcat ?? []), ...(view.vconcat ?? []), ...(view.concat ?? [])];
+  return [
+    ...(view.layer ?? []).flatMap((child) => unitsOf(child, encoding)),
+    ...(view.spec ? unitsOf(view.spec, encoding) : []),
+    ...concatenated.flatMap((child) => unitsOf(child)),
+  ];
+}
+
+/** Whether a spec declares params anywhere: then its author chose its interactions. */
+function declaresParams(view: View): boolean {
+  if (view.params !== undefined) return true;
+  const children = [...(view.layer ?? []), ...(view.hconcat ?? []), ...(view.vconcat ?? []), ...(view.concat ?? [])];
+  if (view.spec) children.push(view.spec);
+  return children.some(declaresParams);
+}
+
+/** The field a unit's colour legend shows, if it has one (a nominal field whose legend is not switched off). */
+function legendField(unit: Unit): string | undefined {
+  const color = unit.encoding.color;
+  if (!color || typeof color.field !== 'string' || color.legend === null) return undefined;
+  return color.type === 'nominal' || color.type === 'ordinal' ? color.field : undefined;
+}
+
+/** The field of the series channel that encodes a unit by one of `fields`, if any. */
+function seriesField(unit: Unit, fields: readonly string[]): string | undefined {
+  for (const channel of SERIES_CHANNELS) {
+    const field = unit.encoding[channel]?.field;
+    if (typeof field === 'string' && fields.includes(field)) return field;
+  }
+  return undefined;
+}
+
+/** The opacity a unit's marks have when nothing is singled out. */
+function ownOpacity(unit: View): number {
+  const mark = typeof unit.mark === 'string' ? { type: unit.mark } : (unit.mark ?? { type: '' });
+  if ('opacity' in mark && typeof mark.opacity === 'number') return mark.opacity;
+  return POINT_LIKE.has(mark.type) ? 0.7 : 1;
+}
+
+/**
+ * A copy of a Vega-Lite spec whose legends single out series on click.
+ * @param spec - a spec as a plot builder returns it; not modified.
+ * @returns the spec with a legend-bound selection per legend field and the opacity that follows
+ *   it, or the same spec when it declares its own params or shows no colour legend.
+ * @example
+ * ```ts
+ * const page = await htmlReport({ title, table, plots: [withLegendToggles(noisePlot(report))] });
+ * ```
+ */
+export function withLegendToggles(spec: PlotSpec): PlotSpec {
+  const copy = structuredClone(spec) as View;
+  if (declaresParams(copy)) return spec;
+  const units = unitsOf(copy);
+  const fields = [...new Set(units.map(legendField).filter((f): f is string => f !== undefined))];
+  if (fields.length === 0) return spec;
+  const paramOf = (field: string) => `legend_${fields.indexOf(field)}`;
+  for (const field of fields) {
+    const owner = units.find((unit) => legendField(unit) === field) as Unit;
+    owner.view.params = [{ name: paramOf(field), select: { type: 'point', fields: [field] }, bind: 'legend' }];
+  }
+  for (const unit of units) {
+    const field = seriesField(unit, fields);
+    if (field === undefined || unit.encoding.opacity !== undefined) continue;
+    unit.view.encoding = {
+      ...unit.view.encoding,
+      opacity: { condition: { param: paramOf(field), value: ownOpacity(unit.view) }, value: FADED_OPACITY },
+    };
+  }
+  return copy as PlotSpec;
+}
