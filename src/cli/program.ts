@@ -5,6 +5,7 @@ import { addCompareCommand } from './compare-command.js';
 import { addCostCommand } from './cost-command.js';
 import { addNoiseCommand } from './noise-command.js';
 import { addPrecisionCommand } from './precision-command.js';
+import { addReportCommand } from './report-command.js';
 import { addRunCommand } from './run-command.js';
 import { addSemanticsCommand } from './semantics-command.js';
 import { addSweepCommand } from './sweep-command.js';
@@ -32,6 +33,7 @@ export function buildProgram(): Command {
   addTrainCommand(program);
   addSemanticsCommand(program);
   addSweepCommand(program);
+  addReportCommand(program);
   addBenchCommand(program);
   for (const command of [program, ...program.commands]) {
     command.exitOverride((error) => {

@@ -52,7 +52,7 @@ export function addPlotOptions(command: Command): Command {
     .option('--plot <file.svg>', 'also draw the results to an SVG (the Vega-Lite spec goes beside it)')
     .option(
       '--html <file.html>',
-      'also write one self-contained page: the plot, interactive (tooltips on hover, modes toggled from the legend), beside the table',
+      'also write one self-contained page: the plot, interactive (tooltips on hover, a series singled out from the legend), beside the table',
     )
     .option('--png <file.png>', 'also render the plot to a PNG image (2 pixels per point, white background)');
 }
@@ -71,8 +71,16 @@ export function checkReportFlags(flags: ReportFlags, inputs: readonly NamedInput
   if (flags.png) checkOutputPath('--png', '.png', flags.png, inputs);
 }
 
-/** An --html or --png target: a file of that extension that is neither a directory nor an input. */
-function checkOutputPath(flag: string, extension: string, path: string, inputs: readonly NamedInput[]): void {
+/**
+ * Refuses an output file before any work: it must have the extension, and be neither a
+ * directory nor one of the inputs.
+ * @param flag - the flag that names it, for the message ('--html').
+ * @param extension - '.html' or '.png'.
+ * @param path - the file.
+ * @param inputs - the command's input files.
+ * @throws InputError naming the flag and the path.
+ */
+export function checkOutputPath(flag: string, extension: string, path: string, inputs: readonly NamedInput[]): void {
   if (extname(path).toLowerCase() !== extension)
     throw new InputError(`${flag} must name ${extension === '.html' ? 'an' : 'a'} ${extension} file, got '${path}'`);
   checkOutputTargets(dirname(path), [basename(path)], inputs);

@@ -1,0 +1,254 @@
+/**
+ * Saved results back to their table and plot: what `syncbn-sim report RESULT.json` renders. A
+ * result is the document an experiment's `--json` printed. Its kind is told by its top-level keys;
+ * its keys are turned back to camelCase, and the result is accepted only if mapping it to JSON
+ * again gives the file back, key for key, so a file cut short or edited out of shape is named as
+ * such instead of drawn wrong.
+ */
+import { isDeepStrictEqual } from 'node:util';
+import type { CostReport } from '../experiments/cost.js';
+import type { LayerCompareReport, LayerNoiseReport } from '../experiments/layers.js';
+import type { NoiseReport } from '../experiments/noise.js';
+import type { PrecisionReport } from '../experiments/precision.js';
+import type { SweepReport } from '../experiments/sweep.js';
+import type { TrainReport } from '../experiments/train.js';
+import { InputError } from '../errors.js';
+import { layerCompareJson, layerNoiseJson } from './json/layers-json.js';
+import { noiseJson } from './json/noise-json.js';
+import { precisionJson } from './json/precision-json.js';
+import { sweepJson } from './json/sweep-json.js';
+import { trainJson } from './json/train-json.js';
+import type { PlotSpec } from './plot.js';
+import { type SavedReportType, schemaProblem } from './saved-schemas.js';
+import { costPlot } from './plots/cost-plot.js';
+import { layerNoisePlot } from './plots/layers-plot.js';
+import { noisePlot } from './plots/noise-plot.js';
+import { precisionPlot } from './plots/precision-plot.js';
+import { sweepPlot } from './plots/sweep-plot.js';
+import { trainPlot } from './plots/train-plot.js';
+import { costTables } from './tables/cost-table.js';
+import { layerCompareTable, layerNoiseTable } from './tables/layers-table.js';
+import { noiseTable } from './tables/noise-table.js';
+import { precisionTable } from './tables/precision-table.js';
+import { sweepTable } from './tables/sweep-table.js';
+import { trainSummary } from './tables/train-table.js';
+
+/** A saved result made ready to show: the command that wrote it, its table and its plot. */
+export interface SavedResult {
+  /** The command whose `--json` wrote it, as typed ('noise --input ACTS.npz'). */
+  readonly command: string;
+  /** The table the command prints. */
+  readonly table: string;
+  /** The plot the command draws. */
+  readonly plot: PlotSpec;
+}
+
+/** One kind of saved result: how to tell it, read it back and show it. */
+interface Kind<R> {
+  /** The command whose `--json` writes it. */
+  readonly command: string;
+  /** Top-level keys it always has. */
+  readonly keys: readonly string[];
+  /** Top-level keys it never has (what tells it from a kind with the same keys). */
+  readonly without?: readonly string[];
+  /** Why a result of this kind cannot be drawn from its JSON, and what to do instead. */
+  readonly unshowable?: string;
+  /** The report type whose schema the result, keys in camelCase, must conform to. */
+  readonly schema?: SavedReportType;
+  /** The report is typed with the JSON's own keys (the flat cost report): read the document as it is. */
+  readonly keysAsSaved?: boolean;
+  /** The report from the document with camelCase keys; by default the document itself. */
+  readonly decode?: (camel: Record<string, unknown>) => R;
+  /** The report's documented JSON: the file must come back from it. */
+  readonly encode?: (report: R) => unknown;
+  /** The table the command prints. */
+  readonly table?: (report: R) => string;
+  /** The plot the command draws. */
+  readonly plot?: (report: R) => PlotSpec;
+}
+
+/** A kind with its report type erased, for the list. */
+type AnyKind = Kind<never>;
+
+const kind = <R>(k: Kind<R>): AnyKind => k as unknown as AnyKind;
+
+/** Leaves the camelCase document as it is, dropping `drop` (keys the JSON derives from the rest). */
+const without =
+  <R>(...drop: string[]) =>
+  (camel: Record<string, unknown>): R =>
+    Object.fromEntries(Object.entries(camel).filter(([key]) => !drop.includes(key))) as R;
+
+/** Every kind; the first whose keys a document has is its kind, so the most specific come first. */
+const KINDS: readonly AnyKind[] = [
+  kind<LayerNoiseReport>({
+    command: 'noise --input ACTS.npz',
+    schema: 'LayerNoiseReport',
+    keys: ['layers', 'trials', 'most_sensitive'],
+    encode: layerNoiseJson,
+    table: layerNoiseTable,
+    plot: layerNoisePlot,
+  }),
+  kind<LayerCompareReport>({
+    command: 'compare --input ACTS.npz',
+    schema: 'LayerCompareReport',
+    keys: ['layers', 'most_sensitive'],
+    without: ['trials'],
+    encode: layerCompareJson,
+    table: layerCompareTable,
+  }),
+  kind<NoiseReport>({
+    command: 'noise',
+    schema: 'NoiseReport',
+    keys: ['source', 'trials', 'channels', 'rows'],
+    encode: noiseJson,
+    table: noiseTable,
+    plot: noisePlot,
+  }),
+  kind<SweepReport>({
+    command: 'sweep',
+    schema: 'SweepReport',
+    keys: ['settings', 'trained', 'reused', 'rows'],
+    encode: sweepJson,
+    table: sweepTable,
+    plot: sweepPlot,
+  }),
+  kind<TrainReport>({
+    command: 'train',
+    schema: 'TrainReport',
+    keys: ['model', 'dataset', 'settings', 'runs', 'rows'],
+    decode: without<TrainReport>('rows'),
+    encode: trainJson,
+    table: trainSummary,
+    plot: trainPlot,
+  }),
+  kind<CostReport>({
+    command: 'cost',
+    schema: 'CostReport',
+    keysAsSaved: true,
+    keys: ['rows', 'crossovers', 'fastest_by_size', 'fastest', 'link', 'network', 'settings', 'model'],
+    table: costTables,
+    plot: costPlot,
+  }),
+  kind({
+    command: 'cost --model',
+    keys: ['network', 'compute', 'pattern'],
+    unshowable:
+      'its JSON leaves out the per-GPU batch and the simulation settings its page shows; run the command again with --html FILE.html',
+  }),
+  kind({
+    command: 'cost --collective',
+    keys: ['collective'],
+    unshowable: 'it is a table with no plot; run syncbn-sim cost --collective again to print it',
+  }),
+  kind<PrecisionReport>({
+    command: 'precision',
+    schema: 'PrecisionReport',
+    keys: ['settings', 'rows'],
+    without: ['trained'],
+    encode: precisionJson,
+    table: precisionTable,
+    plot: precisionPlot,
+  }),
+  kind({
+    command: 'semantics',
+    keys: ['rows'],
+    unshowable:
+      'its documented JSON is the rows alone, without the storage formats and the notes its page shows; run the command again with --html FILE.html',
+  }),
+];
+
+/** 'mean_ratio' is 'meanRatio', 'p10_us' is 'p10Us', 'seconds_per_60k_epoch' is 'secondsPer60kEpoch'. */
+function camelCase(key: string): string {
+  return key.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+}
+
+/** The document with every key in camelCase. */
+function camelCaseKeys(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(camelCaseKeys);
+  if (typeof value !== 'object' || value === null) return value;
+  return Object.fromEntries(Object.entries(value).map(([key, item]) => [camelCase(key), camelCaseKeys(item)]));
+}
+
+/** A value as JSON writes it: NaN and infinities null, undefined keys gone. */
+const asWritten = (value: unknown): unknown => JSON.parse(JSON.stringify(value));
+
+/** Where two JSON values first differ, as a path ('rows[2].mean_ratio is missing'), or undefined. */
+function firstDifference(saved: unknown, rebuilt: unknown, path: string): string | undefined {
+  if (isDeepStrictEqual(saved, rebuilt)) return undefined;
+  const here = path || 'the document';
+  if (Array.isArray(saved) && Array.isArray(rebuilt)) {
+    if (saved.length !== rebuilt.length)
+      return `${here} has ${saved.length} entries, its other fields imply ${rebuilt.length}`;
+    for (let i = 0; i < saved.length; i++) {
+      const found = firstDifference(saved[i], rebuilt[i], `${path}[${i}]`);
+      if (found) return found;
+    }
+  }
+  if (isObject(saved) && isObject(rebuilt)) {
+    for (const key of Object.keys(rebuilt)) if (!(key in saved)) return `${path ? `${path}.` : ''}${key} is missing`;
+    for (const key of Object.keys(saved))
+      if (!(key in rebuilt)) return `${path ? `${path}.` : ''}${key} is not a key of this result`;
+    for (const key of Object.keys(saved)) {
+      const found = firstDifference(saved[key], rebuilt[key], path ? `${path}.${key}` : key);
+      if (found) return found;
+    }
+  }
+  return `${here} does not hold what this result holds there`;
+}
+
+const isObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/** The kind of a document: the first whose keys it has and whose excluded keys it lacks. */
+function kindOf(document: Record<string, unknown>): AnyKind | undefined {
+  return KINDS.find((k) => k.keys.every((key) => key in document) && !(k.without ?? []).some((key) => key in document));
+}
+
+/**
+ * Reads a saved result back to the table and plot its command showed.
+ *
+ * @param text - the file's text: what an experiment's `--json` printed.
+ * @param name - how messages name the file.
+ * @returns the command that wrote it, its table and its plot.
+ * @throws InputError naming the file when it is not JSON, not the result of a command that draws
+ *   a plot, a kind whose JSON leaves out what its page shows, or not whole (a key missing, one too
+ *   many, a value of the wrong type).
+ * @example
+ * ```ts
+ * const { table, plot } = readSavedResult(readFileSync('noise.json', 'utf8'), 'noise.json');
+ * ```
+ */
+export function readSavedResult(text: string, name: string): SavedResult {
+  let document: unknown;
+  try {
+    document = JSON.parse(text);
+  } catch (err) {
+    throw new InputError(`${name}: not JSON (${(err as Error).message})`);
+  }
+  const found = isObject(document) ? kindOf(document) : undefined;
+  if (!isObject(document) || !found)
+    throw new InputError(
+      `${name}: not a saved result of syncbn-sim: give what --json printed for compare, noise, precision, cost, train or sweep`,
+    );
+  const what = `${name} (the --json of syncbn-sim ${found.command})`;
+  if (found.unshowable || !found.table || !found.plot)
+    throw new InputError(`${what} cannot be drawn again: ${found.unshowable ?? 'it has no plot yet'}`);
+  const report = (
+    found.keysAsSaved
+      ? structuredClone(document)
+      : (found.decode ?? without())(camelCaseKeys(document) as Record<string, unknown>)
+  ) as never;
+  const problem = found.schema && schemaProblem(found.schema, report);
+  if (problem) throw new InputError(`${what} is not whole: ${problem}`);
+  const { table, plot } = found;
+  try {
+    if (found.encode) {
+      const difference = firstDifference(document, asWritten(found.encode(report)), '');
+      if (difference) throw new InputError(`${what} is not whole: ${difference}`);
+    }
+    return { command: found.command, table: table(report), plot: plot(report) };
+  } catch (err) {
+    if (err instanceof InputError) throw err;
+    throw new InputError(`${what} is not whole: a field is missing or of the wrong type (${(err as Error).message})`);
+  }
+}
