@@ -11,16 +11,27 @@ import { join } from 'node:path';
 import { PNG } from 'pngjs';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { InputError } from '../src/errors.js';
+import { type CompareReport, compareModes } from '../src/experiments/compare.js';
 import { type CostReport, costModel } from '../src/experiments/cost.js';
+import { type LayerCompareReport, compareLayers } from '../src/experiments/layers.js';
 import { type NoiseReport, noiseExperiment } from '../src/experiments/noise.js';
 import { type PrecisionReport, precisionExperiment } from '../src/experiments/precision.js';
 import type { TrainRunReport, TrainReport } from '../src/experiments/train.js';
 import { flattenOpacity } from '../src/report/flatten-opacity.js';
 import { type PlotSpec, VEGA_LITE_SCHEMA, renderPng, renderSvg } from '../src/report/plot.js';
+import {
+  CHANNELS_PLOTTED,
+  COMPARE_PLOT_FLOOR,
+  RATIO_FLOOR,
+  comparePlot,
+  layerComparePlot,
+} from '../src/report/plots/compare-plot.js';
 import { costPlot } from '../src/report/plots/cost-plot.js';
 import { noisePlot } from '../src/report/plots/noise-plot.js';
 import { PLOT_FLOOR, precisionPlot } from '../src/report/plots/precision-plot.js';
 import { trainPlot } from '../src/report/plots/train-plot.js';
+import { readCapturedActivations } from '../src/tensor/activations.js';
+import { ROOT } from './helpers.js';
 
 /** A decoded PNG: RGBA bytes, row by row. */
 interface Image {
@@ -138,6 +149,10 @@ let noise: NoiseReport;
 let precision: PrecisionReport;
 let costSeveral: CostReport;
 let costSingle: CostReport;
+let compare: CompareReport;
+let compareEmpty: CompareReport;
+let layerCompare: LayerCompareReport;
+let layerCompareSteps: LayerCompareReport;
 const train = handMadeTrainReport();
 
 beforeAll(async () => {
@@ -145,6 +160,17 @@ beforeAll(async () => {
   precision = await precisionExperiment({ rows: 16, channels: 2, devices: 2, trials: 1 });
   costSeveral = costModel({ devices: [2, 8, 64, 512] });
   costSingle = costModel({ devices: [8] });
+  // 10 channels, more than the plot draws; 3 rows over 4 devices leaves device 3 empty.
+  compare = await compareModes({ devices: 4, shape: [16, 10, 2, 2], seed: 2 });
+  compareEmpty = await compareModes({ devices: 4, shape: [3, 2, 2, 2], seed: 1, modes: ['local', 'sync'] });
+  layerCompare = await compareLayers({
+    acts: readCapturedActivations(join(ROOT, 'test', 'fixtures', 'npz', 'acts-deflated.npz')),
+    devices: 4,
+  });
+  layerCompareSteps = await compareLayers({
+    acts: readCapturedActivations(join(ROOT, 'test', 'fixtures', 'npz', 'acts.npz')),
+    devices: 8,
+  });
 });
 
 describe('noise plot', () => {
@@ -195,6 +221,159 @@ describe('precision plot', () => {
         (v) => v.rel_error === PLOT_FLOOR,
       ),
     ).toBe(true);
+  });
+});
+
+/** The data of each layer of a spec, by mark type: what vega is given to draw. */
+function layerValues(spec: unknown): Record<string, unknown>[] {
+  return (spec as { layer: { data: { values: Record<string, unknown>[] } }[] }).layer.flatMap((l) => l.data.values);
+}
+
+describe('compare plot', () => {
+  type Panels = {
+    hconcat: {
+      layer?: { data: { values: Record<string, unknown>[] } }[];
+      data?: { values: Record<string, unknown>[] };
+    }[];
+  };
+  const strayPoints = (spec: PlotSpec) => (spec as unknown as Panels).hconcat[0].layer![2].data.values;
+  const levels = (spec: PlotSpec) => (spec as unknown as Panels).hconcat[0].layer![0].data.values.map((v) => v.level);
+  const diffPoints = (spec: PlotSpec) => (spec as unknown as Panels).hconcat[1].layer![1].data.values;
+
+  it('draws the device means against the batch and every mode against single-device BN, titled and with legends', async () => {
+    const spec = comparePlot(compare);
+    expect(spec.$schema).toBe(VEGA_LITE_SCHEMA);
+    const { svg } = await renderAndCheck('compare', spec);
+    expect(
+      axes(svg)
+        .filter((a) => a.axis === 'Y')
+        .map((a) => a.title),
+    ).toEqual(['(device mean − batch mean) / batch std', 'relative difference (log scale)']);
+    // vega's aria label names the first few entries of a long legend and then the last.
+    expect(legends(svg)).toEqual([
+      {
+        title: 'channel',
+        labels: ['channel 0', 'channel 1', 'channel 2', 'channel 3', 'channel 4', 'ending with channel 7'],
+      },
+      { title: 'array compared', labels: ['output y', 'grad input dL/dx', 'grad gamma dL/dgamma'] },
+    ]);
+    expect(xTickLabels(svg)).toEqual([
+      ['0', '1', '2', '3'],
+      ['local', 'sync', 'group:2', 'ghost:2'],
+    ]);
+    // One point per device and drawn channel, each the shift in batch std; the cap is said.
+    const points = strayPoints(spec);
+    expect(points).toHaveLength(4 * CHANNELS_PLOTTED);
+    const d = compare.perDevice[1];
+    const c = 5;
+    expect(points.find((p) => p.rank === 1 && p.channel === `channel ${c}`)!.shift).toBe(
+      (d.mean[c] - compare.global.mean[c]) / Math.sqrt(compare.global.var[c]),
+    );
+    expect(JSON.stringify(spec)).toContain(`the first ${CHANNELS_PLOTTED} of 10 channels`);
+    expect(levels(spec)).toEqual([compare.summary.iidRmsMeanShiftInStd, -compare.summary.iidRmsMeanShiftInStd]);
+    expect(diffPoints(spec)).toHaveLength(4 * 3);
+  });
+
+  it('draws an exact match at the floor, says "exact" in its tooltip, and leaves out a difference with no scale', () => {
+    const zero = {
+      ...compare,
+      modes: compare.modes.map((m) =>
+        m.mode === 'sync'
+          ? {
+              ...m,
+              maxAbsDiffOutput: 0,
+              relDiffOutput: 0,
+              maxAbsDiffGradInput: 1e-20,
+              relDiffGradInput: 1e-20,
+              relDiffGradWeight: null,
+            }
+          : m,
+      ),
+    };
+    const sync = diffPoints(comparePlot(zero)).filter((p) => p.mode === 'sync');
+    expect(sync.map((p) => p.quantity)).toEqual(['output y', 'grad input dL/dx']);
+    for (const p of sync) expect(p.rel).toBe(COMPARE_PLOT_FLOOR);
+    expect(sync[0].relText).toBe('exact (0)');
+    expect(sync[0].absText).toBe('exact (0)');
+    expect(sync[1].relText).toBe('1.00e-20 (drawn at the floor)');
+    for (const p of diffPoints(comparePlot(compare))) {
+      expect(Number.isFinite(p.rel)).toBe(true);
+      expect(p.rel as number).toBeGreaterThanOrEqual(COMPARE_PLOT_FLOOR);
+    }
+  });
+
+  it('gives an empty device no point (no NaN) and says which device it is', async () => {
+    expect(compareEmpty.perDevice[3].count).toBe(0);
+    const spec = comparePlot(compareEmpty);
+    const points = strayPoints(spec);
+    expect(points.map((p) => p.rank)).toEqual([0, 0, 1, 1, 2, 2]);
+    for (const p of points) expect(Number.isFinite(p.shift)).toBe(true);
+    expect(JSON.stringify(spec)).not.toMatch(/NaN|null/);
+    expect(JSON.stringify(spec)).toContain('no point for device 3: no rows');
+    const { svg } = await renderAndCheck('compare-empty-device', spec);
+    expect(xTickLabels(svg)[0]).toEqual(['0', '1', '2', '3']);
+  });
+});
+
+describe('layer compare plot', () => {
+  type Point = { layer: string; series: string; step: string; ratio: number; ratioText: string };
+  const points = (spec: PlotSpec) => layerValues(spec).filter((v) => 'series' in v) as unknown as Point[];
+
+  it('draws every layer in the manifest order, one point per layer of a one-step capture, the i.i.d. rule at 1', async () => {
+    const spec = layerComparePlot(layerCompare);
+    const values = layerValues(structuredClone(spec)); // vega tags the values it is given
+    const drawn = points(structuredClone(spec));
+    const { svg } = await renderAndCheck('layer-compare', spec);
+    const names = layerCompare.layers.map((l) => l.name);
+    expect(xTickLabels(svg)).toEqual([names]);
+    expect(legends(svg)).toEqual([{ title: '', labels: ['the captured step'] }]);
+    expect(values[0]).toEqual({ one: 1 });
+    expect(svg).toContain('>i.i.d.</text>');
+    expect(drawn.map((p) => p.layer)).toEqual(names);
+    expect(drawn.map((p) => p.ratio)).toEqual(layerCompare.layers.map((l) => l.summary.noiseRatio));
+    for (const p of drawn) expect(Number.isFinite(p.ratio) && p.ratio > 0).toBe(true);
+    expect(JSON.stringify(spec.title)).toContain(
+      'acts-deflated.npz: 1 captured step per layer, each batch split over 4 devices',
+    );
+  });
+
+  it('with several steps: a hollow point per step and a filled one pooled, told apart in the legend', async () => {
+    const spec = layerComparePlot(layerCompareSteps);
+    const drawn = points(structuredClone(spec));
+    const { svg } = await renderAndCheck('layer-compare-steps', spec);
+    expect(legends(svg)).toEqual([{ title: '', labels: ['one captured step', 'pooled over the steps'] }]);
+    const steps = layerCompareSteps.layers.reduce((a, l) => a + l.rows.length, 0);
+    expect(steps).toBeGreaterThan(layerCompareSteps.layers.length);
+    expect(drawn.filter((p) => p.series === 'one captured step')).toHaveLength(steps);
+    expect(drawn.filter((p) => p.series === 'pooled over the steps').map((p) => p.layer)).toEqual(
+      layerCompareSteps.layers.map((l) => l.name),
+    );
+  });
+
+  it('has no point and says why with one device (no ratio), and draws a ratio of 0 at the floor', () => {
+    const one = {
+      ...layerCompare,
+      devices: 1,
+      layers: layerCompare.layers.map((l) => ({
+        ...l,
+        rows: l.rows.map((r) => ({ ...r, noiseRatio: null, effectiveN: null })),
+        summary: { ...l.summary, noiseRatio: null, effectiveN: null, effectivePerRow: null },
+      })),
+    };
+    const spec = layerComparePlot(one);
+    expect(points(spec)).toEqual([]);
+    expect(JSON.stringify(spec)).toContain('one device: nothing is split');
+    const zero = {
+      ...layerCompareSteps,
+      layers: layerCompareSteps.layers.map((l, i) =>
+        i === 0 ? { ...l, summary: { ...l.summary, noiseRatio: 0 } } : l,
+      ),
+    };
+    const zeroSpec = layerComparePlot(zero);
+    const pooled = points(zeroSpec).find((p) => p.series === 'pooled over the steps')!;
+    expect(pooled.ratio).toBe(RATIO_FLOOR);
+    expect(pooled.ratioText).toBe('exact (0)');
+    expect(JSON.stringify(zeroSpec.title)).toContain(`ratios below ${RATIO_FLOOR} drawn at ${RATIO_FLOOR}`);
   });
 });
 

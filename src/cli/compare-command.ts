@@ -17,9 +17,13 @@ import { layerCompareJson } from '../report/json/layers-json.js';
 import { layerCompareTable } from '../report/tables/layers-table.js';
 import { checkCapturedFlags, isNpzPath, readCapturedInput } from './captured-input.js';
 import { channelLayout, sizeOf } from '../tensor/tensor.js';
+import { comparePlot, layerComparePlot } from '../report/plots/compare-plot.js';
+import type { PlotSpec } from '../report/plot.js';
+import type { NamedInput } from '../io/atomic-write.js';
 import { listOf, oneOf, parsePositiveInteger, parseSeed, parseShape, parseTimeoutMs, threadsOption } from './parse.js';
+import { type ReportFlags, addPlotOptions, checkReportFlags, writePlotOutputs } from './report-output.js';
 
-interface CompareFlags {
+interface CompareFlags extends ReportFlags {
   input?: string;
   gradOutput?: string;
   shape: number[];
@@ -32,7 +36,6 @@ interface CompareFlags {
   accumulator: Accumulator;
   channels: number;
   timeoutMs: number;
-  json?: boolean;
   dtype?: HalfFormat;
   layers?: string[];
 }
@@ -45,7 +48,7 @@ const MAX_SYNTHETIC_ELEMENTS = 2 ** 27;
  * @param program - the CLI program.
  */
 export function addCompareCommand(program: Command): void {
-  program
+  const command = program
     .command('compare', { isDefault: true })
     .description(
       'the main job: local, sync, group and ghost BN side by side on one batch over W devices (the default command)',
@@ -104,59 +107,89 @@ export function addCompareCommand(program: Command): void {
       'store the batch, the gradient and every output in float16 or bfloat16 (statistics in float32 or wider)',
       oneOf('--dtype', HALF_FORMATS),
     )
-    .option('--json', 'print the report as JSON')
-    .action(async (flags: CompareFlags, command: Command) => {
-      if (flags.gradOutput !== undefined && flags.input === undefined)
-        throw new InputError('--grad-output needs --input: give the batch it belongs to');
-      if (flags.gradOutput !== undefined && command.getOptionValueSource('seed') === 'cli') {
-        throw new InputError(
-          '--seed has no effect with --input and --grad-output (it seeds only the synthetic batch and gradient): drop it',
-        );
-      }
-      checkCapturedFlags(command, isNpzPath(flags.input), [
-        'gradOutput',
-        'seed',
-        'modes',
-        'algorithm',
-        'accumulator',
-        'channels',
-        'threads',
-        'timeoutMs',
-      ]);
-      if (isNpzPath(flags.input)) {
-        const acts = readCapturedInput(flags.input, flags.layers);
-        const report = await compareLayers({ acts, devices: flags.devices, stats: flags.stats });
-        process.stdout.write(
-          flags.json ? `${JSON.stringify(layerCompareJson(report), null, 2)}\n` : `${layerCompareTable(report)}\n`,
-        );
-        return;
-      }
-      const input = flags.input ? readNpyFile(flags.input, 'input') : undefined;
-      const gradOutput = flags.gradOutput ? readNpyFile(flags.gradOutput, 'grad output') : undefined;
-      if (!input) {
-        channelLayout(flags.shape);
-        if (sizeOf(flags.shape) > MAX_SYNTHETIC_ELEMENTS) {
-          throw new InputError(
-            `--shape ${flags.shape.join(',')} has ${sizeOf(flags.shape)} elements; the synthetic batch is limited to ${MAX_SYNTHETIC_ELEMENTS}`,
-          );
-        }
-      }
-      const report = await compareModes({
-        input,
-        shape: flags.shape,
-        seed: flags.seed,
-        devices: flags.devices,
-        threads: flags.threads,
-        modes: flags.modes,
-        algorithm: flags.algorithm,
-        stats: flags.stats,
-        accumulator: flags.accumulator,
-        timeoutMs: flags.timeoutMs,
-        gradOutput,
-        storage: flags.dtype,
-      });
-      process.stdout.write(
-        flags.json ? `${JSON.stringify(compareJson(report), null, 2)}\n` : `${compareTables(report, flags.channels)}\n`,
+    .option('--json', 'print the report as JSON');
+  addPlotOptions(command).action(async (flags: CompareFlags, command: Command) => {
+    if (flags.gradOutput !== undefined && flags.input === undefined)
+      throw new InputError('--grad-output needs --input: give the batch it belongs to');
+    if (flags.gradOutput !== undefined && command.getOptionValueSource('seed') === 'cli') {
+      throw new InputError(
+        '--seed has no effect with --input and --grad-output (it seeds only the synthetic batch and gradient): drop it',
       );
+    }
+    const inputs = [
+      ...(flags.input ? [{ path: flags.input, what: '--input' }] : []),
+      ...(flags.gradOutput ? [{ path: flags.gradOutput, what: '--grad-output' }] : []),
+    ];
+    checkReportFlags(flags, inputs);
+    checkCapturedFlags(command, isNpzPath(flags.input), [
+      'gradOutput',
+      'seed',
+      'modes',
+      'algorithm',
+      'accumulator',
+      'channels',
+      'threads',
+      'timeoutMs',
+    ]);
+    if (isNpzPath(flags.input)) {
+      const acts = readCapturedInput(flags.input, flags.layers);
+      const report = await compareLayers({ acts, devices: flags.devices, stats: flags.stats });
+      await print(
+        flags,
+        () => layerCompareJson(report),
+        () => layerCompareTable(report),
+        () => layerComparePlot(report),
+        inputs,
+      );
+      return;
+    }
+    const input = flags.input ? readNpyFile(flags.input, 'input') : undefined;
+    const gradOutput = flags.gradOutput ? readNpyFile(flags.gradOutput, 'grad output') : undefined;
+    if (!input) {
+      channelLayout(flags.shape);
+      if (sizeOf(flags.shape) > MAX_SYNTHETIC_ELEMENTS) {
+        throw new InputError(
+          `--shape ${flags.shape.join(',')} has ${sizeOf(flags.shape)} elements; the synthetic batch is limited to ${MAX_SYNTHETIC_ELEMENTS}`,
+        );
+      }
+    }
+    const report = await compareModes({
+      input,
+      shape: flags.shape,
+      seed: flags.seed,
+      devices: flags.devices,
+      threads: flags.threads,
+      modes: flags.modes,
+      algorithm: flags.algorithm,
+      stats: flags.stats,
+      accumulator: flags.accumulator,
+      timeoutMs: flags.timeoutMs,
+      gradOutput,
+      storage: flags.dtype,
     });
+    await print(
+      flags,
+      () => compareJson(report),
+      () => compareTables(report, flags.channels),
+      () => comparePlot(report),
+      inputs,
+    );
+  });
+}
+
+/**
+ * Prints the report (JSON with --json, the table otherwise), then writes what --plot, --html and
+ * --png ask for and says so (not with --json, whose stdout is the document alone).
+ */
+async function print(
+  flags: CompareFlags,
+  json: () => object,
+  table: () => string,
+  plot: () => PlotSpec,
+  inputs: readonly NamedInput[],
+): Promise<void> {
+  let text = flags.json ? `${JSON.stringify(json(), null, 2)}\n` : `${table()}\n`;
+  const written = await writePlotOutputs(flags, table, plot, inputs);
+  if (!flags.json) text += written.map((line) => `${line}\n`).join('');
+  process.stdout.write(text);
 }
