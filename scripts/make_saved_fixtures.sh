@@ -19,3 +19,5 @@ $cli sweep --model mlp --subset 64 --per-device-batch 2,4 --bn local,sync --devi
 $cli semantics --json >"$out/semantics.json"
 $cli cost --collective all-reduce --bytes 1024 --nodes 2 --json >"$out/cost-collective.json"
 $cli cost --model resnet50 --per-gpu-batch 32 --nodes 1,2 --json >"$out/cost-model.json"
+$cli compare --devices 4 --shape 16,3,2,2 --json >"$out/compare.json"
+$cli compare --input "$acts" --devices 2 --json >"$out/compare-layers.json"

@@ -47,19 +47,23 @@ describe('report draws the page --html drew', () => {
     ],
     precision: ['precision', '--rows', '16', '--channels', '2', '--devices', '2', '--threads', '1', '--trials', '1'],
     cost: ['cost', '--devices', '2,8,64'],
+    compare: ['compare', '--devices', '4', '--shape', '16,3,2,2'],
+    // 20 devices for 16 rows: four empty devices, whose NaN statistics the JSON writes as null.
+    'compare ': ['compare', '--devices', '20', '--shape', '16,3,2,2'],
+    'compare --input ACTS.npz': ['compare', '--input', ACTS, '--devices', '2'],
   };
   for (const [command, args] of Object.entries(cases)) {
     it(`${command}: byte for byte`, async () => {
       const { page, redrawn, stdout } = await savedAndRedrawn(args);
       expect(redrawn).toBe(page);
-      expect(stdout).toContain(`the --json of syncbn-sim ${command}\n`);
+      expect(stdout).toContain(`the --json of syncbn-sim ${command.trim()}\n`);
       expect(stdout).toMatch(/report written to .*report\.html\n$/);
     });
   }
 });
 
 describe('saved results kept in test/fixtures/saved', () => {
-  const showable = ['noise', 'noise-layers', 'precision', 'cost', 'train', 'sweep'];
+  const showable = ['compare', 'compare-layers', 'noise', 'noise-layers', 'precision', 'cost', 'train', 'sweep'];
 
   it.each(showable)('%s.json gives the page, the PNG and the SVG', async (name) => {
     const dir = tempDir('syncbn-report-');

@@ -10,7 +10,7 @@ import { InputError } from '../errors.js';
 import { HALF_FORMATS, type HalfFormat } from '../half/formats.js';
 import { DEFAULT_COMPARE_DEVICES, DEFAULT_COMPARE_SHAPE, compareModes } from '../experiments/compare.js';
 import { compareJson } from '../report/json/compare-json.js';
-import { compareTables } from '../report/tables/compare-table.js';
+import { DEFAULT_LISTED_CHANNELS, compareTables } from '../report/tables/compare-table.js';
 import { readNpyFile } from '../tensor/npy.js';
 import { compareLayers } from '../experiments/layers.js';
 import { layerCompareJson } from '../report/json/layers-json.js';
@@ -98,7 +98,7 @@ export function addCompareCommand(program: Command): void {
     .addOption(
       new Option('--channels <k>', 'channels listed in the per-device table')
         .argParser(parsePositiveInteger)
-        .default(3)
+        .default(DEFAULT_LISTED_CHANNELS)
         .conflicts('json'),
     )
     .option('--timeout-ms <ms>', 'how long a device waits for a peer', parseTimeoutMs, 30_000)

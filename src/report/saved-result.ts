@@ -6,6 +6,7 @@
  * such instead of drawn wrong.
  */
 import { isDeepStrictEqual } from 'node:util';
+import type { CompareReport } from '../experiments/compare.js';
 import type { CostReport } from '../experiments/cost.js';
 import type { LayerCompareReport, LayerNoiseReport } from '../experiments/layers.js';
 import type { NoiseReport } from '../experiments/noise.js';
@@ -13,6 +14,7 @@ import type { PrecisionReport } from '../experiments/precision.js';
 import type { SweepReport } from '../experiments/sweep.js';
 import type { TrainReport } from '../experiments/train.js';
 import { InputError } from '../errors.js';
+import { compareJson } from './json/compare-json.js';
 import { layerCompareJson, layerNoiseJson } from './json/layers-json.js';
 import { noiseJson } from './json/noise-json.js';
 import { precisionJson } from './json/precision-json.js';
@@ -20,12 +22,14 @@ import { sweepJson } from './json/sweep-json.js';
 import { trainJson } from './json/train-json.js';
 import type { PlotSpec } from './plot.js';
 import { type SavedReportType, schemaProblem } from './saved-schemas.js';
+import { comparePlot, layerComparePlot } from './plots/compare-plot.js';
 import { costPlot } from './plots/cost-plot.js';
 import { layerNoisePlot } from './plots/layers-plot.js';
 import { noisePlot } from './plots/noise-plot.js';
 import { precisionPlot } from './plots/precision-plot.js';
 import { sweepPlot } from './plots/sweep-plot.js';
 import { trainPlot } from './plots/train-plot.js';
+import { DEFAULT_LISTED_CHANNELS, compareTables } from './tables/compare-table.js';
 import { costTables } from './tables/cost-table.js';
 import { layerCompareTable, layerNoiseTable } from './tables/layers-table.js';
 import { noiseTable } from './tables/noise-table.js';
@@ -95,6 +99,16 @@ const KINDS: readonly AnyKind[] = [
     without: ['trials'],
     encode: layerCompareJson,
     table: layerCompareTable,
+    plot: layerComparePlot,
+  }),
+  kind<CompareReport>({
+    command: 'compare',
+    schema: 'CompareReport',
+    keys: ['batch', 'per_device', 'modes', 'algorithms'],
+    encode: compareJson,
+    // The channels listed per device: compare's default (--channels excludes --json, so a saved result has it).
+    table: (report) => compareTables(report, DEFAULT_LISTED_CHANNELS),
+    plot: comparePlot,
   }),
   kind<NoiseReport>({
     command: 'noise',

@@ -2,6 +2,8 @@
 import { type CompareReport, shardSizes } from '../../experiments/compare.js';
 import { count, formatNumber, renderTable } from '../table.js';
 
+/** Channels whose per-device statistics the table lists unless `compare --channels` says otherwise. */
+export const DEFAULT_LISTED_CHANNELS = 3;
 /** Devices listed one by one before the table elides the rest. */
 const DEVICES_SHOWN = 16;
 
