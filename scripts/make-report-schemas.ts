@@ -23,7 +23,7 @@ function numbersMayBeNull(node: unknown): unknown {
 }
 
 const generator = createGenerator({
-  path: join(root, 'src', 'experiments', '*.ts'),
+  path: join(root, 'src', '{experiments,cost}', '*.ts'),
   tsconfig: join(root, 'tsconfig.json'),
   skipTypeCheck: true,
   type: '*',

@@ -66,7 +66,11 @@ describe('cost --model', () => {
   it('--json: compute, gradient all-reduce and a row per BN mode with its share of the iteration', async () => {
     const r = await inProcess(['--model', 'resnet50', '--per-gpu-batch', '32', '--nodes', '4', '--json']);
     expect(r.status).toBe(0);
-    const { iteration } = JSON.parse(r.stdout);
+    const document = JSON.parse(r.stdout);
+    const { iteration } = document;
+    // The settings the table names, so that `syncbn-sim report` can draw the page again.
+    expect(Object.keys(document)).toEqual(['iteration', 'network', 'compute', 'pattern', 'per_gpu_batch']);
+    expect(document.per_gpu_batch).toBe(32);
     expect(iteration.compute_seconds).toBeCloseTo(32 / 2470, 12);
     expect(iteration.grad_allreduce_seconds).toBeGreaterThan(0);
     expect(iteration.rows.map((row: { bn: string }) => row.bn)).toEqual(['sync', 'group:8', 'local']);
@@ -98,7 +102,8 @@ describe('cost --model', () => {
     ]);
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
-    const { iteration } = JSON.parse(r.stdout);
+    const { iteration, simulation } = JSON.parse(r.stdout);
+    expect(simulation).toEqual({ jitter_ms: 0, straggler: null, seed: 0 });
     for (const row of iteration.rows) {
       expect(Object.keys(row.simulated)).toEqual(
         expect.arrayContaining(['seconds', 'analytic_seconds', 'wait_seconds']),

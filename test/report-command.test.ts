@@ -51,6 +51,20 @@ describe('report draws the page --html drew', () => {
     // 20 devices for 16 rows: four empty devices, whose NaN statistics the JSON writes as null.
     'compare ': ['compare', '--devices', '20', '--shape', '16,3,2,2'],
     'compare --input ACTS.npz': ['compare', '--input', ACTS, '--devices', '2'],
+    'cost --model': [
+      'cost',
+      '--model',
+      'resnet50',
+      '--per-gpu-batch',
+      '32',
+      '--nodes',
+      '4',
+      '--simulate',
+      '--straggler',
+      '3:2',
+      '--jitter-ms',
+      '0.5',
+    ],
   };
   for (const [command, args] of Object.entries(cases)) {
     it(`${command}: byte for byte`, async () => {
@@ -63,7 +77,17 @@ describe('report draws the page --html drew', () => {
 });
 
 describe('saved results kept in test/fixtures/saved', () => {
-  const showable = ['compare', 'compare-layers', 'noise', 'noise-layers', 'precision', 'cost', 'train', 'sweep'];
+  const showable = [
+    'compare',
+    'compare-layers',
+    'noise',
+    'noise-layers',
+    'precision',
+    'cost',
+    'cost-model',
+    'train',
+    'sweep',
+  ];
 
   it.each(showable)('%s.json gives the page, the PNG and the SVG', async (name) => {
     const dir = tempDir('syncbn-report-');
@@ -101,7 +125,6 @@ describe('saved results kept in test/fixtures/saved', () => {
 
   it.each([
     ['semantics', /semantics\) cannot be drawn again: its documented JSON is the rows alone.*--html FILE\.html$/],
-    ['cost-model', /cost --model\) cannot be drawn again: its JSON leaves out the per-GPU batch/],
     ['cost-collective', /cost --collective\) cannot be drawn again: it is a table with no plot/],
   ])('%s.json is named, with why it cannot be drawn from its JSON and what to run instead', async (name, message) => {
     const out = join(tempDir('syncbn-report-'), 'page.html');

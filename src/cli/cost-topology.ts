@@ -12,7 +12,7 @@ import {
   type CollectiveTable,
   collectiveTable,
 } from '../cost/collective-table.js';
-import { type IterationReport, iterationCost } from '../cost/iteration.js';
+import { iterationCost } from '../cost/iteration.js';
 import { DEFAULT_INTER, DEFAULT_INTRA, INTER_LINK_NAMES, INTRA_LINK_NAMES } from '../cost/links.js';
 import {
   GPU_NAMES,
@@ -23,12 +23,14 @@ import {
   type NetworkFigures,
   computeSeconds,
 } from '../cost/networks.js';
-import { type SimulateResult, type Straggler, simulateIteration } from '../cost/simulate.js';
+import { type Straggler, simulateIteration } from '../cost/simulate.js';
 import { MAX_GPUS_PER_NODE, type Topology, flatTopology, makeTopology, resolveLink } from '../cost/topology.js';
-import { collectiveJson, iterationJson } from '../report/json/cost-json.js';
+import { collectiveJson, iterationDocumentJson } from '../report/json/cost-json.js';
+import type { IterationDocument, SimulatedIteration } from '../cost/iteration-document.js';
 import type { PlotSpec } from '../report/plot.js';
 import { iterationPlot } from '../report/plots/iteration-plot.js';
-import { type Cell, formatNumber, renderTable } from '../report/table.js';
+import { type Cell, formatNumber, formatSeconds, renderTable } from '../report/table.js';
+import { iterationTable } from '../report/tables/iteration-table.js';
 
 /** The topology flags, as commander parses them. */
 export interface TopologyFlags {
@@ -151,14 +153,6 @@ export function topologiesOf(f: TopologyFlags, defaultNodes: readonly number[]):
   return (f.nodes ?? defaultNodes).map((N) => makeTopology(N, G, f.nicsPerNode, intra, inter));
 }
 
-/** Seconds in the unit that suits them. */
-function seconds(s: number): string {
-  if (s === 0) return '0';
-  if (s < 1e-3) return `${formatNumber(s * 1e6, 3)} us`;
-  if (s < 1) return `${formatNumber(s * 1e3, 3)} ms`;
-  return `${formatNumber(s, 3)} s`;
-}
-
 /** Bytes per second in GB/s. */
 const gbps = (b: number) => (Number.isFinite(b) ? formatNumber(b / 1e9, 4) : 'inf');
 
@@ -181,7 +175,7 @@ export function collectiveText(t: CollectiveTable, topology: Topology): string {
   const rows: Cell[][] = t.rows.map((r) => [
     r.algorithm,
     r.protocol,
-    seconds(r.seconds),
+    formatSeconds(r.seconds),
     gbps(r.algbw),
     gbps(r.busbw),
     r.algorithm === t.best.algorithm && r.protocol === t.best.protocol ? '<- auto' : '',
@@ -192,7 +186,7 @@ export function collectiveText(t: CollectiveTable, topology: Topology): string {
     '',
     renderTable(['algorithm', 'protocol', 'time', 'algbw GB/s', 'busbw GB/s', ''], rows),
     '',
-    `auto: ${t.best.algorithm} with ${t.best.protocol}, ${seconds(t.best.seconds)}.`,
+    `auto: ${t.best.algorithm} with ${t.best.protocol}, ${formatSeconds(t.best.seconds)}.`,
   ].join('\n');
 }
 
@@ -221,13 +215,6 @@ function networkOf(f: ClusterCostFlags): NetworkFigures {
   return { name: 'custom', channels: f.channels, params: f.params, source: '--channels and --params' };
 }
 
-/** One topology's iteration, with its executed runs. */
-interface IterationRun {
-  readonly topology: Topology;
-  readonly report: IterationReport;
-  readonly simulated?: Map<string, SimulateResult>;
-}
-
 /**
  * Runs `cost --model` (or `--channels` and `--params`).
  * @param f - the flags.
@@ -242,7 +229,10 @@ export function runIteration(f: ClusterCostFlags): { text: string; table: () => 
   const network = networkOf(f);
   const compute = computeSeconds(network, f.perGpuBatch, f.gpu, f.stepMs);
   const pattern = f.pattern ?? 'pytorch';
-  const runs: IterationRun[] = topologiesOf(f, DEFAULT_MODEL_NODES).map((topology) => {
+  const simulation = f.simulate
+    ? { jitterMs: f.jitterMs ?? 0, straggler: f.straggler ?? null, seed: f.seed ?? 0 }
+    : undefined;
+  const iterations: SimulatedIteration[] = topologiesOf(f, DEFAULT_MODEL_NODES).map((topology) => {
     const modes = f.bn ?? ['sync', `group:${topology.gpusPerNode}`, 'local'];
     const report = iterationCost({
       topology,
@@ -252,87 +242,33 @@ export function runIteration(f: ClusterCostFlags): { text: string; table: () => 
       modes,
       gamma: f.gamma ?? 0,
     });
-    if (!f.simulate) return { topology, report };
-    const simulated = new Map<string, SimulateResult>();
-    for (const mode of modes) {
-      simulated.set(
+    if (!simulation) return report;
+    const simulated = (mode: string) =>
+      simulateIteration({
+        topology,
+        channels: network.channels,
+        computeSeconds: compute.seconds,
+        pattern,
         mode,
-        simulateIteration({
-          topology,
-          channels: network.channels,
-          computeSeconds: compute.seconds,
-          pattern,
-          mode,
-          gamma: f.gamma ?? 0,
-          jitterSeconds: (f.jitterMs ?? 0) / 1000,
-          straggler: f.straggler,
-          seed: f.seed ?? 0,
-        }),
-      );
-    }
-    return { topology, report, simulated };
+        gamma: f.gamma ?? 0,
+        jitterSeconds: simulation.jitterMs / 1000,
+        straggler: simulation.straggler ?? undefined,
+        seed: simulation.seed,
+      });
+    return { ...report, rows: report.rows.map((row) => ({ ...row, simulated: simulated(row.bn) })) };
   });
-  const plot = () =>
-    iterationPlot(
-      runs.map((r) => r.report),
-      `BN communication per iteration: ${network.name === 'custom' ? 'your network' : network.name}, ${f.perGpuBatch} per GPU, ${pattern}'s pattern`,
-    );
-  const table = () => iterationText(runs, network, compute, pattern, f);
-  if (!f.json) return { text: table(), table, plot };
-  const body =
-    runs.length === 1
-      ? { iteration: iterationJson(runs[0].report, runs[0].simulated) }
-      : { sweep: runs.map((r) => iterationJson(r.report, r.simulated)) };
-  const json = {
-    ...body,
+  const document: IterationDocument = {
+    ...(iterations.length === 1 ? { iteration: iterations[0] } : { sweep: iterations }),
     network: { name: network.name, layers: network.channels.length, params: network.params, source: network.source },
     compute: { seconds: compute.seconds, source: compute.source },
     pattern,
+    perGpuBatch: f.perGpuBatch,
+    ...(simulation ? { simulation } : {}),
   };
-  return { text: JSON.stringify(json, null, 2), table, plot };
-}
-
-/** The iteration reports as terminal text. */
-function iterationText(
-  runs: readonly IterationRun[],
-  network: NetworkFigures,
-  compute: { seconds: number; source: string },
-  pattern: BnPattern,
-  f: ClusterCostFlags,
-): string {
-  const out = [
-    `One training iteration of ${network.name === 'custom' ? 'your network' : network.name} (${network.channels.length} BN layers, ${network.params} parameters), ${f.perGpuBatch} images per GPU; BN traffic as ${pattern} issues it.`,
-    `Compute ${seconds(compute.seconds)} per iteration (${compute.source}).`,
-    `Each BN collective runs the fastest algorithm and protocol for its size; DDP's gradient all-reduce goes in 25 MiB buckets overlapped with the backward.`,
-    '',
-  ];
-  const rows: Cell[][] = [];
-  for (const run of runs) {
-    for (const row of run.report.rows) {
-      const s = run.simulated?.get(row.bn);
-      rows.push([
-        run.report.devices,
-        `${run.topology.nodes}x${run.topology.gpusPerNode}`,
-        row.bn,
-        seconds(row.seconds),
-        `${formatNumber(row.shareOfIteration * 100, 3)}%`,
-        seconds(row.iterationSeconds),
-        seconds(run.report.gradAllreduceSeconds),
-        seconds(row.gradExposedSeconds),
-        ...(s ? [seconds(s.seconds), seconds(s.analyticSeconds), seconds(s.waitSeconds)] : []),
-      ]);
-    }
-  }
-  const head = ['W', 'nodes', 'BN', 'BN comm', 'share', 'iteration', 'grad all-reduce', 'grad exposed'];
-  if (f.simulate) head.push('simulated', 'analytic', 'wait');
-  out.push(renderTable(head, rows));
-  if (f.simulate) {
-    out.push('');
-    out.push(
-      `simulated: BN collectives executed among the W devices on the virtual clock${f.jitterMs ? `, jitter up to ${f.jitterMs} ms before each call` : ''}${f.straggler ? `, device ${f.straggler.rank} ${f.straggler.seconds * 1000} ms slower` : ''}; analytic: compute + BN comm; wait: simulated - analytic - the mean device's extra compute.`,
-    );
-  }
-  return out.join('\n');
+  const table = () => iterationTable(document);
+  const plot = () => iterationPlot(document);
+  if (!f.json) return { text: table(), table, plot };
+  return { text: JSON.stringify(iterationDocumentJson(document), null, 2), table, plot };
 }
 
 /** Flags that belong to the cluster reports only. */

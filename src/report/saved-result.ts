@@ -7,6 +7,7 @@
  */
 import { isDeepStrictEqual } from 'node:util';
 import type { CompareReport } from '../experiments/compare.js';
+import type { IterationDocument } from '../cost/iteration-document.js';
 import type { CostReport } from '../experiments/cost.js';
 import type { LayerCompareReport, LayerNoiseReport } from '../experiments/layers.js';
 import type { NoiseReport } from '../experiments/noise.js';
@@ -15,6 +16,7 @@ import type { SweepReport } from '../experiments/sweep.js';
 import type { TrainReport } from '../experiments/train.js';
 import { InputError } from '../errors.js';
 import { compareJson } from './json/compare-json.js';
+import { iterationDocumentJson } from './json/cost-json.js';
 import { layerCompareJson, layerNoiseJson } from './json/layers-json.js';
 import { noiseJson } from './json/noise-json.js';
 import { precisionJson } from './json/precision-json.js';
@@ -24,6 +26,7 @@ import type { PlotSpec } from './plot.js';
 import { type SavedReportType, schemaProblem } from './saved-schemas.js';
 import { comparePlot, layerComparePlot } from './plots/compare-plot.js';
 import { costPlot } from './plots/cost-plot.js';
+import { iterationPlot } from './plots/iteration-plot.js';
 import { layerNoisePlot } from './plots/layers-plot.js';
 import { noisePlot } from './plots/noise-plot.js';
 import { precisionPlot } from './plots/precision-plot.js';
@@ -31,6 +34,7 @@ import { sweepPlot } from './plots/sweep-plot.js';
 import { trainPlot } from './plots/train-plot.js';
 import { DEFAULT_LISTED_CHANNELS, compareTables } from './tables/compare-table.js';
 import { costTables } from './tables/cost-table.js';
+import { iterationTable } from './tables/iteration-table.js';
 import { layerCompareTable, layerNoiseTable } from './tables/layers-table.js';
 import { noiseTable } from './tables/noise-table.js';
 import { precisionTable } from './tables/precision-table.js';
@@ -143,11 +147,13 @@ const KINDS: readonly AnyKind[] = [
     table: costTables,
     plot: costPlot,
   }),
-  kind({
+  kind<IterationDocument>({
     command: 'cost --model',
+    schema: 'IterationDocument',
     keys: ['network', 'compute', 'pattern'],
-    unshowable:
-      'its JSON leaves out the per-GPU batch and the simulation settings its page shows; run the command again with --html FILE.html',
+    encode: iterationDocumentJson,
+    table: iterationTable,
+    plot: iterationPlot,
   }),
   kind({
     command: 'cost --collective',

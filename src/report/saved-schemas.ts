@@ -18,6 +18,7 @@ export const SAVED_REPORT_TYPES = [
   'LayerNoiseReport',
   'PrecisionReport',
   'CostReport',
+  'IterationDocument',
   'TrainReport',
   'SweepReport',
 ] as const;

@@ -20,6 +20,18 @@ export function formatNumber(value: number, digits = 6): string {
 }
 
 /**
+ * Seconds in the unit that suits them.
+ * @param s - seconds.
+ * @returns '12.3 us', '4.56 ms' or '1.2 s' (3 significant digits), or '0'.
+ */
+export function formatSeconds(s: number): string {
+  if (s === 0) return '0';
+  if (s < 1e-3) return `${formatNumber(s * 1e6, 3)} us`;
+  if (s < 1) return `${formatNumber(s * 1e3, 3)} ms`;
+  return `${formatNumber(s, 3)} s`;
+}
+
+/**
  * A plain-text table: each column as wide as its widest cell, numeric columns right-aligned.
  *
  * @param header - the column names.

@@ -3,8 +3,7 @@
  * report types are camelCase TypeScript; these mappers give the shapes the CLI prints.
  */
 import type { CollectiveTable } from '../../cost/collective-table.js';
-import type { IterationReport } from '../../cost/iteration.js';
-import type { SimulateResult } from '../../cost/simulate.js';
+import type { IterationDocument, SimulatedIteration, SimulatedIterationRow } from '../../cost/iteration-document.js';
 import type { SnakeCased } from './snake-case.js';
 
 /** The documented JSON of `cost --collective`. */
@@ -14,10 +13,13 @@ export type CollectiveJson = {
 };
 
 /** One row of `cost --model --json`, with the executed run when `--simulate` ran. */
-export type IterationRowJson = SnakeCased<IterationReport['rows'][number]> & { simulated?: SnakeCased<SimulateResult> };
+export type IterationRowJson = SnakeCased<SimulatedIterationRow>;
 
 /** One iteration of `cost --model --json`. */
-export type IterationJson = Omit<SnakeCased<IterationReport>, 'rows'> & { rows: IterationRowJson[] };
+export type IterationJson = SnakeCased<SimulatedIteration>;
+
+/** The documented JSON of `cost --model`. */
+export type IterationDocumentJson = SnakeCased<IterationDocument>;
 
 /**
  * `{"collective": {"kind", "bytes", "ranks", "rows": [...], "best": {...}}}`, bandwidths in bytes per second.
@@ -44,11 +46,10 @@ export function collectiveJson(t: CollectiveTable): CollectiveJson {
 
 /**
  * One iteration: `{"compute_seconds", "grad_allreduce_seconds", "rows": [{"bn", "pattern", "seconds", "share_of_iteration", ...}]}`.
- * @param r - the report.
- * @param simulated - the executed runs by BN mode, when --simulate ran.
+ * @param r - the iteration, rows with their executed runs when --simulate ran.
  * @returns the JSON object.
  */
-export function iterationJson(r: IterationReport, simulated?: ReadonlyMap<string, SimulateResult>): IterationJson {
+export function iterationJson(r: SimulatedIteration): IterationJson {
   return {
     nodes: r.nodes,
     gpus_per_node: r.gpusPerNode,
@@ -57,7 +58,7 @@ export function iterationJson(r: IterationReport, simulated?: ReadonlyMap<string
     grad_allreduce_seconds: r.gradAllreduceSeconds,
     grad_buckets: r.gradBuckets,
     rows: r.rows.map((row) => {
-      const s = simulated?.get(row.bn);
+      const s = row.simulated;
       return {
         bn: row.bn,
         pattern: row.pattern,
@@ -80,5 +81,33 @@ export function iterationJson(r: IterationReport, simulated?: ReadonlyMap<string
           : {}),
       };
     }),
+  };
+}
+
+/**
+ * The whole `cost --model --json`: `{"iteration"}` for one node count or `{"sweep": [...]}` for
+ * several, then the network, the compute, the pattern, the per-GPU batch and, with --simulate,
+ * what the simulation ran with.
+ * @param d - the document.
+ * @returns the JSON object.
+ */
+export function iterationDocumentJson(d: IterationDocument): IterationDocumentJson {
+  const n = d.network;
+  const sim = d.simulation;
+  return {
+    ...(d.iteration ? { iteration: iterationJson(d.iteration) } : { sweep: (d.sweep ?? []).map(iterationJson) }),
+    network: { name: n.name, layers: n.layers, params: n.params, source: n.source },
+    compute: { seconds: d.compute.seconds, source: d.compute.source },
+    pattern: d.pattern,
+    per_gpu_batch: d.perGpuBatch,
+    ...(sim
+      ? {
+          simulation: {
+            jitter_ms: sim.jitterMs,
+            straggler: sim.straggler ? { rank: sim.straggler.rank, seconds: sim.straggler.seconds } : null,
+            seed: sim.seed,
+          },
+        }
+      : {}),
   };
 }

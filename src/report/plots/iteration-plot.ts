@@ -1,5 +1,6 @@
 /** The figure of `cost --model`: what each BN mode's communication costs an iteration, against W. */
-import type { IterationReport } from '../../cost/iteration.js';
+import { type IterationDocument, iterationsOf } from '../../cost/iteration-document.js';
+import { networkName } from '../tables/iteration-table.js';
 import { type PlotSpec, VEGA_LITE_SCHEMA } from '../plot.js';
 import { DASHES, FULL_LABELS, SECONDS_LABEL, SHAPES, bnModeOrder, cycle, inOrder } from './marks.js';
 
@@ -9,12 +10,12 @@ import { DASHES, FULL_LABELS, SECONDS_LABEL, SHAPES, bnModeOrder, cycle, inOrder
  * modes whose curves coincide (group:G is sync on one node) stay visible. Modes that communicate
  * nothing (local) have no place on the log axis; the subtitle says so and the share panel shows
  * them at 0%.
- * @param reports - one iteration report per node count, in order.
- * @param title - what the iteration is (network, batch, pattern).
+ * @param d - the document of `cost --model`: one iteration per node count, in order.
  * @returns a Vega-Lite spec.
  */
-export function iterationPlot(reports: readonly IterationReport[], title: string): PlotSpec {
-  const values = reports.flatMap((r) =>
+export function iterationPlot(d: IterationDocument): PlotSpec {
+  const title = `BN communication per iteration: ${networkName(d.network.name)}, ${d.perGpuBatch} per GPU, ${d.pattern}'s pattern`;
+  const values = iterationsOf(d).flatMap((r) =>
     r.rows.map((row) => ({ devices: r.devices, bn: row.bn, seconds: row.seconds, share: row.shareOfIteration })),
   );
   const modes = bnModeOrder(values.map((v) => v.bn));

@@ -1,6 +1,6 @@
 /** The flat cost model's report (`syncbn-sim cost --devices --link`) as terminal text. */
 import type { CostReport } from '../../experiments/cost.js';
-import { type Cell, formatNumber, renderTable } from '../table.js';
+import { type Cell, formatNumber, formatSeconds, renderTable } from '../table.js';
 
 /**
  * Bytes in decimal units, 3 significant digits.
@@ -21,14 +21,6 @@ function formatBytes(bytes: number): string {
 /** A count, exact up to a million, then in 3 significant digits. */
 function formatCount(n: number): string {
   return n < 1e6 ? String(n) : n.toExponential(2).replace(/\.?0*e\+?/, 'e');
-}
-
-/** Seconds in the unit that suits them. */
-function formatSeconds(s: number): string {
-  if (s === 0) return '0';
-  if (s < 1e-3) return `${formatNumber(s * 1e6, 3)} us`;
-  if (s < 1) return `${formatNumber(s * 1e3, 3)} ms`;
-  return `${formatNumber(s, 3)} s`;
 }
 
 /** Runs of consecutive device counts with the same value, as "2-8 x, 16 y". */
