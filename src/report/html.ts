@@ -96,6 +96,7 @@ export async function htmlReport(content: HtmlReportContent): Promise<string> {
 <title>${escapeHtml(content.title)}</title>
 <style>
 h1 { font-size: 1.3rem; }
+.hint { color: #555; font-size: 0.9rem; margin-top: -0.5rem; }
 body { font-family: system-ui, sans-serif; margin: 1.5rem; color: #222; background: #fff; }
 main { display: flex; flex-wrap: wrap; gap: 1.5rem; align-items: flex-start; }
 .chart { border: 1px solid #ddd; padding: 0.5rem; background: #fff; }
@@ -106,6 +107,7 @@ pre { font-size: 12px; background: #f7f7f7; padding: 0.75rem; overflow-x: auto; 
 </head>
 <body>
 <h1>${escapeHtml(content.title)}</h1>
+<p class="hint">Hover a point for its figures. Click a legend entry to single out that series, shift-click to add another, double-click the chart to show them all again.</p>
 <main>
 <section class="charts">
 ${charts}

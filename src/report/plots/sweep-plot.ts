@@ -113,7 +113,7 @@ export function sweepPlot(r: SweepReport): PlotSpec {
   ];
   const s = r.settings;
   const budget = s.steps !== null ? count(s.steps, 'step') : count(s.epochs ?? 0, 'epoch');
-  const subtitle = `mean over ${count(s.seeds, 'seed')} with 95% confidence bands (Student's t); ${budget} per run; click a legend entry to single out a mode`;
+  const subtitle = `mean over ${count(s.seeds, 'seed')} with 95% confidence bands (Student's t); ${budget} per run`;
   const base = {
     $schema: VEGA_LITE_SCHEMA,
     title: { text: `${s.model} on ${s.dataset}: test accuracy against per-device batch`, subtitle },
