@@ -83,7 +83,7 @@ describe("commander's errors in the CLI's voice", () => {
 describe('unknown commands (compare is the default command)', () => {
   it('a first word that is no command says so and lists the commands (through the built CLI)', () => {
     expect(checkUsageError(runCli(['frob']))).toBe(
-      "syncbn-sim: error: unknown command 'frob' (commands: compare, run, noise, precision, cost, train, semantics, sweep, bench; with no command, syncbn-sim runs compare)",
+      "syncbn-sim: error: unknown command 'frob' (commands: compare, run, noise, precision, cost, train, semantics, sweep, report, bench; with no command, syncbn-sim runs compare)",
     );
   });
 
