@@ -165,6 +165,8 @@ describe.skipIf(!CHROMIUM)('html reports in headless Chromium', () => {
     const kinds: Record<string, string[]> = {
       compare: ['compare', '--devices', '8', '--shape', '64,4,2,2', '--threads', '1'],
       'compare-layers': ['compare', '--input', join(ROOT, 'test', 'fixtures', 'npz', 'acts-deflated.npz')],
+      'cost-model': ['cost', '--model', 'resnet50', '--per-gpu-batch', '32', '--nodes', '1,4', '--simulate'],
+      semantics: ['semantics', '--cases', 'uneven,empty'],
       cost: ['cost', '--devices', '2,8,64'],
       noise: ['noise', '--batch-sizes', '2,8', '--devices', '2', '--threads', '1', '--trials', '10', '--channels', '2'],
       precision: [
