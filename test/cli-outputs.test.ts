@@ -219,4 +219,44 @@ describe('--plot: all or nothing', () => {
     expect((await run.exit).code).toBe(130);
     expect(readdirSync(plots)).toEqual([]);
   });
+
+  it('--plot, --html and --png in three directories are one commit: Ctrl-C at the first file leaves none', async () => {
+    const dirs = ['svg', 'html', 'png'].map((d) => path(`three-sigint-${d}`));
+    for (const d of dirs) mkdirSync(d);
+    const run = startPaused(
+      [
+        ...['cost', '--devices', '2,8', '--plot', join(dirs[0], 'c.svg')],
+        ...['--html', join(dirs[1], 'c.html'), '--png', join(dirs[2], 'c.png')],
+      ],
+      path('gate-three'),
+    );
+    await run.paused;
+    run.child.kill('SIGINT');
+    expect((await run.exit).code).toBe(130);
+    for (const d of dirs) expect(readdirSync(d)).toEqual([]);
+  });
+
+  it('a failure at the last of three directories leaves the first two as they were', async () => {
+    const dirs = ['svg', 'html', 'png'].map((d) => path(`three-fail-${d}`));
+    for (const d of dirs) mkdirSync(d);
+    writeFileSync(join(dirs[0], 'c.svg'), 'the earlier plot');
+    const gate = path('gate-three-fail');
+    const run = startPaused(
+      [
+        ...['cost', '--devices', '2,8', '--plot', join(dirs[0], 'c.svg')],
+        ...['--html', join(dirs[1], 'c.html'), '--png', join(dirs[2], 'c.png')],
+      ],
+      gate,
+    );
+    await run.paused;
+    mkdirSync(join(dirs[2], 'c.png'));
+    writeFileSync(gate, '');
+    const { code, stderr } = await run.exit;
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/c\.png is a directory/);
+    expect(listing(dirs[0])).toEqual(['c.svg']);
+    expect(readFileSync(join(dirs[0], 'c.svg'), 'utf8')).toBe('the earlier plot');
+    expect(listing(dirs[1])).toEqual([]);
+    expect(listing(dirs[2])).toEqual(['c.png']);
+  });
 });

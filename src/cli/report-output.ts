@@ -4,12 +4,17 @@
  * self-contained page: the plot, interactive, beside the table) and `--png FILE.png` on request.
  */
 import { type Command, Option } from 'commander';
-import { basename, dirname, extname } from 'node:path';
+import { basename, dirname, extname, join } from 'node:path';
 import { InputError } from '../errors.js';
-import { type NamedInput, checkOutputTargets, writeFilesAtomically } from '../io/atomic-write.js';
+import {
+  type NamedInput,
+  type PlacedOutputFile,
+  checkOutputTargets,
+  writePlacedFilesAtomically,
+} from '../io/atomic-write.js';
 import { htmlReport } from '../report/html.js';
 import { toCsv } from '../report/csv.js';
-import { type PlotSpec, checkPlotPath, renderPng, writePlot } from '../report/plot.js';
+import { type PlotSpec, checkPlotPath, plotOutputFiles, renderPng } from '../report/plot.js';
 import { interruptibleWrite } from './interruptible-write.js';
 
 /** The output flags as commander parses them. */
@@ -121,13 +126,15 @@ export async function emitReport(
 }
 
 /**
- * Writes what --plot, --html and --png ask for, each file whole or not at all.
+ * Writes what --plot, --html and --png ask for, all of them or none: every file is rendered
+ * first, then they are written in one all-or-nothing commit (Ctrl-C or a failure at any point
+ * leaves none of them).
  *
  * @param flags - the parsed flags.
  * @param table - builds the table the HTML page shows beside the plot.
  * @param plot - builds the plot's spec.
  * @param inputs - the command's input files, which no output may overwrite; default none.
- * @returns one line per file written ('plot written to ...'), for the command to print.
+ * @returns one line per output written ('plot written to ...'), for the command to print.
  * @throws OutputWriteError when a file cannot be written; InterruptedError after Ctrl-C.
  */
 export async function writePlotOutputs(
@@ -136,28 +143,25 @@ export async function writePlotOutputs(
   plot: () => PlotSpec,
   inputs: readonly NamedInput[] = [],
 ): Promise<string[]> {
+  if (!flags.plot && !flags.html && !flags.png) return [];
+  const spec = plot();
+  const files: PlacedOutputFile[] = [];
   const lines: string[] = [];
+  const place = (path: string, bytes: string | Uint8Array) =>
+    files.push({ dir: dirname(path), name: basename(path), bytes });
   if (flags.plot) {
-    const path = flags.plot;
-    const written = await interruptibleWrite((hooks) => writePlot(path, plot(), { ...hooks, inputs }));
-    lines.push(`plot written to ${written.join(' and ')}`);
+    const svg = await plotOutputFiles(flags.plot, spec);
+    files.push(...svg);
+    lines.push(`plot written to ${svg.map((f) => join(f.dir, f.name)).join(' and ')}`);
   }
   if (flags.html) {
-    const spec = plot();
-    const page = await htmlReport({ title: plotTitle(spec), table: table(), plots: [spec] });
-    await writeWhole(flags.html, page, inputs);
+    place(flags.html, await htmlReport({ title: plotTitle(spec), table: table(), plots: [spec] }));
     lines.push(`report written to ${flags.html}`);
   }
   if (flags.png) {
-    await writeWhole(flags.png, await renderPng(plot()), inputs);
+    place(flags.png, await renderPng(spec));
     lines.push(`image written to ${flags.png}`);
   }
+  await interruptibleWrite((hooks) => writePlacedFilesAtomically(files, { ...hooks, inputs }));
   return lines;
-}
-
-/** Writes one file atomically, Ctrl-C leaving nothing behind. */
-async function writeWhole(path: string, bytes: string | Uint8Array, inputs: readonly NamedInput[]): Promise<void> {
-  await interruptibleWrite((hooks) =>
-    writeFilesAtomically(dirname(path), [{ name: basename(path), bytes }], { ...hooks, inputs }),
-  );
 }

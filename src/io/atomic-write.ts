@@ -190,14 +190,66 @@ export async function writeFilesAtomically(
 ): Promise<AtomicWriteResult> {
   const names = files.map((f) => f.name);
   const stale = (options.replaces ?? []).filter((n) => !names.includes(n));
-  checkOutputTargets(dir, [...names, ...stale], options.inputs);
+  const { written, removed } = await commitOutputs(
+    files.map((f) => ({ dir, name: f.name, bytes: f.bytes })),
+    stale.map((name) => ({ dir, name })),
+    options,
+  );
+  return { written, removed: stale.filter((name) => removed.includes(join(dir, name))) };
+}
+
+/** One output file and the directory it goes to. */
+export interface PlacedOutputFile extends OutputFile {
+  /** Its directory, created (with its parents) if missing. */
+  readonly dir: string;
+}
+
+/**
+ * Writes files that may go to different directories whole or not at all, as one commit: every
+ * file is written to a temporary name beside its target first, and only when all are on disk
+ * are they renamed into place (with the same rollback as {@link writeFilesAtomically}).
+ *
+ * @param files - the files, each with its directory.
+ * @param options - inputs to protect, an AbortSignal, test hooks (`replaces` does not apply).
+ * @returns the paths written, in the order given.
+ * @throws {@link InputError} for unusable targets or a directory that cannot be written (nothing
+ *   written).
+ * @throws {@link OutputWriteError} when a rename fails at the commit (every directory restored).
+ * @throws `options.signal.reason` when the signal trips (everything rolled back).
+ */
+export async function writePlacedFilesAtomically(
+  files: readonly PlacedOutputFile[],
+  options: AtomicWriteOptions = {},
+): Promise<string[]> {
+  return (await commitOutputs(files, [], options)).written;
+}
+
+/** The targets of a commit, by directory, for the checks that work per directory. */
+function byDirectory(targets: readonly { dir: string; name: string }[]): Map<string, string[]> {
+  const dirs = new Map<string, string[]>();
+  for (const { dir, name } of targets) dirs.set(dir, [...(dirs.get(dir) ?? []), name]);
+  return dirs;
+}
+
+/** Stages every file beside its target, then renames them all into place; `stale` files go in the same commit. */
+async function commitOutputs(
+  files: readonly PlacedOutputFile[],
+  stale: readonly { dir: string; name: string }[],
+  options: AtomicWriteOptions,
+): Promise<{ written: string[]; removed: string[] }> {
+  const dirs = byDirectory([...files, ...stale]);
+  const check = () => {
+    for (const [dir, names] of dirs) checkOutputTargets(dir, names, options.inputs);
+  };
+  check();
   options.signal?.throwIfAborted();
-  const created = makeDirectory(dir);
+  const created: string[] = [];
   const tag = `.tmp-${process.pid}-${Date.now().toString(36)}`;
   const temporaries: string[] = [];
   try {
+    for (const dir of byDirectory(files).keys()) created.push(...makeDirectory(dir));
     for (const file of files) {
-      const temporary = join(dir, `.${file.name}${tag}`);
+      const temporary = join(file.dir, `.${file.name}${tag}`);
       temporaries.push(temporary);
       try {
         await writeInChunks(
@@ -207,13 +259,13 @@ export async function writeFilesAtomically(
         );
       } catch (error) {
         if (options.signal?.aborted) throw error;
-        throw new InputError(`cannot write to output directory ${dir} (${reason(error)})`);
+        throw new InputError(`cannot write to output directory ${file.dir} (${reason(error)})`);
       }
       if (temporaries.length === 1) await options.afterFirstFile?.(temporary);
     }
     options.signal?.throwIfAborted();
     // The targets may have changed while the files were written.
-    checkOutputTargets(dir, [...names, ...stale], options.inputs);
+    check();
   } catch (error) {
     removeQuietly(temporaries);
     removeDirectories(created);
@@ -224,7 +276,7 @@ export async function writeFilesAtomically(
   const backups: { final: string; backup: string }[] = [];
   const placed: string[] = [];
   try {
-    for (const name of [...names, ...stale]) {
+    for (const { dir, name } of [...files, ...stale]) {
       const final = join(dir, name);
       if (!exists(final)) continue;
       const backup = join(dir, `.${name}${tag}.old`);
@@ -232,7 +284,7 @@ export async function writeFilesAtomically(
       backups.push({ final, backup });
     }
     for (let i = 0; i < files.length; i++) {
-      const final = join(dir, names[i]);
+      const final = join(files[i].dir, files[i].name);
       fs.rename(temporaries[i], final);
       placed.push(final);
     }
@@ -247,10 +299,12 @@ export async function writeFilesAtomically(
     }
     removeQuietly(temporaries);
     removeDirectories(created);
+    const where = [...byDirectory(files).keys()].join(', ');
     throw new OutputWriteError(
-      `cannot put the outputs in place in ${dir} (${reason(error)}); the earlier files are back and nothing new was written`,
+      `cannot put the outputs in place in ${where} (${reason(error)}); the earlier files are back and nothing new was written`,
     );
   }
   removeQuietly(backups.map((b) => b.backup));
-  return { written: placed, removed: stale.filter((n) => backups.some((b) => b.final === join(dir, n))) };
+  const stalePaths = stale.map(({ dir, name }) => join(dir, name));
+  return { written: placed, removed: stalePaths.filter((path) => backups.some((b) => b.final === path)) };
 }

@@ -6,12 +6,7 @@
 import { dirname, basename, extname } from 'node:path';
 import type { TopLevelSpec } from 'vega-lite';
 import { InputError } from '../errors.js';
-import {
-  type AtomicWriteOptions,
-  type NamedInput,
-  checkOutputTargets,
-  writeFilesAtomically,
-} from '../io/atomic-write.js';
+import { type NamedInput, type PlacedOutputFile, checkOutputTargets } from '../io/atomic-write.js';
 import { flattenOpacity } from './flatten-opacity.js';
 
 /** A top-level Vega-Lite spec, as every plot builder in src/report/plots returns. */
@@ -89,24 +84,15 @@ export function checkPlotPath(path: string, inputs: readonly NamedInput[] = []):
 }
 
 /**
- * Writes FILE.svg and FILE.vl.json together, whole or not at all.
- * @param path the .svg file to write
+ * The files `--plot FILE.svg` writes: the SVG and, beside it, the Vega-Lite spec (FILE.vl.json).
+ * @param path the .svg file asked for
  * @param spec the plot
- * @param options inputs the plot must not overwrite, and write hooks
- * @returns the paths written
- * @throws InputError when `path` is not an .svg file, or is a directory or an input
+ * @returns both files, rendered, with their directory
  */
-export async function writePlot(path: string, spec: PlotSpec, options: AtomicWriteOptions = {}): Promise<string[]> {
-  checkPlotPath(path, options.inputs);
-  const svg = await renderSvg(spec);
+export async function plotOutputFiles(path: string, spec: PlotSpec): Promise<PlacedOutputFile[]> {
   const files = plotFiles(path);
-  const { written } = await writeFilesAtomically(
-    files.dir,
-    [
-      { name: files.svg, bytes: svg },
-      { name: files.spec, bytes: `${JSON.stringify(spec, null, 2)}\n` },
-    ],
-    options,
-  );
-  return written;
+  return [
+    { dir: files.dir, name: files.svg, bytes: await renderSvg(spec) },
+    { dir: files.dir, name: files.spec, bytes: `${JSON.stringify(spec, null, 2)}\n` },
+  ];
 }
