@@ -4,6 +4,7 @@
  * in test/fixtures/saved (scripts/make_saved_fixtures.sh) must keep reading; and every file that is
  * not a whole result gets one line naming the file and what is wrong, exit 2, nothing written.
  */
+import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PNG } from 'pngjs';
@@ -137,8 +138,15 @@ describe('saved results kept in test/fixtures/saved', () => {
 });
 
 describe('a file that is not a whole saved result: one line, exit 2, nothing written', () => {
-  const noise = () => JSON.parse(readFileSync(join(SAVED, 'noise.json'), 'utf8'));
-  const train = () => JSON.parse(readFileSync(join(SAVED, 'train.json'), 'utf8'));
+  const saved = (name: string) => JSON.parse(readFileSync(join(SAVED, `${name}.json`), 'utf8'));
+  const noise = () => saved('noise');
+  const train = () => saved('train');
+  // biome-ignore lint/suspicious/noExplicitAny: a result edited by hand, of any shape
+  const edited = (name: string, edit: (d: Record<string, any>) => void) => () => {
+    const d = saved(name);
+    edit(d);
+    return JSON.stringify(d);
+  };
   const cases: [string, () => string | Uint8Array, RegExp][] = [
     ['empty', () => '', /: not JSON \(/],
     ['cut short', () => readFileSync(join(SAVED, 'noise.json'), 'utf8').slice(0, 200), /: not JSON \(/],
@@ -190,6 +198,53 @@ describe('a file that is not a whole saved result: one line, exit 2, nothing wri
       },
       /\(the --json of syncbn-sim train\) is not whole: rows has \d+ entries, its other fields imply \d+$/,
     ],
+    [
+      'a top-level key cut: still named as what it is',
+      edited('noise', (d) => delete d.source),
+      /\(the --json of syncbn-sim noise\) is not whole: source is missing$/,
+    ],
+    [
+      "another kind's key added: still named as what it is",
+      edited('precision', (d) => (d.collective = 'x')),
+      /\(the --json of syncbn-sim precision\) is not whole: collective is not a key of this result$/,
+    ],
+    [
+      'a count of 0',
+      edited('compare', (d) => (d.devices = 0)),
+      /\(the --json of syncbn-sim compare\) is not whole: devices must be >= 1$/,
+    ],
+    ['a count that is not whole', edited('noise', (d) => (d.trials = 2.5)), /is not whole: trials must be integer$/],
+    ['no rows', edited('noise', (d) => (d.rows = [])), /is not whole: rows is empty$/],
+    [
+      'per-channel lists that disagree with the shape',
+      edited('compare', (d) => (d.global.var = [])),
+      /is not whole: global\.var has 0 entries for the 3 channels of batch\.shape$/,
+    ],
+    [
+      'cost rows cut to one device count',
+      edited('cost', (d) => (d.rows = d.rows.slice(0, 3))),
+      /\(the --json of syncbn-sim cost\) is not whole: fastest is for devices 2,8,64, the rows for 2$/,
+    ],
+    [
+      'a synthetic batch without its seed',
+      edited('compare', (d) => delete d.batch.seed),
+      /is not whole: batch\.seed is missing$/,
+    ],
+    [
+      'a shape the split cannot use',
+      edited('compare', (d) => (d.batch.shape = [])),
+      /\(the --json of syncbn-sim compare\) is not whole: /,
+    ],
+    [
+      'nested deeper than a result',
+      () => JSON.stringify(noise()).replace('"rows":[', `"extra":${'['.repeat(20_000)}1${']'.repeat(20_000)},"rows":[`),
+      /\(the --json of syncbn-sim noise\) is not whole: it nests too deeply to be a result$/,
+    ],
+    [
+      'a cost --model result saved before per_gpu_batch',
+      edited('cost-model', (d) => delete d.per_gpu_batch),
+      /\(the --json of syncbn-sim cost --model\) lacks per_gpu_batch, which its JSON has held since 2026-12-02: run the command again/,
+    ],
   ];
   it.each(cases)('%s', async (_, content, message) => {
     const dir = tempDir('syncbn-report-');
@@ -220,9 +275,12 @@ describe('a file that is not a whole saved result: one line, exit 2, nothing wri
     );
     expect(await lines([dir, '--out', join(dir, 'p.html')])).toMatch(/: cannot read file: is a directory$/);
     expect(await lines([])).toMatch(/missing required argument 'result\.json'/);
+    expect(await lines([saved, saved, '--out', join(dir, 'p.html')])).toMatch(
+      /^syncbn-sim: error: report takes one argument, <result\.json>; got '.*noise\.json', '.*noise\.json'$/,
+    );
     const copy = join(dir, 'result.html');
     writeFileSync(copy, readFileSync(saved));
-    expect(await lines([copy, '--out', copy])).toMatch(/is the the result file .*: choose another output/);
+    expect(await lines([copy, '--out', copy])).toMatch(/is the result file .*: choose another output/);
     expect(readdirSync(dir)).toEqual(['result.html']);
   });
 });
@@ -260,5 +318,29 @@ describe('the schemas a saved result is checked against', () => {
     expect(schemaProblem('NoiseReport', { ...doc, rows: [{ ...row, mode: null }] })).toBe(
       'rows[0].mode must be string',
     );
+  });
+});
+
+describe('report - reads the result from standard input', () => {
+  it('as a pipe would give it', () => {
+    const out = join(tempDir('syncbn-report-'), 'page.html');
+    const r = spawnSync(process.execPath, [join(ROOT, 'dist', 'bin', 'syncbn-sim.js'), 'report', '-', '--out', out], {
+      input: readFileSync(join(SAVED, 'noise.json')),
+      encoding: 'utf8',
+    });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/^standard input: the --json of syncbn-sim noise\n/);
+    expect(existsSync(out)).toBe(true);
+    const empty = spawnSync(
+      process.execPath,
+      [join(ROOT, 'dist', 'bin', 'syncbn-sim.js'), 'report', '-', '--out', out],
+      {
+        input: '',
+        encoding: 'utf8',
+      },
+    );
+    expect(empty.status).toBe(2);
+    expect(empty.stderr.trim()).toBe('syncbn-sim: error: standard input: not JSON (Unexpected end of JSON input)');
   });
 });

@@ -33,6 +33,11 @@ export function usageErrorFrom(error: CommanderError, command: Command, program:
   const name = command === program ? undefined : command.name();
   if (error.code === 'commander.excessArguments') {
     const stray = command.args.map((a) => `'${a}'`).join(', ');
+    const expected = command.registeredArguments.map((a) => `<${a.name()}>`);
+    if (expected.length > 0)
+      return new UsageError(
+        `${name} takes ${expected.length === 1 ? 'one argument' : `${expected.length} arguments`}, ${expected.join(' ')}; got ${stray}`,
+      );
     return new UsageError(
       `${name ?? 'syncbn-sim'} takes no arguments, got ${stray} (a command comes first: syncbn-sim COMMAND [options]; commands: ${commandNames(program).join(', ')})`,
     );

@@ -145,11 +145,18 @@ export interface CompareReport {
     readonly shape: number[];
     /** 'float32' or 'float64'. */
     readonly dtype: string;
-    /** 'input' for the caller's batch, 'synthetic' for a seeded one. */
-    readonly source: 'synthetic' | 'input';
-    /** The seed of a synthetic batch. */
-    readonly seed?: number;
-  };
+  } & (
+    | {
+        /** A seeded synthetic batch. */
+        readonly source: 'synthetic';
+        /** Its seed. */
+        readonly seed: number;
+      }
+    | {
+        /** The caller's batch. */
+        readonly source: 'input';
+      }
+  );
   /** Where dL/dy came from: the user's file, or synthetic with this seed. */
   readonly gradOutput:
     | {
@@ -388,8 +395,7 @@ export async function compareModes(options: CompareOptions = {}): Promise<Compar
       batch: {
         shape: [...input.shape],
         dtype: storage ?? dtypeOf(input.data),
-        source: options.input ? 'input' : 'synthetic',
-        ...(options.input ? {} : { seed }),
+        ...(options.input ? { source: 'input' as const } : { source: 'synthetic' as const, seed }),
       },
       gradOutput: options.gradOutput ? { source: 'input' } : { source: 'synthetic', seed: seed + 1 },
       devices,

@@ -55,10 +55,12 @@ export interface SavedResult {
 interface Kind<R> {
   /** The command whose `--json` writes it. */
   readonly command: string;
-  /** Top-level keys it always has. */
+  /** Its top-level keys, every one always there. */
   readonly keys: readonly string[];
-  /** Top-level keys it never has (what tells it from a kind with the same keys). */
-  readonly without?: readonly string[];
+  /** Top-level keys it may have besides. */
+  readonly optional?: readonly string[];
+  /** Keys added to its JSON after the first release, with the date: a result saved before lacks them. */
+  readonly added?: Readonly<Record<string, string>>;
   /** Why a result of this kind cannot be drawn from its JSON, and what to do instead. */
   readonly unshowable?: string;
   /** The report type whose schema the result, keys in camelCase, must conform to. */
@@ -67,6 +69,8 @@ interface Kind<R> {
   readonly keysAsSaved?: boolean;
   /** The report from the document with camelCase keys; by default the document itself. */
   readonly decode?: (camel: Record<string, unknown>) => R;
+  /** What the schema cannot say: values that must agree with each other; the first disagreement, or undefined. */
+  readonly consistent?: (report: R) => string | undefined;
   /** The report's documented JSON: the file must come back from it. */
   readonly encode?: (report: R) => unknown;
   /** The table the command prints. */
@@ -91,7 +95,7 @@ const KINDS: readonly AnyKind[] = [
   kind<LayerNoiseReport>({
     command: 'noise --input ACTS.npz',
     schema: 'LayerNoiseReport',
-    keys: ['layers', 'trials', 'most_sensitive'],
+    keys: ['source', 'devices', 'trials', 'seed', 'layers', 'most_sensitive'],
     encode: layerNoiseJson,
     table: layerNoiseTable,
     plot: layerNoisePlot,
@@ -99,8 +103,7 @@ const KINDS: readonly AnyKind[] = [
   kind<LayerCompareReport>({
     command: 'compare --input ACTS.npz',
     schema: 'LayerCompareReport',
-    keys: ['layers', 'most_sensitive'],
-    without: ['trials'],
+    keys: ['source', 'devices', 'layers', 'most_sensitive'],
     encode: layerCompareJson,
     table: layerCompareTable,
     plot: layerComparePlot,
@@ -108,7 +111,20 @@ const KINDS: readonly AnyKind[] = [
   kind<CompareReport>({
     command: 'compare',
     schema: 'CompareReport',
-    keys: ['batch', 'per_device', 'modes', 'algorithms'],
+    keys: [
+      'batch',
+      'grad_output',
+      'devices',
+      'stats',
+      'settings',
+      'scale',
+      'global',
+      'per_device',
+      'summary',
+      'modes',
+      'algorithms',
+    ],
+    consistent: compareConsistent,
     encode: compareJson,
     // The channels listed per device: compare's default (--channels excludes --json, so a saved result has it).
     table: (report) => compareTables(report, DEFAULT_LISTED_CHANNELS),
@@ -117,7 +133,8 @@ const KINDS: readonly AnyKind[] = [
   kind<NoiseReport>({
     command: 'noise',
     schema: 'NoiseReport',
-    keys: ['source', 'trials', 'channels', 'rows'],
+    optional: ['shift'],
+    keys: ['source', 'devices', 'trials', 'channels', 'seed', 'stats', 'rows'],
     encode: noiseJson,
     table: noiseTable,
     plot: noisePlot,
@@ -143,6 +160,7 @@ const KINDS: readonly AnyKind[] = [
     command: 'cost',
     schema: 'CostReport',
     keysAsSaved: true,
+    consistent: costConsistent,
     keys: ['rows', 'crossovers', 'fastest_by_size', 'fastest', 'link', 'network', 'settings', 'model'],
     table: costTables,
     plot: costPlot,
@@ -150,7 +168,9 @@ const KINDS: readonly AnyKind[] = [
   kind<IterationDocument>({
     command: 'cost --model',
     schema: 'IterationDocument',
-    keys: ['network', 'compute', 'pattern'],
+    optional: ['iteration', 'sweep', 'simulation'],
+    added: { per_gpu_batch: '2026-12-02' },
+    keys: ['network', 'compute', 'pattern', 'per_gpu_batch'],
     encode: iterationDocumentJson,
     table: iterationTable,
     plot: iterationPlot,
@@ -164,7 +184,6 @@ const KINDS: readonly AnyKind[] = [
     command: 'precision',
     schema: 'PrecisionReport',
     keys: ['settings', 'rows'],
-    without: ['trained'],
     encode: precisionJson,
     table: precisionTable,
     plot: precisionPlot,
@@ -176,6 +195,31 @@ const KINDS: readonly AnyKind[] = [
       'its documented JSON is the rows alone, without the storage formats and the notes its page shows; run the command again with --html FILE.html',
   }),
 ];
+
+/** Every per-channel list of a comparison has one entry per channel of the batch. */
+function compareConsistent(r: CompareReport): string | undefined {
+  const channels = r.batch.shape[1];
+  const lists: [string, readonly unknown[]][] = [
+    ['global.mean', r.global.mean],
+    ['global.var', r.global.var],
+    ...r.perDevice.flatMap((d, i): [string, readonly unknown[]][] => [
+      [`per_device[${i}].mean`, d.mean],
+      [`per_device[${i}].var`, d.var],
+    ]),
+  ];
+  const wrong = lists.find(([, list]) => list.length !== channels);
+  return wrong && `${wrong[0]} has ${wrong[1].length} entries for the ${channels} channels of batch.shape`;
+}
+
+/** The flat cost report names the same device counts in its rows and in its summaries of the fastest. */
+function costConsistent(r: CostReport): string | undefined {
+  const counts = (list: readonly { devices: number }[]) => [...new Set(list.map((x) => x.devices))].join(',');
+  const rows = counts(r.rows);
+  if (counts(r.fastest) !== rows) return `fastest is for devices ${counts(r.fastest)}, the rows for ${rows}`;
+  if (counts(r.fastest_by_size) !== rows)
+    return `fastest_by_size is for devices ${counts(r.fastest_by_size)}, the rows for ${rows}`;
+  return undefined;
+}
 
 /** 'mean_ratio' is 'meanRatio', 'p10_us' is 'p10Us', 'seconds_per_60k_epoch' is 'secondsPer60kEpoch'. */
 function camelCase(key: string): string {
@@ -219,9 +263,22 @@ function firstDifference(saved: unknown, rebuilt: unknown, path: string): string
 const isObject = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
 
-/** The kind of a document: the first whose keys it has and whose excluded keys it lacks. */
+/**
+ * The kind of a document: the one whose top-level keys it matches best (a key of the kind's
+ * counts for it, a key the document has that the kind has not, or lacks that the kind has,
+ * against it), so that a result with a key cut or added is still named as what it is.
+ */
 function kindOf(document: Record<string, unknown>): AnyKind | undefined {
-  return KINDS.find((k) => k.keys.every((key) => key in document) && !(k.without ?? []).some((key) => key in document));
+  const present = Object.keys(document);
+  let best: AnyKind | undefined;
+  let bestScore = 0;
+  for (const k of KINDS) {
+    const known = new Set([...k.keys, ...(k.optional ?? [])]);
+    const shared = present.filter((key) => known.has(key)).length;
+    const score = shared - (present.length - shared) - k.keys.filter((key) => !(key in document)).length;
+    if (score > bestScore) [best, bestScore] = [k, score];
+  }
+  return best;
 }
 
 /**
@@ -253,22 +310,37 @@ export function readSavedResult(text: string, name: string): SavedResult {
   const what = `${name} (the --json of syncbn-sim ${found.command})`;
   if (found.unshowable || !found.table || !found.plot)
     throw new InputError(`${what} cannot be drawn again: ${found.unshowable ?? 'it has no plot yet'}`);
-  const report = (
-    found.keysAsSaved
-      ? structuredClone(document)
-      : (found.decode ?? without())(camelCaseKeys(document) as Record<string, unknown>)
-  ) as never;
+  let report: never;
+  try {
+    report = (
+      found.keysAsSaved
+        ? structuredClone(document)
+        : (found.decode ?? without())(camelCaseKeys(document) as Record<string, unknown>)
+    ) as never;
+  } catch (err) {
+    // JSON.parse reads nesting far deeper than a walk of it can recurse.
+    if (err instanceof RangeError) throw new InputError(`${what} is not whole: it nests too deeply to be a result`);
+    throw err;
+  }
+  const missingSince = Object.entries(found.added ?? {}).find(([key]) => !(key in document));
+  if (missingSince)
+    throw new InputError(
+      `${what} lacks ${missingSince[0]}, which its JSON has held since ${missingSince[1]}: run the command again (with --html FILE.html for the page)`,
+    );
   const problem = found.schema && schemaProblem(found.schema, report);
   if (problem) throw new InputError(`${what} is not whole: ${problem}`);
-  const { table, plot } = found;
+  const { consistent, encode, table, plot } = found;
   try {
-    if (found.encode) {
-      const difference = firstDifference(document, asWritten(found.encode(report)), '');
-      if (difference) throw new InputError(`${what} is not whole: ${difference}`);
-    }
-    return { command: found.command, table: table(report), plot: plot(report) };
+    const difference = consistent?.(report) ?? (encode && firstDifference(document, asWritten(encode(report)), ''));
+    if (difference) throw new InputError(`${what} is not whole: ${difference}`);
+    const saved = { command: found.command, table: table(report), plot: plot(report) };
+    // A last net: no table of a whole result prints 'undefined'.
+    if (/\bundefined\b/.test(saved.table)) throw new TypeError('undefined in the table');
+    return saved;
   } catch (err) {
-    if (err instanceof InputError) throw err;
-    throw new InputError(`${what} is not whole: a field is missing or of the wrong type (${(err as Error).message})`);
+    // The schema checks each value's type; what it cannot check is how values fit together.
+    if (err instanceof InputError && err.message.startsWith(what)) throw err;
+    const why = err instanceof InputError ? err.message : 'values that do not fit together';
+    throw new InputError(`${what} is not whole: ${why}`);
   }
 }

@@ -68,7 +68,11 @@ function describe(error: ErrorObject): string {
   path = path.startsWith('.') ? path.slice(1) : path;
   // A number may be null in the file (NaN, infinities): name the type the reader needs.
   const message =
-    error.keyword === 'type' ? `must be ${String(error.params.type).replace(',null', '')}` : error.message;
+    error.keyword === 'type'
+      ? `must be ${String(error.params.type).replace(',null', '')}`
+      : error.keyword === 'minItems'
+        ? 'is empty'
+        : error.message;
   return `${path || 'the document'} ${message}`;
 }
 

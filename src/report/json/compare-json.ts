@@ -15,8 +15,7 @@ export function compareJson(r: CompareReport): CompareJson {
     batch: {
       shape: r.batch.shape,
       dtype: r.batch.dtype,
-      source: r.batch.source,
-      ...(r.batch.seed === undefined ? {} : { seed: r.batch.seed }),
+      ...(r.batch.source === 'synthetic' ? { source: 'synthetic', seed: r.batch.seed } : { source: 'input' }),
     },
     grad_output:
       r.gradOutput.source === 'input' ? { source: 'input' } : { source: 'synthetic', seed: r.gradOutput.seed },
