@@ -4,7 +4,8 @@
  * .ci/apt-packages installs) opens every report kind in one launch (an index page frames them all:
  * a Chromium start costs seconds on a loaded machine) and the test checks that each page rendered
  * its chart with no error or console.error, that the charts hold marks, that a click on a legend
- * entry fades the other series, and that a screenshot is not blank. Without Chromium the browser test is skipped, and says so.
+ * entry fades the other series and the page's "Show every series" button brings them back, and
+ * that a screenshot is not blank. Without Chromium the browser test is skipped, and says so.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -115,7 +116,7 @@ describe('legend toggles', () => {
       layer: { params?: unknown[]; encoding?: { opacity?: unknown } }[];
     };
     expect(out.layer[0].params).toEqual([
-      { name: 'legend_0', select: { type: 'point', fields: ['mode'] }, bind: 'legend' },
+      { name: 'legend_0', select: { type: 'point', fields: ['mode'], clear: false }, bind: 'legend' },
     ]);
     expect(out.layer[1].params).toBeUndefined();
     expect(out.layer[0].encoding?.opacity).toEqual({
@@ -128,6 +129,29 @@ describe('legend toggles', () => {
     });
     // The grey rule is not a series: it keeps its colour and opacity.
     expect(out.layer[2].encoding?.opacity).toBeUndefined();
+    expect(() => compile(out as unknown as PlotSpec)).not.toThrow();
+  });
+
+  it('a legend of shapes is bound too, and a mark drawn by two legends shows when both keep it', () => {
+    const twoLegends = {
+      data: { values: [{ x: 1, y: 2, mode: 'sync', b: 2 }] },
+      encoding: {
+        x: { field: 'x', type: 'quantitative' },
+        y: { field: 'y', type: 'quantitative' },
+        color: { field: 'mode', type: 'nominal' },
+        shape: { field: 'b', type: 'nominal' },
+      },
+      mark: 'point',
+    } as unknown as PlotSpec;
+    const out = withLegendToggles(twoLegends) as unknown as {
+      params: { name: string }[];
+      encoding: { opacity: unknown };
+    };
+    expect(out.params.map((p) => p.name)).toEqual(['legend_0', 'legend_1']);
+    expect(out.encoding.opacity).toEqual({
+      condition: { test: { and: [{ param: 'legend_0' }, { param: 'legend_1' }] }, value: 0.7 },
+      value: FADED_OPACITY,
+    });
     expect(() => compile(out as unknown as PlotSpec)).not.toThrow();
   });
 
@@ -242,7 +266,14 @@ function clickLegend(name, doc) {
   if (entries.length < 2) { toggled[name] = 'single'; return; }
   var entry = entries[0];
   entry.dispatchEvent(new MouseEvent('click', { bubbles: true, clientX: 1, clientY: 1 }));
-  setTimeout(function () { toggled[name] = before + '-' + faded(doc); }, 400);
+  setTimeout(function () {
+    var after = faded(doc);
+    // The page's button shows every series again.
+    var showAll = doc.querySelector('button.show-all');
+    if (!showAll) { toggled[name] = before + '-' + after + '-no-button'; return; }
+    showAll.click();
+    setTimeout(function () { toggled[name] = before + '-' + after + '-' + faded(doc); }, 400);
+  }, 400);
 }
 function check() {
   var states = ${JSON.stringify(names)}.map(function (n) {
@@ -291,8 +322,9 @@ window.addEventListener('load', check);
         expect(toggle, name).toBe('single');
         continue;
       }
-      const [before, after] = (toggle ?? '').split('-').map(Number);
+      const [before, after, reset] = (toggle ?? '').split('-').map(Number);
       expect(after, `${name}: faded marks before and after a legend click: ${toggle}`).toBeGreaterThan(before);
+      expect(reset, `${name}: faded marks after "Show every series": ${toggle}`).toBe(before);
       expect(charts, name).toBe('1');
       expect(Number(marks), name).toBeGreaterThan(20);
     }

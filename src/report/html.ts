@@ -66,9 +66,24 @@ const PAGE_SCRIPT = `
   var specs = JSON.parse(document.getElementById('specs').textContent);
   var rendered = 0;
   document.body.dataset.charts = '0';
+  // The selections legends drive keep their picks in datasets named *_store: emptying them shows every series again.
+  function addShowAll(view, spec, i) {
+    var stores = (spec.data || []).map(function (d) { return d.name; }).filter(function (n) { return /_store$/.test(n); });
+    if (stores.length === 0) return;
+    var button = document.createElement('button');
+    button.type = 'button';
+    button.className = 'show-all';
+    button.textContent = 'Show every series';
+    button.addEventListener('click', function () {
+      stores.forEach(function (name) { view.data(name, []); });
+      view.runAsync();
+    });
+    document.getElementById('chart-' + i).after(button);
+  }
   Promise.all(specs.map(function (spec, i) {
     var view = new vega.View(vega.parse(spec), { renderer: 'svg', container: '#chart-' + i, hover: true });
     view.tooltip(show);
+    addShowAll(view, spec, i);
     return view.runAsync().then(function () { rendered++; document.body.dataset.charts = String(rendered); });
   })).then(function () { document.body.dataset.done = 'yes'; }, function (e) { note(e && e.message || e); document.body.dataset.done = 'yes'; });
 })();
@@ -97,6 +112,7 @@ export async function htmlReport(content: HtmlReportContent): Promise<string> {
 <style>
 h1 { font-size: 1.3rem; }
 .hint { color: #555; font-size: 0.9rem; margin-top: -0.5rem; }
+.show-all { display: block; margin: 0.25rem 0 1rem; }
 body { font-family: system-ui, sans-serif; margin: 1.5rem; color: #222; background: #fff; }
 main { display: flex; flex-wrap: wrap; gap: 1.5rem; align-items: flex-start; }
 .chart { border: 1px solid #ddd; padding: 0.5rem; background: #fff; }
@@ -107,7 +123,7 @@ pre { font-size: 12px; background: #f7f7f7; padding: 0.75rem; overflow-x: auto; 
 </head>
 <body>
 <h1>${escapeHtml(content.title)}</h1>
-<p class="hint">Hover a point for its figures. Click a legend entry to single out that series, shift-click to add another, double-click the chart to show them all again.</p>
+<p class="hint">Hover a point for its figures. Click a legend entry to single out that series and shift-click to add another; the button under the chart shows every series again.</p>
 <main>
 <section class="charts">
 ${charts}

@@ -1,12 +1,13 @@
 /**
  * Legends that single out a series in the HTML report: a click on a legend entry keeps that
- * series at full strength and fades the others, shift-click adds more, a double-click anywhere in
- * the chart brings them all back. Only the page gets this; the SVG and PNG stay as drawn.
+ * series at full strength and fades the others, shift-click adds more, and the page's button
+ * under the chart brings them all back. Only the page gets this; the SVG and PNG stay as drawn.
  *
  * The plot builders stay static. This walks a finished Vega-Lite spec instead: for every field a
- * colour legend shows, it binds a point selection on that field to the legend (in the first view
- * that draws the legend) and gives every mark encoded by that field an opacity that follows the
- * selection. A spec that declares its own params (the sweep's) is left as its author wrote it.
+ * legend shows (by colour, shape or dash), it binds a point selection on that field to the
+ * legend, in the first view that draws it, and gives every mark drawn by legend fields an opacity
+ * that follows all of their selections. A spec that declares its own params (the sweep's) is
+ * left as its author wrote it.
  */
 import type { PlotSpec } from './plot.js';
 
@@ -59,20 +60,21 @@ function declaresParams(view: View): boolean {
   return children.some(declaresParams);
 }
 
-/** The field a unit's colour legend shows, if it has one (a nominal field whose legend is not switched off). */
-function legendField(unit: Unit): string | undefined {
-  const color = unit.encoding.color;
-  if (!color || typeof color.field !== 'string' || color.legend === null) return undefined;
-  return color.type === 'nominal' || color.type === 'ordinal' ? color.field : undefined;
+/** The fields a unit shows in a legend: nominal fields of its series channels whose legend is not switched off. */
+function legendFields(unit: Unit): string[] {
+  const fields: string[] = [];
+  for (const channel of SERIES_CHANNELS) {
+    const def = unit.encoding[channel];
+    if (!def || typeof def.field !== 'string' || def.legend === null) continue;
+    if (def.type === 'nominal' || def.type === 'ordinal') fields.push(def.field);
+  }
+  return [...new Set(fields)];
 }
 
-/** The field of the series channel that encodes a unit by one of `fields`, if any. */
-function seriesField(unit: Unit, fields: readonly string[]): string | undefined {
-  for (const channel of SERIES_CHANNELS) {
-    const field = unit.encoding[channel]?.field;
-    if (typeof field === 'string' && fields.includes(field)) return field;
-  }
-  return undefined;
+/** The fields of `fields` that a unit's series channels encode. */
+function seriesFields(unit: Unit, fields: readonly string[]): string[] {
+  const found = SERIES_CHANNELS.map((channel) => unit.encoding[channel]?.field);
+  return fields.filter((field) => found.includes(field));
 }
 
 /** The opacity a unit's marks have when nothing is singled out. */
@@ -96,19 +98,24 @@ export function withLegendToggles(spec: PlotSpec): PlotSpec {
   const copy = structuredClone(spec) as View;
   if (declaresParams(copy)) return spec;
   const units = unitsOf(copy);
-  const fields = [...new Set(units.map(legendField).filter((f): f is string => f !== undefined))];
+  const fields = [...new Set(units.flatMap(legendFields))];
   if (fields.length === 0) return spec;
   const paramOf = (field: string) => `legend_${fields.indexOf(field)}`;
   for (const field of fields) {
-    const owner = units.find((unit) => legendField(unit) === field) as Unit;
-    owner.view.params = [{ name: paramOf(field), select: { type: 'point', fields: [field] }, bind: 'legend' }];
+    const owner = units.find((unit) => legendFields(unit).includes(field)) as Unit;
+    // No clearing on a double-click: it would clear only within the owner's panel. The page's
+    // "show every series" button clears every selection at once.
+    const param = { name: paramOf(field), select: { type: 'point', fields: [field], clear: false }, bind: 'legend' };
+    owner.view.params = [...(owner.view.params ?? []), param];
   }
   for (const unit of units) {
-    const field = seriesField(unit, fields);
-    if (field === undefined || unit.encoding.opacity !== undefined) continue;
+    const params = seriesFields(unit, fields).map((field) => ({ param: paramOf(field) }));
+    if (params.length === 0 || unit.encoding.opacity !== undefined) continue;
+    // A mark shows at full strength when every legend it is drawn by keeps it.
+    const test = params.length === 1 ? params[0] : { test: { and: params } };
     unit.view.encoding = {
       ...unit.view.encoding,
-      opacity: { condition: { param: paramOf(field), value: ownOpacity(unit.view) }, value: FADED_OPACITY },
+      opacity: { condition: { ...test, value: ownOpacity(unit.view) }, value: FADED_OPACITY },
     };
   }
   return copy as PlotSpec;
