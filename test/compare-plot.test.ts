@@ -95,3 +95,36 @@ describe('compare --plot, --html, --png', () => {
     for (const f of [x, dy, spec]) expect(readFileSync(f).subarray(1, 6).toString('latin1')).toBe('NUMPY');
   });
 });
+
+describe('constant channels and arrays with no scale are said, not dropped in silence', () => {
+  it('a constant channel: no point, named in the subtitle, and the summary is over the channels that vary', async () => {
+    const dir = tempDir('syncbn-compare-const-');
+    const shape = [16, 3, 2, 2];
+    // Channel 1 is 5 everywhere; the others vary.
+    const data = Float32Array.from({ length: 16 * 12 }, (_, i) => (Math.floor(i / 4) % 3 === 1 ? 5 : Math.sin(i)));
+    writeFileSync(join(dir, 'x.npy'), encodeNpy({ data, shape }));
+    const svg = join(dir, 'x.svg');
+    const r = await runMain(['compare', '--input', join(dir, 'x.npy'), '--devices', '4', '--plot', svg]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toContain('Over the 2 of 3 channels that vary (a constant channel has no std to measure in)');
+    const spec = readFileSync(svg.replace(/\.svg$/, '.vl.json'), 'utf8');
+    expect(spec).toContain('no point for channel 1: constant over the batch (no std to measure in)');
+    expect(spec).not.toContain('"channel": "channel 1"');
+  });
+
+  it('every channel constant: said in the table, no channel legend, and the arrays that are all zeros named', async () => {
+    const dir = tempDir('syncbn-compare-const-');
+    writeFileSync(join(dir, 'x.npy'), encodeNpy({ data: new Float32Array(16 * 12).fill(5), shape: [16, 3, 2, 2] }));
+    const svg = join(dir, 'x.svg');
+    const r = await runMain(['compare', '--input', join(dir, 'x.npy'), '--devices', '4', '--plot', svg]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toContain(
+      'Every channel is constant over the batch: there is no std for device means to stray in.',
+    );
+    const spec = JSON.parse(readFileSync(svg.replace(/\.svg$/, '.vl.json'), 'utf8'));
+    const text = JSON.stringify(spec);
+    expect(text).toContain('no point for channel 0, channel 1, channel 2: constant over the batch');
+    expect(text).toMatch(/no point for output y, grad gamma dL\/dgamma: zero everywhere in single-device BN/);
+    expect(text).toContain('"legend":null');
+  });
+});

@@ -74,6 +74,7 @@ export function comparePlot(r: CompareReport): PlotSpec {
   const shownChannels = inOrder(stray.map((s) => s.channel));
   const channelNote =
     r.global.mean.length > channels ? `the first ${channels} of ${r.global.mean.length} channels` : 'every channel';
+  const constant = channelNames.filter((_, c) => !(r.global.var[c] > 0));
   const strayPanel = {
     title: {
       text: "Each device's mean against the whole batch's",
@@ -83,6 +84,9 @@ export function comparePlot(r: CompareReport): PlotSpec {
         `dashed: ± ${iid.toPrecision(3)}, the rms stray of i.i.d. values`,
         ...(empty.length > 0
           ? [`no point for ${empty.length === 1 ? 'device' : 'devices'} ${empty.join(', ')}: no rows`]
+          : []),
+        ...(constant.length > 0
+          ? [`no point for ${constant.join(', ')}: constant over the batch (no std to measure in)`]
           : []),
       ],
     },
@@ -121,7 +125,7 @@ export function comparePlot(r: CompareReport): PlotSpec {
             type: 'nominal',
             title: 'channel',
             scale: { domain: shownChannels },
-            legend: FULL_LABELS,
+            legend: shownChannels.length > 0 ? FULL_LABELS : null,
           },
           shape: {
             field: 'channel',
@@ -165,6 +169,8 @@ export function comparePlot(r: CompareReport): PlotSpec {
       ];
     }),
   );
+  // An array that single-device BN gives as zero everywhere has no scale to be relative to.
+  const unscaled = QUANTITIES.filter((q) => !diffs.some((d) => d.quantity === q.label)).map((q) => q.label);
   const diffPanel = {
     title: {
       text: 'Each BN mode against single-device BN',
@@ -172,6 +178,9 @@ export function comparePlot(r: CompareReport): PlotSpec {
       subtitle: [
         'on the whole batch: max |diff| / max |value| of the array',
         `dotted: ${COMPARE_PLOT_FLOOR}, where exact matches are drawn`,
+        ...(unscaled.length > 0
+          ? [`no point for ${unscaled.join(', ')}: zero everywhere in single-device BN, nothing to be relative to`]
+          : []),
       ],
     },
     width: Math.max(300, Math.min(480, 80 * modes.length)),

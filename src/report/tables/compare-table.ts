@@ -2,6 +2,13 @@
 import { type CompareReport, shardSizes } from '../../experiments/compare.js';
 import { count, formatNumber, renderTable } from '../table.js';
 
+/** The channels the stray summary is over: a constant channel has no std to measure a stray in. */
+function overChannels(variances: readonly number[]): string {
+  const varying = variances.filter((v) => v > 0).length;
+  if (varying === variances.length) return `all ${variances.length} channels`;
+  return `the ${varying} of ${variances.length} channels that vary (a constant channel has no std to measure in)`;
+}
+
 /** Channels whose per-device statistics the table lists unless `compare --channels` says otherwise. */
 export const DEFAULT_LISTED_CHANNELS = 3;
 /** Devices listed one by one before the table elides the rest. */
@@ -88,12 +95,15 @@ export function compareTables(r: CompareReport, channelsShown: number): string {
   if (r.perDevice.length > listed.length) out.push(`... ${r.perDevice.length - listed.length} more devices in --json`);
   const s = r.summary;
   out.push('');
-  out.push(
-    `Over all ${C} channels, device means stray from the batch mean by ${formatNumber(s.rmsMeanShiftInStd, 3)} batch std (rms; max ${formatNumber(s.maxMeanShiftInStd, 3)};` +
-      ` i.i.d. values would stray by ${formatNumber(s.iidRmsMeanShiftInStd, 3)}),` +
-      ` and device variances are ${formatNumber(s.minVarRatio, 3)}x to ${formatNumber(s.maxVarRatio, 3)}x the batch's (rms error ${formatNumber(s.rmsVarRatioError, 3)}).` +
-      (s.emptyDevices > 0 ? ` ${s.emptyDevices} devices hold no rows.` : ''),
-  );
+  if (!r.global.var.some((v) => v > 0))
+    out.push('Every channel is constant over the batch: there is no std for device means to stray in.');
+  else
+    out.push(
+      `Over ${overChannels(r.global.var)}, device means stray from the batch mean by ${formatNumber(s.rmsMeanShiftInStd, 3)} batch std (rms; max ${formatNumber(s.maxMeanShiftInStd, 3)};` +
+        ` i.i.d. values would stray by ${formatNumber(s.iidRmsMeanShiftInStd, 3)}),` +
+        ` and device variances are ${formatNumber(s.minVarRatio, 3)}x to ${formatNumber(s.maxVarRatio, 3)}x the batch's (rms error ${formatNumber(s.rmsVarRatioError, 3)}).` +
+        (s.emptyDevices > 0 ? ` ${s.emptyDevices} devices hold no rows.` : ''),
+    );
   out.push('');
   out.push(
     `Each BN mode against single-device BN on the whole batch (forward and backward, ${r.settings.algorithm} all-reduce):`,
