@@ -98,6 +98,15 @@ function legends(svg: string): { title: string; labels: string[] }[] {
   ].map((m) => ({ title: m[1] ?? '', labels: m[2].split(', ') }));
 }
 
+/** The tick labels each y axis shows. */
+function yTickLabels(svg: string): string[][] {
+  return [
+    ...svg.matchAll(/aria-label="Y-axis[^"]*"[\s\S]*?class="mark-text role-axis-label"[^>]*>([\s\S]*?)<\/g>/g),
+  ].map((m) =>
+    [...m[1].matchAll(/<text([^>]*)>([^<]*)<\/text>/g)].filter((t) => !/\sopacity="0"/.test(t[1])).map((t) => t[2]),
+  );
+}
+
 /** The tick labels each x axis shows (vega hides overlapping ones with opacity 0). */
 function xTickLabels(svg: string): string[][] {
   return [
@@ -468,6 +477,31 @@ describe('train plot', () => {
       'Test accuracy, batch statistics',
     ]) {
       expect(svg).toContain(`Title text '${t}'`);
+    }
+  });
+});
+
+describe('train plot, accuracies within a point of each other', () => {
+  it('labels every accuracy tick differently: as many decimals as the tick step needs', async () => {
+    const close = {
+      ...train,
+      runs: train.runs.map((run, i) => ({
+        ...run,
+        epochs: run.epochs.map((e, j) => ({
+          ...e,
+          trainAcc: 0.181 + 0.002 * i + 0.001 * j,
+          testAcc: 0.12 + 0.001 * i,
+          testAccPrecise: 0.125 + 0.0015 * i,
+          testAccBatch: 0.11 + 0.0025 * j,
+        })),
+      })),
+    };
+    const { svg } = await renderAndCheck('train-close', trainPlot(close));
+    const accuracyAxes = yTickLabels(svg).slice(1);
+    expect(accuracyAxes).toHaveLength(4);
+    for (const labels of accuracyAxes) {
+      expect(labels.length).toBeGreaterThan(2);
+      expect(new Set(labels).size, labels.join(' ')).toBe(labels.length);
     }
   });
 });

@@ -96,7 +96,7 @@ export function iterationPlot(d: IterationDocument): PlotSpec {
           field: 'share',
           type: 'quantitative',
           title: 'share of the iteration',
-          axis: { format: '.0%' },
+          axis: { format: '%' },
         }),
       },
     ],

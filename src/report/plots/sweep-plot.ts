@@ -70,7 +70,7 @@ export function sweepPlot(r: SweepReport): PlotSpec {
           type: 'quantitative',
           title: 'test accuracy (running statistics)',
           scale: { zero: false },
-          axis: { format: '.0%' },
+          axis: { format: '%' },
         },
         color,
         strokeDash: {

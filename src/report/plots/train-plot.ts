@@ -7,10 +7,10 @@ import { DASHES, FULL_LABELS, SHAPES, bnModeOrder, cycle, inOrder, nestedSizes }
 /** The panels: what each epoch row holds, its panel title and its y-axis title. */
 const PANELS = [
   { field: 'trainLoss', title: 'Training loss', axis: 'cross-entropy loss', format: '.2~f' },
-  { field: 'trainAcc', title: 'Training accuracy', axis: 'accuracy', format: '.0%' },
-  { field: 'testAcc', title: 'Test accuracy, running statistics', axis: 'accuracy', format: '.0%' },
-  { field: 'testAccPrecise', title: 'Test accuracy, precise BN', axis: 'accuracy', format: '.0%' },
-  { field: 'testAccBatch', title: 'Test accuracy, batch statistics', axis: 'accuracy', format: '.0%' },
+  { field: 'trainAcc', title: 'Training accuracy', axis: 'accuracy', format: '%' },
+  { field: 'testAcc', title: 'Test accuracy, running statistics', axis: 'accuracy', format: '%' },
+  { field: 'testAccPrecise', title: 'Test accuracy, precise BN', axis: 'accuracy', format: '%' },
+  { field: 'testAccBatch', title: 'Test accuracy, batch statistics', axis: 'accuracy', format: '%' },
 ] as const;
 
 /**
