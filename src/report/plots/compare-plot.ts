@@ -81,7 +81,9 @@ export function comparePlot(r: CompareReport): PlotSpec {
       anchor: 'start',
       subtitle: [
         `${channelNote}, in whole-batch std`,
-        `dashed: ± ${iid.toPrecision(3)}, the rms stray of i.i.d. values`,
+        iid > 0
+          ? `dashed: ± ${iid.toPrecision(3)}, the rms stray of i.i.d. values`
+          : 'one device holds the whole batch: its means are the batch means',
         ...(empty.length > 0
           ? [`no point for ${empty.length === 1 ? 'device' : 'devices'} ${empty.join(', ')}: no rows`]
           : []),
@@ -119,6 +121,8 @@ export function comparePlot(r: CompareReport): PlotSpec {
             field: 'shift',
             type: 'quantitative',
             title: '(device mean − batch mean) / batch std',
+            // Every shift is 0 on one device: give the axis a span to show it in.
+            ...(iid > 0 ? {} : { scale: { domain: [-1, 1] } }),
           },
           color: {
             field: 'channel',
