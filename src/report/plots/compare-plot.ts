@@ -327,7 +327,7 @@ export function layerComparePlot(r: LayerCompareReport): PlotSpec {
       },
       {
         data: { values: [{ one: 1 }] },
-        mark: { type: 'text', align: 'right', baseline: 'bottom', dx: -4, dy: -3, color: '#666' },
+        mark: { type: 'text', align: 'left', baseline: 'middle', dx: 4, color: '#666' },
         encoding: { y: { field: 'one', type: 'quantitative' }, x: { value: width }, text: { value: 'i.i.d.' } },
       },
       {
