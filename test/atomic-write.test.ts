@@ -13,7 +13,7 @@ import {
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { InputError } from '../src/errors.js';
-import { checkOutputTargets, writeFilesAtomically } from '../src/io/atomic-write.js';
+import { checkOutputTargets, writeFilesAtomically, writePlacedFilesAtomically } from '../src/io/atomic-write.js';
 import { tempDir } from './helpers.js';
 
 const files = (run: string) => [
@@ -174,6 +174,61 @@ describe('writeFilesAtomically', () => {
     expect(listing(dir)).toEqual(['a.npy', 'b.npy', 'extra.npy', 'stats.json']);
     expect(readFileSync(join(dir, 'a.npy'), 'utf8')).toBe(before['a.npy']);
     expect(readFileSync(join(dir, 'b.npy'), 'utf8')).toBe(before['b.npy']);
+  });
+});
+
+describe('writePlacedFilesAtomically: files in several directories, one commit', () => {
+  const failAt = (n: number) => {
+    let renames = 0;
+    return {
+      rename(from: string, to: string) {
+        if (++renames === n) throw Object.assign(new Error(`EIO: i/o error, rename '${from}'`), { code: 'EIO' });
+        renameSyncReal(from, to);
+      },
+    };
+  };
+
+  it('writes each file into its directory, creating them', async () => {
+    const root = tempDir('syncbn-placed-');
+    const written = await writePlacedFilesAtomically([
+      { dir: join(root, 'out', 'svg'), name: 'a.svg', bytes: 'svg' },
+      { dir: join(root, 'out', 'html'), name: 'a.html', bytes: 'html' },
+    ]);
+    expect(written).toEqual([join(root, 'out', 'svg', 'a.svg'), join(root, 'out', 'html', 'a.html')]);
+    expect(readFileSync(join(root, 'out', 'html', 'a.html'), 'utf8')).toBe('html');
+  });
+
+  it('a rename failing at the second directory leaves no file and none of the directories it made', async () => {
+    const root = tempDir('syncbn-placed-');
+    await expect(
+      writePlacedFilesAtomically(
+        [
+          { dir: join(root, 'out', 'svg'), name: 'a.svg', bytes: 'svg' },
+          { dir: join(root, 'out', 'html'), name: 'a.html', bytes: 'html' },
+        ],
+        { fs: failAt(2) },
+      ),
+    ).rejects.toThrow(/cannot put the outputs in place .*EIO.*nothing new was written/);
+    expect(readdirSync(root)).toEqual([]);
+  });
+
+  it('a rename failing puts back an earlier file in another directory', async () => {
+    const root = tempDir('syncbn-placed-');
+    mkdirSync(join(root, 'svg'));
+    writeFileSync(join(root, 'svg', 'a.svg'), 'earlier');
+    await expect(
+      writePlacedFilesAtomically(
+        [
+          { dir: join(root, 'svg'), name: 'a.svg', bytes: 'new' },
+          { dir: join(root, 'html', 'deep'), name: 'a.html', bytes: 'html' },
+        ],
+        // Move the earlier svg aside, place the new svg, fail placing the html.
+        { fs: failAt(3) },
+      ),
+    ).rejects.toThrow(/EIO/);
+    expect(readdirSync(root)).toEqual(['svg']);
+    expect(readdirSync(join(root, 'svg'))).toEqual(['a.svg']);
+    expect(readFileSync(join(root, 'svg', 'a.svg'), 'utf8')).toBe('earlier');
   });
 });
 

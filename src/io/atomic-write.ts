@@ -14,7 +14,7 @@
  * so a directory never holds files of two different runs of the command.
  */
 import { closeSync, lstatSync, mkdirSync, openSync, renameSync, rmdirSync, rmSync, statSync, writeSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join, resolve, sep } from 'node:path';
 import { InputError, OutputWriteError } from '../errors.js';
 
 /** One output file, in memory. */
@@ -139,12 +139,14 @@ function makeDirectory(dir: string): string[] {
   return missing;
 }
 
+/** Removes the directories a write created, deepest first; one that is not empty (someone else's files) stays. */
 function removeDirectories(created: readonly string[]): void {
-  for (const d of created) {
+  const deepestFirst = [...new Set(created)].sort((a, b) => b.split(sep).length - a.split(sep).length);
+  for (const d of deepestFirst) {
     try {
       rmdirSync(d);
     } catch {
-      return; // not empty (someone else's files): leave it and its parents
+      // Not empty: it and its parents stay.
     }
   }
 }
