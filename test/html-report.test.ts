@@ -316,6 +316,8 @@ window.addEventListener('load', check);
     for (const name of names) {
       const [charts, marks, errors, toggle] = (states[name] ?? '').split('/');
       expect(decodeURIComponent(errors ?? ''), name).toBe('ok');
+      expect(charts, name).toBe('1');
+      expect(Number(marks), name).toBeGreaterThan(20);
       // A click on the first legend entry fades the other series: more faded marks than before.
       // One step per layer in the captured fixture leaves compare's layer plot with one series.
       if (name === 'compare-layers') {
@@ -325,8 +327,6 @@ window.addEventListener('load', check);
       const [before, after, reset] = (toggle ?? '').split('-').map(Number);
       expect(after, `${name}: faded marks before and after a legend click: ${toggle}`).toBeGreaterThan(before);
       expect(reset, `${name}: faded marks after "Show every series": ${toggle}`).toBe(before);
-      expect(charts, name).toBe('1');
-      expect(Number(marks), name).toBeGreaterThan(20);
     }
     const image = PNG.sync.read(readFileSync(png));
     let ink = 0;

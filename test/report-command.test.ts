@@ -231,9 +231,42 @@ describe('a file that is not a whole saved result: one line, exit 2, nothing wri
       /is not whole: batch\.seed is missing$/,
     ],
     [
-      'a shape the split cannot use',
-      edited('compare', (d) => (d.batch.shape = [])),
-      /\(the --json of syncbn-sim compare\) is not whole: /,
+      'a shape with no channels',
+      edited('compare', (d) => (d.batch.shape = [16])),
+      /\(the --json of syncbn-sim compare\) is not whole: batch\.shape \[16\] has no channels: \[N,C\] or \[N,C,H,W\]$/,
+    ],
+    [
+      'a device count that disagrees with the device rows',
+      edited('compare', (d) => (d.devices = 3)),
+      /is not whole: per_device has 4 entries for 3 devices$/,
+    ],
+    [
+      'a device holding rows the split does not give it',
+      edited('compare', (d) => (d.per_device[1].rows = [0, 100])),
+      /is not whole: per_device\[1\] is not rank 1 holding rows 4 to 8 \(16 values per channel\)$/,
+    ],
+    [
+      'precision without its settings: still precision, not semantics',
+      edited('precision', (d) => delete d.settings),
+      /\(the --json of syncbn-sim precision\) is not whole: settings is missing$/,
+    ],
+    [
+      'sweep without its counts: still sweep, not precision',
+      edited('sweep', (d) => {
+        delete d.trained;
+        delete d.reused;
+      }),
+      /\(the --json of syncbn-sim sweep\) is not whole: trained is missing$/,
+    ],
+    [
+      'cost --model with W that is not nodes x GPUs',
+      edited('cost-model', (d) => (d.sweep[0].devices = 999)),
+      /\(the --json of syncbn-sim cost --model\) is not whole: sweep\[0\]\.devices is 999, not nodes x gpus_per_node = 8$/,
+    ],
+    [
+      'cost --model with simulation settings but rows not simulated',
+      edited('cost-model', (d) => (d.simulation = { jitter_ms: 0, straggler: null, seed: 0 })),
+      /is not whole: sweep\[0\]\.rows\[0\] has no simulated run, but the result has simulation settings$/,
     ],
     [
       'nested deeper than a result',
@@ -287,9 +320,6 @@ describe('a file that is not a whole saved result: one line, exit 2, nothing wri
 
 describe('the schemas a saved result is checked against', () => {
   it('read a null number (how JSON writes NaN) back as NaN, and refuse null where the type has none', () => {
-    const report = JSON.parse(readFileSync(join(SAVED, 'noise.json'), 'utf8'));
-    const camel = { ...report, rows: [{ ...report.rows[0], mean_ratio: undefined }] };
-    expect(schemaProblem('NoiseReport', camel)).toMatch(/is missing|is not a key/);
     const row = {
       batch: 2,
       mode: 'local',
@@ -318,6 +348,9 @@ describe('the schemas a saved result is checked against', () => {
     expect(schemaProblem('NoiseReport', { ...doc, rows: [{ ...row, mode: null }] })).toBe(
       'rows[0].mode must be string',
     );
+    // Paths are spelled in the file's own keys.
+    const { meanRatio: _, ...withoutRatio } = row;
+    expect(schemaProblem('NoiseReport', { ...doc, rows: [withoutRatio] })).toBe('rows[0].mean_ratio is missing');
   });
 });
 

@@ -6,8 +6,8 @@
  * such instead of drawn wrong.
  */
 import { isDeepStrictEqual } from 'node:util';
-import type { CompareReport } from '../experiments/compare.js';
-import type { IterationDocument } from '../cost/iteration-document.js';
+import { type CompareReport, shardSizes } from '../experiments/compare.js';
+import { type IterationDocument, iterationsOf } from '../cost/iteration-document.js';
 import type { CostReport } from '../experiments/cost.js';
 import type { LayerCompareReport, LayerNoiseReport } from '../experiments/layers.js';
 import type { NoiseReport } from '../experiments/noise.js';
@@ -59,6 +59,8 @@ interface Kind<R> {
   readonly keys: readonly string[];
   /** Top-level keys it may have besides. */
   readonly optional?: readonly string[];
+  /** A key its first row always has, for the kinds with `rows`: what tells them apart when top-level keys are cut. */
+  readonly rowKey?: string;
   /** Keys added to its JSON after the first release, with the date: a result saved before lacks them. */
   readonly added?: Readonly<Record<string, string>>;
   /** Why a result of this kind cannot be drawn from its JSON, and what to do instead. */
@@ -132,6 +134,7 @@ const KINDS: readonly AnyKind[] = [
   }),
   kind<NoiseReport>({
     command: 'noise',
+    rowKey: 'mode',
     schema: 'NoiseReport',
     optional: ['shift'],
     keys: ['source', 'devices', 'trials', 'channels', 'seed', 'stats', 'rows'],
@@ -141,6 +144,7 @@ const KINDS: readonly AnyKind[] = [
   }),
   kind<SweepReport>({
     command: 'sweep',
+    rowKey: 'per_device_batch',
     schema: 'SweepReport',
     keys: ['settings', 'trained', 'reused', 'rows'],
     encode: sweepJson,
@@ -149,6 +153,7 @@ const KINDS: readonly AnyKind[] = [
   }),
   kind<TrainReport>({
     command: 'train',
+    rowKey: 'epoch',
     schema: 'TrainReport',
     keys: ['model', 'dataset', 'settings', 'runs', 'rows'],
     decode: without<TrainReport>('rows'),
@@ -158,6 +163,7 @@ const KINDS: readonly AnyKind[] = [
   }),
   kind<CostReport>({
     command: 'cost',
+    rowKey: 'algorithm',
     schema: 'CostReport',
     keysAsSaved: true,
     consistent: costConsistent,
@@ -168,6 +174,7 @@ const KINDS: readonly AnyKind[] = [
   kind<IterationDocument>({
     command: 'cost --model',
     schema: 'IterationDocument',
+    consistent: iterationConsistent,
     optional: ['iteration', 'sweep', 'simulation'],
     added: { per_gpu_batch: '2026-12-02' },
     keys: ['network', 'compute', 'pattern', 'per_gpu_batch'],
@@ -182,6 +189,7 @@ const KINDS: readonly AnyKind[] = [
   }),
   kind<PrecisionReport>({
     command: 'precision',
+    rowKey: 'method',
     schema: 'PrecisionReport',
     keys: ['settings', 'rows'],
     encode: precisionJson,
@@ -190,15 +198,32 @@ const KINDS: readonly AnyKind[] = [
   }),
   kind({
     command: 'semantics',
+    rowKey: 'framework',
     keys: ['rows'],
     unshowable:
       'its documented JSON is the rows alone, without the storage formats and the notes its page shows; run the command again with --html FILE.html',
   }),
 ];
 
-/** Every per-channel list of a comparison has one entry per channel of the batch. */
+/**
+ * A comparison's figures agree with its batch: a shape of rows and channels, one device row per
+ * rank with the rows numpy.array_split gives it, and one entry per channel in every list.
+ */
 function compareConsistent(r: CompareReport): string | undefined {
-  const channels = r.batch.shape[1];
+  const shape = r.batch.shape;
+  if (shape.length < 2) return `batch.shape ${JSON.stringify(shape)} has no channels: [N,C] or [N,C,H,W]`;
+  if (r.perDevice.length !== r.devices)
+    return `per_device has ${r.perDevice.length} entries for ${r.devices} devices`;
+  const sizes = shardSizes(shape[0], r.devices);
+  const perRow = shape.slice(2).reduce((a, b) => a * b, 1);
+  let start = 0;
+  for (const [i, d] of r.perDevice.entries()) {
+    const rows = [start, start + sizes[i]];
+    if (d.rank !== i || d.rows[0] !== rows[0] || d.rows[1] !== rows[1] || d.count !== sizes[i] * perRow)
+      return `per_device[${i}] is not rank ${i} holding rows ${rows[0]} to ${rows[1]} (${sizes[i] * perRow} values per channel)`;
+    start = rows[1];
+  }
+  const channels = shape[1];
   const lists: [string, readonly unknown[]][] = [
     ['global.mean', r.global.mean],
     ['global.var', r.global.var],
@@ -209,6 +234,25 @@ function compareConsistent(r: CompareReport): string | undefined {
   ];
   const wrong = lists.find(([, list]) => list.length !== channels);
   return wrong && `${wrong[0]} has ${wrong[1].length} entries for the ${channels} channels of batch.shape`;
+}
+
+/**
+ * An iteration document agrees with itself: one of iteration and sweep, W = nodes x GPUs per
+ * node, and an executed run on every row exactly when the simulation settings are there.
+ */
+function iterationConsistent(d: IterationDocument): string | undefined {
+  if ((d.iteration === undefined) === (d.sweep === undefined)) return 'it needs one of iteration and sweep';
+  for (const [i, it] of iterationsOf(d).entries()) {
+    const where = d.iteration ? 'iteration' : `sweep[${i}]`;
+    if (it.devices !== it.nodes * it.gpusPerNode)
+      return `${where}.devices is ${it.devices}, not nodes x gpus_per_node = ${it.nodes * it.gpusPerNode}`;
+    const row = it.rows.findIndex((row) => (row.simulated === undefined) === (d.simulation !== undefined));
+    if (row >= 0)
+      return d.simulation
+        ? `${where}.rows[${row}] has no simulated run, but the result has simulation settings`
+        : `${where}.rows[${row}] has a simulated run, but the result has no simulation settings`;
+  }
+  return undefined;
 }
 
 /** The flat cost report names the same device counts in its rows and in its summaries of the fastest. */
@@ -266,7 +310,8 @@ const isObject = (value: unknown): value is Record<string, unknown> =>
 /**
  * The kind of a document: the one whose top-level keys it matches best (a key of the kind's
  * counts for it, a key the document has that the kind has not, or lacks that the kind has,
- * against it), so that a result with a key cut or added is still named as what it is.
+ * against it; for kinds with rows, the first row's telling key counts twice), so that a result
+ * with a key cut or added is still named as what it is.
  */
 function kindOf(document: Record<string, unknown>): AnyKind | undefined {
   const present = Object.keys(document);
@@ -275,7 +320,9 @@ function kindOf(document: Record<string, unknown>): AnyKind | undefined {
   for (const k of KINDS) {
     const known = new Set([...k.keys, ...(k.optional ?? [])]);
     const shared = present.filter((key) => known.has(key)).length;
-    const score = shared - (present.length - shared) - k.keys.filter((key) => !(key in document)).length;
+    let score = shared - (present.length - shared) - k.keys.filter((key) => !(key in document)).length;
+    const firstRow = Array.isArray(document.rows) && isObject(document.rows[0]) ? document.rows[0] : undefined;
+    if (k.rowKey && firstRow) score += k.rowKey in firstRow ? 2 : -2;
     if (score > bestScore) [best, bestScore] = [k, score];
   }
   return best;
@@ -333,14 +380,11 @@ export function readSavedResult(text: string, name: string): SavedResult {
   try {
     const difference = consistent?.(report) ?? (encode && firstDifference(document, asWritten(encode(report)), ''));
     if (difference) throw new InputError(`${what} is not whole: ${difference}`);
-    const saved = { command: found.command, table: table(report), plot: plot(report) };
-    // A last net: no table of a whole result prints 'undefined'.
-    if (/\bundefined\b/.test(saved.table)) throw new TypeError('undefined in the table');
-    return saved;
+    return { command: found.command, table: table(report), plot: plot(report) };
   } catch (err) {
     // The schema checks each value's type; what it cannot check is how values fit together.
     if (err instanceof InputError && err.message.startsWith(what)) throw err;
-    const why = err instanceof InputError ? err.message : 'values that do not fit together';
-    throw new InputError(`${what} is not whole: ${why}`);
+    // What the checks above let through and the builders still refuse, said with the builder's words.
+    throw new InputError(`${what} is not whole: values that do not fit together (${(err as Error).message})`);
   }
 }
