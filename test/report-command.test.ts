@@ -77,6 +77,16 @@ describe('report draws the page --html drew', () => {
   }
 });
 
+describe('report --html', () => {
+  it('is a name of --out, as the experiments call it', async () => {
+    const page = join(tempDir('syncbn-report-'), 'page.html');
+    const r = await runMain(['report', join(SAVED, 'noise.json'), '--html', page]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toContain(`report written to ${page}`);
+    expect(existsSync(page)).toBe(true);
+  });
+});
+
 describe('saved results kept in test/fixtures/saved', () => {
   const showable = [
     'compare',
@@ -300,6 +310,9 @@ describe('a file that is not a whole saved result: one line, exit 2, nothing wri
       return r.stderr.trim();
     };
     expect(await lines([saved])).toMatch(/report needs --out FILE\.html \(or --png FILE\.png, --plot FILE\.svg\)/);
+    expect(await lines([saved, '--out', join(dir, 'a.html'), '--html', join(dir, 'b.html')])).toMatch(
+      /option '--out <file\.html>' cannot be used with option '--html <file\.html>'/,
+    );
     expect(await lines([saved, '--out', join(dir, 'page.htm')])).toMatch(
       /--out must name an \.html file, got '.*page\.htm'$/,
     );

@@ -1,6 +1,6 @@
 /** `syncbn-sim report RESULT.json --out FILE.html`: a saved result drawn again, as the command that made it would. */
 import { readFileSync } from 'node:fs';
-import type { Command } from 'commander';
+import { type Command, Option } from 'commander';
 import { InputError } from '../errors.js';
 import { readInputFile } from '../io/read-input-file.js';
 import { readSavedResult } from '../report/saved-result.js';
@@ -8,6 +8,7 @@ import { checkOutputPath, checkReportFlags, writePlotOutputs } from './report-ou
 
 interface ReportCommandFlags {
   out?: string;
+  html?: string;
   png?: string;
   plot?: string;
 }
@@ -23,10 +24,16 @@ export function addReportCommand(program: Command): void {
       "a saved --json result (compare, noise, precision, cost, train, sweep) drawn again: the same page --html writes, or the plot's PNG or SVG",
     )
     .argument('<result.json>', "what an experiment printed with --json ('-': read it from standard input)")
-    .option('--out <file.html>', 'the self-contained page: the plot, interactive, beside the table')
+    .addOption(
+      new Option('--out <file.html>', 'the self-contained page: the plot, interactive, beside the table').conflicts(
+        'html',
+      ),
+    )
+    .option('--html <file.html>', 'the same as --out, as the experiments name it')
     .option('--png <file.png>', 'the plot as a PNG image (2 pixels per point, white background)')
     .option('--plot <file.svg>', 'the plot as an SVG (its Vega-Lite spec goes beside it)')
     .action(async (path: string, flags: ReportCommandFlags) => {
+      flags.out ??= flags.html;
       if (!flags.out && !flags.png && !flags.plot)
         throw new InputError('report needs --out FILE.html (or --png FILE.png, --plot FILE.svg): what to write');
       const outputs = { html: flags.out, png: flags.png, plot: flags.plot };

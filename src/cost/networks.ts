@@ -116,8 +116,17 @@ export function computeSeconds(
   const preset = GPUS[gpu ?? 'a100'];
   if (network.name !== 'resnet50')
     throw new InputError(
-      `--gpu has measured throughput for resnet50 only; give --step-ms for ${network.name === 'custom' ? 'your network' : network.name}`,
+      `--gpu has measured throughput for resnet50 only; give --step-ms for ${networkName(network.name)}`,
     );
   if (preset.resnet50ImagesPerSecond === undefined) throw new InputError(`--gpu ${preset.name}: ${preset.source}`);
   return { seconds: perGpuBatch / preset.resnet50ImagesPerSecond, source: preset.source };
+}
+
+/**
+ * The name a page gives a network: its own, or 'your network' for `--channels` and `--params`.
+ * @param name - the network's name ('custom' for the user's).
+ * @returns the name to print.
+ */
+export function networkName(name: string): string {
+  return name === 'custom' ? 'your network' : name;
 }

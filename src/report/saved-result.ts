@@ -212,8 +212,7 @@ const KINDS: readonly AnyKind[] = [
 function compareConsistent(r: CompareReport): string | undefined {
   const shape = r.batch.shape;
   if (shape.length < 2) return `batch.shape ${JSON.stringify(shape)} has no channels: [N,C] or [N,C,H,W]`;
-  if (r.perDevice.length !== r.devices)
-    return `per_device has ${r.perDevice.length} entries for ${r.devices} devices`;
+  if (r.perDevice.length !== r.devices) return `per_device has ${r.perDevice.length} entries for ${r.devices} devices`;
   const sizes = shardSizes(shape[0], r.devices);
   const perRow = shape.slice(2).reduce((a, b) => a * b, 1);
   let start = 0;
@@ -270,11 +269,17 @@ function camelCase(key: string): string {
   return key.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
 }
 
-/** The document with every key in camelCase. */
-function camelCaseKeys(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(camelCaseKeys);
+/** The document with every key in camelCase; `spelled` learns each camelCase key's spelling in the file. */
+function camelCaseKeys(value: unknown, spelled: Map<string, string>): unknown {
+  if (Array.isArray(value)) return value.map((item) => camelCaseKeys(item, spelled));
   if (typeof value !== 'object' || value === null) return value;
-  return Object.fromEntries(Object.entries(value).map(([key, item]) => [camelCase(key), camelCaseKeys(item)]));
+  return Object.fromEntries(
+    Object.entries(value).map(([key, item]) => {
+      const camel = camelCase(key);
+      spelled.set(camel, key);
+      return [camel, camelCaseKeys(item, spelled)];
+    }),
+  );
 }
 
 /** A value as JSON writes it: NaN and infinities null, undefined keys gone. */
@@ -358,11 +363,12 @@ export function readSavedResult(text: string, name: string): SavedResult {
   if (found.unshowable || !found.table || !found.plot)
     throw new InputError(`${what} cannot be drawn again: ${found.unshowable ?? 'it has no plot yet'}`);
   let report: never;
+  const spelled = new Map<string, string>();
   try {
     report = (
       found.keysAsSaved
         ? structuredClone(document)
-        : (found.decode ?? without())(camelCaseKeys(document) as Record<string, unknown>)
+        : (found.decode ?? without())(camelCaseKeys(document, spelled) as Record<string, unknown>)
     ) as never;
   } catch (err) {
     // JSON.parse reads nesting far deeper than a walk of it can recurse.
@@ -374,7 +380,7 @@ export function readSavedResult(text: string, name: string): SavedResult {
     throw new InputError(
       `${what} lacks ${missingSince[0]}, which its JSON has held since ${missingSince[1]}: run the command again (with --html FILE.html for the page)`,
     );
-  const problem = found.schema && schemaProblem(found.schema, report);
+  const problem = found.schema && schemaProblem(found.schema, report, (key) => spelled.get(key));
   if (problem) throw new InputError(`${what} is not whole: ${problem}`);
   const { consistent, encode, table, plot } = found;
   try {

@@ -4,7 +4,8 @@
  * them and checks a document against one, so that a saved result with a missing key, a key too
  * many or a value of the wrong type is named in one line instead of drawn wrong.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { InternalError } from '../errors.js';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
@@ -47,24 +48,27 @@ function validatorOf(type: SavedReportType): ValidateFunction {
         return true;
       },
     });
-    validate = ajv.compile(JSON.parse(readFileSync(join(SCHEMA_DIR, `${type}.json`), 'utf8')));
+    const file = join(SCHEMA_DIR, `${type}.json`);
+    if (!existsSync(file))
+      throw new InternalError(`the schema ${file} is missing: run npm run build, which generates dist/schemas`);
+    validate = ajv.compile(JSON.parse(readFileSync(file, 'utf8')));
     compiled.set(type, validate);
   }
   return validate;
 }
 
-/** 'meanRatio' is 'mean_ratio', as the saved JSON spells it. */
+/** 'meanRatio' is 'mean_ratio': the JSON's rule, for a key the file does not hold (one that is missing). */
 const snakeCase = (key: string) => key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 
 /** An ajv error as the saved file's path and what is wrong there ('rows[1].mean_ratio must be number'). */
-function describe(error: ErrorObject): string {
+function describe(error: ErrorObject, spelled: (key: string) => string | undefined): string {
+  const spell = (key: string) => spelled(key) ?? snakeCase(key);
   const parts = error.instancePath.split('/').slice(1);
-  let path = parts.map((p) => (/^\d+$/.test(p) ? `[${p}]` : `.${snakeCase(p)}`)).join('');
+  let path = parts.map((p) => (/^\d+$/.test(p) ? `[${p}]` : `.${spell(p)}`)).join('');
   const params = error.params as { missingProperty?: string; additionalProperty?: string };
-  if (params.missingProperty)
-    return `${path ? `${path.slice(1)}.` : ''}${snakeCase(params.missingProperty)} is missing`;
+  if (params.missingProperty) return `${path ? `${path.slice(1)}.` : ''}${spell(params.missingProperty)} is missing`;
   if (params.additionalProperty)
-    return `${path ? `${path.slice(1)}.` : ''}${snakeCase(params.additionalProperty)} is not a key of this result`;
+    return `${path ? `${path.slice(1)}.` : ''}${spell(params.additionalProperty)} is not a key of this result`;
   path = path.startsWith('.') ? path.slice(1) : path;
   // A number may be null in the file (NaN, infinities): name the type the reader needs.
   const message =
@@ -82,12 +86,17 @@ function describe(error: ErrorObject): string {
  *
  * @param type - the report type.
  * @param report - the document, keys in camelCase; modified in place where a number was null.
+ * @param spelled - how the file spells a camelCase key, when it holds it; by default the JSON's rule.
  * @returns undefined when it conforms, else the first problem with its path in the saved
  *   file's own keys ('rows[1].mean_ratio must be number').
- * @throws Error when the schema is missing from dist/schemas (a build that did not finish).
+ * @throws InternalError when the schema is missing from dist/schemas (a build that did not finish).
  */
-export function schemaProblem(type: SavedReportType, report: unknown): string | undefined {
+export function schemaProblem(
+  type: SavedReportType,
+  report: unknown,
+  spelled: (key: string) => string | undefined = () => undefined,
+): string | undefined {
   const validate = validatorOf(type);
   if (validate(report)) return undefined;
-  return describe((validate.errors ?? [])[0]);
+  return describe((validate.errors ?? [])[0], spelled);
 }

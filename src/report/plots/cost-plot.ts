@@ -1,5 +1,6 @@
 /** The figure of the `cost` experiment: sync-BN communication per training iteration. */
 import type { CostReport } from '../../experiments/cost.js';
+import { networkName } from '../../cost/networks.js';
 import { type PlotSpec, VEGA_LITE_SCHEMA } from '../plot.js';
 import { DASHES, FULL_LABELS, SECONDS_LABEL, SHAPES, cycle, inOrder, nestedSizes } from './marks.js';
 
@@ -23,7 +24,7 @@ export function costPlot(r: CostReport): PlotSpec {
   }
   const algorithms = [...r.settings.algorithms];
   const title = {
-    text: `Sync-BN communication per training iteration: ${r.network.name === 'custom' ? 'your network' : r.network.name}, ${r.link.name} link`,
+    text: `Sync-BN communication per training iteration: ${networkName(r.network.name)}, ${r.link.name} link`,
     subtitle: `${r.network.layers} BN layers, statistics by ${r.settings.stats}, ${r.settings.bytes_per_value} bytes a value; alpha-beta-gamma model, forward and backward`,
   };
   const color = {

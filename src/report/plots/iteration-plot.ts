@@ -1,6 +1,6 @@
 /** The figure of `cost --model`: what each BN mode's communication costs an iteration, against W. */
 import { type IterationDocument, iterationsOf } from '../../cost/iteration-document.js';
-import { networkName } from '../tables/iteration-table.js';
+import { networkName } from '../../cost/networks.js';
 import { type PlotSpec, VEGA_LITE_SCHEMA } from '../plot.js';
 import { DASHES, FULL_LABELS, SECONDS_LABEL, SHAPES, bnModeOrder, cycle, inOrder } from './marks.js';
 

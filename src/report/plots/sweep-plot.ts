@@ -48,7 +48,12 @@ export function sweepPlot(r: SweepReport): PlotSpec {
     scale: { type: 'log', base: 2, domain: [batches[0], batches[batches.length - 1]], nice: false },
     axis: { values: batches, format: 'd' },
   } as const;
-  const legendToggle = { name: 'pick', select: { type: 'point', fields: ['mode'] }, bind: 'legend' } as const;
+  // clear: false as on every page's legends (legend-toggle.ts): the page's button clears them.
+  const legendToggle = {
+    name: 'pick',
+    select: { type: 'point', fields: ['mode'], clear: false },
+    bind: 'legend',
+  } as const;
   const faded = { condition: { param: 'pick', value: 1 }, value: 0.12 } as const;
   const layer = [
     {

@@ -1,4 +1,5 @@
 /** The flat cost model's report (`syncbn-sim cost --devices --link`) as terminal text. */
+import { networkName } from '../../cost/networks.js';
 import type { CostReport } from '../../experiments/cost.js';
 import { type Cell, formatNumber, formatSeconds, renderTable } from '../table.js';
 
@@ -45,7 +46,7 @@ export function costTables(r: CostReport): string {
   const link = r.link;
   const sizes = net.message_sizes;
   const out: string[] = [];
-  const netName = net.name === 'custom' ? 'your network' : net.name;
+  const netName = networkName(net.name);
   out.push(
     `Sync-BN communication per training iteration: ${netName}, ${net.layers} BN layers, ${net.channels_total} channels; ` +
       `statistics by ${r.settings.stats}, ${r.settings.bytes_per_value} bytes a value.`,
