@@ -47,6 +47,7 @@ function sweepReport(): SweepReport {
     testAccBatchMean: acc - 0.05,
     testAccBatchCi95: ci,
     testAccBySeed: [acc - 0.01, acc, acc + 0.01],
+    diverged: 0,
   });
   return {
     settings: {

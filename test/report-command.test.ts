@@ -284,6 +284,13 @@ describe('a file that is not a whole saved result: one line, exit 2, nothing wri
       /\(the --json of syncbn-sim noise\) is not whole: it nests too deeply to be a result$/,
     ],
     [
+      'a sweep result saved before diverged was counted',
+      edited('sweep', (d) => {
+        for (const row of d.rows) delete row.diverged;
+      }),
+      /\(the --json of syncbn-sim sweep\) lacks rows\[0\]\.diverged, which its JSON has held since 2026-12-02: run the command again/,
+    ],
+    [
       'a cost --model result saved before per_gpu_batch',
       edited('cost-model', (d) => delete d.per_gpu_batch),
       /\(the --json of syncbn-sim cost --model\) lacks per_gpu_batch, which its JSON has held since 2026-12-02: run the command again/,

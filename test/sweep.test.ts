@@ -12,6 +12,7 @@ import { type SweepOptions, sweepExperiment } from '../src/experiments/sweep.js'
 import { trainExperiment } from '../src/experiments/train.js';
 import { sweepJson } from '../src/report/json/sweep-json.js';
 import { sweepPlot } from '../src/report/plots/sweep-plot.js';
+import { sweepTable } from '../src/report/tables/sweep-table.js';
 import { meanCi95, studentTCdf, studentTQuantile } from '../src/summary-stats.js';
 import { CLI, runMain, tempDir } from './helpers.js';
 
@@ -80,7 +81,8 @@ describe('sweep', () => {
       ['sync', 'batch', 2, 2, 2],
     ]);
     for (const row of first.rows) {
-      const [a, b] = row.testAccBySeed;
+      const [a, b] = row.testAccBySeed as number[];
+      expect(row.diverged).toBe(0);
       expect(row.testAccMean).toBeCloseTo((a + b) / 2, 15);
       expect(row.testAccCi95).toBeCloseTo(
         (studentTQuantile(0.975, 1) * Math.abs(a - b)) / Math.sqrt(2) / Math.sqrt(2),
@@ -89,7 +91,7 @@ describe('sweep', () => {
     }
     const [local, sync] = first.rows;
     expect(sync.gapVsSync).toBe(0);
-    expect(local.gapVsSync).toBeCloseTo(local.testAccMean - sync.testAccMean, 15);
+    expect(local.gapVsSync).toBeCloseTo((local.testAccMean as number) - (sync.testAccMean as number), 15);
 
     // The sweep's run is train's run: the same final epoch, bit for bit.
     const alone = await trainExperiment({
@@ -168,6 +170,86 @@ describe('sweep', () => {
     expect(error).toBeInstanceOf(InputError);
     expect((error as Error).message).toContain(message);
   });
+});
+
+describe('sweep: a run that diverges is a result', () => {
+  // lr 3000 diverges sync BN at b = 2 on 2 devices; the linear rule scales it to 3000 x 4 / 256.
+  const STEEP: SweepOptions = {
+    ...TINY,
+    bn: ['sync'],
+    lr: 3000,
+    lrScaling: ['none', 'linear'],
+    steps: undefined,
+    epochs: 1,
+  };
+
+  it('is recorded, left out of the means, kept in the resume directory and reused', async () => {
+    const dir = tempDir('syncbn-sweep-div-');
+    const lines: string[] = [];
+    const r = await sweepExperiment({
+      ...STEEP,
+      resumeDir: dir,
+      onRun: (x) => lines.push(x.diverged ? 'diverged' : 'ran'),
+    });
+    const [none, linear] = r.rows;
+    expect([none.lrScaling, none.diverged, none.testAccMean, none.testAccCi95, none.testAccBySeed]).toEqual([
+      'none',
+      2,
+      null,
+      null,
+      [null, null],
+    ]);
+    expect(none.lr).toBe(3000);
+    expect(none.gapVsSync).toBeNull();
+    expect([linear.lrScaling, linear.diverged, linear.lr]).toEqual(['linear', 0, (3000 * 4) / 256]);
+    expect(linear.testAccMean).toBeGreaterThan(0);
+    expect(lines.filter((l) => l === 'diverged')).toHaveLength(2);
+    const again = await sweepExperiment({ ...STEEP, resumeDir: dir });
+    expect([again.trained, again.reused]).toEqual([0, 4]);
+    expect(again.rows).toEqual(r.rows);
+    // The JSON keeps the nulls and counts the diverged seeds; the plot leaves the row out and says so.
+    const json = sweepJson(r);
+    expect(json.rows[0]).toMatchObject({ test_acc_mean: null, diverged: 2, test_acc_by_seed: [null, null] });
+    const table = sweepTable(r);
+    expect(table).toMatch(
+      /^sync\s+batch\s+2\s+2\s+none\s+2\s+diverged\s+diverged\s+diverged\s+diverged\s+-\s+2 of 2$/m,
+    );
+    expect(table).toContain('diverged: seeds whose loss or weights became NaN or infinite');
+    const subtitle = (sweepPlot(r) as unknown as { title: { subtitle: string[] } }).title.subtitle;
+    expect(subtitle.join(' ')).toContain('diverged seeds left out: sync b=2 W=2 none: 2 of 2');
+  }, 60_000);
+
+  it('some seeds diverged: the means are over the others', async () => {
+    const dir = tempDir('syncbn-sweep-div-');
+    // A diverged run file for seed 1, as a sweep writes one; seed 0 trains.
+    const config = { bn: 'sync', norm: 'batch', perDeviceBatch: 2, devices: 2, lrScaling: 'none', seed: 1 };
+    const settings = {
+      model: 'mlp',
+      dataset: 'synthetic',
+      subset: 64,
+      epochs: null,
+      steps: 3,
+      lr: 1,
+      momentum: 0,
+      weightDecay: 0,
+      stats: 'sums',
+      evalStats: 'rank0',
+      preciseBatches: 1,
+    };
+    const diverged = { epoch: 1, step: 2, what: 'loss NaN', lr: 1 };
+    writeFileSync(
+      join(dir, 'run_batch_sync_W2_b2_lr-none_seed1.json'),
+      JSON.stringify({ version: 1, settings, config, diverged }),
+    );
+    const r = await sweepExperiment({ ...TINY, bn: ['sync'], resumeDir: dir });
+    expect([r.trained, r.reused]).toEqual([1, 1]);
+    const [row] = r.rows;
+    expect(row.diverged).toBe(1);
+    const [first, second] = row.testAccBySeed;
+    expect(second).toBeNull();
+    expect(row.testAccMean).toBe(first);
+    expect(row.testAccCi95).toBeNull();
+  }, 60_000);
 });
 
 describe('CLI: sweep', () => {

@@ -8,7 +8,8 @@ import { STATS_METHODS, type StatsMethod } from '../bn/batch-moments.js';
 import { ALGORITHM_NAMES, type AlgorithmName, DEFAULT_ALGORITHM } from '../collectives/algorithms/index.js';
 import { InputError } from '../errors.js';
 import { InterruptedError } from '../experiments/interrupt.js';
-import { SWEEP_NO_BN_MODE, type SweepRunResult, sweepExperiment } from '../experiments/sweep.js';
+import { formatNumber } from '../report/table.js';
+import { type DivergedRun, SWEEP_NO_BN_MODE, type SweepRunResult, sweepExperiment } from '../experiments/sweep.js';
 import { DATASET_NAMES, type DatasetName } from '../experiments/train.js';
 import { sweepJson } from '../report/json/sweep-json.js';
 import { sweepPlot } from '../report/plots/sweep-plot.js';
@@ -59,10 +60,15 @@ interface SweepFlags extends ReportFlags {
 /** How a finished run is announced, one line each, as it finishes. */
 function runLine(r: SweepRunResult, done: number, total: number): string {
   const c = r.config;
-  const e = r.run.epochs[r.run.epochs.length - 1];
   const pct = (v: number) => `${(100 * v).toFixed(1)}%`;
   const what = c.norm === 'batch' ? c.bn : c.bn === SWEEP_NO_BN_MODE ? c.norm : `${c.norm} ${c.bn}`;
-  return `run ${done}/${total}${r.reused ? ' (reused)' : ''}: ${what} W=${c.devices} b=${c.perDeviceBatch} lr-scaling ${c.lrScaling} seed ${c.seed}: test acc ${pct(e.testAcc)} (precise BN ${pct(e.testAccPrecise)}, batch stats ${pct(e.testAccBatch)}), train acc ${pct(e.trainAcc)}`;
+  const head = `run ${done}/${total}${r.reused ? ' (reused)' : ''}: ${what} W=${c.devices} b=${c.perDeviceBatch} lr-scaling ${c.lrScaling} seed ${c.seed}`;
+  if (!r.run) {
+    const d = r.diverged as DivergedRun;
+    return `${head}: diverged (${d.what} at epoch ${d.epoch}, step ${d.step}, lr ${formatNumber(d.lr, 4)})`;
+  }
+  const e = r.run.epochs[r.run.epochs.length - 1];
+  return `${head}: test acc ${pct(e.testAcc)} (precise BN ${pct(e.testAccPrecise)}, batch stats ${pct(e.testAccBatch)}), train acc ${pct(e.trainAcc)}`;
 }
 
 /**

@@ -26,7 +26,15 @@ import { meanCi95 } from '../summary-stats.js';
 import type { ModelName } from '../train/protocol.js';
 import { InterruptedError, type ProgressFn, throwIfInterrupted } from './interrupt.js';
 import { modelNormName, parseModelNorm } from '../train/model-norm.js';
-import { type DatasetName, NO_BN_MODE, type TrainRunReport, trainExperiment, usesBatch } from './train.js';
+import {
+  type DatasetName,
+  DivergedError,
+  LR_REFERENCE_BATCH,
+  NO_BN_MODE,
+  type TrainRunReport,
+  trainExperiment,
+  usesBatch,
+} from './train.js';
 
 /** Most runs (configurations x seeds) in one sweep. */
 export const MAX_SWEEP_RUNS = 4096;
@@ -121,10 +129,24 @@ export interface SweepRunConfig {
 export interface SweepRunResult {
   /** The configuration and seed. */
   readonly config: SweepRunConfig;
-  /** train's report of the run (every epoch). */
-  readonly run: TrainRunReport;
+  /** train's report of the run (every epoch); absent when it diverged. */
+  readonly run?: TrainRunReport;
+  /** Where and how the run diverged; absent when it finished. */
+  readonly diverged?: DivergedRun;
   /** Whether it was read back from the resume directory rather than trained now. */
   readonly reused: boolean;
+}
+
+/** A run whose loss or weights became NaN or infinite: a result of the sweep, not its end. */
+export interface DivergedRun {
+  /** The 1-based epoch it diverged in. */
+  readonly epoch: number;
+  /** The 1-based step within that epoch. */
+  readonly step: number;
+  /** What became non-finite ("loss NaN"). */
+  readonly what: string;
+  /** The learning rate it ran with (after scaling). */
+  readonly lr: number;
 }
 
 /** One configuration summarized over its seeds. */
@@ -139,12 +161,12 @@ export interface SweepRow {
   readonly devices: number;
   /** Seeds run. */
   readonly seeds: number;
-  /** Mean final training accuracy over the seeds. */
-  readonly trainAccMean: number;
+  /** Mean final training accuracy over the seeds that did not diverge; null when every one did. */
+  readonly trainAccMean: number | null;
   /** Its 95% confidence half-width (Student's t); null for one seed. */
   readonly trainAccCi95: number | null;
-  /** Mean final test accuracy with the running statistics. */
-  readonly testAccMean: number;
+  /** Mean final test accuracy with the running statistics (seeds that did not diverge). */
+  readonly testAccMean: number | null;
   /** Its 95% confidence half-width. */
   readonly testAccCi95: number | null;
   /** testAccMean minus sync batch norm's at the same per-device batch, devices and scaling; null without that row (0 for it). */
@@ -154,15 +176,17 @@ export interface SweepRow {
   /** The learning rate used (after scaling). */
   readonly lr: number;
   /** Mean final test accuracy with precise BN. */
-  readonly testAccPreciseMean: number;
+  readonly testAccPreciseMean: number | null;
   /** Its 95% confidence half-width. */
   readonly testAccPreciseCi95: number | null;
   /** Mean final test accuracy with batch statistics. */
-  readonly testAccBatchMean: number;
+  readonly testAccBatchMean: number | null;
   /** Its 95% confidence half-width. */
   readonly testAccBatchCi95: number | null;
-  /** The final test accuracy (running statistics) of each seed, in seed order. */
-  readonly testAccBySeed: number[];
+  /** The final test accuracy (running statistics) of each seed, in seed order; null for a seed that diverged. */
+  readonly testAccBySeed: (number | null)[];
+  /** Seeds whose run diverged (loss or weights NaN or infinite), left out of the means. */
+  readonly diverged: number;
 }
 
 /** What {@link sweepExperiment} reports. */
@@ -242,11 +266,15 @@ function runSettings(settings: SweepSettings): Omit<SweepSettings, 'seed' | 'see
 }
 
 /** Reads a finished run back; undefined when there is none. Refuses a file of another sweep's settings. */
-function readRunFile(dir: string, config: SweepRunConfig, sweepSettings: SweepSettings): TrainRunReport | undefined {
+function readRunFile(
+  dir: string,
+  config: SweepRunConfig,
+  sweepSettings: SweepSettings,
+): { run: TrainRunReport } | { diverged: DivergedRun } | undefined {
   const settings = runSettings(sweepSettings);
   const path = join(dir, runFileName(config));
   if (!existsSync(path)) return undefined;
-  let parsed: { version?: unknown; settings?: unknown; config?: unknown; run?: TrainRunReport };
+  let parsed: { version?: unknown; settings?: unknown; config?: unknown; run?: TrainRunReport; diverged?: DivergedRun };
   try {
     parsed = JSON.parse(readFileSync(path, 'utf8'));
   } catch (err) {
@@ -268,10 +296,26 @@ function readRunFile(dir: string, config: SweepRunConfig, sweepSettings: SweepSe
     );
   }
   requireInput(
-    sameJson(parsed.config, config) && parsed.run && Array.isArray(parsed.run.epochs) && parsed.run.epochs.length > 0,
+    sameJson(parsed.config, config),
     () => `${path}: its configuration does not match its name; remove it to train the run again`,
   );
-  return parsed.run;
+  const d = parsed.diverged;
+  if (d !== undefined) {
+    requireInput(
+      parsed.run === undefined &&
+        Number.isSafeInteger(d.epoch) &&
+        Number.isSafeInteger(d.step) &&
+        typeof d.what === 'string' &&
+        Number.isFinite(d.lr),
+      () => `${path}: a diverged run without its epoch, step, what and lr; remove it to train the run again`,
+    );
+    return { diverged: { epoch: d.epoch, step: d.step, what: d.what, lr: d.lr } };
+  }
+  requireInput(
+    parsed.run !== undefined && Array.isArray(parsed.run.epochs) && parsed.run.epochs.length > 0,
+    () => `${path}: neither a finished nor a diverged run; remove it to train the run again`,
+  );
+  return { run: parsed.run };
 }
 
 function checkSweepOptions(options: SweepOptions): { seeds: number; seed: number; jobs: number } {
@@ -321,7 +365,8 @@ function checkSweepOptions(options: SweepOptions): { seeds: number; seed: number
  * @throws InputError for a bad grid or settings (before any run), or a resume directory holding
  *   runs of other settings.
  * @throws InterruptedError when `signal` is aborted (finished runs stay in `resumeDir`).
- * @throws DivergedError when a run diverges (the sweep stops; finished runs stay in `resumeDir`).
+ * A run that diverges (loss or weights NaN or infinite) is recorded as such, not thrown: its
+ * configuration's means are over the seeds that did not diverge, and `diverged` counts the others.
  * @example
  * ```ts
  * const r = await sweepExperiment({ perDeviceBatches: [2, 8], bn: ['local', 'sync'], devices: [4], seeds: 3, steps: 50, subset: 2000 });
@@ -362,8 +407,8 @@ export async function sweepExperiment(options: SweepOptions): Promise<SweepRepor
     }
   }
   const results: (SweepRunResult | undefined)[] = grid.map((config) => {
-    const run = dir === undefined ? undefined : readRunFile(dir, config, settings);
-    return run ? { config, run, reused: true } : undefined;
+    const saved = dir === undefined ? undefined : readRunFile(dir, config, settings);
+    return saved ? { config, ...saved, reused: true } : undefined;
   });
   const reused = results.filter((r) => r !== undefined).length;
   let finished = 0;
@@ -388,6 +433,17 @@ export async function sweepExperiment(options: SweepOptions): Promise<SweepRepor
   options.signal?.addEventListener('abort', onAbort, { once: true });
   let firstError: unknown;
   let next = 0;
+  /** Keeps a finished or diverged run: in the results, in the resume directory, and announced. */
+  const record = async (result: SweepRunResult) => {
+    if (dir !== undefined) {
+      const { config, run, diverged } = result;
+      const file = { version: SWEEP_RUN_FILE_VERSION, settings: runSettings(settings), config, run, diverged };
+      const name = runFileName(config);
+      await writeFilesAtomically(dir, [{ name, bytes: `${JSON.stringify(file, null, 1)}\n` }]);
+    }
+    results[grid.indexOf(result.config)] = result;
+    options.onRun?.(result, ++finished, grid.length);
+  };
   const worker = async () => {
     while (next < pending.length && firstError === undefined) {
       const index = pending[next++];
@@ -426,16 +482,20 @@ export async function sweepExperiment(options: SweepOptions): Promise<SweepRepor
             );
           },
         });
-        const run = r.runs[0];
-        const result: SweepRunResult = { config, run, reused: false };
-        if (dir !== undefined) {
-          const file = { version: SWEEP_RUN_FILE_VERSION, settings: runSettings(settings), config, run };
-          await writeFilesAtomically(dir, [{ name: runFileName(config), bytes: `${JSON.stringify(file, null, 1)}\n` }]);
-        }
-        results[index] = result;
-        options.onRun?.(result, ++finished, grid.length);
+        await record({ config, run: r.runs[0], reused: false });
       } catch (err) {
-        if (firstError === undefined) firstError = err;
+        let failure = err;
+        // A run that diverges is a result (a learning rate too large for its batch), not the sweep's end.
+        if (err instanceof DivergedError && !controller.signal.aborted) {
+          const diverged = { epoch: err.epoch, step: err.step, what: err.what, lr: scaledLr(options.lr ?? 1, config) };
+          try {
+            await record({ config, diverged, reused: false });
+            continue;
+          } catch (writeError) {
+            failure = writeError;
+          }
+        }
+        if (firstError === undefined) firstError = failure;
         controller.abort();
       }
     }
@@ -453,6 +513,11 @@ export async function sweepExperiment(options: SweepOptions): Promise<SweepRepor
   return { settings, trained: grid.length - reused, reused, rows: summarize(grid, results as SweepRunResult[]) };
 }
 
+/** The learning rate a run of `config` trains with: train's linear rule (lr x global batch / 256) or the base. */
+function scaledLr(base: number, config: SweepRunConfig): number {
+  return config.lrScaling === 'linear' ? (base * config.perDeviceBatch * config.devices) / LR_REFERENCE_BATCH : base;
+}
+
 /** Groups runs by configuration, in grid order, and summarizes each over its seeds. */
 function summarize(grid: readonly SweepRunConfig[], results: readonly SweepRunResult[]): SweepRow[] {
   const groups = new Map<string, SweepRunResult[]>();
@@ -464,11 +529,14 @@ function summarize(grid: readonly SweepRunConfig[], results: readonly SweepRunRe
   }
   const rows = [...groups.values()].map((runs) => {
     const c = runs[0].config;
-    const final = runs.map((r) => r.run.epochs[r.run.epochs.length - 1]);
-    const train = meanCi95(final.map((e) => e.trainAcc));
-    const test = meanCi95(final.map((e) => e.testAcc));
-    const precise = meanCi95(final.map((e) => e.testAccPrecise));
-    const batch = meanCi95(final.map((e) => e.testAccBatch));
+    const finalOf = (r: SweepRunResult) => (r.run ? r.run.epochs[r.run.epochs.length - 1] : undefined);
+    const final = runs.map(finalOf).filter((e) => e !== undefined);
+    // Over the seeds that did not diverge; none when every one did.
+    const summary = (values: number[]) => (values.length > 0 ? meanCi95(values) : { mean: null, ci95: null });
+    const train = summary(final.map((e) => e.trainAcc));
+    const test = summary(final.map((e) => e.testAcc));
+    const precise = summary(final.map((e) => e.testAccPrecise));
+    const batch = summary(final.map((e) => e.testAccBatch));
     return {
       bn: c.bn,
       norm: c.norm,
@@ -481,12 +549,13 @@ function summarize(grid: readonly SweepRunConfig[], results: readonly SweepRunRe
       testAccCi95: test.ci95,
       gapVsSync: null as number | null,
       lrScaling: c.lrScaling,
-      lr: runs[0].run.lr,
+      lr: runs[0].run?.lr ?? (runs[0].diverged as DivergedRun).lr,
       testAccPreciseMean: precise.mean,
       testAccPreciseCi95: precise.ci95,
       testAccBatchMean: batch.mean,
       testAccBatchCi95: batch.ci95,
-      testAccBySeed: final.map((e) => e.testAcc),
+      testAccBySeed: runs.map((r) => finalOf(r)?.testAcc ?? null),
+      diverged: runs.filter((r) => r.diverged !== undefined).length,
     };
   });
   for (const row of rows) {
@@ -498,7 +567,8 @@ function summarize(grid: readonly SweepRunConfig[], results: readonly SweepRunRe
         r.lrScaling === row.lrScaling &&
         r.perDeviceBatch === row.perDeviceBatch,
     );
-    row.gapVsSync = sync ? row.testAccMean - sync.testAccMean : null;
+    row.gapVsSync =
+      sync && row.testAccMean !== null && sync.testAccMean !== null ? row.testAccMean - sync.testAccMean : null;
   }
   return rows;
 }

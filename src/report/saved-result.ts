@@ -61,7 +61,7 @@ interface Kind<R> {
   readonly optional?: readonly string[];
   /** A key its first row always has, for the kinds with `rows`: what tells them apart when top-level keys are cut. */
   readonly rowKey?: string;
-  /** Keys added to its JSON after the first release, with the date: a result saved before lacks them. */
+  /** Keys added to its JSON after the first release (at any depth), with the date: a result saved before lacks them. */
   readonly added?: Readonly<Record<string, string>>;
   /** Why a result of this kind cannot be drawn from its JSON, and what to do instead. */
   readonly unshowable?: string;
@@ -144,6 +144,7 @@ const KINDS: readonly AnyKind[] = [
   }),
   kind<SweepReport>({
     command: 'sweep',
+    added: { diverged: '2026-12-02' },
     rowKey: 'per_device_batch',
     schema: 'SweepReport',
     keys: ['settings', 'trained', 'reused', 'rows'],
@@ -375,13 +376,17 @@ export function readSavedResult(text: string, name: string): SavedResult {
     if (err instanceof RangeError) throw new InputError(`${what} is not whole: it nests too deeply to be a result`);
     throw err;
   }
-  const missingSince = Object.entries(found.added ?? {}).find(([key]) => !(key in document));
-  if (missingSince)
-    throw new InputError(
-      `${what} lacks ${missingSince[0]}, which its JSON has held since ${missingSince[1]}: run the command again (with --html FILE.html for the page)`,
-    );
   const problem = found.schema && schemaProblem(found.schema, report, (key) => spelled.get(key));
-  if (problem) throw new InputError(`${what} is not whole: ${problem}`);
+  if (problem) {
+    // A key added to the JSON later: the file is older than that, not damaged.
+    const missing = /(?:^|\.)(\w+) is missing$/.exec(problem)?.[1];
+    const since = missing === undefined ? undefined : found.added?.[missing];
+    if (since)
+      throw new InputError(
+        `${what} lacks ${problem.replace(/ is missing$/, '')}, which its JSON has held since ${since}: run the command again (with --html FILE.html for the page)`,
+      );
+    throw new InputError(`${what} is not whole: ${problem}`);
+  }
   const { consistent, encode, table, plot } = found;
   try {
     const difference = consistent?.(report) ?? (encode && firstDifference(document, asWritten(encode(report)), ''));

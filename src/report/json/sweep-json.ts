@@ -1,7 +1,7 @@
 /**
  * The `sweep` report as the JSON `syncbn-sim sweep --json` prints: `{"settings", "trained",
  * "reused", "rows": [{"bn", "norm", "per_device_batch", "devices", "seeds", "train_acc_mean",
- * "train_acc_ci95", "test_acc_mean", "test_acc_ci95", "gap_vs_sync", ...}]}` (README: sweep).
+ * "train_acc_ci95", "test_acc_mean", "test_acc_ci95", "gap_vs_sync", ..., "diverged"}]}` (README: sweep).
  */
 import type { SweepReport, SweepRow } from '../../experiments/sweep.js';
 import type { SnakeCased } from './snake-case.js';
@@ -33,6 +33,7 @@ export function sweepRowJson(r: SweepRow): SnakeCased<SweepRow> {
     test_acc_batch_mean: r.testAccBatchMean,
     test_acc_batch_ci95: r.testAccBatchCi95,
     test_acc_by_seed: [...r.testAccBySeed],
+    diverged: r.diverged,
   };
 }
 

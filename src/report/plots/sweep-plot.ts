@@ -17,23 +17,27 @@ import { DASHES, FULL_LABELS, SHAPES, bnModeOrder, cycle, inOrder } from './mark
 export function sweepPlot(r: SweepReport): PlotSpec {
   const label = (bn: string, norm: string) =>
     norm === 'batch' ? bn : bn === SWEEP_NO_BN_MODE ? norm : `${norm} ${bn}`;
-  const values = r.rows.map((row) => ({
+  // A configuration whose every seed diverged has no accuracy to draw; the subtitle names it.
+  const drawn = r.rows.filter((row) => row.testAccMean !== null);
+  const values = drawn.map((row) => ({
     mode: label(row.bn, row.norm),
     b: row.perDeviceBatch,
     panel: `W = ${row.devices}, lr scaling ${row.lrScaling}`,
-    acc: row.testAccMean,
-    lo: row.testAccMean - (row.testAccCi95 ?? 0),
-    hi: row.testAccMean + (row.testAccCi95 ?? 0),
+    acc: row.testAccMean as number,
+    lo: (row.testAccMean as number) - (row.testAccCi95 ?? 0),
+    hi: (row.testAccMean as number) + (row.testAccCi95 ?? 0),
     ci: row.testAccCi95,
     precise: row.testAccPreciseMean,
     batch: row.testAccBatchMean,
     train: row.trainAccMean,
     gap: row.gapVsSync,
     seeds: row.seeds,
+    diverged: row.diverged,
   }));
-  const modes = bnModeOrder(values.map((v) => v.mode));
-  const batches = inOrder(values.map((v) => v.b)).sort((a, b) => a - b);
-  const panels = inOrder(values.map((v) => v.panel));
+  // Axes, legend and panels from every configuration, drawn or not, so that they stay as asked.
+  const modes = bnModeOrder(r.rows.map((row) => label(row.bn, row.norm)));
+  const batches = inOrder(r.rows.map((row) => row.perDeviceBatch)).sort((a, b) => a - b);
+  const panels = inOrder(r.rows.map((row) => `W = ${row.devices}, lr scaling ${row.lrScaling}`));
   const color = {
     field: 'mode',
     type: 'nominal',
@@ -112,13 +116,22 @@ export function sweepPlot(r: SweepReport): PlotSpec {
           { field: 'train', title: 'train acc', format: '.2%' },
           { field: 'gap', title: 'gap vs sync', format: '+.2%' },
           { field: 'seeds', title: 'seeds' },
+          { field: 'diverged', title: 'seeds diverged' },
         ],
       },
     },
   ];
   const s = r.settings;
   const budget = s.steps !== null ? count(s.steps, 'step') : count(s.epochs ?? 0, 'epoch');
-  const subtitle = `mean over ${count(s.seeds, 'seed')} with 95% confidence bands (Student's t); ${budget} per run`;
+  const divergedRows = r.rows.filter((row) => row.diverged > 0);
+  const subtitle = [
+    `mean over ${count(s.seeds, 'seed')} with 95% confidence bands (Student's t); ${budget} per run`,
+    ...(divergedRows.length > 0
+      ? [
+          `diverged seeds left out: ${divergedRows.map((row) => `${label(row.bn, row.norm)} b=${row.perDeviceBatch} W=${row.devices} ${row.lrScaling}: ${row.diverged} of ${row.seeds}`).join('; ')}`,
+        ]
+      : []),
+  ];
   const base = {
     $schema: VEGA_LITE_SCHEMA,
     title: { text: `${s.model} on ${s.dataset}: test accuracy against per-device batch`, subtitle },
