@@ -42,7 +42,15 @@ export { noiseExperiment } from './noise.js';
 export type { NoiseOptions, NoiseReport, NoiseRow, NoiseSource } from './noise.js';
 export { compareLayers, noiseLayers } from './layers.js';
 export { SWEEP_NO_BN_MODE, sweepExperiment } from './sweep.js';
-export type { SweepOptions, SweepReport, SweepRow, SweepRunConfig, SweepRunResult, SweepSettings } from './sweep.js';
+export type {
+  DivergedRun,
+  SweepOptions,
+  SweepReport,
+  SweepRow,
+  SweepRunConfig,
+  SweepRunResult,
+  SweepSettings,
+} from './sweep.js';
 export type {
   LayerCompareEntry,
   LayerCompareOptions,
