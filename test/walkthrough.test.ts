@@ -56,7 +56,7 @@ describe('one question, end to end', () => {
       for (const row of l.rows.filter((r) => r.mode === 'local')) expect(row.effective_n).toBeGreaterThan(0);
 
     const sweepArgs = [
-      ...['sweep', '--model', 'mlp', '--subset', '64', '--per-device-batch', '2,4', '--bn', 'local,group:2,sync'],
+      ...['sweep', '--model', 'mlp', '--subset', '32', '--per-device-batch', '2,4', '--bn', 'local,group:2,sync'],
       ...['--devices', '4', '--seeds', '1', '--epochs', '1', '--jobs', '1', '--resume', join(dir, 'runs')],
     ];
     const sweep = await cli([...sweepArgs, '--json']);
