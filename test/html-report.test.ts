@@ -109,6 +109,8 @@ describe('legend toggles', () => {
         { mark: 'line' },
         { mark: { type: 'point', filled: true } },
         { mark: 'rule', encoding: { color: { value: 'grey' } } },
+        // Drawn in black but tied to its series by `detail`, as precision's rings are.
+        { mark: 'text', encoding: { color: { value: 'black' }, detail: { field: 'mode', type: 'nominal' } } },
       ],
     }) as unknown as PlotSpec;
 
@@ -128,8 +130,12 @@ describe('legend toggles', () => {
       condition: { param: 'legend_0', value: 0.7 },
       value: FADED_OPACITY,
     });
-    // The grey rule is not a series: it keeps its colour and opacity.
+    // The grey rule is not a series: it keeps its colour and opacity. The black text is its series'.
     expect(out.layer[2].encoding?.opacity).toBeUndefined();
+    expect(out.layer[3].encoding?.opacity).toEqual({
+      condition: { param: 'legend_0', value: 1 },
+      value: FADED_OPACITY,
+    });
     expect(() => compile(out as unknown as PlotSpec)).not.toThrow();
   });
 

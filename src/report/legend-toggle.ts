@@ -32,6 +32,9 @@ interface View {
 /** The encoding channels that can carry a series' legend. */
 const SERIES_CHANNELS = ['color', 'fill', 'stroke', 'shape', 'strokeDash'] as const;
 
+/** The channels that tie a mark to a series: those, and `detail` (a mark drawn by no legend, as precision's rings). */
+const MEMBER_CHANNELS = [...SERIES_CHANNELS, 'detail'] as const;
+
 type Encoding = NonNullable<View['encoding']>;
 
 /** A unit view (one with a mark) with the encoding it draws with: its own over what its layer gives it. */
@@ -73,7 +76,7 @@ function legendFields(unit: Unit): string[] {
 
 /** The fields of `fields` that a unit's series channels encode. */
 function seriesFields(unit: Unit, fields: readonly string[]): string[] {
-  const found = SERIES_CHANNELS.map((channel) => unit.encoding[channel]?.field);
+  const found = MEMBER_CHANNELS.map((channel) => unit.encoding[channel]?.field);
   return fields.filter((field) => found.includes(field));
 }
 

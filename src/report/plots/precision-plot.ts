@@ -115,6 +115,8 @@ export function precisionPlot(r: PrecisionReport): PlotSpec {
               scale: { range: ['black'] },
               legend: { symbolType: 'circle', symbolSize: 240, symbolStrokeWidth: 2, ...FULL_LABELS },
             },
+            // The ring belongs to its method's series: an HTML page fades it with them.
+            detail: { field: 'method', type: 'nominal' },
           },
         },
       ],
