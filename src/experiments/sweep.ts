@@ -434,14 +434,14 @@ export async function sweepExperiment(options: SweepOptions): Promise<SweepRepor
   let firstError: unknown;
   let next = 0;
   /** Keeps a finished or diverged run: in the results, in the resume directory, and announced. */
-  const record = async (result: SweepRunResult) => {
+  const record = async (index: number, result: SweepRunResult) => {
     if (dir !== undefined) {
       const { config, run, diverged } = result;
       const file = { version: SWEEP_RUN_FILE_VERSION, settings: runSettings(settings), config, run, diverged };
       const name = runFileName(config);
       await writeFilesAtomically(dir, [{ name, bytes: `${JSON.stringify(file, null, 1)}\n` }]);
     }
-    results[grid.indexOf(result.config)] = result;
+    results[index] = result;
     options.onRun?.(result, ++finished, grid.length);
   };
   const worker = async () => {
@@ -482,14 +482,14 @@ export async function sweepExperiment(options: SweepOptions): Promise<SweepRepor
             );
           },
         });
-        await record({ config, run: r.runs[0], reused: false });
+        await record(index, { config, run: r.runs[0], reused: false });
       } catch (err) {
         let failure = err;
         // A run that diverges is a result (a learning rate too large for its batch), not the sweep's end.
         if (err instanceof DivergedError && !controller.signal.aborted) {
           const diverged = { epoch: err.epoch, step: err.step, what: err.what, lr: scaledLr(options.lr ?? 1, config) };
           try {
-            await record({ config, diverged, reused: false });
+            await record(index, { config, diverged, reused: false });
             continue;
           } catch (writeError) {
             failure = writeError;

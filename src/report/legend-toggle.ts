@@ -43,24 +43,27 @@ interface Unit {
   readonly encoding: Encoding;
 }
 
+/** A view's children: its layers, its facet or repeat spec and its concatenated views. */
+function childrenOf(view: View): { layered: View[]; concatenated: View[] } {
+  return {
+    layered: [...(view.layer ?? []), ...(view.spec ? [view.spec] : [])],
+    concatenated: [...(view.hconcat ?? []), ...(view.vconcat ?? []), ...(view.concat ?? [])],
+  };
+}
+
 /** Every unit view of a spec, in document order; a layer's encoding is inherited by its layers. */
 function unitsOf(view: View, inherited: Encoding = {}): Unit[] {
   const encoding = { ...inherited, ...view.encoding };
   if (view.mark !== undefined) return [{ view, encoding }];
-  const concatenated = [...(view.hconcat ?? []), ...(view.vconcat ?? []), ...(view.concat ?? [])];
-  return [
-    ...(view.layer ?? []).flatMap((child) => unitsOf(child, encoding)),
-    ...(view.spec ? unitsOf(view.spec, encoding) : []),
-    ...concatenated.flatMap((child) => unitsOf(child)),
-  ];
+  const { layered, concatenated } = childrenOf(view);
+  return [...layered.flatMap((child) => unitsOf(child, encoding)), ...concatenated.flatMap((child) => unitsOf(child))];
 }
 
 /** Whether a spec declares params anywhere: then its author chose its interactions. */
 function declaresParams(view: View): boolean {
   if (view.params !== undefined) return true;
-  const children = [...(view.layer ?? []), ...(view.hconcat ?? []), ...(view.vconcat ?? []), ...(view.concat ?? [])];
-  if (view.spec) children.push(view.spec);
-  return children.some(declaresParams);
+  const { layered, concatenated } = childrenOf(view);
+  return [...layered, ...concatenated].some(declaresParams);
 }
 
 /** The fields a unit shows in a legend: nominal fields of its series channels whose legend is not switched off. */
@@ -91,15 +94,15 @@ function ownOpacity(unit: View): number {
  * A copy of a Vega-Lite spec whose legends single out series on click.
  * @param spec - a spec as a plot builder returns it; not modified.
  * @returns the spec with a legend-bound selection per legend field and the opacity that follows
- *   it, or the same spec when it declares its own params or shows no colour legend.
+ *   it, or the same spec when it declares its own params or shows no legend of a field.
  * @example
  * ```ts
  * const page = await htmlReport({ title, table, plots: [withLegendToggles(noisePlot(report))] });
  * ```
  */
 export function withLegendToggles(spec: PlotSpec): PlotSpec {
+  if (declaresParams(spec as View)) return spec;
   const copy = structuredClone(spec) as View;
-  if (declaresParams(copy)) return spec;
   const units = unitsOf(copy);
   const fields = [...new Set(units.flatMap(legendFields))];
   if (fields.length === 0) return spec;

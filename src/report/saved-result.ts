@@ -321,13 +321,13 @@ const isObject = (value: unknown): value is Record<string, unknown> =>
  */
 function kindOf(document: Record<string, unknown>): AnyKind | undefined {
   const present = Object.keys(document);
+  const firstRow = Array.isArray(document.rows) && isObject(document.rows[0]) ? document.rows[0] : undefined;
   let best: AnyKind | undefined;
   let bestScore = 0;
   for (const k of KINDS) {
     const known = new Set([...k.keys, ...(k.optional ?? [])]);
     const shared = present.filter((key) => known.has(key)).length;
     let score = shared - (present.length - shared) - k.keys.filter((key) => !(key in document)).length;
-    const firstRow = Array.isArray(document.rows) && isObject(document.rows[0]) ? document.rows[0] : undefined;
     if (k.rowKey && firstRow) score += k.rowKey in firstRow ? 2 : -2;
     if (score > bestScore) [best, bestScore] = [k, score];
   }
